@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Lists test files for node:test: on Node 20 `node --test` neither expands globs nor finds .ts files.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const suites = {
+  // Fast tests: pure logic and in-process servers on loopback.
+  unit: (file) => !file.includes('/interop/') && !file.includes('.slow.'),
+  all: () => true,
+  interop: (file) => file.includes('/interop/'),
+};
+
+function listTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...listTests(path));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out.sort();
+}
+
+const suite = process.argv[2] ?? 'all';
+const filter = suites[suite];
+if (!filter) {
+  console.error(`unknown suite '${suite}'; one of: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+const extra = process.argv.slice(3);
+const files = extra.length > 0 ? extra : listTests('test').filter(filter);
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,142 @@
+import { InvalidBodyError, MalformedPayloadError } from './errors.js';
+import type { Headers, JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
+import { PayloadType, type PayloadProto } from './proto.js';
+import { MessageRegistry } from './registry.js';
+
+/** A Payload with its metadata read and its JSON body not yet parsed. */
+export interface Envelope {
+  /** `metadata.type`: the simple Java class name of the body. */
+  readonly type: string;
+  /** `metadata.clientIp`: the sender's own idea of its IP; empty on responses. */
+  readonly clientIp: string;
+  readonly headers: Headers;
+  /** UTF-8 JSON of the body (`Any.value`). */
+  readonly body: Uint8Array;
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The registry used when none is given: every connection-layer type. */
+export const defaultRegistry = MessageRegistry.connectionLayer();
+
+/** Reads the protobuf layer only. @throws MalformedPayloadError */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  let proto: PayloadProto;
+  try {
+    proto = PayloadType.decode(bytes) as unknown as PayloadProto;
+  } catch (error) {
+    throw new MalformedPayloadError(`malformed Payload protobuf: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    type: proto.metadata?.type ?? '',
+    clientIp: proto.metadata?.clientIp ?? '',
+    headers: proto.metadata?.headers ?? {},
+    body: proto.body?.value ?? EMPTY_BYTES,
+  };
+}
+
+function parseJsonObject(bytes: Uint8Array): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(textDecoder.decode(bytes));
+  } catch (error) {
+    throw new InvalidBodyError(`invalid JSON body: ${(error as Error).message}`, { cause: error });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidBodyError('Invalid request');
+  }
+  return value as JsonObject;
+}
+
+function optionalString(json: JsonObject, key: string): string | undefined {
+  const value = json[key];
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+function intOr(json: JsonObject, key: string, fallback: number): number {
+  const value = json[key];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  throw new InvalidBodyError(`field '${key}' must be an integer`);
+}
+
+/**
+ * Parses an envelope's JSON body into a message of the type it names.
+ * @throws UnknownPayloadTypeError, InvalidBodyError
+ */
+export function decodeMessage(envelope: Envelope, registry: MessageRegistry = defaultRegistry): Message {
+  const info = registry.get(envelope.type);
+  const json = parseJsonObject(envelope.body);
+  const body = info.parseBody(json);
+  const requestId = optionalString(json, 'requestId');
+  if (info.kind === 'request') {
+    // The body's headers are always {} from Java; metadata.headers are the real ones (spec 1.2).
+    const bodyHeaders = json['headers'];
+    const headers =
+      bodyHeaders !== null && typeof bodyHeaders === 'object' && Object.keys(bodyHeaders).length > 0
+        ? { ...(bodyHeaders as Record<string, string>), ...envelope.headers }
+        : envelope.headers;
+    const message: RequestMessage = { kind: 'request', type: envelope.type, headers, body };
+    return requestId === undefined ? message : { ...message, requestId };
+  }
+  // `success` is deliberately not read: Go sends success:false with resultCode 200 (spec 1.3).
+  const message: ResponseMessage = {
+    kind: 'response',
+    type: envelope.type,
+    resultCode: intOr(json, 'resultCode', 200),
+    errorCode: intOr(json, 'errorCode', 0),
+    body,
+    ...(optionalString(json, 'message') === undefined ? {} : { message: optionalString(json, 'message') }),
+    ...(requestId === undefined ? {} : { requestId }),
+  };
+  return message;
+}
+
+/** Decodes protobuf and JSON in one step. */
+export function decodePayload(bytes: Uint8Array, registry: MessageRegistry = defaultRegistry): Message {
+  return decodeMessage(decodeEnvelope(bytes), registry);
+}
+
+/** JSON drops undefined on its own; nulls are dropped here (Jackson NON_NULL). */
+function dropNulls(_key: string, value: unknown): unknown {
+  return value === null ? undefined : value;
+}
+
+/** The JSON object Java would write for a message (without headers, which go to metadata). */
+export function messageToJson(message: Message, registry: MessageRegistry = defaultRegistry): Record<string, unknown> {
+  if (message.kind === 'request') {
+    return {
+      headers: {},
+      ...(message.requestId === undefined ? {} : { requestId: message.requestId }),
+      ...message.body,
+      module: registry.has(message.type) ? registry.get(message.type).module : 'internal',
+    };
+  }
+  return {
+    resultCode: message.resultCode,
+    errorCode: message.errorCode,
+    ...(message.message === undefined ? {} : { message: message.message }),
+    ...(message.requestId === undefined ? {} : { requestId: message.requestId }),
+    ...message.body,
+    // Always written: Go clients up to v2.2.4 read only this field (spec 1.3).
+    success: message.resultCode === 200,
+  };
+}
+
+/**
+ * Encodes a message as a Payload: JSON in `Any.value`, empty `type_url`, `metadata.type` the
+ * type name, request headers in `metadata.headers`, `clientIp` only on requests.
+ */
+export function encodePayload(
+  message: Message,
+  options: { clientIp?: string; registry?: MessageRegistry } = {},
+): Uint8Array {
+  const json = JSON.stringify(messageToJson(message, options.registry), dropNulls);
+  const metadata: PayloadProto['metadata'] = { type: message.type };
+  if (message.kind === 'request') {
+    if (options.clientIp) metadata.clientIp = options.clientIp;
+    if (Object.keys(message.headers).length > 0) metadata.headers = { ...message.headers };
+  }
+  return PayloadType.encode({ metadata, body: { value: Buffer.from(json, 'utf8') } }).finish();
+}

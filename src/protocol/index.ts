@@ -1,0 +1,15 @@
+/** Wire protocol shared by client and server: proto, Payload codec, message types, errors. */
+export * from './codes.js';
+export * from './errors.js';
+export * from './messages.js';
+export { MessageRegistry, type BodyParser, type MessageTypeInfo } from './registry.js';
+export {
+  decodeEnvelope,
+  decodeMessage,
+  decodePayload,
+  encodePayload,
+  messageToJson,
+  defaultRegistry,
+  type Envelope,
+} from './codec.js';
+export { NACOS_GRPC_PROTO } from './proto.js';
