@@ -66,3 +66,12 @@ export class ConnectionClosedError extends NacosRemoteError {
     super('CONNECTION_CLOSED', ErrorCode.SERVER_ERROR, message);
   }
 }
+
+/** No registered connection has the given id. */
+export class UnknownConnectionError extends NacosRemoteError {
+  readonly connectionId: string;
+  constructor(connectionId: string) {
+    super('UNKNOWN_CONNECTION', ErrorCode.INVALID_PARAM, `no registered connection ${connectionId}`);
+    this.connectionId = connectionId;
+  }
+}

@@ -13,3 +13,4 @@ export {
   type Envelope,
 } from './codec.js';
 export { NACOS_GRPC_PROTO } from './proto.js';
+export { systemTimers, sleep, type Timers } from './time.js';

@@ -1,0 +1,25 @@
+/**
+ * Time as a dependency, so the ejector, health checker, back-off and pacing logic run under a
+ * test clock without sleeping. Shared by client and server.
+ */
+export interface Timers {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Runs `fn` once after `ms`; returns a function that cancels it. */
+  setTimeout(fn: () => void, ms: number): () => void;
+}
+
+/** The real clock. Timers are unref'd: they never keep a process alive on their own. */
+export const systemTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const handle = setTimeout(fn, ms);
+    handle.unref();
+    return () => clearTimeout(handle);
+  },
+};
+
+/** Waits `ms` on the given timers. */
+export function sleep(timers: Timers, ms: number): Promise<void> {
+  return new Promise((resolve) => timers.setTimeout(resolve, ms));
+}

@@ -1,0 +1,165 @@
+import type { Logger } from 'pino';
+import {
+  decodeEnvelope,
+  decodeMessage,
+  isRequestOf,
+  request,
+  type KnownRequest,
+  type Message,
+  type MessageRegistry,
+  type Timers,
+} from '../../protocol/index.js';
+import { Connection, isClusterSource, isSdkSource, type ConnectionMeta, type PushOptions } from '../connection.js';
+import type { ConnectionManager } from '../connection-manager.js';
+import { splitRedirect } from '../connection-manager.js';
+import type { StreamSink, Transport } from '../transport/types.js';
+
+export interface BiStreamAcceptorDeps {
+  readonly manager: ConnectionManager;
+  readonly registry: MessageRegistry;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  readonly push: Omit<PushOptions, 'onOverflow' | 'timers' | 'registry'>;
+  /** Whether the node has started; SDK setups are refused before (spec 5.11). */
+  readonly isStarted: () => boolean;
+  /** Whether the node refuses every new SDK setup (draining or closing). */
+  readonly isRefusingSetups: () => boolean;
+  /** Where a refused client should go (another member's `ip:port`), if anywhere. */
+  readonly refusalRedirect: () => string | undefined;
+  /** Whether a remote IP on the cluster port is a configured member (decision 10.11). */
+  readonly isMemberIp: (ip: string) => boolean;
+  /** A stream that sends no ConnectionSetupRequest in this time is closed. */
+  readonly setupTimeoutMs: number;
+}
+
+/** Handlers for one accepted bi-stream. */
+export interface StreamSession {
+  onMessage(bytes: Uint8Array): void;
+  /** The client ended its side, the stream errored, or the call was cancelled. */
+  onEnd(reason: string): void;
+}
+
+/**
+ * The `BiRequestStream/requestBiStream` acceptor (spec 5.4): the first ConnectionSetupRequest
+ * registers the connection (or is refused with a ConnectResetRequest and a close), responses
+ * settle pending pushes, and the stream's end unregisters the connection (decision 10.8).
+ */
+export class BiStreamAcceptor {
+  constructor(private readonly deps: BiStreamAcceptorDeps) {}
+
+  open(transport: Transport, sink: StreamSink): StreamSession {
+    const { deps } = this;
+    const log = deps.logger.child({ connectionId: transport.id });
+    let connection: Connection | undefined;
+    let ended = false;
+    const cancelSetupTimer = deps.timers.setTimeout(() => {
+      if (connection === undefined && !ended) {
+        log.warn({ timeoutMs: deps.setupTimeoutMs }, 'no ConnectionSetupRequest in time; closing');
+        sink.end();
+        transport.close();
+      }
+    }, deps.setupTimeoutMs);
+
+    const setup = (message: KnownRequest<'ConnectionSetupRequest'>, clientIp: string) => {
+      if (connection !== undefined || deps.manager.checkValid(transport.id)) {
+        log.warn('second ConnectionSetupRequest on this connection ignored');
+        return;
+      }
+      cancelSetupTimer();
+      const candidate = new Connection(buildMeta(transport, message, clientIp, deps), transport, sink, {
+        ...deps.push,
+        registry: deps.registry,
+        timers: deps.timers,
+        onOverflow: (c) => {
+          log.warn('outbound buffer over its cap (client not reading); closing');
+          if (!deps.manager.unregister(c.id, 'outbound buffer overflow')) c.close();
+        },
+      });
+      const refusal = this.refusalReason(candidate);
+      if (refusal === undefined) {
+        connection = candidate;
+        return;
+      }
+      const redirect = deps.refusalRedirect();
+      log.info(
+        { clientIp: candidate.meta.clientIp, appName: candidate.meta.appName, reason: refusal, redirect },
+        'connection refused',
+      );
+      // Close at once without awaiting the ack: a 2.2.4 client ignores resets until RUNNING (decision 10.9).
+      candidate.sendWithoutAck(request('ConnectResetRequest', splitRedirect(redirect)));
+      candidate.close();
+    };
+
+    return {
+      onMessage(bytes) {
+        let message: Message;
+        let clientIp: string;
+        try {
+          const envelope = decodeEnvelope(bytes);
+          clientIp = envelope.clientIp;
+          message = decodeMessage(envelope, deps.registry);
+        } catch (error) {
+          log.warn({ err: error }, 'undecodable message on stream dropped');
+          return;
+        }
+        if (connection?.traced) log.info({ type: message.type, message }, 'traced stream message');
+        if (message.kind === 'response') {
+          if (connection === undefined || !connection.acknowledge(message)) {
+            log.debug({ type: message.type, requestId: message.requestId }, 'ack for no pending push dropped');
+          }
+          if (connection !== undefined) deps.manager.refreshActiveTime(connection.id);
+          return;
+        }
+        if (isRequestOf(message, 'ConnectionSetupRequest')) setup(message, clientIp);
+        else log.warn({ type: message.type }, 'unknown payload on stream ignored');
+      },
+      onEnd(reason) {
+        if (ended) return;
+        ended = true;
+        cancelSetupTimer();
+        // Only this stream's own connection: a stray second stream must not end the first.
+        if (connection !== undefined && deps.manager.get(connection.id) === connection) {
+          deps.manager.unregister(connection.id, reason);
+        } else {
+          connection?.close();
+          sink.end();
+          transport.close();
+        }
+      },
+    };
+  }
+
+  private refusalReason(candidate: Connection): string | undefined {
+    const { deps } = this;
+    if (isSdkSource(candidate.meta.labels)) {
+      if (!deps.isStarted()) return 'starting';
+      if (deps.isRefusingSetups()) return 'draining';
+    }
+    const result = deps.manager.register(candidate);
+    return result.ok ? undefined : result.reason;
+  }
+}
+
+function buildMeta(
+  transport: Transport,
+  message: KnownRequest<'ConnectionSetupRequest'>,
+  clientIp: string,
+  deps: BiStreamAcceptorDeps,
+): ConnectionMeta {
+  const { labels, clientVersion, tenant, abilities } = message.body;
+  return {
+    connectionId: transport.id,
+    connectType: 'GRPC',
+    clientIp: clientIp || transport.remoteIp,
+    remoteIp: transport.remoteIp,
+    remotePort: transport.remotePort,
+    localPort: transport.localPort,
+    version: clientVersion,
+    appName: labels['AppName'] ?? '-',
+    tenant: tenant ?? '',
+    labels: { ...labels },
+    ...(abilities === undefined ? {} : { abilities }),
+    createTime: deps.timers.now(),
+    trustedCluster: transport.port === 'cluster' && isClusterSource(labels) && deps.isMemberIp(transport.remoteIp),
+  };
+}

@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import {
+  decodeEnvelope,
+  decodeMessage,
+  encodePayload,
+  ErrorCode,
+  errorResponse,
+  NacosRemoteError,
+  response,
+  type Envelope,
+  type MessageRegistry,
+  type ResponseMessage,
+} from '../../protocol/index.js';
+import type { ConnectionManager } from '../connection-manager.js';
+import type { HandlerRegistry } from '../handlers/index.js';
+import type { Transport } from '../transport/types.js';
+
+export interface UnaryAcceptorDeps {
+  readonly isStarted: () => boolean;
+  readonly manager: ConnectionManager;
+  readonly handlers: HandlerRegistry;
+  readonly registry: MessageRegistry;
+  readonly logger: Logger;
+  /** Observes every reply (type and code), e.g. for metrics. */
+  readonly onReply?: (type: string, reply: ResponseMessage, elapsedMs: number) => void;
+}
+
+/**
+ * The unary `Request/request` acceptor with Nacos's check order and codes (spec 5.3):
+ * not started 300 → ServerCheck → no handler 302 → unregistered 301 → bad payload 502 →
+ * handler (failure 500, or the error's own code). Every path answers exactly once, in the payload.
+ */
+export class UnaryAcceptor {
+  constructor(private readonly deps: UnaryAcceptorDeps) {}
+
+  async handle(bytes: Uint8Array, transport: Transport): Promise<Uint8Array> {
+    const started = performance.now();
+    let envelope: Envelope | undefined;
+    let reply: ResponseMessage;
+    try {
+      envelope = decodeEnvelope(bytes);
+      reply = await this.dispatch(envelope, transport);
+    } catch (error) {
+      // Only decodeEnvelope can throw here: dispatch turns handler failures into replies.
+      reply = errorResponse(ErrorCode.BAD_GATEWAY, NacosRemoteError.from(error).message);
+    }
+    this.deps.onReply?.(envelope?.type ?? '', reply, performance.now() - started);
+    return encodePayload(reply, { registry: this.deps.registry });
+  }
+
+  private async dispatch(envelope: Envelope, transport: Transport): Promise<ResponseMessage> {
+    const { manager, handlers, logger } = this.deps;
+    if (manager.traced(envelope.clientIp)) {
+      logger.info({ connectionId: transport.id, type: envelope.type, body: Buffer.from(envelope.body).toString('utf8') }, 'traced request');
+    }
+    if (!this.deps.isStarted()) {
+      return errorResponse(ErrorCode.INVALID_SERVER_STATUS, 'Server is starting,please try later.');
+    }
+    if (envelope.type === 'ServerCheckRequest') {
+      return response('ServerCheckResponse', { connectionId: transport.id });
+    }
+    const handler = handlers.get(envelope.type);
+    if (handler === undefined) return errorResponse(ErrorCode.NO_HANDLER, 'RequestHandler Not Found');
+    const connection = manager.get(transport.id);
+    if (connection === undefined) return errorResponse(ErrorCode.UN_REGISTER, 'Connection is unregistered.');
+
+    let message;
+    try {
+      message = decodeMessage(envelope, this.deps.registry);
+    } catch (error) {
+      return errorResponse(ErrorCode.BAD_GATEWAY, NacosRemoteError.from(error).message);
+    }
+    if (message.kind !== 'request') return errorResponse(ErrorCode.BAD_GATEWAY, 'Invalid request');
+
+    connection.freshActiveTime();
+    const { meta } = connection;
+    try {
+      return await handler(message, {
+        connectionId: meta.connectionId,
+        clientIp: meta.clientIp,
+        clientVersion: meta.version,
+        labels: meta.labels,
+        connection,
+      });
+    } catch (error) {
+      const nacosError = NacosRemoteError.from(error);
+      if (!(error instanceof NacosRemoteError)) {
+        logger.error({ err: error, type: envelope.type, connectionId: transport.id }, 'request handler failed');
+      }
+      return errorResponse(nacosError.errorCode, nacosError.message);
+    }
+  }
+}

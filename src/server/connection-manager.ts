@@ -1,0 +1,228 @@
+import type { Logger } from 'pino';
+import { ConnectionClosedError, request, type Labels, type Timers } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import { checkLimit, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
+import { ShedPacer, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
+
+/** Told of every registration and unregistration, in order; a throwing listener is isolated. */
+export interface ConnectionListener {
+  readonly name: string;
+  onConnected?(connection: Connection): void;
+  onDisconnected?(connection: Connection, reason: string): void;
+}
+
+export type RegisterResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'closed' | Exclude<LimitVerdict, 'ok'> };
+
+/** How long `loadSingle` waits for the client to acknowledge its ConnectResetRequest (Nacos: 3 s). */
+export const RESET_ACK_TIMEOUT_MS = 3000;
+
+/**
+ * Registered connections by id, with per-client-IP and per-app counts, limits, traced IPs and
+ * listeners (spec 5.6). Node runs this on one thread, so check-then-insert in `register` is
+ * atomic: concurrent setups cannot overshoot a limit.
+ */
+export class ConnectionManager {
+  private readonly connections = new Map<string, Connection>();
+  private readonly perClientIp = new Map<string, number>();
+  private readonly perApp = new Map<string, number>();
+  /** Connections that count towards limits (all but trusted cluster members). */
+  private limitedCount = 0;
+  private readonly listeners: ConnectionListener[] = [];
+  private rule: ConnectionLimitRule = UNLIMITED_RULE;
+  private readonly shedPacer: ShedPacer;
+
+  constructor(
+    private readonly logger: Logger,
+    timers: Timers,
+    shedOptions: ShedPacerOptions,
+  ) {
+    this.shedPacer = new ShedPacer(
+      {
+        sheddableIds: () => this.sheddable().map((c) => c.id),
+        resetConnection: (id, redirect) => this.loadSingle(id, redirect),
+      },
+      timers,
+      shedOptions,
+      logger,
+    );
+  }
+
+  get limitRule(): ConnectionLimitRule {
+    return this.rule;
+  }
+
+  /** Replaces the rule; new limits apply to the next registration. */
+  setLimitRule(rule: ConnectionLimitRule): void {
+    this.rule = rule;
+    for (const connection of this.connections.values()) connection.traced = this.traced(connection.meta.clientIp);
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  addListener(listener: ConnectionListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
+  }
+
+  register(connection: Connection): RegisterResult {
+    if (!connection.connected) return { ok: false, reason: 'closed' };
+    const { meta } = connection;
+    if (this.connections.has(meta.connectionId)) return { ok: true };
+    if (!meta.trustedCluster) {
+      const verdict = checkLimit(this.rule, meta.clientIp, meta.appName, {
+        total: this.limitedCount,
+        forClientIp: this.perClientIp.get(meta.clientIp) ?? 0,
+        forApp: this.perApp.get(meta.appName) ?? 0,
+      });
+      if (verdict !== 'ok') return { ok: false, reason: verdict };
+      this.limitedCount++;
+      increment(this.perClientIp, meta.clientIp, 1);
+      increment(this.perApp, meta.appName, 1);
+    }
+    connection.traced = this.traced(meta.clientIp);
+    this.connections.set(meta.connectionId, connection);
+    this.logger.info(
+      { connectionId: meta.connectionId, clientIp: meta.clientIp, appName: meta.appName, version: meta.version },
+      'connection registered',
+    );
+    this.notify((listener) => listener.onConnected?.(connection));
+    return { ok: true };
+  }
+
+  /** Removes a connection, closes its stream and transport, and tells the listeners. */
+  unregister(connectionId: string, reason: string): boolean {
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined) return false;
+    this.connections.delete(connectionId);
+    const { meta } = connection;
+    if (!meta.trustedCluster) {
+      this.limitedCount--;
+      increment(this.perClientIp, meta.clientIp, -1);
+      increment(this.perApp, meta.appName, -1);
+    }
+    connection.close();
+    this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason }, 'connection unregistered');
+    this.notify((listener) => listener.onDisconnected?.(connection, reason));
+    return true;
+  }
+
+  checkValid(connectionId: string): boolean {
+    return this.connections.has(connectionId);
+  }
+
+  get(connectionId: string): Connection | undefined {
+    return this.connections.get(connectionId);
+  }
+
+  /** A snapshot of the registered connections, oldest first. */
+  list(): Connection[] {
+    return [...this.connections.values()];
+  }
+
+  get count(): number {
+    return this.connections.size;
+  }
+
+  /** Connections whose labels contain every given entry (case-sensitive values). */
+  currentClientsCount(filter: Labels = {}): number {
+    const entries = Object.entries(filter);
+    if (entries.length === 0) return this.connections.size;
+    let n = 0;
+    for (const connection of this.connections.values()) {
+      if (entries.every(([k, v]) => connection.meta.labels[k] === v)) n++;
+    }
+    return n;
+  }
+
+  /** `source=sdk` connections, as Nacos's `currentSdkClientCount`. */
+  currentSdkClientCount(): number {
+    return this.currentClientsCount({ source: 'sdk' });
+  }
+
+  /** Connections that may be shed: everything but trusted cluster members (decision 10.11). */
+  sheddable(): Connection[] {
+    return this.list().filter((c) => !c.meta.trustedCluster);
+  }
+
+  countForClientIp(clientIp: string): number {
+    return this.perClientIp.get(clientIp) ?? 0;
+  }
+
+  clientIpCounts(): ReadonlyMap<string, number> {
+    return this.perClientIp;
+  }
+
+  traced(clientIp: string): boolean {
+    return this.rule.monitorIpList.includes(clientIp);
+  }
+
+  refreshActiveTime(connectionId: string): void {
+    this.connections.get(connectionId)?.freshActiveTime();
+  }
+
+  /**
+   * Asks one connection to move (ConnectResetRequest, to `redirectAddress` when it is `ip:port`)
+   * and waits for its ack. A connection found closed is unregistered. Resolves true on an ack.
+   */
+  async loadSingle(connectionId: string, redirectAddress?: string): Promise<boolean> {
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined || connection.meta.trustedCluster) return false;
+    try {
+      await connection.request(request('ConnectResetRequest', splitRedirect(redirectAddress)), RESET_ACK_TIMEOUT_MS);
+      return true;
+    } catch (error) {
+      if (error instanceof ConnectionClosedError || !connection.connected) {
+        this.unregister(connectionId, 'closed while resetting');
+      } else {
+        this.logger.warn({ connectionId, err: error }, 'connection reset not acknowledged');
+      }
+      return false;
+    }
+  }
+
+  /**
+   * Sheds connections down to `target` as a one-shot paced budget of (sheddable − target)
+   * acknowledged resets (decision 10.13). Returns the budget; 0 when already at or below target.
+   */
+  loadCount(target: number, redirectAddress?: string): number {
+    const budget = this.sheddable().length - Math.max(0, target);
+    this.shedPacer.start(budget, redirectAddress);
+    return Math.max(0, budget);
+  }
+
+  get shedProgress(): ShedProgress {
+    return this.shedPacer.progress;
+  }
+
+  /** Stops any shedding in progress (on close). */
+  stopShedding(): void {
+    this.shedPacer.stop();
+  }
+
+  private notify(call: (listener: ConnectionListener) => void): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        call(listener);
+      } catch (error) {
+        this.logger.error({ err: error, listener: listener.name }, 'connection listener failed');
+      }
+    }
+  }
+}
+
+function increment(map: Map<string, number>, key: string, delta: number): void {
+  const next = (map.get(key) ?? 0) + delta;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+}
+
+/** `ip:port` → ConnectResetRequest fields; anything without a port means "anywhere" (spec 5.6). */
+export function splitRedirect(redirectAddress: string | undefined): { serverIp?: string; serverPort?: string } {
+  if (!redirectAddress) return {};
+  const colon = redirectAddress.lastIndexOf(':');
+  if (colon <= 0) return {};
+  const ip = redirectAddress.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { serverIp: ip, serverPort: redirectAddress.slice(colon + 1) };
+}

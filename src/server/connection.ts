@@ -1,0 +1,167 @@
+import {
+  ConnectionClosedError,
+  encodePayload,
+  isSuccess,
+  RemoteResponseError,
+  RequestTimeoutError,
+  type ClientAbilities,
+  type Labels,
+  type Message,
+  type MessageRegistry,
+  type RequestMessage,
+  type ResponseMessage,
+  type Timers,
+} from '../protocol/index.js';
+import type { StreamSink, Transport } from './transport/types.js';
+
+/** What the server knows of a registered connection (Nacos `ConnectionMeta`, spec 5.5). */
+export interface ConnectionMeta {
+  readonly connectionId: string;
+  readonly connectType: 'GRPC';
+  /** The IP the client reported in its setup's metadata, not the socket address. */
+  readonly clientIp: string;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+  /** e.g. `Nacos-Java-Client:v2.2.4`. */
+  readonly version: string;
+  /** Label `AppName`, or "-". */
+  readonly appName: string;
+  readonly tenant: string;
+  readonly labels: Labels;
+  readonly abilities?: ClientAbilities;
+  readonly createTime: number;
+  /** Arrived on the cluster port from a configured member with `source=cluster` (decision 10.11). */
+  readonly trustedCluster: boolean;
+}
+
+/** Label `source` equals `sdk`, ignoring case (Nacos `isSdkSource`). */
+export function isSdkSource(labels: Labels): boolean {
+  return labels['source']?.toLowerCase() === 'sdk';
+}
+
+/** Label `source` equals `cluster`, ignoring case. */
+export function isClusterSource(labels: Labels): boolean {
+  return labels['source']?.toLowerCase() === 'cluster';
+}
+
+export interface PushOptions {
+  /** Process-wide decimal request ids (Nacos `PushAckIdGenerator`). */
+  nextRequestId: () => string;
+  registry: MessageRegistry;
+  timers: Timers;
+  /** Outbound bytes not yet flushed past which the connection is closed. */
+  maxOutboundBytes: number;
+  /** Called when the outbound cap is exceeded, to unregister and close. */
+  onOverflow: (connection: Connection) => void;
+}
+
+interface PendingPush {
+  resolve: (response: ResponseMessage) => void;
+  reject: (error: Error) => void;
+  cancelTimer: () => void;
+}
+
+/**
+ * A registered (or being registered) long connection: its meta, its stream for pushes, and the
+ * acks it awaits. Closing it fails every pending push at once.
+ */
+export class Connection {
+  readonly meta: ConnectionMeta;
+  lastActiveTime: number;
+  traced = false;
+  private readonly pending = new Map<string, PendingPush>();
+  private outboundBytes = 0;
+  private closedFlag = false;
+
+  constructor(
+    meta: ConnectionMeta,
+    private readonly transport: Transport,
+    private readonly sink: StreamSink,
+    private readonly options: PushOptions,
+  ) {
+    this.meta = meta;
+    this.lastActiveTime = options.timers.now();
+  }
+
+  get id(): string {
+    return this.meta.connectionId;
+  }
+
+  get isSdkSource(): boolean {
+    return isSdkSource(this.meta.labels);
+  }
+
+  /** Open as long as neither the stream nor the transport has ended. */
+  get connected(): boolean {
+    return !this.closedFlag && !this.transport.closed && !this.sink.ended;
+  }
+
+  get pendingPushCount(): number {
+    return this.pending.size;
+  }
+
+  freshActiveTime(): void {
+    this.lastActiveTime = this.options.timers.now();
+  }
+
+  /**
+   * Pushes a request down the stream and resolves with the client's successful response.
+   * @throws ConnectionClosedError, RequestTimeoutError, RemoteResponseError
+   */
+  request(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
+    if (!this.connected) return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
+    const requestId = this.options.nextRequestId();
+    return new Promise<ResponseMessage>((resolve, reject) => {
+      const cancelTimer = this.options.timers.setTimeout(() => {
+        if (this.pending.delete(requestId)) {
+          reject(new RequestTimeoutError(`no answer to ${message.type} (requestId ${requestId}) within ${timeoutMs} ms`));
+        }
+      }, timeoutMs);
+      this.pending.set(requestId, { resolve, reject, cancelTimer });
+      this.writeMessage({ ...message, requestId });
+    });
+  }
+
+  /** Pushes a request without awaiting an answer (used when refusing a setup). */
+  sendWithoutAck(message: RequestMessage): void {
+    if (this.connected) this.writeMessage({ ...message, requestId: this.options.nextRequestId() });
+  }
+
+  /** Settles the pending push that a response on the stream answers (Nacos `ackNotify`). */
+  acknowledge(response: ResponseMessage): boolean {
+    const requestId = response.requestId;
+    if (requestId === undefined) return false;
+    const push = this.pending.get(requestId);
+    if (push === undefined) return false;
+    this.pending.delete(requestId);
+    push.cancelTimer();
+    if (isSuccess(response)) push.resolve(response);
+    else push.reject(new RemoteResponseError(response.errorCode, response.message ?? `${response.type} failed`));
+    return true;
+  }
+
+  /** Ends the stream, closes the transport and fails pending pushes. Idempotent. */
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    const error = new ConnectionClosedError(`connection ${this.id} closed`);
+    for (const push of this.pending.values()) {
+      push.cancelTimer();
+      push.reject(error);
+    }
+    this.pending.clear();
+    this.sink.end();
+    this.transport.close();
+  }
+
+  private writeMessage(message: Message): void {
+    const bytes = encodePayload(message, { registry: this.options.registry });
+    this.outboundBytes += bytes.byteLength;
+    this.sink.write(bytes, () => {
+      this.outboundBytes -= bytes.byteLength;
+    });
+    // A client that stops reading must not grow our memory without bound.
+    if (this.outboundBytes > this.options.maxOutboundBytes) this.options.onOverflow(this);
+  }
+}

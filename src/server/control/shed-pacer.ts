@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import type { Timers } from '../../protocol/index.js';
+
+/** What the pacer needs from the connection manager. */
+export interface ShedTarget {
+  /** Ids of connections that may be shed, oldest first. */
+  sheddableIds(): string[];
+  /** Sends one ConnectResetRequest; resolves true when the client acknowledged it. */
+  resetConnection(connectionId: string, redirectAddress: string | undefined): Promise<boolean>;
+}
+
+export interface ShedPacerOptions {
+  /** Resets sent per second at most. */
+  ratePerSecond: number;
+  /** Pacing tick; each tick sends up to ratePerSecond × tick / 1000 resets. */
+  tickMs: number;
+}
+
+export interface ShedProgress {
+  readonly active: boolean;
+  /** Resets still to be acknowledged for the current budget. */
+  readonly remaining: number;
+  readonly inFlight: number;
+  readonly redirectAddress?: string;
+}
+
+/**
+ * Sheds connections as a one-shot budget (decision 10.13): `budget` acknowledged resets, sent at a
+ * bounded rate, never all in one tick. It does not re-read the live count, which lags while
+ * clients move. A new budget replaces the current one, as Nacos's `loadCount` overwrites.
+ */
+export class ShedPacer {
+  private remaining = 0;
+  private redirectAddress: string | undefined;
+  private readonly inFlight = new Set<string>();
+  private readonly tried = new Set<string>();
+  private cancelTick: (() => void) | undefined;
+  private generation = 0;
+  private carry = 0;
+
+  constructor(
+    private readonly target: ShedTarget,
+    private readonly timers: Timers,
+    private readonly options: ShedPacerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get progress(): ShedProgress {
+    return {
+      active: this.cancelTick !== undefined,
+      remaining: this.remaining,
+      inFlight: this.inFlight.size,
+      ...(this.redirectAddress === undefined ? {} : { redirectAddress: this.redirectAddress }),
+    };
+  }
+
+  /** Starts shedding `budget` connections, replacing any budget in progress. */
+  start(budget: number, redirectAddress?: string): void {
+    this.stop();
+    if (budget <= 0) return;
+    this.generation++;
+    this.remaining = budget;
+    this.redirectAddress = redirectAddress;
+    this.logger.info({ budget, redirectAddress }, 'shedding connections');
+    this.tick();
+  }
+
+  stop(): void {
+    this.cancelTick?.();
+    this.cancelTick = undefined;
+    this.remaining = 0;
+    this.carry = 0;
+    this.inFlight.clear();
+    this.tried.clear();
+  }
+
+  private tick(): void {
+    this.cancelTick = undefined;
+    const perTick = (this.options.ratePerSecond * this.options.tickMs) / 1000;
+    // Unused allowance does not pile up into a burst later.
+    this.carry = Math.min(this.carry + perTick, Math.max(1, perTick));
+    let slots = Math.min(Math.floor(this.carry), this.remaining - this.inFlight.size);
+    this.carry -= Math.max(0, slots);
+    const generation = this.generation;
+    if (slots > 0) {
+      for (const id of this.target.sheddableIds()) {
+        if (slots <= 0) break;
+        if (this.tried.has(id) || this.inFlight.has(id)) continue;
+        slots--;
+        this.tried.add(id);
+        this.inFlight.add(id);
+        void this.target.resetConnection(id, this.redirectAddress).then(
+          (acked) => this.settle(generation, id, acked),
+          () => this.settle(generation, id, false),
+        );
+      }
+    }
+    const exhausted = this.inFlight.size === 0 && slots > 0; // had room but found no candidate
+    if (this.remaining <= 0 || exhausted) {
+      this.finish();
+      return;
+    }
+    this.cancelTick = this.timers.setTimeout(() => this.tick(), this.options.tickMs);
+  }
+
+  private settle(generation: number, id: string, acked: boolean): void {
+    if (generation !== this.generation) return;
+    this.inFlight.delete(id);
+    if (acked) this.remaining--;
+    if (this.remaining <= 0) this.finish();
+  }
+
+  private finish(): void {
+    if (this.remaining > 0) this.logger.info({ remaining: this.remaining }, 'shedding ended: no more connections to shed');
+    this.stop();
+  }
+}

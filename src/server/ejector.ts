@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import { request, type Timers } from '../protocol/index.js';
+import type { ConnectionManager } from './connection-manager.js';
+
+export interface EjectorOptions {
+  /** First run after start (Nacos: 1 s). */
+  initialDelayMs: number;
+  /** Between runs (Nacos: 3 s). */
+  intervalMs: number;
+  /** A connection idle this long is probed (Nacos 2.3.0: 20 s). */
+  idleThresholdMs: number;
+  /** How long a probe waits for ClientDetectionResponse (Nacos 2.3.0: 5 s). */
+  detectTimeoutMs: number;
+}
+
+export const DEFAULT_EJECTOR_OPTIONS: EjectorOptions = {
+  initialDelayMs: 1000,
+  intervalMs: 3000,
+  idleThresholdMs: 20_000,
+  detectTimeoutMs: 5000,
+};
+
+/**
+ * Ejects dead connections (Nacos 2.3.0 `NacosRuntimeConnectionEjector`, spec 9): each run sends
+ * ClientDetectionRequest to every connection idle past the threshold and unregisters those that
+ * do not answer successfully in time. Runs never overlap.
+ */
+export class ConnectionEjector {
+  private cancelNext: (() => void) | undefined;
+  private running = false;
+  private stopped = true;
+
+  constructor(
+    private readonly manager: ConnectionManager,
+    private readonly timers: Timers,
+    private readonly options: EjectorOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.options.initialDelayMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelNext?.();
+    this.cancelNext = undefined;
+  }
+
+  /** One ejection pass; resolves with the ids it unregistered. */
+  async runOnce(): Promise<string[]> {
+    if (this.running) return [];
+    this.running = true;
+    try {
+      const now = this.timers.now();
+      const idle = this.manager.list().filter((c) => now - c.lastActiveTime >= this.options.idleThresholdMs);
+      const results = await Promise.all(
+        idle.map(async (connection) => {
+          try {
+            await connection.request(request('ClientDetectionRequest'), this.options.detectTimeoutMs);
+            connection.freshActiveTime();
+            return undefined;
+          } catch {
+            return connection.id;
+          }
+        }),
+      );
+      const dead = results.filter((id): id is string => id !== undefined);
+      for (const id of dead) this.manager.unregister(id, 'no answer to ClientDetectionRequest');
+      if (dead.length > 0) this.logger.info({ probed: idle.length, ejected: dead.length }, 'ejected idle connections');
+      return dead;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.cancelNext = this.timers.setTimeout(() => {
+      this.cancelNext = undefined;
+      void this.runOnce()
+        .catch((error: unknown) => this.logger.error({ err: error }, 'ejector run failed'))
+        .finally(() => this.schedule(this.options.intervalMs));
+    }, delayMs);
+  }
+}

@@ -1,0 +1,41 @@
+import { cpus, loadavg } from 'node:os';
+import { response } from '../../protocol/index.js';
+import type { ConnectionManager } from '../connection-manager.js';
+import type { RequestHandler } from './types.js';
+
+/** Java's `String.valueOf(float)` keeps at least one decimal. */
+function javaFloat(value: number): string {
+  const text = String(Math.fround(value) === value ? value : Number(value.toPrecision(7)));
+  return text.includes('.') || text.includes('e') ? text : `${text}.0`;
+}
+
+/** The four loader metrics of spec 2: conCount, sdkConCount, load, cpu (all strings). */
+export function loaderMetrics(manager: ConnectionManager, cpuUsage: () => number): Record<string, string> {
+  return {
+    conCount: String(manager.count),
+    sdkConCount: String(manager.currentSdkClientCount()),
+    load: javaFloat(loadavg()[0] ?? -1),
+    cpu: javaFloat(cpuUsage()),
+  };
+}
+
+/** Process CPU use as a fraction of all cores since the previous call. */
+export function createCpuSampler(): () => number {
+  let lastUsage = process.cpuUsage();
+  let lastTime = process.hrtime.bigint();
+  const cores = Math.max(1, cpus().length);
+  return () => {
+    const usage = process.cpuUsage(lastUsage);
+    const now = process.hrtime.bigint();
+    const elapsedMicros = Number(now - lastTime) / 1000;
+    lastUsage = process.cpuUsage();
+    lastTime = now;
+    if (elapsedMicros <= 0) return 0;
+    return Math.min(1, (usage.user + usage.system) / elapsedMicros / cores);
+  };
+}
+
+/** ServerLoaderInfoRequest (member → member): this node's loader metrics. */
+export function serverLoaderInfoHandler(manager: ConnectionManager, cpuUsage: () => number): RequestHandler {
+  return () => response('ServerLoaderInfoResponse', { loaderMetrics: loaderMetrics(manager, cpuUsage) });
+}

@@ -1,0 +1,24 @@
+import { isRequestOf, response, type RequestMessage, type ResponseMessage } from '../../protocol/index.js';
+import { InvalidBodyError } from '../../protocol/index.js';
+import type { ConnectionManager } from '../connection-manager.js';
+import type { RequestHandler } from './types.js';
+
+/** Nacos sheds at most about this fraction of SDK connections per ServerReloadRequest. */
+export const RELOAD_STEP_FACTOR = 0.1;
+
+/**
+ * ServerReloadRequest (member → member, spec 6): when this node has more SDK connections than
+ * `reloadCount`, shed down to max(reloadCount, 90 % of them) toward `reloadServer`; "ok", else
+ * "ignore". Unlike 2.2.4, the shedding really happens (decision 10.2).
+ */
+export function serverReloadHandler(manager: ConnectionManager): RequestHandler {
+  return (req: RequestMessage): ResponseMessage => {
+    if (!isRequestOf(req, 'ServerReloadRequest')) throw new InvalidBodyError('Invalid request');
+    const sdk = manager.currentSdkClientCount();
+    const { reloadCount, reloadServer } = req.body;
+    if (sdk <= reloadCount) return { ...response('ServerReloadResponse'), message: 'ignore' };
+    const target = Math.max(reloadCount, Math.trunc(sdk * (1 - RELOAD_STEP_FACTOR)));
+    manager.loadCount(target, reloadServer);
+    return { ...response('ServerReloadResponse'), message: 'ok' };
+  };
+}

@@ -1,0 +1,222 @@
+import type { Logger } from 'pino';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MessageRegistry,
+  PortOffset,
+  request,
+  systemTimers,
+  type RequestMessage,
+  type ResponseMessage,
+  type Timers,
+  UnknownConnectionError,
+} from '../protocol/index.js';
+import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
+import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
+import { ConnectionManager, splitRedirect, type ConnectionListener } from './connection-manager.js';
+import type { Connection } from './connection.js';
+import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
+import type { ShedPacerOptions } from './control/shed-pacer.js';
+import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from './ejector.js';
+import { connectionLayerHandlers, type HandlerRegistry, type RequestHandler } from './handlers/index.js';
+import { createCpuSampler } from './handlers/server-loader-info.js';
+import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
+import type { Transport } from './transport/types.js';
+
+/** Options of the gRPC side of a node. Every interval is configurable so tests can run it short. */
+export interface NacosServerOptions {
+  /** Bind address. */
+  host: string;
+  /** Main (HTTP) port; SDK gRPC listens on port + grpcPortOffset, cluster gRPC one above. */
+  port: number;
+  /** Default 1000 (SDK 9848, cluster 9849 for 8848). */
+  grpcPortOffset?: number;
+  logger: Logger;
+  timers?: Timers;
+  /** Inbound and outbound gRPC message limit; default 10 MiB, as Nacos. */
+  maxMessageBytes?: number;
+  /** Per-connection unflushed push bytes past which the connection is closed; default 2 × maxMessageBytes. */
+  maxOutboundBytes?: number;
+  /** Server keepalive ping interval; default 2 h (grpc-java). */
+  keepaliveTimeMs?: number;
+  /** Keepalive ack timeout; default 20 s. */
+  keepaliveTimeoutMs?: number;
+  /** A stream without ConnectionSetupRequest after this is closed; default 10 s. */
+  setupTimeoutMs?: number;
+  ejector?: Partial<EjectorOptions>;
+  /** Pacing of shedding budgets; default 100 resets/s in 100 ms ticks. */
+  shed?: Partial<ShedPacerOptions>;
+  limitRule?: ConnectionLimitRule;
+  /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
+  shutdownResetWaitMs?: number;
+  /** Where refused or shut-down clients are sent (another member's `ip:port`). */
+  redirectTarget?: () => string | undefined;
+  /** Whether an IP is a configured cluster member (trusts `source=cluster` on the cluster port). */
+  isMemberIp?: (ip: string) => boolean;
+}
+
+/** A registered connection as the embedding API shows it. */
+export type ConnectionInfo = Connection['meta'] & { readonly lastActiveTime: number; readonly traced: boolean };
+
+/**
+ * The gRPC side of a Nacos node: SDK and cluster listeners, acceptors, the ConnectionManager,
+ * pushes, and the ejector.
+ */
+export class NacosServer {
+  readonly manager: ConnectionManager;
+  readonly handlers: HandlerRegistry;
+  readonly registry: MessageRegistry;
+  private readonly sdkTransport: GrpcTransport;
+  private readonly clusterTransport: GrpcTransport;
+  private readonly ejector: ConnectionEjector;
+  private readonly timers: Timers;
+  private readonly logger: Logger;
+  private startedFlag = false;
+  private refusingSetups = false;
+  private listening = false;
+  private closing: Promise<void> | undefined;
+  private pushSeq = 0;
+  private boundPorts = { sdk: 0, cluster: 0 };
+
+  constructor(private readonly options: NacosServerOptions) {
+    const timers = options.timers ?? systemTimers;
+    this.timers = timers;
+    this.logger = options.logger;
+    const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.registry = MessageRegistry.connectionLayer();
+    this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed });
+    this.manager.setLimitRule(options.limitRule ?? UNLIMITED_RULE);
+    this.handlers = connectionLayerHandlers(this.manager, createCpuSampler());
+    this.ejector = new ConnectionEjector(this.manager, timers, { ...DEFAULT_EJECTOR_OPTIONS, ...options.ejector }, options.logger);
+
+    const unary = new UnaryAcceptor({
+      isStarted: () => this.startedFlag,
+      manager: this.manager,
+      handlers: this.handlers,
+      registry: this.registry,
+      logger: options.logger,
+    });
+    const biStream = new BiStreamAcceptor({
+      manager: this.manager,
+      registry: this.registry,
+      timers,
+      logger: options.logger,
+      push: {
+        nextRequestId: () => String(++this.pushSeq),
+        maxOutboundBytes: options.maxOutboundBytes ?? 2 * maxMessageBytes,
+      },
+      isStarted: () => this.startedFlag,
+      isRefusingSetups: () => this.refusingSetups,
+      refusalRedirect: () => options.redirectTarget?.(),
+      isMemberIp: options.isMemberIp ?? (() => false),
+      setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
+    });
+    const handlers: TransportHandlers = {
+      unary: (bytes, transport) => unary.handle(bytes, transport),
+      openStream: (transport, sink) => biStream.open(transport, sink),
+      transportClosed: (transport: Transport) => {
+        this.manager.unregister(transport.id, 'transport closed');
+      },
+    };
+    const offset = options.grpcPortOffset ?? PortOffset.SDK_GRPC;
+    const transportOptions = {
+      host: options.host,
+      maxMessageBytes,
+      keepaliveTimeMs: options.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
+      keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
+      closeGraceMs: 2000,
+      now: () => timers.now(),
+      logger: options.logger,
+    };
+    this.sdkTransport = new GrpcTransport({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
+    this.clusterTransport = new GrpcTransport(
+      { ...transportOptions, port: options.port + offset + (PortOffset.CLUSTER_GRPC - PortOffset.SDK_GRPC), kind: 'cluster' },
+      handlers,
+    );
+  }
+
+  /** Whether the node has started: before, unary calls get 300 and SDK setups are refused. */
+  get started(): boolean {
+    return this.startedFlag;
+  }
+
+  /** The bound gRPC ports. */
+  get ports(): { readonly sdk: number; readonly cluster: number } {
+    return this.boundPorts;
+  }
+
+  /** Binds both gRPC ports without starting: calls get 300 until {@link start}. */
+  async listen(): Promise<void> {
+    if (this.listening) return;
+    const sdk = await this.sdkTransport.listen();
+    try {
+      const cluster = await this.clusterTransport.listen();
+      this.boundPorts = { sdk, cluster };
+    } catch (error) {
+      await this.sdkTransport.close();
+      throw error;
+    }
+    this.listening = true;
+  }
+
+  /** Binds (if needed), starts the ejector and marks the server started. */
+  async start(): Promise<void> {
+    await this.listen();
+    this.ejector.start();
+    this.startedFlag = true;
+    this.logger.info({ host: this.options.host, ...this.boundPorts }, 'gRPC server started');
+  }
+
+  /** Registers (or replaces) the handler for a request type; unknown types are added to the registry. */
+  registerHandler(type: string, handler: RequestHandler, options: { module?: string } = {}): void {
+    if (!this.registry.has(type)) this.registry.defineRequest(type, options);
+    this.handlers.register(type, handler);
+  }
+
+  /** Adds a response type that pushes of a business request type are answered with. */
+  defineResponseType(type: string): void {
+    if (!this.registry.has(type)) this.registry.defineResponse(type);
+  }
+
+  /** Pushes a request to a connection and resolves with its successful answer. */
+  push(connectionId: string, message: RequestMessage, timeoutMs = 3000): Promise<ResponseMessage> {
+    const connection = this.manager.get(connectionId);
+    if (connection === undefined) {
+      return Promise.reject(new UnknownConnectionError(connectionId));
+    }
+    return connection.request(message, timeoutMs);
+  }
+
+  /** Registered connections, oldest first. */
+  connections(): ConnectionInfo[] {
+    return this.manager.list().map((c) => ({ ...c.meta, lastActiveTime: c.lastActiveTime, traced: c.traced }));
+  }
+
+  /** Subscribes to connect/disconnect; returns an unsubscribe function. */
+  addConnectionListener(listener: ConnectionListener): () => void {
+    return this.manager.addListener(listener);
+  }
+
+  /**
+   * Stops accepting, tells connected clients to go elsewhere (ConnectResetRequest), waits briefly
+   * for their acks, then closes every connection and both listeners. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.refusingSetups = true;
+    this.ejector.stop();
+    this.manager.stopShedding();
+    await Promise.all([this.sdkTransport.stopAccepting(), this.clusterTransport.stopAccepting()]);
+    const reset = request('ConnectResetRequest', splitRedirect(this.options.redirectTarget?.()));
+    const waitMs = this.options.shutdownResetWaitMs ?? 1000;
+    const resets = this.manager.sheddable().map((c) => c.request(reset, waitMs).catch(() => undefined));
+    await Promise.all(resets);
+    for (const connection of this.manager.list()) this.manager.unregister(connection.id, 'server shutting down');
+    this.startedFlag = false;
+    await Promise.all([this.sdkTransport.close(), this.clusterTransport.close()]);
+    this.logger.info('gRPC server closed');
+  }
+}

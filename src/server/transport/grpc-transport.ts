@@ -1,0 +1,230 @@
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { GrpcPaths } from '../../protocol/index.js';
+import { connectionIdOf, normalizeIp } from './address.js';
+import type { StreamSink, Transport } from './types.js';
+
+/** What the transport hands accepted calls to. */
+export interface TransportHandlers {
+  unary(bytes: Uint8Array, transport: Transport): Promise<Uint8Array>;
+  openStream(transport: Transport, sink: StreamSink): { onMessage(bytes: Uint8Array): void; onEnd(reason: string): void };
+  /** The TCP connection is gone (socket close, client crash, keepalive failure). */
+  transportClosed(transport: Transport): void;
+}
+
+export interface GrpcTransportOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly kind: 'sdk' | 'cluster';
+  readonly maxMessageBytes: number;
+  /** Server keepalive ping interval (grpc-java server default: 2 h). */
+  readonly keepaliveTimeMs: number;
+  /** Keepalive ack timeout (Nacos: 20 s). */
+  readonly keepaliveTimeoutMs: number;
+  /** After close(), how long a closing socket may take to flush before it is destroyed. */
+  readonly closeGraceMs: number;
+  readonly now: () => number;
+  readonly logger: Logger;
+}
+
+const identity = (value: Buffer): Buffer => value;
+
+/** Hand-written service definitions: the proto has no package, and bytes pass through untouched. */
+const REQUEST_SERVICE: grpc.ServiceDefinition = {
+  request: {
+    path: GrpcPaths.REQUEST,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+const BI_STREAM_SERVICE: grpc.ServiceDefinition = {
+  requestBiStream: {
+    path: GrpcPaths.BI_STREAM,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+class SocketTransport implements Transport {
+  closed = false;
+  constructor(
+    readonly id: string,
+    readonly remoteIp: string,
+    readonly remotePort: number,
+    readonly localPort: number,
+    readonly port: 'sdk' | 'cluster',
+    private readonly socket: net.Socket,
+    private readonly closeGraceMs: number,
+  ) {}
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Let what was just written (a ConnectResetRequest, the stream's trailers) reach the client first.
+    setImmediate(() => {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), this.closeGraceMs).unref();
+    });
+  }
+}
+
+/**
+ * One gRPC listener (SDK or cluster port) on grpc-js, with our own `net.Server` feeding the
+ * connection injector (decision 10.1) so that each TCP connection gets one connectionId, shared
+ * by every call on it, and its socket's close is the transport's end.
+ */
+export class GrpcTransport {
+  private readonly grpcServer: grpc.Server;
+  private readonly netServer: net.Server;
+  private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
+  /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
+  private readonly byPeer = new Map<string, SocketTransport>();
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly options: GrpcTransportOptions,
+    private readonly handlers: TransportHandlers,
+  ) {
+    this.grpcServer = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.max_send_message_length': options.maxMessageBytes,
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+      // Be lenient with client pings: Java pings every 6 min, Go every 60 s (spec 8.13).
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    this.grpcServer.addService(REQUEST_SERVICE, { request: this.onUnary });
+    this.grpcServer.addService(BI_STREAM_SERVICE, { requestBiStream: this.onBiStream });
+    this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.netServer = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+  }
+
+  /** Binds the port; resolves with the bound port. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.netServer.once('error', onError);
+      this.netServer.listen(this.options.port, this.options.host, () => {
+        this.netServer.off('error', onError);
+        resolve((this.netServer.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting new TCP connections; existing ones stay. */
+  stopAccepting(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.netServer.listening) resolve();
+      else this.netServer.close(() => resolve());
+    });
+  }
+
+  /** Closes the listener and every connection. */
+  async close(): Promise<void> {
+    const closing = this.stopAccepting();
+    this.injector.destroy();
+    for (const socket of this.sockets) socket.destroy();
+    await closing;
+    this.grpcServer.forceShutdown();
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  private onSocket(socket: net.Socket): void {
+    const remoteAddress = socket.remoteAddress;
+    const remotePort = socket.remotePort;
+    if (remoteAddress === undefined || remotePort === undefined) {
+      socket.destroy();
+      return;
+    }
+    const remoteIp = normalizeIp(remoteAddress);
+    const transport = new SocketTransport(
+      connectionIdOf(this.options.now(), remoteIp, remotePort),
+      remoteIp,
+      remotePort,
+      socket.localPort ?? this.options.port,
+      this.options.kind,
+      socket,
+      this.options.closeGraceMs,
+    );
+    const peer = `${remoteAddress}:${remotePort}`;
+    this.byPeer.set(peer, transport);
+    this.sockets.add(socket);
+    socket.setKeepAlive(true, 60_000);
+    socket.once('close', () => {
+      transport.closed = true;
+      this.sockets.delete(socket);
+      if (this.byPeer.get(peer) === transport) this.byPeer.delete(peer);
+      this.handlers.transportClosed(transport);
+    });
+    socket.on('error', (error) => this.options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
+    this.injector.injectConnection(socket);
+  }
+
+  private transportOf(call: { getPeer(): string }): SocketTransport | undefined {
+    return this.byPeer.get(call.getPeer());
+  }
+
+  private readonly onUnary = (
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    callback: grpc.sendUnaryData<Buffer>,
+  ): void => {
+    const transport = this.transportOf(call);
+    if (transport === undefined) {
+      callback({ code: grpc.status.UNAVAILABLE, details: 'connection is closing' });
+      return;
+    }
+    this.handlers.unary(call.request, transport).then(
+      (bytes) => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+      (error: unknown) => callback({ code: grpc.status.INTERNAL, details: String(error) }),
+    );
+  };
+
+  private readonly onBiStream = (call: grpc.ServerDuplexStream<Buffer, Buffer>): void => {
+    const transport = this.transportOf(call);
+    if (transport === undefined) {
+      call.end();
+      return;
+    }
+    let ended = false;
+    const sink: StreamSink = {
+      get ended() {
+        return ended || call.cancelled || call.destroyed;
+      },
+      write(bytes, onFlushed) {
+        if (sink.ended) {
+          onFlushed(new Error('stream ended'));
+          return;
+        }
+        call.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), onFlushed);
+      },
+      end() {
+        if (ended) return;
+        ended = true;
+        if (!call.cancelled && !call.destroyed) call.end();
+      },
+    };
+    const session = this.handlers.openStream(transport, sink);
+    call.on('data', (bytes: Buffer) => session.onMessage(bytes));
+    call.on('end', () => session.onEnd('stream ended by client'));
+    call.on('cancelled', () => session.onEnd('stream cancelled'));
+    call.on('error', (error: Error) => {
+      this.options.logger.debug({ err: error, connectionId: transport.id }, 'stream error');
+      session.onEnd('stream error');
+    });
+    call.on('close', () => session.onEnd('stream closed'));
+  };
+}

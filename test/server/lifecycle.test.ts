@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { request } from '../../src/protocol/index.js';
+import { eventually, RawPeer } from '../support/raw-peer.js';
+import { startTestServer } from '../support/server.js';
+
+describe('server lifecycle over real sockets', async () => {
+  const { server, sdkPort, host } = await startTestServer();
+  const peers: RawPeer[] = [];
+  const peer = (): RawPeer => {
+    const p = new RawPeer(host, sdkPort);
+    peers.push(p);
+    return p;
+  };
+  after(async () => {
+    for (const p of peers) p.close();
+    await server.close();
+  });
+
+  it('ServerCheck, setup, registered, health check, stream end unregisters', async () => {
+    const p = peer();
+    const id = await p.serverCheck();
+    assert.match(id, /^\d+_127\.0\.0\.1_\d+$/);
+    const before = await p.unary(request('HealthCheckRequest'));
+    assert.equal(before.errorCode, 301);
+    p.setup({ source: 'sdk', AppName: 'demo' }, { clientVersion: 'Nacos-Test:v9', tenant: 'ns1', clientIp: '10.9.9.9' });
+    await eventually(() => server.manager.checkValid(id), 5000, 'registration');
+    const info = server.connections().find((c) => c.connectionId === id)!;
+    assert.equal(info.clientIp, '10.9.9.9');
+    assert.equal(info.remoteIp, '127.0.0.1');
+    assert.equal(info.appName, 'demo');
+    assert.equal(info.tenant, 'ns1');
+    assert.equal(info.version, 'Nacos-Test:v9');
+    assert.equal(info.localPort, sdkPort);
+    const ok = await p.unary(request('HealthCheckRequest'));
+    assert.equal(ok.type, 'HealthCheckResponse');
+    assert.equal(ok.resultCode, 200);
+    p.endStream();
+    await eventually(() => !server.manager.checkValid(id), 5000, 'unregistration');
+  });
+
+  it('push and ack', async () => {
+    const p = peer();
+    const id = await p.serverCheck();
+    p.setup();
+    await eventually(() => server.manager.checkValid(id));
+    const answer = await server.push(id, request('ClientDetectionRequest'), 2000);
+    assert.equal(answer.type, 'ClientDetectionResponse');
+    assert.equal(p.pushesOf('ClientDetectionRequest').length, 1);
+  });
+
+  it('transport close unregisters', async () => {
+    const p = peer();
+    const id = await p.serverCheck();
+    p.setup();
+    await eventually(() => server.manager.checkValid(id));
+    p.client.close();
+    p.close();
+    await eventually(() => !server.manager.checkValid(id), 5000, 'unregistration');
+  });
+});
