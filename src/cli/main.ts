@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, readConfigFile } from '../node/config.js';
+import { startNode, type NacosNode } from '../node/index.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function integer(name: string) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer`);
+    return Number(value);
+  };
+}
+
+/** Exits 0 after a clean close; a second signal, or a close that hangs, forces the exit. */
+function closeOnSignals(node: NacosNode, forceAfterMs: number): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    node.logger.info({ signal }, 'stopping');
+    setTimeout(() => {
+      node.logger.error('close took too long; exiting');
+      process.exit(1);
+    }, forceAfterMs).unref();
+    node.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        node.logger.error({ err: error }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+const program = new Command('nacos-remote').version(pkg.version).description('Nacos 2.x long-connection layer');
+
+program
+  .command('server')
+  .description('start a node: HTTP on --port, SDK gRPC on port + offset, cluster gRPC on port + offset + 1')
+  .option('--port <port>', 'main (HTTP) port (default 8848)', integer('--port'))
+  .option('--host <address>', 'bind address (default 0.0.0.0)')
+  .option('--grpc-port-offset <n>', 'SDK gRPC port offset from --port (default 1000)', integer('--grpc-port-offset'))
+  .option('--home <dir>', 'home directory holding conf/ and data/ (default ~/nacos)')
+  .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+  .option('--config <file>', 'JSON file with any of the options (flags win)')
+  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; config?: string }) => {
+    const { config: configFile, ...given } = flags;
+    const fromFile = configFile === undefined ? {} : await readConfigFile(configFile);
+    const fromFlags = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+    const node = await startNode({ ...fromFile, ...fromFlags });
+    closeOnSignals(node, 8000);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(`nacos-remote: ${error.message}`);
+  else console.error('nacos-remote: failed to start:', error);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { NacosRemoteError } from '../protocol/index.js';
+
+const ms = z.number().int().min(1);
+const port = z.number().int().min(1).max(65535);
+
+/** Every node option; the config file (`--config`) takes the same keys, validated strictly. */
+export const NodeConfigSchema = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: port.default(8848),
+  grpcPortOffset: z.number().int().min(1).max(60000).default(1000),
+  home: z.string().min(1).default(join(homedir(), 'nacos')),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+  maxOutboundBytes: z.number().int().min(1024).optional(),
+  keepaliveTimeMs: ms.default(2 * 60 * 60 * 1000),
+  keepaliveTimeoutMs: ms.default(20_000),
+  setupTimeoutMs: ms.default(10_000),
+  shutdownResetWaitMs: z.number().int().min(0).default(1000),
+  ejector: z
+    .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms })
+    .partial()
+    .default({}),
+  shed: z.strictObject({ ratePerSecond: z.number().positive(), tickMs: ms }).partial().default({}),
+});
+
+export type NodeConfig = z.infer<typeof NodeConfigSchema>;
+export type NodeConfigInput = z.input<typeof NodeConfigSchema>;
+
+/** A bad option or config file; the message names the offending key. */
+export class ConfigError extends NacosRemoteError {
+  constructor(message: string) {
+    super('INVALID_CONFIG', 400, message);
+  }
+}
+
+/** Validates options, filling defaults. @throws ConfigError naming the bad key */
+export function parseNodeConfig(input: unknown, source = 'config'): NodeConfig {
+  const result = NodeConfigSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => `'${[...issue.path, k].join('.')}': unknown option`).join('; ')
+      : `'${issue.path.join('.')}': ${issue.message}`,
+  );
+  throw new ConfigError(`${source}: ${problems.join('; ')}`);
+}
+
+/** Reads a JSON config file (any subset of the options). */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/** `<home>/data/connection/limitRule`, as Nacos. */
+export function limitRulePath(home: string): string {
+  return join(home, 'data', 'connection', 'limitRule');
+}

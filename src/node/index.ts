@@ -1,0 +1,96 @@
+/**
+ * `nacos-remote/server`: run a Nacos 2.x connection-layer node from code, with the options the
+ * CLI takes. A node is the HTTP API on the main port, SDK gRPC on main + offset and cluster gRPC
+ * on main + offset + 1.
+ *
+ * @example
+ * ```ts
+ * import { startNode, response } from 'nacos-remote/server';
+ * const node = await startNode({ host: '127.0.0.1', port: 8848 });
+ * node.server.registerHandler('EchoRequest', (req) => ({ ...response('HealthCheckResponse') }));
+ * node.server.addConnectionListener({ name: 'log', onConnected: (c) => console.log(c.id) });
+ * await node.close();
+ * ```
+ */
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { createAdminApp } from '../admin/http.js';
+import { readLimitRuleFile } from '../server/control/limit-rule.js';
+import { NacosServer } from '../server/nacos-server.js';
+import { limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+
+export { NacosServer, type ConnectionInfo, type NacosServerOptions } from '../server/nacos-server.js';
+export type { Connection, ConnectionMeta } from '../server/connection.js';
+export type { ConnectionListener, ConnectionManager } from '../server/connection-manager.js';
+export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
+export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
+export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+export {
+  request,
+  response,
+  errorResponse,
+  isSuccess,
+  NacosRemoteError,
+  type RequestMessage,
+  type ResponseMessage,
+} from '../protocol/index.js';
+
+/** A running node. */
+export interface NacosNode {
+  readonly config: NodeConfig;
+  readonly server: NacosServer;
+  readonly http: FastifyInstance;
+  readonly logger: Logger;
+  /** Tells SDK clients to go elsewhere, closes every connection and both servers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a node: HTTP first (readiness answers 500 until the rest is up), then both gRPC ports,
+ * then marks it started. Options are validated; a bad one throws ConfigError naming it.
+ */
+export async function startNode(input: NodeConfigInput & { logger?: Logger } = {}): Promise<NacosNode> {
+  const { logger: givenLogger, ...rest } = input;
+  const config = parseNodeConfig(rest, 'config');
+  const logger = givenLogger ?? pino({ level: config.logLevel });
+  const limitRule = await readLimitRuleFile(limitRulePath(config.home));
+  const server = new NacosServer({
+    host: config.host,
+    port: config.port,
+    grpcPortOffset: config.grpcPortOffset,
+    logger,
+    maxMessageBytes: config.maxMessageBytes,
+    ...(config.maxOutboundBytes === undefined ? {} : { maxOutboundBytes: config.maxOutboundBytes }),
+    keepaliveTimeMs: config.keepaliveTimeMs,
+    keepaliveTimeoutMs: config.keepaliveTimeoutMs,
+    setupTimeoutMs: config.setupTimeoutMs,
+    shutdownResetWaitMs: config.shutdownResetWaitMs,
+    ejector: config.ejector,
+    shed: config.shed,
+    limitRule,
+  });
+  const http = createAdminApp(server, logger);
+  await http.listen({ host: config.host, port: config.port });
+  try {
+    await server.start();
+  } catch (error) {
+    await http.close();
+    throw error;
+  }
+  logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    server,
+    http,
+    logger,
+    close() {
+      closing ??= (async () => {
+        await server.close();
+        await http.close();
+      })();
+      return closing;
+    },
+  };
+}
