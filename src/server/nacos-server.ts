@@ -209,7 +209,8 @@ export class NacosServer {
     this.refusingSetups = true;
     this.ejector.stop();
     this.manager.stopShedding();
-    await Promise.all([this.sdkTransport.stopAccepting(), this.clusterTransport.stopAccepting()]);
+    this.sdkTransport.stopAccepting();
+    this.clusterTransport.stopAccepting();
     const reset = request('ConnectResetRequest', splitRedirect(this.options.redirectTarget?.()));
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
     const resets = this.manager.sheddable().map((c) => c.request(reset, waitMs).catch(() => undefined));

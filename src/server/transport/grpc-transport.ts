@@ -123,19 +123,21 @@ export class GrpcTransport {
   }
 
   /** Stops accepting new TCP connections; existing ones stay. */
-  stopAccepting(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.netServer.listening) resolve();
-      else this.netServer.close(() => resolve());
-    });
+  stopAccepting(): void {
+    // net.Server's close callback waits for every open connection, so it is awaited in close().
+    if (this.netServer.listening) this.netServer.close();
   }
 
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
-    const closing = this.stopAccepting();
+    const closed = new Promise<void>((resolve) => {
+      if (!this.netServer.listening && this.sockets.size === 0) resolve();
+      else this.netServer.once('close', () => resolve());
+    });
+    this.stopAccepting();
     this.injector.destroy();
     for (const socket of this.sockets) socket.destroy();
-    await closing;
+    await closed;
     this.grpcServer.forceShutdown();
   }
 
