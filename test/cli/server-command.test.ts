@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { findMainPort } from '../support/ports.js';
+import { eventually, RawPeer } from '../support/raw-peer.js';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function runCli(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exit };
+}
+
+async function httpStatus(url: string): Promise<number> {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return 0;
+  }
+}
+
+describe('nacos-remote server (CLI)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'nacos-remote-cli-'));
+  const children: ChildProcess[] = [];
+  after(() => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('starts from a config file, serves readiness, and on SIGTERM resets clients and exits 0', async () => {
+    const port = await findMainPort(['127.0.0.1']);
+    const config = join(home, 'node.json');
+    writeFileSync(config, JSON.stringify({ port, logLevel: 'warn', ejector: { intervalMs: 1000 } }));
+    const run = runCli(['server', '--config', config, '--host', '127.0.0.1', '--home', home]);
+    children.push(run.child);
+    await eventually(async () => (await httpStatus(`http://127.0.0.1:${port}/nacos/v1/console/health/readiness`)) === 200, 30_000, 'readiness');
+    assert.equal(await httpStatus(`http://127.0.0.1:${port}/nacos/v1/console/health/liveness`), 200);
+    const peer = new RawPeer('127.0.0.1', port + 1000);
+    try {
+      const id = await peer.serverCheck();
+      assert.match(id, /_127\.0\.0\.1_/);
+      peer.setup();
+      // Registered once a health check stops answering 301.
+      await eventually(async () => (await peer.unary({ kind: 'request', type: 'HealthCheckRequest', headers: {}, body: {} })).resultCode === 200, 5000, 'registered');
+      run.child.kill('SIGTERM');
+      assert.equal(await run.exit, 0, run.output());
+      assert.equal(peer.pushesOf('ConnectResetRequest').length, 1, 'told to go elsewhere');
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('rejects a config file with a bad key, naming it', async () => {
+    const config = join(home, 'bad.json');
+    writeFileSync(config, JSON.stringify({ port: 8848, ejector: { intervalMs: 'soon' }, colour: 'blue' }));
+    const run = runCli(['server', '--config', config, '--host', '127.0.0.1']);
+    children.push(run.child);
+    assert.equal(await run.exit, 1);
+    assert.match(run.output(), /'ejector\.intervalMs'/);
+    assert.match(run.output(), /'colour': unknown option/);
+  });
+
+  it('rejects a bad flag value', async () => {
+    const run = runCli(['server', '--port', 'eighty', '--host', '127.0.0.1']);
+    children.push(run.child);
+    assert.notEqual(await run.exit, 0);
+    assert.match(run.output(), /--port must be an integer/);
+  });
+});
