@@ -19,7 +19,7 @@ import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 
-export { NacosServer, type ConnectionInfo, type NacosServerOptions } from '../server/nacos-server.js';
+export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
 export type { ConnectionListener, ConnectionManager } from '../server/connection-manager.js';
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';

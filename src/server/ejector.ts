@@ -29,6 +29,8 @@ export class ConnectionEjector {
   private cancelNext: (() => void) | undefined;
   private running = false;
   private stopped = true;
+  /** Bumped by start(): a run of an earlier start() must not schedule another chain. */
+  private generation = 0;
 
   constructor(
     private readonly manager: ConnectionManager,
@@ -37,9 +39,11 @@ export class ConnectionEjector {
     private readonly logger: Logger,
   ) {}
 
+  /** Starts the runs; a second start() while running is a no-op. */
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
-    this.schedule(this.options.initialDelayMs);
+    this.schedule(this.options.initialDelayMs, ++this.generation);
   }
 
   stop(): void {
@@ -75,13 +79,13 @@ export class ConnectionEjector {
     }
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
+  private schedule(delayMs: number, generation: number): void {
+    if (this.stopped || generation !== this.generation) return;
     this.cancelNext = this.timers.setTimeout(() => {
       this.cancelNext = undefined;
       void this.runOnce()
         .catch((error: unknown) => this.logger.error({ err: error }, 'ejector run failed'))
-        .finally(() => this.schedule(this.options.intervalMs));
+        .finally(() => this.schedule(this.options.intervalMs, generation));
     }, delayMs);
   }
 }

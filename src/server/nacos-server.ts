@@ -22,6 +22,14 @@ import { createCpuSampler } from './handlers/server-loader-info.js';
 import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
 import type { Transport } from './transport/types.js';
 
+/** Hooks for metrics and benchmarks; each is called synchronously, so keep them cheap. */
+export interface ServerObserver {
+  /** A ConnectionSetupRequest was handled: time from receipt to registered and listeners told. */
+  setupHandled?(outcome: 'registered' | 'refused', elapsedMs: number): void;
+  /** A unary call was answered. */
+  unaryAnswered?(type: string, resultCode: number, errorCode: number, elapsedMs: number): void;
+}
+
 /** Options of the gRPC side of a node. Every interval is configurable so tests can run it short. */
 export interface NacosServerOptions {
   /** Bind address. */
@@ -52,6 +60,7 @@ export interface NacosServerOptions {
   redirectTarget?: () => string | undefined;
   /** Whether an IP is a configured cluster member (trusts `source=cluster` on the cluster port). */
   isMemberIp?: (ip: string) => boolean;
+  observer?: ServerObserver;
 }
 
 /** A registered connection as the embedding API shows it. */
@@ -94,6 +103,7 @@ export class NacosServer {
       handlers: this.handlers,
       registry: this.registry,
       logger: options.logger,
+      onReply: (type, reply, elapsedMs) => options.observer?.unaryAnswered?.(type, reply.resultCode, reply.errorCode, elapsedMs),
     });
     const biStream = new BiStreamAcceptor({
       manager: this.manager,
@@ -109,6 +119,7 @@ export class NacosServer {
       refusalRedirect: () => options.redirectTarget?.(),
       isMemberIp: options.isMemberIp ?? (() => false),
       setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
+      onSetup: (outcome, elapsedMs) => options.observer?.setupHandled?.(outcome, elapsedMs),
     });
     const handlers: TransportHandlers = {
       unary: (bytes, transport) => unary.handle(bytes, transport),

@@ -30,6 +30,8 @@ export interface BiStreamAcceptorDeps {
   readonly isMemberIp: (ip: string) => boolean;
   /** A stream that sends no ConnectionSetupRequest in this time is closed. */
   readonly setupTimeoutMs: number;
+  /** Observes each setup: registered or refused, and the time from receipt to listeners told. */
+  readonly onSetup?: (outcome: 'registered' | 'refused', elapsedMs: number) => void;
 }
 
 /** Handlers for one accepted bi-stream. */
@@ -92,6 +94,7 @@ export class BiStreamAcceptor {
 
     return {
       onMessage(bytes) {
+        const received = performance.now();
         let message: Message;
         let clientIp: string;
         try {
@@ -110,7 +113,10 @@ export class BiStreamAcceptor {
           if (connection !== undefined) deps.manager.refreshActiveTime(connection.id);
           return;
         }
-        if (isRequestOf(message, 'ConnectionSetupRequest')) setup(message, clientIp);
+        if (isRequestOf(message, 'ConnectionSetupRequest')) {
+          setup(message, clientIp);
+          deps.onSetup?.(connection === undefined ? 'refused' : 'registered', performance.now() - received);
+        }
         else log.warn({ type: message.type }, 'unknown payload on stream ignored');
       },
       onEnd(reason) {

@@ -75,8 +75,10 @@ export interface LimitCounts {
 export function checkLimit(rule: ConnectionLimitRule, clientIp: string, appName: string, counts: LimitCounts): LimitVerdict {
   const over = (max: number | undefined, count: number) => max !== undefined && max >= 0 && count >= max;
   if (over(rule.countLimit, counts.total)) return 'total';
-  const ipLimit = rule.countLimitPerClientIp[clientIp] ?? rule.countLimitPerClientIpDefault;
+  // Own keys only: a client-reported IP such as "constructor" must not find Object.prototype members.
+  const own = (map: Record<string, number>, key: string) => (Object.hasOwn(map, key) ? map[key] : undefined);
+  const ipLimit = own(rule.countLimitPerClientIp, clientIp) ?? rule.countLimitPerClientIpDefault;
   if (over(ipLimit, counts.forClientIp)) return 'client-ip';
-  if (over(rule.countLimitPerClientApp[appName], counts.forApp)) return 'app';
+  if (over(own(rule.countLimitPerClientApp, appName), counts.forApp)) return 'app';
   return 'ok';
 }
