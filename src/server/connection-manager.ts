@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConnectionClosedError, request, type Labels, type Timers } from '../protocol/index.js';
-import type { Connection } from './connection.js';
+import { isClusterSource, type Connection } from './connection.js';
 import { checkLimit, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
 import { ShedPacer, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
 
@@ -141,9 +141,12 @@ export class ConnectionManager {
     return this.currentClientsCount({ source: 'sdk' });
   }
 
-  /** Connections that may be shed: everything but trusted cluster members (decision 10.11). */
+  /**
+   * Connections that may be shed: SDK ones, and those claiming `source=cluster` without being a
+   * trusted member (decision 10.11). Unlabelled connections are left alone, as Nacos does.
+   */
   sheddable(): Connection[] {
-    return this.list().filter((c) => !c.meta.trustedCluster);
+    return this.list().filter((c) => !c.meta.trustedCluster && (c.isSdkSource || isClusterSource(c.meta.labels)));
   }
 
   countForClientIp(clientIp: string): number {
@@ -183,11 +186,11 @@ export class ConnectionManager {
   }
 
   /**
-   * Sheds connections down to `target` as a one-shot paced budget of (sheddable − target)
+   * Sheds connections down to `target` as a one-shot paced budget of (SDK connections − target)
    * acknowledged resets (decision 10.13). Returns the budget; 0 when already at or below target.
    */
   loadCount(target: number, redirectAddress?: string): number {
-    const budget = this.sheddable().length - Math.max(0, target);
+    const budget = this.currentSdkClientCount() - Math.max(0, target);
     this.shedPacer.start(budget, redirectAddress);
     return Math.max(0, budget);
   }
@@ -221,8 +224,10 @@ function increment(map: Map<string, number>, key: string, delta: number): void {
 /** `ip:port` → ConnectResetRequest fields; anything without a port means "anywhere" (spec 5.6). */
 export function splitRedirect(redirectAddress: string | undefined): { serverIp?: string; serverPort?: string } {
   if (!redirectAddress) return {};
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(redirectAddress);
+  if (bracketed) return { serverIp: bracketed[1]!, serverPort: bracketed[2]! };
   const colon = redirectAddress.lastIndexOf(':');
-  if (colon <= 0) return {};
-  const ip = redirectAddress.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  return { serverIp: ip, serverPort: redirectAddress.slice(colon + 1) };
+  // No colon, or an unbracketed IPv6 address: there is no port to split off.
+  if (colon <= 0 || redirectAddress.indexOf(':') !== colon) return {};
+  return { serverIp: redirectAddress.slice(0, colon), serverPort: redirectAddress.slice(colon + 1) };
 }

@@ -294,6 +294,12 @@ describe('ConnectionManager: limits', () => {
     assert.deepEqual(attempt(h, 3, () => ({ clientIp: '10.0.0.12' })), ['ok', 'client-ip', 'client-ip']);
   });
 
+  it('the default per-IP limit holds for a reported IP spelled like an Object.prototype member', () => {
+    const h = harness();
+    h.manager.setLimitRule(parseLimitRule({ countLimitPerClientIpDefault: 1 }));
+    assert.deepEqual(attempt(h, 3, () => ({ clientIp: 'constructor' })), ['ok', 'client-ip', 'client-ip']);
+  });
+
   it('countLimitPerClientApp limits connections per AppName; other apps are unlimited', () => {
     const h = harness();
     h.manager.setLimitRule(parseLimitRule({ countLimitPerClientApp: { billing: 3 } }));
@@ -604,5 +610,39 @@ describe('ConnectionManager: loadCount sheds as a paced one-shot budget', () => 
     assert.equal(resetsSent(fakes), sentBeforeStop);
     assert.ok(sentBeforeStop < 50);
     assert.equal(h.manager.shedProgress.active, false);
+  });
+});
+
+describe('ConnectionManager: what may be shed', () => {
+  it('SDK connections and untrusted cluster claimers; not trusted members, not unlabelled ones', () => {
+    const { manager, add } = harness();
+    const sdk = add({ labels: { source: 'sdk' } });
+    const claimer = add({ labels: { source: 'cluster' } });
+    add({ labels: { source: 'cluster' }, trustedCluster: true });
+    add({ labels: {} });
+    assert.deepEqual(
+      manager.sheddable().map((c) => c.id).sort(),
+      [sdk.connection.id, claimer.connection.id].sort(),
+    );
+  });
+
+  it('loadCount budgets from the SDK count (decision 10.13), not from every connection', () => {
+    const { manager, add } = harness();
+    for (let i = 0; i < 10; i++) add({ labels: { source: 'sdk' } });
+    for (let i = 0; i < 5; i++) add({ labels: {} });
+    assert.equal(manager.loadCount(8), 2);
+    assert.equal(manager.loadCount(20), 0);
+  });
+});
+
+describe('splitRedirect', () => {
+  it('splits ip:port, [v6]:port; leaves bare hosts and unbracketed IPv6 without a port', async () => {
+    const { splitRedirect } = await import('../../src/server/connection-manager.js');
+    assert.deepEqual(splitRedirect('10.0.0.7:8848'), { serverIp: '10.0.0.7', serverPort: '8848' });
+    assert.deepEqual(splitRedirect('[::1]:8848'), { serverIp: '::1', serverPort: '8848' });
+    assert.deepEqual(splitRedirect('::1'), {});
+    assert.deepEqual(splitRedirect('1.1.1.1'), {});
+    assert.deepEqual(splitRedirect(''), {});
+    assert.deepEqual(splitRedirect(undefined), {});
   });
 });

@@ -33,6 +33,7 @@ export class ShedPacer {
   private remaining = 0;
   private redirectAddress: string | undefined;
   private readonly inFlight = new Set<string>();
+  /** Connections already asked to move; kept across budgets so a moving client is not asked twice. */
   private readonly tried = new Set<string>();
   private cancelTick: (() => void) | undefined;
   private generation = 0;
@@ -71,7 +72,6 @@ export class ShedPacer {
     this.remaining = 0;
     this.carry = 0;
     this.inFlight.clear();
-    this.tried.clear();
   }
 
   private tick(): void {
@@ -83,7 +83,11 @@ export class ShedPacer {
     this.carry -= Math.max(0, slots);
     const generation = this.generation;
     if (slots > 0) {
-      for (const id of this.target.sheddableIds()) {
+      const candidates = this.target.sheddableIds();
+      // Forget connections that are gone, so the set stays as small as the live population.
+      const live = new Set(candidates);
+      for (const id of this.tried) if (!live.has(id)) this.tried.delete(id);
+      for (const id of candidates) {
         if (slots <= 0) break;
         if (this.tried.has(id) || this.inFlight.has(id)) continue;
         slots--;

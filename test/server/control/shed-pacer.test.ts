@@ -183,6 +183,20 @@ describe('ShedPacer: a new budget replaces the running one', () => {
     assert.equal(p.progress.active, false);
   });
 
+  it('does not ask a connection again that an earlier budget already asked', async () => {
+    const { target, calls } = fakeTarget(connIds(10));
+    const { timers, pacer: p } = pacer(target);
+    p.start(4);
+    await timers.advance(1000);
+    const first = calls.map((c) => c.id);
+    assert.equal(first.length, 4);
+    p.start(4);
+    await timers.advance(1000);
+    const second = calls.slice(4).map((c) => c.id);
+    assert.equal(second.length, 4);
+    assert.deepEqual(second.filter((id) => first.includes(id)), [], 'moving clients are not asked twice');
+  });
+
   it('a budget of 0 (or less) cancels the running one', async () => {
     const { target, calls } = fakeTarget(connIds(100), 'manual');
     const { timers, pacer: p } = pacer(target);
