@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, readConfigFile } from '../node/config.js';
 import { startNode, type NacosNode } from '../node/index.js';
+import { PACKAGE_VERSION } from '../protocol/version.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function integer(name: string) {
   return (value: string): number => {
@@ -36,7 +35,7 @@ function closeOnSignals(node: NacosNode, forceAfterMs: number): void {
   process.on('SIGINT', stop);
 }
 
-const program = new Command('nacos-remote').version(pkg.version).description('Nacos 2.x long-connection layer');
+const program = new Command('nacos-remote').version(PACKAGE_VERSION).description('Nacos 2.x long-connection layer');
 
 program
   .command('server')

@@ -14,3 +14,4 @@ export {
 } from './codec.js';
 export { NACOS_GRPC_PROTO } from './proto.js';
 export { systemTimers, sleep, type Timers } from './time.js';
+export { PACKAGE_VERSION } from './version.js';
