@@ -134,7 +134,7 @@ export class NacosServer {
       maxMessageBytes,
       keepaliveTimeMs: options.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
-      closeGraceMs: 2000,
+      closeGraceMs: 5000,
       now: () => timers.now(),
       logger: options.logger,
     };

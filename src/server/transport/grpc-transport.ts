@@ -22,13 +22,16 @@ export interface GrpcTransportOptions {
   readonly keepaliveTimeMs: number;
   /** Keepalive ack timeout (Nacos: 20 s). */
   readonly keepaliveTimeoutMs: number;
-  /** After close(), how long a closing socket may take to flush before it is destroyed. */
+  /** After close(), how long in-flight unary calls may take before the socket is destroyed. */
   readonly closeGraceMs: number;
   readonly now: () => number;
   readonly logger: Logger;
 }
 
 const identity = (value: Buffer): Buffer => value;
+
+/** Time given to the last writes on a transport before its socket is ended (see close()). */
+const CLOSE_FLUSH_MS = 100;
 
 /** Hand-written service definitions: the proto has no package, and bytes pass through untouched. */
 const REQUEST_SERVICE: grpc.ServiceDefinition = {
@@ -57,6 +60,10 @@ const BI_STREAM_SERVICE: grpc.ServiceDefinition = {
 
 class SocketTransport implements Transport {
   closed = false;
+  /** Unary calls being answered; a close waits for them (bounded by the grace period). */
+  private activeCalls = 0;
+  private onIdle: (() => void) | undefined;
+
   constructor(
     readonly id: string,
     readonly remoteIp: string,
@@ -67,14 +74,32 @@ class SocketTransport implements Transport {
     private readonly closeGraceMs: number,
   ) {}
 
+  callStarted(): void {
+    this.activeCalls++;
+  }
+
+  callEnded(): void {
+    this.activeCalls--;
+    if (this.activeCalls === 0) this.onIdle?.();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    // Let what was just written (a ConnectResetRequest, the stream's trailers) reach the client first.
-    setImmediate(() => {
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), this.closeGraceMs).unref();
-    });
+    const destroyTimer = setTimeout(() => this.socket.destroy(), this.closeGraceMs);
+    destroyTimer.unref();
+    // A client moving away ends its stream first and lets its unary calls finish: so do we.
+    // grpc-js offers no "response flushed" signal for a unary call, nor access to the HTTP/2
+    // session of an injected socket, so the last replies (or a ConnectResetRequest just
+    // written) get a short flush delay before the socket is ended.
+    const end = () =>
+      setTimeout(() => {
+        this.socket.end();
+        // end() is a half-close; the peer normally closes its side at once.
+        setTimeout(() => this.socket.destroy(), 1000).unref();
+      }, CLOSE_FLUSH_MS).unref();
+    if (this.activeCalls === 0) end();
+    else this.onIdle = end;
   }
 }
 
@@ -189,9 +214,16 @@ export class GrpcTransport {
       callback({ code: grpc.status.UNAVAILABLE, details: 'connection is closing' });
       return;
     }
+    transport.callStarted();
     this.handlers.unary(call.request, transport).then(
-      (bytes) => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
-      (error: unknown) => callback({ code: grpc.status.INTERNAL, details: String(error) }),
+      (bytes) => {
+        callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        transport.callEnded();
+      },
+      (error: unknown) => {
+        callback({ code: grpc.status.INTERNAL, details: String(error) });
+        transport.callEnded();
+      },
     );
   };
 

@@ -1,0 +1,179 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  decodePayload,
+  encodePayload,
+  ErrorCode,
+  errorResponse,
+  GrpcPaths,
+  NacosRemoteError,
+  RequestTimeoutError,
+  ConnectionClosedError,
+  type Message,
+  type MessageRegistry,
+  type RequestMessage,
+  type ResponseMessage,
+} from '../protocol/index.js';
+import { formatAddress, type ServerAddress } from './server-list.js';
+
+const identity = (b: Buffer): Buffer => b;
+
+export interface GrpcConnectionOptions {
+  readonly server: ServerAddress;
+  readonly grpcPortOffset: number;
+  readonly maxMessageBytes: number;
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly clientIp: string;
+  readonly registry: MessageRegistry;
+  readonly logger: Logger;
+}
+
+/**
+ * One connection to one server: its own HTTP/2 connection (a local subchannel pool, so clients in
+ * one process never share a transport and a connectionId), unary calls and the bi-stream on it.
+ */
+export class GrpcConnection {
+  readonly server: ServerAddress;
+  connectionId = '';
+  private readonly client: grpc.Client;
+  private stream: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closedFlag = false;
+  /** Set when the client moved away on purpose, so the stream's end is not a loss. */
+  abandoned = false;
+
+  constructor(private readonly options: GrpcConnectionOptions) {
+    this.server = options.server;
+    this.client = new grpc.Client(`${hostForTarget(options.server.ip)}:${options.server.port + options.grpcPortOffset}`, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.max_receive_message_length': options.maxMessageBytes,
+      'grpc.max_send_message_length': options.maxMessageBytes,
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+      // One transport per connection: no reconnect to a new transport behind our back (spec 4.4).
+      'grpc.enable_retries': 0,
+    });
+  }
+
+  get address(): string {
+    return formatAddress(this.server);
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** Sends a unary request; resolves with whatever response the server sent (ErrorResponse included). */
+  request(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
+    if (this.closedFlag) return Promise.reject(new ConnectionClosedError(`connection to ${this.address} is closed`));
+    const bytes = encodePayload(message, { clientIp: this.options.clientIp, registry: this.options.registry });
+    this.inFlight++;
+    return new Promise<ResponseMessage>((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        GrpcPaths.REQUEST,
+        identity,
+        identity,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error, reply) => {
+          this.callDone();
+          if (error) {
+            if (error.code === grpc.status.DEADLINE_EXCEEDED) reject(new RequestTimeoutError(`${message.type} timed out after ${timeoutMs} ms`));
+            else reject(new NacosRemoteError('TRANSPORT_ERROR', ErrorCode.SERVER_ERROR, `${message.type} failed: ${error.details || error.message}`, { cause: error }));
+            return;
+          }
+          try {
+            const decoded = decodePayload(reply!, this.options.registry);
+            if (decoded.kind !== 'response') throw new NacosRemoteError('INVALID_RESPONSE', ErrorCode.SERVER_ERROR, `a request (${decoded.type}) came back as a response`);
+            resolve(decoded);
+          } catch (decodeError) {
+            reject(NacosRemoteError.from(decodeError));
+          }
+        },
+      );
+    });
+  }
+
+  /** Opens the bi-stream on this same transport; pushes and the stream's end go to the callbacks. */
+  openStream(onMessage: (message: Message) => void, onEnd: (reason: string) => void): void {
+    const stream = this.client.makeBidiStreamRequest(GrpcPaths.BI_STREAM, identity, identity);
+    this.stream = stream;
+    let ended = false;
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      onEnd(reason);
+    };
+    stream.on('data', (bytes: Buffer) => {
+      let message: Message;
+      try {
+        message = decodePayload(bytes, this.options.registry);
+      } catch (error) {
+        this.options.logger.warn({ err: error, server: this.address }, 'undecodable message from server ignored');
+        return;
+      }
+      onMessage(message);
+    });
+    stream.on('error', (error: Error) => end(`stream error: ${error.message}`));
+    stream.on('end', () => end('stream ended by server'));
+    stream.on('close', () => end('stream closed'));
+  }
+
+  /** Writes a message on the bi-stream (setup, or the answer to a push). */
+  send(message: Message): void {
+    if (this.stream === undefined || this.closedFlag) return;
+    const bytes = encodePayload(message, {
+      ...(message.kind === 'request' ? { clientIp: this.options.clientIp } : {}),
+      registry: this.options.registry,
+    });
+    this.stream.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  /** Replies to a push that failed in our handler (Nacos CLIENT_ERROR). */
+  sendHandlerError(requestId: string | undefined): void {
+    this.send(errorResponse(ErrorCode.CLIENT_ERROR, 'Handle server request error', requestId));
+  }
+
+  /**
+   * Ends the stream, lets in-flight unary calls finish (up to `graceMs`), then closes the
+   * transport. Idempotent.
+   */
+  async close(graceMs = 0): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    try {
+      this.stream?.end();
+    } catch {
+      // the stream is already gone
+    }
+    if (this.inFlight > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        timer.unref();
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.stream?.cancel();
+    this.client.close();
+  }
+
+  private callDone(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+/** grpc-js targets need IPv6 in brackets. */
+function hostForTarget(ip: string): string {
+  return ip.includes(':') ? `[${ip}]` : ip;
+}

@@ -1,0 +1,482 @@
+import { networkInterfaces } from 'node:os';
+import pino, { type Logger } from 'pino';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  ErrorCode,
+  isRequestOf,
+  isSuccess,
+  MessageRegistry,
+  NacosRemoteError,
+  PACKAGE_VERSION,
+  PortOffset,
+  RemoteResponseError,
+  request,
+  response,
+  sleep,
+  systemTimers,
+  type ClientAbilities,
+  type Message,
+  type RequestMessage,
+  type ResponseMessage,
+  type Timers,
+} from '../protocol/index.js';
+import { healthCheckJitterMs, reconnectDelayMs } from './backoff.js';
+import { ClientNotConnectedError, ClientShutdownError, ClientStartError, ConnectFailedError } from './errors.js';
+import { GrpcConnection } from './grpc-connection.js';
+import { formatAddress, parseServerAddress, ServerList, type ServerAddress } from './server-list.js';
+
+/** Client states, as Java's `RpcClientStatus`. */
+export const ClientStatus = {
+  WAIT_INIT: 'WAIT_INIT',
+  INITIALIZED: 'INITIALIZED',
+  STARTING: 'STARTING',
+  UNHEALTHY: 'UNHEALTHY',
+  RUNNING: 'RUNNING',
+  SHUTDOWN: 'SHUTDOWN',
+} as const;
+export type ClientStatus = (typeof ClientStatus)[keyof typeof ClientStatus];
+
+/** Options of an {@link RpcClient}; defaults are Java 2.2.4's (spec 4.1). */
+export interface RpcClientOptions {
+  /** `ip:port`, `host`, `http://ip:port`, `[v6]:port`; port defaults to 8848. */
+  serverAddresses: readonly string[];
+  /** Sent in ConnectionSetupRequest; `source=sdk` unless given. */
+  labels?: Readonly<Record<string, string>>;
+  /** Sent as label `AppName`. */
+  appName?: string;
+  tenant?: string;
+  abilities?: ClientAbilities;
+  /** gRPC port = main port + this; default 1000. */
+  grpcPortOffset?: number;
+  /** Default request timeout; 3000 ms. */
+  requestTimeoutMs?: number;
+  /** Attempts per request and connect attempts at start; 3. */
+  retryTimes?: number;
+  /** Idle time before a health check, and the reconnect loop's poll period; 5000 ms. */
+  keepAliveMs?: number;
+  serverCheckTimeoutMs?: number;
+  /** Health-check retries (so retries + 1 tries); 3. */
+  healthCheckRetries?: number;
+  healthCheckTimeoutMs?: number;
+  /** Wait after setup before confirming registration (less if SetupAckRequest arrives); 100 ms. */
+  setupWaitMs?: number;
+  maxMessageBytes?: number;
+  /** HTTP/2 keepalive ping interval; 6 min. */
+  channelKeepAliveMs?: number;
+  channelKeepAliveTimeoutMs?: number;
+  /** `metadata.clientIp`; default the first non-internal IPv4 address. */
+  clientIp?: string;
+  logger?: Logger;
+  timers?: Timers;
+  random?: () => number;
+}
+
+/** Handles one push type; return the response to send back, or undefined for none. */
+export type ServerRequestHandler = (request: RequestMessage) => ResponseMessage | undefined | Promise<ResponseMessage | undefined>;
+
+export interface ClientEvents {
+  /** A connection became current. */
+  connected: (connectionId: string, server: string) => void;
+  /** A connection was closed (on a switch or shutdown), before the next `connected`. */
+  disconnected: (connectionId: string, server: string) => void;
+  /** The current connection failed before a replacement exists. */
+  lost: (connectionId: string, server: string, reason: string) => void;
+}
+
+interface SwitchSignal {
+  readonly recommended?: ServerAddress;
+  readonly onRequestFail: boolean;
+}
+
+/**
+ * A Nacos 2.x long-connection client (Java `RpcClient` behaviour, spec 4; decisions 10.6, 10.7,
+ * 10.10): connects, health-checks, reconnects with back-off, obeys server pushes, and moves
+ * between servers without dropping work.
+ */
+export class RpcClient {
+  private statusValue: ClientStatus = ClientStatus.WAIT_INIT;
+  private current: GrpcConnection | undefined;
+  private readonly serverList: ServerList;
+  private readonly registry = MessageRegistry.connectionLayer();
+  private readonly handlers = new Map<string, ServerRequestHandler>();
+  private readonly listeners: { [K in keyof ClientEvents]: ClientEvents[K][] } = { connected: [], disconnected: [], lost: [] };
+  private readonly timers: Timers;
+  private readonly random: () => number;
+  private readonly logger: Logger;
+  private readonly clientIp: string;
+  private lastActive = 0;
+  private signal: SwitchSignal | undefined;
+  private wakeLoop: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses'>>;
+
+  constructor(private readonly options: RpcClientOptions) {
+    this.timers = options.timers ?? systemTimers;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? pino({ level: 'warn' });
+    this.serverList = new ServerList(options.serverAddresses, this.random);
+    this.clientIp = options.clientIp ?? localIp();
+    this.o = {
+      grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,
+      requestTimeoutMs: options.requestTimeoutMs ?? 3000,
+      retryTimes: options.retryTimes ?? 3,
+      keepAliveMs: options.keepAliveMs ?? 5000,
+      serverCheckTimeoutMs: options.serverCheckTimeoutMs ?? 3000,
+      healthCheckRetries: options.healthCheckRetries ?? 3,
+      healthCheckTimeoutMs: options.healthCheckTimeoutMs ?? 3000,
+      setupWaitMs: options.setupWaitMs ?? 100,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      channelKeepAliveMs: options.channelKeepAliveMs ?? 6 * 60 * 1000,
+      channelKeepAliveTimeoutMs: options.channelKeepAliveTimeoutMs ?? 20_000,
+    };
+    this.statusValue = ClientStatus.INITIALIZED;
+  }
+
+  get status(): ClientStatus {
+    return this.statusValue;
+  }
+
+  /** The current connection's id, if connected. */
+  get connectionId(): string | undefined {
+    return this.current?.connectionId;
+  }
+
+  /** The current server as `ip:mainPort`. */
+  currentServer(): string | undefined {
+    return this.current?.address;
+  }
+
+  /** Subscribes to an event; a throwing listener is logged and does not affect others. */
+  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    this.listeners[event].push(listener);
+    return this;
+  }
+
+  /** Registers the handler for a push type (replacing the built-in one, if any). */
+  onServerRequest(type: string, handler: ServerRequestHandler): void {
+    if (!this.registry.has(type)) this.registry.defineRequest(type);
+    this.handlers.set(type, handler);
+  }
+
+  /**
+   * Connects (up to `retryTimes` attempts) and resolves once RUNNING. If every attempt fails it
+   * rejects with ClientStartError and keeps reconnecting in the background until shutdown().
+   */
+  async start(): Promise<void> {
+    if (this.statusValue !== ClientStatus.INITIALIZED) return;
+    this.statusValue = ClientStatus.STARTING;
+    this.installBuiltInHandlers();
+    this.loop = this.runKeepAliveLoop();
+    let lastError: unknown;
+    let current: ServerAddress | undefined;
+    for (let attempt = 0; attempt < this.o.retryTimes && this.statusValue === ClientStatus.STARTING; attempt++) {
+      const server = this.serverList.pickOther(current);
+      current = server;
+      try {
+        const connection = await this.connectToServer(server);
+        this.install(connection);
+        return;
+      } catch (error) {
+        lastError = error;
+        this.logger.warn({ err: error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
+      }
+    }
+    if (this.isShutdown()) throw new ClientShutdownError();
+    this.switchServerAsync(undefined, false);
+    throw new ClientStartError(this.o.retryTimes, { cause: lastError });
+  }
+
+  /** Closes the connection and stops every loop; emits `disconnected` for the closed connection. */
+  async shutdown(): Promise<void> {
+    if (this.isShutdown()) return;
+    this.statusValue = ClientStatus.SHUTDOWN;
+    this.wakeLoop?.();
+    const connection = this.current;
+    this.current = undefined;
+    if (connection) {
+      connection.abandoned = true;
+      await connection.close();
+      this.emit('disconnected', connection.connectionId, connection.address);
+    }
+    await this.loop;
+  }
+
+  /** Replaces the server list; if the current server left it, switches to another. */
+  setServerAddresses(addresses: readonly string[]): void {
+    this.serverList.replace(addresses);
+    const current = this.current;
+    if (current && !this.serverList.contains(current.server)) this.switchServerAsync(undefined, false);
+  }
+
+  /**
+   * Sends a request with Java's retries (spec 4.6): up to `retryTimes` tries within the timeout;
+   * an UN_REGISTER (301) answer marks the client unhealthy and switches server. A typed response
+   * with resultCode 500 is returned as is; only ErrorResponse is an error here.
+   */
+  async request(message: RequestMessage, timeoutMs = this.o.requestTimeoutMs): Promise<ResponseMessage> {
+    const start = this.timers.now();
+    let lastError: NacosRemoteError = new ClientNotConnectedError(this.statusValue);
+    for (let tries = 0; tries < this.o.retryTimes && (timeoutMs <= 0 || this.timers.now() < start + timeoutMs); tries++) {
+      const connection = this.current;
+      if (this.statusValue !== ClientStatus.RUNNING || connection === undefined) {
+        if (this.isShutdown()) throw new ClientShutdownError();
+        lastError = new ClientNotConnectedError(this.statusValue);
+        await sleep(this.timers, Math.min(100, timeoutMs / 3));
+        continue;
+      }
+      try {
+        const reply = await connection.request(message, timeoutMs);
+        if (reply.type === 'ErrorResponse') {
+          if (reply.errorCode === ErrorCode.UN_REGISTER && this.statusValue === ClientStatus.RUNNING) {
+            this.statusValue = ClientStatus.UNHEALTHY;
+            this.switchServerAsync(undefined, false);
+            await sleep(this.timers, Math.min(100, timeoutMs / 3));
+          }
+          throw new RemoteResponseError(reply.errorCode, reply.message ?? 'ErrorResponse');
+        }
+        this.lastActive = this.timers.now();
+        return reply;
+      } catch (error) {
+        lastError = NacosRemoteError.from(error);
+        this.logger.debug({ err: error, type: message.type, tries }, 'request attempt failed');
+      }
+    }
+    if (this.statusValue === ClientStatus.RUNNING) {
+      this.statusValue = ClientStatus.UNHEALTHY;
+      this.switchServerAsync(undefined, true);
+    }
+    throw lastError;
+  }
+
+  // ---- connecting ----
+
+  /** ServerCheck, bi-stream, setup, the setup wait, then one HealthCheck to confirm (decision 10.10). */
+  private async connectToServer(server: ServerAddress): Promise<GrpcConnection> {
+    const connection = new GrpcConnection({
+      server,
+      grpcPortOffset: this.o.grpcPortOffset,
+      maxMessageBytes: this.o.maxMessageBytes,
+      keepaliveTimeMs: this.o.channelKeepAliveMs,
+      keepaliveTimeoutMs: this.o.channelKeepAliveTimeoutMs,
+      clientIp: this.clientIp,
+      registry: this.registry,
+      logger: this.logger,
+    });
+    const address = formatAddress(server);
+    try {
+      const check = await connection.request(request('ServerCheckRequest'), this.o.serverCheckTimeoutMs);
+      if (check.type !== 'ServerCheckResponse') {
+        throw new ConnectFailedError(address, `ServerCheck answered ${check.type} ${check.errorCode} ${check.message ?? ''}`.trim());
+      }
+      connection.connectionId = String(check.body['connectionId'] ?? '');
+      let setupAcked: (() => void) | undefined;
+      const acked = new Promise<void>((resolve) => (setupAcked = resolve));
+      connection.openStream(
+        (message) => {
+          if (isRequestOf(message, 'SetupAckRequest')) setupAcked?.();
+          void this.handlePush(connection, message);
+        },
+        (reason) => this.onStreamEnd(connection, reason),
+      );
+      const labels = { source: 'sdk', ...(this.options.appName ? { AppName: this.options.appName } : {}), ...this.options.labels };
+      connection.send(
+        request('ConnectionSetupRequest', {
+          clientVersion: `Nacos-Node-Client:v${PACKAGE_VERSION}`,
+          labels,
+          ...(this.options.tenant === undefined ? {} : { tenant: this.options.tenant }),
+          ...(this.options.abilities === undefined ? {} : { abilities: this.options.abilities }),
+        }),
+      );
+      await Promise.race([acked, sleep(this.timers, this.o.setupWaitMs)]);
+      const confirm = await connection.request(request('HealthCheckRequest'), this.o.healthCheckTimeoutMs);
+      if (!isSuccess(confirm)) {
+        throw new ConnectFailedError(address, `setup not accepted (${confirm.errorCode} ${confirm.message ?? ''})`.trim());
+      }
+      return connection;
+    } catch (error) {
+      connection.abandoned = true;
+      await connection.close();
+      throw error instanceof ConnectFailedError ? error : new ConnectFailedError(address, NacosRemoteError.from(error).message, { cause: error });
+    }
+  }
+
+  /** Makes a confirmed connection current; the old one (if any) is closed after, gracefully. */
+  private install(connection: GrpcConnection): void {
+    const old = this.current;
+    this.current = connection;
+    this.statusValue = ClientStatus.RUNNING;
+    this.lastActive = this.timers.now();
+    if (old) {
+      old.abandoned = true;
+      // The old stream ends now; its in-flight unary calls may finish before the transport closes.
+      void old.close(this.o.requestTimeoutMs);
+      this.emit('disconnected', old.connectionId, old.address);
+    }
+    this.logger.info({ connectionId: connection.connectionId, server: connection.address }, 'connected');
+    this.emit('connected', connection.connectionId, connection.address);
+  }
+
+  private onStreamEnd(connection: GrpcConnection, reason: string): void {
+    if (connection.abandoned || connection !== this.current) return;
+    this.logger.warn({ connectionId: connection.connectionId, server: connection.address, reason }, 'connection lost');
+    this.emit('lost', connection.connectionId, connection.address, reason);
+    if (this.statusValue === ClientStatus.RUNNING) this.statusValue = ClientStatus.UNHEALTHY;
+    this.switchServerAsync(undefined, false);
+  }
+
+  /** Queues a switch (capacity one: a second signal while one is pending is dropped, as Java). */
+  private switchServerAsync(recommended: ServerAddress | undefined, onRequestFail: boolean): void {
+    if (this.isShutdown() || this.signal !== undefined) return;
+    this.signal = { ...(recommended ? { recommended } : {}), onRequestFail };
+    this.wakeLoop?.();
+  }
+
+  /** The keepalive/reconnect loop (spec 4.3): waits for a switch signal or the keepalive period. */
+  private async runKeepAliveLoop(): Promise<void> {
+    while (!this.isShutdown()) {
+      await new Promise<void>((resolve) => {
+        if (this.signal !== undefined) return resolve();
+        const cancel = this.timers.setTimeout(() => {
+          this.wakeLoop = undefined;
+          resolve();
+        }, this.o.keepAliveMs);
+        this.wakeLoop = () => {
+          cancel();
+          this.wakeLoop = undefined;
+          resolve();
+        };
+      });
+      if (this.isShutdown()) break;
+      try {
+        const signal = this.signal;
+        if (signal !== undefined) {
+          await this.reconnect(signal.recommended, signal.onRequestFail);
+          this.signal = undefined;
+        } else if (this.timers.now() - this.lastActive >= this.o.keepAliveMs) {
+          if (await this.healthCheck()) this.lastActive = this.timers.now();
+          else if (this.current !== undefined && !this.isShutdown()) {
+            this.statusValue = ClientStatus.UNHEALTHY;
+            await this.reconnect(undefined, false);
+          }
+        }
+      } catch (error) {
+        this.signal = undefined;
+        this.logger.error({ err: error }, 'reconnect loop error');
+      }
+    }
+  }
+
+  /** Up to retries + 1 HealthChecks; any response ends it; only errors and timeouts retry (spec 4.5). */
+  private async healthCheck(): Promise<boolean> {
+    const connection = this.current;
+    if (connection === undefined) return false;
+    await sleep(this.timers, healthCheckJitterMs(this.random));
+    for (let attempt = 0; attempt <= this.o.healthCheckRetries; attempt++) {
+      if (connection !== this.current || this.isShutdown()) return false;
+      try {
+        const reply = await connection.request(request('HealthCheckRequest'), this.o.healthCheckTimeoutMs);
+        return isSuccess(reply);
+      } catch {
+        // a timeout or transport error: try again
+      }
+    }
+    return false;
+  }
+
+  /** Java's reconnect (spec 4.9) with our server choice (decision 10.7). Keeps the old connection until a new one is confirmed. */
+  private async reconnect(recommended: ServerAddress | undefined, onRequestFail: boolean): Promise<void> {
+    if (onRequestFail && (await this.healthCheck())) {
+      this.statusValue = ClientStatus.RUNNING;
+      return;
+    }
+    let failed = 0;
+    let next = recommended;
+    while (!this.isShutdown()) {
+      const server = next ?? this.serverList.pickOther(this.current?.server ?? this.lastTried);
+      next = undefined;
+      this.lastTried = server;
+      try {
+        const connection = await this.connectToServer(server);
+        if (this.isShutdown()) {
+          await connection.close();
+          return;
+        }
+        this.install(connection);
+        return;
+      } catch (error) {
+        failed++;
+        this.logger.info({ err: error, server: formatAddress(server), failed }, 'reconnect attempt failed');
+        // A refused move keeps the working connection (decision 10.10): give up the move quietly.
+        if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
+        await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));
+      }
+    }
+  }
+
+  private lastTried: ServerAddress | undefined;
+
+  // ---- pushes ----
+
+  private installBuiltInHandlers(): void {
+    const builtIns: [string, ServerRequestHandler][] = [
+      ['ConnectResetRequest', (req) => this.onConnectReset(req)],
+      ['ClientDetectionRequest', () => response('ClientDetectionResponse')],
+      ['SetupAckRequest', () => response('SetupAckResponse')],
+    ];
+    for (const [type, handler] of builtIns) if (!this.handlers.has(type)) this.handlers.set(type, handler);
+  }
+
+  private onConnectReset(req: RequestMessage): ResponseMessage {
+    if (this.statusValue === ClientStatus.RUNNING && isRequestOf(req, 'ConnectResetRequest')) {
+      const { serverIp, serverPort } = req.body;
+      let recommended: ServerAddress | undefined;
+      if (serverIp) {
+        const port = serverPort && /^\d+$/.test(serverPort) ? Number(serverPort) : undefined;
+        recommended = this.serverList.resolveRecommendation(serverIp, port ?? parseServerAddress(serverIp).port);
+      }
+      this.switchServerAsync(recommended, false);
+    }
+    return response('ConnectResetResponse');
+  }
+
+  /** Answers a push on the stream it arrived on (decision 10.6). */
+  private async handlePush(connection: GrpcConnection, message: Message): Promise<void> {
+    if (message.kind !== 'request') return;
+    this.lastActive = this.timers.now();
+    const handler = this.handlers.get(message.type);
+    if (handler === undefined) {
+      this.logger.warn({ type: message.type }, 'push of an unknown type ignored');
+      return;
+    }
+    try {
+      const reply = await handler(message);
+      if (reply) connection.send({ ...reply, ...(message.requestId === undefined ? {} : { requestId: message.requestId }) });
+    } catch (error) {
+      this.logger.error({ err: error, type: message.type }, 'push handler failed');
+      connection.sendHandlerError(message.requestId);
+    }
+  }
+
+  /** A method, not a field comparison: the status changes across awaits, which TS cannot see. */
+  private isShutdown(): boolean {
+    return this.statusValue === ClientStatus.SHUTDOWN;
+  }
+
+  private emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
+    for (const listener of [...this.listeners[event]]) {
+      try {
+        (listener as (...a: Parameters<ClientEvents[K]>) => void)(...args);
+      } catch (error) {
+        this.logger.error({ err: error, event }, 'client event listener failed');
+      }
+    }
+  }
+}
+
+/** The first non-internal IPv4 address, as Java's `NetUtils.localIP()`; else loopback. */
+function localIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ClientStartError, ClientStatus, RpcClient } from '../../src/client/index.js';
+import { request, response } from '../../src/protocol/index.js';
+import type { NacosServer } from '../../src/server/nacos-server.js';
+import { findMainPort } from '../support/ports.js';
+import { eventually } from '../support/raw-peer.js';
+import { startTestServer, testLogger } from '../support/server.js';
+
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'] as const;
+
+function client(port: number, hosts: readonly string[] = HOSTS, extra: Partial<ConstructorParameters<typeof RpcClient>[0]> = {}): RpcClient {
+  return new RpcClient({ serverAddresses: hosts.map((h) => `${h}:${port}`), logger: testLogger, keepAliveMs: 1000, ...extra });
+}
+
+describe('RpcClient against our server on 127.0.0.1-3', () => {
+  let port: number;
+  const servers = new Map<string, NacosServer>();
+  const clients: RpcClient[] = [];
+
+  before(async () => {
+    port = await findMainPort([...HOSTS]);
+    for (const host of HOSTS) servers.set(host, (await startTestServer({ host, port })).server);
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.shutdown()));
+    for (const s of servers.values()) await s.close();
+  });
+
+  const hostOf = (c: RpcClient) => c.currentServer()!.split(':')[0]!;
+  const serverOf = (c: RpcClient) => servers.get(hostOf(c))!;
+
+  it('starts, registers with its labels and version, answers requests, shuts down', async () => {
+    const c = client(port, HOSTS, { appName: 'orders', labels: { team: 'a' }, tenant: 'ns' });
+    await c.start();
+    assert.equal(c.status, ClientStatus.RUNNING);
+    const info = serverOf(c).connections().find((x) => x.connectionId === c.connectionId)!;
+    assert.ok(info, 'registered on the server it reports');
+    assert.deepEqual(info.labels, { source: 'sdk', AppName: 'orders', team: 'a' });
+    assert.match(info.version, /^Nacos-Node-Client:v\d+\.\d+\.\d+/);
+    assert.equal(info.tenant, 'ns');
+    const reply = await c.request(request('HealthCheckRequest'));
+    assert.equal(reply.type, 'HealthCheckResponse');
+    const id = c.connectionId!;
+    const s = serverOf(c);
+    const events: string[] = [];
+    c.on('disconnected', (cid) => events.push(`disconnected ${cid}`));
+    await c.shutdown();
+    assert.equal(c.status, ClientStatus.SHUTDOWN);
+    assert.deepEqual(events, [`disconnected ${id}`]);
+    await eventually(() => !s.manager.checkValid(id), 5000, 'unregistered after shutdown');
+  });
+
+  it('two clients in one process get two connections', async () => {
+    const a = client(port, ['127.0.0.1']);
+    const b = client(port, ['127.0.0.1']);
+    clients.push(a, b);
+    await Promise.all([a.start(), b.start()]);
+    assert.notEqual(a.connectionId, b.connectionId);
+  });
+
+  it('answers pushes with its handlers, on the stream they came on', async () => {
+    const c = client(port);
+    clients.push(c);
+    c.onServerRequest('NotifySubscriberRequest', () => ({ ...response('HealthCheckResponse'), type: 'NotifySubscriberResponse' }));
+    await c.start();
+    const s = serverOf(c);
+    s.registry.defineRequest('NotifySubscriberRequest', { module: 'naming' });
+    s.defineResponseType('NotifySubscriberResponse');
+    const reply = await s.push(c.connectionId!, { kind: 'request', type: 'NotifySubscriberRequest', headers: {}, body: { serviceInfo: {} } });
+    assert.equal(reply.type, 'NotifySubscriberResponse');
+    const detection = await s.push(c.connectionId!, request('ClientDetectionRequest'));
+    assert.equal(detection.type, 'ClientDetectionResponse');
+  });
+
+  it('ConnectResetRequest with an address moves it there; old connection unregistered', async () => {
+    const c = client(port, HOSTS, { random: () => 0 }); // starts on 127.0.0.1
+    clients.push(c);
+    await c.start();
+    const first = servers.get(hostOf(c))!;
+    const oldId = c.connectionId!;
+    const target = HOSTS.find((h) => h !== hostOf(c))!;
+    const order: string[] = [];
+    c.on('disconnected', () => order.push('disconnected')).on('connected', () => order.push('connected'));
+    assert.equal(await first.manager.loadSingle(oldId, `${target}:${port}`), true);
+    await eventually(() => hostOf(c) === target, 10_000, 'moved to target');
+    await eventually(() => !first.manager.checkValid(oldId), 5000, 'old unregistered');
+    assert.ok(servers.get(target)!.manager.checkValid(c.connectionId!));
+    assert.deepEqual(order, ['disconnected', 'connected']);
+  });
+
+  it('ConnectResetRequest without an address spreads clients over the others, none back on the shedder', async () => {
+    const many = Array.from({ length: 30 }, () => client(port, HOSTS));
+    clients.push(...many);
+    await Promise.all(many.map((c) => c.start()));
+    const shedder = servers.get('127.0.0.1')!;
+    const onShedder = many.filter((c) => hostOf(c) === '127.0.0.1');
+    await Promise.all(onShedder.map((c) => shedder.manager.loadSingle(c.connectionId!)));
+    await eventually(() => onShedder.every((c) => hostOf(c) !== '127.0.0.1' && c.status === ClientStatus.RUNNING), 15_000, 'moved');
+    if (onShedder.length >= 6) {
+      const to2 = onShedder.filter((c) => hostOf(c) === '127.0.0.2').length;
+      assert.ok(to2 > 0 && to2 < onShedder.length, `spread over both others (to 127.0.0.2: ${to2}/${onShedder.length})`);
+    }
+  });
+
+  it('a request in flight during a move succeeds', async () => {
+    const c = client(port, HOSTS, { random: () => 0 });
+    clients.push(c);
+    await c.start();
+    const s = serverOf(c);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    s.registerHandler('SlowRequest', async () => {
+      await held;
+      return response('HealthCheckResponse');
+    });
+    const inFlight = c.request({ kind: 'request', type: 'SlowRequest', headers: {}, body: {} }, 10_000);
+    await new Promise((r) => setTimeout(r, 50));
+    await s.manager.loadSingle(c.connectionId!, `127.0.0.2:${port}`);
+    await eventually(() => hostOf(c) === '127.0.0.2', 10_000, 'moved during request');
+    release();
+    const reply = await inFlight;
+    assert.equal(reply.resultCode, 200);
+  });
+
+  it('start() rejects with ClientStartError when no server answers, and keeps trying', async () => {
+    const deadPort = await findMainPort(['127.0.0.1']);
+    const c = client(deadPort, ['127.0.0.1'], { serverCheckTimeoutMs: 300 });
+    clients.push(c);
+    await assert.rejects(c.start(), ClientStartError);
+    assert.notEqual(c.status, ClientStatus.RUNNING);
+    const late = await startTestServer({ host: '127.0.0.1', port: deadPort });
+    try {
+      await eventually(() => c.status === ClientStatus.RUNNING, 15_000, 'connected once a server appears');
+    } finally {
+      await c.shutdown();
+      await late.server.close();
+    }
+  });
+});
