@@ -4,7 +4,6 @@ import {
   decodePayload,
   encodePayload,
   ErrorCode,
-  errorResponse,
   GrpcPaths,
   NacosRemoteError,
   RequestTimeoutError,
@@ -15,6 +14,7 @@ import {
   type ResponseMessage,
 } from '../protocol/index.js';
 import { formatAddress, type ServerAddress } from './server-list.js';
+import type { ClientConnection } from './transport.js';
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -33,7 +33,7 @@ export interface GrpcConnectionOptions {
  * One connection to one server: its own HTTP/2 connection (a local subchannel pool, so clients in
  * one process never share a transport and a connectionId), unary calls and the bi-stream on it.
  */
-export class GrpcConnection {
+export class GrpcConnection implements ClientConnection {
   readonly server: ServerAddress;
   connectionId = '';
   private readonly client: grpc.Client;
@@ -130,11 +130,6 @@ export class GrpcConnection {
       registry: this.options.registry,
     });
     this.stream.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  }
-
-  /** Replies to a push that failed in our handler (Nacos CLIENT_ERROR). */
-  sendHandlerError(requestId: string | undefined): void {
-    this.send(errorResponse(ErrorCode.CLIENT_ERROR, 'Handle server request error', requestId));
   }
 
   /**

@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   ErrorCode,
+  errorResponse,
   isRequestOf,
   isSuccess,
   MessageRegistry,
@@ -23,6 +24,7 @@ import {
 import { healthCheckJitterMs, reconnectDelayMs } from './backoff.js';
 import { ClientNotConnectedError, ClientShutdownError, ClientStartError, ConnectFailedError } from './errors.js';
 import { GrpcConnection } from './grpc-connection.js';
+import type { ClientConnection, ConnectionFactory } from './transport.js';
 import { formatAddress, parseServerAddress, ServerList, type ServerAddress } from './server-list.js';
 
 /** Client states, as Java's `RpcClientStatus`. */
@@ -69,6 +71,8 @@ export interface RpcClientOptions {
   logger?: Logger;
   timers?: Timers;
   random?: () => number;
+  /** @internal Replaces the gRPC transport (tests). */
+  connectionFactory?: ConnectionFactory;
 }
 
 /** Handles one push type; return the response to send back, or undefined for none. */
@@ -95,7 +99,7 @@ interface SwitchSignal {
  */
 export class RpcClient {
   private statusValue: ClientStatus = ClientStatus.WAIT_INIT;
-  private current: GrpcConnection | undefined;
+  private current: ClientConnection | undefined;
   private readonly serverList: ServerList;
   private readonly registry = MessageRegistry.connectionLayer();
   private readonly handlers = new Map<string, ServerRequestHandler>();
@@ -108,7 +112,7 @@ export class RpcClient {
   private signal: SwitchSignal | undefined;
   private wakeLoop: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses'>>;
+  private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses'>>;
 
   constructor(private readonly options: RpcClientOptions) {
     this.timers = options.timers ?? systemTimers;
@@ -251,17 +255,8 @@ export class RpcClient {
   // ---- connecting ----
 
   /** ServerCheck, bi-stream, setup, the setup wait, then one HealthCheck to confirm (decision 10.10). */
-  private async connectToServer(server: ServerAddress): Promise<GrpcConnection> {
-    const connection = new GrpcConnection({
-      server,
-      grpcPortOffset: this.o.grpcPortOffset,
-      maxMessageBytes: this.o.maxMessageBytes,
-      keepaliveTimeMs: this.o.channelKeepAliveMs,
-      keepaliveTimeoutMs: this.o.channelKeepAliveTimeoutMs,
-      clientIp: this.clientIp,
-      registry: this.registry,
-      logger: this.logger,
-    });
+  private async connectToServer(server: ServerAddress): Promise<ClientConnection> {
+    const connection = this.createConnection(server);
     const address = formatAddress(server);
     try {
       const check = await connection.request(request('ServerCheckRequest'), this.o.serverCheckTimeoutMs);
@@ -300,8 +295,22 @@ export class RpcClient {
     }
   }
 
+  private createConnection(server: ServerAddress): ClientConnection {
+    if (this.options.connectionFactory) return this.options.connectionFactory(server);
+    return new GrpcConnection({
+      server,
+      grpcPortOffset: this.o.grpcPortOffset,
+      maxMessageBytes: this.o.maxMessageBytes,
+      keepaliveTimeMs: this.o.channelKeepAliveMs,
+      keepaliveTimeoutMs: this.o.channelKeepAliveTimeoutMs,
+      clientIp: this.clientIp,
+      registry: this.registry,
+      logger: this.logger,
+    });
+  }
+
   /** Makes a confirmed connection current; the old one (if any) is closed after, gracefully. */
-  private install(connection: GrpcConnection): void {
+  private install(connection: ClientConnection): void {
     const old = this.current;
     this.current = connection;
     this.statusValue = ClientStatus.RUNNING;
@@ -316,7 +325,7 @@ export class RpcClient {
     this.emit('connected', connection.connectionId, connection.address);
   }
 
-  private onStreamEnd(connection: GrpcConnection, reason: string): void {
+  private onStreamEnd(connection: ClientConnection, reason: string): void {
     if (connection.abandoned || connection !== this.current) return;
     this.logger.warn({ connectionId: connection.connectionId, server: connection.address, reason }, 'connection lost');
     this.emit('lost', connection.connectionId, connection.address, reason);
@@ -331,15 +340,21 @@ export class RpcClient {
     this.wakeLoop?.();
   }
 
-  /** The keepalive/reconnect loop (spec 4.3): waits for a switch signal or the keepalive period. */
+  /**
+   * The keepalive/reconnect loop (spec 4.3): reconnects on a switch signal, and health-checks a
+   * connection idle for keepAliveMs. Unlike Java's fixed 5 s poll, it wakes when the idle time is
+   * reached, so a check comes 5 s after the last activity, not up to 10 s.
+   */
   private async runKeepAliveLoop(): Promise<void> {
     while (!this.isShutdown()) {
+      const idleFor = this.timers.now() - this.lastActive;
+      const waitMs = this.current !== undefined ? Math.max(1, this.o.keepAliveMs - idleFor) : this.o.keepAliveMs;
       await new Promise<void>((resolve) => {
         if (this.signal !== undefined) return resolve();
         const cancel = this.timers.setTimeout(() => {
           this.wakeLoop = undefined;
           resolve();
-        }, this.o.keepAliveMs);
+        }, waitMs);
         this.wakeLoop = () => {
           cancel();
           this.wakeLoop = undefined;
@@ -352,7 +367,7 @@ export class RpcClient {
         if (signal !== undefined) {
           await this.reconnect(signal.recommended, signal.onRequestFail);
           this.signal = undefined;
-        } else if (this.timers.now() - this.lastActive >= this.o.keepAliveMs) {
+        } else if (this.current !== undefined && this.timers.now() - this.lastActive >= this.o.keepAliveMs) {
           if (await this.healthCheck()) this.lastActive = this.timers.now();
           else if (this.current !== undefined && !this.isShutdown()) {
             this.statusValue = ClientStatus.UNHEALTHY;
@@ -440,7 +455,7 @@ export class RpcClient {
   }
 
   /** Answers a push on the stream it arrived on (decision 10.6). */
-  private async handlePush(connection: GrpcConnection, message: Message): Promise<void> {
+  private async handlePush(connection: ClientConnection, message: Message): Promise<void> {
     if (message.kind !== 'request') return;
     this.lastActive = this.timers.now();
     const handler = this.handlers.get(message.type);
@@ -453,7 +468,7 @@ export class RpcClient {
       if (reply) connection.send({ ...reply, ...(message.requestId === undefined ? {} : { requestId: message.requestId }) });
     } catch (error) {
       this.logger.error({ err: error, type: message.type }, 'push handler failed');
-      connection.sendHandlerError(message.requestId);
+      connection.send(errorResponse(ErrorCode.CLIENT_ERROR, 'Handle server request error', message.requestId));
     }
   }
 

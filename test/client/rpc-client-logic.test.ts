@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ClientStartError, ClientStatus, RpcClient, type RpcClientOptions } from '../../src/client/index.js';
+import { request, type Message, type ResponseMessage } from '../../src/protocol/index.js';
+import { FakeNetwork } from '../support/fake-client-connection.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { testLogger } from '../support/server.js';
+
+const A = '10.0.0.1:8848';
+const B = '10.0.0.2:8848';
+const C = '10.0.0.3:8848';
+
+/** A client over fake servers A, B, C on a manual clock; `random` 0 starts it on A. */
+function setup(options: Partial<RpcClientOptions> = {}, addresses = [A, B, C]) {
+  const timers = new ManualTimers();
+  const net = new FakeNetwork(timers, addresses);
+  const events: string[] = [];
+  const client = new RpcClient({
+    serverAddresses: addresses,
+    logger: testLogger,
+    timers,
+    random: () => 0,
+    connectionFactory: net.factory,
+    ...options,
+  });
+  client.on('connected', (id, server) => events.push(`connected ${server}`));
+  client.on('disconnected', (id, server) => events.push(`disconnected ${server}`));
+  client.on('lost', (id, server) => events.push(`lost ${server}`));
+  const start = async () => {
+    const started = client.start();
+    await timers.advance(100); // the setup wait
+    await started;
+  };
+  return { timers, net, client, events, start };
+}
+
+const sentTypes = (messages: readonly Message[]) => messages.map((m) => m.type);
+
+describe('RpcClient logic (fake transport, injected clock)', () => {
+  it('state machine and connect sequence: ServerCheck, setup, 100 ms wait, confirming HealthCheck', async () => {
+    const { client, net, start, events } = setup({ appName: 'orders', labels: { zone: 'z1' } });
+    assert.equal(client.status, ClientStatus.INITIALIZED);
+    await start();
+    assert.equal(client.status, ClientStatus.RUNNING);
+    const conn = net.connections[0]!;
+    assert.equal(conn.address, A);
+    assert.deepEqual(sentTypes(conn.requests), ['ServerCheckRequest', 'HealthCheckRequest']);
+    const setupMessage = conn.sent[0]!;
+    assert.equal(setupMessage.type, 'ConnectionSetupRequest');
+    assert.deepEqual((setupMessage.body as { labels: unknown }).labels, { source: 'sdk', AppName: 'orders', zone: 'z1' });
+    assert.match(String((setupMessage.body as { clientVersion: string }).clientVersion), /^Nacos-Node-Client:v/);
+    assert.deepEqual(events, [`connected ${A}`]);
+    await client.start(); // a second start does nothing
+    assert.equal(net.connections.length, 1);
+    await client.shutdown();
+    assert.equal(client.status, ClientStatus.SHUTDOWN);
+    assert.equal(conn.closed, true);
+    assert.deepEqual(events, [`connected ${A}`, `disconnected ${A}`]);
+  });
+
+  it('health-checks after keepAlive idle; healthy keeps the connection', async () => {
+    const { client, net, start, timers } = setup();
+    await start();
+    const conn = net.connections[0]!;
+    const before = conn.requests.length;
+    await timers.advance(4000);
+    assert.equal(conn.requests.length, before, 'no check before the idle time');
+    await timers.advance(1500);
+    assert.equal(conn.requests.length, before + 1);
+    assert.equal(conn.requests.at(-1)!.type, 'HealthCheckRequest');
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await client.shutdown();
+  });
+
+  it('a health check timing out 4 times (retries 3, 3 s each) makes it reconnect elsewhere', async () => {
+    const { client, net, start, timers, events } = setup();
+    await start();
+    net.server(A).health = 'timeout';
+    const conn = net.connections[0]!;
+    const before = conn.requests.length;
+    await timers.advance(5000 + 4 * 3000 + 100 + 200);
+    assert.equal(conn.requests.length - before, 4, 'exactly 4 tries');
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.notEqual(client.currentServer(), A);
+    assert.deepEqual(events.slice(1), [`disconnected ${A}`, `connected ${client.currentServer()}`]);
+    await client.shutdown();
+  });
+
+  it('a health check answered 301 fails at once (any response ends the loop)', async () => {
+    const { client, net, start, timers } = setup();
+    await start();
+    net.server(A).health = 'unregister';
+    const conn = net.connections[0]!;
+    const before = conn.requests.length;
+    await timers.advance(5000 + 300);
+    assert.equal(conn.requests.length - before, 1);
+    assert.notEqual(client.currentServer(), A);
+    await client.shutdown();
+  });
+
+  it('start() rejects after retryTimes attempts, then reconnects in the background with Java back-off', async () => {
+    const { client, net, timers } = setup();
+    for (const s of net.servers.values()) s.up = false;
+    const rejected = assert.rejects(client.start(), ClientStartError);
+    await timers.advance(0);
+    await rejected;
+    // Three start-up attempts, then the background reconnect's first attempt at once.
+    assert.equal(net.connections.length, 4);
+    assert.equal(new Set(net.createdAt).size, 1, 'no waiting so far');
+    await timers.advance(1300);
+    // Then 100 ms after each failure in the first pass over 3 servers, 200 ms in the second...
+    const background = net.createdAt.slice(3);
+    const gaps = background.slice(1).map((t, i) => t - background[i]!);
+    assert.deepEqual(gaps.slice(0, 7), [100, 100, 100, 200, 200, 200, 300]);
+    net.server(B).up = true;
+    await timers.advance(2000);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.equal(client.currentServer(), B);
+    await client.shutdown();
+  });
+
+  it('ConnectResetRequest: an address in the list moves there; an unknown one picks another at random', async () => {
+    const { client, net, start, timers } = setup({ random: () => 0.99 });
+    await start();
+    const first = client.currentServer()!;
+    const conn = net.connections[0]!;
+    conn.push({ ...request('ConnectResetRequest', { serverIp: '10.0.0.2', serverPort: '9999' }), requestId: '1' });
+    await timers.advance(200);
+    assert.equal(client.currentServer(), B, 'same IP, the list port');
+    const reply = conn.sent.find((m) => m.type === 'ConnectResetResponse') as ResponseMessage | undefined;
+    assert.equal(reply?.requestId, '1');
+    net.connections.at(-1)!.push({ ...request('ConnectResetRequest', { serverIp: '10.9.9.9', serverPort: '8848' }), requestId: '2' });
+    await timers.advance(200);
+    assert.notEqual(client.currentServer(), B, 'unknown address ignored: moves to another');
+    assert.notEqual(first, undefined);
+    await client.shutdown();
+  });
+
+  it('a refused setup keeps the client on its old server (decision 10.10)', async () => {
+    const { client, net, start, timers } = setup();
+    await start();
+    net.server(B).acceptSetup = false;
+    const conn = net.connections[0]!;
+    conn.push({ ...request('ConnectResetRequest', { serverIp: '10.0.0.2', serverPort: '8848' }), requestId: '5' });
+    await timers.advance(500);
+    assert.equal(client.currentServer(), A);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.equal(conn.closed, false);
+    assert.equal(net.to(B).length, 1);
+    assert.equal(net.to(B)[0]!.closed, true, 'the refused connection is closed');
+    await client.shutdown();
+  });
+
+  it('a lost stream emits lost, then reconnects to another server', async () => {
+    const { client, net, start, timers, events } = setup();
+    await start();
+    net.server(A).up = false;
+    net.connections[0]!.endStream();
+    await timers.advance(300);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.notEqual(client.currentServer(), A);
+    assert.deepEqual(events.slice(0, 2), [`connected ${A}`, `lost ${A}`]);
+    await client.shutdown();
+  });
+
+  it('request(): an UN_REGISTER answer switches server, and the retry succeeds there', async () => {
+    const { client, net, start, timers } = setup();
+    await start();
+    net.server(A).health = 'unregister';
+    const pending = client.request(request('HealthCheckRequest'), 3000);
+    await timers.advance(1000);
+    const reply = await pending;
+    assert.equal(reply.type, 'HealthCheckResponse');
+    assert.notEqual(client.currentServer(), A);
+    await client.shutdown();
+  });
+
+  it('request() while not connected fails with -401 after its tries', async () => {
+    const { client, timers } = setup();
+    const pending = client.request(request('HealthCheckRequest'), 3000);
+    const failed = assert.rejects(pending, (e: { errorCode?: number }) => e.errorCode === -401);
+    await timers.advance(1000);
+    await failed;
+  });
+
+  it('pushes: unknown types are ignored, a failing handler answers -500, a throwing listener is isolated', async () => {
+    const { client, net, start, timers, events } = setup();
+    client.on('connected', () => {
+      throw new Error('listener bug');
+    });
+    client.onServerRequest('BoomRequest', () => {
+      throw new Error('boom');
+    });
+    await start();
+    assert.deepEqual(events, [`connected ${A}`]);
+    const conn = net.connections[0]!;
+    const sentBefore = conn.sent.length;
+    conn.push({ kind: 'request', type: 'WhatIsThisRequest', headers: {}, requestId: '7', body: {} });
+    conn.push({ kind: 'request', type: 'BoomRequest', headers: {}, requestId: '8', body: {} });
+    await timers.advance(10);
+    const replies = conn.sent.slice(sentBefore) as ResponseMessage[];
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0]!.type, 'ErrorResponse');
+    assert.equal(replies[0]!.errorCode, -500);
+    assert.equal(replies[0]!.requestId, '8');
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await client.shutdown();
+  });
+
+  it('setServerAddresses: switches when the current server left the list', async () => {
+    const { client, start, timers } = setup();
+    await start();
+    client.setServerAddresses([B, C]);
+    await timers.advance(300);
+    assert.ok([B, C].includes(client.currentServer()!));
+    await client.shutdown();
+  });
+});
