@@ -50,9 +50,7 @@ describe('bad input never disturbs other connections', async () => {
 
   it('unknown type gets 302; broken JSON on a registered connection gets 502', async () => {
     const p = peer();
-    const id = await p.serverCheck();
-    p.setup();
-    await eventually(() => server.manager.checkValid(id));
+    const id = await p.register();
     const unknown = decodePayload(await p.unaryRaw(payload('NoSuchRequest', '{}')));
     assert.equal(unknown.kind === 'response' && unknown.errorCode, 302);
     const broken = decodePayload(await p.unaryRaw(payload('HealthCheckRequest', '{"headers":')));
@@ -79,9 +77,7 @@ describe('bad input never disturbs other connections', async () => {
 
   it('a unary message over the size limit is rejected; the connection survives', async () => {
     const p = peer();
-    const id = await p.serverCheck();
-    p.setup();
-    await eventually(() => server.manager.checkValid(id));
+    const id = await p.register();
     const big = encodePayload({ kind: 'request', type: 'HealthCheckRequest', headers: { pad: 'x'.repeat(100 * 1024) }, body: {} });
     await assert.rejects(p.unaryRaw(big), (e: { code?: number }) => e.code === 8 /* RESOURCE_EXHAUSTED */);
     assert.ok(server.manager.checkValid(id));
@@ -90,9 +86,7 @@ describe('bad input never disturbs other connections', async () => {
 
   it('a stream message over the size limit ends the stream and unregisters (decision 10.8)', async () => {
     const p = peer();
-    const id = await p.serverCheck();
-    p.setup();
-    await eventually(() => server.manager.checkValid(id));
+    const id = await p.register();
     p.send({ ...response('ConnectResetResponse'), message: 'x'.repeat(100 * 1024) });
     await eventually(() => !server.manager.checkValid(id), 5000, 'unregistration');
     await bystanderHealthy();

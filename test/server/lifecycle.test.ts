@@ -41,9 +41,7 @@ describe('server lifecycle over real sockets', async () => {
 
   it('push and ack', async () => {
     const p = peer();
-    const id = await p.serverCheck();
-    p.setup();
-    await eventually(() => server.manager.checkValid(id));
+    const id = await p.register();
     const answer = await server.push(id, request('ClientDetectionRequest'), 2000);
     assert.equal(answer.type, 'ClientDetectionResponse');
     assert.equal(p.pushesOf('ClientDetectionRequest').length, 1);
@@ -51,9 +49,7 @@ describe('server lifecycle over real sockets', async () => {
 
   it('transport close unregisters', async () => {
     const p = peer();
-    const id = await p.serverCheck();
-    p.setup();
-    await eventually(() => server.manager.checkValid(id));
+    const id = await p.register();
     p.client.close();
     p.close();
     await eventually(() => !server.manager.checkValid(id), 5000, 'unregistration');

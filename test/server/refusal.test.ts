@@ -18,9 +18,7 @@ describe('refusing SDK connections', () => {
     cleanups.push(() => peers.forEach((p) => p.close()));
     const ids: string[] = [];
     for (const p of peers.slice(0, 2)) {
-      const id = await p.serverCheck();
-      p.setup();
-      await eventually(() => server.manager.checkValid(id));
+      const id = await p.register();
       ids.push(id);
     }
     const refused = peers[2]!;
@@ -74,18 +72,14 @@ describe('refusing SDK connections', () => {
     await server.start();
     const fresh = new RawPeer(host, sdkPort);
     cleanups.push(() => fresh.close());
-    const id = await fresh.serverCheck();
-    fresh.setup();
-    await eventually(() => server.manager.checkValid(id));
+    const id = await fresh.register();
   });
 
   it('shutdown tells connected SDK clients to go elsewhere, then closes', async () => {
     const { server, sdkPort, host } = await startTestServer();
     const p = new RawPeer(host, sdkPort);
     cleanups.push(() => p.close());
-    const id = await p.serverCheck();
-    p.setup();
-    await eventually(() => server.manager.checkValid(id));
+    const id = await p.register();
     await server.close();
     assert.equal(p.pushesOf('ConnectResetRequest').length, 1);
     await p.waitFor(() => p.streamEnded, 5000, 'closed on shutdown');

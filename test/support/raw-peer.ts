@@ -115,6 +115,17 @@ export class RawPeer {
     );
   }
 
+  /**
+   * ServerCheck, setup, then HealthChecks until one is no longer 301: registered, seen from the
+   * protocol alone. Resolves the connectionId.
+   */
+  async register(labels: Record<string, string> = { source: 'sdk' }, timeoutMs = 5000): Promise<string> {
+    const id = await this.serverCheck();
+    this.setup(labels);
+    await eventually(async () => (await this.unary(request('HealthCheckRequest'))).errorCode !== 301, timeoutMs, `registration of ${id}`);
+    return id;
+  }
+
   /** Ends our side of the stream. */
   endStream(): void {
     this.stream?.end();
