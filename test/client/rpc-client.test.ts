@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClientStartError, ClientStatus, RpcClient } from '../../src/client/index.js';
 import { request, response } from '../../src/protocol/index.js';
+import { parseLimitRule } from '../../src/server/control/limit-rule.js';
 import type { NacosServer } from '../../src/server/nacos-server.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
@@ -16,11 +17,15 @@ function client(port: number, hosts: readonly string[] = HOSTS, extra: Partial<C
 describe('RpcClient against our server on 127.0.0.1-3', () => {
   let port: number;
   const servers = new Map<string, NacosServer>();
+  const refusals = new Map<string, number>();
   const clients: RpcClient[] = [];
 
   before(async () => {
     port = await findMainPort([...HOSTS]);
-    for (const host of HOSTS) servers.set(host, (await startTestServer({ host, port })).server);
+    for (const host of HOSTS) {
+      const observer = { setupHandled: (outcome: string) => outcome === 'refused' && refusals.set(host, (refusals.get(host) ?? 0) + 1) };
+      servers.set(host, (await startTestServer({ host, port, observer })).server);
+    }
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.shutdown()));
@@ -121,6 +126,27 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
     release();
     const reply = await inFlight;
     assert.equal(reply.resultCode, 200);
+  });
+
+  it('a refused setup keeps the client on its old server', async () => {
+    const c = client(port, HOSTS, { random: () => 0 });
+    clients.push(c);
+    await c.start();
+    const home = servers.get(hostOf(c))!;
+    const full = servers.get('127.0.0.3')!;
+    full.manager.setLimitRule(parseLimitRule({ countLimit: 0 }));
+    try {
+      const id = c.connectionId!;
+      assert.equal(await home.manager.loadSingle(id, `127.0.0.3:${port}`), true);
+      await eventually(() => refusals.get('127.0.0.3'), 5000, 'the move was tried and refused');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(c.connectionId, id, 'still on its connection');
+      assert.equal(c.status, ClientStatus.RUNNING);
+      assert.ok(home.manager.checkValid(id));
+      assert.equal((await c.request(request('HealthCheckRequest'))).resultCode, 200);
+    } finally {
+      full.manager.setLimitRule(parseLimitRule({}));
+    }
   });
 
   it('start() rejects with ClientStartError when no server answers, and keeps trying', async () => {
