@@ -4,11 +4,24 @@ import { isClusterSource, type Connection } from './connection.js';
 import { checkLimit, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
 import { ShedPacer, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
 
+/** Why a connection was unregistered: a closed set, so it can label metrics. */
+export const UnregisterReason = {
+  TRANSPORT_CLOSED: 'transport closed',
+  STREAM_ENDED: 'stream ended by client',
+  STREAM_CANCELLED: 'stream cancelled',
+  STREAM_ERROR: 'stream error',
+  EJECTED: 'ejected',
+  OUTBOUND_OVERFLOW: 'outbound buffer overflow',
+  CLOSED_WHILE_RESETTING: 'closed while resetting',
+  SHUTDOWN: 'server shutting down',
+} as const;
+export type UnregisterReason = (typeof UnregisterReason)[keyof typeof UnregisterReason];
+
 /** Told of every registration and unregistration, in order; a throwing listener is isolated. */
 export interface ConnectionListener {
   readonly name: string;
   onConnected?(connection: Connection): void;
-  onDisconnected?(connection: Connection, reason: string): void;
+  onDisconnected?(connection: Connection, reason: UnregisterReason): void;
 }
 
 export type RegisterResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'closed' | Exclude<LimitVerdict, 'ok'> };
@@ -92,7 +105,7 @@ export class ConnectionManager {
   }
 
   /** Removes a connection, closes its stream and transport, and tells the listeners. */
-  unregister(connectionId: string, reason: string): boolean {
+  unregister(connectionId: string, reason: UnregisterReason): boolean {
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return false;
     this.connections.delete(connectionId);
@@ -177,7 +190,7 @@ export class ConnectionManager {
       return true;
     } catch (error) {
       if (error instanceof ConnectionClosedError || !connection.connected) {
-        this.unregister(connectionId, 'closed while resetting');
+        this.unregister(connectionId, UnregisterReason.CLOSED_WHILE_RESETTING);
       } else {
         this.logger.warn({ connectionId, err: error }, 'connection reset not acknowledged');
       }

@@ -54,9 +54,14 @@ export interface PushOptions {
   maxOutboundBytes: number;
   /** Called when the outbound cap is exceeded, to unregister and close. */
   onOverflow: (connection: Connection) => void;
+  /** Observes each awaited push: sent, then acked, failed (error answer or closed) or timeout. */
+  observePush?: (type: string, outcome: PushOutcome) => void;
 }
 
+export type PushOutcome = 'sent' | 'acked' | 'failed' | 'timeout';
+
 interface PendingPush {
+  type: string;
   resolve: (response: ResponseMessage) => void;
   reject: (error: Error) => void;
   cancelTimer: () => void;
@@ -115,10 +120,12 @@ export class Connection {
     return new Promise<ResponseMessage>((resolve, reject) => {
       const cancelTimer = this.options.timers.setTimeout(() => {
         if (this.pending.delete(requestId)) {
+          this.options.observePush?.(message.type, 'timeout');
           reject(new RequestTimeoutError(`no answer to ${message.type} (requestId ${requestId}) within ${timeoutMs} ms`));
         }
       }, timeoutMs);
-      this.pending.set(requestId, { resolve, reject, cancelTimer });
+      this.pending.set(requestId, { type: message.type, resolve, reject, cancelTimer });
+      this.options.observePush?.(message.type, 'sent');
       this.writeMessage({ ...message, requestId });
     });
   }
@@ -136,7 +143,9 @@ export class Connection {
     if (push === undefined) return false;
     this.pending.delete(requestId);
     push.cancelTimer();
-    if (isSuccess(response)) push.resolve(response);
+    const ok = isSuccess(response);
+    this.options.observePush?.(push.type, ok ? 'acked' : 'failed');
+    if (ok) push.resolve(response);
     else push.reject(new RemoteResponseError(response.errorCode, response.message ?? `${response.type} failed`));
     return true;
   }
@@ -148,6 +157,7 @@ export class Connection {
     const error = new ConnectionClosedError(`connection ${this.id} closed`);
     for (const push of this.pending.values()) {
       push.cancelTimer();
+      this.options.observePush?.(push.type, 'failed');
       push.reject(error);
     }
     this.pending.clear();

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { request, type Timers } from '../protocol/index.js';
-import type { ConnectionManager } from './connection-manager.js';
+import { UnregisterReason, type ConnectionManager } from './connection-manager.js';
 
 export interface EjectorOptions {
   /** First run after start (Nacos: 1 s). */
@@ -71,7 +71,7 @@ export class ConnectionEjector {
         }),
       );
       const dead = results.filter((id): id is string => id !== undefined);
-      for (const id of dead) this.manager.unregister(id, 'no answer to ClientDetectionRequest');
+      for (const id of dead) this.manager.unregister(id, UnregisterReason.EJECTED);
       if (dead.length > 0) this.logger.info({ probed: idle.length, ejected: dead.length }, 'ejected idle connections');
       return dead;
     } finally {

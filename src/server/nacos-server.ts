@@ -12,20 +12,23 @@ import {
 } from '../protocol/index.js';
 import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
 import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
-import { ConnectionManager, splitRedirect, type ConnectionListener } from './connection-manager.js';
-import type { Connection } from './connection.js';
+import { ConnectionManager, splitRedirect, UnregisterReason, type ConnectionListener } from './connection-manager.js';
+import type { Connection, PushOutcome } from './connection.js';
 import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
 import type { ShedPacerOptions } from './control/shed-pacer.js';
 import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from './ejector.js';
 import { connectionLayerHandlers, type HandlerRegistry, type RequestHandler } from './handlers/index.js';
-import { createCpuSampler } from './handlers/server-loader-info.js';
+import { createCpuSampler, loaderMetrics } from './handlers/server-loader-info.js';
+import { applyServerReload } from './handlers/server-reload.js';
 import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
 import type { Transport } from './transport/types.js';
 
 /** Hooks for metrics and benchmarks; each is called synchronously, so keep them cheap. */
 export interface ServerObserver {
   /** A ConnectionSetupRequest was handled: time from receipt to registered and listeners told. */
-  setupHandled?(outcome: 'registered' | 'refused', elapsedMs: number): void;
+  setupHandled?(outcome: 'registered' | 'refused', elapsedMs: number, reason?: string): void;
+  /** An awaited push was sent, or settled. */
+  pushObserved?(type: string, outcome: PushOutcome): void;
   /** A unary call was answered. */
   unaryAnswered?(type: string, resultCode: number, errorCode: number, elapsedMs: number): void;
 }
@@ -85,6 +88,7 @@ export class NacosServer {
   private closing: Promise<void> | undefined;
   private pushSeq = 0;
   private boundPorts = { sdk: 0, cluster: 0 };
+  private readonly cpuUsage: () => number;
 
   constructor(private readonly options: NacosServerOptions) {
     const timers = options.timers ?? systemTimers;
@@ -94,7 +98,8 @@ export class NacosServer {
     this.registry = MessageRegistry.connectionLayer();
     this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed });
     this.manager.setLimitRule(options.limitRule ?? UNLIMITED_RULE);
-    this.handlers = connectionLayerHandlers(this.manager, createCpuSampler());
+    this.cpuUsage = createCpuSampler();
+    this.handlers = connectionLayerHandlers(this.manager, this.cpuUsage);
     this.ejector = new ConnectionEjector(this.manager, timers, { ...DEFAULT_EJECTOR_OPTIONS, ...options.ejector }, options.logger);
 
     const unary = new UnaryAcceptor({
@@ -113,19 +118,20 @@ export class NacosServer {
       push: {
         nextRequestId: () => String(++this.pushSeq),
         maxOutboundBytes: options.maxOutboundBytes ?? 2 * maxMessageBytes,
+        observePush: (type, outcome) => options.observer?.pushObserved?.(type, outcome),
       },
       isStarted: () => this.startedFlag,
       isRefusingSetups: () => this.refusingSetups,
       refusalRedirect: () => options.redirectTarget?.(),
       isMemberIp: options.isMemberIp ?? (() => false),
       setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
-      onSetup: (outcome, elapsedMs) => options.observer?.setupHandled?.(outcome, elapsedMs),
+      onSetup: (outcome, elapsedMs, reason) => options.observer?.setupHandled?.(outcome, elapsedMs, reason),
     });
     const handlers: TransportHandlers = {
       unary: (bytes, transport) => unary.handle(bytes, transport),
       openStream: (transport, sink) => biStream.open(transport, sink),
       transportClosed: (transport: Transport) => {
-        this.manager.unregister(transport.id, 'transport closed');
+        this.manager.unregister(transport.id, UnregisterReason.TRANSPORT_CLOSED);
       },
     };
     const offset = options.grpcPortOffset ?? PortOffset.SDK_GRPC;
@@ -188,6 +194,16 @@ export class NacosServer {
     if (!this.registry.has(type)) this.registry.defineResponse(type);
   }
 
+  /** This node's loader metrics (conCount, sdkConCount, load, cpu), as ServerLoaderInfoRequest answers. */
+  loaderMetrics(): Record<string, string> {
+    return loaderMetrics(this.manager, this.cpuUsage);
+  }
+
+  /** ServerReloadRequest semantics on this node: shed toward `reloadServer` if above `reloadCount`. */
+  reload(reloadCount: number, reloadServer?: string): 'ok' | 'ignore' {
+    return applyServerReload(this.manager, reloadCount, reloadServer);
+  }
+
   /** Pushes a request to a connection and resolves with its successful answer. */
   push(connectionId: string, message: RequestMessage, timeoutMs = 3000): Promise<ResponseMessage> {
     const connection = this.manager.get(connectionId);
@@ -226,7 +242,7 @@ export class NacosServer {
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
     const resets = this.manager.sheddable().map((c) => c.request(reset, waitMs).catch(() => undefined));
     await Promise.all(resets);
-    for (const connection of this.manager.list()) this.manager.unregister(connection.id, 'server shutting down');
+    for (const connection of this.manager.list()) this.manager.unregister(connection.id, UnregisterReason.SHUTDOWN);
     this.startedFlag = false;
     await Promise.all([this.sdkTransport.close(), this.clusterTransport.close()]);
     this.logger.info('gRPC server closed');

@@ -66,12 +66,12 @@ describe('ConnectionManager: register and unregister', () => {
       manager.list().map((c) => c.id),
       [a.connection.id, b.connection.id],
     );
-    assert.equal(manager.unregister(a.connection.id, 'test'), true);
+    assert.equal(manager.unregister(a.connection.id, 'stream ended by client'), true);
     assert.equal(manager.checkValid(a.connection.id), false);
     assert.equal(manager.get(a.connection.id), undefined);
     assert.equal(manager.count, 1);
-    assert.equal(manager.unregister(a.connection.id, 'again'), false);
-    assert.equal(manager.unregister('no-such-id', 'test'), false);
+    assert.equal(manager.unregister(a.connection.id, 'transport closed'), false);
+    assert.equal(manager.unregister('no-such-id', 'stream ended by client'), false);
     assert.equal(manager.count, 1);
   });
 
@@ -90,7 +90,7 @@ describe('ConnectionManager: register and unregister', () => {
     const { manager, add } = harness();
     const { connection, sink, transport } = add();
     assert.equal(connection.connected, true);
-    manager.unregister(connection.id, 'test');
+    manager.unregister(connection.id, 'stream ended by client');
     assert.equal(sink.ended, true);
     assert.equal(transport.closed, true);
     assert.equal(connection.connected, false);
@@ -101,7 +101,7 @@ describe('ConnectionManager: register and unregister', () => {
     const { connection } = add();
     const push = connection.request(request('ClientDetectionRequest'), 60_000);
     assert.equal(connection.pendingPushCount, 1);
-    manager.unregister(connection.id, 'test');
+    manager.unregister(connection.id, 'stream ended by client');
     await assert.rejects(push, ConnectionClosedError);
     assert.equal(connection.pendingPushCount, 0);
   });
@@ -151,14 +151,14 @@ describe('ConnectionManager: per-client-IP counts and label counts', () => {
         ['10.0.0.2', 1],
       ]),
     );
-    manager.unregister(a.connection.id, 'test');
+    manager.unregister(a.connection.id, 'stream ended by client');
     assert.equal(manager.countForClientIp('10.0.0.1'), 1);
   });
 
   it('removes an IP from the counts when its last connection goes', () => {
     const { manager, add } = harness();
     const a = add({ clientIp: '10.0.0.7' });
-    manager.unregister(a.connection.id, 'test');
+    manager.unregister(a.connection.id, 'stream ended by client');
     assert.equal(manager.clientIpCounts().has('10.0.0.7'), false);
     assert.equal(manager.countForClientIp('10.0.0.7'), 0);
   });
@@ -315,7 +315,7 @@ describe('ConnectionManager: limits', () => {
     h.manager.setLimitRule(parseLimitRule({ countLimit: 1, countLimitPerClientIpDefault: 1, countLimitPerClientApp: { a: 1 } }));
     const first = h.add({ clientIp: '10.0.0.1', appName: 'a' });
     assert.deepEqual(h.manager.register(h.make({ clientIp: '10.0.0.1', appName: 'a' }).connection), { ok: false, reason: 'total' });
-    h.manager.unregister(first.connection.id, 'test');
+    h.manager.unregister(first.connection.id, 'stream ended by client');
     assert.deepEqual(h.manager.register(h.make({ clientIp: '10.0.0.1', appName: 'a' }).connection), { ok: true });
   });
 
@@ -356,15 +356,15 @@ describe('ConnectionManager: listeners', () => {
     manager.addListener(recordingListener('second', events));
     manager.addListener(recordingListener('third', events));
     const { connection } = add();
-    manager.unregister(connection.id, 'bye');
+    manager.unregister(connection.id, 'transport closed');
     const id = connection.id;
     assert.deepEqual(events, [
       `first:connected:${id}`,
       `second:connected:${id}`,
       `third:connected:${id}`,
-      `first:disconnected:${id}:bye`,
-      `second:disconnected:${id}:bye`,
-      `third:disconnected:${id}:bye`,
+      `first:disconnected:${id}:transport closed`,
+      `second:disconnected:${id}:transport closed`,
+      `third:disconnected:${id}:transport closed`,
     ]);
   });
 
@@ -385,14 +385,14 @@ describe('ConnectionManager: listeners', () => {
     const { connection, transport } = make();
     assert.deepEqual(manager.register(connection), { ok: true });
     assert.equal(manager.checkValid(connection.id), true);
-    assert.equal(manager.unregister(connection.id, 'bye'), true);
+    assert.equal(manager.unregister(connection.id, 'transport closed'), true);
     assert.equal(manager.checkValid(connection.id), false);
     assert.equal(transport.closed, true);
     assert.deepEqual(events, [
       `before:connected:${connection.id}`,
       `after:connected:${connection.id}`,
-      `before:disconnected:${connection.id}:bye`,
-      `after:disconnected:${connection.id}:bye`,
+      `before:disconnected:${connection.id}:transport closed`,
+      `after:disconnected:${connection.id}:transport closed`,
     ]);
   });
 
@@ -403,7 +403,7 @@ describe('ConnectionManager: listeners', () => {
     manager.addListener({ name: 'connect-only', onConnected: (c) => events.push(`connect-only:${c.id}`) });
     remove();
     const { connection } = add();
-    manager.unregister(connection.id, 'bye');
+    manager.unregister(connection.id, 'transport closed');
     assert.deepEqual(events, [`connect-only:${connection.id}`]);
   });
 
@@ -416,7 +416,7 @@ describe('ConnectionManager: listeners', () => {
       onDisconnected: (c) => seen.push(manager.checkValid(c.id)),
     });
     const { connection } = add();
-    manager.unregister(connection.id, 'bye');
+    manager.unregister(connection.id, 'transport closed');
     assert.deepEqual(seen, [true, false]);
   });
 });

@@ -81,7 +81,7 @@ describe('ConnectionEjector: one run', () => {
     assert.equal(manager.checkValid(fake.connection.id), false);
     assert.equal(fake.sink.ended, true);
     assert.equal(fake.transport.closed, true);
-    assert.equal(events.at(-1), `l:disconnected:${fake.connection.id}:no answer to ClientDetectionRequest`);
+    assert.equal(events.at(-1), `l:disconnected:${fake.connection.id}:ejected`);
   });
 
   it('unregisters a connection that answers with a failure', async () => {

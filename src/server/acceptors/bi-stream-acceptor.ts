@@ -11,7 +11,10 @@ import {
 } from '../../protocol/index.js';
 import { Connection, isClusterSource, isSdkSource, type ConnectionMeta, type PushOptions } from '../connection.js';
 import type { ConnectionManager } from '../connection-manager.js';
-import { splitRedirect } from '../connection-manager.js';
+import { splitRedirect, UnregisterReason } from '../connection-manager.js';
+
+/** How a stream can end, as the transport reports it. */
+export type StreamEndReason = typeof UnregisterReason.STREAM_ENDED | typeof UnregisterReason.STREAM_CANCELLED | typeof UnregisterReason.STREAM_ERROR;
 import type { StreamSink, Transport } from '../transport/types.js';
 
 export interface BiStreamAcceptorDeps {
@@ -31,14 +34,14 @@ export interface BiStreamAcceptorDeps {
   /** A stream that sends no ConnectionSetupRequest in this time is closed. */
   readonly setupTimeoutMs: number;
   /** Observes each setup: registered or refused, and the time from receipt to listeners told. */
-  readonly onSetup?: (outcome: 'registered' | 'refused', elapsedMs: number) => void;
+  readonly onSetup?: (outcome: 'registered' | 'refused', elapsedMs: number, reason?: string) => void;
 }
 
 /** Handlers for one accepted bi-stream. */
 export interface StreamSession {
   onMessage(bytes: Uint8Array): void;
   /** The client ended its side, the stream errored, or the call was cancelled. */
-  onEnd(reason: string): void;
+  onEnd(reason: StreamEndReason): void;
 }
 
 /**
@@ -62,7 +65,7 @@ export class BiStreamAcceptor {
       }
     }, deps.setupTimeoutMs);
 
-    const setup = (message: KnownRequest<'ConnectionSetupRequest'>, clientIp: string) => {
+    const setup = (message: KnownRequest<'ConnectionSetupRequest'>, clientIp: string, received: number): void => {
       if (connection !== undefined || deps.manager.checkValid(transport.id)) {
         log.warn('second ConnectionSetupRequest on this connection ignored');
         return;
@@ -74,12 +77,13 @@ export class BiStreamAcceptor {
         timers: deps.timers,
         onOverflow: (c) => {
           log.warn('outbound buffer over its cap (client not reading); closing');
-          if (!deps.manager.unregister(c.id, 'outbound buffer overflow')) c.close();
+          if (!deps.manager.unregister(c.id, UnregisterReason.OUTBOUND_OVERFLOW)) c.close();
         },
       });
       const refusal = this.refusalReason(candidate);
       if (refusal === undefined) {
         connection = candidate;
+        deps.onSetup?.('registered', performance.now() - received);
         return;
       }
       const redirect = deps.refusalRedirect();
@@ -90,6 +94,7 @@ export class BiStreamAcceptor {
       // Close at once without awaiting the ack: a 2.2.4 client ignores resets until RUNNING (decision 10.9).
       candidate.sendWithoutAck(request('ConnectResetRequest', splitRedirect(redirect)));
       candidate.close();
+      deps.onSetup?.('refused', performance.now() - received, refusal);
     };
 
     return {
@@ -113,10 +118,7 @@ export class BiStreamAcceptor {
           if (connection !== undefined) deps.manager.refreshActiveTime(connection.id);
           return;
         }
-        if (isRequestOf(message, 'ConnectionSetupRequest')) {
-          setup(message, clientIp);
-          deps.onSetup?.(connection === undefined ? 'refused' : 'registered', performance.now() - received);
-        }
+        if (isRequestOf(message, 'ConnectionSetupRequest')) setup(message, clientIp, received);
         else log.warn({ type: message.type }, 'unknown payload on stream ignored');
       },
       onEnd(reason) {

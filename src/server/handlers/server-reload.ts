@@ -7,18 +7,22 @@ import type { RequestHandler } from './types.js';
 export const RELOAD_STEP_FACTOR = 0.1;
 
 /**
- * ServerReloadRequest (member → member, spec 6): when this node has more SDK connections than
+ * ServerReloadRequest semantics (spec 6): when this node has more SDK connections than
  * `reloadCount`, shed down to max(reloadCount, 90 % of them) toward `reloadServer`; "ok", else
  * "ignore". Unlike 2.2.4, the shedding really happens (decision 10.2).
  */
+export function applyServerReload(manager: ConnectionManager, reloadCount: number, reloadServer: string | undefined): 'ok' | 'ignore' {
+  const sdk = manager.currentSdkClientCount();
+  if (sdk <= reloadCount) return 'ignore';
+  manager.loadCount(Math.max(reloadCount, Math.trunc(sdk * (1 - RELOAD_STEP_FACTOR))), reloadServer);
+  return 'ok';
+}
+
+/** The member-to-member handler around {@link applyServerReload}. */
 export function serverReloadHandler(manager: ConnectionManager): RequestHandler {
   return (req: RequestMessage): ResponseMessage => {
     if (!isRequestOf(req, 'ServerReloadRequest')) throw new InvalidBodyError('Invalid request');
-    const sdk = manager.currentSdkClientCount();
-    const { reloadCount, reloadServer } = req.body;
-    if (sdk <= reloadCount) return { ...response('ServerReloadResponse'), message: 'ignore' };
-    const target = Math.max(reloadCount, Math.trunc(sdk * (1 - RELOAD_STEP_FACTOR)));
-    manager.loadCount(target, reloadServer);
-    return { ...response('ServerReloadResponse'), message: 'ok' };
+    const message = applyServerReload(manager, req.body.reloadCount, req.body.reloadServer);
+    return { ...response('ServerReloadResponse'), message };
   };
 }

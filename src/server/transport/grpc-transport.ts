@@ -3,12 +3,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GrpcPaths } from '../../protocol/index.js';
 import { connectionIdOf, normalizeIp } from './address.js';
+import type { StreamSession } from '../acceptors/bi-stream-acceptor.js';
+import { UnregisterReason } from '../connection-manager.js';
 import type { StreamSink, Transport } from './types.js';
 
 /** What the transport hands accepted calls to. */
 export interface TransportHandlers {
   unary(bytes: Uint8Array, transport: Transport): Promise<Uint8Array>;
-  openStream(transport: Transport, sink: StreamSink): { onMessage(bytes: Uint8Array): void; onEnd(reason: string): void };
+  openStream(transport: Transport, sink: StreamSink): StreamSession;
   /** The TCP connection is gone (socket close, client crash, keepalive failure). */
   transportClosed(transport: Transport): void;
 }
@@ -253,12 +255,12 @@ export class GrpcTransport {
     };
     const session = this.handlers.openStream(transport, sink);
     call.on('data', (bytes: Buffer) => session.onMessage(bytes));
-    call.on('end', () => session.onEnd('stream ended by client'));
-    call.on('cancelled', () => session.onEnd('stream cancelled'));
+    call.on('end', () => session.onEnd(UnregisterReason.STREAM_ENDED));
+    call.on('cancelled', () => session.onEnd(UnregisterReason.STREAM_CANCELLED));
     call.on('error', (error: Error) => {
       this.options.logger.debug({ err: error, connectionId: transport.id }, 'stream error');
-      session.onEnd('stream error');
+      session.onEnd(UnregisterReason.STREAM_ERROR);
     });
-    call.on('close', () => session.onEnd('stream closed'));
+    call.on('close', () => session.onEnd(UnregisterReason.STREAM_CANCELLED));
   };
 }

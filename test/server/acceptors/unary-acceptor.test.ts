@@ -186,7 +186,7 @@ describe('UnaryAcceptor: step 5, unregistered connection → 301', () => {
     const { transport, connection } = h.registered();
     const calls = h.spyHandler('HealthCheckRequest');
     assert.equal((await h.call(clientPayload(request('HealthCheckRequest')), transport)).resultCode, 200);
-    h.manager.unregister(connection.id, 'test');
+    h.manager.unregister(connection.id, 'stream ended by client');
     assertError(await h.call(clientPayload(request('HealthCheckRequest')), transport), 301);
     assert.equal(calls.length, 1);
   });

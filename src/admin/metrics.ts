@@ -1,0 +1,127 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConnectionManager } from '../server/connection-manager.js';
+import type { PushOutcome } from '../server/connection.js';
+import type { ServerObserver } from '../server/nacos-server.js';
+
+/** Client-chosen values (appName) are bounded: the top N by count keep their name, the rest are `other`. */
+const TOP_APPS = 20;
+
+/** Which unary types get their own label value; anything else (client-chosen) is `other`. */
+export type KnownType = (type: string) => boolean;
+
+/**
+ * The node's Prometheus metrics (prom-client), in a registry of its own so several nodes in one
+ * process do not collide. Fed by the server's observer hooks and a connection listener.
+ */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly registrations: Counter;
+  private readonly refusals: Counter<'reason'>;
+  private readonly unregistrations: Counter<'reason'>;
+  private readonly pushes: Counter<'type' | 'outcome'>;
+  private readonly unary: Counter<'type' | 'code'>;
+  private readonly unaryLatency: Histogram<'type'>;
+  private readonly setupLatency: Histogram;
+  private manager: ConnectionManager | undefined;
+  private knownType: KnownType = () => false;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'nacos_remote_' });
+    const registers = [this.registry];
+    const metrics = this;
+    new Gauge({
+      name: 'nacos_remote_connections',
+      help: 'Registered connections by label source and app (top apps by count, the rest as other)',
+      labelNames: ['source', 'app'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [key, n] of metrics.connectionBreakdown()) {
+          const [source, app] = key.split('\u0000') as [string, string];
+          this.set({ source, app }, n);
+        }
+      },
+    });
+    this.registrations = new Counter({ name: 'nacos_remote_registrations_total', help: 'Connections registered', registers });
+    this.refusals = new Counter({ name: 'nacos_remote_refusals_total', help: 'Setups refused, by reason', labelNames: ['reason'], registers });
+    this.unregistrations = new Counter({
+      name: 'nacos_remote_unregistrations_total',
+      help: 'Connections unregistered, by reason (ejections are reason "ejected")',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.pushes = new Counter({
+      name: 'nacos_remote_pushes_total',
+      help: 'Awaited pushes: sent, acked, failed (error answer or closed), timeout',
+      labelNames: ['type', 'outcome'],
+      registers,
+    });
+    this.unary = new Counter({ name: 'nacos_remote_unary_requests_total', help: 'Unary requests by type and result', labelNames: ['type', 'code'], registers });
+    this.unaryLatency = new Histogram({
+      name: 'nacos_remote_unary_request_seconds',
+      help: 'Unary request handling time',
+      labelNames: ['type'],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.setupLatency = new Histogram({
+      name: 'nacos_remote_setup_seconds',
+      help: 'ConnectionSetupRequest received to registered and listeners told',
+      buckets: [0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
+      registers,
+    });
+  }
+
+  /** Hooks to pass as the server's `observer`. */
+  readonly observer: ServerObserver = {
+    setupHandled: (outcome, elapsedMs, reason) => {
+      if (outcome === 'registered') this.setupLatency.observe(elapsedMs / 1000);
+      else this.refusals.inc({ reason: reason ?? 'unknown' });
+    },
+    unaryAnswered: (type, resultCode, errorCode, elapsedMs) => {
+      const label = this.knownType(type) ? type : 'other';
+      this.unary.inc({ type: label, code: String(resultCode === 200 ? 200 : errorCode) });
+      this.unaryLatency.observe({ type: label }, elapsedMs / 1000);
+    },
+    pushObserved: (type: string, outcome: PushOutcome) => {
+      this.pushes.inc({ type: this.knownType(type) ? type : 'other', outcome });
+    },
+  };
+
+  /** Starts counting a server's connections. */
+  attach(manager: ConnectionManager, knownType: KnownType): void {
+    this.manager = manager;
+    this.knownType = knownType;
+    manager.addListener({
+      name: 'metrics',
+      onConnected: () => this.registrations.inc(),
+      onDisconnected: (_connection, reason) => this.unregistrations.inc({ reason }),
+    });
+  }
+
+  /** Prometheus text exposition. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private connectionBreakdown(): Map<string, number> {
+    const out = new Map<string, number>();
+    if (!this.manager) return out;
+    const connections = this.manager.list();
+    const perApp = new Map<string, number>();
+    for (const c of connections) perApp.set(c.meta.appName, (perApp.get(c.meta.appName) ?? 0) + 1);
+    const top = new Set([...perApp.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP_APPS).map(([app]) => app));
+    for (const c of connections) {
+      const raw = c.meta.labels['source']?.toLowerCase();
+      const source = raw === 'sdk' || raw === 'cluster' ? raw : raw === undefined ? 'none' : 'other';
+      const app = top.has(c.meta.appName) ? c.meta.appName : 'other';
+      const key = `${source}\u0000${app}`;
+      out.set(key, (out.get(key) ?? 0) + 1);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,69 @@
+/** One member's loader metrics as `/cluster` lists them (spec 6): metrics under `metric`. */
+export interface MemberLoad {
+  readonly address: string;
+  readonly metric: Readonly<Record<string, string>>;
+}
+
+/** The 9 keys of `/nacos/v2/core/loader/cluster` (spec 6). */
+export interface ClusterLoad {
+  readonly detail: readonly MemberLoad[];
+  readonly memberCount: number;
+  readonly metricsCount: number;
+  readonly completed: boolean;
+  readonly max: number;
+  readonly min: number;
+  readonly total: number;
+  readonly avg: number;
+  readonly threshold: number;
+}
+
+/** Nacos's `RemoteUtils.LOADER_FACTOR`. */
+export const DEFAULT_LOADER_FACTOR = 0.1;
+
+/** Summarises members' metrics exactly as Nacos's `getServerLoadMetrics` does. */
+export function summarizeClusterLoad(detail: readonly MemberLoad[], memberCount: number): ClusterLoad {
+  const sorted = [...detail].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  let max = 0;
+  let min = -1; // Nacos's sentinel
+  let total = 0;
+  for (const member of sorted) {
+    const raw = member.metric['sdkConCount'];
+    if (raw === undefined) continue;
+    const sdk = Number.parseInt(raw, 10);
+    if (!Number.isFinite(sdk)) continue;
+    max = Math.max(max, sdk);
+    min = min < 0 ? sdk : Math.min(min, sdk);
+    total += sdk;
+  }
+  const metricsCount = sorted.length;
+  const avg = metricsCount === 0 ? 0 : Math.trunc(total / metricsCount);
+  return { detail: sorted, memberCount, metricsCount, completed: metricsCount === memberCount, max, min, total, avg, threshold: avg * 1.1 };
+}
+
+/** One step of `/smartReloadCluster`: the overloaded member sheds down toward `reloadCount`. */
+export interface ReloadStep {
+  readonly overloaded: string;
+  readonly reloadCount: number;
+  /** The under-loaded member the shed clients are sent to. */
+  readonly reloadServer: string;
+}
+
+/**
+ * Nacos 2.2.4's smartReloadCluster pairing (spec 6, decision 10.5): members above
+ * avg × (1 + f) are paired, most loaded first, with members below avg × (1 − f), least loaded
+ * first; each overloaded member is asked to shed to `overLimitCount` toward its partner.
+ */
+export function planSmartReload(load: ClusterLoad, loaderFactor = DEFAULT_LOADER_FACTOR): ReloadStep[] {
+  const overLimitCount = Math.trunc(load.avg * (1 + loaderFactor));
+  const lowLimitCount = Math.trunc(load.avg * (1 - loaderFactor));
+  const withCount = load.detail
+    .map((m) => ({ address: m.address, sdk: Number.parseInt(m.metric['sdkConCount'] ?? '', 10) }))
+    .filter((m) => Number.isFinite(m.sdk));
+  const over = withCount.filter((m) => m.sdk > overLimitCount).sort((a, b) => b.sdk - a.sdk);
+  const low = withCount.filter((m) => m.sdk < lowLimitCount).sort((a, b) => a.sdk - b.sdk);
+  const steps: ReloadStep[] = [];
+  for (let i = 0; i < Math.min(over.length, low.length); i++) {
+    steps.push({ overloaded: over[i]!.address, reloadCount: overLimitCount, reloadServer: low[i]!.address });
+  }
+  return steps;
+}
