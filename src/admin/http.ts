@@ -1,26 +1,56 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { ClusterLoader } from '../cluster/cluster-loader.js';
+import { NacosRemoteError } from '../protocol/index.js';
+import type { NacosServer } from '../server/nacos-server.js';
+import { AUTH_OFF, createAccessCheck, type AuthOptions } from './auth.js';
+import { registerControlRoutes } from './control-routes.js';
+import { httpStatusOf } from './errors.js';
+import { registerLoaderRoutes } from './loader-routes.js';
+import type { NodeMetrics } from './metrics.js';
 
-/** What the admin HTTP API needs from the node. */
-export interface AdminTarget {
-  /** Started: readiness answers 200. */
-  readonly started: boolean;
+/** What the admin HTTP API works on. */
+export interface AdminContext {
+  readonly server: NacosServer;
+  readonly cluster: ClusterLoader;
+  readonly metrics: NodeMetrics;
+  /** Where PUT control/connection persists the rule. */
+  readonly limitRuleFile: string;
+  readonly auth?: AuthOptions;
+  readonly logger: Logger;
 }
 
 /**
- * The node's HTTP API on the main port, under Nacos's context path `/nacos`. Health endpoints as
- * Nacos: readiness 500 until started, liveness 200 while the process serves.
+ * The node's HTTP API on the main port, under Nacos's context path `/nacos`: health (readiness
+ * 500 until started, as Nacos), the loader API, connection control, and `/metrics`.
  */
-export function createAdminApp(target: AdminTarget, logger: Logger): FastifyInstance {
+export function createAdminApp(context: AdminContext): FastifyInstance {
+  const { server, logger } = context;
   // Request lines would drown connection events at info; HTTP logs warnings and up.
   const httpLogger = logger.child({ component: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' });
-  const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger });
+  const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
+  const checkAccess = createAccessCheck(context.auth ?? AUTH_OFF);
+
+  app.setErrorHandler((error, request, reply) => {
+    const status = httpStatusOf(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof NacosRemoteError ? error.code : 'ERROR';
+    return reply.code(status).send({ code: status, error: code, message });
+  });
 
   app.get('/nacos/v1/console/health/liveness', async (_request, reply) => reply.code(200).type('text/plain').send('OK'));
-
   app.get('/nacos/v1/console/health/readiness', async (_request, reply) => {
-    if (target.started) return reply.code(200).type('text/plain').send('OK');
+    if (server.started) return reply.code(200).type('text/plain').send('OK');
     return reply.code(500).type('text/plain').send('Nacos server is starting.');
+  });
+
+  registerLoaderRoutes(app, { server, cluster: context.cluster, checkAccess });
+  registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, checkAccess });
+
+  app.get('/metrics', async (request, reply) => {
+    checkAccess(request, 'read');
+    return reply.type(context.metrics.contentType).send(await context.metrics.scrape());
   });
 
   return app;

@@ -45,11 +45,17 @@ program
   .option('--grpc-port-offset <n>', 'SDK gRPC port offset from --port (default 1000)', integer('--grpc-port-offset'))
   .option('--home <dir>', 'home directory holding conf/ and data/ (default ~/nacos)')
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+  .option('--advertise-ip <ip>', 'the IP clients and members reach this node at (default --host, or the first non-internal IPv4)')
+  .option('--auth-token <token>', 'require this accessToken on write endpoints (repeatable)', (t: string, all: string[] = []) => [...all, t])
   .option('--config <file>', 'JSON file with any of the options (flags win)')
-  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; config?: string }) => {
-    const { config: configFile, ...given } = flags;
+  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; advertiseIp?: string; authToken?: string[]; config?: string }) => {
+    const { config: configFile, authToken, ...given } = flags;
     const fromFile = configFile === undefined ? {} : await readConfigFile(configFile);
-    const fromFlags = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+    const fromFlags: Record<string, unknown> = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+    if (authToken !== undefined) {
+      const fileAuth = (fromFile['auth'] ?? {}) as Record<string, unknown>;
+      fromFlags['auth'] = { ...fileAuth, tokens: authToken };
+    }
     const node = await startNode({ ...fromFile, ...fromFlags });
     closeOnSignals(node, 8000);
   });

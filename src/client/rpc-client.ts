@@ -1,9 +1,9 @@
-import { networkInterfaces } from 'node:os';
 import pino, { type Logger } from 'pino';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   ErrorCode,
   errorResponse,
+  firstNonInternalIPv4,
   isRequestOf,
   isSuccess,
   MessageRegistry,
@@ -119,7 +119,7 @@ export class RpcClient {
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? pino({ level: 'warn' });
     this.serverList = new ServerList(options.serverAddresses, this.random);
-    this.clientIp = options.clientIp ?? localIp();
+    this.clientIp = options.clientIp ?? firstNonInternalIPv4();
     this.o = {
       grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,
       requestTimeoutMs: options.requestTimeoutMs ?? 3000,
@@ -486,12 +486,4 @@ export class RpcClient {
       }
     }
   }
-}
-
-/** The first non-internal IPv4 address, as Java's `NetUtils.localIP()`; else loopback. */
-function localIp(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
 }

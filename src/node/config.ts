@@ -25,6 +25,12 @@ export const NodeConfigSchema = z.strictObject({
     .partial()
     .default({}),
   shed: z.strictObject({ ratePerSecond: z.number().positive(), tickMs: ms }).partial().default({}),
+  /** Off unless tokens are given; then writes need `accessToken`, reads too with protectReads. */
+  auth: z
+    .strictObject({ tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]), protectReads: z.boolean().default(false) })
+    .default({ tokens: [], protectReads: false }),
+  /** The IP other members and redirected clients reach this node at; default --host unless 0.0.0.0. */
+  advertiseIp: z.string().min(1).optional(),
 });
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;

@@ -15,6 +15,9 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
+import { NodeMetrics } from '../admin/metrics.js';
+import { ClusterLoader } from '../cluster/cluster-loader.js';
+import { firstNonInternalIPv4 } from '../protocol/index.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
@@ -39,6 +42,8 @@ export {
 export interface NacosNode {
   readonly config: NodeConfig;
   readonly server: NacosServer;
+  readonly cluster: ClusterLoader;
+  readonly metrics: NodeMetrics;
   readonly http: FastifyInstance;
   readonly logger: Logger;
   /** Tells SDK clients to go elsewhere, closes every connection and both servers. Idempotent. */
@@ -53,7 +58,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const { logger: givenLogger, ...rest } = input;
   const config = parseNodeConfig(rest, 'config');
   const logger = givenLogger ?? pino({ level: config.logLevel });
-  const limitRule = await readLimitRuleFile(limitRulePath(config.home));
+  const limitRuleFile = limitRulePath(config.home);
+  const limitRule = await readLimitRuleFile(limitRuleFile);
+  const metrics = new NodeMetrics();
   const server = new NacosServer({
     host: config.host,
     port: config.port,
@@ -68,8 +75,12 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     ejector: config.ejector,
     shed: config.shed,
     limitRule,
+    observer: metrics.observer,
   });
-  const http = createAdminApp(server, logger);
+  metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
+  const advertiseIp = config.advertiseIp ?? (config.host === '0.0.0.0' || config.host === '::' ? firstNonInternalIPv4() : config.host);
+  const cluster = new ClusterLoader(server, `${advertiseIp}:${config.port}`);
+  const http = createAdminApp({ server, cluster, metrics, limitRuleFile, auth: config.auth, logger });
   await http.listen({ host: config.host, port: config.port });
   try {
     await server.start();
@@ -83,6 +94,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   return {
     config,
     server,
+    cluster,
+    metrics,
     http,
     logger,
     close() {

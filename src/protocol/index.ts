@@ -15,3 +15,4 @@ export {
 export { NACOS_GRPC_PROTO } from './proto.js';
 export { systemTimers, sleep, type Timers } from './time.js';
 export { PACKAGE_VERSION } from './version.js';
+export { firstNonInternalIPv4 } from './local-ip.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ConnectionClosedError, request, type Labels, type Timers } from '../protocol/index.js';
 import { isClusterSource, type Connection } from './connection.js';
-import { checkLimit, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
+import { checkLimit, surplusConnections, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
 import { ShedPacer, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
 
 /** Why a connection was unregistered: a closed set, so it can label metrics. */
@@ -68,6 +68,17 @@ export class ConnectionManager {
   setLimitRule(rule: ConnectionLimitRule): void {
     this.rule = rule;
     for (const connection of this.connections.values()) connection.traced = this.traced(connection.meta.clientIp);
+  }
+
+  /**
+   * Replaces the rule and sheds what is now over it (total, per client IP, per app) as one paced
+   * budget. Returns how many connections are to move.
+   */
+  applyLimitRule(rule: ConnectionLimitRule, redirectAddress?: string): number {
+    this.setLimitRule(rule);
+    const surplus = surplusConnections(this.sheddable(), rule, this.limitedCount);
+    this.shedPacer.start(surplus.size, redirectAddress, surplus);
+    return surplus.size;
   }
 
   /** Adds a listener; returns a function that removes it. */

@@ -39,7 +39,7 @@ describe('RpcClient failover: a node SIGKILLed and restarted', { timeout: 120_00
     await victim.start();
     // Every client works, whichever node it is on.
     const replies = await Promise.all(clients.map((c) => c.request(request('HealthCheckRequest'))));
-    assert.ok(replies.every((r) => r.resultCode === 200));
+    assert.ok(replies.every((r) => r.resultCode === 200), 'replies.every((r) => r.resultCode === 200)');
     // A client sent to the restarted node gets there and works.
     const mover = clients[0]!;
     const mine = nodes.find((n) => n.address === mover.currentServer())!;

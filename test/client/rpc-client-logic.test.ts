@@ -212,7 +212,7 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     await start();
     client.setServerAddresses([B, C]);
     await timers.advance(300);
-    assert.ok([B, C].includes(client.currentServer()!));
+    assert.ok([B, C].includes(client.currentServer()!), '[B, C].includes(client.currentServer()!)');
     await client.shutdown();
   });
 });

@@ -90,7 +90,7 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
     assert.equal(await first.manager.loadSingle(oldId, `${target}:${port}`), true);
     await eventually(() => hostOf(c) === target, 10_000, 'moved to target');
     await eventually(() => !first.manager.checkValid(oldId), 5000, 'old unregistered');
-    assert.ok(servers.get(target)!.manager.checkValid(c.connectionId!));
+    assert.ok(servers.get(target)!.manager.checkValid(c.connectionId!), 'servers.get(target)!.manager.checkValid(c.connectionId!)');
     assert.deepEqual(order, ['disconnected', 'connected']);
   });
 
@@ -142,7 +142,7 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(c.connectionId, id, 'still on its connection');
       assert.equal(c.status, ClientStatus.RUNNING);
-      assert.ok(home.manager.checkValid(id));
+      assert.ok(home.manager.checkValid(id), 'home.manager.checkValid(id)');
       assert.equal((await c.request(request('HealthCheckRequest'))).resultCode, 200);
     } finally {
       full.manager.setLimitRule(parseLimitRule({}));

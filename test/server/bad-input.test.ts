@@ -80,7 +80,7 @@ describe('bad input never disturbs other connections', async () => {
     const id = await p.register();
     const big = encodePayload({ kind: 'request', type: 'HealthCheckRequest', headers: { pad: 'x'.repeat(100 * 1024) }, body: {} });
     await assert.rejects(p.unaryRaw(big), (e: { code?: number }) => e.code === 8 /* RESOURCE_EXHAUSTED */);
-    assert.ok(server.manager.checkValid(id));
+    assert.ok(server.manager.checkValid(id), 'server.manager.checkValid(id)');
     await bystanderHealthy();
   });
 

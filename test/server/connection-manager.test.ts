@@ -231,7 +231,7 @@ describe('ConnectionManager: limits', () => {
     const outcomes = attempt(h, 300, () => ({ clientIp: '10.0.0.1' }));
     assert.equal(h.manager.count, 300);
     assert.equal(h.manager.countForClientIp('10.0.0.1'), 300);
-    assert.ok(outcomes.every((o) => o === 'ok'));
+    assert.ok(outcomes.every((o) => o === 'ok'), 'outcomes.every((o) => o === \'ok\')');
   });
 
   it('countLimit 0 refuses every connection', () => {
@@ -261,7 +261,7 @@ describe('ConnectionManager: limits', () => {
     h.manager.setLimitRule(parseLimitRule({ countLimitPerClientIpDefault: 2 }));
     const outcomes = attempt(h, 30, (i) => ({ clientIp: i % 2 === 0 ? '10.0.0.1' : '10.0.0.2' }));
     assert.equal(outcomes.filter((o) => o === 'ok').length, 4);
-    assert.ok(outcomes.filter((o) => o !== 'ok').every((o) => o === 'client-ip'));
+    assert.ok(outcomes.filter((o) => o !== 'ok').every((o) => o === 'client-ip'), 'outcomes.filter((o) => o !== \'ok\').every((o) => o === \'client-ip\')');
     assert.equal(h.manager.countForClientIp('10.0.0.1'), 2);
     assert.equal(h.manager.countForClientIp('10.0.0.2'), 2);
     assert.equal(attempt(h, 1, () => ({ clientIp: '10.0.0.3' }))[0], 'ok');
@@ -306,7 +306,7 @@ describe('ConnectionManager: limits', () => {
     const billing = attempt(h, 10, (i) => ({ clientIp: `10.0.1.${i}`, labels: { source: 'sdk', AppName: 'billing' } }));
     assert.deepEqual(billing, ['ok', 'ok', 'ok', ...Array(7).fill('app')]);
     const other = attempt(h, 10, (i) => ({ clientIp: `10.0.2.${i}`, labels: { source: 'sdk', AppName: 'shop' } }));
-    assert.ok(other.every((o) => o === 'ok'));
+    assert.ok(other.every((o) => o === 'ok'), 'other.every((o) => o === \'ok\')');
     assert.equal(h.manager.count, 13);
   });
 
@@ -542,7 +542,7 @@ describe('ConnectionManager: loadCount sheds as a paced one-shot budget', () => 
     // Each connection is asked at most once, always toward the redirect.
     for (const fake of fakes) {
       const resets = fake.sink.pushes('ConnectResetRequest');
-      assert.ok(resets.length <= 1);
+      assert.ok(resets.length <= 1, 'resets.length <= 1');
       for (const reset of resets) assert.deepEqual(reset.body, { serverIp: '1.2.3.4', serverPort: '8848' });
     }
   });
@@ -608,7 +608,7 @@ describe('ConnectionManager: loadCount sheds as a paced one-shot budget', () => 
     h.manager.stopShedding();
     await h.timers.advance(10_000);
     assert.equal(resetsSent(fakes), sentBeforeStop);
-    assert.ok(sentBeforeStop < 50);
+    assert.ok(sentBeforeStop < 50, 'sentBeforeStop < 50');
     assert.equal(h.manager.shedProgress.active, false);
   });
 });

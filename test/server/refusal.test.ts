@@ -35,7 +35,7 @@ describe('refusing SDK connections', () => {
     claimer.setup({ source: 'cluster' });
     await claimer.waitFor(() => claimer.pushesOf('ConnectResetRequest').length > 0, 5000, 'reset for claimer');
     assert.equal(server.manager.checkValid(claimerId), false);
-    for (const id of ids) assert.ok(server.manager.checkValid(id));
+    for (const id of ids) assert.ok(server.manager.checkValid(id), 'server.manager.checkValid(id)');
   });
 
   it('per client IP: the client-reported IP is what counts', async () => {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { NacosRemoteError } from '../../protocol/index.js';
 
@@ -62,6 +63,11 @@ export async function readLimitRuleFile(path: string): Promise<ConnectionLimitRu
   return parseLimitRule(data);
 }
 
+/** Own keys only: a client-reported IP such as "constructor" must not find Object.prototype members. */
+function ownLimit(map: Record<string, number>, key: string): number | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
 /** Why a registration was refused. */
 export type LimitVerdict = 'ok' | 'total' | 'client-ip' | 'app';
 
@@ -75,10 +81,57 @@ export interface LimitCounts {
 export function checkLimit(rule: ConnectionLimitRule, clientIp: string, appName: string, counts: LimitCounts): LimitVerdict {
   const over = (max: number | undefined, count: number) => max !== undefined && max >= 0 && count >= max;
   if (over(rule.countLimit, counts.total)) return 'total';
-  // Own keys only: a client-reported IP such as "constructor" must not find Object.prototype members.
-  const own = (map: Record<string, number>, key: string) => (Object.hasOwn(map, key) ? map[key] : undefined);
-  const ipLimit = own(rule.countLimitPerClientIp, clientIp) ?? rule.countLimitPerClientIpDefault;
+  const ipLimit = ownLimit(rule.countLimitPerClientIp, clientIp) ?? rule.countLimitPerClientIpDefault;
   if (over(ipLimit, counts.forClientIp)) return 'client-ip';
-  if (over(own(rule.countLimitPerClientApp, appName), counts.forApp)) return 'app';
+  if (over(ownLimit(rule.countLimitPerClientApp, appName), counts.forApp)) return 'app';
   return 'ok';
+}
+
+/** What surplus counting needs of a connection. */
+interface Counted {
+  readonly id: string;
+  readonly meta: { readonly clientIp: string; readonly appName: string };
+}
+
+/**
+ * The connections to shed so that every limit of `rule` holds again: the newest beyond each
+ * client IP's and app's limit, then the newest beyond the total. `total` counts every limited
+ * connection, sheddable or not.
+ */
+export function surplusConnections(sheddable: readonly Counted[], rule: ConnectionLimitRule, total: number): Set<string> {
+  const picked = new Set<string>();
+  const pickOverLimit = (keyOf: (c: Counted) => string, limitOf: (key: string) => number | undefined) => {
+    const groups = new Map<string, Counted[]>();
+    for (const c of sheddable) {
+      const key = keyOf(c);
+      const group = groups.get(key);
+      if (group) group.push(c);
+      else groups.set(key, [c]);
+    }
+    for (const [key, group] of groups) {
+      const limit = limitOf(key);
+      if (limit === undefined || limit < 0 || group.length <= limit) continue;
+      for (const c of group.slice(limit)) picked.add(c.id);
+    }
+  };
+  pickOverLimit((c) => c.meta.clientIp, (ip) => ownLimit(rule.countLimitPerClientIp, ip) ?? rule.countLimitPerClientIpDefault);
+  pickOverLimit((c) => c.meta.appName, (app) => ownLimit(rule.countLimitPerClientApp, app));
+  if (rule.countLimit >= 0) {
+    let over = total - picked.size - rule.countLimit;
+    for (let i = sheddable.length - 1; i >= 0 && over > 0; i--) {
+      const id = sheddable[i]!.id;
+      if (picked.has(id)) continue;
+      picked.add(id);
+      over--;
+    }
+  }
+  return picked;
+}
+
+/** Writes the rule where Nacos keeps it, atomically (temp file + rename). */
+export async function writeLimitRuleFile(path: string, rule: ConnectionLimitRule): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(rule, null, 2)}\n`, 'utf8');
+  await rename(temp, path);
 }

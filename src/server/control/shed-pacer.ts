@@ -38,6 +38,7 @@ export class ShedPacer {
   private cancelTick: (() => void) | undefined;
   private generation = 0;
   private carry = 0;
+  private only: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly target: ShedTarget,
@@ -55,13 +56,17 @@ export class ShedPacer {
     };
   }
 
-  /** Starts shedding `budget` connections, replacing any budget in progress. */
-  start(budget: number, redirectAddress?: string): void {
+  /**
+   * Starts shedding `budget` connections, replacing any budget in progress. With `only`, just
+   * those connections are candidates (a limit lowered for one client IP or app).
+   */
+  start(budget: number, redirectAddress?: string, only?: ReadonlySet<string>): void {
     this.stop();
     if (budget <= 0) return;
     this.generation++;
     this.remaining = budget;
     this.redirectAddress = redirectAddress;
+    this.only = only;
     this.logger.info({ budget, redirectAddress }, 'shedding connections');
     this.tick();
   }
@@ -83,7 +88,8 @@ export class ShedPacer {
     this.carry -= Math.max(0, slots);
     const generation = this.generation;
     if (slots > 0) {
-      const candidates = this.target.sheddableIds();
+      const only = this.only;
+      const candidates = only === undefined ? this.target.sheddableIds() : this.target.sheddableIds().filter((id) => only.has(id));
       // Forget connections that are gone, so the set stays as small as the live population.
       const live = new Set(candidates);
       for (const id of this.tried) if (!live.has(id)) this.tried.delete(id);

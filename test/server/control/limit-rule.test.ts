@@ -27,7 +27,7 @@ function assertRejects(data: unknown, key: string): void {
     () => parseLimitRule(data),
     (error: unknown) => {
       assert.ok(error instanceof InvalidLimitRuleError, `not an InvalidLimitRuleError: ${String(error)}`);
-      assert.ok(error instanceof NacosRemoteError);
+      assert.ok(error instanceof NacosRemoteError, 'error instanceof NacosRemoteError');
       assert.equal(error.code, 'INVALID_LIMIT_RULE');
       assert.ok(error.message.includes(`'${key}'`), `message does not name '${key}': ${error.message}`);
       return true;
@@ -134,7 +134,7 @@ describe('readLimitRuleFile', () => {
   it('rejects a file that is not JSON, naming the file', async () => {
     const path = await file('broken', '{"countLimit": 3');
     await assert.rejects(readLimitRuleFile(path), (error: unknown) => {
-      assert.ok(error instanceof InvalidLimitRuleError);
+      assert.ok(error instanceof InvalidLimitRuleError, 'error instanceof InvalidLimitRuleError');
       assert.ok(error.message.includes(path), error.message);
       return true;
     });
@@ -143,7 +143,7 @@ describe('readLimitRuleFile', () => {
   it('rejects a file with a bad value, naming the key', async () => {
     const path = await file('bad-value', '{"countLimit": 3, "countLimitPerClientApp": {"shop": "ten"}}');
     await assert.rejects(readLimitRuleFile(path), (error: unknown) => {
-      assert.ok(error instanceof InvalidLimitRuleError);
+      assert.ok(error instanceof InvalidLimitRuleError, 'error instanceof InvalidLimitRuleError');
       assert.match(error.message, /'countLimitPerClientApp\.shop'/);
       return true;
     });

@@ -125,7 +125,7 @@ describe('ShedPacer: pacing', () => {
     p.start(25, '10.0.0.9:8848');
     await timers.advance(10_000);
     assert.equal(calls.length, 25);
-    assert.ok(calls.every((c) => c.redirect === '10.0.0.9:8848'));
+    assert.ok(calls.every((c) => c.redirect === '10.0.0.9:8848'), 'calls.every((c) => c.redirect === \'10.0.0.9:8848\')');
     assert.equal(new Set(calls.map((c) => c.id)).size, 25, 'each connection asked once');
     assert.equal(p.progress.active, false);
     assert.equal(timers.pendingCount, 0);
@@ -166,7 +166,7 @@ describe('ShedPacer: a new budget replaces the running one', () => {
     p.start(40, 'old:8848');
     await timers.advance(100);
     const oldCalls = calls.slice();
-    assert.ok(oldCalls.length > 0 && oldCalls.length < 40);
+    assert.ok(oldCalls.length > 0 && oldCalls.length < 40, 'oldCalls.length > 0 && oldCalls.length < 40');
     p.start(3, 'new:8848');
     assert.deepEqual(p.progress, { active: true, remaining: 3, inFlight: 3, redirectAddress: 'new:8848' });
     // Acks for the replaced budget arrive: they must not consume the new one.
@@ -175,7 +175,7 @@ describe('ShedPacer: a new budget replaces the running one', () => {
     assert.equal(p.progress.remaining, 3);
     const newCalls = calls.slice(oldCalls.length);
     assert.equal(newCalls.length, 3);
-    assert.ok(newCalls.every((c) => c.redirect === 'new:8848'));
+    assert.ok(newCalls.every((c) => c.redirect === 'new:8848'), 'newCalls.every((c) => c.redirect === \'new:8848\')');
     for (const call of newCalls) call.settle(true);
     await timers.advance(10_000);
     assert.equal(calls.length, oldCalls.length + 3, 'the old budget sends nothing more');
