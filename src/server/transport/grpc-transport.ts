@@ -1,3 +1,4 @@
+import type http2 from 'node:http2';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -32,8 +33,6 @@ export interface GrpcTransportOptions {
 
 const identity = (value: Buffer): Buffer => value;
 
-/** Time given to the last writes on a transport before its socket is ended (see close()). */
-const CLOSE_FLUSH_MS = 100;
 
 /** Hand-written service definitions: the proto has no package, and bytes pass through untouched. */
 const REQUEST_SERVICE: grpc.ServiceDefinition = {
@@ -62,9 +61,8 @@ const BI_STREAM_SERVICE: grpc.ServiceDefinition = {
 
 class SocketTransport implements Transport {
   closed = false;
-  /** Unary calls being answered; a close waits for them (bounded by the grace period). */
-  private activeCalls = 0;
-  private onIdle: (() => void) | undefined;
+  /** The HTTP/2 session grpc-js runs on this socket, once it exists. */
+  session: http2.ServerHttp2Session | undefined;
 
   constructor(
     readonly id: string,
@@ -76,32 +74,23 @@ class SocketTransport implements Transport {
     private readonly closeGraceMs: number,
   ) {}
 
-  callStarted(): void {
-    this.activeCalls++;
-  }
-
-  callEnded(): void {
-    this.activeCalls--;
-    if (this.activeCalls === 0) this.onIdle?.();
-  }
-
+  /**
+   * Closes the HTTP/2 session gracefully: GOAWAY, then in-flight calls finish and what was
+   * written (a ConnectResetRequest, trailers) is flushed; destroyed after the grace period.
+   * Never the raw socket under a live session: Node 20 aborts on data for a torn-down stream.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const destroyTimer = setTimeout(() => this.socket.destroy(), this.closeGraceMs);
-    destroyTimer.unref();
-    // A client moving away ends its stream first and lets its unary calls finish: so do we.
-    // grpc-js offers no "response flushed" signal for a unary call, nor access to the HTTP/2
-    // session of an injected socket, so the last replies (or a ConnectResetRequest just
-    // written) get a short flush delay before the socket is ended.
-    const end = () =>
-      setTimeout(() => {
-        this.socket.end();
-        // end() is a half-close; the peer normally closes its side at once.
-        setTimeout(() => this.socket.destroy(), 1000).unref();
-      }, CLOSE_FLUSH_MS).unref();
-    if (this.activeCalls === 0) end();
-    else this.onIdle = end;
+    const session = this.session;
+    if (session === undefined || session.destroyed) {
+      this.socket.destroy();
+      return;
+    }
+    session.close();
+    setTimeout(() => {
+      if (!session.destroyed) session.destroy();
+    }, this.closeGraceMs).unref();
   }
 }
 
@@ -134,6 +123,11 @@ export class GrpcTransport {
     this.grpcServer.addService(REQUEST_SERVICE, { request: this.onUnary });
     this.grpcServer.addService(BI_STREAM_SERVICE, { requestBiStream: this.onBiStream });
     this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.injectorHttp2Server().on('session', (session: http2.ServerHttp2Session) => {
+      const socket = session.socket;
+      const transport = this.byPeer.get(`${socket.remoteAddress}:${socket.remotePort}`);
+      if (transport !== undefined) transport.session = session;
+    });
     this.netServer = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
   }
 
@@ -162,10 +156,12 @@ export class GrpcTransport {
       else this.netServer.once('close', () => resolve());
     });
     this.stopAccepting();
-    this.injector.destroy();
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
+    // Sessions first (grpc-js destroys them properly), then any socket that never got one.
     this.grpcServer.forceShutdown();
+    setImmediate(() => {
+      for (const socket of this.sockets) socket.destroy();
+    });
+    await closed;
   }
 
   get connectionCount(): number {
@@ -203,6 +199,17 @@ export class GrpcTransport {
     this.injector.injectConnection(socket);
   }
 
+  /**
+   * grpc-js (1.14) keeps the HTTP/2 server behind an injector private, and gives no per-connection
+   * close; we need its sessions to close connections gracefully. Fails loudly if that changes.
+   */
+  private injectorHttp2Server(): http2.Http2Server {
+    const servers = (this.grpcServer as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+    const server = servers === undefined ? undefined : [...servers.keys()].at(-1);
+    if (server === undefined) throw new Error('grpc-js internals changed: cannot find the connection injector HTTP/2 server');
+    return server;
+  }
+
   private transportOf(call: { getPeer(): string }): SocketTransport | undefined {
     return this.byPeer.get(call.getPeer());
   }
@@ -216,16 +223,9 @@ export class GrpcTransport {
       callback({ code: grpc.status.UNAVAILABLE, details: 'connection is closing' });
       return;
     }
-    transport.callStarted();
     this.handlers.unary(call.request, transport).then(
-      (bytes) => {
-        callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-        transport.callEnded();
-      },
-      (error: unknown) => {
-        callback({ code: grpc.status.INTERNAL, details: String(error) });
-        transport.callEnded();
-      },
+      (bytes) => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+      (error: unknown) => callback({ code: grpc.status.INTERNAL, details: String(error) }),
     );
   };
 
