@@ -19,6 +19,7 @@ export const NodeConfigSchema = z.strictObject({
   keepaliveTimeMs: ms.default(2 * 60 * 60 * 1000),
   keepaliveTimeoutMs: ms.default(20_000),
   setupTimeoutMs: ms.default(10_000),
+  refusalCloseDelayMs: z.number().int().min(0).default(300),
   shutdownResetWaitMs: z.number().int().min(0).default(1000),
   ejector: z
     .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms })

@@ -71,6 +71,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     keepaliveTimeMs: config.keepaliveTimeMs,
     keepaliveTimeoutMs: config.keepaliveTimeoutMs,
     setupTimeoutMs: config.setupTimeoutMs,
+    refusalCloseDelayMs: config.refusalCloseDelayMs,
     shutdownResetWaitMs: config.shutdownResetWaitMs,
     ejector: config.ejector,
     shed: config.shed,

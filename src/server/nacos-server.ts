@@ -53,6 +53,8 @@ export interface NacosServerOptions {
   keepaliveTimeoutMs?: number;
   /** A stream without ConnectionSetupRequest after this is closed; default 10 s. */
   setupTimeoutMs?: number;
+  /** A refused connection gets a second ConnectResetRequest and is closed after this; default 300 ms. */
+  refusalCloseDelayMs?: number;
   ejector?: Partial<EjectorOptions>;
   /** Pacing of shedding budgets; default 100 resets/s in 100 ms ticks. */
   shed?: Partial<ShedPacerOptions>;
@@ -125,6 +127,7 @@ export class NacosServer {
       refusalRedirect: () => options.redirectTarget?.(),
       isMemberIp: options.isMemberIp ?? (() => false),
       setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
+      refusalCloseDelayMs: options.refusalCloseDelayMs ?? 300,
       onSetup: (outcome, elapsedMs, reason) => options.observer?.setupHandled?.(outcome, elapsedMs, reason),
     });
     const handlers: TransportHandlers = {

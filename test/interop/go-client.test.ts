@@ -6,9 +6,14 @@ import type { NacosServer } from '../../src/server/nacos-server.js';
 import { HarnessProcess } from '../support/harness-process.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
+import { parseLimitRule } from '../../src/server/control/limit-rule.js';
 import { startTestServer } from '../support/server.js';
 
 const goDir = fileURLToPath(new URL('../../interop/go/', import.meta.url));
+
+function harnessCommand(servers: string[]): [string, string[]] {
+  return [`${goDir}bin/nacos-interop-go`, ['--servers', servers.join(','), '--labels', 'source=sdk,AppName=interop-go', '--log-level', 'warn']];
+}
 
 // The real github.com/nacos-group/nacos-sdk-go/v2 rpc client against two of our nodes on
 // 127.0.0.1 and 127.0.0.2 with the same port.
@@ -20,18 +25,11 @@ describe('interop: Go nacos-sdk-go/v2', { timeout: 300_000 }, () => {
 
   before(async () => {
     execFileSync(`${goDir}build.sh`, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
-    port = await findMainPort(['127.0.0.1', '127.0.0.2']);
+    port = await findMainPort(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4']);
     const ejector = { initialDelayMs: 200, intervalMs: 500, idleThresholdMs: 1500, detectTimeoutMs: 3000 };
     first = (await startTestServer({ host: '127.0.0.1', port, ejector })).server;
     second = (await startTestServer({ host: '127.0.0.2', port, ejector })).server;
-    go = new HarnessProcess(`${goDir}bin/nacos-interop-go`, [
-      '--servers',
-      `127.0.0.1:${port},127.0.0.2:${port}`,
-      '--labels',
-      'source=sdk,AppName=interop-go',
-      '--log-level',
-      'warn',
-    ]);
+    go = new HarnessProcess(...harnessCommand([`127.0.0.1:${port}`, `127.0.0.2:${port}`]));
   });
 
   after(async () => {
@@ -82,5 +80,21 @@ describe('interop: Go nacos-sdk-go/v2', { timeout: 300_000 }, () => {
     await second.close();
     const moved = await go.waitForEvent((e) => e.event === 'connected' && e['server'] === `127.0.0.1:${port}`, 30_000, 'reconnect to 127.0.0.1', from);
     await eventually(() => first.manager.checkValid(String(moved['connectionId'])), 10_000, 'registered on 127.0.0.1');
+  });
+  it('refused by a full node (limit 0), it ends up registered on the other node', async () => {
+    const full = (await startTestServer({ host: '127.0.0.3', port, limitRule: parseLimitRule({ countLimit: 0 }) })).server;
+    const open = (await startTestServer({ host: '127.0.0.4', port })).server;
+    const refused = new HarnessProcess(...harnessCommand([`127.0.0.3:${port}`, `127.0.0.4:${port}`]));
+    try {
+      const landed = await refused.waitForEvent((e) => e.event === 'connected' && e['server'] === `127.0.0.4:${port}`, 60_000, 'connected to the open node');
+      await eventually(() => open.manager.checkValid(String(landed['connectionId'])), 15_000, 'registered on the open node');
+      assert.equal(full.manager.count, 0);
+      const health = await refused.command('health', (e) => e.event === 'response' || e.event === 'error');
+      assert.equal(health['resultCode'], 200, JSON.stringify(health));
+    } finally {
+      await refused.stop();
+      await full.close();
+      await open.close();
+    }
   });
 });

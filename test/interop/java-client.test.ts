@@ -5,11 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { HarnessProcess } from '../support/harness-process.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
+import { parseLimitRule } from '../../src/server/control/limit-rule.js';
 import { startTestServer } from '../support/server.js';
 import type { NacosServer } from '../../src/server/nacos-server.js';
 
 const javaDir = fileURLToPath(new URL('../../interop/java/', import.meta.url));
 const jar = `${javaDir}target/nacos-interop-java.jar`;
+
+function harnessCommand(servers: string[]): [string, string[]] {
+  return ['java', ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-jar', jar, '--servers', servers.join(','), '--labels', 'source=sdk,AppName=interop-java']];
+}
 
 // The real com.alibaba.nacos:nacos-client:2.2.4 RpcClient against two of our nodes on
 // 127.0.0.1 and 127.0.0.2 with the same port, as a real cluster looks.
@@ -21,20 +26,12 @@ describe('interop: Java nacos-client 2.2.4', { timeout: 240_000 }, () => {
 
   before(async () => {
     execFileSync(`${javaDir}build.sh`, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
-    port = await findMainPort(['127.0.0.1', '127.0.0.2']);
+    port = await findMainPort(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4']);
     // Short ejector intervals so the idle probe (ClientDetectionRequest) happens during the test.
     const ejector = { initialDelayMs: 200, intervalMs: 500, idleThresholdMs: 1500, detectTimeoutMs: 3000 };
     first = (await startTestServer({ host: '127.0.0.1', port, ejector })).server;
     second = (await startTestServer({ host: '127.0.0.2', port, ejector })).server;
-    java = new HarnessProcess('java', [
-      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-      '-jar',
-      jar,
-      '--servers',
-      `127.0.0.1:${port},127.0.0.2:${port}`,
-      '--labels',
-      'source=sdk,AppName=interop-java',
-    ]);
+    java = new HarnessProcess(...harnessCommand([`127.0.0.1:${port}`, `127.0.0.2:${port}`]));
   });
 
   after(async () => {
@@ -83,5 +80,21 @@ describe('interop: Java nacos-client 2.2.4', { timeout: 240_000 }, () => {
     assert.equal(push?.['serverPort'], String(port));
     const health = await java.command('health', (e) => e.event === 'response' || e.event === 'error');
     assert.equal(health['resultCode'], 200);
+  });
+  it('refused by a full node (limit 0), it ends up registered on the other node', async () => {
+    const full = (await startTestServer({ host: '127.0.0.3', port, limitRule: parseLimitRule({ countLimit: 0 }) })).server;
+    const open = (await startTestServer({ host: '127.0.0.4', port })).server;
+    const refused = new HarnessProcess(...harnessCommand([`127.0.0.3:${port}`, `127.0.0.4:${port}`]));
+    try {
+      const landed = await refused.waitForEvent((e) => e.event === 'connected' && e['server'] === `127.0.0.4:${port}`, 60_000, 'connected to the open node');
+      await eventually(() => open.manager.checkValid(String(landed['connectionId'])), 15_000, 'registered on the open node');
+      assert.equal(full.manager.count, 0);
+      const health = await refused.command('health', (e) => e.event === 'response' || e.event === 'error');
+      assert.equal(health['resultCode'], 200, JSON.stringify(health));
+    } finally {
+      await refused.stop();
+      await full.close();
+      await open.close();
+    }
   });
 });

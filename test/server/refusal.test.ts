@@ -26,6 +26,7 @@ describe('refusing SDK connections', () => {
     refused.setup();
     await refused.waitFor(() => refused.pushesOf('ConnectResetRequest').length > 0, 5000, 'ConnectResetRequest');
     await refused.waitFor(() => refused.streamEnded, 5000, 'stream closed');
+    assert.equal(refused.pushesOf('ConnectResetRequest').length, 2, 'one reset at once, one just before the close');
     assert.equal(server.manager.checkValid(refusedId), false);
     assert.equal(server.manager.count, 2);
     // A claimed source=cluster on the SDK port is just a label (decision 10.11): limited too.

@@ -33,6 +33,8 @@ export interface BiStreamAcceptorDeps {
   readonly isMemberIp: (ip: string) => boolean;
   /** A stream that sends no ConnectionSetupRequest in this time is closed. */
   readonly setupTimeoutMs: number;
+  /** How long a refused connection stays open before the second reset and the close. */
+  readonly refusalCloseDelayMs: number;
   /** Observes each setup: registered or refused, and the time from receipt to listeners told. */
   readonly onSetup?: (outcome: 'registered' | 'refused', elapsedMs: number, reason?: string) => void;
 }
@@ -91,9 +93,19 @@ export class BiStreamAcceptor {
         { clientIp: candidate.meta.clientIp, appName: candidate.meta.appName, reason: refusal, redirect },
         'connection refused',
       );
-      // Close at once without awaiting the ack: a 2.2.4 client ignores resets until RUNNING (decision 10.9).
-      candidate.sendWithoutAck(request('ConnectResetRequest', splitRedirect(redirect)));
-      candidate.close();
+      // Decision 10.9 refined: Java 2.2.4 and Go ignore a reset until they are RUNNING (about
+      // 100 ms after their setup), and a Go client whose transport is simply closed re-dials it
+      // and sits on an unregistered connection that its health check deems healthy. So: one
+      // reset now, another once they act on it, then the close. Acks are not awaited.
+      const reset = request('ConnectResetRequest', splitRedirect(redirect));
+      candidate.sendWithoutAck(reset);
+      if (deps.refusalCloseDelayMs <= 0) candidate.close();
+      else {
+        deps.timers.setTimeout(() => {
+          candidate.sendWithoutAck(reset);
+          candidate.close();
+        }, deps.refusalCloseDelayMs);
+      }
       deps.onSetup?.('refused', performance.now() - received, refusal);
     };
 
