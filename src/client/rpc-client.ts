@@ -231,7 +231,8 @@ export class RpcClient {
       try {
         const reply = await connection.request(message, timeoutMs);
         if (reply.type === 'ErrorResponse') {
-          if (reply.errorCode === ErrorCode.UN_REGISTER && this.statusValue === ClientStatus.RUNNING) {
+          // A 301 from a connection we already moved away from says nothing about the current one.
+          if (reply.errorCode === ErrorCode.UN_REGISTER && connection === this.current && this.statusValue === ClientStatus.RUNNING) {
             this.statusValue = ClientStatus.UNHEALTHY;
             this.switchServerAsync(undefined, false);
             await sleep(this.timers, Math.min(100, timeoutMs / 3));
