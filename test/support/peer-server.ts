@@ -1,0 +1,65 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const peersDir = fileURLToPath(new URL('../../interop/peers/', import.meta.url));
+
+/** A real Nacos-compatible server nobody here wrote, run by its interop/peers script. */
+export interface PeerKind {
+  readonly name: string;
+  readonly script: string;
+  /** The script's build/install command (cached; slow the first time). */
+  readonly prepare: string;
+  /** Ports the server takes, as offsets from its main port. */
+  readonly offsets: readonly number[];
+}
+
+export const RNACOS: PeerKind = { name: 'r-nacos', script: 'rnacos.sh', prepare: 'install', offsets: [0, 1000] };
+export const NACOS_224: PeerKind = { name: 'Nacos 2.2.4', script: 'nacos-server.sh', prepare: 'build', offsets: [-1000, 0, 1000, 1001] };
+
+export class PeerServer {
+  private child: ChildProcess | undefined;
+  readonly dir = mkdtempSync(join(tmpdir(), 'nacos-remote-peer-'));
+  output = '';
+
+  constructor(
+    readonly kind: PeerKind,
+    readonly port: number,
+  ) {}
+
+  static prepare(kind: PeerKind): void {
+    execFileSync(join(peersDir, kind.script), [kind.prepare], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 40 * 60_000 });
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(join(peersDir, this.kind.script), ['run', String(this.port), this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    try {
+      execFileSync(join(peersDir, this.kind.script), ['wait', String(this.port), '180'], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`${this.kind.name} did not become ready on ${this.port}: ${this.output}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
