@@ -1,9 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
+import type { ClusterMembers } from '../cluster/cluster-members.js';
 import { NacosRemoteError } from '../protocol/index.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { AUTH_OFF, createAccessCheck, type AuthOptions } from './auth.js';
+import { registerClusterRoutes } from './cluster-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { httpStatusOf } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
@@ -13,6 +15,7 @@ import type { NodeMetrics } from './metrics.js';
 export interface AdminContext {
   readonly server: NacosServer;
   readonly cluster: ClusterLoader;
+  readonly members: ClusterMembers;
   readonly metrics: NodeMetrics;
   /** Where PUT control/connection persists the rule. */
   readonly limitRuleFile: string;
@@ -46,6 +49,7 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   });
 
   registerLoaderRoutes(app, { server, cluster: context.cluster, checkAccess });
+  registerClusterRoutes(app, { members: context.members, checkAccess });
   registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, checkAccess });
 
   app.get('/metrics', async (request, reply) => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, readConfigFile } from '../node/config.js';
+import { readConfigFile } from '../node/config.js';
 import { startNode, type NacosNode } from '../node/index.js';
-import { PACKAGE_VERSION } from '../protocol/version.js';
+import { NacosRemoteError, PACKAGE_VERSION } from '../protocol/index.js';
 
 
 function integer(name: string) {
@@ -46,9 +46,10 @@ program
   .option('--home <dir>', 'home directory holding conf/ and data/ (default ~/nacos)')
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
   .option('--advertise-ip <ip>', 'the IP clients and members reach this node at (default --host, or the first non-internal IPv4)')
+  .option('--members <list>', 'cluster members, ip:port,ip:port,... (main ports, self included); default <home>/conf/cluster.conf')
   .option('--auth-token <token>', 'require this accessToken on write endpoints (repeatable)', (t: string, all: string[] = []) => [...all, t])
   .option('--config <file>', 'JSON file with any of the options (flags win)')
-  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; advertiseIp?: string; authToken?: string[]; config?: string }) => {
+  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; advertiseIp?: string; members?: string; authToken?: string[]; config?: string }) => {
     const { config: configFile, authToken, ...given } = flags;
     const fromFile = configFile === undefined ? {} : await readConfigFile(configFile);
     const fromFlags: Record<string, unknown> = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
@@ -61,7 +62,8 @@ program
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError) console.error(`nacos-remote: ${error.message}`);
+  // Our own errors (bad options, a bad member list) say what is wrong in their message.
+  if (error instanceof NacosRemoteError) console.error(`nacos-remote: ${error.message}`);
   else console.error('nacos-remote: failed to start:', error);
   process.exit(1);
 });

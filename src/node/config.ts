@@ -32,6 +32,14 @@ export const NodeConfigSchema = z.strictObject({
     .default({ tokens: [], protectReads: false }),
   /** The IP other members and redirected clients reach this node at; default --host unless 0.0.0.0. */
   advertiseIp: z.string().min(1).optional(),
+  /** `ip:port,ip:port,...` (main ports, self included); else `<home>/conf/cluster.conf`; else standalone. */
+  members: z.string().min(1).optional(),
+  /** How often cluster.conf is checked for changes. */
+  clusterConfPollMs: ms.default(2000),
+  /** `/cluster` and smartReloadCluster timeouts (Nacos: 200 ms per member, 1 s in all, 100 ms per reload). */
+  loaderTimeouts: z.strictObject({ memberMs: ms, totalMs: ms, reloadMs: ms }).partial().default({}),
+  /** Intervals of the clients this node keeps to the other members. */
+  memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
 });
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
@@ -74,6 +82,11 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
     throw new ConfigError(`config file ${path} must hold a JSON object`);
   }
   return data as Record<string, unknown>;
+}
+
+/** `<home>/conf/cluster.conf`, as Nacos. */
+export function clusterConfPath(home: string): string {
+  return join(home, 'conf', 'cluster.conf');
 }
 
 /** `<home>/data/connection/limitRule`, as Nacos. */

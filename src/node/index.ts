@@ -16,11 +16,13 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
-import { ClusterLoader } from '../cluster/cluster-loader.js';
+import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
+import { ClusterMembers } from '../cluster/cluster-members.js';
+import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { firstNonInternalIPv4 } from '../protocol/index.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
-import { limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { clusterConfPath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
@@ -43,6 +45,7 @@ export interface NacosNode {
   readonly config: NodeConfig;
   readonly server: NacosServer;
   readonly cluster: ClusterLoader;
+  readonly members: ClusterMembers;
   readonly metrics: NodeMetrics;
   readonly http: FastifyInstance;
   readonly logger: Logger;
@@ -60,6 +63,18 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const logger = givenLogger ?? pino({ level: config.logLevel });
   const limitRuleFile = limitRulePath(config.home);
   const limitRule = await readLimitRuleFile(limitRuleFile);
+  const advertiseIp = config.advertiseIp ?? (config.host === '0.0.0.0' || config.host === '::' ? firstNonInternalIPv4() : config.host);
+  const self = parseMember(`${advertiseIp}:${config.port}`, 'this node').address;
+  const membership = await resolveMembers(config, self);
+  const members = new ClusterMembers({
+    self,
+    members: membership.members,
+    grpcPortOffset: config.grpcPortOffset,
+    logger,
+    ...(membership.confPath === undefined ? {} : { clusterConfPath: membership.confPath }),
+    clusterConfPollMs: config.clusterConfPollMs,
+    clientOptions: config.memberClient,
+  });
   const metrics = new NodeMetrics();
   const server = new NacosServer({
     host: config.host,
@@ -77,11 +92,16 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     shed: config.shed,
     limitRule,
     observer: metrics.observer,
+    isMemberIp: (ip) => members.isMemberIp(ip),
+    // Refused and shut-down clients are sent to another member that is up, chosen at random.
+    redirectTarget: () => {
+      const up = members.upOthers();
+      return up.length === 0 ? undefined : up[Math.floor(Math.random() * up.length)];
+    },
   });
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
-  const advertiseIp = config.advertiseIp ?? (config.host === '0.0.0.0' || config.host === '::' ? firstNonInternalIPv4() : config.host);
-  const cluster = new ClusterLoader(server, `${advertiseIp}:${config.port}`);
-  const http = createAdminApp({ server, cluster, metrics, limitRuleFile, auth: config.auth, logger });
+  const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
+  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger });
   await http.listen({ host: config.host, port: config.port });
   try {
     await server.start();
@@ -89,6 +109,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     await http.close();
     throw error;
   }
+  members.start();
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
   let closing: Promise<void> | undefined;
@@ -96,15 +117,31 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     config,
     server,
     cluster,
+    members,
     metrics,
     http,
     logger,
     close() {
       closing ??= (async () => {
         await server.close();
+        await members.close();
         await http.close();
       })();
       return closing;
     },
   };
+}
+
+/** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */
+async function resolveMembers(config: NodeConfig, self: string): Promise<{ members: MemberAddress[]; confPath?: string }> {
+  if (config.members !== undefined) {
+    const members = parseMembersOption(config.members);
+    requireSelf(members, self, '--members');
+    return { members };
+  }
+  const confPath = clusterConfPath(config.home);
+  const fromFile = await readClusterConf(confPath);
+  if (fromFile === undefined) return { members: [parseMember(self, 'this node')] };
+  requireSelf(fromFile, self, confPath);
+  return { members: fromFile, confPath };
 }

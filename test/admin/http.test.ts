@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createAdminApp } from '../../src/admin/http.js';
 import { NodeMetrics } from '../../src/admin/metrics.js';
 import { ClusterLoader } from '../../src/cluster/cluster-loader.js';
+import { ClusterMembers } from '../../src/cluster/cluster-members.js';
 import { NacosServer } from '../../src/server/nacos-server.js';
 import { startTestNode } from '../support/node.js';
 import { metricValue, parsePrometheus } from '../support/prometheus.js';
@@ -17,7 +18,9 @@ const CONTROL = '/nacos/v2/core/control/connection';
 describe('admin HTTP: health', () => {
   it('readiness is 500 until started, then 200; liveness is always 200', async () => {
     const server = new NacosServer({ host: '127.0.0.1', port: 1, logger: testLogger });
-    const app = createAdminApp({ server, cluster: new ClusterLoader(server, '127.0.0.1:1'), metrics: new NodeMetrics(), limitRuleFile: '/nonexistent', logger: testLogger });
+    const members = new ClusterMembers({ self: '127.0.0.1:1', members: [], grpcPortOffset: 1000, logger: testLogger });
+    const cluster = new ClusterLoader(server, members, testLogger);
+    const app = createAdminApp({ server, cluster, members, metrics: new NodeMetrics(), limitRuleFile: '/nonexistent', logger: testLogger });
     assert.equal((await app.inject({ url: '/nacos/v1/console/health/readiness' })).statusCode, 500);
     assert.equal((await app.inject({ url: '/nacos/v1/console/health/liveness' })).statusCode, 200);
     (server as unknown as { startedFlag: boolean }).startedFlag = true;

@@ -1,0 +1,134 @@
+import { watchFile, unwatchFile } from 'node:fs';
+import type { Logger } from 'pino';
+import { ClientStatus, RpcClient, type RpcClientOptions } from '../client/index.js';
+import type { RequestMessage, ResponseMessage } from '../protocol/index.js';
+import { readClusterConf, requireSelf, type MemberAddress } from './members.js';
+
+export type MemberState = 'UP' | 'DOWN';
+
+/** A member as `/v2/core/cluster/node/list` shows it (Nacos Member fields). */
+export interface MemberView {
+  readonly ip: string;
+  readonly port: number;
+  readonly address: string;
+  readonly state: MemberState;
+  readonly self: boolean;
+}
+
+export interface ClusterMembersOptions {
+  /** `advertiseIp:port` of this node. */
+  readonly self: string;
+  readonly members: readonly MemberAddress[];
+  /** SDK port offset; members' cluster gRPC port is port + offset + 1. */
+  readonly grpcPortOffset: number;
+  readonly logger: Logger;
+  /** Re-read when it changes (Nacos's cluster.conf); absent when members came from --members. */
+  readonly clusterConfPath?: string;
+  readonly clusterConfPollMs?: number;
+  /** Overrides for the member clients (intervals, for tests). */
+  readonly clientOptions?: Partial<RpcClientOptions>;
+}
+
+/**
+ * The cluster's members and one cluster client per other member (labels `source=cluster`, on the
+ * member's cluster port), as Nacos's `ClusterRpcClientProxy`. A member whose client is not
+ * connected is DOWN: left out of averages and redirect targets until it answers again.
+ */
+export class ClusterMembers {
+  private members: MemberAddress[];
+  private readonly clients = new Map<string, RpcClient>();
+  private closed = false;
+
+  constructor(private readonly options: ClusterMembersOptions) {
+    this.members = [...options.members];
+  }
+
+  get selfAddress(): string {
+    return this.options.self;
+  }
+
+  /** Connects to every other member (in the background) and starts watching cluster.conf. */
+  start(): void {
+    this.syncClients();
+    const path = this.options.clusterConfPath;
+    if (path !== undefined) {
+      watchFile(path, { interval: this.options.clusterConfPollMs ?? 2000, persistent: false }, () => void this.reload(path));
+    }
+  }
+
+  list(): MemberView[] {
+    return this.members.map((m) => ({ ip: m.ip, port: m.port, address: m.address, state: this.stateOf(m.address), self: m.address === this.options.self }));
+  }
+
+  /** Other members that are up: the candidates for redirects. */
+  upOthers(): string[] {
+    return this.members.filter((m) => m.address !== this.options.self && this.stateOf(m.address) === 'UP').map((m) => m.address);
+  }
+
+  isMemberIp(ip: string): boolean {
+    return this.members.some((m) => m.ip === ip);
+  }
+
+  /** Sends a request to a member over its cluster client. @throws when it is unknown or down */
+  request(address: string, message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
+    const client = this.clients.get(address);
+    if (client === undefined || client.status !== ClientStatus.RUNNING) {
+      return Promise.reject(new Error(`member ${address} is not connected`));
+    }
+    return client.request(message, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.options.clusterConfPath !== undefined) unwatchFile(this.options.clusterConfPath);
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(clients.map((c) => c.shutdown()));
+  }
+
+  private stateOf(address: string): MemberState {
+    if (address === this.options.self) return 'UP';
+    return this.clients.get(address)?.status === ClientStatus.RUNNING ? 'UP' : 'DOWN';
+  }
+
+  private async reload(path: string): Promise<void> {
+    if (this.closed) return;
+    try {
+      const members = await readClusterConf(path);
+      if (members === undefined) throw new Error(`${path} was removed`);
+      requireSelf(members, this.options.self, path);
+      this.members = members;
+      this.options.logger.info({ members: members.map((m) => m.address) }, 'cluster members changed');
+      this.syncClients();
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'cluster.conf change ignored: the file is not valid');
+    }
+  }
+
+  /** Creates clients for new members and shuts down those of members that left. */
+  private syncClients(): void {
+    const wanted = new Set(this.members.filter((m) => m.address !== this.options.self).map((m) => m.address));
+    for (const [address, client] of this.clients) {
+      if (!wanted.has(address)) {
+        this.clients.delete(address);
+        void client.shutdown();
+      }
+    }
+    for (const member of this.members) {
+      if (!wanted.has(member.address) || this.clients.has(member.address)) continue;
+      const client = new RpcClient({
+        serverAddresses: [member.address],
+        labels: { source: 'cluster' },
+        grpcPortOffset: this.options.grpcPortOffset + 1,
+        retryTimes: 1,
+        logger: this.options.logger.child({ member: member.address }, { level: 'warn' }),
+        ...this.options.clientOptions,
+      });
+      client.on('connected', () => this.options.logger.info({ member: member.address }, 'member up'));
+      client.on('lost', () => this.options.logger.warn({ member: member.address }, 'member down'));
+      this.clients.set(member.address, client);
+      // A member that is not up yet is retried in the background by its client.
+      client.start().catch(() => undefined);
+    }
+  }
+}
