@@ -21,6 +21,8 @@ export interface AdminContext {
   readonly limitRuleFile: string;
   readonly auth?: AuthOptions;
   readonly logger: Logger;
+  /** Starts a graceful drain (the node closes when it is done). */
+  readonly drain?: () => void;
 }
 
 /**
@@ -51,6 +53,14 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   registerLoaderRoutes(app, { server, cluster: context.cluster, checkAccess });
   registerClusterRoutes(app, { members: context.members, checkAccess });
   registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, checkAccess });
+
+  app.post('/nacos/v2/core/ops/drain', async (request, reply) => {
+    checkAccess(request, 'write');
+    if (context.drain === undefined) return reply.code(501).send({ code: 501, error: 'NOT_SUPPORTED', message: 'this node cannot drain' });
+    const clients = server.manager.sheddable().length;
+    context.drain();
+    return reply.code(202).send({ draining: true, clients });
+  });
 
   app.get('/metrics', async (request, reply) => {
     checkAccess(request, 'read');

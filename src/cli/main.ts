@@ -12,24 +12,25 @@ function integer(name: string) {
   };
 }
 
-/** Exits 0 after a clean close; a second signal, or a close that hangs, forces the exit. */
-function closeOnSignals(node: NacosNode, forceAfterMs: number): void {
+/**
+ * SIGTERM/SIGINT drain the node (clients moved to other members, then close) and exit 0; so does
+ * a drain started over HTTP. A second signal, or a drain that hangs, forces the exit.
+ */
+function exitWithNode(node: NacosNode, forceAfterMs: number): void {
+  void node.closed.then(() => process.exit(0));
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
     stopping = true;
-    node.logger.info({ signal }, 'stopping');
+    node.logger.info({ signal }, 'stopping: draining');
     setTimeout(() => {
-      node.logger.error('close took too long; exiting');
+      node.logger.error('stopping took too long; exiting');
       process.exit(1);
     }, forceAfterMs).unref();
-    node.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        node.logger.error({ err: error }, 'close failed');
-        process.exit(1);
-      },
-    );
+    node.drain().catch((error: unknown) => {
+      node.logger.error({ err: error }, 'drain failed');
+      process.exit(1);
+    });
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -58,7 +59,7 @@ program
       fromFlags['auth'] = { ...fileAuth, tokens: authToken };
     }
     const node = await startNode({ ...fromFile, ...fromFlags });
-    closeOnSignals(node, 8000);
+    exitWithNode(node, node.config.drainWindowMs + 15_000);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

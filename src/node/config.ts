@@ -38,6 +38,22 @@ export const NodeConfigSchema = z.strictObject({
   clusterConfPollMs: ms.default(2000),
   /** `/cluster` and smartReloadCluster timeouts (Nacos: 200 ms per member, 1 s in all, 100 ms per reload). */
   loaderTimeouts: z.strictObject({ memberMs: ms, totalMs: ms, reloadMs: ms }).partial().default({}),
+  /** Automatic balancing (docs/balancing.md); on by default. */
+  balancer: z
+    .strictObject({
+      enabled: z.boolean(),
+      intervalMs: ms,
+      band: z.number().min(0).max(1),
+      clusterRatePerSecond: z.number().positive(),
+      maxMemberRatePerSecond: z.number().positive(),
+      cooldownMs: z.number().int().min(0),
+      warmupMs: z.number().int().min(0),
+      settleMs: z.number().int().min(0),
+    })
+    .partial()
+    .default({}),
+  /** On SIGTERM or POST /nacos/v2/core/ops/drain, clients are moved away over this window. */
+  drainWindowMs: z.number().int().min(0).default(10_000),
   /** Intervals of the clients this node keeps to the other members. */
   memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
 });

@@ -17,9 +17,12 @@ import pino, { type Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
+import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
+import { drainClients } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
-import { firstNonInternalIPv4 } from '../protocol/index.js';
+import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
+import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { clusterConfPath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
@@ -49,8 +52,16 @@ export interface NacosNode {
   readonly metrics: NodeMetrics;
   readonly http: FastifyInstance;
   readonly logger: Logger;
+  readonly balancer: Balancer;
   /** Tells SDK clients to go elsewhere, closes every connection and both servers. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Graceful drain: refuses new SDK setups, moves every client to the other members (spread by
+   * their deficits, over `drainWindowMs`), then closes. Idempotent.
+   */
+  drain(): Promise<void>;
+  /** Resolves once the node has closed (after close() or a drain, however started). */
+  readonly closed: Promise<void>;
 }
 
 /**
@@ -101,7 +112,58 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   });
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
-  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger });
+  const balancer = new Balancer(
+    {
+      self,
+      load: () => cluster.load(),
+      movableIds: (cooldownMs) => {
+        const bornBefore = Date.now() - cooldownMs;
+        return new Set(server.manager.sheddable().filter((c) => isSdkSource(c.meta.labels) && c.meta.createTime <= bornBefore).map((c) => c.id));
+      },
+      shed: (budget, ratePerSecond, eligible, redirect) => server.manager.shed(budget, { ratePerSecond, eligible, redirect }),
+      shedding: () => server.manager.shedProgress.active,
+      timers: systemTimers,
+      random: Math.random,
+      logger: logger.child({ component: 'balancer' }),
+    },
+    { ...DEFAULT_BALANCER_OPTIONS, ...config.balancer },
+  );
+
+  let closing: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      balancer.stop();
+      await server.close();
+      await members.close();
+      await http.close();
+      resolveClosed();
+    })();
+    return closing;
+  };
+  const drain = (): Promise<void> => {
+    draining ??= (async () => {
+      balancer.stop();
+      server.refuseNewSetups();
+      await drainClients(
+        {
+          self,
+          manager: server.manager,
+          load: () => cluster.load(),
+          upOthers: () => members.upOthers(),
+          timers: systemTimers,
+          random: Math.random,
+          logger,
+        },
+        config.drainWindowMs,
+      );
+      await close();
+    })();
+    return draining;
+  };
+  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger, drain: () => void drain() });
   await http.listen({ host: config.host, port: config.port });
   try {
     await server.start();
@@ -110,26 +172,10 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     throw error;
   }
   members.start();
+  balancer.start();
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
-  let closing: Promise<void> | undefined;
-  return {
-    config,
-    server,
-    cluster,
-    members,
-    metrics,
-    http,
-    logger,
-    close() {
-      closing ??= (async () => {
-        await server.close();
-        await members.close();
-        await http.close();
-      })();
-      return closing;
-    },
-  };
+  return { config, server, cluster, members, balancer, metrics, http, logger, close, drain, closed };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ConnectionClosedError, request, type Labels, type Timers } from '../protocol/index.js';
 import { isClusterSource, type Connection } from './connection.js';
 import { checkLimit, surplusConnections, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
-import { ShedPacer, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
+import { ShedPacer, type ShedOptions, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
 
 /** Why a connection was unregistered: a closed set, so it can label metrics. */
 export const UnregisterReason = {
@@ -77,7 +77,7 @@ export class ConnectionManager {
   applyLimitRule(rule: ConnectionLimitRule, redirectAddress?: string): number {
     this.setLimitRule(rule);
     const surplus = surplusConnections(this.sheddable(), rule, this.limitedCount);
-    this.shedPacer.start(surplus.size, redirectAddress, surplus);
+    this.shedPacer.start(surplus.size, { redirect: redirectAddress, eligible: (id) => surplus.has(id) });
     return surplus.size;
   }
 
@@ -215,8 +215,13 @@ export class ConnectionManager {
    */
   loadCount(target: number, redirectAddress?: string): number {
     const budget = this.currentSdkClientCount() - Math.max(0, target);
-    this.shedPacer.start(budget, redirectAddress);
+    this.shedPacer.start(budget, { redirect: redirectAddress });
     return Math.max(0, budget);
+  }
+
+  /** Sheds `budget` connections with the given choices (the balancer and drain use this). */
+  shed(budget: number, options: ShedOptions): void {
+    this.shedPacer.start(budget, options);
   }
 
   get shedProgress(): ShedProgress {

@@ -186,6 +186,11 @@ export class NacosServer {
     this.logger.info({ host: this.options.host, ...this.boundPorts }, 'gRPC server started');
   }
 
+  /** From now on SDK setups are refused (sent to `redirectTarget`): the start of a drain. */
+  refuseNewSetups(): void {
+    this.refusingSetups = true;
+  }
+
   /** Registers (or replaces) the handler for a request type; unknown types are added to the registry. */
   registerHandler(type: string, handler: RequestHandler, options: { module?: string } = {}): void {
     if (!this.registry.has(type)) this.registry.defineRequest(type, options);

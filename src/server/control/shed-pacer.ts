@@ -16,6 +16,15 @@ export interface ShedPacerOptions {
   tickMs: number;
 }
 
+/** Where shed clients go: an `ip:port`, a choice per reset, or nowhere in particular. */
+export type RedirectChoice = string | (() => string | undefined) | undefined;
+
+export interface ShedOptions {
+  readonly redirect?: RedirectChoice;
+  readonly eligible?: (connectionId: string) => boolean;
+  readonly ratePerSecond?: number;
+}
+
 export interface ShedProgress {
   readonly active: boolean;
   /** Resets still to be acknowledged for the current budget. */
@@ -31,14 +40,13 @@ export interface ShedProgress {
  */
 export class ShedPacer {
   private remaining = 0;
-  private redirectAddress: string | undefined;
   private readonly inFlight = new Set<string>();
   /** Connections already asked to move; kept across budgets so a moving client is not asked twice. */
   private readonly tried = new Set<string>();
   private cancelTick: (() => void) | undefined;
   private generation = 0;
   private carry = 0;
-  private only: ReadonlySet<string> | undefined;
+  private current: ShedOptions = {};
 
   constructor(
     private readonly target: ShedTarget,
@@ -52,22 +60,23 @@ export class ShedPacer {
       active: this.cancelTick !== undefined,
       remaining: this.remaining,
       inFlight: this.inFlight.size,
-      ...(this.redirectAddress === undefined ? {} : { redirectAddress: this.redirectAddress }),
+      ...(typeof this.current.redirect === 'string' ? { redirectAddress: this.current.redirect } : {}),
     };
   }
 
   /**
-   * Starts shedding `budget` connections, replacing any budget in progress. With `only`, just
-   * those connections are candidates (a limit lowered for one client IP or app).
+   * Starts shedding `budget` connections, replacing any budget in progress. `redirect` is an
+   * address, or a function choosing one per reset (spreading clients over several members);
+   * `eligible` narrows the candidates (one client IP's surplus, connections past a cool-down);
+   * `ratePerSecond` overrides the configured rate for this budget.
    */
-  start(budget: number, redirectAddress?: string, only?: ReadonlySet<string>): void {
+  start(budget: number, options: ShedOptions = {}): void {
     this.stop();
     if (budget <= 0) return;
     this.generation++;
     this.remaining = budget;
-    this.redirectAddress = redirectAddress;
-    this.only = only;
-    this.logger.info({ budget, redirectAddress }, 'shedding connections');
+    this.current = options;
+    this.logger.info({ budget, redirectAddress: typeof options.redirect === 'string' ? options.redirect : undefined }, 'shedding connections');
     this.tick();
   }
 
@@ -81,25 +90,26 @@ export class ShedPacer {
 
   private tick(): void {
     this.cancelTick = undefined;
-    const perTick = (this.options.ratePerSecond * this.options.tickMs) / 1000;
+    const perTick = ((this.current.ratePerSecond ?? this.options.ratePerSecond) * this.options.tickMs) / 1000;
     // Unused allowance does not pile up into a burst later.
     this.carry = Math.min(this.carry + perTick, Math.max(1, perTick));
     let slots = Math.min(Math.floor(this.carry), this.remaining - this.inFlight.size);
     this.carry -= Math.max(0, slots);
     const generation = this.generation;
     if (slots > 0) {
-      const only = this.only;
-      const candidates = only === undefined ? this.target.sheddableIds() : this.target.sheddableIds().filter((id) => only.has(id));
+      const all = this.target.sheddableIds();
       // Forget connections that are gone, so the set stays as small as the live population.
-      const live = new Set(candidates);
+      const live = new Set(all);
       for (const id of this.tried) if (!live.has(id)) this.tried.delete(id);
-      for (const id of candidates) {
+      const eligible = this.current.eligible;
+      for (const id of all) {
         if (slots <= 0) break;
-        if (this.tried.has(id) || this.inFlight.has(id)) continue;
+        if (this.tried.has(id) || this.inFlight.has(id) || (eligible !== undefined && !eligible(id))) continue;
         slots--;
         this.tried.add(id);
         this.inFlight.add(id);
-        void this.target.resetConnection(id, this.redirectAddress).then(
+        const redirect = this.current.redirect;
+        void this.target.resetConnection(id, typeof redirect === 'function' ? redirect() : redirect).then(
           (acked) => this.settle(generation, id, acked),
           () => this.settle(generation, id, false),
         );

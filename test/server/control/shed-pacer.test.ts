@@ -122,7 +122,7 @@ describe('ShedPacer: pacing', () => {
   it('stops once the budget is acknowledged, however many candidates remain', async () => {
     const { target, calls } = fakeTarget(connIds(100));
     const { timers, pacer: p } = pacer(target);
-    p.start(25, '10.0.0.9:8848');
+    p.start(25, { redirect: '10.0.0.9:8848' });
     await timers.advance(10_000);
     assert.equal(calls.length, 25);
     assert.ok(calls.every((c) => c.redirect === '10.0.0.9:8848'), 'calls.every((c) => c.redirect === \'10.0.0.9:8848\')');
@@ -163,11 +163,11 @@ describe('ShedPacer: a new budget replaces the running one', () => {
   it('replaces remaining, redirect and pacing; answers to the old budget no longer count', async () => {
     const { target, calls } = fakeTarget(connIds(100), 'manual');
     const { timers, pacer: p } = pacer(target);
-    p.start(40, 'old:8848');
+    p.start(40, { redirect: 'old:8848' });
     await timers.advance(100);
     const oldCalls = calls.slice();
     assert.ok(oldCalls.length > 0 && oldCalls.length < 40, 'oldCalls.length > 0 && oldCalls.length < 40');
-    p.start(3, 'new:8848');
+    p.start(3, { redirect: 'new:8848' });
     assert.deepEqual(p.progress, { active: true, remaining: 3, inFlight: 3, redirectAddress: 'new:8848' });
     // Acks for the replaced budget arrive: they must not consume the new one.
     for (const call of oldCalls) call.settle(true);

@@ -1,0 +1,202 @@
+import type { Logger } from 'pino';
+import type { Timers } from '../protocol/index.js';
+import type { ClusterLoad } from './loader-metrics.js';
+
+/** The balancer's knobs (docs/balancing.md). */
+export interface BalancerOptions {
+  readonly enabled: boolean;
+  /** How often a member looks at the cluster. */
+  readonly intervalMs: number;
+  /** Shed only above avg × (1 + band). */
+  readonly band: number;
+  /** Moves per second for the whole cluster; each member gets its share... */
+  readonly clusterRatePerSecond: number;
+  /** ...but never more than this. */
+  readonly maxMemberRatePerSecond: number;
+  /** A connection younger than this (it just moved here) is not moved again. */
+  readonly cooldownMs: number;
+  /** A member that just started does not shed for this long. */
+  readonly warmupMs: number;
+  /** After a shed budget ends, wait this long for counts to settle before looking again. */
+  readonly settleMs: number;
+}
+
+export const DEFAULT_BALANCER_OPTIONS: BalancerOptions = {
+  enabled: true,
+  intervalMs: 1000,
+  band: 0.1,
+  clusterRatePerSecond: 90,
+  maxMemberRatePerSecond: 30,
+  cooldownMs: 30_000,
+  warmupMs: 3000,
+  settleMs: 1500,
+};
+
+/** An under-loaded member and how many clients it lacks. */
+export interface Deficit {
+  readonly address: string;
+  readonly deficit: number;
+}
+
+export type Decision =
+  | { readonly action: 'hold'; readonly reason: string }
+  | { readonly action: 'shed'; readonly budget: number; readonly ratePerSecond: number; readonly targets: readonly Deficit[] };
+
+/** What the balancer knows at one look. */
+export interface BalanceInput {
+  readonly self: string;
+  /** Members that answered (down members are not in it). */
+  readonly load: ClusterLoad;
+  readonly now: number;
+  readonly startedAt: number;
+  /** Own SDK count at the previous look, to tell whether clients are arriving. */
+  readonly previousCount: number | undefined;
+  /** Own connections old enough to be moved (past the cool-down). */
+  readonly movable: number;
+}
+
+function sdkOf(metric: Readonly<Record<string, string>>): number {
+  const n = Number.parseInt(metric['sdkConCount'] ?? '', 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/**
+ * One member's decision (pure, so it is unit-tested with plain numbers). Above the band it sheds
+ * its surplus over the cluster's share, ceil(total / members): triggering at the band and aiming
+ * at the mean is the hysteresis, and shedding only the surplus keeps moves near the minimum.
+ * A member that is receiving clients, or still warming up, holds.
+ */
+export function decide(input: BalanceInput, options: BalancerOptions): Decision {
+  const { load, self } = input;
+  const members = load.detail.length;
+  if (members < 2) return { action: 'hold', reason: 'alone' };
+  if (input.now - input.startedAt < options.warmupMs) return { action: 'hold', reason: 'warming up' };
+  const mine = load.detail.find((d) => d.address === self);
+  if (mine === undefined) return { action: 'hold', reason: 'not in the view' };
+  const count = sdkOf(mine.metric);
+  if (input.previousCount !== undefined && count > input.previousCount) return { action: 'hold', reason: 'receiving clients' };
+  const total = load.detail.reduce((sum, d) => sum + sdkOf(d.metric), 0);
+  const mean = total / members;
+  if (count <= mean * (1 + options.band)) return { action: 'hold', reason: 'inside the band' };
+  const share = Math.ceil(mean);
+  const floor = Math.floor(mean);
+  const targets = load.detail
+    .filter((d) => d.address !== self)
+    .map((d) => ({ address: d.address, deficit: floor - sdkOf(d.metric) }))
+    .filter((d) => d.deficit > 0);
+  if (targets.length === 0) return { action: 'hold', reason: 'nobody is under-loaded' };
+  const budget = Math.min(count - share, input.movable, targets.reduce((sum, t) => sum + t.deficit, 0));
+  if (budget <= 0) return { action: 'hold', reason: 'nothing movable' };
+  const ratePerSecond = Math.max(1, Math.min(options.maxMemberRatePerSecond, options.clusterRatePerSecond / members));
+  return { action: 'shed', budget, ratePerSecond, targets };
+}
+
+/** Picks a target at random, weighted by deficit, so several shedding members spread their clients. */
+export function pickWeighted(targets: readonly Deficit[], random: () => number): string | undefined {
+  const total = targets.reduce((sum, t) => sum + Math.max(0, t.deficit), 0);
+  if (total <= 0) return undefined;
+  let point = random() * total;
+  for (const t of targets) {
+    point -= Math.max(0, t.deficit);
+    if (point < 0) return t.address;
+  }
+  return targets.at(-1)?.address;
+}
+
+/**
+ * A redirect chooser over under-loaded members: weighted by deficit, and each pick lowers that
+ * member's deficit, so one shedding member does not overfill one target.
+ */
+export function deficitPicker(targets: readonly Deficit[], random: () => number): () => string | undefined {
+  const remaining = targets.map((t) => ({ address: t.address, deficit: t.deficit }));
+  return () => {
+    const address = pickWeighted(remaining, random);
+    const target = remaining.find((t) => t.address === address);
+    if (target !== undefined) target.deficit--;
+    return address;
+  };
+}
+
+/** What the balancer acts through. */
+export interface BalancerDeps {
+  readonly self: string;
+  load(): Promise<ClusterLoad>;
+  /** Own connections that may be moved now (past the cool-down), by id. */
+  movableIds(cooldownMs: number): Set<string>;
+  /** Starts a paced shed of `budget` of the eligible connections, each redirected as chosen. */
+  shed(budget: number, ratePerSecond: number, eligible: (id: string) => boolean, redirect: () => string | undefined): void;
+  /** Whether a shed budget is still running. */
+  shedding(): boolean;
+  readonly timers: Timers;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+/**
+ * Automatic balancing on one member: looks at the cluster every interval (with jitter) and, when
+ * `decide` says so, sheds its surplus toward under-loaded members, weighted by their deficits.
+ */
+export class Balancer {
+  private cancel: (() => void) | undefined;
+  private readonly startedAt: number;
+  private previousCount: number | undefined;
+  private quietUntil = 0;
+  private stopped = true;
+  /** Moves this member started, for metrics and the demo. */
+  moves = 0;
+
+  constructor(
+    private readonly deps: BalancerDeps,
+    private readonly options: BalancerOptions,
+  ) {
+    this.startedAt = deps.timers.now();
+  }
+
+  start(): void {
+    if (!this.options.enabled || !this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancel?.();
+    this.cancel = undefined;
+  }
+
+  /** One look at the cluster; returns what was decided. */
+  async runOnce(): Promise<Decision> {
+    const { deps, options } = this;
+    const now = deps.timers.now();
+    if (deps.shedding()) {
+      this.quietUntil = now + options.settleMs;
+      return { action: 'hold', reason: 'shedding' };
+    }
+    if (now < this.quietUntil) return { action: 'hold', reason: 'settling' };
+    const load = await deps.load();
+    const movable = deps.movableIds(options.cooldownMs);
+    const decision = decide({ self: deps.self, load, now, startedAt: this.startedAt, previousCount: this.previousCount, movable: movable.size }, options);
+    const mine = load.detail.find((d) => d.address === deps.self);
+    this.previousCount = mine === undefined ? undefined : sdkOf(mine.metric);
+    if (decision.action === 'shed') {
+      deps.logger.info({ budget: decision.budget, rate: decision.ratePerSecond, targets: decision.targets }, 'balancing: shedding surplus');
+      this.moves += decision.budget;
+      // Targets' deficits shrink as they are picked, so one target is not overfilled by this member.
+      deps.shed(decision.budget, decision.ratePerSecond, (id) => movable.has(id), deficitPicker(decision.targets, deps.random));
+      this.quietUntil = now + options.settleMs;
+    }
+    return decision;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    // Jitter, so the members do not all look at the same moment.
+    const delay = this.options.intervalMs * (0.75 + this.deps.random() * 0.5);
+    this.cancel = this.deps.timers.setTimeout(() => {
+      this.cancel = undefined;
+      this.runOnce()
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'balancer run failed'))
+        .finally(() => this.schedule());
+    }, delay);
+  }
+}

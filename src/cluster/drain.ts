@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import { sleep, type Timers } from '../protocol/index.js';
+import type { ConnectionManager } from '../server/connection-manager.js';
+import { pickWeighted, type Deficit } from './balancer.js';
+import type { ClusterLoad } from './loader-metrics.js';
+
+export interface DrainDeps {
+  readonly self: string;
+  readonly manager: ConnectionManager;
+  /** The cluster as seen now (members that answered). */
+  load(): Promise<ClusterLoad>;
+  /** Other members that are up. */
+  upOthers(): string[];
+  readonly timers: Timers;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+/**
+ * Where this member's clients should go: the other up members, weighted by how far each is below
+ * the share it will have once this member is empty. Every up member gets at least weight 1.
+ */
+export function drainTargets(load: ClusterLoad, self: string, up: readonly string[]): Deficit[] {
+  const others = load.detail.filter((d) => d.address !== self && up.includes(d.address));
+  const counts = new Map(others.map((d) => [d.address, Number.parseInt(d.metric['sdkConCount'] ?? '0', 10) || 0]));
+  for (const address of up) if (!counts.has(address)) counts.set(address, 0);
+  if (counts.size === 0) return [];
+  const total = load.detail.reduce((sum, d) => sum + (Number.parseInt(d.metric['sdkConCount'] ?? '0', 10) || 0), 0);
+  const share = Math.ceil(total / counts.size);
+  return [...counts].map(([address, count]) => ({ address, deficit: Math.max(1, share - count) }));
+}
+
+/**
+ * Moves every client of this member to the other members, spread by their deficits, paced over
+ * `windowMs`; resolves when none is left or the window (plus a grace) has passed. Clients keep
+ * their old connection until the new one is confirmed, so no request fails.
+ */
+export async function drainClients(deps: DrainDeps, windowMs: number): Promise<void> {
+  const up = deps.upOthers();
+  const count = deps.manager.sheddable().length;
+  if (up.length === 0 || count === 0) return;
+  const targets = drainTargets(await deps.load(), deps.self, up);
+  const ratePerSecond = Math.max(1, count / Math.max(0.001, windowMs / 1000));
+  deps.logger.info({ clients: count, windowMs, targets }, 'draining: moving clients to the other members');
+  // Each reset picks its target at random, weighted by deficit.
+  deps.manager.shed(count, { ratePerSecond, redirect: () => pickWeighted(targets, deps.random) });
+  const deadline = deps.timers.now() + windowMs + 5000;
+  while (deps.manager.sheddable().length > 0 && deps.timers.now() < deadline) await sleep(deps.timers, 100);
+  deps.manager.stopShedding();
+  deps.logger.info({ left: deps.manager.sheddable().length }, 'draining: done');
+}
