@@ -61,8 +61,9 @@ function sdkOf(metric: Readonly<Record<string, string>>): number {
 }
 
 /**
- * One member's decision (pure, so it is unit-tested with plain numbers). Above the band it sheds
- * its surplus over the cluster's share, ceil(total / members): triggering at the band and aiming
+ * One member's decision (pure, so it is unit-tested with plain numbers). When it is above the
+ * band, or another member is below it while this one is above the cluster's share
+ * ceil(total / members), it sheds its surplus over that share: triggering at the band and aiming
  * at the mean is the hysteresis, and shedding only the surplus keeps moves near the minimum.
  * A member that is receiving clients, or still warming up, holds.
  */
@@ -77,9 +78,11 @@ export function decide(input: BalanceInput, options: BalancerOptions): Decision 
   if (input.previousCount !== undefined && count > input.previousCount) return { action: 'hold', reason: 'receiving clients' };
   const total = load.detail.reduce((sum, d) => sum + sdkOf(d.metric), 0);
   const mean = total / members;
-  if (count <= mean * (1 + options.band)) return { action: 'hold', reason: 'inside the band' };
   const share = Math.ceil(mean);
   const floor = Math.floor(mean);
+  // Out of the band on either side: this member too loaded, or another too empty while this one is above its share.
+  const starved = load.detail.some((d) => sdkOf(d.metric) < mean * (1 - options.band));
+  if (count <= mean * (1 + options.band) && !(starved && count > share)) return { action: 'hold', reason: 'inside the band' };
   const targets = load.detail
     .filter((d) => d.address !== self)
     .map((d) => ({ address: d.address, deficit: floor - sdkOf(d.metric) }))

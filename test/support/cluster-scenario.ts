@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HarnessProcess, type HarnessEvent } from './harness-process.js';
+import { NodeProcess } from './node-process.js';
+import { findMainPort } from './ports.js';
+import { metricValue, parsePrometheus } from './prometheus.js';
+
+export const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+
+/** Three member processes on 127.0.0.1-3 with the same port, and helpers to watch them. */
+export class ClusterScenario {
+  nodes: NodeProcess[] = [];
+  port = 0;
+
+  async start(config: Record<string, unknown>): Promise<void> {
+    this.port = await findMainPort(HOSTS);
+    const members = HOSTS.map((h) => `${h}:${this.port}`).join(',');
+    const dir = mkdtempSync(join(tmpdir(), 'nacos-remote-scenario-'));
+    const file = join(dir, 'node.json');
+    writeFileSync(file, JSON.stringify({ memberClient: { keepAliveMs: 1000, healthCheckTimeoutMs: 500 }, ...config }));
+    this.nodes = HOSTS.map((h) => new NodeProcess(h, this.port, ['--members', members, '--config', file]));
+    await Promise.all(this.nodes.map((n) => n.start()));
+  }
+
+  get addresses(): string[] {
+    return this.nodes.map((n) => n.address);
+  }
+
+  /** ConnectResetRequests each live member has sent so far (from its /metrics). */
+  async resetsSent(): Promise<number> {
+    let total = 0;
+    for (const n of this.nodes) {
+      try {
+        const text = await (await fetch(`http://${n.address}/metrics`)).text();
+        total += metricValue(parsePrometheus(text), 'nacos_remote_pushes_total', { type: 'ConnectResetRequest', outcome: 'sent' });
+      } catch {
+        // a member that is down sends nothing
+      }
+    }
+    return total;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.dispose()));
+  }
+}
+
+const fleetScript = fileURLToPath(new URL('./client-fleet.ts', import.meta.url));
+
+export interface FleetStats {
+  perServer: Record<string, number>;
+  failed: number;
+  failedWhileOrphaned: number;
+  requests: number;
+}
+
+/** The client fleet process. */
+export class Fleet {
+  private readonly process: HarnessProcess;
+  constructor(count: number, servers: readonly string[], intervalMs = 300) {
+    this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, String(count), servers.join(','), String(intervalMs)]);
+  }
+  async ready(timeoutMs = 60_000): Promise<FleetStats> {
+    return (await this.process.waitForEvent((e) => e.event === 'ready', timeoutMs, 'fleet ready')) as HarnessEvent & FleetStats;
+  }
+  async stats(): Promise<FleetStats> {
+    return (await this.process.command('stats', (e) => e.event === 'stats')) as HarnessEvent & FleetStats;
+  }
+  stop(): Promise<void> {
+    return this.process.stop(20_000);
+  }
+}
+
+/** Whether every member is within ±tolerance of an even share. */
+export function isEven(perServer: Record<string, number>, addresses: readonly string[], tolerance = 0.1): boolean {
+  const total = addresses.reduce((sum, a) => sum + (perServer[a] ?? 0), 0);
+  const even = total / addresses.length;
+  return addresses.every((a) => Math.abs((perServer[a] ?? 0) - even) <= Math.max(1, even * tolerance));
+}
