@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Balancer, decide, DEFAULT_BALANCER_OPTIONS, deficitPicker, pickWeighted, type BalanceInput, type BalancerOptions } from '../../src/cluster/balancer.js';
+import { summarizeClusterLoad } from '../../src/cluster/loader-metrics.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { testLogger } from '../support/server.js';
+
+const OPTIONS: BalancerOptions = { ...DEFAULT_BALANCER_OPTIONS, warmupMs: 3000 };
+const load = (counts: Record<string, number>) =>
+  summarizeClusterLoad(
+    Object.entries(counts).map(([address, n]) => ({ address, metric: { sdkConCount: String(n) } })),
+    Object.keys(counts).length,
+  );
+const input = (counts: Record<string, number>, extra: Partial<BalanceInput> = {}): BalanceInput => ({
+  self: 'a',
+  load: load(counts),
+  now: 100_000,
+  startedAt: 0,
+  previousCount: undefined,
+  movable: 1000,
+  ...extra,
+});
+
+describe('balancer decision', () => {
+  it('after a member rejoins, each loaded member sheds just its surplus over the share', () => {
+    const d = decide(input({ a: 45, b: 45, c: 0 }), OPTIONS);
+    assert.equal(d.action, 'shed');
+    if (d.action !== 'shed') return;
+    assert.equal(d.budget, 15);
+    assert.deepEqual(d.targets, [{ address: 'c', deficit: 30 }]);
+    // Both loaded members together move 30: the restarted member's fair share, the minimum.
+  });
+
+  it('holds inside the band (hysteresis), unless another member is starved', () => {
+    assert.deepEqual(decide(input({ a: 32, b: 30, c: 28 }), OPTIONS), { action: 'hold', reason: 'inside the band' });
+    const starved = decide(input({ a: 33, b: 32, c: 25 }), OPTIONS);
+    assert.equal(starved.action, 'shed');
+    assert.equal(starved.action === 'shed' && starved.budget, 3);
+    assert.equal(decide(input({ a: 30, b: 35, c: 25 }), OPTIONS).action, 'hold', 'at its share: the loaded one acts, not this one');
+  });
+
+  it('holds while warming up, while receiving clients, when alone, and with nothing movable (cool-down)', () => {
+    assert.equal(decide(input({ a: 45, b: 45, c: 0 }, { now: 1000 }), OPTIONS).action, 'hold');
+    assert.deepEqual(decide(input({ a: 45, b: 45, c: 0 }, { previousCount: 40 }), OPTIONS), { action: 'hold', reason: 'receiving clients' });
+    assert.deepEqual(decide(input({ a: 90 }), OPTIONS), { action: 'hold', reason: 'alone' });
+    assert.deepEqual(decide(input({ a: 45, b: 45, c: 0 }, { movable: 0 }), OPTIONS), { action: 'hold', reason: 'nothing movable' });
+    const d = decide(input({ a: 45, b: 45, c: 0 }, { movable: 4 }), OPTIONS);
+    assert.equal(d.action === 'shed' && d.budget, 4, 'only connections past the cool-down');
+  });
+
+  it('scales the rate down as the cluster grows, capped per member', () => {
+    const three = decide(input({ a: 45, b: 45, c: 0 }), OPTIONS);
+    assert.equal(three.action === 'shed' && three.ratePerSecond, 30);
+    const counts: Record<string, number> = { a: 100 };
+    for (let i = 0; i < 9; i++) counts[`m${i}`] = i === 0 ? 0 : 50;
+    const ten = decide(input(counts), OPTIONS);
+    assert.equal(ten.action === 'shed' && ten.ratePerSecond, 9, '90 per second over 10 members');
+  });
+
+  it('picks targets weighted by deficit, and a picker never overfills one target', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const picks = new Map<string, number>();
+    for (let i = 0; i < 4000; i++) {
+      const p = pickWeighted([{ address: 'x', deficit: 30 }, { address: 'y', deficit: 10 }], random)!;
+      picks.set(p, (picks.get(p) ?? 0) + 1);
+    }
+    const ratio = picks.get('x')! / picks.get('y')!;
+    assert.ok(ratio > 2.5 && ratio < 3.5, `x:y = ${ratio.toFixed(2)}, expected about 3`);
+    const pick = deficitPicker([{ address: 'x', deficit: 2 }, { address: 'y', deficit: 1 }], random);
+    const three = [pick(), pick(), pick()].sort();
+    assert.deepEqual(three, ['x', 'x', 'y']);
+    assert.equal(pick(), undefined, 'no deficit left');
+  });
+});
+
+describe('Balancer loop (injected clock)', () => {
+  function harness(counts: () => Record<string, number>, options: Partial<BalancerOptions> = {}) {
+    const timers = new ManualTimers(0);
+    const sheds: { budget: number; rate: number }[] = [];
+    let shedding = false;
+    const balancer = new Balancer(
+      {
+        self: 'a',
+        load: async () => load(counts()),
+        movableIds: () => new Set(Array.from({ length: 100 }, (_, i) => `id${i}`)),
+        shed: (budget, rate) => {
+          sheds.push({ budget, rate });
+          shedding = true;
+        },
+        shedding: () => shedding,
+        timers,
+        random: () => 0.5,
+        logger: testLogger,
+      },
+      { ...OPTIONS, intervalMs: 1000, settleMs: 2000, ...options },
+    );
+    return { timers, balancer, sheds, finish: () => (shedding = false) };
+  }
+
+  it('waits out the warm-up, sheds once, and does not shed again while shedding or settling', async () => {
+    const { timers, balancer, sheds, finish } = harness(() => ({ a: 45, b: 45, c: 0 }));
+    balancer.start();
+    await timers.advance(2500);
+    assert.equal(sheds.length, 0, 'warming up');
+    await timers.advance(1500);
+    assert.deepEqual(sheds, [{ budget: 15, rate: 30 }]);
+    await timers.advance(5000);
+    assert.equal(sheds.length, 1, 'holds while its budget runs');
+    finish();
+    await timers.advance(1500);
+    assert.equal(sheds.length, 1, 'settling after the budget');
+    await timers.advance(3000);
+    assert.equal(sheds.length, 2, 'looks again once settled (the counts here never change)');
+    balancer.stop();
+    await timers.advance(10_000);
+    assert.equal(sheds.length, 2, 'stopped');
+  });
+
+  it('does nothing when disabled', async () => {
+    const { timers, balancer, sheds } = harness(() => ({ a: 45, b: 45, c: 0 }), { enabled: false });
+    balancer.start();
+    await timers.advance(20_000);
+    assert.equal(sheds.length, 0);
+  });
+});
