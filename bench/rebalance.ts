@@ -32,7 +32,11 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
     const f = new Fleet(clients, scenario.addresses);
     fleet.current = f;
     await f.ready(120_000);
+    const fleetUp = Date.now();
     await until(async () => isEven((await f.stats()).perServer, scenario.addresses), 60_000);
+    // Steady state before the failure: clients connected for longer than the balancer's cool-down,
+    // as in production, where a restart finds long-lived connections.
+    await new Promise((r) => setTimeout(r, Math.max(0, fleetUp + 11_000 - Date.now())));
     const victim = scenario.nodes[0]!;
     await victim.stop('SIGKILL');
     await until(async () => {

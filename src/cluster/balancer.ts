@@ -27,7 +27,7 @@ export const DEFAULT_BALANCER_OPTIONS: BalancerOptions = {
   band: 0.1,
   clusterRatePerSecond: 90,
   maxMemberRatePerSecond: 30,
-  cooldownMs: 30_000,
+  cooldownMs: 10_000,
   warmupMs: 3000,
   settleMs: 1500,
 };
