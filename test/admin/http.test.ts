@@ -245,3 +245,29 @@ describe('admin HTTP: auth', () => {
     }
   });
 });
+
+describe('admin HTTP: drain', () => {
+  it('POST ops/drain needs write access, then drains and closes the node', async () => {
+    const token = 'drain-token-123';
+    const node = await startTestNode({ auth: { tokens: [token] }, drainWindowMs: 200 });
+    try {
+      const denied = await node.http.inject({ method: 'POST', url: '/nacos/v2/core/ops/drain' });
+      assert.equal(denied.statusCode, 403);
+      assert.equal(node.server.started, true, 'a refused drain changes nothing');
+      const peer = new RawPeer('127.0.0.1', node.server.ports.sdk);
+      try {
+        await peer.register();
+        const accepted = await node.http.inject({ method: 'POST', url: '/nacos/v2/core/ops/drain', headers: { accessToken: token } });
+        assert.equal(accepted.statusCode, 202);
+        assert.deepEqual(accepted.json(), { draining: true, clients: 1 });
+        await node.closed;
+        assert.equal(node.server.started, false);
+        assert.equal(peer.pushesOf('ConnectResetRequest').length, 1, 'its client was told to go');
+      } finally {
+        peer.close();
+      }
+    } finally {
+      await node.dispose();
+    }
+  });
+});
