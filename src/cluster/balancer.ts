@@ -68,7 +68,9 @@ function sdkOf(metric: Readonly<Record<string, string>>): number {
  * A member that is receiving clients, or still warming up, holds.
  */
 export function decide(input: BalanceInput, options: BalancerOptions): Decision {
-  const { load, self } = input;
+  const { self } = input;
+  // A draining member is leaving: its clients are not ours to balance, nor is it a target.
+  const load = { ...input.load, detail: input.load.detail.filter((d) => d.metric['draining'] !== 'true') };
   const members = load.detail.length;
   if (members < 2) return { action: 'hold', reason: 'alone' };
   if (input.now - input.startedAt < options.warmupMs) return { action: 'hold', reason: 'warming up' };

@@ -21,9 +21,10 @@ export interface DrainDeps {
  * the share it will have once this member is empty. Every up member gets at least weight 1.
  */
 export function drainTargets(load: ClusterLoad, self: string, up: readonly string[]): Deficit[] {
-  const others = load.detail.filter((d) => d.address !== self && up.includes(d.address));
+  const others = load.detail.filter((d) => d.address !== self && up.includes(d.address) && d.metric['draining'] !== 'true');
   const counts = new Map(others.map((d) => [d.address, Number.parseInt(d.metric['sdkConCount'] ?? '0', 10) || 0]));
-  for (const address of up) if (!counts.has(address)) counts.set(address, 0);
+  const draining = new Set(load.detail.filter((d) => d.metric['draining'] === 'true').map((d) => d.address));
+  for (const address of up) if (!counts.has(address) && !draining.has(address)) counts.set(address, 0);
   if (counts.size === 0) return [];
   const total = load.detail.reduce((sum, d) => sum + (Number.parseInt(d.metric['sdkConCount'] ?? '0', 10) || 0), 0);
   const share = Math.ceil(total / counts.size);
@@ -42,10 +43,25 @@ export async function drainClients(deps: DrainDeps, windowMs: number): Promise<v
   const targets = drainTargets(await deps.load(), deps.self, up);
   const ratePerSecond = Math.max(1, count / Math.max(0.001, windowMs / 1000));
   deps.logger.info({ clients: count, windowMs, targets }, 'draining: moving clients to the other members');
-  // Each reset picks its target at random, weighted by deficit.
-  deps.manager.shed(count, { ratePerSecond, redirect: () => pickWeighted(targets, deps.random) });
+  // Each reset picks its target at random, weighted by deficit. A client that acknowledged but
+  // could not move (its new connection failed) is asked again once the budget has run out.
+  const redirect = () => pickWeighted(targets, deps.random);
   const deadline = deps.timers.now() + windowMs + 5000;
-  while (deps.manager.sheddable().length > 0 && deps.timers.now() < deadline) await sleep(deps.timers, 100);
+  let round = 0;
+  let idleSince: number | undefined;
+  while (deps.manager.sheddable().length > 0 && deps.timers.now() < deadline) {
+    const now = deps.timers.now();
+    if (deps.manager.shedProgress.active) idleSince = undefined;
+    else idleSince ??= now;
+    // Give clients that just acknowledged a second to finish moving before asking again.
+    if (idleSince !== undefined && (round === 0 || now - idleSince >= 1000)) {
+      idleSince = undefined;
+      const left = deps.manager.sheddable().length;
+      deps.manager.shed(left, { ratePerSecond: round === 0 ? ratePerSecond : Math.max(ratePerSecond, left), redirect, askAgain: round > 0 });
+      round++;
+    }
+    await sleep(deps.timers, 100);
+  }
   deps.manager.stopShedding();
   deps.logger.info({ left: deps.manager.sheddable().length }, 'draining: done');
 }

@@ -101,7 +101,7 @@ export class NacosServer {
     this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed });
     this.manager.setLimitRule(options.limitRule ?? UNLIMITED_RULE);
     this.cpuUsage = createCpuSampler();
-    this.handlers = connectionLayerHandlers(this.manager, this.cpuUsage);
+    this.handlers = connectionLayerHandlers(this.manager, () => this.loaderMetrics());
     this.ejector = new ConnectionEjector(this.manager, timers, { ...DEFAULT_EJECTOR_OPTIONS, ...options.ejector }, options.logger);
 
     const unary = new UnaryAcceptor({
@@ -204,7 +204,10 @@ export class NacosServer {
 
   /** This node's loader metrics (conCount, sdkConCount, load, cpu), as ServerLoaderInfoRequest answers. */
   loaderMetrics(): Record<string, string> {
-    return loaderMetrics(this.manager, this.cpuUsage);
+    const metrics = loaderMetrics(this.manager, this.cpuUsage);
+    // Our addition to Nacos's four keys (a string map, so other readers ignore it): a draining
+    // member is no target for anyone's clients.
+    return this.refusingSetups ? { ...metrics, draining: 'true' } : metrics;
   }
 
   /** ServerReloadRequest semantics on this node: shed toward `reloadServer` if above `reloadCount`. */

@@ -48,6 +48,12 @@ describe('balancer decision', () => {
     assert.equal(d.action === 'shed' && d.budget, 4, 'only connections past the cool-down');
   });
 
+  it('leaves a draining member out: neither counted nor a target', () => {
+    const view = load({ a: 45, b: 45, c: 0 });
+    const draining = { ...view, detail: view.detail.map((d) => (d.address === 'c' ? { ...d, metric: { ...d.metric, draining: 'true' } } : d)) };
+    assert.deepEqual(decide(input({}, { load: draining }), OPTIONS), { action: 'hold', reason: 'inside the band' });
+  });
+
   it('scales the rate down as the cluster grows, capped per member', () => {
     const three = decide(input({ a: 45, b: 45, c: 0 }), OPTIONS);
     assert.equal(three.action === 'shed' && three.ratePerSecond, 30);
@@ -122,5 +128,16 @@ describe('Balancer loop (injected clock)', () => {
     balancer.start();
     await timers.advance(20_000);
     assert.equal(sheds.length, 0);
+  });
+});
+
+describe('drain targets', () => {
+  it('weights the other up members by how far below their share after the drain they are', async () => {
+    const { drainTargets } = await import('../../src/cluster/drain.js');
+    const targets = drainTargets(load({ a: 40, b: 50, c: 30 }), 'a', ['b', 'c']);
+    // 120 clients over 2 members: share 60; b lacks 10, c lacks 30.
+    assert.deepEqual(targets, [{ address: 'b', deficit: 10 }, { address: 'c', deficit: 30 }]);
+    assert.deepEqual(drainTargets(load({ a: 10, b: 100, c: 0 }), 'a', ['b', 'c']), [{ address: 'b', deficit: 1 }, { address: 'c', deficit: 55 }], 'at least weight 1');
+    assert.deepEqual(drainTargets(load({ a: 10, b: 5 }), 'a', []), []);
   });
 });

@@ -23,6 +23,8 @@ export interface ShedOptions {
   readonly redirect?: RedirectChoice;
   readonly eligible?: (connectionId: string) => boolean;
   readonly ratePerSecond?: number;
+  /** Ask again connections an earlier budget already asked (a drain retrying stragglers). */
+  readonly askAgain?: boolean;
 }
 
 export interface ShedProgress {
@@ -76,6 +78,7 @@ export class ShedPacer {
     this.generation++;
     this.remaining = budget;
     this.current = options;
+    if (options.askAgain) this.tried.clear();
     this.logger.info({ budget, redirectAddress: typeof options.redirect === 'string' ? options.redirect : undefined }, 'shedding connections');
     this.tick();
   }

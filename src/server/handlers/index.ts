@@ -7,9 +7,9 @@ import { HandlerRegistry } from './types.js';
 export { HandlerRegistry, type RequestHandler, type RequestMeta } from './types.js';
 
 /** The connection layer's own handlers (spec 5.3). */
-export function connectionLayerHandlers(manager: ConnectionManager, cpuUsage: () => number): HandlerRegistry {
+export function connectionLayerHandlers(manager: ConnectionManager, metrics: () => Record<string, string>): HandlerRegistry {
   return new HandlerRegistry()
     .register('HealthCheckRequest', healthCheckHandler)
-    .register('ServerLoaderInfoRequest', serverLoaderInfoHandler(manager, cpuUsage))
+    .register('ServerLoaderInfoRequest', serverLoaderInfoHandler(metrics))
     .register('ServerReloadRequest', serverReloadHandler(manager));
 }

@@ -36,6 +36,6 @@ export function createCpuSampler(): () => number {
 }
 
 /** ServerLoaderInfoRequest (member → member): this node's loader metrics. */
-export function serverLoaderInfoHandler(manager: ConnectionManager, cpuUsage: () => number): RequestHandler {
-  return () => response('ServerLoaderInfoResponse', { loaderMetrics: loaderMetrics(manager, cpuUsage) });
+export function serverLoaderInfoHandler(metrics: () => Record<string, string>): RequestHandler {
+  return () => response('ServerLoaderInfoResponse', { loaderMetrics: metrics() });
 }

@@ -12,6 +12,7 @@ import {
 } from '../../../src/protocol/index.js';
 import { UnaryAcceptor } from '../../../src/server/acceptors/unary-acceptor.js';
 import { connectionLayerHandlers, type RequestMeta } from '../../../src/server/handlers/index.js';
+import { loaderMetrics } from '../../../src/server/handlers/server-loader-info.js';
 import { clientPayload, fakeConnection, FakeTransport, newManager, rawPayload } from '../../support/fakes.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { testLogger } from '../../support/server.js';
@@ -23,7 +24,7 @@ function harness(options: { started?: boolean } = {}) {
   const timers = new ManualTimers();
   const manager = newManager(timers);
   const registry = MessageRegistry.connectionLayer();
-  const handlers = connectionLayerHandlers(manager, () => 0.25);
+  const handlers = connectionLayerHandlers(manager, () => loaderMetrics(manager, () => 0.25));
   const state = { started: options.started ?? true };
   const replies: { type: string; errorCode: number }[] = [];
   const acceptor = new UnaryAcceptor({

@@ -197,6 +197,16 @@ describe('ShedPacer: a new budget replaces the running one', () => {
     assert.deepEqual(second.filter((id) => first.includes(id)), [], 'moving clients are not asked twice');
   });
 
+  it('askAgain: a later budget may ask again connections that were already asked', async () => {
+    const { target, calls } = fakeTarget(connIds(3));
+    const { timers, pacer: p } = pacer(target);
+    p.start(3);
+    await timers.advance(1000);
+    p.start(3, { askAgain: true });
+    await timers.advance(1000);
+    assert.deepEqual(calls.map((c) => c.id), ['c0', 'c1', 'c2', 'c0', 'c1', 'c2']);
+  });
+
   it('a budget of 0 (or less) cancels the running one', async () => {
     const { target, calls } = fakeTarget(connIds(100), 'manual');
     const { timers, pacer: p } = pacer(target);
