@@ -1,0 +1,130 @@
+// Servers under test, each in its own child process so that its event loop and CPU time are its
+// own: our node started by the CLI, and standalone baseline modules (see standalone.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { PortOffset } from '../../src/protocol/index.js';
+import { findMainPort } from '../../test/support/ports.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export class ServerProcess {
+  private readonly tail: string[] = [];
+  private readonly lineListeners = new Set<(line: string) => void>();
+
+  constructor(
+    readonly name: string,
+    readonly host: string,
+    private readonly child: ChildProcess,
+    /** Removed when the process stops. */
+    private readonly tempDir?: string,
+  ) {
+    for (const output of [child.stdout, child.stderr]) {
+      if (output === null) continue;
+      createInterface({ input: output }).on('line', (line) => {
+        this.tail.push(line);
+        if (this.tail.length > 40) this.tail.shift();
+        for (const listener of this.lineListeners) listener(line);
+      });
+    }
+  }
+
+  /** The gRPC port under test (for our node: the SDK port). Set once ready. */
+  port = 0;
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** The last lines the process printed, for error messages. */
+  output(): string {
+    return this.tail.join('\n');
+  }
+
+  /** Resolves the first line (stdout or stderr) the predicate accepts. */
+  waitForLine(accept: (line: string) => boolean, timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | undefined, line = '') => {
+        clearTimeout(timer);
+        this.lineListeners.delete(listener);
+        this.child.off('exit', onExit);
+        if (error) reject(error);
+        else resolve(line);
+      };
+      const listener = (line: string) => accept(line) && done(undefined, line);
+      const onExit = () => done(new Error(`${this.name} exited:\n${this.output()}`));
+      const timer = setTimeout(() => done(new Error(`${this.name}: no expected output within ${timeoutMs} ms:\n${this.output()}`)), timeoutMs);
+      this.lineListeners.add(listener);
+      this.child.once('exit', onExit);
+    });
+  }
+
+  /** Synchronous SIGKILL, for process exit handlers. */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  /** SIGKILL (a benchmark server has nothing to drain) and wait for the exit. */
+  async stop(): Promise<void> {
+    if (!this.exited) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGKILL');
+      await exited;
+    }
+    if (this.tempDir !== undefined) rmSync(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+function spawnTs(args: readonly string[]): ChildProcess {
+  // cwd: the repository, so that `--import tsx` resolves from its node_modules.
+  return spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Our node, started as an operator would (CLI), with a fresh home; ready once readiness says 200. */
+export async function startOurNode(host: string, timeoutMs = 60_000): Promise<ServerProcess> {
+  const port = await findMainPort([host]);
+  const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
+  const child = spawnTs([CLI, 'server', '--host', host, '--port', String(port), '--home', home, '--log-level', 'warn']);
+  const server = new ServerProcess('ours', host, child, home);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (server.exited) throw new Error(`our node exited during start:\n${server.output()}`);
+    try {
+      const res = await fetch(`http://${host}:${port}/nacos/v1/console/health/readiness`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`our node not ready within ${timeoutMs} ms:\n${server.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  server.port = port + PortOffset.SDK_GRPC;
+  return server;
+}
+
+/** A server module run standalone (bench/support/standalone.ts): ready on its JSON line. */
+export async function startStandaloneServer(name: string, moduleUrl: URL, host: string, timeoutMs = 30_000): Promise<ServerProcess> {
+  const child = spawnTs([fileURLToPath(moduleUrl), '--host', host, '--port', '0']);
+  const server = new ServerProcess(name, host, child);
+  let readyLine: string;
+  try {
+    readyLine = await server.waitForLine((line) => line.startsWith('{"ready"'), timeoutMs);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  const ready = JSON.parse(readyLine) as { port: number };
+  server.port = ready.port;
+  return server;
+}

@@ -1,0 +1,152 @@
+// Parent side of unary load generation: forks driver processes (unary-load-worker.ts), splits the
+// connections among them, runs them in step and merges their figures.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cpuWindow } from './proc-stats.js';
+import { percentile } from './stats.js';
+import { REPO_ROOT } from './server-process.js';
+import type { DriverPlan, DriverResult, FromDriver, ToDriver, UnaryCall } from './unary-load-worker.js';
+
+const WORKER = fileURLToPath(new URL('./unary-load-worker.ts', import.meta.url));
+
+export interface UnaryLoadOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly call: UnaryCall;
+  readonly drivers: number;
+  readonly connections: number;
+  /** Calls in flight in all, spread evenly over the connections. */
+  readonly inFlight: number;
+  /** Source addresses, assigned to connections round-robin; empty: let the OS choose. */
+  readonly sourceAddresses: readonly string[];
+  readonly register: boolean;
+  readonly checkConnectionId: boolean;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** The server's process, to charge it its CPU time over the window (Linux /proc). */
+  readonly serverPid?: number;
+}
+
+export interface UnaryLoadResult {
+  readonly requestsPerSecond: number;
+  readonly completed: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly mean: number; readonly max: number };
+  /** CPU time of all drivers during the window, as a share of one core (1 = one core busy). */
+  readonly driverCores: number;
+  /** Server CPU time over the window as sampled, in cores; undefined without a sampler. */
+  readonly serverCores?: number;
+}
+
+
+/** One driver process, awaited message by message. */
+class Driver {
+  private readonly child: ChildProcess;
+  private readonly inbox: FromDriver[] = [];
+  private waiter: (() => void) | undefined;
+  private exitError: Error | undefined;
+
+  constructor() {
+    this.child = fork(WORKER, [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message: FromDriver) => {
+      this.inbox.push(message);
+      this.waiter?.();
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exitError = new Error(`load driver exited (${signal ?? code})`);
+      this.waiter?.();
+    });
+  }
+
+  send(message: ToDriver): void {
+    this.child.send(message);
+  }
+
+  async next<T extends FromDriver['type']>(type: T): Promise<Extract<FromDriver, { type: T }>> {
+    for (;;) {
+      const message = this.inbox.shift();
+      if (message?.type === 'failed') throw new Error(`load driver failed: ${message.error}`);
+      if (message !== undefined) {
+        if (message.type !== type) throw new Error(`load driver: expected ${type}, got ${message.type}`);
+        return message as Extract<FromDriver, { type: T }>;
+      }
+      if (this.exitError) throw this.exitError;
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+      this.waiter = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    this.send({ type: 'close' });
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export async function runUnaryLoad(options: UnaryLoadOptions): Promise<UnaryLoadResult> {
+  const { drivers: driverCount, connections, inFlight } = options;
+  if (connections % driverCount !== 0 || inFlight % connections !== 0) {
+    throw new Error(`connections (${connections}) must split evenly over drivers (${driverCount}), in-flight (${inFlight}) over connections`);
+  }
+  const perDriver = connections / driverCount;
+  const drivers = Array.from({ length: driverCount }, () => new Driver());
+  try {
+    drivers.forEach((driver, d) => {
+      const localAddresses = Array.from({ length: perDriver }, (_, i) => {
+        const sources = options.sourceAddresses;
+        return sources.length === 0 ? '' : sources[(d * perDriver + i) % sources.length]!;
+      });
+      const plan: DriverPlan = {
+        host: options.host,
+        port: options.port,
+        call: options.call,
+        localAddresses,
+        inFlightPerConnection: inFlight / connections,
+        register: options.register,
+        checkConnectionId: options.checkConnectionId,
+        callTimeoutMs: 10_000,
+      };
+      driver.send({ type: 'prepare', plan });
+    });
+    for (const driver of drivers) await driver.next('ready');
+
+    for (const driver of drivers) driver.send({ type: 'run', warmupMs: options.warmupMs, durationMs: options.durationMs });
+    const serverCpu = options.serverPid === undefined ? undefined : cpuWindow(options.serverPid, options.warmupMs, options.durationMs);
+    const results: DriverResult[] = [];
+    let serverCores: number | undefined;
+    try {
+      for (const driver of drivers) results.push((await driver.next('result')).result);
+    } finally {
+      serverCores = serverCpu?.finish();
+    }
+    return { ...merge(results, options.durationMs), ...(serverCores === undefined ? {} : { serverCores }) };
+  } finally {
+    await Promise.all(drivers.map((d) => d.close()));
+  }
+}
+
+function merge(results: readonly DriverResult[], durationMs: number): UnaryLoadResult {
+  const latencies: number[] = [];
+  for (const r of results) for (const ms of r.latenciesMs) latencies.push(ms);
+  const completed = latencies.length;
+  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
+  const round = (ms: number) => Math.round(ms * 1000) / 1000;
+  let sum = 0;
+  let max = 0;
+  for (const ms of latencies) {
+    sum += ms;
+    if (ms > max) max = ms;
+  }
+  return {
+    requestsPerSecond: Math.round(completed / (durationMs / 1000)),
+    completed,
+    errors: results.reduce((s, r) => s + r.errors, 0),
+    ...(firstError === undefined ? {} : { firstError }),
+    latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), mean: round(sum / completed), max: round(max) },
+    driverCores: Math.round((results.reduce((s, r) => s + r.cpuMs, 0) / durationMs) * 100) / 100,
+  };
+}
