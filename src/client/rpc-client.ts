@@ -109,9 +109,9 @@ export class RpcClient {
   private readonly logger: Logger;
   private readonly clientIp: string;
   private lastActive = 0;
+  private starting: Promise<void> | undefined;
   private signal: SwitchSignal | undefined;
   private wakeLoop: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
   private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses'>>;
 
   constructor(private readonly options: RpcClientOptions) {
@@ -166,11 +166,17 @@ export class RpcClient {
    * Connects (up to `retryTimes` attempts) and resolves once RUNNING. If every attempt fails it
    * rejects with ClientStartError and keeps reconnecting in the background until shutdown().
    */
-  async start(): Promise<void> {
-    if (this.statusValue !== ClientStatus.INITIALIZED) return;
+  start(): Promise<void> {
+    if (this.isShutdown()) return Promise.reject(new ClientShutdownError());
+    // A second call shares the first one's outcome.
+    this.starting ??= this.connectAtStart();
+    return this.starting;
+  }
+
+  private async connectAtStart(): Promise<void> {
     this.statusValue = ClientStatus.STARTING;
     this.installBuiltInHandlers();
-    this.loop = this.runKeepAliveLoop();
+    void this.runKeepAliveLoop();
     let lastError: unknown;
     let current: ServerAddress | undefined;
     for (let attempt = 0; attempt < this.o.retryTimes && this.statusValue === ClientStatus.STARTING; attempt++) {
@@ -178,9 +184,15 @@ export class RpcClient {
       current = server;
       try {
         const connection = await this.connectToServer(server);
+        if (this.isShutdown()) {
+          // shutdown() ran while this connection was being set up.
+          await connection.close();
+          throw new ClientShutdownError();
+        }
         this.install(connection);
         return;
       } catch (error) {
+        if (error instanceof ClientShutdownError) throw error;
         lastError = error;
         this.logger.warn({ err: error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
       }
@@ -202,7 +214,8 @@ export class RpcClient {
       await connection.close();
       this.emit('disconnected', connection.connectionId, connection.address);
     }
-    await this.loop;
+    // Not awaited: the loop may be in a back-off sleep or a connect attempt; it sees SHUTDOWN
+    // and stops, closing any connection it set up meanwhile.
   }
 
   /** Replaces the server list; if the current server left it, switches to another. */
@@ -314,6 +327,8 @@ export class RpcClient {
   private install(connection: ClientConnection): void {
     const old = this.current;
     this.current = connection;
+    // A switch asked for while this one was under way concerned the connection now replaced.
+    this.signal = undefined;
     this.statusValue = ClientStatus.RUNNING;
     this.lastActive = this.timers.now();
     if (old) {
@@ -366,8 +381,9 @@ export class RpcClient {
       try {
         const signal = this.signal;
         if (signal !== undefined) {
-          await this.reconnect(signal.recommended, signal.onRequestFail);
+          // Taken before acting (Java polls its queue), so a signal raised meanwhile is kept.
           this.signal = undefined;
+          await this.reconnect(signal.recommended, signal.onRequestFail);
         } else if (this.current !== undefined && this.timers.now() - this.lastActive >= this.o.keepAliveMs) {
           if (await this.healthCheck()) this.lastActive = this.timers.now();
           else if (this.current !== undefined && !this.isShutdown()) {
@@ -459,6 +475,12 @@ export class RpcClient {
   private async handlePush(connection: ClientConnection, message: Message): Promise<void> {
     if (message.kind !== 'request') return;
     this.lastActive = this.timers.now();
+    if (message.type === 'ConnectResetRequest' && connection !== this.current) {
+      // A connection being set up (or left behind) was told to go: that is a refusal or old news,
+      // not a reason to move the current one.
+      connection.send({ ...response('ConnectResetResponse'), ...(message.requestId === undefined ? {} : { requestId: message.requestId }) });
+      return;
+    }
     const handler = this.handlers.get(message.type);
     if (handler === undefined) {
       this.logger.warn({ type: message.type }, 'push of an unknown type ignored');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClientStartError, ClientStatus, RpcClient, type RpcClientOptions } from '../../src/client/index.js';
+import { ClientShutdownError, ClientStartError, ClientStatus, RpcClient, type RpcClientOptions } from '../../src/client/index.js';
 import { request, type Message, type ResponseMessage } from '../../src/protocol/index.js';
 import { FakeNetwork } from '../support/fake-client-connection.js';
 import { ManualTimers } from '../support/manual-timers.js';
@@ -56,6 +56,21 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     assert.equal(client.status, ClientStatus.SHUTDOWN);
     assert.equal(conn.closed, true);
     assert.deepEqual(events, [`connected ${A}`, `disconnected ${A}`]);
+  });
+
+  it('shutdown() during start(): start rejects, the half-made connection is closed, status stays SHUTDOWN', async () => {
+    const { client, net, timers } = setup();
+    const first = client.start();
+    const second = client.start();
+    const rejected = Promise.all([assert.rejects(first, ClientShutdownError), assert.rejects(second, ClientShutdownError)]);
+    await timers.advance(50); // inside the setup wait
+    await client.shutdown();
+    await timers.advance(200);
+    await rejected;
+    assert.equal(client.status, ClientStatus.SHUTDOWN);
+    assert.equal(client.connectionId, undefined);
+    assert.ok(net.connections.every((c) => c.closed), 'every connection closed');
+    await assert.rejects(client.start(), ClientShutdownError);
   });
 
   it('health-checks after keepAlive idle; healthy keeps the connection', async () => {
