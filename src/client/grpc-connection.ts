@@ -52,7 +52,8 @@ export class GrpcConnection implements ClientConnection {
       'grpc.max_send_message_length': options.maxMessageBytes,
       'grpc.keepalive_time_ms': options.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
-      // One transport per connection: no reconnect to a new transport behind our back (spec 4.4).
+      // No transparent call retries: a failed call is reported, and RpcClient decides (spec 4.6).
+      // (The channel may still redial a dropped transport; the server then answers 301.)
       'grpc.enable_retries': 0,
     });
   }

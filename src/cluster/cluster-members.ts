@@ -95,6 +95,7 @@ export class ClusterMembers {
     if (this.closed) return;
     try {
       const members = await readClusterConf(path);
+      if (this.closed) return;
       if (members === undefined) throw new Error(`${path} was removed`);
       requireSelf(members, this.options.self, path);
       this.members = members;

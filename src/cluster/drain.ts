@@ -57,7 +57,7 @@ export async function drainClients(deps: DrainDeps, windowMs: number): Promise<v
     if (idleSince !== undefined && (round === 0 || now - idleSince >= 1000)) {
       idleSince = undefined;
       const left = deps.manager.sheddable().length;
-      deps.manager.shed(left, { ratePerSecond: round === 0 ? ratePerSecond : Math.max(ratePerSecond, left), redirect, askAgain: round > 0 });
+      deps.manager.shed(left, { ratePerSecond: round === 0 ? ratePerSecond : Math.max(ratePerSecond, left), redirect });
       round++;
     }
     await sleep(deps.timers, 100);

@@ -163,7 +163,10 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
-  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger, drain: () => void drain() });
+  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger, drain: () => {
+      drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
+    },
+  });
   await http.listen({ host: config.host, port: config.port });
   try {
     await server.start();

@@ -75,3 +75,10 @@ export class UnknownConnectionError extends NacosRemoteError {
     this.connectionId = connectionId;
   }
 }
+
+/** The caller may not do this (Nacos NO_RIGHT, 403). */
+export class NoRightError extends NacosRemoteError {
+  constructor(message: string) {
+    super('NO_RIGHT', ErrorCode.NO_RIGHT, message);
+  }
+}

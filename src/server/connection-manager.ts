@@ -170,7 +170,11 @@ export class ConnectionManager {
    * trusted member (decision 10.11). Unlabelled connections are left alone, as Nacos does.
    */
   sheddable(): Connection[] {
-    return this.list().filter((c) => !c.meta.trustedCluster && (c.isSdkSource || isClusterSource(c.meta.labels)));
+    return this.list().filter((c) => this.isSheddable(c));
+  }
+
+  private isSheddable(c: Connection): boolean {
+    return !c.meta.trustedCluster && (c.isSdkSource || isClusterSource(c.meta.labels));
   }
 
   countForClientIp(clientIp: string): number {
@@ -195,7 +199,7 @@ export class ConnectionManager {
    */
   async loadSingle(connectionId: string, redirectAddress?: string): Promise<boolean> {
     const connection = this.connections.get(connectionId);
-    if (connection === undefined || connection.meta.trustedCluster) return false;
+    if (connection === undefined || !this.isSheddable(connection)) return false;
     try {
       await connection.request(request('ConnectResetRequest', splitRedirect(redirectAddress)), RESET_ACK_TIMEOUT_MS);
       return true;

@@ -47,6 +47,17 @@ describe('server lifecycle over real sockets', async () => {
     assert.equal(p.pushesOf('ClientDetectionRequest').length, 1);
   });
 
+  it('ServerReloadRequest from an SDK connection is refused (403) and sheds nothing', async () => {
+    const p = peer();
+    await p.register();
+    const reply = await p.unary(request('ServerReloadRequest', { reloadCount: 0 }));
+    assert.equal(reply.type, 'ErrorResponse');
+    assert.equal(reply.errorCode, 403);
+    assert.equal(server.manager.shedProgress.active, false);
+    const info = await p.unary(request('ServerLoaderInfoRequest'));
+    assert.equal(info.type, 'ServerLoaderInfoResponse', 'reading the metrics is harmless and allowed');
+  });
+
   it('transport close unregisters', async () => {
     const p = peer();
     const id = await p.register();

@@ -23,8 +23,6 @@ export interface ShedOptions {
   readonly redirect?: RedirectChoice;
   readonly eligible?: (connectionId: string) => boolean;
   readonly ratePerSecond?: number;
-  /** Ask again connections an earlier budget already asked (a drain retrying stragglers). */
-  readonly askAgain?: boolean;
 }
 
 export interface ShedProgress {
@@ -43,7 +41,7 @@ export interface ShedProgress {
 export class ShedPacer {
   private remaining = 0;
   private readonly inFlight = new Set<string>();
-  /** Connections already asked to move; kept across budgets so a moving client is not asked twice. */
+  /** Connections this budget already asked to move. */
   private readonly tried = new Set<string>();
   private cancelTick: (() => void) | undefined;
   private generation = 0;
@@ -78,7 +76,8 @@ export class ShedPacer {
     this.generation++;
     this.remaining = budget;
     this.current = options;
-    if (options.askAgain) this.tried.clear();
+    // A new budget may ask anyone again: a client that acknowledged but stayed is fair game.
+    this.tried.clear();
     this.logger.info({ budget, redirectAddress: typeof options.redirect === 'string' ? options.redirect : undefined }, 'shedding connections');
     this.tick();
   }
@@ -101,9 +100,6 @@ export class ShedPacer {
     const generation = this.generation;
     if (slots > 0) {
       const all = this.target.sheddableIds();
-      // Forget connections that are gone, so the set stays as small as the live population.
-      const live = new Set(all);
-      for (const id of this.tried) if (!live.has(id)) this.tried.delete(id);
       const eligible = this.current.eligible;
       for (const id of all) {
         if (slots <= 0) break;

@@ -1,5 +1,5 @@
 import { isRequestOf, response, type RequestMessage, type ResponseMessage } from '../../protocol/index.js';
-import { InvalidBodyError } from '../../protocol/index.js';
+import { InvalidBodyError, NoRightError } from '../../protocol/index.js';
 import type { ConnectionManager } from '../connection-manager.js';
 import type { RequestHandler } from './types.js';
 
@@ -20,8 +20,10 @@ export function applyServerReload(manager: ConnectionManager, reloadCount: numbe
 
 /** The member-to-member handler around {@link applyServerReload}. */
 export function serverReloadHandler(manager: ConnectionManager): RequestHandler {
-  return (req: RequestMessage): ResponseMessage => {
+  return (req: RequestMessage, meta): ResponseMessage => {
     if (!isRequestOf(req, 'ServerReloadRequest')) throw new InvalidBodyError('Invalid request');
+    // It really sheds (decision 10.2), so only a trusted member may ask (decision 10.11).
+    if (!meta.connection.meta.trustedCluster) throw new NoRightError('ServerReloadRequest is accepted from cluster members only');
     const message = applyServerReload(manager, req.body.reloadCount, req.body.reloadServer);
     return { ...response('ServerReloadResponse'), message };
   };

@@ -28,7 +28,4 @@ export class HandlerRegistry {
     return this.handlers.get(type);
   }
 
-  types(): string[] {
-    return [...this.handlers.keys()];
-  }
 }

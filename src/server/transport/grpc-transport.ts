@@ -164,9 +164,6 @@ export class GrpcTransport {
     await closed;
   }
 
-  get connectionCount(): number {
-    return this.sockets.size;
-  }
 
   private onSocket(socket: net.Socket): void {
     const remoteAddress = socket.remoteAddress;
