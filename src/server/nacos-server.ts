@@ -136,6 +136,7 @@ export class NacosServer {
       transportClosed: (transport: Transport) => {
         this.manager.unregister(transport.id, UnregisterReason.TRANSPORT_CLOSED);
       },
+      registered: (transport: Transport) => this.manager.checkValid(transport.id),
     };
     const offset = options.grpcPortOffset ?? PortOffset.SDK_GRPC;
     const transportOptions = {
@@ -144,6 +145,8 @@ export class NacosServer {
       keepaliveTimeMs: options.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
       closeGraceMs: 5000,
+      // Twice the setup timeout: a stream's own timer fires first and says why.
+      unregisteredTimeoutMs: 2 * (options.setupTimeoutMs ?? 10_000),
       now: () => timers.now(),
       logger: options.logger,
     };

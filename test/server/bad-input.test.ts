@@ -100,6 +100,26 @@ describe('bad input never disturbs other connections', async () => {
     await bystanderHealthy();
   });
 
+  it('a TCP connection that never registers (only ServerChecks) is closed after twice the setup timeout', async () => {
+    const p = peer();
+    const first = await p.serverCheck();
+    await new Promise((r) => setTimeout(r, 1200));
+    const second = await p.serverCheck();
+    assert.notEqual(second, first, 'the old transport was closed; the channel dialled a new one');
+    await bystanderHealthy();
+  });
+
+  it('a second stream on a registered transport ending does not end the first', async () => {
+    const p = peer();
+    const id = await p.register();
+    const stray = p.client.makeBidiStreamRequest('/BiRequestStream/requestBiStream', (b: Buffer) => b, (b: Buffer) => b);
+    stray.on('error', () => undefined);
+    stray.end();
+    await new Promise((r) => setTimeout(r, 800)); // past the stray's setup timeout too
+    assert.ok(server.manager.checkValid(id), 'the first stream stays registered');
+    assert.equal((await p.unary(request('HealthCheckRequest'))).resultCode, 200);
+  });
+
   it('a client that stops reading is closed once its outbound buffer passes the cap', async () => {
     const p = peer();
     const id = await p.serverCheck();

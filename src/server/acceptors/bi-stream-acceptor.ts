@@ -59,11 +59,15 @@ export class BiStreamAcceptor {
     const log = deps.logger.child({ connectionId: transport.id });
     let connection: Connection | undefined;
     let ended = false;
+    // Another stream on the same transport may have registered: then only this stream ends.
+    const closeStream = () => {
+      sink.end();
+      if (!deps.manager.checkValid(transport.id)) transport.close();
+    };
     const cancelSetupTimer = deps.timers.setTimeout(() => {
       if (connection === undefined && !ended) {
         log.warn({ timeoutMs: deps.setupTimeoutMs }, 'no ConnectionSetupRequest in time; closing');
-        sink.end();
-        transport.close();
+        closeStream();
       }
     }, deps.setupTimeoutMs);
 
@@ -141,9 +145,7 @@ export class BiStreamAcceptor {
         if (connection !== undefined && deps.manager.get(connection.id) === connection) {
           deps.manager.unregister(connection.id, reason);
         } else {
-          connection?.close();
-          sink.end();
-          transport.close();
+          closeStream();
         }
       },
     };

@@ -14,6 +14,8 @@ export interface TransportHandlers {
   openStream(transport: Transport, sink: StreamSink): StreamSession;
   /** The TCP connection is gone (socket close, client crash, keepalive failure). */
   transportClosed(transport: Transport): void;
+  /** Whether a connection is registered on this transport. */
+  registered(transport: Transport): boolean;
 }
 
 export interface GrpcTransportOptions {
@@ -25,6 +27,8 @@ export interface GrpcTransportOptions {
   readonly keepaliveTimeMs: number;
   /** Keepalive ack timeout (Nacos: 20 s). */
   readonly keepaliveTimeoutMs: number;
+  /** A TCP connection with no registered connection on it after this is closed (idle sockets). */
+  readonly unregisteredTimeoutMs: number;
   /** After close(), how long in-flight unary calls may take before the socket is destroyed. */
   readonly closeGraceMs: number;
   readonly now: () => number;
@@ -193,6 +197,10 @@ export class GrpcTransport {
       this.handlers.transportClosed(transport);
     });
     socket.on('error', (error) => this.options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
+    // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
+    setTimeout(() => {
+      if (!transport.closed && !this.handlers.registered(transport)) transport.close();
+    }, this.options.unregisteredTimeoutMs).unref();
     this.injector.injectConnection(socket);
   }
 
