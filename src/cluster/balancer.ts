@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Timers } from '../protocol/index.js';
-import type { ClusterLoad } from './loader-metrics.js';
+import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
 /** The balancer's knobs (docs/balancing.md). */
 export interface BalancerOptions {
@@ -55,10 +55,7 @@ export interface BalanceInput {
   readonly movable: number;
 }
 
-function sdkOf(metric: Readonly<Record<string, string>>): number {
-  const n = Number.parseInt(metric['sdkConCount'] ?? '', 10);
-  return Number.isFinite(n) ? n : 0;
-}
+const sdkOf = (metric: Readonly<Record<string, string>>): number => sdkCountOf(metric) ?? 0;
 
 /**
  * One member's decision (pure, so it is unit-tested with plain numbers). When it is above the

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { sleep, type Timers } from '../protocol/index.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
 import { pickWeighted, type Deficit } from './balancer.js';
-import type { ClusterLoad } from './loader-metrics.js';
+import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
 export interface DrainDeps {
   readonly self: string;
@@ -22,11 +22,11 @@ export interface DrainDeps {
  */
 export function drainTargets(load: ClusterLoad, self: string, up: readonly string[]): Deficit[] {
   const others = load.detail.filter((d) => d.address !== self && up.includes(d.address) && d.metric['draining'] !== 'true');
-  const counts = new Map(others.map((d) => [d.address, Number.parseInt(d.metric['sdkConCount'] ?? '0', 10) || 0]));
+  const counts = new Map(others.map((d) => [d.address, sdkCountOf(d.metric) ?? 0]));
   const draining = new Set(load.detail.filter((d) => d.metric['draining'] === 'true').map((d) => d.address));
   for (const address of up) if (!counts.has(address) && !draining.has(address)) counts.set(address, 0);
   if (counts.size === 0) return [];
-  const total = load.detail.reduce((sum, d) => sum + (Number.parseInt(d.metric['sdkConCount'] ?? '0', 10) || 0), 0);
+  const total = load.detail.reduce((sum, d) => sum + (sdkCountOf(d.metric) ?? 0), 0);
   const share = Math.ceil(total / counts.size);
   return [...counts].map(([address, count]) => ({ address, deficit: Math.max(1, share - count) }));
 }

@@ -17,6 +17,12 @@ export interface ClusterLoad {
   readonly threshold: number;
 }
 
+/** A member's `sdkConCount`, or undefined when it is missing or not a number. */
+export function sdkCountOf(metric: Readonly<Record<string, string>>): number | undefined {
+  const n = Number.parseInt(metric['sdkConCount'] ?? '', 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** Nacos's `RemoteUtils.LOADER_FACTOR`. */
 export const DEFAULT_LOADER_FACTOR = 0.1;
 
@@ -27,10 +33,8 @@ export function summarizeClusterLoad(detail: readonly MemberLoad[], memberCount:
   let min = -1; // Nacos's sentinel
   let total = 0;
   for (const member of sorted) {
-    const raw = member.metric['sdkConCount'];
-    if (raw === undefined) continue;
-    const sdk = Number.parseInt(raw, 10);
-    if (!Number.isFinite(sdk)) continue;
+    const sdk = sdkCountOf(member.metric);
+    if (sdk === undefined) continue;
     max = Math.max(max, sdk);
     min = min < 0 ? sdk : Math.min(min, sdk);
     total += sdk;
@@ -56,9 +60,10 @@ export interface ReloadStep {
 export function planSmartReload(load: ClusterLoad, loaderFactor = DEFAULT_LOADER_FACTOR): ReloadStep[] {
   const overLimitCount = Math.trunc(load.avg * (1 + loaderFactor));
   const lowLimitCount = Math.trunc(load.avg * (1 - loaderFactor));
-  const withCount = load.detail
-    .map((m) => ({ address: m.address, sdk: Number.parseInt(m.metric['sdkConCount'] ?? '', 10) }))
-    .filter((m) => Number.isFinite(m.sdk));
+  const withCount = load.detail.flatMap((m) => {
+    const sdk = sdkCountOf(m.metric);
+    return sdk === undefined ? [] : [{ address: m.address, sdk }];
+  });
   const over = withCount.filter((m) => m.sdk > overLimitCount).sort((a, b) => b.sdk - a.sdk);
   const low = withCount.filter((m) => m.sdk < lowLimitCount).sort((a, b) => a.sdk - b.sdk);
   const steps: ReloadStep[] = [];

@@ -2,14 +2,15 @@ import type { Logger } from 'pino';
 import { ConnectionClosedError, request, type Labels, type Timers } from '../protocol/index.js';
 import { isClusterSource, type Connection } from './connection.js';
 import { checkLimit, surplusConnections, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
+import { StreamEnd } from './transport/types.js';
 import { ShedPacer, type ShedOptions, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
 
 /** Why a connection was unregistered: a closed set, so it can label metrics. */
 export const UnregisterReason = {
   TRANSPORT_CLOSED: 'transport closed',
-  STREAM_ENDED: 'stream ended by client',
-  STREAM_CANCELLED: 'stream cancelled',
-  STREAM_ERROR: 'stream error',
+  STREAM_ENDED: StreamEnd.ENDED_BY_CLIENT,
+  STREAM_CANCELLED: StreamEnd.CANCELLED,
+  STREAM_ERROR: StreamEnd.ERROR,
   EJECTED: 'ejected',
   OUTBOUND_OVERFLOW: 'outbound buffer overflow',
   CLOSED_WHILE_RESETTING: 'closed while resetting',

@@ -12,10 +12,7 @@ import {
 import { Connection, isClusterSource, isSdkSource, type ConnectionMeta, type PushOptions } from '../connection.js';
 import type { ConnectionManager } from '../connection-manager.js';
 import { splitRedirect, UnregisterReason } from '../connection-manager.js';
-
-/** How a stream can end, as the transport reports it. */
-export type StreamEndReason = typeof UnregisterReason.STREAM_ENDED | typeof UnregisterReason.STREAM_CANCELLED | typeof UnregisterReason.STREAM_ERROR;
-import type { StreamSink, Transport } from '../transport/types.js';
+import type { StreamSession, StreamSink, Transport } from '../transport/types.js';
 
 export interface BiStreamAcceptorDeps {
   readonly manager: ConnectionManager;
@@ -37,13 +34,6 @@ export interface BiStreamAcceptorDeps {
   readonly refusalCloseDelayMs: number;
   /** Observes each setup: registered or refused, and the time from receipt to listeners told. */
   readonly onSetup?: (outcome: 'registered' | 'refused', elapsedMs: number, reason?: string) => void;
-}
-
-/** Handlers for one accepted bi-stream. */
-export interface StreamSession {
-  onMessage(bytes: Uint8Array): void;
-  /** The client ended its side, the stream errored, or the call was cancelled. */
-  onEnd(reason: StreamEndReason): void;
 }
 
 /**

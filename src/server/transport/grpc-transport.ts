@@ -4,9 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GrpcPaths } from '../../protocol/index.js';
 import { connectionIdOf, normalizeIp } from './address.js';
-import type { StreamSession } from '../acceptors/bi-stream-acceptor.js';
-import { UnregisterReason } from '../connection-manager.js';
-import type { StreamSink, Transport } from './types.js';
+import { StreamEnd, type StreamSession, type StreamSink, type Transport } from './types.js';
 
 /** What the transport hands accepted calls to. */
 export interface TransportHandlers {
@@ -260,12 +258,12 @@ export class GrpcTransport {
     };
     const session = this.handlers.openStream(transport, sink);
     call.on('data', (bytes: Buffer) => session.onMessage(bytes));
-    call.on('end', () => session.onEnd(UnregisterReason.STREAM_ENDED));
-    call.on('cancelled', () => session.onEnd(UnregisterReason.STREAM_CANCELLED));
+    call.on('end', () => session.onEnd(StreamEnd.ENDED_BY_CLIENT));
+    call.on('cancelled', () => session.onEnd(StreamEnd.CANCELLED));
     call.on('error', (error: Error) => {
       this.options.logger.debug({ err: error, connectionId: transport.id }, 'stream error');
-      session.onEnd(UnregisterReason.STREAM_ERROR);
+      session.onEnd(StreamEnd.ERROR);
     });
-    call.on('close', () => session.onEnd(UnregisterReason.STREAM_CANCELLED));
+    call.on('close', () => session.onEnd(StreamEnd.CANCELLED));
   };
 }

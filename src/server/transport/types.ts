@@ -25,3 +25,18 @@ export interface StreamSink {
   end(): void;
   readonly ended: boolean;
 }
+
+/** Why a stream ended, as the transport saw it (these strings also label metrics). */
+export const StreamEnd = {
+  ENDED_BY_CLIENT: 'stream ended by client',
+  CANCELLED: 'stream cancelled',
+  ERROR: 'stream error',
+} as const;
+export type StreamEndReason = (typeof StreamEnd)[keyof typeof StreamEnd];
+
+/** Handlers for one accepted bi-stream. */
+export interface StreamSession {
+  onMessage(bytes: Uint8Array): void;
+  /** The client ended its side, the stream errored, or the call was cancelled. */
+  onEnd(reason: StreamEndReason): void;
+}
