@@ -35,7 +35,8 @@ describe('RpcClient failover: a node SIGKILLed and restarted', { timeout: 120_00
     await victim.stop('SIGKILL');
     await eventually(() => orphans.every((c) => c.status === ClientStatus.RUNNING && c.currentServer() !== victim.address), 30_000, 'orphans reconnected');
     const landed = new Set(orphans.map((c) => c.currentServer()));
-    if (orphans.length >= 6) assert.equal(landed.size, 2, `spread over both live nodes: ${[...landed].join(', ')}`);
+    // Random choice: with 10 or more, all on one node would happen by chance under 0.2 % of the time.
+    if (orphans.length >= 10) assert.equal(landed.size, 2, `spread over both live nodes: ${[...landed].join(', ')}`);
     await victim.start();
     // Every client works, whichever node it is on.
     const replies = await Promise.all(clients.map((c) => c.request(request('HealthCheckRequest'))));

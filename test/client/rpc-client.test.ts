@@ -102,7 +102,8 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
     const onShedder = many.filter((c) => hostOf(c) === '127.0.0.1');
     await Promise.all(onShedder.map((c) => shedder.manager.loadSingle(c.connectionId!)));
     await eventually(() => onShedder.every((c) => hostOf(c) !== '127.0.0.1' && c.status === ClientStatus.RUNNING), 15_000, 'moved');
-    if (onShedder.length >= 6) {
+    // Random choice: with 10 or more, all on one node would happen by chance under 0.2 % of the time.
+    if (onShedder.length >= 10) {
       const to2 = onShedder.filter((c) => hostOf(c) === '127.0.0.2').length;
       assert.ok(to2 > 0 && to2 < onShedder.length, `spread over both others (to 127.0.0.2: ${to2}/${onShedder.length})`);
     }

@@ -91,7 +91,8 @@ describe('a 3-member cluster', { timeout: 180_000 }, () => {
       return list.data.find((m) => m.address === victim.address)?.state === 'DOWN';
     }, 20_000, 'victim marked down');
     await eventually(() => orphans.every((c) => c.status === ClientStatus.RUNNING && c.currentServer() !== victim.address), 30_000, 'orphans reconnected');
-    if (orphans.length >= 6) assert.equal(new Set(orphans.map((c) => c.currentServer())).size, 2, 'spread over both live members');
+    // Random choice: with 10 or more, all on one member would happen by chance under 0.2 % of the time.
+    if (orphans.length >= 10) assert.equal(new Set(orphans.map((c) => c.currentServer())).size, 2, 'spread over both live members');
     const load = await getJson<ClusterLoad>(`${observer}/nacos/v2/core/loader/cluster`);
     assert.equal(load.completed, false);
     assert.equal(load.memberCount, 3);
