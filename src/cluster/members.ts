@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { formatAddress, parseServerAddress } from '../client/index.js';
 import { NacosRemoteError } from '../protocol/index.js';
 
 /** A bad member list; the message names the offending entry or line. */
@@ -20,18 +21,19 @@ const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0
 
 /** Parses one `ip:port` entry (a missing port is 8848, as Nacos). */
 export function parseMember(entry: string, where: string): MemberAddress {
-  const text = entry.trim();
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(text);
-  if (!match) throw new MemberListError(`${where}: '${entry}' is not ip:port`);
-  const host = match[1]!.replace(/^\[|\]$/g, '');
-  if (!IPV4.test(host) && !HOSTNAME.test(host) && !host.includes(':')) throw new MemberListError(`${where}: '${entry}' has a bad address`);
-  const port = match[2] === undefined ? 8848 : Number(match[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535 - 1001) throw new MemberListError(`${where}: '${entry}' has a bad port`);
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return { ip: host, port, address };
+  // The same address forms the client accepts; a member also needs room for its cluster port.
+  let parsed;
+  try {
+    parsed = parseServerAddress(entry);
+  } catch (error) {
+    throw new MemberListError(`${where}: ${(error as Error).message}`);
+  }
+  const { ip, port } = parsed;
+  if (!IPV4.test(ip) && !HOSTNAME.test(ip) && !ip.includes(':')) throw new MemberListError(`${where}: '${entry}' has a bad address`);
+  if (port > 65535 - 1001) throw new MemberListError(`${where}: '${entry}' has a bad port (the cluster port would be over 65535)`);
+  return { ip, port, address: formatAddress(parsed) };
 }
 
-/** Parses a list of entries, rejecting duplicates; `where` names the source in errors. */
 export function parseMemberList(entries: readonly { text: string; where: string }[]): MemberAddress[] {
   const seen = new Map<string, string>();
   const members: MemberAddress[] = [];
