@@ -21,7 +21,8 @@ export const NACOS_224: PeerKind = { name: 'Nacos 2.2.4', script: 'nacos-server.
 
 export class PeerServer {
   private child: ChildProcess | undefined;
-  readonly dir = mkdtempSync(join(tmpdir(), 'nacos-remote-peer-'));
+  dir = mkdtempSync(join(tmpdir(), 'nacos-remote-peer-'));
+  private started = false;
   output = '';
 
   constructor(
@@ -33,7 +34,24 @@ export class PeerServer {
     execFileSync(join(peersDir, kind.script), [kind.prepare], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 40 * 60_000 });
   }
 
+  /**
+   * Starts the server and waits until it is ready. A first start that fails is tried once more
+   * on a fresh data dir: r-nacos 0.8.8 sometimes panics while bootstrapping an empty raft store.
+   */
   async start(): Promise<void> {
+    try {
+      await this.startOnce();
+    } catch (error) {
+      if (this.started) throw error;
+      await this.stop();
+      rmSync(this.dir, { recursive: true, force: true });
+      this.dir = mkdtempSync(join(tmpdir(), 'nacos-remote-peer-'));
+      await this.startOnce();
+    }
+    this.started = true;
+  }
+
+  private async startOnce(): Promise<void> {
     const child = spawn(join(peersDir, this.kind.script), ['run', String(this.port), this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const keep = (d: Buffer) => {
@@ -42,7 +60,7 @@ export class PeerServer {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     try {
-      execFileSync(join(peersDir, this.kind.script), ['wait', String(this.port), '180'], { stdio: 'ignore' });
+      execFileSync(join(peersDir, this.kind.script), ['wait', String(this.port), '90'], { stdio: 'ignore' });
     } catch {
       throw new Error(`${this.kind.name} did not become ready on ${this.port}: ${this.output}`);
     }
