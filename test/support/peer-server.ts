@@ -1,8 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const peersDir = fileURLToPath(new URL('../../interop/peers/', import.meta.url));
 
@@ -22,7 +25,6 @@ export const NACOS_224: PeerKind = { name: 'Nacos 2.2.4', script: 'nacos-server.
 export class PeerServer {
   private child: ChildProcess | undefined;
   dir = mkdtempSync(join(tmpdir(), 'nacos-remote-peer-'));
-  private started = false;
   output = '';
 
   constructor(
@@ -35,34 +37,50 @@ export class PeerServer {
   }
 
   /**
-   * Starts the server and waits until it is ready. A first start that fails is tried once more
-   * on a fresh data dir: r-nacos 0.8.8 sometimes panics while bootstrapping an empty raft store.
+   * Starts the server and waits until it is ready, trying up to three times, each retry on a fresh
+   * data dir: r-nacos 0.8.8 sometimes panics while bootstrapping its raft store (a start-up race in
+   * its StateApplyManager), and then keeps running without ever becoming ready.
    */
-  async start(): Promise<void> {
-    try {
-      await this.startOnce();
-    } catch (error) {
-      if (this.started) throw error;
-      await this.stop();
-      rmSync(this.dir, { recursive: true, force: true });
-      this.dir = mkdtempSync(join(tmpdir(), 'nacos-remote-peer-'));
-      await this.startOnce();
+  async start(attempts = 3): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (error) {
+        await this.stop();
+        if (attempt >= attempts) throw error;
+        rmSync(this.dir, { recursive: true, force: true });
+        this.dir = mkdtempSync(join(tmpdir(), 'nacos-remote-peer-'));
+        this.output = '';
+      }
     }
-    this.started = true;
   }
 
   private async startOnce(): Promise<void> {
     const child = spawn(join(peersDir, this.kind.script), ['run', String(this.port), this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const keep = (d: Buffer) => {
-      this.output = (this.output + d.toString()).slice(-20_000);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    const waiter = new AbortController();
+    const failed = new Promise<never>((_, reject) => {
+      const keep = (d: Buffer) => {
+        this.output = (this.output + d.toString()).slice(-20_000);
+        if (this.output.includes('panicked at')) reject(new Error(`${this.kind.name} panicked on ${this.port}: ${this.output}`));
+      };
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      child.once('exit', (code, signal) => reject(new Error(`${this.kind.name} exited (${signal ?? code}) on ${this.port}: ${this.output}`)));
+    });
+    const ready = execFileAsync(join(peersDir, this.kind.script), ['wait', String(this.port), '90'], { signal: waiter.signal }).then(
+      () => undefined,
+      () => {
+        throw new Error(`${this.kind.name} did not become ready on ${this.port}: ${this.output}`);
+      },
+    );
     try {
-      execFileSync(join(peersDir, this.kind.script), ['wait', String(this.port), '90'], { stdio: 'ignore' });
-    } catch {
-      throw new Error(`${this.kind.name} did not become ready on ${this.port}: ${this.output}`);
+      await Promise.race([ready, failed]);
+    } finally {
+      waiter.abort();
+      ready.catch(() => undefined);
+      failed.catch(() => undefined);
     }
   }
 
