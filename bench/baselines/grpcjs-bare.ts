@@ -1,9 +1,10 @@
 // Baseline: a bare grpc-js server with the two Nacos paths and no connection management. It
 // answers /Request/request with the same fixed replies as the raw node:http2 responder and holds
-// the bi-stream open, discarding what arrives. Server options as our node's (message sizes).
+// the bi-stream open, counting what arrives (a fan-out's answers). Server options as our node's (message sizes).
 // Standalone: node --import tsx bench/baselines/grpcjs-bare.ts [--host H] [--port P]
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_MAX_MESSAGE_BYTES, GrpcPaths } from '../../src/protocol/index.js';
+import { CloseLog, FanOut } from '../support/fan-out.js';
 import { isEntryPoint, serveStandalone, type RunningServer } from '../support/standalone.js';
 import { fixedReplies } from './fixed-replies.js';
 
@@ -40,11 +41,27 @@ export async function startGrpcJsBare(host: string, port: number): Promise<Runni
       callback(null, reply);
     },
   });
+  const biStreams = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
+  const fanOut = new FanOut<grpc.ServerDuplexStream<Buffer, Buffer>>();
+  const closes = new CloseLog();
   server.addService({ requestBiStream: method(GrpcPaths.BI_STREAM, true) }, {
     requestBiStream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-      call.on('data', () => undefined);
+      biStreams.add(call);
+      const peer = call.getPeer();
+      let gone = false;
+      // grpc-js tells of a client that went away by cancelling its calls.
+      const onGone = () => {
+        if (gone) return;
+        gone = true;
+        biStreams.delete(call);
+        fanOut.ended(call);
+        closes.record(peer);
+      };
+      call.on('data', () => fanOut.answered(call));
       call.on('end', () => call.end());
       call.on('error', () => undefined);
+      call.on('cancelled', onGone);
+      call.on('close', onGone);
     },
   });
   const bound = await new Promise<number>((resolve, reject) =>
@@ -53,6 +70,8 @@ export async function startGrpcJsBare(host: string, port: number): Promise<Runni
   return {
     port: bound,
     close: async () => server.forceShutdown(),
+    fanOut: (timeoutMs) => fanOut.run([...biStreams], (call) => call.write(replies.pushPayload), timeoutMs),
+    takeCloses: () => closes.take(),
   };
 }
 

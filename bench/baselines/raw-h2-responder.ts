@@ -1,10 +1,11 @@
 // Baseline "the platform's limit": a minimal gRPC responder written directly on node:http2. It
 // answers /Request/request with fixed ServerCheck/HealthCheck replies (fixed-replies.ts) and holds
-// /BiRequestStream/requestBiStream open, reading and discarding what arrives: no connection
-// management, no codec beyond the Payload type. Framing is the client's module (grpc-framing.ts).
+// /BiRequestStream/requestBiStream open, counting the messages that arrive (a fan-out's answers):
+// no connection management, no codec beyond the Payload type. Framing is the client's module (grpc-framing.ts).
 // Standalone: node --import tsx bench/baselines/raw-h2-responder.ts [--host H] [--port P]
 import http2 from 'node:http2';
 import { GrpcPaths } from '../../src/protocol/index.js';
+import { CloseLog, FanOut } from '../support/fan-out.js';
 import { encodeFrame, FrameReader, GRPC_CONTENT_TYPE } from '../support/grpc-framing.js';
 import { isEntryPoint, serveStandalone, type RunningServer } from '../support/standalone.js';
 import { fixedReplies } from './fixed-replies.js';
@@ -21,9 +22,16 @@ export async function startRawH2Responder(host: string, port: number): Promise<R
 
   const server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
+  const biStreams = new Set<http2.ServerHttp2Stream>();
+  const fanOut = new FanOut<http2.ServerHttp2Stream>();
+  const closes = new CloseLog();
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.on('close', () => sessions.delete(session));
+    const peer = `${session.socket.remoteAddress}:${session.socket.remotePort}`;
+    session.on('close', () => {
+      sessions.delete(session);
+      closes.record(peer);
+    });
     session.on('error', () => undefined);
   });
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
@@ -64,13 +72,25 @@ export async function startRawH2Responder(host: string, port: number): Promise<R
     });
   }
 
-  /** Bi-stream: response headers now, discard whatever comes, end when the client ends. */
+  /** Bi-stream: response headers now, count the messages that come, end when the client ends. */
   function holdBiStream(stream: http2.ServerHttp2Stream): void {
     stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-    stream.resume();
+    biStreams.add(stream);
+    const reader = new FrameReader();
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (let n = reader.push(chunk).length; n > 0; n--) fanOut.answered(stream);
+      } catch {
+        stream.close(NGHTTP2_CANCEL);
+      }
+    });
     stream.on('end', () => {
       if (!stream.destroyed) stream.end();
+    });
+    stream.on('close', () => {
+      biStreams.delete(stream);
+      fanOut.ended(stream);
     });
   }
 
@@ -89,6 +109,8 @@ export async function startRawH2Responder(host: string, port: number): Promise<R
         for (const session of sessions) session.destroy();
         server.close(() => resolve());
       }),
+    fanOut: (timeoutMs) => fanOut.run([...biStreams], (stream) => stream.write(replies.pushFrame), timeoutMs),
+    takeCloses: () => closes.take(),
   };
 }
 

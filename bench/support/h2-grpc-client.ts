@@ -190,6 +190,11 @@ export class H2GrpcConnection {
     }
   }
 
+  /** Drops the connection at once, as a client process that dies does (the server sees a FIN). */
+  destroy(): void {
+    this.session.destroy();
+  }
+
   /** Ends the bi-stream and closes the session gracefully; destroys it if that takes too long. */
   close(graceMs = 1000): Promise<void> {
     this.biStream?.end();

@@ -1,13 +1,15 @@
 // Servers under test, each in its own child process so that its event loop and CPU time are its
-// own: our node started by the CLI, and standalone baseline modules (see standalone.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
+// own: our node started by the CLI, standalone server modules (see standalone.ts), and r-nacos.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PortOffset } from '../../src/protocol/index.js';
 import { findMainPort } from '../../test/support/ports.js';
+import type { BenchCommand } from './standalone.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -67,6 +69,15 @@ export class ServerProcess {
     });
   }
 
+  /** Sends a command to a standalone server module and resolves its JSON reply. */
+  async command<T>(command: BenchCommand, timeoutMs = 120_000): Promise<T> {
+    const replied = this.waitForLine((line) => line.startsWith(`{"reply":"${command}"`), timeoutMs);
+    this.child.stdin!.write(`${command}\n`);
+    const reply = JSON.parse(await replied) as T & { error?: string };
+    if (reply.error !== undefined) throw new Error(`${this.name} ${command}: ${reply.error}`);
+    return reply;
+  }
+
   /** Synchronous SIGKILL, for process exit handlers. */
   kill(): void {
     if (!this.exited) this.child.kill('SIGKILL');
@@ -83,9 +94,9 @@ export class ServerProcess {
   }
 }
 
-function spawnTs(args: readonly string[]): ChildProcess {
+function spawnTs(args: readonly string[], nodeOptions: readonly string[] = []): ChildProcess {
   // cwd: the repository, so that `--import tsx` resolves from its node_modules.
-  return spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...nodeOptions, '--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** Our node, started as an operator would (CLI), with a fresh home; ready once readiness says 200. */
@@ -114,8 +125,14 @@ export async function startOurNode(host: string, timeoutMs = 60_000): Promise<Se
 }
 
 /** A server module run standalone (bench/support/standalone.ts): ready on its JSON line. */
-export async function startStandaloneServer(name: string, moduleUrl: URL, host: string, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawnTs([fileURLToPath(moduleUrl), '--host', host, '--port', '0']);
+export async function startStandaloneServer(
+  name: string,
+  moduleUrl: URL,
+  host: string,
+  options: { readonly exposeGc?: boolean; readonly timeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const { exposeGc = false, timeoutMs = 30_000 } = options;
+  const child = spawnTs([fileURLToPath(moduleUrl), '--host', host, '--port', '0'], exposeGc ? ['--expose-gc'] : []);
   const server = new ServerProcess(name, host, child);
   let readyLine: string;
   try {
@@ -126,5 +143,34 @@ export async function startStandaloneServer(name: string, moduleUrl: URL, host: 
   }
   const ready = JSON.parse(readyLine) as { port: number };
   server.port = ready.port;
+  return server;
+}
+
+const RNACOS_SCRIPT = fileURLToPath(new URL('../../interop/peers/rnacos.sh', import.meta.url));
+
+/** Whether r-nacos is installed in its cache (interop/peers/rnacos.sh install; cargo, minutes). */
+export function rnacosInstalled(): boolean {
+  try {
+    execFileSync(RNACOS_SCRIPT, ['bin'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** r-nacos on `host` (its script runs it on 127.0.0.1), ready once its raft leader is elected. */
+export async function startRnacos(host: string, timeoutMs = 60_000): Promise<ServerProcess> {
+  const port = await findMainPort([host], [0, PortOffset.SDK_GRPC]);
+  const data = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-rnacos-'));
+  // The script execs the server: the child's pid is r-nacos's.
+  const child = spawn(RNACOS_SCRIPT, ['run', String(port), data], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const server = new ServerProcess('r-nacos', host, child, data);
+  try {
+    await promisify(execFile)(RNACOS_SCRIPT, ['wait', String(port), String(Math.ceil(timeoutMs / 1000))]);
+  } catch {
+    await server.stop();
+    throw new Error(`r-nacos not ready within ${timeoutMs} ms:\n${server.output()}`);
+  }
+  server.port = port + PortOffset.SDK_GRPC;
   return server;
 }

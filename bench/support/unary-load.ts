@@ -1,10 +1,9 @@
 // Parent side of unary load generation: forks driver processes (unary-load-worker.ts), splits the
 // connections among them, runs them in step and merges their figures.
-import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ForkedWorker } from './forked-worker.js';
 import { cpuWindow } from './proc-stats.js';
 import { percentile } from './stats.js';
-import { REPO_ROOT } from './server-process.js';
 import type { DriverPlan, DriverResult, FromDriver, ToDriver, UnaryCall } from './unary-load-worker.js';
 
 const WORKER = fileURLToPath(new URL('./unary-load-worker.ts', import.meta.url));
@@ -40,60 +39,13 @@ export interface UnaryLoadResult {
 }
 
 
-/** One driver process, awaited message by message. */
-class Driver {
-  private readonly child: ChildProcess;
-  private readonly inbox: FromDriver[] = [];
-  private waiter: (() => void) | undefined;
-  private exitError: Error | undefined;
-
-  constructor() {
-    this.child = fork(WORKER, [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (message: FromDriver) => {
-      this.inbox.push(message);
-      this.waiter?.();
-    });
-    this.child.on('exit', (code, signal) => {
-      this.exitError = new Error(`load driver exited (${signal ?? code})`);
-      this.waiter?.();
-    });
-  }
-
-  send(message: ToDriver): void {
-    this.child.send(message);
-  }
-
-  async next<T extends FromDriver['type']>(type: T): Promise<Extract<FromDriver, { type: T }>> {
-    for (;;) {
-      const message = this.inbox.shift();
-      if (message?.type === 'failed') throw new Error(`load driver failed: ${message.error}`);
-      if (message !== undefined) {
-        if (message.type !== type) throw new Error(`load driver: expected ${type}, got ${message.type}`);
-        return message as Extract<FromDriver, { type: T }>;
-      }
-      if (this.exitError) throw this.exitError;
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-      this.waiter = undefined;
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    this.send({ type: 'close' });
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
 export async function runUnaryLoad(options: UnaryLoadOptions): Promise<UnaryLoadResult> {
   const { drivers: driverCount, connections, inFlight } = options;
   if (connections % driverCount !== 0 || inFlight % connections !== 0) {
     throw new Error(`connections (${connections}) must split evenly over drivers (${driverCount}), in-flight (${inFlight}) over connections`);
   }
   const perDriver = connections / driverCount;
-  const drivers = Array.from({ length: driverCount }, () => new Driver());
+  const drivers = Array.from({ length: driverCount }, (_, d) => new ForkedWorker<ToDriver, FromDriver>(`load driver ${d + 1}`, WORKER));
   try {
     drivers.forEach((driver, d) => {
       const localAddresses = Array.from({ length: perDriver }, (_, i) => {
@@ -125,7 +77,7 @@ export async function runUnaryLoad(options: UnaryLoadOptions): Promise<UnaryLoad
     }
     return { ...merge(results, options.durationMs), ...(serverCores === undefined ? {} : { serverCores }) };
   } finally {
-    await Promise.all(drivers.map((d) => d.close()));
+    await Promise.all(drivers.map((d) => d.close({ type: 'close' })));
   }
 }
 

@@ -1,0 +1,268 @@
+// Connections: how many idle registered connections a server holds and at what memory cost, how
+// fast it takes setups, how fast it reaches all of them with a push, and how soon it notices a
+// client that went away. Our node against baselines holding the same connections in the same run:
+//  - raw node:http2: the minimal gRPC responder (bench/baselines), "the platform's limit";
+//  - bare grpc-js: the Nacos paths on grpc-js, no connection management;
+//  - r-nacos, when installed (interop/peers/rnacos.sh install): memory and setups only, as it
+//    has no command channel for the other figures.
+// Every connection is a real protocol connection from driver processes (raw node:http2 with our
+// codec): ServerCheck, ConnectionSetupRequest on the bi-stream, a HealthCheck that is not 301.
+// Sources spread over 127.0.0.1-16 so ephemeral ports do not run out.
+// Figures:
+//  - memory per connection at each level: (RSS at level - RSS with none) / level, and the same for
+//    the JS heap after a full GC (node servers run with --expose-gc);
+//  - setups per second while ramping (driver-side, all drivers together);
+//  - fan-out: one ClientDetectionRequest to every connection, time until all are answered;
+//  - close: drivers destroy connections (as a dying client does, FIN), the server logs when it saw
+//    each one gone (ours: unregistered and listeners told); latency is the difference of the two
+//    processes' wall clocks (same machine, sub-ms precision).
+// Usage: node --import tsx bench/connections.ts [--levels 1000,5000,10000,19500] [--fanout-at 10000]
+//          [--closes 1000] [--drivers 4] [--quick] [--skip-rnacos]
+// The top level stays below 20,000: this machine's hard limit on open files per process is 20,000.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ForkedWorker } from './support/forked-worker.js';
+import { rssBytes } from './support/proc-stats.js';
+import { rnacosInstalled, startRnacos, startStandaloneServer, type ServerProcess } from './support/server-process.js';
+import type { FromConnectionWorker, ToConnectionWorker } from './support/connection-worker.js';
+import { percentile } from './support/stats.js';
+import type { FanOutResult } from './support/standalone.js';
+
+const { values: args } = parseArgs({
+  options: {
+    levels: { type: 'string', default: '1000,5000,10000,19500' },
+    'fanout-at': { type: 'string', default: '10000' },
+    closes: { type: 'string', default: '1000' },
+    drivers: { type: 'string', default: '4' },
+    quick: { type: 'boolean', default: false },
+    'skip-rnacos': { type: 'boolean', default: false },
+  },
+});
+const config = {
+  levels: (args.quick ? '500,1000,2000' : args.levels).split(',').map(Number),
+  fanOutAt: args.quick ? 2000 : Number(args['fanout-at']),
+  closes: args.quick ? 200 : Number(args.closes),
+  /** Pace of the drops, all drivers together. */
+  closesPerSecond: 500,
+  drivers: Number(args.drivers),
+  setupConcurrencyPerDriver: 32,
+  fanOutRepeats: 3,
+  sourceAddresses: Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`),
+  settleMs: 1500,
+};
+const HOST = '127.0.0.1';
+const WORKER = fileURLToPath(new URL('./support/connection-worker.ts', import.meta.url));
+
+type TargetKey = 'ours' | 'raw-h2' | 'grpc-js' | 'r-nacos';
+interface Target {
+  readonly key: TargetKey;
+  readonly label: string;
+  readonly start: () => Promise<ServerProcess>;
+  /** Answers the standalone commands (memory, fanout, closes). */
+  readonly commands: boolean;
+}
+const TARGETS: Target[] = [
+  { key: 'ours', label: 'ours', start: () => startStandaloneServer('ours', new URL('./support/our-node.ts', import.meta.url), HOST, { exposeGc: true }), commands: true },
+  { key: 'raw-h2', label: 'raw node:http2', start: () => startStandaloneServer('raw-h2', new URL('./baselines/raw-h2-responder.ts', import.meta.url), HOST, { exposeGc: true }), commands: true },
+  { key: 'grpc-js', label: 'bare grpc-js', start: () => startStandaloneServer('grpc-js', new URL('./baselines/grpcjs-bare.ts', import.meta.url), HOST, { exposeGc: true }), commands: true },
+];
+const rnacos = !args['skip-rnacos'] && rnacosInstalled();
+if (rnacos) TARGETS.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startRnacos(HOST), commands: false });
+
+interface LevelFigures {
+  readonly connections: number;
+  readonly rssKiBPerConnection: number;
+  readonly heapKiBPerConnection: number | null;
+  readonly rssMiB: number;
+  /** Setups per second over the ramp to this level from the one below. */
+  readonly setupsPerSecond: number;
+}
+interface TargetFigures {
+  readonly target: TargetKey;
+  readonly label: string;
+  readonly idleRssMiB: number;
+  readonly levels: LevelFigures[];
+  readonly setupErrors: number;
+  readonly firstSetupError?: string;
+  readonly fanOut: { readonly connections: number; readonly medianMs: number; readonly runsMs: number[]; readonly acksPerSecond: number } | null;
+  readonly close: { readonly samples: number; readonly missing: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number } | null;
+}
+
+const kib = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
+const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Memory {
+  readonly rss: number;
+  readonly heapUsed: number | null;
+}
+
+async function memoryOf(target: Target, server: ServerProcess): Promise<Memory> {
+  if (target.commands) return server.command<Memory>('memory');
+  return { rss: rssBytes(server.pid), heapUsed: null };
+}
+
+async function measure(target: Target): Promise<TargetFigures> {
+  const server = await target.start();
+  const drivers = Array.from({ length: config.drivers }, (_, d) => new ForkedWorker<ToConnectionWorker, FromConnectionWorker>(`connection driver ${d + 1}`, WORKER));
+  try {
+    await sleep(config.settleMs);
+    const idle = await memoryOf(target, server);
+    const levels: LevelFigures[] = [];
+    let held = 0;
+    let setupErrors = 0;
+    let firstSetupError: string | undefined;
+    let fanOut: TargetFigures['fanOut'] = null;
+    for (const level of config.levels) {
+      const adding = level - held;
+      const started = performance.now();
+      drivers.forEach((driver, d) => {
+        const count = Math.floor(adding / config.drivers) + (d < adding % config.drivers ? 1 : 0);
+        // Each driver takes every n-th source address, so that the drivers' connections interleave.
+        const localAddresses = config.sourceAddresses.filter((_, i) => i % config.drivers === d);
+        driver.send({ type: 'open', host: HOST, port: server.port, count, localAddresses, concurrency: config.setupConcurrencyPerDriver });
+      });
+      let opened = 0;
+      for (const driver of drivers) {
+        const result = await driver.next('opened');
+        opened += result.opened;
+        setupErrors += result.errors;
+        firstSetupError ??= result.firstError;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      held += opened;
+      await sleep(config.settleMs);
+      const memory = await memoryOf(target, server);
+      const figures: LevelFigures = {
+        connections: held,
+        rssKiBPerConnection: kib((memory.rss - idle.rss) / held),
+        heapKiBPerConnection: memory.heapUsed === null || idle.heapUsed === null ? null : kib((memory.heapUsed - idle.heapUsed) / held),
+        rssMiB: mib(memory.rss),
+        setupsPerSecond: Math.round(opened / seconds),
+      };
+      levels.push(figures);
+      console.log(
+        `  ${target.label.padEnd(14)} ${String(held).padStart(6)} connections  rss ${figures.rssKiBPerConnection} KiB/conn  heap ${figures.heapKiBPerConnection ?? '-'} KiB/conn  ` +
+          `${figures.setupsPerSecond} setups/s${setupErrors > 0 ? `  setup errors ${setupErrors}: ${firstSetupError}` : ''}`,
+      );
+      if (target.commands && level === config.fanOutAt) {
+        const runsMs: number[] = [];
+        for (let i = 0; i < config.fanOutRepeats; i++) {
+          const result = await server.command<FanOutResult>('fanout');
+          if (result.acks !== held) throw new Error(`${target.label} fan-out: ${result.acks} answers from ${held} connections`);
+          runsMs.push(round2(result.ms));
+        }
+        const medianMs = [...runsMs].sort((a, b) => a - b)[Math.floor(runsMs.length / 2)]!;
+        fanOut = { connections: held, medianMs, runsMs, acksPerSecond: Math.round(held / (medianMs / 1000)) };
+        console.log(`  ${target.label.padEnd(14)} fan-out to ${held}: ${runsMs.join(', ')} ms (${fanOut.acksPerSecond} acks/s)`);
+      }
+    }
+
+    let close: TargetFigures['close'] = null;
+    if (target.commands) {
+      await server.command('closes');
+      const perDriver = Math.ceil(config.closes / config.drivers);
+      const intervalMs = (1000 * config.drivers) / config.closesPerSecond;
+      for (const driver of drivers) driver.send({ type: 'drop', count: perDriver, intervalMs });
+      const droppedAt: Record<string, number> = {};
+      for (const driver of drivers) Object.assign(droppedAt, (await driver.next('dropped')).droppedAt);
+      await sleep(config.settleMs);
+      const { closes } = await server.command<{ closes: Record<string, number> }>('closes');
+      const latencies: number[] = [];
+      let missing = 0;
+      for (const [peer, at] of Object.entries(droppedAt)) {
+        const seen = closes[peer];
+        if (seen === undefined) missing++;
+        else latencies.push(seen - at);
+      }
+      close = {
+        samples: latencies.length,
+        missing,
+        p50Ms: round2(percentile(latencies, 50)),
+        p99Ms: round2(percentile(latencies, 99)),
+        maxMs: round2(Math.max(...latencies)),
+      };
+      console.log(`  ${target.label.padEnd(14)} close -> seen gone: p50 ${close.p50Ms} ms  p99 ${close.p99Ms} ms  (${close.samples} closes, ${missing} not seen)`);
+    }
+    return {
+      target: target.key,
+      label: target.label,
+      idleRssMiB: mib(idle.rss),
+      levels,
+      setupErrors,
+      ...(firstSetupError === undefined ? {} : { firstSetupError }),
+      fanOut,
+      close,
+    };
+  } finally {
+    await Promise.all(drivers.map((d) => d.close()));
+    await server.stop();
+  }
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((cells) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`).join('\n');
+}
+
+// --- run ---------------------------------------------------------------------------------------
+
+console.log(`connections benchmark on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `  levels ${config.levels.join(', ')}; ${config.drivers} driver processes, sources ${config.sourceAddresses[0]}-${config.sourceAddresses.at(-1)}; ` +
+    `fan-out at ${config.fanOutAt}; ${config.closes} closes at ${config.closesPerSecond}/s; r-nacos: ${rnacos ? 'yes' : args['skip-rnacos'] ? 'skipped' : 'not installed'}`,
+);
+const results: TargetFigures[] = [];
+for (const target of TARGETS) results.push(await measure(target));
+
+const levelHeader = config.levels.map((l) => `${l / 1000}k`);
+const curve = (pick: (l: LevelFigures) => number | null, digits = 1) =>
+  results.map((r) => [
+    r.label,
+    ...config.levels.map((_, i) => {
+      const value = r.levels[i] === undefined ? null : pick(r.levels[i]!);
+      return value === null ? '-' : value.toFixed(digits);
+    }),
+  ]);
+console.log('\nRSS per idle registered connection, KiB');
+console.log(table(['target', ...levelHeader], curve((l) => l.rssKiBPerConnection)));
+console.log('\nJS heap per connection after GC, KiB');
+console.log(table(['target', ...levelHeader], curve((l) => l.heapKiBPerConnection)));
+console.log('\nsetups per second (driver-side) while ramping to each level');
+console.log(table(['target', ...levelHeader], curve((l) => l.setupsPerSecond, 0)));
+console.log('\nfan-out and close');
+console.log(
+  table(
+    ['target', 'fan-out ms', 'acks/s', 'close p50 ms', 'close p99 ms', 'not seen'],
+    results.map((r) => [r.label, r.fanOut ? String(r.fanOut.medianMs) : '-', r.fanOut ? String(r.fanOut.acksPerSecond) : '-', r.close ? String(r.close.p50Ms) : '-', r.close ? String(r.close.p99Ms) : '-', r.close ? String(r.close.missing) : '-']),
+  ),
+);
+const ours = results.find((r) => r.target === 'ours')!;
+const ratios = results
+  .filter((r) => r.target !== 'ours')
+  .map((r) => {
+    const top = Math.min(ours.levels.length, r.levels.length) - 1;
+    return {
+      against: r.target,
+      atConnections: ours.levels[top]!.connections,
+      rssPerConnection: round2(ours.levels[top]!.rssKiBPerConnection / r.levels[top]!.rssKiBPerConnection),
+      setupsPerSecond: round2(ours.levels[top]!.setupsPerSecond / r.levels[top]!.setupsPerSecond),
+      fanOutMs: ours.fanOut && r.fanOut ? round2(ours.fanOut.medianMs / r.fanOut.medianMs) : null,
+    };
+  });
+console.log('\nratios ours / baseline at the top level (memory and time: lower is better; setups: higher)');
+console.log(table(['baseline', 'connections', 'rss/conn', 'setups/s', 'fan-out time'], ratios.map((r) => [r.against, String(r.atConnections), r.rssPerConnection.toFixed(2), r.setupsPerSecond.toFixed(2), r.fanOutMs?.toFixed(2) ?? '-'])));
+
+const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(resultsDir, { recursive: true });
+const out = join(resultsDir, 'connections.json');
+writeFileSync(
+  out,
+  `${JSON.stringify({ benchmark: 'connections', date: new Date().toISOString(), machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, config, results, ratios }, null, 2)}\n`,
+);
+console.log(`\nwrote ${out}`);
+process.exit(0);
