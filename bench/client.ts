@@ -8,6 +8,7 @@ import pino from 'pino';
 import { RpcClient } from '../src/client/index.js';
 import { findMainPort } from '../test/support/ports.js';
 import { RawPeer } from '../test/support/raw-peer.js';
+import { writeResult } from './support/results.js';
 import { summary } from './support/stats.js';
 
 const count = Number(process.argv[2] ?? 500);
@@ -69,6 +70,14 @@ console.log(`  start() -> RUNNING  p50 ${s.p50} ms  p99 ${s.p99} ms  max ${s.max
 console.log(`  memory per client: heap ${kib(perClientHeap)} KiB, rss ${kib((after.rss - before.rss) / count)} KiB`);
 console.log(`  baseline, bare grpc-js channel after one ServerCheck: heap ${kib(perPeerHeap)} KiB, rss ${kib((after0.rss - before0.rss) / count)} KiB`);
 console.log(`  ratio heap client / bare channel: ${(perClientHeap / perPeerHeap).toFixed(2)}`);
+console.log(
+  `wrote ${writeResult('client', {
+    clients: count,
+    startMs: s,
+    perClient: { heapKiB: Number(kib(perClientHeap)), rssKiB: Number(kib((after.rss - before.rss) / count)) },
+    bareChannel: { heapKiB: Number(kib(perPeerHeap)), rssKiB: Number(kib((after0.rss - before0.rss) / count)) },
+  })}`,
+);
 await Promise.all(clients.map((c) => c.shutdown()));
 child.stdin!.write('quit\n');
 await new Promise((resolve) => child.on('exit', resolve));

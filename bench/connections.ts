@@ -17,15 +17,14 @@
 //    each one gone (ours: unregistered and listeners told); latency is the difference of the two
 //    processes' wall clocks (same machine, sub-ms precision).
 // Usage: node --import tsx bench/connections.ts [--levels 1000,5000,10000,19500] [--fanout-at 10000]
-//          [--closes 1000] [--drivers 4] [--quick] [--skip-rnacos]
+//          [--closes 1000] [--drivers 4] [--quick] [--skip-rnacos] [--targets ours,raw-h2,grpc-js,r-nacos]
 // The top level stays below 20,000: this machine's hard limit on open files per process is 20,000.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ForkedWorker } from './support/forked-worker.js';
 import { rssBytes } from './support/proc-stats.js';
+import { writeResult } from './support/results.js';
 import { rnacosInstalled, startRnacos, startStandaloneServer, type ServerProcess } from './support/server-process.js';
 import type { FromConnectionWorker, ToConnectionWorker } from './support/connection-worker.js';
 import { percentile } from './support/stats.js';
@@ -39,6 +38,7 @@ const { values: args } = parseArgs({
     drivers: { type: 'string', default: '4' },
     quick: { type: 'boolean', default: false },
     'skip-rnacos': { type: 'boolean', default: false },
+    targets: { type: 'string' },
   },
 });
 const config = {
@@ -71,6 +71,9 @@ const TARGETS: Target[] = [
 ];
 const rnacos = !args['skip-rnacos'] && rnacosInstalled();
 if (rnacos) TARGETS.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startRnacos(HOST), commands: false });
+// --targets ours,raw-h2: a subset, for looking into one figure (ours always runs: ratios need it).
+const chosen = args.targets?.split(',');
+if (chosen !== undefined) TARGETS.splice(0, TARGETS.length, ...TARGETS.filter((t) => t.key === 'ours' || chosen.includes(t.key)));
 
 interface LevelFigures {
   readonly connections: number;
@@ -257,12 +260,5 @@ const ratios = results
 console.log('\nratios ours / baseline at the top level (memory and time: lower is better; setups: higher)');
 console.log(table(['baseline', 'connections', 'rss/conn', 'setups/s', 'fan-out time'], ratios.map((r) => [r.against, String(r.atConnections), r.rssPerConnection.toFixed(2), r.setupsPerSecond.toFixed(2), r.fanOutMs?.toFixed(2) ?? '-'])));
 
-const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-mkdirSync(resultsDir, { recursive: true });
-const out = join(resultsDir, 'connections.json');
-writeFileSync(
-  out,
-  `${JSON.stringify({ benchmark: 'connections', date: new Date().toISOString(), machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, config, results, ratios }, null, 2)}\n`,
-);
-console.log(`\nwrote ${out}`);
+console.log(`\nwrote ${writeResult('connections', { config, results, ratios })}`);
 process.exit(0);

@@ -1,83 +1,187 @@
-// Rebalance after a restart: 3 members, N clients (default 300) in a child process sending a
-// request every 300 ms; SIGKILL one member, let its clients reconnect, restart it, and time until
-// every member is within ±10 % of even. Balancing on (median of R runs) against the baseline in
-// the same run: balancing off with an operator calling smartReloadCluster every second.
-// Usage: node --import tsx bench/rebalance.ts [clients=300] [runs=5]
+// Rebalance after a restart: 3 members on 127.0.0.1-3, N clients (default 3000) in a child
+// process, each sending a HealthCheck every few seconds; SIGKILL one member, let its clients
+// reconnect to the others, restart it, and time until every member is within ±10 % of even.
+// Balancing on (median of R runs) against the baseline in the same run: balancing off with an
+// operator calling smartReloadCluster every second (Nacos's manual tool). Connections per member
+// are sampled throughout and plotted (bench/results/rebalance.svg), balancing on and off.
+// Usage: node --import tsx bench/rebalance.ts [--clients 3000] [--runs 3] [--interval 5000]
+//          [--limit 90] [--quick]
+import os from 'node:os';
+import { parseArgs } from 'node:util';
 import { ClusterScenario, Fleet, isEven } from '../test/support/cluster-scenario.js';
+import { writeArtifact, writeResult } from './support/results.js';
+import { lineChartSvg, type Panel } from './support/svg-plot.js';
 
-const clients = Number(process.argv[2] ?? 300);
-const runs = Number(process.argv[3] ?? 5);
-const LIMIT_MS = 90_000;
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '3000' },
+    runs: { type: 'string', default: '3' },
+    interval: { type: 'string', default: '5000' },
+    limit: { type: 'string', default: '90' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const config = {
+  clients: args.quick ? 150 : Number(args.clients),
+  runs: args.quick ? 1 : Number(args.runs),
+  /** Each client's request interval: 3000 clients at 5 s are 600 requests/s besides health checks. */
+  requestIntervalMs: args.quick ? 1000 : Number(args.interval),
+  limitMs: (args.quick ? 20 : Number(args.limit)) * 1000,
+  /** The quick run skips the baseline, which takes the whole limit when it never gets even. */
+  baseline: !args.quick,
+  sampleMs: 500,
+};
+
+interface Sample {
+  /** Seconds since the restart (negative: before it). */
+  readonly t: number;
+  readonly perServer: Record<string, number>;
+}
 
 interface Outcome {
-  seconds: number | undefined;
-  moves: number;
-  failed: number;
+  readonly seconds: number | null;
+  readonly moves: number;
+  readonly failed: number;
+  readonly timeline: Sample[];
+  readonly addresses: string[];
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(check: () => Promise<boolean>, limitMs: number): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   return false;
 }
 
 async function runOnce(balancing: boolean): Promise<Outcome> {
   const scenario = new ClusterScenario();
-  const fleet = { current: undefined as Fleet | undefined };
+  let fleet: Fleet | undefined;
+  let sampler: NodeJS.Timeout | undefined;
   try {
     await scenario.start(balancing ? {} : { balancer: { enabled: false } });
-    const f = new Fleet(clients, scenario.addresses);
-    fleet.current = f;
-    await f.ready(120_000);
+    fleet = new Fleet(config.clients, scenario.addresses, config.requestIntervalMs);
+    const f = fleet;
+    await f.ready(180_000);
     const fleetUp = Date.now();
-    await until(async () => isEven((await f.stats()).perServer, scenario.addresses), 60_000);
+    await until(async () => isEven((await f.stats()).perServer, scenario.addresses), 90_000);
     // Steady state before the failure: clients connected for longer than the balancer's cool-down,
     // as in production, where a restart finds long-lived connections.
-    await new Promise((r) => setTimeout(r, Math.max(0, fleetUp + 11_000 - Date.now())));
+    await sleep(Math.max(0, fleetUp + 11_000 - Date.now()));
+    let restartedAt = Date.now();
+    const timeline: Sample[] = [];
+    sampler = setInterval(() => {
+      const at = Date.now();
+      void f.stats().then(
+        (s) => timeline.push({ t: (at - restartedAt) / 1000, perServer: s.perServer }),
+        () => undefined,
+      );
+    }, config.sampleMs);
     const victim = scenario.nodes[0]!;
+    const killedAt = Date.now();
     await victim.stop('SIGKILL');
     await until(async () => {
       const s = await f.stats();
       return !s.perServer[victim.address] && !s.perServer['unconnected'];
-    }, 60_000);
+    }, 90_000);
     const before = await scenario.resetsSent();
     const failedBefore = (await f.stats()).failed;
     await victim.start();
-    const restartedAt = Date.now();
+    restartedAt = Date.now();
+    // Samples taken before the restart was known: re-based on the restart time.
+    const shift = (restartedAt - killedAt) / 1000;
+    for (const [i, s] of timeline.entries()) if (s.t > 0) timeline[i] = { ...s, t: s.t - shift };
     let operator: NodeJS.Timeout | undefined;
     if (!balancing) {
-      // The baseline: Nacos's manual tool, called once a second by a diligent operator.
       operator = setInterval(() => void fetch(`http://${scenario.nodes[1]!.address}/nacos/v2/core/loader/smartReloadCluster`).catch(() => undefined), 1000);
     }
-    const even = await until(async () => isEven((await f.stats()).perServer, scenario.addresses), LIMIT_MS);
-    const seconds = even ? (Date.now() - restartedAt) / 1000 : undefined;
+    const even = await until(async () => isEven((await f.stats()).perServer, scenario.addresses), config.limitMs);
+    const seconds = even ? (Date.now() - restartedAt) / 1000 : null;
     clearInterval(operator);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(3000);
+    clearInterval(sampler);
     const moves = (await scenario.resetsSent()) - before;
     const failed = (await f.stats()).failed - failedBefore;
-    return { seconds, moves, failed };
+    return { seconds, moves, failed, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
   } finally {
-    await fleet.current?.stop();
+    clearInterval(sampler);
+    await fleet?.stop();
     await scenario.dispose();
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const minimum = Math.floor(clients / 3);
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const minimum = Math.floor(config.clients / 3);
+const summarize = (o: Outcome) => ({ seconds: o.seconds, moves: o.moves, failed: o.failed });
+
+console.log(
+  `rebalance benchmark on ${os.cpus().length} cores: ${config.clients} clients (a request each ${config.requestIntervalMs} ms), 3 members, ` +
+    `${config.runs} run(s) balancing on${config.baseline ? ' + baseline' : ''}`,
+);
 const on: Outcome[] = [];
-for (let i = 0; i < runs; i++) {
+for (let i = 0; i < config.runs; i++) {
   on.push(await runOnce(true));
-  console.log(`balancing on, run ${i + 1}: ${JSON.stringify(on.at(-1))}`);
+  console.log(`  balancing on, run ${i + 1}: ${JSON.stringify(summarize(on.at(-1)!))}`);
 }
-const off = await runOnce(false);
-console.log(`balancing off + smartReloadCluster every 1 s: ${JSON.stringify(off)}`);
+const off = config.baseline ? await runOnce(false) : undefined;
+if (off) console.log(`  balancing off + smartReloadCluster every 1 s: ${JSON.stringify(summarize(off))}`);
 
 const onSeconds = on.map((o) => o.seconds ?? Infinity);
-console.log(`\nrebalance, ${clients} clients, 3 members, restart of one (minimum moves = floor(total/3) = ${minimum})`);
-console.log(`  balancing on  (median of ${runs}): ${median(onSeconds).toFixed(1)} s to ±10 %, moves ${median(on.map((o) => o.moves))} (${(median(on.map((o) => o.moves)) / minimum).toFixed(2)} × minimum), failed requests ${on.reduce((s, o) => s + o.failed, 0)} in all runs`);
-console.log(`  baseline, off + smartReloadCluster each second: ${off.seconds === undefined ? `not even within ${LIMIT_MS / 1000} s` : `${off.seconds.toFixed(1)} s`}, moves ${off.moves} (${(off.moves / minimum).toFixed(2)} × minimum), failed ${off.failed}`);
-if (off.seconds !== undefined) console.log(`  ratio baseline / balancing on: ${(off.seconds / median(onSeconds)).toFixed(1)} × faster`);
+const onMedianSeconds = median(onSeconds);
+const onMoves = median(on.map((o) => o.moves));
+const result = {
+  config,
+  minimumMoves: minimum,
+  balancingOn: {
+    medianSeconds: Number.isFinite(onMedianSeconds) ? onMedianSeconds : null,
+    medianMoves: onMoves,
+    movesPerMinimum: Math.round((onMoves / minimum) * 100) / 100,
+    failedRequests: on.reduce((s, o) => s + o.failed, 0),
+    runs: on.map(summarize),
+  },
+  baseline: off ? { ...summarize(off), movesPerMinimum: Math.round((off.moves / minimum) * 100) / 100 } : null,
+};
+console.log(`\nrebalance, ${config.clients} clients, 3 members, restart of one (minimum moves = floor(total/3) = ${minimum})`);
+console.log(
+  `  balancing on  (median of ${config.runs}): ${Number.isFinite(onMedianSeconds) ? `${onMedianSeconds.toFixed(1)} s` : `not even within ${config.limitMs / 1000} s`} to ±10 %, ` +
+    `moves ${onMoves} (${result.balancingOn.movesPerMinimum} × minimum), failed requests ${result.balancingOn.failedRequests} in all runs`,
+);
+if (off) {
+  console.log(
+    `  baseline, off + smartReloadCluster each second: ${off.seconds === null ? `not even within ${config.limitMs / 1000} s` : `${off.seconds.toFixed(1)} s`}, ` +
+      `moves ${off.moves} (${result.baseline!.movesPerMinimum} × minimum), failed ${off.failed}`,
+  );
+}
+
+// The plot: the first balancing-on run and the baseline, connections per member over time.
+const COLORS = ['#d62728', '#1f77b4', '#2ca02c'];
+const panelOf = (title: string, o: Outcome): Panel => {
+  const even = config.clients / 3;
+  return {
+    title,
+    series: o.addresses.map((address, i) => ({
+      name: `${address}${i === 0 ? ' (restarted)' : ''}`,
+      color: COLORS[i]!,
+      points: o.timeline.map((s) => [s.t, s.perServer[address] ?? 0] as const),
+    })),
+    band: { from: even * 0.9, to: even * 1.1, label: 'even ±10 %' },
+    markers: [[0, 'restart'], ...(o.seconds === null ? [] : [[o.seconds, `even at ${o.seconds.toFixed(1)} s`] as const])],
+  };
+};
+const panels = [panelOf('balancing on', on[0]!), ...(off ? [panelOf('balancing off, smartReloadCluster every 1 s', off)] : [])];
+const firstT = Math.min(...panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([t]) => t))));
+const lastT = Math.max(...panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([t]) => t))));
+const svg = lineChartSvg(panels, {
+  xLabel: 's since the killed member restarted',
+  yLabel: 'connected clients',
+  xRange: [Math.floor(firstT), Math.ceil(lastT)],
+  yRange: [0, Math.ceil((config.clients * 0.6) / 100) * 100],
+});
+
+const svgPath = writeArtifact('rebalance.svg', svg);
+const jsonPath = writeResult('rebalance', { ...result, timelines: { on: on[0]!.timeline, off: off?.timeline ?? null } });
+console.log(`\nwrote ${jsonPath} and ${svgPath}`);
 process.exit(0);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from '../src/protocol/index.js';
 import { findMainPort } from '../test/support/ports.js';
 import { RawPeer } from '../test/support/raw-peer.js';
+import { writeResult } from './support/results.js';
 import { summary } from './support/stats.js';
 
 const total = Number(process.argv[2] ?? 1000);
@@ -78,4 +79,5 @@ console.log(`  server: setup received -> registered + listeners told  p50 ${serv
 console.log(`  client: setup written -> first HealthCheck not 301      p50 ${client.p50}  p99 ${client.p99}  max ${client.max}  (301 retries: ${retries301})`);
 console.log(`  baseline: ServerCheck round trip on a fresh connection  p50 ${baseline.p50}  p99 ${baseline.p99}`);
 console.log(`  ratio client p50 / baseline p50: ${(client.p50 / baseline.p50).toFixed(2)}`);
+console.log(`wrote ${writeResult(`registration-c${concurrency}`, { setups: total, concurrency, serverMs: server, clientMs: client, serverCheckMs: baseline, retries301 })}`);
 process.exit(0);

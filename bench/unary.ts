@@ -9,16 +9,16 @@
 // over rounds is reported with its range, so drift from other load on the machine cancels out.
 // Usage: node --import tsx bench/unary.ts [--duration 5] [--warmup 1] [--connections 8]
 //          [--in-flight 64] [--drivers 2] [--rounds 3] [--sources 4] [--quick] [--skip-h2load]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeEnvelope, encodePayload, request } from '../src/protocol/index.js';
 import { encodeFrame } from './support/grpc-framing.js';
 import { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { h2loadVersion, runH2load } from './support/h2load.js';
 import { cpuWindow, rssBytes } from './support/proc-stats.js';
+import { writeResult } from './support/results.js';
 import { startOurNode, startStandaloneServer, type ServerProcess } from './support/server-process.js';
 import { runUnaryLoad } from './support/unary-load.js';
 import type { UnaryCall } from './support/unary-load-worker.js';
@@ -323,25 +323,13 @@ console.log(
       : ''),
 );
 
-const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-mkdirSync(resultsDir, { recursive: true });
-const out = join(resultsDir, 'unary.json');
-writeFileSync(
-  out,
-  `${JSON.stringify(
-    {
-      benchmark: 'unary',
-      date: new Date().toISOString(),
-      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: loadAtStart },
-      config: { ...config, h2load: h2loadAvailable ?? null },
-      summary,
-      ratios,
-      driverCpuMicrosPerCall: Math.round(driverMicros),
-      rounds: rows,
-    },
-    null,
-    2,
-  )}\n`,
-);
+const out = writeResult('unary', {
+  loadAverageAtStart: loadAtStart,
+  config: { ...config, h2load: h2loadAvailable ?? null },
+  summary,
+  ratios,
+  driverCpuMicrosPerCall: Math.round(driverMicros),
+  rounds: rows,
+});
 console.log(`\nwrote ${out}`);
 process.exit(0);

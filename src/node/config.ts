@@ -22,7 +22,7 @@ export const NodeConfigSchema = z.strictObject({
   refusalCloseDelayMs: z.number().int().min(0).default(300),
   shutdownResetWaitMs: z.number().int().min(0).default(1000),
   ejector: z
-    .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms })
+    .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms, probeBatchSize: z.number().int().positive() })
     .partial()
     .default({}),
   shed: z.strictObject({ ratePerSecond: z.number().positive(), tickMs: ms }).partial().default({}),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { request, type Timers } from '../protocol/index.js';
 import { UnregisterReason, type ConnectionManager } from './connection-manager.js';
+import type { Connection } from './connection.js';
 
 export interface EjectorOptions {
   /** First run after start (Nacos: 1 s). */
@@ -11,6 +12,12 @@ export interface EjectorOptions {
   idleThresholdMs: number;
   /** How long a probe waits for ClientDetectionResponse (Nacos 2.3.0: 5 s). */
   detectTimeoutMs: number;
+  /**
+   * Probes sent per turn of the event loop (ours; Nacos sends all at once). A run over tens of
+   * thousands of idle connections then never holds the loop for long: closes, setups and requests
+   * are served between batches instead of waiting behind the whole run.
+   */
+  probeBatchSize: number;
 }
 
 export const DEFAULT_EJECTOR_OPTIONS: EjectorOptions = {
@@ -18,6 +25,7 @@ export const DEFAULT_EJECTOR_OPTIONS: EjectorOptions = {
   intervalMs: 3000,
   idleThresholdMs: 20_000,
   detectTimeoutMs: 5000,
+  probeBatchSize: 128,
 };
 
 /**
@@ -59,17 +67,22 @@ export class ConnectionEjector {
     try {
       const now = this.timers.now();
       const idle = this.manager.list().filter((c) => now - c.lastActiveTime >= this.options.idleThresholdMs);
-      const results = await Promise.all(
-        idle.map(async (connection) => {
-          try {
-            await connection.request(request('ClientDetectionRequest'), this.options.detectTimeoutMs);
-            connection.freshActiveTime();
-            return undefined;
-          } catch {
-            return connection.id;
-          }
-        }),
-      );
+      const probe = async (connection: Connection): Promise<string | undefined> => {
+        try {
+          await connection.request(request('ClientDetectionRequest'), this.options.detectTimeoutMs);
+          connection.freshActiveTime();
+          return undefined;
+        } catch {
+          return connection.id;
+        }
+      };
+      const probes: Promise<string | undefined>[] = [];
+      const batch = Math.max(1, this.options.probeBatchSize);
+      for (let i = 0; i < idle.length; i += batch) {
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        for (const connection of idle.slice(i, i + batch)) probes.push(probe(connection));
+      }
+      const results = await Promise.all(probes);
       const dead = results.filter((id): id is string => id !== undefined);
       for (const id of dead) this.manager.unregister(id, UnregisterReason.EJECTED);
       if (dead.length > 0) this.logger.info({ probed: idle.length, ejected: dead.length }, 'ejected idle connections');

@@ -5,7 +5,7 @@ import { answerTo, autoAck, fakeConnection, newManager, recordingListener, type 
 import { flushMicrotasks, ManualTimers } from '../support/manual-timers.js';
 import { testLogger } from '../support/server.js';
 
-const OPTIONS: EjectorOptions = { initialDelayMs: 1000, intervalMs: 3000, idleThresholdMs: 20_000, detectTimeoutMs: 5000 };
+const OPTIONS: EjectorOptions = { initialDelayMs: 1000, intervalMs: 3000, idleThresholdMs: 20_000, detectTimeoutMs: 5000, probeBatchSize: 128 };
 
 function harness(options: Partial<EjectorOptions> = {}) {
   const timers = new ManualTimers();
@@ -23,8 +23,25 @@ function harness(options: Partial<EjectorOptions> = {}) {
 const probes = (fake: FakeConnection) => fake.sink.pushes('ClientDetectionRequest');
 
 describe('ConnectionEjector: one run', () => {
-  it('uses the Nacos 2.3.0 defaults', () => {
-    assert.deepEqual(DEFAULT_EJECTOR_OPTIONS, { initialDelayMs: 1000, intervalMs: 3000, idleThresholdMs: 20_000, detectTimeoutMs: 5000 });
+  it('uses the Nacos 2.3.0 defaults, and probes in batches of 128 per turn of the event loop', () => {
+    assert.deepEqual(DEFAULT_EJECTOR_OPTIONS, { initialDelayMs: 1000, intervalMs: 3000, idleThresholdMs: 20_000, detectTimeoutMs: 5000, probeBatchSize: 128 });
+  });
+
+  it('sends one batch of probes per turn of the event loop, so other work runs between batches', async () => {
+    const { timers, ejector, add } = harness({ probeBatchSize: 2 });
+    const fakes = Array.from({ length: 5 }, () => add('auto'));
+    await timers.advance(20_000);
+    const run = ejector.runOnce();
+    const probedNow = fakes.filter((f) => probes(f).length > 0).length;
+    assert.equal(probedNow, 2, 'the first batch goes out at once');
+    let between = 0;
+    await new Promise<void>((resolve) => setImmediate(() => {
+      between = fakes.filter((f) => probes(f).length > 0).length;
+      resolve();
+    }));
+    assert.ok(between < 5, `other work ran before the last batch (${between} probed by then)`);
+    assert.deepEqual(await run, []);
+    assert.equal(fakes.filter((f) => probes(f).length === 1).length, 5, 'every idle connection probed once');
   });
 
   it('does not probe a connection idle for less than the threshold', async () => {
