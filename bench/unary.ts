@@ -8,7 +8,8 @@
 // Rounds visit the targets in alternating order; ratios are taken within a round, then the median
 // over rounds is reported with its range, so drift from other load on the machine cancels out.
 // Usage: node --import tsx bench/unary.ts [--duration 5] [--warmup 1] [--connections 8]
-//          [--in-flight 64] [--drivers 2] [--rounds 3] [--sources 4] [--quick] [--skip-h2load]
+//          [--in-flight 64] [--drivers 2] [--rounds 3] [--sources 4] [--quick] [--skip-h2load] [--skip-rnacos]
+// r-nacos joins as a target when installed (interop/peers/rnacos.sh install).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { h2loadVersion, runH2load } from './support/h2load.js';
 import { cpuWindow, rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
-import { startOurNode, startStandaloneServer, type ServerProcess } from './support/server-process.js';
+import { rnacosInstalled, startOurNode, startRnacos, startStandaloneServer, type ServerProcess } from './support/server-process.js';
 import { runUnaryLoad } from './support/unary-load.js';
 import type { UnaryCall } from './support/unary-load-worker.js';
 
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     sources: { type: 'string', default: '4' },
     quick: { type: 'boolean', default: false },
     'skip-h2load': { type: 'boolean', default: false },
+    'skip-rnacos': { type: 'boolean', default: false },
   },
 });
 const config = {
@@ -49,7 +51,7 @@ const config = {
 const HOST = '127.0.0.1';
 const h2loadAvailable = args['skip-h2load'] ? undefined : h2loadVersion();
 
-type TargetKey = 'raw-h2' | 'grpc-js' | 'ours';
+type TargetKey = 'raw-h2' | 'grpc-js' | 'ours' | 'r-nacos';
 interface Target {
   readonly key: TargetKey;
   readonly label: string;
@@ -58,18 +60,20 @@ interface Target {
   readonly realConnectionIds: boolean;
 }
 
-const TARGETS: readonly Target[] = [
+const TARGETS: Target[] = [
   { key: 'raw-h2', label: 'raw node:http2', start: () => startStandaloneServer('raw-h2', new URL('./baselines/raw-h2-responder.ts', import.meta.url), HOST), realConnectionIds: false },
   { key: 'grpc-js', label: 'bare grpc-js', start: () => startStandaloneServer('grpc-js', new URL('./baselines/grpcjs-bare.ts', import.meta.url), HOST), realConnectionIds: false },
   { key: 'ours', label: 'ours', start: () => startOurNode(HOST), realConnectionIds: true },
 ];
+const rnacos = !args['skip-rnacos'] && rnacosInstalled();
+if (rnacos) TARGETS.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startRnacos(HOST), realConnectionIds: false });
 const label = (key: TargetKey) => TARGETS.find((t) => t.key === key)!.label;
 
 /** What drives the load: our driver with one of the calls, or h2load with ServerCheck. */
 type Load = UnaryCall | 'h2load';
 const LOADS: readonly Load[] = h2loadAvailable === undefined ? ['ServerCheck', 'HealthCheck'] : ['ServerCheck', 'HealthCheck', 'h2load'];
 const loadLabel = (load: Load, target: TargetKey) =>
-  load === 'h2load' ? 'ServerCheck by h2load' : load === 'HealthCheck' && target === 'ours' ? 'HealthCheck (registered)' : load;
+  load === 'h2load' ? 'ServerCheck by h2load' : load === 'HealthCheck' && (target === 'ours' || target === 'r-nacos') ? 'HealthCheck (registered)' : load;
 
 /** One measurement: a load against a target in one round. */
 interface Row {
@@ -281,6 +285,7 @@ const PAIRS: readonly { readonly a: TargetKey; readonly b: TargetKey; readonly n
   { a: 'ours', b: 'grpc-js', note: 'target >= 0.85' },
   { a: 'ours', b: 'raw-h2', note: '' },
   { a: 'grpc-js', b: 'raw-h2', note: 'issue: ~0.67' },
+  ...(rnacos ? [{ a: 'ours' as const, b: 'r-nacos' as const, note: 'target >= 1 per server CPU-s' }] : []),
 ];
 /** Ratio a/b of one figure within each round; median and range over rounds. */
 function ratio(a: TargetKey, b: TargetKey, load: Load, pick: (r: Row) => number): { median: number; min: number; max: number } {

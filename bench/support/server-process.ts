@@ -83,20 +83,32 @@ export class ServerProcess {
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
-  /** SIGKILL (a benchmark server has nothing to drain) and wait for the exit. */
-  async stop(): Promise<void> {
+  /**
+   * SIGTERM, SIGKILL if it has not exited within `graceMs`; waits for the exit. The grace lets a
+   * profiled server write its profile.
+   */
+  async stop(graceMs = 5000): Promise<void> {
     if (!this.exited) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
-      this.child.kill('SIGKILL');
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
       await exited;
+      clearTimeout(timer);
     }
     if (this.tempDir !== undefined) rmSync(this.tempDir, { recursive: true, force: true });
   }
 }
 
+/**
+ * Extra node flags for server processes, from BENCH_SERVER_NODE_ARGS: profiling a server under
+ * a benchmark's load, e.g. `BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`
+ * (node refuses --cpu-prof in NODE_OPTIONS).
+ */
+const extraServerArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+
 function spawnTs(args: readonly string[], nodeOptions: readonly string[] = []): ChildProcess {
   // cwd: the repository, so that `--import tsx` resolves from its node_modules.
-  return spawn(process.execPath, [...nodeOptions, '--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...extraServerArgs, ...nodeOptions, '--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** Our node, started as an operator would (CLI), with a fresh home; ready once readiness says 200. */

@@ -103,6 +103,23 @@ function dropNulls(_key: string, value: unknown): unknown {
   return value === null ? undefined : value;
 }
 
+/** Whether a JSON value holds a null anywhere below it. */
+function containsNull(value: unknown): boolean {
+  if (value === null) return true;
+  if (typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(containsNull);
+  for (const key in value) if (containsNull((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+/**
+ * JSON without null members. A replacer function takes JSON.stringify off its fast path (a few
+ * µs per message, measurable on every call), so it is used only when there is a null to drop.
+ */
+function stringifyWithoutNulls(value: Record<string, unknown>): string {
+  return containsNull(value) ? JSON.stringify(value, dropNulls) : JSON.stringify(value);
+}
+
 /** The JSON object Java would write for a message (without headers, which go to metadata). */
 export function messageToJson(message: Message, registry: MessageRegistry = defaultRegistry): Record<string, unknown> {
   if (message.kind === 'request') {
@@ -132,7 +149,7 @@ export function encodePayload(
   message: Message,
   options: { clientIp?: string; registry?: MessageRegistry } = {},
 ): Uint8Array {
-  const json = JSON.stringify(messageToJson(message, options.registry), dropNulls);
+  const json = stringifyWithoutNulls(messageToJson(message, options.registry));
   const metadata: PayloadProto['metadata'] = { type: message.type };
   if (message.kind === 'request') {
     if (options.clientIp) metadata.clientIp = options.clientIp;

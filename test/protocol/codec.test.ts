@@ -119,6 +119,18 @@ describe('payload codec: golden bodies from spec section 2', () => {
     const proto = PayloadTypeForTests.decode(bytes) as unknown as { body: { type_url: string } };
     assert.equal(proto.body.type_url, '');
   });
+
+  it('drops null keys at any depth, and keeps the JSON as is when there is none', () => {
+    const nested = { instance: { ip: '10.0.0.1', weight: null, meta: { a: null, b: 'x' } }, hosts: [{ port: 1, cluster: null }] };
+    assert.deepEqual(jsonOf(encodePayload(request('InstanceRequest', nested))), {
+      headers: {},
+      instance: { ip: '10.0.0.1', meta: { b: 'x' } },
+      hosts: [{ port: 1 }],
+      module: 'internal',
+    });
+    const clean = { instance: { ip: '10.0.0.1', meta: { b: 'x' } }, list: [1, 'a', true] };
+    assert.deepEqual(jsonOf(encodePayload(request('InstanceRequest', clean))), { headers: {}, ...clean, module: 'internal' });
+  });
 });
 
 describe('payload codec: bad input gets typed errors', () => {
