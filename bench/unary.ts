@@ -9,6 +9,7 @@
 // over rounds is reported with its range, so drift from other load on the machine cancels out.
 // Usage: node --import tsx bench/unary.ts [--duration 5] [--warmup 1] [--connections 8]
 //          [--in-flight 64] [--drivers 2] [--rounds 3] [--sources 4] [--quick] [--skip-h2load] [--skip-rnacos]
+//          [--targets ours,raw-h2,grpc-js,r-nacos] [--loads ServerCheck,HealthCheck,h2load]
 // r-nacos joins as a target when installed (interop/peers/rnacos.sh install).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,6 +37,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-h2load': { type: 'boolean', default: false },
     'skip-rnacos': { type: 'boolean', default: false },
+    targets: { type: 'string' },
+    loads: { type: 'string' },
   },
 });
 const config = {
@@ -67,11 +70,17 @@ const TARGETS: Target[] = [
 ];
 const rnacos = !args['skip-rnacos'] && rnacosInstalled();
 if (rnacos) TARGETS.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startRnacos(HOST), realConnectionIds: false });
+// --targets ours,grpc-js: a subset, for looking into one figure (ours always runs: ratios need it).
+const chosenTargets = args.targets?.split(',');
+if (chosenTargets !== undefined) TARGETS.splice(0, TARGETS.length, ...TARGETS.filter((t) => t.key === 'ours' || chosenTargets.includes(t.key)));
 const label = (key: TargetKey) => TARGETS.find((t) => t.key === key)!.label;
 
 /** What drives the load: our driver with one of the calls, or h2load with ServerCheck. */
 type Load = UnaryCall | 'h2load';
-const LOADS: readonly Load[] = h2loadAvailable === undefined ? ['ServerCheck', 'HealthCheck'] : ['ServerCheck', 'HealthCheck', 'h2load'];
+// --loads h2load,HealthCheck: a subset.
+const LOADS: readonly Load[] = (h2loadAvailable === undefined ? (['ServerCheck', 'HealthCheck'] as const) : (['ServerCheck', 'HealthCheck', 'h2load'] as const)).filter(
+  (load) => args.loads === undefined || args.loads.split(',').includes(load),
+);
 const loadLabel = (load: Load, target: TargetKey) =>
   load === 'h2load' ? 'ServerCheck by h2load' : load === 'HealthCheck' && (target === 'ours' || target === 'r-nacos') ? 'HealthCheck (registered)' : load;
 
@@ -281,12 +290,17 @@ console.log(
   ),
 );
 
-const PAIRS: readonly { readonly a: TargetKey; readonly b: TargetKey; readonly note: string }[] = [
+interface Pair {
+  readonly a: TargetKey;
+  readonly b: TargetKey;
+  readonly note: string;
+}
+const PAIRS: readonly Pair[] = ([
   { a: 'ours', b: 'grpc-js', note: 'target >= 0.85' },
   { a: 'ours', b: 'raw-h2', note: '' },
   { a: 'grpc-js', b: 'raw-h2', note: 'issue: ~0.67' },
-  ...(rnacos ? [{ a: 'ours' as const, b: 'r-nacos' as const, note: 'target >= 1 per server CPU-s' }] : []),
-];
+  { a: 'ours', b: 'r-nacos', note: 'target >= 1 per server CPU-s' },
+] satisfies Pair[]).filter((pair) => TARGETS.some((t) => t.key === pair.a) && TARGETS.some((t) => t.key === pair.b));
 /** Ratio a/b of one figure within each round; median and range over rounds. */
 function ratio(a: TargetKey, b: TargetKey, load: Load, pick: (r: Row) => number): { median: number; min: number; max: number } {
   const perRound = Array.from({ length: config.rounds }, (_, round) => {

@@ -5,7 +5,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+/** bench/results, or BENCH_RESULTS_DIR (bench/run.ts --quick writes elsewhere, to keep the committed figures). */
+export const RESULTS_DIR = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('../results/', import.meta.url));
 
 /** The machine a figure was measured on. */
 export function machine(): { cores: number; cpu: string | undefined; node: string; loadAverage: number[] } {

@@ -1,0 +1,313 @@
+// The benchmark report: reads each benchmark's bench/results/<name>.json and writes latest.json
+// (all of them, one file), latest.md (tables) and, for a full run, the README's performance
+// section between its `<!-- bench:start -->` and `<!-- bench:end -->` markers.
+// Standalone (rebuild from the results on disk): node --import tsx bench/report.ts [--no-readme]
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RESULTS_DIR } from './support/results.js';
+import { isEntryPoint } from './support/standalone.js';
+import { REPO_ROOT } from './support/server-process.js';
+
+interface Percentiles {
+  readonly n?: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max?: number;
+}
+interface Common {
+  readonly date: string;
+  readonly machine: { readonly cores: number; readonly cpu?: string; readonly node: string };
+}
+interface Ratio {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+interface UnaryResult extends Common {
+  readonly config: { readonly rounds: number; readonly durationMs: number; readonly connections: number; readonly inFlight: number; readonly h2load: string | null };
+  readonly summary: readonly {
+    readonly target: string;
+    readonly load: string;
+    readonly requestsPerSecond: number;
+    readonly p50Ms: number | null;
+    readonly p99Ms: number | null;
+    readonly meanMs: number;
+    readonly serverCores: number;
+    readonly perServerCpuSecond: number;
+    readonly errors: number;
+  }[];
+  readonly ratios: readonly { readonly pair: string; readonly load: string; readonly throughput: Ratio; readonly perServerCpuSecond: Ratio }[];
+}
+interface ConnectionsResult extends Common {
+  readonly config: { readonly levels: readonly number[]; readonly closes: number; readonly closesPerSecond: number };
+  readonly results: readonly {
+    readonly target: string;
+    readonly label: string;
+    readonly levels: readonly { readonly connections: number; readonly rssKiBPerConnection: number; readonly heapKiBPerConnection: number | null; readonly setupsPerSecond: number }[];
+    readonly setupErrors: number;
+    readonly fanOut: { readonly connections: number; readonly medianMs: number; readonly acksPerSecond: number } | null;
+    readonly close: { readonly samples: number; readonly missing: number; readonly p50Ms: number; readonly p99Ms: number } | null;
+  }[];
+}
+interface RegistrationResult extends Common {
+  readonly setups: number;
+  readonly concurrency: number;
+  readonly serverMs: Percentiles;
+  readonly clientMs: Percentiles;
+  readonly serverCheckMs: Percentiles;
+}
+interface ClientResult extends Common {
+  readonly clients: number;
+  readonly startMs: Percentiles;
+  readonly perClient: { readonly heapKiB: number; readonly rssKiB: number };
+  readonly bareChannel: { readonly heapKiB: number; readonly rssKiB: number };
+}
+interface RebalanceOutcome {
+  readonly seconds: number | null;
+  readonly moves: number;
+  readonly failed: number;
+}
+interface RebalanceResult extends Common {
+  readonly config: { readonly clients: number; readonly runs: number; readonly limitMs: number };
+  readonly minimumMoves: number;
+  readonly balancingOn: { readonly medianSeconds: number | null; readonly medianMoves: number; readonly movesPerMinimum: number; readonly failedRequests: number };
+  readonly baseline: (RebalanceOutcome & { readonly movesPerMinimum: number }) | null;
+}
+
+interface Results {
+  readonly unary?: UnaryResult;
+  readonly connections?: ConnectionsResult;
+  readonly registration?: RegistrationResult;
+  readonly registrationConcurrent?: RegistrationResult;
+  readonly client?: ClientResult;
+  readonly rebalance?: RebalanceResult;
+}
+
+function read<T>(dir: string, name: string): T | undefined {
+  const path = join(dir, `${name}.json`);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+}
+
+const num = (n: number | null | undefined, digits = 0): string =>
+  n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ratio = (r: Ratio | undefined): string => (r === undefined ? '-' : r.min === r.max ? r.median.toFixed(2) : `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`);
+
+function table(header: readonly string[], rows: readonly (readonly string[])[], align?: readonly ('l' | 'r')[]): string {
+  const sep = header.map((_, i) => ((align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'l' ? '---' : '--:'));
+  return [header, sep, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const TARGET_LABELS: Record<string, string> = { ours: 'ours', 'raw-h2': 'raw node:http2', 'grpc-js': 'bare grpc-js', 'r-nacos': 'r-nacos 0.8.8' };
+const LOAD_LABELS: Record<string, string> = { ServerCheck: 'ServerCheck', HealthCheck: 'HealthCheck', h2load: 'ServerCheck by h2load' };
+
+function unarySection(u: UnaryResult): string {
+  const rows = u.summary.map((s) => [
+    TARGET_LABELS[s.target] ?? s.target,
+    LOAD_LABELS[s.load] ?? s.load,
+    num(s.requestsPerSecond),
+    num(s.p50Ms, 2),
+    num(s.p99Ms, 2),
+    num(s.serverCores, 2),
+    num(s.perServerCpuSecond),
+    String(s.errors),
+  ]);
+  const ratios = u.ratios
+    .filter((r) => r.pair.startsWith('ours'))
+    .map((r) => [r.pair, LOAD_LABELS[r.load] ?? r.load, ratio(r.throughput), ratio(r.perServerCpuSecond)]);
+  return [
+    `### Unary calls`,
+    ``,
+    `${u.config.connections} connections × ${u.config.inFlight / u.config.connections} calls in flight, ${u.config.durationMs / 1000} s per measurement, median of ${u.config.rounds} round(s); ` +
+      `HealthCheck runs on registered connections. Our driver (raw node:http2, 2 processes) shares the 2 cores with the server, so the servers are compared per server CPU-second too, ` +
+      `and h2load (${u.config.h2load ?? 'not installed'}) measures capacity.`,
+    ``,
+    table(['server', 'load', 'req/s', 'p50 ms', 'p99 ms', 'server cores', 'req per server CPU-s', 'errors'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']),
+    ``,
+    `Ratios within a round, median (range):`,
+    ``,
+    table(['pair', 'load', 'throughput', 'per server CPU-s'], ratios, ['l', 'l', 'r', 'r']),
+  ].join('\n');
+}
+
+function connectionsSection(c: ConnectionsResult): string {
+  const levels = c.config.levels;
+  const curve = (pick: (l: ConnectionsResult['results'][number]['levels'][number]) => number | null, digits: number) =>
+    c.results.map((r) => [r.label, ...levels.map((_, i) => num(r.levels[i] === undefined ? null : pick(r.levels[i]!), digits))]);
+  const header = ['server', ...levels.map((l) => `${num(l)} conns`)];
+  return [
+    `### Idle registered connections`,
+    ``,
+    `Real protocol connections (ServerCheck, ConnectionSetupRequest, HealthCheck) from 4 driver processes over 127.0.0.1–16. ` +
+      `Per connection: (RSS at the level − RSS with none) / level; heap after a full GC. The top level stays under 20,000: ` +
+      `this machine allows 20,000 open files per process.`,
+    ``,
+    `RSS per connection, KiB:`,
+    ``,
+    table(header, curve((l) => l.rssKiBPerConnection, 1)),
+    ``,
+    `JS heap per connection after GC, KiB:`,
+    ``,
+    table(header, curve((l) => l.heapKiBPerConnection, 1)),
+    ``,
+    `Setups per second while ramping to each level (driver-side):`,
+    ``,
+    table(header, curve((l) => l.setupsPerSecond, 0)),
+    ``,
+    `Push fan-out (one ClientDetectionRequest to every connection, until all answered) and close ` +
+      `(a client drops its TCP connection → the server has it gone; ours: unregistered and listeners told; ${num(c.config.closes)} closes at ${c.config.closesPerSecond}/s):`,
+    ``,
+    table(
+      ['server', 'fan-out to', 'fan-out ms', 'acks/s', 'close p50 ms', 'close p99 ms'],
+      c.results.map((r) => [
+        r.label,
+        r.fanOut ? num(r.fanOut.connections) : '-',
+        r.fanOut ? num(r.fanOut.medianMs) : '-',
+        r.fanOut ? num(r.fanOut.acksPerSecond) : '-',
+        r.close ? num(r.close.p50Ms, 2) : '-',
+        r.close ? num(r.close.p99Ms, 2) : '-',
+      ]),
+    ),
+  ].join('\n');
+}
+
+function registrationSection(r1: RegistrationResult | undefined, r16: RegistrationResult | undefined): string {
+  const rows = [r1, r16]
+    .filter((r): r is RegistrationResult => r !== undefined)
+    .map((r) => [String(r.concurrency), num(r.setups), num(r.serverMs.p50, 3), num(r.serverMs.p99, 3), num(r.clientMs.p50, 2), num(r.clientMs.p99, 2), num(r.serverCheckMs.p50, 2), num(r.serverCheckMs.p99, 2)]);
+  return [
+    `### Registration`,
+    ``,
+    `Server: ConnectionSetupRequest received → registered and listeners told. Client: setup written → first HealthCheck not answered 301. ` +
+      `Baseline: a ServerCheck round trip on the same kind of fresh connection.`,
+    ``,
+    table(['concurrency', 'setups', 'server p50 ms', 'server p99 ms', 'client p50 ms', 'client p99 ms', 'ServerCheck p50 ms', 'ServerCheck p99 ms'], rows),
+  ].join('\n');
+}
+
+function clientSection(c: ClientResult): string {
+  return [
+    `### Client`,
+    ``,
+    table(
+      ['', `${c.clients} RpcClients`, 'baseline: bare grpc-js channel after one ServerCheck'],
+      [
+        ['start() → RUNNING p50 / p99 ms (includes the 100 ms setup wait)', `${num(c.startMs.p50)} / ${num(c.startMs.p99)}`, '-'],
+        ['heap per client, KiB', num(c.perClient.heapKiB, 1), num(c.bareChannel.heapKiB, 1)],
+        ['RSS per client, KiB', num(c.perClient.rssKiB, 1), num(c.bareChannel.rssKiB, 1)],
+      ],
+      ['l', 'r', 'r'],
+    ),
+  ].join('\n');
+}
+
+function rebalanceSection(r: RebalanceResult, plotPath: string): string {
+  const on = r.balancingOn;
+  const off = r.baseline;
+  const seconds = (s: number | null) => (s === null ? `not even within ${r.config.limitMs / 1000} s` : `${s.toFixed(1)} s`);
+  return [
+    `### Rebalance after a restart`,
+    ``,
+    `3 members on 127.0.0.1–3, ${num(r.config.clients)} clients (our RpcClient, one process); one member SIGKILLed, its clients move to the others, ` +
+      `then it restarts. Time from the restart until every member is within ±10 % of even; moves are ConnectResetRequests sent (minimum ${num(r.minimumMoves)}).`,
+    ``,
+    table(
+      ['', 'to ±10 %', 'moves', 'moves / minimum', 'failed requests'],
+      [
+        [`balancing on (median of ${r.config.runs})`, seconds(on.medianSeconds), num(on.medianMoves), on.movesPerMinimum.toFixed(2), num(on.failedRequests)],
+        ...(off ? [['balancing off, smartReloadCluster every 1 s', seconds(off.seconds), num(off.moves), off.movesPerMinimum.toFixed(2), num(off.failed)]] : []),
+      ],
+      ['l', 'r', 'r', 'r', 'r'],
+    ),
+    ``,
+    `![connections per member over time, balancing on and off](${plotPath})`,
+  ].join('\n');
+}
+
+/** Where we stand against the issue's targets, from the figures at hand. */
+function targetsSection(results: Results): string {
+  const rows: string[][] = [];
+  const u = results.unary;
+  if (u) {
+    const find = (pair: string, load: string) => u.ratios.find((r) => r.pair === pair && r.load === load);
+    const grpc = find('ours / bare grpc-js', 'h2load') ?? find('ours / bare grpc-js', 'ServerCheck');
+    if (grpc) rows.push(['unary throughput ≥ 0.85 × bare grpc-js', `${grpc.throughput.median.toFixed(2)} (${LOAD_LABELS[grpc.load] ?? grpc.load}); per server CPU-s ${grpc.perServerCpuSecond.median.toFixed(2)}`]);
+    const rn = find('ours / r-nacos 0.8.8', 'h2load') ?? find('ours / r-nacos 0.8.8', 'ServerCheck');
+    if (rn) rows.push(['unary ≥ r-nacos per core', `${rn.perServerCpuSecond.median.toFixed(2)} per server CPU-s`]);
+  }
+  const ours = results.connections?.results.find((r) => r.target === 'ours');
+  if (ours) {
+    const top = ours.levels.at(-1);
+    if (top) rows.push(['≥ 20,000 connections at ≤ 48 KiB RSS each', `${num(top.connections)} at ${top.rssKiBPerConnection.toFixed(1)} KiB (open-file limit 20,000 per process)`]);
+    if (ours.fanOut) rows.push(['push fan-out to 10k < 1 s', `${num(ours.fanOut.medianMs)} ms to ${num(ours.fanOut.connections)}`]);
+    if (ours.close) rows.push(['close → unregistered p99 < 50 ms', `${ours.close.p99Ms.toFixed(1)} ms`]);
+  }
+  const reg = results.registration;
+  if (reg) rows.push(['registration p99 < 5 ms', `server ${reg.serverMs.p99.toFixed(3)} ms, client ${reg.clientMs.p99.toFixed(2)} ms`]);
+  const rb = results.rebalance;
+  if (rb) {
+    rows.push([
+      'rebalance < 10 s, moves ≤ 1.3 × minimum, 0 failed',
+      `${rb.balancingOn.medianSeconds === null ? 'not even' : `${rb.balancingOn.medianSeconds.toFixed(1)} s`}, ${rb.balancingOn.movesPerMinimum.toFixed(2)} ×, ${rb.balancingOn.failedRequests} failed`,
+    ]);
+  }
+  return [`### Targets`, ``, table(['target', 'measured'], rows, ['l', 'l'])].join('\n');
+}
+
+export interface ReportOptions {
+  readonly mode: 'full' | 'quick' | 'as found';
+  readonly updateReadme: boolean;
+  readonly dir?: string;
+}
+
+export function writeReport(options: ReportOptions): { markdown: string; paths: string[] } {
+  const dir = options.dir ?? RESULTS_DIR;
+  const results: Results = {
+    unary: read<UnaryResult>(dir, 'unary'),
+    connections: read<ConnectionsResult>(dir, 'connections'),
+    registration: read<RegistrationResult>(dir, 'registration-c1'),
+    registrationConcurrent: read<RegistrationResult>(dir, 'registration-c16'),
+    client: read<ClientResult>(dir, 'client'),
+    rebalance: read<RebalanceResult>(dir, 'rebalance'),
+  };
+  const any = Object.values(results).find((r): r is Common => r !== undefined);
+  const plotFromRepo = 'bench/results/rebalance.svg';
+  const sections = [
+    any ? `Measured with \`npm run bench\`${options.mode === 'quick' ? ' --quick (small scale)' : ''} on ${any.machine.cores} cores (${any.machine.cpu ?? 'unknown CPU'}), Node.js ${any.machine.node}, ${any.date.slice(0, 10)}. Every figure has a baseline measured in the same run.` : 'No results yet: run `npm run bench`.',
+    targetsSection(results),
+    results.unary && unarySection(results.unary),
+    results.connections && connectionsSection(results.connections),
+    (results.registration || results.registrationConcurrent) && registrationSection(results.registration, results.registrationConcurrent),
+    results.client && clientSection(results.client),
+    results.rebalance && rebalanceSection(results.rebalance, plotFromRepo),
+  ].filter((s): s is string => typeof s === 'string');
+  const markdown = `${sections.join('\n\n')}\n`;
+  const paths = [join(dir, 'latest.json'), join(dir, 'latest.md')];
+  writeFileSync(paths[0]!, `${JSON.stringify({ mode: options.mode, generated: new Date().toISOString(), ...results }, null, 2)}\n`);
+  // latest.md sits in bench/results: the plot is next to it.
+  writeFileSync(paths[1]!, markdown.replace(`(${plotFromRepo})`, '(rebalance.svg)'));
+  if (options.updateReadme) paths.push(updateReadme(markdown));
+  return { markdown, paths };
+}
+
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+/** Replaces the README's text between the bench markers (headings one level down from ##). */
+function updateReadme(markdown: string): string {
+  const path = join(REPO_ROOT, 'README.md');
+  const readme = readFileSync(path, 'utf8');
+  const from = readme.indexOf(START);
+  const to = readme.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${START} ... ${END} section`);
+  const generated = `${START}\n<!-- generated by bench/report.ts from bench/results/*.json: edit those, not this -->\n${markdown}${END}`;
+  writeFileSync(path, readme.slice(0, from) + generated + readme.slice(to + END.length));
+  return path;
+}
+
+if (isEntryPoint(import.meta.url)) {
+  const { values } = parseArgs({ options: { 'no-readme': { type: 'boolean', default: false } } });
+  const report = writeReport({ mode: 'as found', updateReadme: !values['no-readme'] });
+  console.log(report.markdown);
+  console.log(`wrote ${report.paths.join(', ')}`);
+}
