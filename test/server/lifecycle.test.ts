@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { request } from '../../src/protocol/index.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
@@ -64,5 +67,17 @@ describe('server lifecycle over real sockets', async () => {
     p.client.close();
     p.close();
     await eventually(() => !server.manager.checkValid(id), 5000, 'unregistration');
+  });
+});
+
+describe('server close', () => {
+  it('resolves after 200 clients from another process came and went', async () => {
+    const { server, sdkPort, host } = await startTestServer();
+    const script = fileURLToPath(new URL('../support/register-and-leave.ts', import.meta.url));
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', script, host, String(sdkPort), '200'], { timeout: 60_000 });
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await eventually(() => closed, 10_000, 'server.close() resolved');
+    await closing;
   });
 });

@@ -108,6 +108,8 @@ export class GrpcTransport {
   /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
   private readonly byPeer = new Map<string, SocketTransport>();
   private readonly sockets = new Set<net.Socket>();
+  /** Set by close(): called when the last socket has closed. */
+  private onDrained: (() => void) | undefined;
 
   constructor(
     private readonly options: GrpcTransportOptions,
@@ -153,9 +155,12 @@ export class GrpcTransport {
 
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => {
-      if (!this.netServer.listening && this.sockets.size === 0) resolve();
-      else this.netServer.once('close', () => resolve());
+    // Drained when our own socket set is empty, not on net.Server's 'close' event: that event may
+    // already have fired (stopAccepting() came earlier, and the last socket closed since), and a
+    // close() waiting for it would wait forever.
+    const drained = new Promise<void>((resolve) => {
+      if (this.sockets.size === 0) resolve();
+      else this.onDrained = resolve;
     });
     this.stopAccepting();
     // Sessions first (grpc-js destroys them properly), then any socket that never got one.
@@ -163,7 +168,7 @@ export class GrpcTransport {
     setImmediate(() => {
       for (const socket of this.sockets) socket.destroy();
     });
-    await closed;
+    await drained;
   }
 
 
@@ -193,6 +198,7 @@ export class GrpcTransport {
       this.sockets.delete(socket);
       if (this.byPeer.get(peer) === transport) this.byPeer.delete(peer);
       this.handlers.transportClosed(transport);
+      if (this.sockets.size === 0) this.onDrained?.();
     });
     socket.on('error', (error) => this.options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
     // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
