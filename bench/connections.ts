@@ -42,8 +42,8 @@ const { values: args } = parseArgs({
   },
 });
 const config = {
-  levels: (args.quick ? '500,1000,2000' : args.levels).split(',').map(Number),
-  fanOutAt: args.quick ? 2000 : Number(args['fanout-at']),
+  levels: (args.quick ? '250,1000' : args.levels).split(',').map(Number),
+  fanOutAt: args.quick ? 1000 : Number(args['fanout-at']),
   closes: args.quick ? 200 : Number(args.closes),
   /** Pace of the drops, all drivers together. */
   closesPerSecond: 500,
