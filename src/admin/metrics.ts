@@ -30,6 +30,8 @@ export class NodeMetrics {
    * known types (anything else is `other`) times the result codes.
    */
   private readonly unaryChildren = new Map<string, { readonly count: Counter.Internal; readonly latency: Histogram.Internal<'type'> }>();
+  /** The same for pushes, by `type|outcome`: two increments per push, 10k pushes in a fan-out. */
+  private readonly pushChildren = new Map<string, Counter.Internal>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'nacos_remote_' });
@@ -97,7 +99,15 @@ export class NodeMetrics {
       children.latency.observe(elapsedMs / 1000);
     },
     // Push types are chosen by server code, not by clients, so they are bounded already.
-    pushObserved: (type: string, outcome: PushOutcome) => this.pushes.inc({ type, outcome }),
+    pushObserved: (type: string, outcome: PushOutcome) => {
+      const key = `${type}|${outcome}`;
+      let child = this.pushChildren.get(key);
+      if (child === undefined) {
+        child = this.pushes.labels({ type, outcome });
+        this.pushChildren.set(key, child);
+      }
+      child.inc();
+    },
   };
 
   /** Starts counting a server's connections. */

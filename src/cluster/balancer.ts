@@ -9,9 +9,13 @@ export interface BalancerOptions {
   readonly intervalMs: number;
   /** Shed only above avg × (1 + band). */
   readonly band: number;
-  /** Moves per second for the whole cluster; each member gets its share... */
+  /** A budget is paced to take about this long (so a large surplus moves faster than a small one)... */
+  readonly spreadMs: number;
+  /** ...at no less than this many moves per second... */
+  readonly minMemberRatePerSecond: number;
+  /** ...and no more than the member's share of this cluster-wide rate (what the receivers get)... */
   readonly clusterRatePerSecond: number;
-  /** ...but never more than this. */
+  /** ...nor than this. */
   readonly maxMemberRatePerSecond: number;
   /** A connection younger than this (it just moved here) is not moved again. */
   readonly cooldownMs: number;
@@ -25,8 +29,10 @@ export const DEFAULT_BALANCER_OPTIONS: BalancerOptions = {
   enabled: true,
   intervalMs: 1000,
   band: 0.1,
-  clusterRatePerSecond: 90,
-  maxMemberRatePerSecond: 30,
+  spreadMs: 5000,
+  minMemberRatePerSecond: 30,
+  clusterRatePerSecond: 300,
+  maxMemberRatePerSecond: 150,
   cooldownMs: 10_000,
   warmupMs: 3000,
   settleMs: 1500,
@@ -89,7 +95,9 @@ export function decide(input: BalanceInput, options: BalancerOptions): Decision 
   if (targets.length === 0) return { action: 'hold', reason: 'nobody is under-loaded' };
   const budget = Math.min(count - share, input.movable, targets.reduce((sum, t) => sum + t.deficit, 0));
   if (budget <= 0) return { action: 'hold', reason: 'nothing movable' };
-  const ratePerSecond = Math.max(1, Math.min(options.maxMemberRatePerSecond, options.clusterRatePerSecond / members));
+  const cap = Math.min(options.maxMemberRatePerSecond, options.clusterRatePerSecond / members);
+  const paced = Math.max(options.minMemberRatePerSecond, budget / (options.spreadMs / 1000));
+  const ratePerSecond = Math.max(1, Math.min(cap, paced));
   return { action: 'shed', budget, ratePerSecond, targets };
 }
 

@@ -44,6 +44,8 @@ export const NodeConfigSchema = z.strictObject({
       enabled: z.boolean(),
       intervalMs: ms,
       band: z.number().min(0).max(1),
+      spreadMs: z.number().int().positive(),
+      minMemberRatePerSecond: z.number().positive(),
       clusterRatePerSecond: z.number().positive(),
       maxMemberRatePerSecond: z.number().positive(),
       cooldownMs: z.number().int().min(0),

@@ -154,11 +154,12 @@ export class Connection {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    const error = new ConnectionClosedError(`connection ${this.id} closed`);
+    // Built only when a push waits: an Error's stack trace is a measurable cost per close.
+    const error = this.pending.size > 0 ? new ConnectionClosedError(`connection ${this.id} closed`) : undefined;
     for (const push of this.pending.values()) {
       push.cancelTimer();
       this.options.observePush?.(push.type, 'failed');
-      push.reject(error);
+      push.reject(error!);
     }
     this.pending.clear();
     this.sink.end();

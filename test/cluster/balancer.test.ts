@@ -54,13 +54,24 @@ describe('balancer decision', () => {
     assert.deepEqual(decide(input({}, { load: draining }), OPTIONS), { action: 'hold', reason: 'inside the band' });
   });
 
-  it('scales the rate down as the cluster grows, capped per member', () => {
-    const three = decide(input({ a: 45, b: 45, c: 0 }), OPTIONS);
-    assert.equal(three.action === 'shed' && three.ratePerSecond, 30);
-    const counts: Record<string, number> = { a: 100 };
-    for (let i = 0; i < 9; i++) counts[`m${i}`] = i === 0 ? 0 : 50;
-    const ten = decide(input(counts), OPTIONS);
-    assert.equal(ten.action === 'shed' && ten.ratePerSecond, 9, '90 per second over 10 members');
+  it('paces a budget over spreadMs, at least the minimum rate, at most the member cap', () => {
+    const small = decide(input({ a: 45, b: 45, c: 0 }), OPTIONS);
+    assert.equal(small.action === 'shed' && small.budget, 15);
+    assert.equal(small.action === 'shed' && small.ratePerSecond, 30, '15 over 5 s is 3/s: raised to the minimum');
+    const large = decide(input({ a: 1500, b: 1500, c: 0 }), OPTIONS);
+    assert.equal(large.action === 'shed' && large.budget, 500);
+    assert.equal(large.action === 'shed' && large.ratePerSecond, 100, '500 over 5 s, within the cap of 300/3 members');
+    const huge = decide(input({ a: 6000, b: 6000, c: 0 }), OPTIONS);
+    assert.equal(huge.action === 'shed' && huge.ratePerSecond, 100, 'capped: the receivers get at most 300/s in all');
+  });
+
+  it('shrinks the cap as the cluster grows, so the receivers are never herded', () => {
+    const counts: Record<string, number> = { a: 2000 };
+    for (let i = 0; i < 19; i++) counts[`m${i}`] = i === 0 ? 0 : 1000;
+    const twenty = decide(input(counts), OPTIONS);
+    assert.equal(twenty.action === 'shed' && twenty.ratePerSecond, 15, '300 per second over 20 members, below the minimum');
+    const two = decide(input({ a: 3000, b: 0 }), OPTIONS);
+    assert.equal(two.action === 'shed' && two.ratePerSecond, 150, 'one shedder: the per-member cap');
   });
 
   it('picks targets weighted by deficit, and a picker never overfills one target', () => {
