@@ -5,7 +5,7 @@
 // operator calling smartReloadCluster every second (Nacos's manual tool). Connections per member
 // are sampled throughout and plotted (bench/results/rebalance.svg), balancing on and off.
 // Usage: node --import tsx bench/rebalance.ts [--clients 3000] [--runs 3] [--interval 5000]
-//          [--limit 90] [--quick]
+//          [--limit 90] [--quick] [--skip-baseline]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { ClusterScenario, Fleet, isEven } from '../test/support/cluster-scenario.js';
@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '5000' },
     limit: { type: 'string', default: '90' },
     quick: { type: 'boolean', default: false },
+    'skip-baseline': { type: 'boolean', default: false },
   },
 });
 const config = {
@@ -28,7 +29,7 @@ const config = {
   requestIntervalMs: args.quick ? 1000 : Number(args.interval),
   limitMs: (args.quick ? 20 : Number(args.limit)) * 1000,
   /** The quick run skips the baseline, which takes the whole limit when it never gets even. */
-  baseline: !args.quick,
+  baseline: !args.quick && !args['skip-baseline'],
   sampleMs: 500,
 };
 
