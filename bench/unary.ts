@@ -333,21 +333,23 @@ console.log(
 // and server split the machine, so a server well below one core is not the bottleneck and raw
 // throughput ratios then measure the machine. Say so next to the figures.
 const driverRows = summary.filter((s) => s.load !== 'h2load');
-const driverMicros = median(driverRows.map((s) => ((s.driverCores ?? NaN) * 1e6) / s.requestsPerSecond));
+const driverMicros = driverRows.length === 0 ? NaN : median(driverRows.map((s) => ((s.driverCores ?? NaN) * 1e6) / s.requestsPerSecond));
 const busiestServer = Math.max(...driverRows.map((s) => s.serverCores));
-console.log(
-  `\nnote: our driver spends ~${driverMicros.toFixed(0)} us of CPU per call; with it the busiest server used ${busiestServer.toFixed(2)} cores.` +
-    (busiestServer < 0.9
-      ? ' The servers were not saturated under our driver: compare them per server CPU-second, and by h2load (a C client) for capacity.'
-      : ''),
-);
+if (driverRows.length > 0) {
+  console.log(
+    `\nnote: our driver spends ~${driverMicros.toFixed(0)} us of CPU per call; with it the busiest server used ${busiestServer.toFixed(2)} cores.` +
+      (busiestServer < 0.9
+        ? ' The servers were not saturated under our driver: compare them per server CPU-second, and by h2load (a C client) for capacity.'
+        : ''),
+  );
+}
 
 const out = writeResult('unary', {
   loadAverageAtStart: loadAtStart,
   config: { ...config, h2load: h2loadAvailable ?? null },
   summary,
   ratios,
-  driverCpuMicrosPerCall: Math.round(driverMicros),
+  driverCpuMicrosPerCall: Number.isFinite(driverMicros) ? Math.round(driverMicros) : null,
   rounds: rows,
 });
 console.log(`\nwrote ${out}`);
