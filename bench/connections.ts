@@ -25,9 +25,10 @@ import { parseArgs } from 'node:util';
 import { ForkedWorker } from './support/forked-worker.js';
 import { rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
-import { rnacosInstalled, startRnacos, startStandaloneServer, type ServerProcess } from './support/server-process.js';
+import type { ServerProcess } from './support/server-process.js';
 import type { FromConnectionWorker, ToConnectionWorker } from './support/connection-worker.js';
 import { percentile } from './support/stats.js';
+import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
 import type { FanOutResult } from './support/standalone.js';
 
 const { values: args } = parseArgs({
@@ -56,24 +57,9 @@ const config = {
 const HOST = '127.0.0.1';
 const WORKER = fileURLToPath(new URL('./support/connection-worker.ts', import.meta.url));
 
-type TargetKey = 'ours' | 'raw-h2' | 'grpc-js' | 'r-nacos';
-interface Target {
-  readonly key: TargetKey;
-  readonly label: string;
-  readonly start: () => Promise<ServerProcess>;
-  /** Answers the standalone commands (memory, fanout, closes). */
-  readonly commands: boolean;
-}
-const TARGETS: Target[] = [
-  { key: 'ours', label: 'ours', start: () => startStandaloneServer('ours', new URL('./support/our-node.ts', import.meta.url), HOST, { exposeGc: true }), commands: true },
-  { key: 'raw-h2', label: 'raw node:http2', start: () => startStandaloneServer('raw-h2', new URL('./baselines/raw-h2-responder.ts', import.meta.url), HOST, { exposeGc: true }), commands: true },
-  { key: 'grpc-js', label: 'bare grpc-js', start: () => startStandaloneServer('grpc-js', new URL('./baselines/grpcjs-bare.ts', import.meta.url), HOST, { exposeGc: true }), commands: true },
-];
-const rnacos = !args['skip-rnacos'] && rnacosInstalled();
-if (rnacos) TARGETS.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startRnacos(HOST), commands: false });
-// --targets ours,raw-h2: a subset, for looking into one figure (ours always runs: ratios need it).
-const chosen = args.targets?.split(',');
-if (chosen !== undefined) TARGETS.splice(0, TARGETS.length, ...TARGETS.filter((t) => t.key === 'ours' || chosen.includes(t.key)));
+type Target = BenchTarget;
+const TARGETS = benchTargets(HOST, { ours: 'module', exposeGc: true, skipRnacos: args['skip-rnacos'], ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) });
+const rnacos = TARGETS.some((t) => t.key === 'r-nacos');
 
 interface LevelFigures {
   readonly connections: number;

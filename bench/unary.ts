@@ -21,7 +21,8 @@ import { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { h2loadVersion, runH2load } from './support/h2load.js';
 import { cpuWindow, rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
-import { rnacosInstalled, startOurNode, startRnacos, startStandaloneServer, type ServerProcess } from './support/server-process.js';
+import type { ServerProcess } from './support/server-process.js';
+import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
 import { runUnaryLoad } from './support/unary-load.js';
 import type { UnaryCall } from './support/unary-load-worker.js';
 
@@ -54,25 +55,11 @@ const config = {
 const HOST = '127.0.0.1';
 const h2loadAvailable = args['skip-h2load'] ? undefined : h2loadVersion();
 
-type TargetKey = 'raw-h2' | 'grpc-js' | 'ours' | 'r-nacos';
-interface Target {
-  readonly key: TargetKey;
-  readonly label: string;
-  readonly start: () => Promise<ServerProcess>;
-  /** Our node names connections `<ms>_<ip>_<port>`: the driver checks it against its sockets. */
-  readonly realConnectionIds: boolean;
-}
-
-const TARGETS: Target[] = [
-  { key: 'raw-h2', label: 'raw node:http2', start: () => startStandaloneServer('raw-h2', new URL('./baselines/raw-h2-responder.ts', import.meta.url), HOST), realConnectionIds: false },
-  { key: 'grpc-js', label: 'bare grpc-js', start: () => startStandaloneServer('grpc-js', new URL('./baselines/grpcjs-bare.ts', import.meta.url), HOST), realConnectionIds: false },
-  { key: 'ours', label: 'ours', start: () => startOurNode(HOST), realConnectionIds: true },
-];
-const rnacos = !args['skip-rnacos'] && rnacosInstalled();
-if (rnacos) TARGETS.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startRnacos(HOST), realConnectionIds: false });
-// --targets ours,grpc-js: a subset, for looking into one figure (ours always runs: ratios need it).
-const chosenTargets = args.targets?.split(',');
-if (chosenTargets !== undefined) TARGETS.splice(0, TARGETS.length, ...TARGETS.filter((t) => t.key === 'ours' || chosenTargets.includes(t.key)));
+type Target = BenchTarget;
+// Baselines first: round 1 visits them before ours, round 2 after, and so on.
+const TARGETS = benchTargets(HOST, { ours: 'cli', skipRnacos: args['skip-rnacos'], ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) }).sort(
+  (a, b) => Number(a.key === 'ours') - Number(b.key === 'ours'),
+);
 const label = (key: TargetKey) => TARGETS.find((t) => t.key === key)!.label;
 
 /** What drives the load: our driver with one of the calls, or h2load with ServerCheck. */

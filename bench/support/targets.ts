@@ -1,0 +1,43 @@
+// The servers a benchmark measures side by side: our node and the baselines, each started in a
+// process of its own (server-process.ts).
+import { rnacosInstalled, startOurNode, startRnacos, startStandaloneServer, type ServerProcess } from './server-process.js';
+
+export type TargetKey = 'ours' | 'raw-h2' | 'grpc-js' | 'r-nacos';
+
+export interface BenchTarget {
+  readonly key: TargetKey;
+  readonly label: string;
+  readonly start: () => Promise<ServerProcess>;
+  /** Answers the standalone commands (memory, fanout, closes; standalone.ts). */
+  readonly commands: boolean;
+  /** Names connections `<ms>_<ip>_<port>` as our node does: a driver can check it against its sockets. */
+  readonly realConnectionIds: boolean;
+}
+
+export interface TargetOptions {
+  /** Our node as an operator starts it (the CLI), or as a module that answers the commands. */
+  readonly ours: 'cli' | 'module';
+  /** Run the node servers with --expose-gc (heap figures after a full GC). */
+  readonly exposeGc?: boolean;
+  /** Leave r-nacos out even when installed. */
+  readonly skipRnacos?: boolean;
+  /** Only these (ours always runs: every ratio needs it). */
+  readonly only?: readonly string[];
+}
+
+const module = (path: string) => new URL(path, import.meta.url);
+
+export function benchTargets(host: string, options: TargetOptions): BenchTarget[] {
+  const exposeGc = options.exposeGc ?? false;
+  const targets: BenchTarget[] = [
+    options.ours === 'cli'
+      ? { key: 'ours', label: 'ours', start: () => startOurNode(host), commands: false, realConnectionIds: true }
+      : { key: 'ours', label: 'ours', start: () => startStandaloneServer('ours', module('./our-node.ts'), host, { exposeGc }), commands: true, realConnectionIds: true },
+    { key: 'raw-h2', label: 'raw node:http2', start: () => startStandaloneServer('raw-h2', module('../baselines/raw-h2-responder.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
+    { key: 'grpc-js', label: 'bare grpc-js', start: () => startStandaloneServer('grpc-js', module('../baselines/grpcjs-bare.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
+  ];
+  if (!options.skipRnacos && rnacosInstalled()) {
+    targets.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startRnacos(host), commands: false, realConnectionIds: false });
+  }
+  return targets.filter((t) => options.only === undefined || t.key === 'ours' || options.only.includes(t.key));
+}
