@@ -98,7 +98,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
   return [header, sep, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-const TARGET_LABELS: Record<string, string> = { ours: 'ours', 'raw-h2': 'raw node:http2', 'grpc-js': 'bare grpc-js', 'r-nacos': 'r-nacos 0.8.8' };
+const TARGET_LABELS: Record<string, string> = { ours: 'ours', 'raw-h2': 'raw node:http2', 'grpc-js': 'bare grpc-js', 'r-nacos': 'r-nacos 0.8.8', nacos: 'Nacos 2.2.4' };
 const LOAD_LABELS: Record<string, string> = { ServerCheck: 'ServerCheck', HealthCheck: 'HealthCheck', h2load: 'ServerCheck by h2load' };
 
 function unarySection(u: UnaryResult): string {

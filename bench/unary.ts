@@ -8,9 +8,10 @@
 // Rounds visit the targets in alternating order; ratios are taken within a round, then the median
 // over rounds is reported with its range, so drift from other load on the machine cancels out.
 // Usage: node --import tsx bench/unary.ts [--duration 5] [--warmup 1] [--connections 8]
-//          [--in-flight 64] [--drivers 2] [--rounds 3] [--sources 4] [--quick] [--skip-h2load] [--skip-rnacos]
+//          [--in-flight 64] [--drivers 2] [--rounds 3] [--sources 4] [--quick] [--skip-h2load] [--skip-rnacos] [--skip-nacos]
 //          [--targets ours,raw-h2,grpc-js,r-nacos] [--loads ServerCheck,HealthCheck,h2load]
-// r-nacos joins as a target when installed (interop/peers/rnacos.sh install).
+// r-nacos joins as a target when installed (interop/peers/rnacos.sh install), and a real Nacos 2.2.4
+// server when built (interop/peers/nacos-server.sh build), except in --quick runs (it starts slowly).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-h2load': { type: 'boolean', default: false },
     'skip-rnacos': { type: 'boolean', default: false },
+    'skip-nacos': { type: 'boolean', default: false },
     targets: { type: 'string' },
     loads: { type: 'string' },
   },
@@ -57,7 +59,7 @@ const h2loadAvailable = args['skip-h2load'] ? undefined : h2loadVersion();
 
 type Target = BenchTarget;
 // Baselines first: round 1 visits them before ours, round 2 after, and so on.
-const TARGETS = benchTargets(HOST, { ours: 'cli', skipRnacos: args['skip-rnacos'], ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) }).sort(
+const TARGETS = benchTargets(HOST, { ours: 'cli', skipRnacos: args['skip-rnacos'], nacos: !args['skip-nacos'] && !args.quick, ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) }).sort(
   (a, b) => Number(a.key === 'ours') - Number(b.key === 'ours'),
 );
 const label = (key: TargetKey) => TARGETS.find((t) => t.key === key)!.label;
@@ -69,7 +71,7 @@ const LOADS: readonly Load[] = (h2loadAvailable === undefined ? (['ServerCheck',
   (load) => args.loads === undefined || args.loads.split(',').includes(load),
 );
 const loadLabel = (load: Load, target: TargetKey) =>
-  load === 'h2load' ? 'ServerCheck by h2load' : load === 'HealthCheck' && (target === 'ours' || target === 'r-nacos') ? 'HealthCheck (registered)' : load;
+  load === 'h2load' ? 'ServerCheck by h2load' : load === 'HealthCheck' && (target === 'ours' || target === 'r-nacos' || target === 'nacos') ? 'HealthCheck (registered)' : load;
 
 /** One measurement: a load against a target in one round. */
 interface Row {
@@ -287,6 +289,7 @@ const PAIRS: readonly Pair[] = ([
   { a: 'ours', b: 'raw-h2', note: '' },
   { a: 'grpc-js', b: 'raw-h2', note: 'issue: ~0.67' },
   { a: 'ours', b: 'r-nacos', note: 'target >= 1 per server CPU-s' },
+  { a: 'ours', b: 'nacos', note: '' },
 ] satisfies Pair[]).filter((pair) => TARGETS.some((t) => t.key === pair.a) && TARGETS.some((t) => t.key === pair.b));
 /** Ratio a/b of one figure within each round; median and range over rounds. */
 function ratio(a: TargetKey, b: TargetKey, load: Load, pick: (r: Row) => number): { median: number; min: number; max: number } {

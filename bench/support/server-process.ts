@@ -158,30 +158,43 @@ export async function startStandaloneServer(
   return server;
 }
 
-const RNACOS_SCRIPT = fileURLToPath(new URL('../../interop/peers/rnacos.sh', import.meta.url));
+/** A real Nacos-compatible server nobody here wrote, run by its interop/peers script. */
+export interface PeerServerKind {
+  readonly name: string;
+  readonly script: string;
+  /** The script's command that exits 0 once the server is built or installed (cached). */
+  readonly check: string;
+  /** Ports it takes, as offsets from its main (HTTP) port. */
+  readonly offsets: readonly number[];
+}
 
-/** Whether r-nacos is installed in its cache (interop/peers/rnacos.sh install; cargo, minutes). */
-export function rnacosInstalled(): boolean {
+export const RNACOS: PeerServerKind = { name: 'r-nacos', script: 'rnacos.sh', check: 'bin', offsets: [0, PortOffset.SDK_GRPC] };
+export const NACOS_224: PeerServerKind = { name: 'Nacos 2.2.4', script: 'nacos-server.sh', check: 'jar', offsets: [-1000, 0, PortOffset.SDK_GRPC, PortOffset.CLUSTER_GRPC] };
+
+const peerScript = (kind: PeerServerKind) => fileURLToPath(new URL(`../../interop/peers/${kind.script}`, import.meta.url));
+
+/** Whether the peer is built or installed in its cache (its script's build/install takes minutes). */
+export function peerInstalled(kind: PeerServerKind): boolean {
   try {
-    execFileSync(RNACOS_SCRIPT, ['bin'], { stdio: 'ignore' });
+    execFileSync(peerScript(kind), [kind.check], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
 }
 
-/** r-nacos on `host` (its script runs it on 127.0.0.1), ready once its raft leader is elected. */
-export async function startRnacos(host: string, timeoutMs = 60_000): Promise<ServerProcess> {
-  const port = await findMainPort([host], [0, PortOffset.SDK_GRPC]);
-  const data = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-rnacos-'));
-  // The script execs the server: the child's pid is r-nacos's.
-  const child = spawn(RNACOS_SCRIPT, ['run', String(port), data], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const server = new ServerProcess('r-nacos', host, child, data);
+/** The peer on 127.0.0.1 (where its script binds it), ready as its script's `wait` says. */
+export async function startPeer(kind: PeerServerKind, host: string, timeoutMs = 120_000): Promise<ServerProcess> {
+  const port = await findMainPort([host, '0.0.0.0'], kind.offsets);
+  const data = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-peer-'));
+  // The scripts exec the server: the child's pid is the server's.
+  const child = spawn(peerScript(kind), ['run', String(port), data], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const server = new ServerProcess(kind.name, host, child, data);
   try {
-    await promisify(execFile)(RNACOS_SCRIPT, ['wait', String(port), String(Math.ceil(timeoutMs / 1000))]);
+    await promisify(execFile)(peerScript(kind), ['wait', String(port), String(Math.ceil(timeoutMs / 1000))]);
   } catch {
     await server.stop();
-    throw new Error(`r-nacos not ready within ${timeoutMs} ms:\n${server.output()}`);
+    throw new Error(`${kind.name} not ready within ${timeoutMs} ms:\n${server.output()}`);
   }
   server.port = port + PortOffset.SDK_GRPC;
   return server;
