@@ -103,10 +103,14 @@ function dropNulls(_key: string, value: unknown): unknown {
   return value === null ? undefined : value;
 }
 
-/** Whether a JSON value holds a null anywhere below it. */
+/**
+ * Whether a JSON value may hold a null anywhere below it. An object with toJSON answers yes: what
+ * it serialises to is not what it holds.
+ */
 function containsNull(value: unknown): boolean {
   if (value === null) return true;
   if (typeof value !== 'object') return false;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
   if (Array.isArray(value)) return value.some(containsNull);
   for (const key in value) if (containsNull((value as Record<string, unknown>)[key])) return true;
   return false;

@@ -37,6 +37,8 @@ export class ConnectionEjector {
   private cancelNext: (() => void) | undefined;
   private running = false;
   private stopped = true;
+  /** Counts stop() calls: a run in progress sends no further batch after one. */
+  private stops = 0;
   /** Bumped by start(): a run of an earlier start() must not schedule another chain. */
   private generation = 0;
 
@@ -56,6 +58,7 @@ export class ConnectionEjector {
 
   stop(): void {
     this.stopped = true;
+    this.stops++;
     this.cancelNext?.();
     this.cancelNext = undefined;
   }
@@ -65,6 +68,7 @@ export class ConnectionEjector {
     if (this.running) return [];
     this.running = true;
     try {
+      const stopsAtStart = this.stops;
       const now = this.timers.now();
       const idle = this.manager.list().filter((c) => now - c.lastActiveTime >= this.options.idleThresholdMs);
       const probe = async (connection: Connection): Promise<string | undefined> => {
@@ -77,15 +81,21 @@ export class ConnectionEjector {
         }
       };
       const probes: Promise<string | undefined>[] = [];
-      const batch = Math.max(1, this.options.probeBatchSize);
+      // A non-integer or missing size (the API takes a partial) would skip or repeat connections.
+      const batch = Math.max(1, Math.floor(this.options.probeBatchSize) || DEFAULT_EJECTOR_OPTIONS.probeBatchSize);
       for (let i = 0; i < idle.length; i += batch) {
-        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-        for (const connection of idle.slice(i, i + batch)) probes.push(probe(connection));
+        if (i > 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          // stop() (a shutdown) between batches: no more probes beside its resets.
+          if (this.stops !== stopsAtStart) break;
+        }
+        // A connection whose stream or transport is gone is not probed: it is dead (and ejected if
+        // still registered; one unregistered since the run began is not counted).
+        for (const connection of idle.slice(i, i + batch)) probes.push(connection.connected ? probe(connection) : Promise.resolve(connection.id));
       }
       const results = await Promise.all(probes);
-      const dead = results.filter((id): id is string => id !== undefined);
-      for (const id of dead) this.manager.unregister(id, UnregisterReason.EJECTED);
-      if (dead.length > 0) this.logger.info({ probed: idle.length, ejected: dead.length }, 'ejected idle connections');
+      const dead = results.filter((id): id is string => id !== undefined && this.manager.unregister(id, UnregisterReason.EJECTED));
+      if (dead.length > 0) this.logger.info({ probed: probes.length, ejected: dead.length }, 'ejected idle connections');
       return dead;
     } finally {
       this.running = false;

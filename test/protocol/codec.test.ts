@@ -129,6 +129,8 @@ describe('payload codec: golden bodies from spec section 2', () => {
       hosts: [{ port: 1 }],
       module: 'internal',
     });
+    const custom = { toJSON: () => ({ x: null, y: 1 }) };
+    assert.deepEqual(jsonOf(encodePayload(business({ custom }))), { headers: {}, custom: { y: 1 }, module: 'internal' }, 'what toJSON returns loses its nulls too');
     const clean = { instance: { ip: '10.0.0.1', meta: { b: 'x' } }, list: [1, 'a', true] };
     assert.deepEqual(jsonOf(encodePayload(business(clean))), { headers: {}, ...clean, module: 'internal' });
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { UnregisterReason } from '../../src/server/connection-manager.js';
 import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from '../../src/server/ejector.js';
 import { answerTo, autoAck, fakeConnection, newManager, recordingListener, type FakeConnection } from '../support/fakes.js';
 import { flushMicrotasks, ManualTimers } from '../support/manual-timers.js';
@@ -25,6 +26,28 @@ const probes = (fake: FakeConnection) => fake.sink.pushes('ClientDetectionReques
 describe('ConnectionEjector: one run', () => {
   it('uses the Nacos 2.3.0 defaults, and probes in batches of 128 per turn of the event loop', () => {
     assert.deepEqual(DEFAULT_EJECTOR_OPTIONS, { initialDelayMs: 1000, intervalMs: 3000, idleThresholdMs: 20_000, detectTimeoutMs: 5000, probeBatchSize: 128 });
+  });
+
+  it('sends no further batch once stopped (a shutdown mid-run)', async () => {
+    const { timers, ejector, add } = harness({ probeBatchSize: 2 });
+    const fakes = Array.from({ length: 5 }, () => add('auto'));
+    await timers.advance(20_000);
+    const run = ejector.runOnce();
+    ejector.stop();
+    assert.deepEqual(await run, []);
+    assert.equal(fakes.filter((f) => probes(f).length > 0).length, 2, 'only the batch sent before stop()');
+  });
+
+  it('skips a connection that closed between batches, and does not count it as ejected', async () => {
+    const { timers, ejector, manager, add } = harness({ probeBatchSize: 1 });
+    const first = add('auto');
+    const second = add();
+    await timers.advance(20_000);
+    const run = ejector.runOnce();
+    manager.unregister(second.connection.id, UnregisterReason.TRANSPORT_CLOSED);
+    assert.deepEqual(await run, []);
+    assert.equal(probes(first).length, 1);
+    assert.equal(probes(second).length, 0, 'a closed connection is not probed');
   });
 
   it('sends one batch of probes per turn of the event loop, so other work runs between batches', async () => {

@@ -110,6 +110,7 @@ export class GrpcTransport {
   private readonly sockets = new Set<net.Socket>();
   /** Set by close(): called when the last socket has closed. */
   private onDrained: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly options: GrpcTransportOptions,
@@ -149,12 +150,16 @@ export class GrpcTransport {
 
   /** Stops accepting new TCP connections; existing ones stay. */
   stopAccepting(): void {
-    // net.Server's close callback waits for every open connection, so it is awaited in close().
     if (this.netServer.listening) this.netServer.close();
   }
 
-  /** Closes the listener and every connection. */
-  async close(): Promise<void> {
+  /** Closes the listener and every connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
     // Drained when our own socket set is empty, not on net.Server's 'close' event: that event may
     // already have fired (stopAccepting() came earlier, and the last socket closed since), and a
     // close() waiting for it would wait forever.
@@ -197,8 +202,11 @@ export class GrpcTransport {
       transport.closed = true;
       this.sockets.delete(socket);
       if (this.byPeer.get(peer) === transport) this.byPeer.delete(peer);
-      this.handlers.transportClosed(transport);
-      if (this.sockets.size === 0) this.onDrained?.();
+      try {
+        this.handlers.transportClosed(transport);
+      } finally {
+        if (this.sockets.size === 0) this.onDrained?.();
+      }
     });
     socket.on('error', (error) => this.options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
     // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
