@@ -23,7 +23,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ForkedWorker } from './support/forked-worker.js';
-import { rssBytes } from './support/proc-stats.js';
+import { cpuTimeMs, rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
 import type { ServerProcess } from './support/server-process.js';
 import type { FromConnectionWorker, ToConnectionWorker } from './support/connection-worker.js';
@@ -68,6 +68,11 @@ interface LevelFigures {
   readonly rssMiB: number;
   /** Setups per second over the ramp to this level from the one below. */
   readonly setupsPerSecond: number;
+  /**
+   * Server CPU time per setup over the same ramp, µs: its cost per setup, whoever is the
+   * bottleneck (on 2 cores the drivers share the machine with the server).
+   */
+  readonly serverCpuMicrosPerSetup: number;
 }
 interface TargetFigures {
   readonly target: TargetKey;
@@ -109,6 +114,7 @@ async function measure(target: Target): Promise<TargetFigures> {
     for (const level of config.levels) {
       const adding = level - held;
       const started = performance.now();
+      const cpuAtStart = cpuTimeMs(server.pid);
       drivers.forEach((driver, d) => {
         const count = Math.floor(adding / config.drivers) + (d < adding % config.drivers ? 1 : 0);
         // Each driver takes every n-th source address, so that the drivers' connections interleave.
@@ -123,6 +129,7 @@ async function measure(target: Target): Promise<TargetFigures> {
         firstSetupError ??= result.firstError;
       }
       const seconds = (performance.now() - started) / 1000;
+      const serverCpuMs = cpuTimeMs(server.pid) - cpuAtStart;
       held += opened;
       await sleep(config.settleMs);
       const memory = await memoryOf(target, server);
@@ -132,11 +139,12 @@ async function measure(target: Target): Promise<TargetFigures> {
         heapKiBPerConnection: memory.heapUsed === null || idle.heapUsed === null ? null : kib((memory.heapUsed - idle.heapUsed) / held),
         rssMiB: mib(memory.rss),
         setupsPerSecond: Math.round(opened / seconds),
+        serverCpuMicrosPerSetup: Math.round((serverCpuMs * 1000) / Math.max(1, opened)),
       };
       levels.push(figures);
       console.log(
         `  ${target.label.padEnd(14)} ${String(held).padStart(6)} connections  rss ${figures.rssKiBPerConnection} KiB/conn  heap ${figures.heapKiBPerConnection ?? '-'} KiB/conn  ` +
-          `${figures.setupsPerSecond} setups/s${setupErrors > 0 ? `  setup errors ${setupErrors}: ${firstSetupError}` : ''}`,
+          `${figures.setupsPerSecond} setups/s (server ${figures.serverCpuMicrosPerSetup} us CPU each)${setupErrors > 0 ? `  setup errors ${setupErrors}: ${firstSetupError}` : ''}`,
       );
       if (target.commands && level === config.fanOutAt) {
         const runsMs: number[] = [];
@@ -223,6 +231,8 @@ console.log('\nJS heap per connection after GC, KiB');
 console.log(table(['target', ...levelHeader], curve((l) => l.heapKiBPerConnection)));
 console.log('\nsetups per second (driver-side) while ramping to each level');
 console.log(table(['target', ...levelHeader], curve((l) => l.setupsPerSecond, 0)));
+console.log('\nserver CPU per setup while ramping to each level, us');
+console.log(table(['target', ...levelHeader], curve((l) => l.serverCpuMicrosPerSetup, 0)));
 console.log('\nfan-out and close');
 console.log(
   table(

@@ -44,7 +44,13 @@ interface ConnectionsResult extends Common {
   readonly results: readonly {
     readonly target: string;
     readonly label: string;
-    readonly levels: readonly { readonly connections: number; readonly rssKiBPerConnection: number; readonly heapKiBPerConnection: number | null; readonly setupsPerSecond: number }[];
+    readonly levels: readonly {
+      readonly connections: number;
+      readonly rssKiBPerConnection: number;
+      readonly heapKiBPerConnection: number | null;
+      readonly setupsPerSecond: number;
+      readonly serverCpuMicrosPerSetup?: number;
+    }[];
     readonly setupErrors: number;
     readonly fanOut: { readonly connections: number; readonly medianMs: number; readonly acksPerSecond: number } | null;
     readonly close: { readonly samples: number; readonly missing: number; readonly p50Ms: number; readonly p99Ms: number } | null;
@@ -153,6 +159,10 @@ function connectionsSection(c: ConnectionsResult): string {
     `Setups per second while ramping to each level (driver-side):`,
     ``,
     table(header, curve((l) => l.setupsPerSecond, 0)),
+    ``,
+    `Server CPU per setup over the same ramps, µs (the server's own cost, whoever is the bottleneck; r-nacos counts all its threads):`,
+    ``,
+    table(header, curve((l) => l.serverCpuMicrosPerSetup ?? null, 0)),
     ``,
     `Push fan-out (one ClientDetectionRequest to every connection, until all answered) and close ` +
       `(a client drops its TCP connection → the server has it gone; ours: unregistered and listeners told; ${num(c.config.closes)} closes at ${c.config.closesPerSecond}/s):`,
