@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PortOffset } from '../../src/protocol/index.js';
+import { PeerServer, type PeerKind } from '../../test/support/peer-server.js';
 import { findMainPort } from '../../test/support/ports.js';
 import type { BenchCommand } from './standalone.js';
 
@@ -158,44 +159,20 @@ export async function startStandaloneServer(
   return server;
 }
 
-/** A real Nacos-compatible server nobody here wrote, run by its interop/peers script. */
-export interface PeerServerKind {
-  readonly name: string;
-  readonly script: string;
-  /** The script's command that exits 0 once the server is built or installed (cached). */
-  readonly check: string;
-  /** Ports it takes, as offsets from its main (HTTP) port. */
-  readonly offsets: readonly number[];
-}
-
-export const RNACOS: PeerServerKind = { name: 'r-nacos', script: 'rnacos.sh', check: 'bin', offsets: [0, PortOffset.SDK_GRPC] };
-export const NACOS_224: PeerServerKind = { name: 'Nacos 2.2.4', script: 'nacos-server.sh', check: 'jar', offsets: [-1000, 0, PortOffset.SDK_GRPC, PortOffset.CLUSTER_GRPC] };
-
-const peerScript = (kind: PeerServerKind) => fileURLToPath(new URL(`../../interop/peers/${kind.script}`, import.meta.url));
-
-/** Whether the peer is built or installed in its cache (its script's build/install takes minutes). */
-export function peerInstalled(kind: PeerServerKind): boolean {
-  try {
-    execFileSync(peerScript(kind), [kind.check], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The peer on 127.0.0.1 (where its script binds it), ready as its script's `wait` says. */
-export async function startPeer(kind: PeerServerKind, host: string, timeoutMs = 120_000): Promise<ServerProcess> {
+/**
+ * A real peer server (r-nacos, Nacos 2.2.4) on 127.0.0.1, where its script binds it: started by the
+ * tests' PeerServer, with its fast failure on a panic and its retries on a fresh data dir.
+ */
+export async function startPeer(kind: PeerKind, host: string): Promise<ServerProcess> {
   const port = await findMainPort([host, '0.0.0.0'], kind.offsets);
-  const data = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-peer-'));
-  // The scripts exec the server: the child's pid is the server's.
-  const child = spawn(peerScript(kind), ['run', String(port), data], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const server = new ServerProcess(kind.name, host, child, data);
+  const peer = new PeerServer(kind, port);
   try {
-    await promisify(execFile)(peerScript(kind), ['wait', String(port), String(Math.ceil(timeoutMs / 1000))]);
-  } catch {
-    await server.stop();
-    throw new Error(`${kind.name} not ready within ${timeoutMs} ms:\n${server.output()}`);
+    await peer.start();
+  } catch (error) {
+    await peer.dispose();
+    throw error;
   }
+  const server = new ServerProcess(kind.name, host, peer.process!, peer.dir);
   server.port = port + PortOffset.SDK_GRPC;
   return server;
 }

@@ -1,6 +1,7 @@
 // The servers a benchmark measures side by side: our node and the baselines, each started in a
 // process of its own (server-process.ts).
-import { NACOS_224, peerInstalled, RNACOS, startOurNode, startPeer, startStandaloneServer, type ServerProcess } from './server-process.js';
+import { NACOS_224, PeerServer, RNACOS } from '../../test/support/peer-server.js';
+import { startOurNode, startPeer, startStandaloneServer, type ServerProcess } from './server-process.js';
 
 export type TargetKey = 'ours' | 'raw-h2' | 'grpc-js' | 'r-nacos' | 'nacos';
 
@@ -38,10 +39,10 @@ export function benchTargets(host: string, options: TargetOptions): BenchTarget[
     { key: 'raw-h2', label: 'raw node:http2', start: () => startStandaloneServer('raw-h2', module('../baselines/raw-h2-responder.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
     { key: 'grpc-js', label: 'bare grpc-js', start: () => startStandaloneServer('grpc-js', module('../baselines/grpcjs-bare.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
   ];
-  if (!options.skipRnacos && peerInstalled(RNACOS)) {
+  if (!options.skipRnacos && PeerServer.installed(RNACOS)) {
     targets.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startPeer(RNACOS, host), commands: false, realConnectionIds: false });
   }
-  if (options.nacos === true && peerInstalled(NACOS_224)) {
+  if (options.nacos === true && PeerServer.installed(NACOS_224)) {
     targets.push({ key: 'nacos', label: 'Nacos 2.2.4', start: () => startPeer(NACOS_224, host), commands: false, realConnectionIds: false });
   }
   return targets.filter((t) => options.only === undefined || t.key === 'ours' || options.only.includes(t.key));

@@ -15,12 +15,14 @@ export interface PeerKind {
   readonly script: string;
   /** The script's build/install command (cached; slow the first time). */
   readonly prepare: string;
+  /** The script's command that exits 0 once the server is built or installed. */
+  readonly check: string;
   /** Ports the server takes, as offsets from its main port. */
   readonly offsets: readonly number[];
 }
 
-export const RNACOS: PeerKind = { name: 'r-nacos', script: 'rnacos.sh', prepare: 'install', offsets: [0, 1000] };
-export const NACOS_224: PeerKind = { name: 'Nacos 2.2.4', script: 'nacos-server.sh', prepare: 'build', offsets: [-1000, 0, 1000, 1001] };
+export const RNACOS: PeerKind = { name: 'r-nacos', script: 'rnacos.sh', prepare: 'install', check: 'bin', offsets: [0, 1000] };
+export const NACOS_224: PeerKind = { name: 'Nacos 2.2.4', script: 'nacos-server.sh', prepare: 'build', check: 'jar', offsets: [-1000, 0, 1000, 1001] };
 
 export class PeerServer {
   private child: ChildProcess | undefined;
@@ -31,6 +33,21 @@ export class PeerServer {
     readonly kind: PeerKind,
     readonly port: number,
   ) {}
+
+  /** Whether the server is built or installed in its cache already (no minutes-long build). */
+  static installed(kind: PeerKind): boolean {
+    try {
+      execFileSync(join(peersDir, kind.script), [kind.check], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The running server's process (the script execs it), once started. */
+  get process(): ChildProcess | undefined {
+    return this.child;
+  }
 
   static prepare(kind: PeerKind): void {
     execFileSync(join(peersDir, kind.script), [kind.prepare], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 40 * 60_000 });
