@@ -27,7 +27,8 @@ import { cpuTimeMs, rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
 import type { ServerProcess } from './support/server-process.js';
 import type { FromConnectionWorker, ToConnectionWorker } from './support/connection-worker.js';
-import { percentile } from './support/stats.js';
+import { median, percentile } from './support/stats.js';
+import { kib, mib, textTable } from './support/format.js';
 import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
 import type { FanOutResult } from './support/standalone.js';
 
@@ -85,8 +86,6 @@ interface TargetFigures {
   readonly close: { readonly samples: number; readonly missing: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number } | null;
 }
 
-const kib = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
-const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -153,7 +152,7 @@ async function measure(target: Target): Promise<TargetFigures> {
           if (result.acks !== held) throw new Error(`${target.label} fan-out: ${result.acks} answers from ${held} connections`);
           runsMs.push(round2(result.ms));
         }
-        const medianMs = [...runsMs].sort((a, b) => a - b)[Math.floor(runsMs.length / 2)]!;
+        const medianMs = median(runsMs);
         fanOut = { connections: held, medianMs, runsMs, acksPerSecond: Math.round(held / (medianMs / 1000)) };
         console.log(`  ${target.label.padEnd(14)} fan-out to ${held}: ${runsMs.join(', ')} ms (${fanOut.acksPerSecond} acks/s)`);
       }
@@ -201,11 +200,6 @@ async function measure(target: Target): Promise<TargetFigures> {
   }
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((cells) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`).join('\n');
-}
-
 // --- run ---------------------------------------------------------------------------------------
 
 console.log(`connections benchmark on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -226,16 +220,16 @@ const curve = (pick: (l: LevelFigures) => number | null, digits = 1) =>
     }),
   ]);
 console.log('\nRSS per idle registered connection, KiB');
-console.log(table(['target', ...levelHeader], curve((l) => l.rssKiBPerConnection)));
+console.log(textTable(['target', ...levelHeader], curve((l) => l.rssKiBPerConnection)));
 console.log('\nJS heap per connection after GC, KiB');
-console.log(table(['target', ...levelHeader], curve((l) => l.heapKiBPerConnection)));
+console.log(textTable(['target', ...levelHeader], curve((l) => l.heapKiBPerConnection)));
 console.log('\nsetups per second (driver-side) while ramping to each level');
-console.log(table(['target', ...levelHeader], curve((l) => l.setupsPerSecond, 0)));
+console.log(textTable(['target', ...levelHeader], curve((l) => l.setupsPerSecond, 0)));
 console.log('\nserver CPU per setup while ramping to each level, us');
-console.log(table(['target', ...levelHeader], curve((l) => l.serverCpuMicrosPerSetup, 0)));
+console.log(textTable(['target', ...levelHeader], curve((l) => l.serverCpuMicrosPerSetup, 0)));
 console.log('\nfan-out and close');
 console.log(
-  table(
+  textTable(
     ['target', 'fan-out ms', 'acks/s', 'close p50 ms', 'close p99 ms', 'not seen'],
     results.map((r) => [r.label, r.fanOut ? String(r.fanOut.medianMs) : '-', r.fanOut ? String(r.fanOut.acksPerSecond) : '-', r.close ? String(r.close.p50Ms) : '-', r.close ? String(r.close.p99Ms) : '-', r.close ? String(r.close.missing) : '-']),
   ),
@@ -254,7 +248,7 @@ const ratios = results
     };
   });
 console.log('\nratios ours / baseline at the top level (memory and time: lower is better; setups: higher)');
-console.log(table(['baseline', 'connections', 'rss/conn', 'setups/s', 'fan-out time'], ratios.map((r) => [r.against, String(r.atConnections), r.rssPerConnection.toFixed(2), r.setupsPerSecond.toFixed(2), r.fanOutMs?.toFixed(2) ?? '-'])));
+console.log(textTable(['baseline', 'connections', 'rss/conn', 'setups/s', 'fan-out time'], ratios.map((r) => [r.against, String(r.atConnections), r.rssPerConnection.toFixed(2), r.setupsPerSecond.toFixed(2), r.fanOutMs?.toFixed(2) ?? '-'])));
 
 console.log(`\nwrote ${writeResult('connections', { config, results, ratios })}`);
 process.exit(0);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { ClusterScenario, Fleet, isEven } from '../test/support/cluster-scenario.js';
 import { writeArtifact, writeResult } from './support/results.js';
+import { median } from './support/stats.js';
 import { lineChartSvg, type Panel } from './support/svg-plot.js';
 
 const { values: args } = parseArgs({
@@ -114,7 +115,6 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
   }
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const minimum = Math.floor(config.clients / 3);
 const summarize = (o: Outcome) => ({ seconds: o.seconds, moves: o.moves, failed: o.failed });
 

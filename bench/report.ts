@@ -5,8 +5,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatNumber } from './support/format.js';
 import { RESULTS_DIR } from './support/results.js';
 import { isEntryPoint } from './support/standalone.js';
+import { TARGET_LABEL, type TargetKey } from './support/targets.js';
 import { REPO_ROOT } from './support/server-process.js';
 
 interface Percentiles {
@@ -37,7 +39,7 @@ interface UnaryResult extends Common {
     readonly perServerCpuSecond: number;
     readonly errors: number;
   }[];
-  readonly ratios: readonly { readonly pair: string; readonly load: string; readonly throughput: Ratio; readonly perServerCpuSecond: Ratio }[];
+  readonly ratios: readonly { readonly a?: string; readonly b?: string; readonly pair: string; readonly load: string; readonly throughput: Ratio; readonly perServerCpuSecond: Ratio }[];
 }
 interface ConnectionsResult extends Common {
   readonly config: { readonly levels: readonly number[]; readonly closes: number; readonly closesPerSecond: number };
@@ -95,8 +97,7 @@ function read<T>(dir: string, name: string): T | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
 }
 
-const num = (n: number | null | undefined, digits = 0): string =>
-  n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const num = formatNumber;
 const ratio = (r: Ratio | undefined): string => (r === undefined ? '-' : r.min === r.max ? r.median.toFixed(2) : `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`);
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], align?: readonly ('l' | 'r')[]): string {
@@ -104,7 +105,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
   return [header, sep, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-const TARGET_LABELS: Record<string, string> = { ours: 'ours', 'raw-h2': 'raw node:http2', 'grpc-js': 'bare grpc-js', 'r-nacos': 'r-nacos 0.8.8', nacos: 'Nacos 2.2.4' };
+const TARGET_LABELS: Readonly<Record<string, string>> = TARGET_LABEL;
 const LOAD_LABELS: Record<string, string> = { ServerCheck: 'ServerCheck', HealthCheck: 'HealthCheck', h2load: 'ServerCheck by h2load' };
 
 function unarySection(u: UnaryResult): string {
@@ -239,10 +240,12 @@ function targetsSection(results: Results): string {
   const rows: string[][] = [];
   const u = results.unary;
   if (u) {
-    const find = (pair: string, load: string) => u.ratios.find((r) => r.pair === pair && r.load === load);
-    const grpc = find('ours / bare grpc-js', 'h2load') ?? find('ours / bare grpc-js', 'ServerCheck');
+    // By target keys, not labels (a label may name a version); results from before the keys: by label.
+    const find = (b: TargetKey, load: string) =>
+      u.ratios.find((r) => r.load === load && r.a === 'ours' && r.b === b) ?? u.ratios.find((r) => r.load === load && r.pair === `ours / ${TARGET_LABELS[b]}`);
+    const grpc = find('grpc-js', 'h2load') ?? find('grpc-js', 'ServerCheck');
     if (grpc) rows.push(['unary throughput ≥ 0.85 × bare grpc-js', `${grpc.throughput.median.toFixed(2)} (${LOAD_LABELS[grpc.load] ?? grpc.load}); per server CPU-s ${grpc.perServerCpuSecond.median.toFixed(2)}`]);
-    const rn = find('ours / r-nacos 0.8.8', 'h2load') ?? find('ours / r-nacos 0.8.8', 'ServerCheck');
+    const rn = find('r-nacos', 'h2load') ?? find('r-nacos', 'ServerCheck');
     if (rn) rows.push(['unary ≥ r-nacos per core', `${rn.perServerCpuSecond.median.toFixed(2)} per server CPU-s`]);
   }
   const ours = results.connections?.results.find((r) => r.target === 'ours');

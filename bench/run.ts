@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick;
 // A quick run's figures are a smoke check: kept apart from the committed full results.
-if (quick) process.env['BENCH_RESULTS_DIR'] = join(REPO_ROOT, 'bench', 'results', 'quick');
+const resultsDir = quick ? join(REPO_ROOT, 'bench', 'results', 'quick') : RESULTS_DIR;
 
 interface Step {
   readonly name: string;
@@ -42,7 +42,11 @@ const STEPS: readonly Step[] = [
 
 function run(step: Step): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...(step.nodeArgs ?? []), '--import', 'tsx', step.script, ...step.args], { cwd: REPO_ROOT, stdio: 'inherit' });
+    const child = spawn(process.execPath, [...(step.nodeArgs ?? []), '--import', 'tsx', step.script, ...step.args], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_RESULTS_DIR: resultsDir },
+    });
     child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
 }
@@ -58,7 +62,7 @@ for (const step of steps) {
   console.log(`=== ${step.name}: ${code === 0 ? 'done' : `FAILED (exit ${code})`} in ${((Date.now() - stepStarted) / 1000).toFixed(0)} s`);
   if (code !== 0) failed.push(step.name);
 }
-const report = writeReport({ mode: quick ? 'quick' : 'full', updateReadme: !args['no-readme'] && !quick, dir: process.env['BENCH_RESULTS_DIR'] ?? RESULTS_DIR });
+const report = writeReport({ mode: quick ? 'quick' : 'full', updateReadme: !args['no-readme'] && !quick, dir: resultsDir });
 console.log(`\n${report.markdown}`);
 console.log(`wrote ${report.paths.join(', ')}`);
 console.log(`suite took ${((Date.now() - started) / 1000).toFixed(0)} s${failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''}`);

@@ -21,7 +21,9 @@ import { encodeFrame } from './support/grpc-framing.js';
 import { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { h2loadVersion, runH2load } from './support/h2load.js';
 import { cpuWindow, rssBytes } from './support/proc-stats.js';
+import { formatNumber, mib, textTable } from './support/format.js';
 import { writeResult } from './support/results.js';
+import { median } from './support/stats.js';
 import type { ServerProcess } from './support/server-process.js';
 import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
 import { runUnaryLoad } from './support/unary-load.js';
@@ -94,7 +96,6 @@ interface Row {
   readonly serverRssMiB: number;
 }
 
-const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const perCpu = (rps: number, cores: number) => (cores > 0 ? Math.round(rps / cores) : NaN);
 
 async function measureWithDriver(target: Target, server: ServerProcess, call: UnaryCall, round: number): Promise<Row> {
@@ -173,21 +174,6 @@ async function measureWithH2load(target: Target, server: ServerProcess, round: n
   };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)].map((l) => `  ${l}`.trimEnd()).join('\n');
-}
-
-const fmt = (n: number | null, digits = 0) =>
-  n !== null && Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
-
 // --- run ---------------------------------------------------------------------------------------
 
 const servers = new Map<TargetKey, ServerProcess>();
@@ -225,7 +211,7 @@ try {
           load === 'h2load' ? await measureWithH2load(target, server, round, h2loadBodyFile, h2loadBody) : await measureWithDriver(target, server, load, round);
         rows.push(row);
         console.log(
-          `  round ${round + 1}  ${target.label.padEnd(14)}  ${loadLabel(load, target.key).padEnd(24)} ${fmt(row.requestsPerSecond).padStart(7)} req/s  ` +
+          `  round ${round + 1}  ${target.label.padEnd(14)}  ${loadLabel(load, target.key).padEnd(24)} ${formatNumber(row.requestsPerSecond).padStart(7)} req/s  ` +
             `mean ${row.meanMs.toFixed(2)} ms  server ${row.serverCores.toFixed(2)} cores  errors ${row.errors}`,
         );
         if (row.firstError !== undefined) console.log(`    first error: ${row.firstError}`);
@@ -262,20 +248,21 @@ const summary = LOADS.flatMap((load) =>
 );
 console.log(`\nunary calls, median of ${config.rounds} round(s)`);
 console.log(
-  table(
+  textTable(
     ['target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'server cores', 'req/server CPU-s', 'driver cores', 'errors'],
     summary.map((s) => [
       label(s.target),
       loadLabel(s.load, s.target),
-      fmt(s.requestsPerSecond),
-      fmt(s.p50Ms, 2),
-      fmt(s.p99Ms, 2),
-      fmt(s.meanMs, 2),
-      fmt(s.serverCores, 2),
-      fmt(s.perServerCpuSecond),
-      fmt(s.driverCores, 2),
+      formatNumber(s.requestsPerSecond),
+      formatNumber(s.p50Ms, 2),
+      formatNumber(s.p99Ms, 2),
+      formatNumber(s.meanMs, 2),
+      formatNumber(s.serverCores, 2),
+      formatNumber(s.perServerCpuSecond),
+      formatNumber(s.driverCores, 2),
       String(s.errors),
     ]),
+    2,
   ),
 );
 
@@ -303,6 +290,8 @@ function ratio(a: TargetKey, b: TargetKey, load: Load, pick: (r: Row) => number)
 }
 const ratios = LOADS.flatMap((load) =>
   PAIRS.map(({ a, b, note }) => ({
+    a,
+    b,
     pair: `${label(a)} / ${label(b)}`,
     load,
     throughput: ratio(a, b, load, (r) => r.requestsPerSecond),
@@ -313,9 +302,10 @@ const ratios = LOADS.flatMap((load) =>
 const showRatio = (r: { median: number; min: number; max: number }) => (config.rounds > 1 ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}-${r.max.toFixed(2)})` : r.median.toFixed(2));
 console.log(`\nratios within a round${config.rounds > 1 ? `, median (range) of ${config.rounds}` : ''}`);
 console.log(
-  table(
+  textTable(
     ['pair', 'load', 'throughput', 'per server CPU-s', ''],
     ratios.map((r) => [r.pair, r.load === 'h2load' ? 'ServerCheck by h2load' : r.load, showRatio(r.throughput), showRatio(r.perServerCpuSecond), r.note]),
+    2,
   ),
 );
 

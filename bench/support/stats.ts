@@ -6,6 +6,14 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
+/** The median: the middle value, or the mean of the two middle ones. */
+export function median(samples: readonly number[]): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function summary(samples: readonly number[]): { n: number; p50: number; p99: number; max: number } {
   return {
     n: samples.length,

@@ -5,6 +5,15 @@ import { startOurNode, startPeer, startStandaloneServer, type ServerProcess } fr
 
 export type TargetKey = 'ours' | 'raw-h2' | 'grpc-js' | 'r-nacos' | 'nacos';
 
+/** How tables name each target. */
+export const TARGET_LABEL: Record<TargetKey, string> = {
+  ours: 'ours',
+  'raw-h2': 'raw node:http2',
+  'grpc-js': 'bare grpc-js',
+  'r-nacos': 'r-nacos 0.8.8',
+  nacos: 'Nacos 2.2.4',
+};
+
 export interface BenchTarget {
   readonly key: TargetKey;
   readonly label: string;
@@ -34,16 +43,16 @@ export function benchTargets(host: string, options: TargetOptions): BenchTarget[
   const exposeGc = options.exposeGc ?? false;
   const targets: BenchTarget[] = [
     options.ours === 'cli'
-      ? { key: 'ours', label: 'ours', start: () => startOurNode(host), commands: false, realConnectionIds: true }
-      : { key: 'ours', label: 'ours', start: () => startStandaloneServer('ours', module('./our-node.ts'), host, { exposeGc }), commands: true, realConnectionIds: true },
-    { key: 'raw-h2', label: 'raw node:http2', start: () => startStandaloneServer('raw-h2', module('../baselines/raw-h2-responder.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
-    { key: 'grpc-js', label: 'bare grpc-js', start: () => startStandaloneServer('grpc-js', module('../baselines/grpcjs-bare.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
+      ? { key: 'ours', label: TARGET_LABEL.ours, start: () => startOurNode(host), commands: false, realConnectionIds: true }
+      : { key: 'ours', label: TARGET_LABEL.ours, start: () => startStandaloneServer('ours', module('./our-node.ts'), host, { exposeGc }), commands: true, realConnectionIds: true },
+    { key: 'raw-h2', label: TARGET_LABEL['raw-h2'], start: () => startStandaloneServer('raw-h2', module('../baselines/raw-h2-responder.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
+    { key: 'grpc-js', label: TARGET_LABEL['grpc-js'], start: () => startStandaloneServer('grpc-js', module('../baselines/grpcjs-bare.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
   ];
   if (!options.skipRnacos && PeerServer.installed(RNACOS)) {
-    targets.push({ key: 'r-nacos', label: 'r-nacos 0.8.8', start: () => startPeer(RNACOS, host), commands: false, realConnectionIds: false });
+    targets.push({ key: 'r-nacos', label: TARGET_LABEL['r-nacos'], start: () => startPeer(RNACOS, host), commands: false, realConnectionIds: false });
   }
   if (options.nacos === true && PeerServer.installed(NACOS_224)) {
-    targets.push({ key: 'nacos', label: 'Nacos 2.2.4', start: () => startPeer(NACOS_224, host), commands: false, realConnectionIds: false });
+    targets.push({ key: 'nacos', label: TARGET_LABEL.nacos, start: () => startPeer(NACOS_224, host), commands: false, realConnectionIds: false });
   }
   return targets.filter((t) => options.only === undefined || t.key === 'ours' || options.only.includes(t.key));
 }
