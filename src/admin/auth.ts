@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError } from './errors.js';
+import { NoRightError } from '../protocol/index.js';
 
 /** Off by default, as Nacos. With tokens, writes need one; reads too when `protectReads`. */
 export interface AuthOptions {
@@ -27,11 +27,11 @@ export function createAccessCheck(options: AuthOptions): (request: FastifyReques
     const header = request.headers['accesstoken'];
     const token = fromQuery ?? (typeof header === 'string' ? header : undefined);
     if (token === undefined || token === '') {
-      throw new ForbiddenError(`this endpoint needs ${access} access: pass accessToken as a query parameter or header`);
+      throw new NoRightError(`this endpoint needs ${access} access: pass accessToken as a query parameter or header`);
     }
     const given = digest(token);
     let ok = false;
     for (const candidate of expected) ok = timingSafeEqual(given, candidate) || ok;
-    if (!ok) throw new ForbiddenError('accessToken is not valid');
+    if (!ok) throw new NoRightError('accessToken is not valid');
   };
 }

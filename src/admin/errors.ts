@@ -14,19 +14,12 @@ export class NotFoundError extends NacosRemoteError {
   }
 }
 
-/** Auth is on and the token is missing or wrong (HTTP 403). */
-export class ForbiddenError extends NacosRemoteError {
-  constructor(message: string) {
-    super('FORBIDDEN', 403, message);
-  }
-}
-
-/** The one place errors become HTTP statuses. */
+/**
+ * The one place errors become HTTP statuses: our errors carry theirs as a 4xx errorCode (bad
+ * parameter, bad limit rule or config 400, no right 403, not found 404); anything else is 500.
+ */
 export function httpStatusOf(error: unknown): number {
-  if (error instanceof BadParameterError) return 400;
-  if (error instanceof NotFoundError) return 404;
-  if (error instanceof ForbiddenError) return 403;
-  if (error instanceof NacosRemoteError && error.code === 'INVALID_LIMIT_RULE') return 400;
+  if (error instanceof NacosRemoteError) return error.errorCode >= 400 && error.errorCode < 500 ? error.errorCode : 500;
   const status = (error as { statusCode?: unknown }).statusCode;
   // fastify's own errors (bad JSON body, body too large) carry their 4xx status.
   if (typeof status === 'number' && status >= 400 && status < 500) return status;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { formatAddress, parseServerAddress } from '../client/index.js';
 import { NacosRemoteError } from '../protocol/index.js';
@@ -16,7 +17,6 @@ export interface MemberAddress {
   readonly address: string;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
 
 /** Parses one `ip:port` entry (a missing port is 8848, as Nacos). */
@@ -29,7 +29,7 @@ export function parseMember(entry: string, where: string): MemberAddress {
     throw new MemberListError(`${where}: ${(error as Error).message}`);
   }
   const { ip, port } = parsed;
-  if (!IPV4.test(ip) && !HOSTNAME.test(ip) && !ip.includes(':')) throw new MemberListError(`${where}: '${entry}' has a bad address`);
+  if (isIP(ip) === 0 && !HOSTNAME.test(ip)) throw new MemberListError(`${where}: '${entry}' has a bad address`);
   if (port > 65535 - 1001) throw new MemberListError(`${where}: '${entry}' has a bad port (the cluster port would be over 65535)`);
   return { ip, port, address: formatAddress(parsed) };
 }

@@ -37,17 +37,22 @@ export class ConnectionEjector {
   private cancelNext: (() => void) | undefined;
   private running = false;
   private stopped = true;
-  /** Counts stop() calls: a run in progress sends no further batch after one. */
-  private stops = 0;
-  /** Bumped by start(): a run of an earlier start() must not schedule another chain. */
+  /**
+   * Bumped by start() and stop(): a run of an earlier start() must not schedule another chain, and
+   * a run in progress sends no further batch once stopped.
+   */
   private generation = 0;
+  /** Probes per event-loop turn; a non-integer or missing size (the API takes a partial) would skip or repeat connections. */
+  private readonly batchSize: number;
 
   constructor(
     private readonly manager: ConnectionManager,
     private readonly timers: Timers,
     private readonly options: EjectorOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.batchSize = Math.max(1, Math.floor(options.probeBatchSize) || DEFAULT_EJECTOR_OPTIONS.probeBatchSize);
+  }
 
   /** Starts the runs; a second start() while running is a no-op. */
   start(): void {
@@ -58,7 +63,7 @@ export class ConnectionEjector {
 
   stop(): void {
     this.stopped = true;
-    this.stops++;
+    this.generation++;
     this.cancelNext?.();
     this.cancelNext = undefined;
   }
@@ -68,12 +73,13 @@ export class ConnectionEjector {
     if (this.running) return [];
     this.running = true;
     try {
-      const stopsAtStart = this.stops;
+      const generation = this.generation;
+      const detection = request('ClientDetectionRequest');
       const now = this.timers.now();
       const idle = this.manager.list().filter((c) => now - c.lastActiveTime >= this.options.idleThresholdMs);
       const probe = async (connection: Connection): Promise<string | undefined> => {
         try {
-          await connection.request(request('ClientDetectionRequest'), this.options.detectTimeoutMs);
+          await connection.request(detection, this.options.detectTimeoutMs);
           connection.freshActiveTime();
           return undefined;
         } catch {
@@ -81,13 +87,12 @@ export class ConnectionEjector {
         }
       };
       const probes: Promise<string | undefined>[] = [];
-      // A non-integer or missing size (the API takes a partial) would skip or repeat connections.
-      const batch = Math.max(1, Math.floor(this.options.probeBatchSize) || DEFAULT_EJECTOR_OPTIONS.probeBatchSize);
+      const batch = this.batchSize;
       for (let i = 0; i < idle.length; i += batch) {
         if (i > 0) {
           await new Promise((resolve) => setImmediate(resolve));
           // stop() (a shutdown) between batches: no more probes beside its resets.
-          if (this.stops !== stopsAtStart) break;
+          if (this.generation !== generation) break;
         }
         // A connection whose stream or transport is gone is not probed: it is dead (and ejected if
         // still registered; one unregistered since the run began is not counted).

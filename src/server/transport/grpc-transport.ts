@@ -198,7 +198,12 @@ export class GrpcTransport {
     this.byPeer.set(peer, transport);
     this.sockets.add(socket);
     socket.setKeepAlive(true, 60_000);
+    // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
+    const unregisteredDeadline = setTimeout(() => {
+      if (!transport.closed && !this.handlers.registered(transport)) transport.close();
+    }, this.options.unregisteredTimeoutMs).unref();
     socket.once('close', () => {
+      clearTimeout(unregisteredDeadline);
       transport.closed = true;
       this.sockets.delete(socket);
       if (this.byPeer.get(peer) === transport) this.byPeer.delete(peer);
@@ -209,10 +214,6 @@ export class GrpcTransport {
       }
     });
     socket.on('error', (error) => this.options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
-    // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
-    setTimeout(() => {
-      if (!transport.closed && !this.handlers.registered(transport)) transport.close();
-    }, this.options.unregisteredTimeoutMs).unref();
     this.injector.injectConnection(socket);
   }
 
