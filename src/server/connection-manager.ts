@@ -77,7 +77,11 @@ export class ConnectionManager {
    */
   applyLimitRule(rule: ConnectionLimitRule, redirectAddress?: string): number {
     this.setLimitRule(rule);
-    const surplus = surplusConnections(this.sheddable(), rule, this.limitedCount);
+    const surplus = surplusConnections(this.sheddable(), rule, {
+      total: this.limitedCount,
+      forClientIp: (ip) => this.perClientIp.get(ip) ?? 0,
+      forApp: (app) => this.perApp.get(app) ?? 0,
+    });
     this.shedPacer.start(surplus.size, { redirect: redirectAddress, eligible: (id) => surplus.has(id) });
     return surplus.size;
   }

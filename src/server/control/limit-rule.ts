@@ -77,12 +77,16 @@ export interface LimitCounts {
   forApp: number;
 }
 
+/** A client IP's limit: its own, else the default (negative: none). */
+function clientIpLimit(rule: ConnectionLimitRule, clientIp: string): number | undefined {
+  return ownLimit(rule.countLimitPerClientIp, clientIp) ?? rule.countLimitPerClientIpDefault;
+}
+
 /** Checks one more connection against the rule; counts exclude trusted cluster connections. */
 export function checkLimit(rule: ConnectionLimitRule, clientIp: string, appName: string, counts: LimitCounts): LimitVerdict {
   const over = (max: number | undefined, count: number) => max !== undefined && max >= 0 && count >= max;
   if (over(rule.countLimit, counts.total)) return 'total';
-  const ipLimit = ownLimit(rule.countLimitPerClientIp, clientIp) ?? rule.countLimitPerClientIpDefault;
-  if (over(ipLimit, counts.forClientIp)) return 'client-ip';
+  if (over(clientIpLimit(rule, clientIp), counts.forClientIp)) return 'client-ip';
   if (over(ownLimit(rule.countLimitPerClientApp, appName), counts.forApp)) return 'app';
   return 'ok';
 }
@@ -93,14 +97,21 @@ interface Counted {
   readonly meta: { readonly clientIp: string; readonly appName: string };
 }
 
+/** The limited connections (sheddable or not) as the registry counts them, the ones checkLimit sees. */
+export interface LimitedCounts {
+  readonly total: number;
+  forClientIp(clientIp: string): number;
+  forApp(appName: string): number;
+}
+
 /**
- * The connections to shed so that every limit of `rule` holds again: the newest beyond each
- * client IP's and app's limit, then the newest beyond the total. `total` counts every limited
- * connection, sheddable or not.
+ * The connections to shed so that every limit of `rule` holds again, measured on the same counts
+ * checkLimit uses (connections that cannot be shed count too): the newest sheddable ones of each
+ * client IP and app over its limit, then the newest beyond the total.
  */
-export function surplusConnections(sheddable: readonly Counted[], rule: ConnectionLimitRule, total: number): Set<string> {
+export function surplusConnections(sheddable: readonly Counted[], rule: ConnectionLimitRule, counts: LimitedCounts): Set<string> {
   const picked = new Set<string>();
-  const pickOverLimit = (keyOf: (c: Counted) => string, limitOf: (key: string) => number | undefined) => {
+  const pickOverLimit = (keyOf: (c: Counted) => string, countOf: (key: string) => number, limitOf: (key: string) => number | undefined) => {
     const groups = new Map<string, Counted[]>();
     for (const c of sheddable) {
       const key = keyOf(c);
@@ -110,14 +121,16 @@ export function surplusConnections(sheddable: readonly Counted[], rule: Connecti
     }
     for (const [key, group] of groups) {
       const limit = limitOf(key);
-      if (limit === undefined || limit < 0 || group.length <= limit) continue;
-      for (const c of group.slice(limit)) picked.add(c.id);
+      if (limit === undefined || limit < 0) continue;
+      const over = countOf(key) - limit;
+      if (over <= 0) continue;
+      for (const c of group.slice(Math.max(0, group.length - over))) picked.add(c.id);
     }
   };
-  pickOverLimit((c) => c.meta.clientIp, (ip) => ownLimit(rule.countLimitPerClientIp, ip) ?? rule.countLimitPerClientIpDefault);
-  pickOverLimit((c) => c.meta.appName, (app) => ownLimit(rule.countLimitPerClientApp, app));
+  pickOverLimit((c) => c.meta.clientIp, counts.forClientIp, (ip) => clientIpLimit(rule, ip));
+  pickOverLimit((c) => c.meta.appName, counts.forApp, (app) => ownLimit(rule.countLimitPerClientApp, app));
   if (rule.countLimit >= 0) {
-    let over = total - picked.size - rule.countLimit;
+    let over = counts.total - picked.size - rule.countLimit;
     for (let i = sheddable.length - 1; i >= 0 && over > 0; i--) {
       const id = sheddable[i]!.id;
       if (picked.has(id)) continue;

@@ -9,6 +9,7 @@ import {
   InvalidLimitRuleError,
   parseLimitRule,
   readLimitRuleFile,
+  surplusConnections,
   UNLIMITED_RULE,
   type LimitCounts,
 } from '../../../src/server/control/limit-rule.js';
@@ -191,5 +192,24 @@ describe('checkLimit', () => {
     for (const ip of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       assert.equal(checkLimit(rule, ip, 'a', counts(0, 1)), 'client-ip', ip);
     }
+  });
+});
+
+describe('surplusConnections', () => {
+  const conn = (id: string, clientIp: string, appName = '-') => ({ id, meta: { clientIp, appName } });
+
+  it('measures a client IP against all its limited connections, shedding from the sheddable ones', () => {
+    // 5 limited connections from 10.0.0.1, of which only 3 may be shed (the others are not SDK).
+    const sheddable = [conn('a', '10.0.0.1'), conn('b', '10.0.0.1'), conn('c', '10.0.0.1')];
+    const rule = { ...UNLIMITED_RULE, countLimitPerClientIp: { '10.0.0.1': 3 } };
+    const counts = { total: 5, forClientIp: (ip: string) => (ip === '10.0.0.1' ? 5 : 0), forApp: () => 0 };
+    assert.deepEqual([...surplusConnections(sheddable, rule, counts)].sort(), ['b', 'c'], 'the two newest sheddable');
+  });
+
+  it('sheds the newest beyond the total once the per-IP surplus is taken', () => {
+    const sheddable = [conn('a', '10.0.0.1'), conn('b', '10.0.0.2'), conn('c', '10.0.0.3')];
+    const rule = { ...UNLIMITED_RULE, countLimit: 2 };
+    const counts = { total: 3, forClientIp: () => 1, forApp: () => 0 };
+    assert.deepEqual([...surplusConnections(sheddable, rule, counts)], ['c']);
   });
 });
