@@ -184,8 +184,11 @@ export class Balancer {
     }
     if (now < this.quietUntil) return { action: 'hold', reason: 'settling' };
     const load = await deps.load();
-    const movable = deps.movableIds(options.cooldownMs);
-    const decision = decide({ self: deps.self, load, now, startedAt: this.startedAt, previousCount: this.previousCount, movable: movable.size }, options);
+    const input = { self: deps.self, load, now, startedAt: this.startedAt, previousCount: this.previousCount };
+    let decision = decide({ ...input, movable: Number.POSITIVE_INFINITY }, options);
+    // The movable set is a pass over every connection: built only when there is something to shed.
+    const movable = decision.action === 'shed' ? deps.movableIds(options.cooldownMs) : new Set<string>();
+    if (decision.action === 'shed') decision = decide({ ...input, movable: movable.size }, options);
     const mine = load.detail.find((d) => d.address === deps.self);
     this.previousCount = mine === undefined ? undefined : sdkOf(mine.metric);
     if (decision.action === 'shed') {
