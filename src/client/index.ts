@@ -11,7 +11,7 @@
  * await client.shutdown();
  * ```
  */
-export { RpcClient, ClientStatus, type RpcClientOptions, type ServerRequestHandler, type ClientEvents } from './rpc-client.js';
+export { RpcClient, ClientStatus, type RpcClientOptions, type ServerRequestHandler, type PushContext, type ClientEvents } from './rpc-client.js';
 export { ClientNotConnectedError, ClientShutdownError, ClientStartError, ConnectFailedError } from './errors.js';
 export { parseServerAddress, formatAddress, InvalidServerAddressError, type ServerAddress } from './server-list.js';
 export {

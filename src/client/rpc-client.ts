@@ -75,8 +75,20 @@ export interface RpcClientOptions {
   connectionFactory?: ConnectionFactory;
 }
 
+/** Where a push came from. */
+export interface PushContext {
+  /**
+   * Whether it came on the client's current connection (not one being set up, or left behind).
+   * Replies go back on the connection the push came on either way (decision 10.6).
+   */
+  readonly fromCurrent: boolean;
+}
+
 /** Handles one push type; return the response to send back, or undefined for none. */
-export type ServerRequestHandler = (request: RequestMessage) => ResponseMessage | undefined | Promise<ResponseMessage | undefined>;
+export type ServerRequestHandler = (
+  request: RequestMessage,
+  context: PushContext,
+) => ResponseMessage | undefined | Promise<ResponseMessage | undefined>;
 
 export interface ClientEvents {
   /** A connection became current. */
@@ -451,15 +463,17 @@ export class RpcClient {
 
   private installBuiltInHandlers(): void {
     const builtIns: [string, ServerRequestHandler][] = [
-      ['ConnectResetRequest', (req) => this.onConnectReset(req)],
+      ['ConnectResetRequest', (req, context) => this.onConnectReset(req, context)],
       ['ClientDetectionRequest', () => response('ClientDetectionResponse')],
       ['SetupAckRequest', () => response('SetupAckResponse')],
     ];
     for (const [type, handler] of builtIns) if (!this.handlers.has(type)) this.handlers.set(type, handler);
   }
 
-  private onConnectReset(req: RequestMessage): ResponseMessage {
-    if (this.statusValue === ClientStatus.RUNNING && isRequestOf(req, 'ConnectResetRequest')) {
+  private onConnectReset(req: RequestMessage, context: PushContext): ResponseMessage {
+    // A connection being set up (or left behind) told to go: a refusal or old news, not a reason
+    // to move the current one. Acknowledged all the same.
+    if (context.fromCurrent && this.statusValue === ClientStatus.RUNNING && isRequestOf(req, 'ConnectResetRequest')) {
       const { serverIp, serverPort } = req.body;
       let recommended: ServerAddress | undefined;
       if (serverIp) {
@@ -475,19 +489,13 @@ export class RpcClient {
   private async handlePush(connection: ClientConnection, message: Message): Promise<void> {
     if (message.kind !== 'request') return;
     this.lastActive = this.timers.now();
-    if (message.type === 'ConnectResetRequest' && connection !== this.current) {
-      // A connection being set up (or left behind) was told to go: that is a refusal or old news,
-      // not a reason to move the current one.
-      connection.send({ ...response('ConnectResetResponse'), ...(message.requestId === undefined ? {} : { requestId: message.requestId }) });
-      return;
-    }
     const handler = this.handlers.get(message.type);
     if (handler === undefined) {
       this.logger.warn({ type: message.type }, 'push of an unknown type ignored');
       return;
     }
     try {
-      const reply = await handler(message);
+      const reply = await handler(message, { fromCurrent: connection === this.current });
       if (reply) connection.send({ ...reply, ...(message.requestId === undefined ? {} : { requestId: message.requestId }) });
     } catch (error) {
       this.logger.error({ err: error, type: message.type }, 'push handler failed');

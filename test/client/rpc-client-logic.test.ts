@@ -151,6 +151,23 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     await client.shutdown();
   });
 
+  it('a ConnectResetRequest on a connection that is no longer current is answered there and moves nothing', async () => {
+    const { client, net, start, timers } = setup({ random: () => 0.99 });
+    await start();
+    const old = net.connections[0]!;
+    old.push({ ...request('ConnectResetRequest', { serverIp: '10.0.0.2', serverPort: '8848' }), requestId: '1' });
+    await timers.advance(200);
+    assert.equal(client.currentServer(), B);
+    const connections = net.connections.length;
+    old.push({ ...request('ConnectResetRequest', { serverIp: '10.0.0.3', serverPort: '8848' }), requestId: '2' });
+    await timers.advance(200);
+    assert.equal(client.currentServer(), B, 'old news: the current connection stays');
+    assert.equal(net.connections.length, connections, 'no new connection attempted');
+    const replies = old.sent.filter((m) => m.type === 'ConnectResetResponse') as ResponseMessage[];
+    assert.deepEqual(replies.map((r) => r.requestId), ['1', '2'], 'both answered on the connection they came on');
+    await client.shutdown();
+  });
+
   it('a refused setup keeps the client on its old server (decision 10.10)', async () => {
     const { client, net, start, timers } = setup();
     await start();
