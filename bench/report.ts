@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNumber } from './support/format.js';
+import type { UnaryFigures } from './support/result-types.js';
 import { RESULTS_DIR } from './support/results.js';
 import { isEntryPoint } from './support/standalone.js';
 import { TARGET_LABEL, type TargetKey } from './support/targets.js';
@@ -28,17 +29,7 @@ interface Ratio {
 }
 interface UnaryResult extends Common {
   readonly config: { readonly rounds: number; readonly durationMs: number; readonly connections: number; readonly inFlight: number; readonly h2load: string | null };
-  readonly summary: readonly {
-    readonly target: string;
-    readonly load: string;
-    readonly requestsPerSecond: number;
-    readonly p50Ms: number | null;
-    readonly p99Ms: number | null;
-    readonly meanMs: number;
-    readonly serverCores: number;
-    readonly perServerCpuSecond: number;
-    readonly errors: number;
-  }[];
+  readonly summary: readonly UnaryFigures[];
   readonly ratios: readonly { readonly a?: string; readonly b?: string; readonly pair: string; readonly load: string; readonly throughput: Ratio; readonly perServerCpuSecond: Ratio }[];
 }
 interface ConnectionsResult extends Common {

@@ -22,6 +22,7 @@ import { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { h2loadVersion, runH2load } from './support/h2load.js';
 import { cpuWindow, rssBytes } from './support/proc-stats.js';
 import { formatNumber, mib, textTable } from './support/format.js';
+import type { UnaryFigures } from './support/result-types.js';
 import { writeResult } from './support/results.js';
 import { median } from './support/stats.js';
 import type { ServerProcess } from './support/server-process.js';
@@ -76,22 +77,8 @@ const loadLabel = (load: Load, target: TargetKey) =>
   load === 'h2load' ? 'ServerCheck by h2load' : load === 'HealthCheck' && (target === 'ours' || target === 'r-nacos' || target === 'nacos') ? 'HealthCheck (registered)' : load;
 
 /** One measurement: a load against a target in one round. */
-interface Row {
-  readonly target: TargetKey;
-  readonly load: Load;
+interface Row extends UnaryFigures<Load> {
   readonly round: number;
-  readonly requestsPerSecond: number;
-  /** Latency percentiles: our driver only (h2load prints a mean). */
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
-  readonly meanMs: number;
-  /** Server CPU time over the window, in cores (1 = one core busy). */
-  readonly serverCores: number;
-  /** Requests per second of server CPU time: the server's efficiency, whoever drives it. */
-  readonly perServerCpuSecond: number;
-  /** CPU of our driver processes, in cores (null for h2load). */
-  readonly driverCores: number | null;
-  readonly errors: number;
   readonly firstError?: string;
   readonly serverRssMiB: number;
 }
@@ -233,7 +220,7 @@ const med = (target: TargetKey, load: Load, pick: (r: Row) => number | null): nu
 };
 
 const summary = LOADS.flatMap((load) =>
-  TARGETS.map((t) => ({
+  TARGETS.map((t): UnaryFigures<Load> => ({
     target: t.key,
     load,
     requestsPerSecond: med(t.key, load, (r) => r.requestsPerSecond)!,
