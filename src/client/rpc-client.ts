@@ -16,13 +16,23 @@ import {
   sleep,
   systemTimers,
   type ClientAbilities,
+  type JsonObject,
   type Message,
+  type MessageTypeDefinition,
   type RequestMessage,
   type ResponseMessage,
+  type ResponseTypeDefinition,
   type Timers,
 } from '../protocol/index.js';
 import { healthCheckJitterMs, reconnectDelayMs } from './backoff.js';
-import { ClientNotConnectedError, ClientShutdownError, ClientStartError, ConnectFailedError } from './errors.js';
+import {
+  ClientNotConnectedError,
+  ClientShutdownError,
+  ClientStartError,
+  ConnectFailedError,
+  UnexpectedResponseTypeError,
+  UnusableResponseError,
+} from './errors.js';
 import { GrpcConnection } from './grpc-connection.js';
 import type { ClientConnection, ConnectionFactory } from './transport.js';
 import { formatAddress, parseServerAddress, ServerList, type ServerAddress } from './server-list.js';
@@ -68,11 +78,31 @@ export interface RpcClientOptions {
   channelKeepAliveTimeoutMs?: number;
   /** `metadata.clientIp`; default the first non-internal IPv4 address. */
   clientIp?: string;
+  /** Business message types this client sends or receives; more with {@link RpcClient.defineMessageTypes}. */
+  messageTypes?: readonly MessageTypeDefinition[];
+  /**
+   * Send a request again when its answer cannot be decoded (unknown type, invalid body), and turn
+   * UNHEALTHY when the tries run out, as Java 2.2.4 does; default false: the caller gets the error
+   * at once and the connection stays as it is.
+   */
+  retryUndecodableResponses?: boolean;
   logger?: Logger;
   timers?: Timers;
   random?: () => number;
   /** @internal Replaces the gRPC transport (tests). */
   connectionFactory?: ConnectionFactory;
+}
+
+/** Options of one {@link RpcClient.request} call. */
+export interface RequestOptions<T extends string = string, B extends object = JsonObject> {
+  /** Total time for every try; default `requestTimeoutMs`. */
+  timeoutMs?: number;
+  /**
+   * The response type the caller wants: another type (ErrorResponse aside, which throws anyway)
+   * rejects with UnexpectedResponseTypeError, and the result has this type's body. Registered on
+   * this client if its name is not yet.
+   */
+  expect?: ResponseTypeDefinition<T, B>;
 }
 
 /** Where a push came from. */
@@ -124,7 +154,12 @@ export class RpcClient {
   private starting: Promise<void> | undefined;
   private signal: SwitchSignal | undefined;
   private wakeLoop: (() => void) | undefined;
-  private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses'>>;
+  private readonly o: Required<
+    Omit<
+      RpcClientOptions,
+      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes'
+    >
+  >;
 
   constructor(private readonly options: RpcClientOptions) {
     this.timers = options.timers ?? systemTimers;
@@ -144,7 +179,9 @@ export class RpcClient {
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       channelKeepAliveMs: options.channelKeepAliveMs ?? 6 * 60 * 1000,
       channelKeepAliveTimeoutMs: options.channelKeepAliveTimeoutMs ?? 20_000,
+      retryUndecodableResponses: options.retryUndecodableResponses ?? false,
     };
+    this.registry.register(...(options.messageTypes ?? []));
     this.statusValue = ClientStatus.INITIALIZED;
   }
 
@@ -165,6 +202,18 @@ export class RpcClient {
   /** Subscribes to an event; a throwing listener is logged and does not affect others. */
   on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
     this.listeners[event].push(listener);
+    return this;
+  }
+
+  /**
+   * Registers business message types: the responses this client may receive (a type not
+   * registered is an UnknownResponseTypeError to the caller) and the requests it sends or is
+   * pushed. Registering a type again replaces it, so SDK classes sharing one client may each
+   * register theirs.
+   * @throws Error when a name is already registered as the other kind.
+   */
+  defineMessageTypes(...definitions: readonly MessageTypeDefinition[]): this {
+    this.registry.register(...definitions);
     return this;
   }
 
@@ -240,9 +289,25 @@ export class RpcClient {
   /**
    * Sends a request with Java's retries (spec 4.6): up to `retryTimes` tries within the timeout;
    * an UN_REGISTER (301) answer marks the client unhealthy and switches server. A typed response
-   * with resultCode 500 is returned as is; only ErrorResponse is an error here.
+   * with resultCode 500 is returned as is; only ErrorResponse is an error here. An answer that
+   * cannot be used (an UnusableResponseError: a type not registered, an invalid body, not the
+   * `expect`ed type) rejects at once: it is not sent again and the connection stays healthy.
    */
-  async request(message: RequestMessage, timeoutMs = this.o.requestTimeoutMs): Promise<ResponseMessage> {
+  request(message: RequestMessage, timeoutMs?: number): Promise<ResponseMessage>;
+  request<T extends string, B extends object>(
+    message: RequestMessage,
+    options: RequestOptions<T, B> & { expect: ResponseTypeDefinition<T, B> },
+  ): Promise<ResponseMessage<T, B>>;
+  request(message: RequestMessage, options?: RequestOptions): Promise<ResponseMessage>;
+  async request(message: RequestMessage, timeoutOrOptions?: number | RequestOptions): Promise<ResponseMessage> {
+    const { timeoutMs = this.o.requestTimeoutMs, expect } = typeof timeoutOrOptions === 'number' ? { timeoutMs: timeoutOrOptions } : (timeoutOrOptions ?? {});
+    if (expect !== undefined && !this.registry.has(expect.type)) this.registry.register(expect);
+    const reply = await this.requestWithRetries(message, timeoutMs);
+    if (expect !== undefined && reply.type !== expect.type) throw new UnexpectedResponseTypeError(message.type, expect.type, reply.type);
+    return reply;
+  }
+
+  private async requestWithRetries(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
     const start = this.timers.now();
     let lastError: NacosRemoteError = new ClientNotConnectedError(this.statusValue);
     for (let tries = 0; tries < this.o.retryTimes && (timeoutMs <= 0 || this.timers.now() < start + timeoutMs); tries++) {
@@ -267,6 +332,11 @@ export class RpcClient {
         this.lastActive = this.timers.now();
         return reply;
       } catch (error) {
+        if (error instanceof UnusableResponseError && !this.o.retryUndecodableResponses) {
+          // The server answered: the connection works, and sending again would run the request again.
+          this.lastActive = this.timers.now();
+          throw error;
+        }
         lastError = NacosRemoteError.from(error);
         this.logger.debug({ err: error, type: message.type, tries }, 'request attempt failed');
       }

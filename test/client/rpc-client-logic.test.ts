@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClientShutdownError, ClientStartError, ClientStatus, RpcClient, type RpcClientOptions } from '../../src/client/index.js';
-import { request, type Message, type ResponseMessage } from '../../src/protocol/index.js';
+import {
+  ClientShutdownError,
+  ClientStartError,
+  ClientStatus,
+  InvalidResponseError,
+  RpcClient,
+  UnexpectedResponseTypeError,
+  UnknownResponseTypeError,
+  type RpcClientOptions,
+} from '../../src/client/index.js';
+import { defineResponseType, request, response, type Message, type ResponseMessage } from '../../src/protocol/index.js';
 import { FakeNetwork } from '../support/fake-client-connection.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { testLogger } from '../support/server.js';
@@ -245,6 +254,55 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     client.setServerAddresses([B, C]);
     await timers.advance(300);
     assert.ok([B, C].includes(client.currentServer()!), '[B, C].includes(client.currentServer()!)');
+    await client.shutdown();
+  });
+});
+
+describe('RpcClient business answers (fake transport, injected clock)', () => {
+  const count = (messages: readonly Message[], type: string) => messages.filter((m) => m.type === type).length;
+
+  it('an answer that cannot be used rejects at once: not sent again, the client stays RUNNING on its connection', async () => {
+    const { client, net, start, timers } = setup();
+    await start();
+    net.server(A).answer = (req) => Promise.reject(new UnknownResponseTypeError(req.type, 'MysteryResponse'));
+    await assert.rejects(client.request(request('MysteryRequest')), UnknownResponseTypeError);
+    const conn = net.connections[0]!;
+    assert.equal(count(conn.requests, 'MysteryRequest'), 1);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await timers.advance(1000);
+    assert.equal(client.currentServer(), A);
+    assert.equal(net.connections.length, 1, 'no switch');
+    await client.shutdown();
+  });
+
+  it('retryUndecodableResponses: Java 2.2.4 behaviour: 3 tries, UNHEALTHY, then a health check keeps the connection', async () => {
+    const { client, net, start, timers } = setup({ retryUndecodableResponses: true });
+    await start();
+    net.server(A).answer = (req) => Promise.reject(new InvalidResponseError(req.type, 'broken'));
+    await assert.rejects(client.request(request('BrokenRequest')), InvalidResponseError);
+    const conn = net.connections[0]!;
+    assert.equal(count(conn.requests, 'BrokenRequest'), 3);
+    assert.equal(client.status, ClientStatus.UNHEALTHY);
+    await timers.advance(1000); // the loop's health check (0-499 ms jitter) passes
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.equal(net.connections.length, 1);
+    await client.shutdown();
+  });
+
+  it('request({ expect }): the expected type resolves; another type rejects with UnexpectedResponseTypeError, not sent again', async () => {
+    const { client, net, start } = setup();
+    await start();
+    const ConfigQueryResponse = defineResponseType('ConfigQueryResponse', { parseBody: (json) => ({ content: String(json['content']) }) });
+    net.server(A).answer = async (req) =>
+      req.type === 'ConfigQueryRequest' ? response('ConfigQueryResponse', { content: 'x=1' }) : response('ConfigRemoveResponse');
+    const reply = await client.request(request('ConfigQueryRequest'), { expect: ConfigQueryResponse, timeoutMs: 1000 });
+    assert.equal(reply.body.content, 'x=1');
+    await assert.rejects(
+      client.request(request('ConfigRemoveRequest'), { expect: ConfigQueryResponse }),
+      (error: unknown) => error instanceof UnexpectedResponseTypeError && error.responseType === 'ConfigRemoveResponse' && error.expectedType === 'ConfigQueryResponse',
+    );
+    assert.equal(count(net.connections[0]!.requests, 'ConfigRemoveRequest'), 1);
+    assert.equal(client.status, ClientStatus.RUNNING);
     await client.shutdown();
   });
 });
