@@ -129,6 +129,13 @@ export interface ClientEvents {
   lost: (connectionId: string, server: string, reason: string) => void;
 }
 
+/** A start() call waiting for RUNNING; it gives up after `attemptsLeft` more failed connect attempts. */
+interface StartWaiter {
+  attemptsLeft: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
 interface SwitchSignal {
   readonly recommended?: ServerAddress;
   readonly onRequestFail: boolean;
@@ -151,7 +158,7 @@ export class RpcClient {
   private readonly logger: Logger;
   private readonly clientIp: string;
   private lastActive = 0;
-  private starting: Promise<void> | undefined;
+  private startWaiters: StartWaiter[] = [];
   private signal: SwitchSignal | undefined;
   private wakeLoop: (() => void) | undefined;
   private readonly o: Required<
@@ -224,21 +231,24 @@ export class RpcClient {
   }
 
   /**
-   * Connects (up to `retryTimes` attempts) and resolves once RUNNING. If every attempt fails it
-   * rejects with ClientStartError and keeps reconnecting in the background until shutdown().
+   * Resolves once the client is RUNNING: at once if it is; the first call also starts connecting.
+   * Otherwise it waits for the next `retryTimes` connect attempts and rejects with ClientStartError
+   * if they all fail; the client keeps reconnecting in the background until shutdown(), so a
+   * later start() resolves once a server accepts. Rejects with ClientShutdownError after
+   * shutdown(), or when it comes while waiting.
    */
   start(): Promise<void> {
     if (this.isShutdown()) return Promise.reject(new ClientShutdownError());
-    // A second call shares the first one's outcome.
-    this.starting ??= this.connectAtStart();
-    return this.starting;
+    if (this.statusValue === ClientStatus.RUNNING) return Promise.resolve();
+    const started = new Promise<void>((resolve, reject) => this.startWaiters.push({ attemptsLeft: this.o.retryTimes, resolve, reject }));
+    if (this.statusValue === ClientStatus.INITIALIZED) void this.connectAtStart();
+    return started;
   }
 
   private async connectAtStart(): Promise<void> {
     this.statusValue = ClientStatus.STARTING;
     this.installBuiltInHandlers();
     void this.runKeepAliveLoop();
-    let lastError: unknown;
     let current: ServerAddress | undefined;
     for (let attempt = 0; attempt < this.o.retryTimes && this.statusValue === ClientStatus.STARTING; attempt++) {
       const server = this.serverList.pickOther(current);
@@ -248,19 +258,34 @@ export class RpcClient {
         if (this.isShutdown()) {
           // shutdown() ran while this connection was being set up.
           await connection.close();
-          throw new ClientShutdownError();
+          return;
         }
         this.install(connection);
         return;
       } catch (error) {
-        if (error instanceof ClientShutdownError) throw error;
-        lastError = error;
         this.logger.warn({ err: error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
+        this.connectAttemptFailed(error);
       }
     }
-    if (this.isShutdown()) throw new ClientShutdownError();
     this.switchServerAsync(undefined, false);
-    throw new ClientStartError(this.o.retryTimes, { cause: lastError });
+  }
+
+  /** Counts a failed connect attempt against every waiting start(); those out of attempts reject. */
+  private connectAttemptFailed(error: unknown): void {
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const waiter of waiters) {
+      if (--waiter.attemptsLeft > 0) this.startWaiters.push(waiter);
+      else waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
+    }
+  }
+
+  /** The client is RUNNING (again): every waiting start() resolves. */
+  private becomeRunning(): void {
+    this.statusValue = ClientStatus.RUNNING;
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
   }
 
   /** Closes the connection and stops every loop; emits `disconnected` for the closed connection. */
@@ -268,6 +293,9 @@ export class RpcClient {
     if (this.isShutdown()) return;
     this.statusValue = ClientStatus.SHUTDOWN;
     this.wakeLoop?.();
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const waiter of waiters) waiter.reject(new ClientShutdownError());
     const connection = this.current;
     this.current = undefined;
     if (connection) {
@@ -411,7 +439,7 @@ export class RpcClient {
     this.current = connection;
     // A switch asked for while this one was under way concerned the connection now replaced.
     this.signal = undefined;
-    this.statusValue = ClientStatus.RUNNING;
+    this.becomeRunning();
     this.lastActive = this.timers.now();
     if (old) {
       old.abandoned = true;
@@ -500,7 +528,7 @@ export class RpcClient {
   /** Java's reconnect (spec 4.9) with our server choice (decision 10.7). Keeps the old connection until a new one is confirmed. */
   private async reconnect(recommended: ServerAddress | undefined, onRequestFail: boolean): Promise<void> {
     if (onRequestFail && (await this.healthCheck())) {
-      this.statusValue = ClientStatus.RUNNING;
+      this.becomeRunning();
       return;
     }
     let failed = 0;
@@ -520,6 +548,7 @@ export class RpcClient {
       } catch (error) {
         failed++;
         this.logger.info({ err: error, server: formatAddress(server), failed }, 'reconnect attempt failed');
+        this.connectAttemptFailed(error);
         // A refused move keeps the working connection (decision 10.10): give up the move quietly.
         if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
         await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));

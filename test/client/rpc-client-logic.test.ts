@@ -306,3 +306,46 @@ describe('RpcClient business answers (fake transport, injected clock)', () => {
     await client.shutdown();
   });
 });
+
+describe('RpcClient start() (fake transport, injected clock)', () => {
+  it('a start() after a rejected start resolves once the background loop connects', async () => {
+    const { client, net, timers } = setup();
+    for (const s of net.servers.values()) s.up = false;
+    const first = assert.rejects(client.start(), ClientStartError);
+    await timers.advance(0);
+    await first;
+    let resolved = false;
+    const second = client.start().then(() => (resolved = true));
+    await timers.advance(150);
+    assert.equal(resolved, false, 'still no server');
+    net.server(B).up = true;
+    await timers.advance(1000);
+    await second;
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await client.start(); // RUNNING: at once
+    await client.shutdown();
+  });
+
+  it('a start() while every server still fails rejects after retryTimes more attempts; shutdown() rejects a waiting one', async () => {
+    const { client, net, timers } = setup();
+    for (const s of net.servers.values()) s.up = false;
+    const first = assert.rejects(client.start(), ClientStartError);
+    await timers.advance(0);
+    await first;
+    const before = net.connections.length;
+    let attemptsWhenRejected = -1;
+    const second = client.start().then(
+      () => assert.fail('resolved with every server down'),
+      (error: unknown) => {
+        attemptsWhenRejected = net.connections.length - before;
+        assert.ok(error instanceof ClientStartError);
+      },
+    );
+    await timers.advance(1000);
+    await second;
+    assert.equal(attemptsWhenRejected, 3);
+    const third = assert.rejects(client.start(), ClientShutdownError);
+    await client.shutdown();
+    await third;
+  });
+});
