@@ -212,6 +212,14 @@ export class RpcClient {
     return this;
   }
 
+  /** Unsubscribes a listener given to {@link on} (its latest subscription, if given more than once). */
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    const listeners = this.listeners[event];
+    const index = listeners.lastIndexOf(listener);
+    if (index >= 0) listeners.splice(index, 1);
+    return this;
+  }
+
   /**
    * Registers business message types: the responses this client may receive (a type not
    * registered is an UnknownResponseTypeError to the caller) and the requests it sends or is

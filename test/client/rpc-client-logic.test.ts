@@ -307,7 +307,7 @@ describe('RpcClient business answers (fake transport, injected clock)', () => {
   });
 });
 
-describe('RpcClient start() (fake transport, injected clock)', () => {
+describe('RpcClient start() and off() (fake transport, injected clock)', () => {
   it('a start() after a rejected start resolves once the background loop connects', async () => {
     const { client, net, timers } = setup();
     for (const s of net.servers.values()) s.up = false;
@@ -347,5 +347,23 @@ describe('RpcClient start() (fake transport, injected clock)', () => {
     const third = assert.rejects(client.start(), ClientShutdownError);
     await client.shutdown();
     await third;
+  });
+
+  it('off() unsubscribes a listener; the others still hear; on() and off() chain', async () => {
+    const { client, start, timers, net } = setup({ random: () => 0.99 });
+    const heard: string[] = [];
+    const listener = (id: string, server: string) => heard.push(server);
+    assert.equal(client.on('connected', listener).off('connected', listener).off('lost', listener), client);
+    const kept = (id: string, server: string) => heard.push(`kept ${server}`);
+    client.on('connected', listener).on('connected', kept);
+    await start();
+    const first = client.currentServer()!;
+    assert.deepEqual(heard, [first, `kept ${first}`]);
+    client.off('connected', listener);
+    net.connections[0]!.push({ ...request('ConnectResetRequest', { serverIp: '10.0.0.2', serverPort: '8848' }), requestId: '1' });
+    await timers.advance(300);
+    assert.equal(client.currentServer(), B);
+    assert.deepEqual(heard, [first, `kept ${first}`, `kept ${B}`]);
+    await client.shutdown();
   });
 });
