@@ -39,6 +39,7 @@ export {
   defineRequestType,
   defineResponseType,
   NacosRemoteError,
+  InvalidBodyError,
   RemoteResponseError,
   RequestTimeoutError,
   type BodyParser,
