@@ -43,6 +43,16 @@ function setup(options: Partial<RpcClientOptions> = {}, addresses = [A, B, C]) {
   return { timers, net, client, events, start };
 }
 
+/** A client whose first start() has rejected: every server down, the background loop retrying. */
+async function setupAfterFailedStart() {
+  const client = setup();
+  for (const s of client.net.servers.values()) s.up = false;
+  const rejected = assert.rejects(client.client.start(), ClientStartError);
+  await client.timers.advance(0);
+  await rejected;
+  return client;
+}
+
 const sentTypes = (messages: readonly Message[]) => messages.map((m) => m.type);
 
 describe('RpcClient logic (fake transport, injected clock)', () => {
@@ -123,11 +133,7 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
   });
 
   it('start() rejects after retryTimes attempts, then reconnects in the background with Java back-off', async () => {
-    const { client, net, timers } = setup();
-    for (const s of net.servers.values()) s.up = false;
-    const rejected = assert.rejects(client.start(), ClientStartError);
-    await timers.advance(0);
-    await rejected;
+    const { client, net, timers } = await setupAfterFailedStart();
     // Three start-up attempts, then the background reconnect's first attempt at once.
     assert.equal(net.connections.length, 4);
     assert.equal(new Set(net.createdAt).size, 1, 'no waiting so far');
@@ -309,11 +315,7 @@ describe('RpcClient business answers (fake transport, injected clock)', () => {
 
 describe('RpcClient start() and off() (fake transport, injected clock)', () => {
   it('a start() after a rejected start resolves once the background loop connects', async () => {
-    const { client, net, timers } = setup();
-    for (const s of net.servers.values()) s.up = false;
-    const first = assert.rejects(client.start(), ClientStartError);
-    await timers.advance(0);
-    await first;
+    const { client, net, timers } = await setupAfterFailedStart();
     let resolved = false;
     const second = client.start().then(() => (resolved = true));
     await timers.advance(150);
@@ -327,11 +329,7 @@ describe('RpcClient start() and off() (fake transport, injected clock)', () => {
   });
 
   it('a start() while every server still fails rejects after retryTimes more attempts; shutdown() rejects a waiting one', async () => {
-    const { client, net, timers } = setup();
-    for (const s of net.servers.values()) s.up = false;
-    const first = assert.rejects(client.start(), ClientStartError);
-    await timers.advance(0);
-    await first;
+    const { client, net, timers } = await setupAfterFailedStart();
     const before = net.connections.length;
     let attemptsWhenRejected = -1;
     const second = client.start().then(
