@@ -280,20 +280,22 @@ export class RpcClient {
 
   /** Counts a failed connect attempt against every waiting start(); those out of attempts reject. */
   private connectAttemptFailed(error: unknown): void {
-    const waiters = this.startWaiters;
-    this.startWaiters = [];
-    for (const waiter of waiters) {
-      if (--waiter.attemptsLeft > 0) this.startWaiters.push(waiter);
-      else waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
+    for (const waiter of this.startWaiters) {
+      if (--waiter.attemptsLeft === 0) waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
     }
+    this.startWaiters = this.startWaiters.filter((waiter) => waiter.attemptsLeft > 0);
   }
 
   /** The client is RUNNING (again): every waiting start() resolves. */
   private becomeRunning(): void {
     this.statusValue = ClientStatus.RUNNING;
+    for (const waiter of this.takeStartWaiters()) waiter.resolve();
+  }
+
+  private takeStartWaiters(): StartWaiter[] {
     const waiters = this.startWaiters;
     this.startWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
+    return waiters;
   }
 
   /** Closes the connection and stops every loop; emits `disconnected` for the closed connection. */
@@ -301,9 +303,7 @@ export class RpcClient {
     if (this.isShutdown()) return;
     this.statusValue = ClientStatus.SHUTDOWN;
     this.wakeLoop?.();
-    const waiters = this.startWaiters;
-    this.startWaiters = [];
-    for (const waiter of waiters) waiter.reject(new ClientShutdownError());
+    for (const waiter of this.takeStartWaiters()) waiter.reject(new ClientShutdownError());
     const connection = this.current;
     this.current = undefined;
     if (connection) {
