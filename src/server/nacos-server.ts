@@ -211,8 +211,9 @@ export class NacosServer {
   }
 
   /**
-   * Registers business message types with their parsers: requests this server handles (before
-   * {@link registerHandler}, so the handler gets the parsed body) and responses to its pushes.
+   * Registers business message types with their parsers: requests this server handles (their
+   * handlers then get the parsed body; a body the parser refuses is answered 502) and responses
+   * to its pushes. Registering a type again replaces it.
    * @throws Error when a name is already registered as the other kind.
    */
   defineMessageTypes(...definitions: readonly MessageTypeDefinition[]): void {
