@@ -7,7 +7,7 @@
  * ```ts
  * import { startNode, response } from 'nacos-remote/server';
  * const node = await startNode({ host: '127.0.0.1', port: 8848 });
- * node.server.registerHandler('EchoRequest', (req) => ({ ...response('HealthCheckResponse') }));
+ * node.server.registerHandler('EchoRequest', (req) => response('EchoResponse', { text: req.body['text'] }));
  * node.server.addConnectionListener({ name: 'log', onConnected: (c) => console.log(c.id) });
  * await node.close();
  * ```

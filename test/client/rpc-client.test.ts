@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClientStartError, ClientStatus, RpcClient } from '../../src/client/index.js';
-import { request, response } from '../../src/protocol/index.js';
+import { defineRequestType, defineResponseType, request, response } from '../../src/protocol/index.js';
 import { parseLimitRule } from '../../src/server/control/limit-rule.js';
 import type { NacosServer } from '../../src/server/nacos-server.js';
 import { findMainPort } from '../support/ports.js';
@@ -67,13 +67,13 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
   it('answers pushes with its handlers, on the stream they came on', async () => {
     const c = client(port);
     clients.push(c);
-    c.onServerRequest('NotifySubscriberRequest', () => ({ ...response('HealthCheckResponse'), type: 'NotifySubscriberResponse' }));
+    c.onServerRequest('NotifySubscriberRequest', (push) => response('NotifySubscriberResponse', { seen: Object.keys(push.body) }));
     await c.start();
     const s = serverOf(c);
-    s.registry.defineRequest('NotifySubscriberRequest', { module: 'naming' });
-    s.defineResponseType('NotifySubscriberResponse');
-    const reply = await s.push(c.connectionId!, { kind: 'request', type: 'NotifySubscriberRequest', headers: {}, body: { serviceInfo: {} } });
+    s.defineMessageTypes(defineRequestType('NotifySubscriberRequest', { module: 'naming' }), defineResponseType('NotifySubscriberResponse'));
+    const reply = await s.push(c.connectionId!, request('NotifySubscriberRequest', { serviceInfo: {} }));
     assert.equal(reply.type, 'NotifySubscriberResponse');
+    assert.deepEqual(reply.body, { seen: ['serviceInfo'] });
     const detection = await s.push(c.connectionId!, request('ClientDetectionRequest'));
     assert.equal(detection.type, 'ClientDetectionResponse');
   });
@@ -120,7 +120,7 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
       await held;
       return response('HealthCheckResponse');
     });
-    const inFlight = c.request({ kind: 'request', type: 'SlowRequest', headers: {}, body: {} }, 10_000);
+    const inFlight = c.request(request('SlowRequest'), 10_000);
     await new Promise((r) => setTimeout(r, 50));
     await s.manager.loadSingle(c.connectionId!, `127.0.0.2:${port}`);
     await eventually(() => hostOf(c) === '127.0.0.2', 10_000, 'moved during request');
