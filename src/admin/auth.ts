@@ -30,10 +30,9 @@ declare module 'fastify' {
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+/** 127.0.0.0/8 or ::1; `ip` is normalized (IPv4-mapped IPv6 already plain IPv4). */
 function isLoopback(ip: string): boolean {
-  const plain = normalizeIp(ip);
-  return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
+  return ip === '::1' || (isIP(ip) === 4 && ip.startsWith('127.'));
 }
 
 /**
