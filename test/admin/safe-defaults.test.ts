@@ -228,8 +228,9 @@ describe('admin HTTP safe defaults: internal errors', () => {
       },
     });
     const logger: Logger = pino({ level: 'info' }, sink);
-    const blocker = join(mkdtempSync(join(tmpdir(), 'nacos-remote-admin-')), 'a-file');
-    homes.push(blocker);
+    const dir = mkdtempSync(join(tmpdir(), 'nacos-remote-admin-'));
+    homes.push(dir);
+    const blocker = join(dir, 'a-file');
     writeFileSync(blocker, '');
     // The rule's directory is under a plain file: writing it fails inside the node (ENOTDIR).
     const { app } = adminApp({ logger, limitRuleFile: join(blocker, 'connection', 'limitRule') });
