@@ -11,6 +11,9 @@ import { ClusterLoader } from '../../src/cluster/cluster-loader.js';
 import { ClusterMembers } from '../../src/cluster/cluster-members.js';
 import { parseMember } from '../../src/cluster/members.js';
 import { NacosServer } from '../../src/server/nacos-server.js';
+import { startTestNode } from '../support/node.js';
+import { findMainPort } from '../support/ports.js';
+import { eventually, RawPeer } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';
 
 const LOADER = '/nacos/v2/core/loader';
@@ -262,5 +265,29 @@ describe('admin HTTP safe defaults: readiness', () => {
     assert.equal(draining.statusCode, 503);
     assert.match(draining.body, /draining/);
     await app.close();
+  });
+
+  it('a node answers 503 over HTTP from the moment ops/drain is accepted until it is gone', { timeout: 60_000 }, async () => {
+    const port = await findMainPort(['127.0.0.1', '127.0.0.2']);
+    const members = `127.0.0.1:${port},127.0.0.2:${port}`;
+    const leaving = await startTestNode({ host: '127.0.0.1', port, members, drainWindowMs: 200, balancer: { enabled: false } });
+    const staying = await startTestNode({ host: '127.0.0.2', port, members, balancer: { enabled: false } });
+    const peer = new RawPeer('127.0.0.1', leaving.server.ports.sdk);
+    const readiness = `${leaving.base}${READINESS}`;
+    try {
+      await peer.register();
+      // A client that never answers its reset keeps the drain going for its whole window (plus 5 s).
+      peer.autoAck = false;
+      await eventually(() => leaving.members.upOthers().length === 1, 20_000, 'the other member up');
+      assert.equal((await fetch(readiness)).status, 200);
+      assert.equal((await fetch(`${leaving.base}${DRAIN}`, { method: 'POST' })).status, 202);
+      const during = await fetch(readiness);
+      assert.equal(during.status, 503);
+      await leaving.closed;
+    } finally {
+      peer.close();
+      await staying.dispose();
+      await leaving.dispose();
+    }
   });
 });
