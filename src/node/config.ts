@@ -30,6 +30,15 @@ export const NodeConfigSchema = z.strictObject({
   auth: z
     .strictObject({ tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]), protectReads: z.boolean().default(false) })
     .default({ tokens: [], protectReads: false }),
+  /** How open the HTTP admin API is beyond tokens (docs/operations.md); the defaults are the safe ones. */
+  admin: z
+    .strictObject({
+      /** Without tokens, who may change state: `local` (loopback and members) or `anywhere` (Nacos). */
+      anonymousWrites: z.enum(['local', 'anywhere']).default('local'),
+      /** Whether redirectAddress may name a server that is not a member. */
+      allowExternalRedirect: z.boolean().default(false),
+    })
+    .default({ anonymousWrites: 'local', allowExternalRedirect: false }),
   /** The IP other members and redirected clients reach this node at; default --host unless 0.0.0.0. */
   advertiseIp: z.string().min(1).optional(),
   /** `ip:port,ip:port,...` (main ports, self included); else `<home>/conf/cluster.conf`; else standalone. */

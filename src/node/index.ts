@@ -163,7 +163,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
-  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger, drain: () => {
+  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, policy: config.admin, logger, drain: () => {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });

@@ -163,6 +163,11 @@ export class NacosServer {
     return this.startedFlag;
   }
 
+  /** Whether the node is leaving (a drain or close has begun): every new SDK setup is refused. */
+  get draining(): boolean {
+    return this.refusingSetups;
+  }
+
   /** The bound gRPC ports. */
   get ports(): { readonly sdk: number; readonly cluster: number } {
     return this.boundPorts;

@@ -14,7 +14,8 @@ describe('reloadCurrent with ~100 real clients', { timeout: 120_000 }, () => {
 
   before(async () => {
     const port = await findMainPort(['127.0.0.1', '127.0.0.2']);
-    source = await startTestNode({ host: '127.0.0.1', port, shed: { ratePerSecond: 50, tickMs: 100 } });
+    // Two standalone nodes, not members of one cluster: the redirect target is external to the source.
+    source = await startTestNode({ host: '127.0.0.1', port, shed: { ratePerSecond: 50, tickMs: 100 }, admin: { allowExternalRedirect: true } });
     target = await startTestNode({ host: '127.0.0.2', port });
     for (let i = 0; i < 100; i++) {
       clients.push(new RpcClient({ serverAddresses: [`127.0.0.1:${port}`, `127.0.0.2:${port}`], random: () => 0, logger: testLogger }));
