@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
 import type { ClusterMembers } from '../cluster/cluster-members.js';
 import { NacosRemoteError } from '../protocol/index.js';
+import type { NamingReader } from '../naming/index.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { AUTH_OFF, createAccessCheck, type AuthOptions } from './auth.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { httpStatusOf } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
+import { registerNamingRoutes } from './naming-routes.js';
 import type { NodeMetrics } from './metrics.js';
 
 /** What the admin HTTP API works on. */
@@ -17,6 +19,8 @@ export interface AdminContext {
   readonly cluster: ClusterLoader;
   readonly members: ClusterMembers;
   readonly metrics: NodeMetrics;
+  /** Naming reads for the v2 open API; without it those routes are absent. */
+  readonly naming?: NamingReader;
   /** Where PUT control/connection persists the rule. */
   readonly limitRuleFile: string;
   readonly auth?: AuthOptions;
@@ -53,6 +57,7 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   registerLoaderRoutes(app, { server, cluster: context.cluster, checkAccess });
   registerClusterRoutes(app, { members: context.members, checkAccess });
   registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, checkAccess });
+  if (context.naming !== undefined) registerNamingRoutes(app, { naming: context.naming, checkAccess });
 
   app.post('/nacos/v2/core/ops/drain', async (request, reply) => {
     checkAccess(request, 'write');
