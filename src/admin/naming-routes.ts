@@ -29,13 +29,18 @@ export function registerNamingRoutes(
 ): void {
   const { naming, checkAccess } = deps;
 
-  app.post('/nacos/v1/ns/instance', async (_request, reply) =>
-    reply.code(501).send({
-      code: 501,
-      error: 'NOT_SUPPORTED',
-      message: 'persistent instances are not supported: this server keeps ephemeral instances only, registered over gRPC (ephemeral=true, the Nacos 2.x client default)',
-    }),
-  );
+  // Clients post a form (Java: application/x-www-form-urlencoded), which fastify would refuse
+  // with 415 before the route answers; in this scope any body is accepted and ignored.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    scope.post('/nacos/v1/ns/instance', async (_request, reply) =>
+      reply.code(501).send({
+        code: 501,
+        error: 'NOT_SUPPORTED',
+        message: 'persistent instances are not supported: this server keeps ephemeral instances only, registered over gRPC (ephemeral=true, the Nacos 2.x client default)',
+      }),
+    );
+  });
 
   app.get('/nacos/v2/ns/instance/list', async (request) => {
     checkAccess(request, 'read');

@@ -135,7 +135,13 @@ describe('naming on a node, driven by raw protocol peers', () => {
     assert.equal((await node.http.inject({ url: '/nacos/v2/ns/instance/list' })).statusCode, 400);
     assert.equal((await node.http.inject({ url: '/nacos/v2/ns/service/list?pageNo=0' })).statusCode, 400);
 
-    const persistent = await node.http.inject({ method: 'POST', url: '/nacos/v1/ns/instance?serviceName=orders&ip=10.1.0.9&port=1&ephemeral=false' });
+    // As the Java client posts it: a form body.
+    const persistent = await node.http.inject({
+      method: 'POST',
+      url: '/nacos/v1/ns/instance',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'serviceName=DEFAULT_GROUP%40%40orders&ip=10.1.0.9&port=1&ephemeral=false',
+    });
     assert.equal(persistent.statusCode, 501);
     assert.match((persistent.json() as { message: string }).message, /persistent instances are not supported/);
   });
