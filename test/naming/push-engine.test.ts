@@ -39,17 +39,20 @@ function harness(options: PushEngineOptions = OPTIONS) {
   state.addListener(engine);
   const serviceInfoOf = (push: SentPush): ServiceInfoJson => (push.request.body as { serviceInfo: ServiceInfoJson }).serviceInfo;
   const ipsOf = (push: SentPush): string[] => serviceInfoOf(push).hosts.map((h) => h.ip).sort();
-  return { timers, state, engine, sent, settled, serviceInfoOf, ipsOf };
+  /** Subscribes each client and acknowledges the pushes confirming the subscriptions. */
+  const subscribeAll = async (...clientIds: string[]): Promise<void> => {
+    for (const id of clientIds) state.subscribe(id, orders, '');
+    await timers.advance(OPTIONS.delayMs);
+    for (const push of sent) push.settle('ack');
+    sent.length = 0;
+  };
+  return { timers, state, engine, sent, settled, serviceInfoOf, ipsOf, subscribeAll };
 }
 
 describe('PushEngine', () => {
   it('merges a service\'s changes within the window into one push per subscriber, with the data as it is then', async () => {
-    const { timers, state, sent, ipsOf, serviceInfoOf } = harness();
-    state.subscribe('s1', orders, '');
-    state.subscribe('s2', orders, '');
-    await timers.advance(20);
-    for (const push of sent) push.settle('ack');
-    sent.length = 0;
+    const { timers, state, sent, ipsOf, serviceInfoOf, subscribeAll } = harness();
+    await subscribeAll('s1', 's2');
 
     state.register('p1', orders, instance('10.0.0.5'));
     await timers.advance(10);
@@ -107,12 +110,8 @@ describe('PushEngine', () => {
   });
 
   it('retries a failed or timed-out push to that subscriber after the retry delay, with fresh data, until acked', async () => {
-    const { timers, state, sent, settled, ipsOf } = harness();
-    state.subscribe('s1', orders, '');
-    state.subscribe('s2', orders, '');
-    await timers.advance(20);
-    for (const push of sent) push.settle('ack');
-    sent.length = 0;
+    const { timers, state, sent, settled, ipsOf, subscribeAll } = harness();
+    await subscribeAll('s1', 's2');
 
     state.register('p1', orders, instance('10.0.0.5'));
     await timers.advance(20);

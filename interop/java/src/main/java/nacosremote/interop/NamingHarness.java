@@ -6,18 +6,16 @@ import com.alibaba.nacos.api.naming.NamingFactory;
 import com.alibaba.nacos.api.naming.NamingService;
 import com.alibaba.nacos.api.naming.listener.NamingEvent;
 import com.alibaba.nacos.api.naming.pojo.Instance;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedReader;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+
+import static nacosremote.interop.LineProtocol.emit;
+import static nacosremote.interop.LineProtocol.event;
 
 /**
  * Drives the real nacos-client 2.2.4 {@link NamingService} against a server under test.
@@ -32,15 +30,11 @@ import java.util.Properties;
  */
 public final class NamingHarness {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final PrintStream OUT =
-            new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-
     private NamingHarness() {
     }
 
     public static void main(String[] args) throws Exception {
-        System.setOut(System.err);
+        LineProtocol.claimStdout();
         System.setProperty("nacos.logging.default.config.enabled", "false");
 
         Properties properties = new Properties();
@@ -143,19 +137,5 @@ public final class NamingHarness {
         ev.put("hosts", hosts.stream().map(h -> h.getIp() + ":" + h.getPort()).sorted().toList());
         ev.put("clusters", hosts.stream().map(Instance::getClusterName).distinct().sorted().toList());
         return ev;
-    }
-
-    private static Map<String, Object> event(String name) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("event", name);
-        return ev;
-    }
-
-    private static synchronized void emit(Map<String, Object> ev) {
-        try {
-            OUT.println(JSON.writeValueAsString(ev));
-        } catch (Exception e) {
-            System.err.println("cannot serialize " + ev + ": " + e);
-        }
     }
 }
