@@ -34,6 +34,7 @@ export type { ConnectionListener, ConnectionManager } from '../server/connection
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
 export {
   request,
   response,

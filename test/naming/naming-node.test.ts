@@ -115,6 +115,16 @@ describe('naming on a node, driven by raw protocol peers', () => {
     }
     const batch = await call(publisher, 'BatchInstanceRequest', { serviceName: 'billing', type: 'batchDeregisterInstance', instances: [] });
     assert.equal(batch.errorCode, 400);
+    const noList = await call(publisher, 'BatchInstanceRequest', { serviceName: 'billing', type: 'batchRegisterInstance' });
+    assert.equal(noList.errorCode, 400);
+    assert.match(noList.message ?? '', /'instances' is required/);
+    const badOne = await call(publisher, 'BatchInstanceRequest', {
+      serviceName: 'billing',
+      type: 'batchRegisterInstance',
+      instances: [instance('10.1.0.8', 1), instance('10.1.0.8', 2, { clusterName: '!' })],
+    });
+    assert.equal(badOne.errorCode, 400);
+    assert.match(badOne.message ?? '', /clusterName/);
 
     const billing = await call(subscriber, 'ServiceQueryRequest', { serviceName: 'billing' });
     assert.deepEqual(hostsOf(billing.body['serviceInfo']), ['10.1.0.7:7070']);

@@ -10,7 +10,8 @@ export function batchInstanceHandler(state: NamingState): RequestHandler {
     const body = namingBody(request, 'BatchInstanceRequest');
     const service = serviceNameOf(body);
     if (body.type !== InstanceOperation.BATCH_REGISTER) throw new NamingParamError(`Unsupported request type ${body.type ?? 'null'}`);
-    const instances = (body.instances ?? []).map((instance, i) => publishedInstanceOf(instance, `instances[${i}]`));
+    if (body.instances === undefined) throw new NamingParamError("Param 'instances' is required");
+    const instances = body.instances.map((instance, i) => publishedInstanceOf(instance, `instances[${i}]`));
     state.batchRegister(meta.connectionId, service, instances);
     return namingResponse('BatchInstanceResponse', { type: body.type });
   };
