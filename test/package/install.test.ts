@@ -43,13 +43,16 @@ async function run(cwd: string, command: string, args: readonly string[], log?: 
 
 const npmInstall = ['install', '--no-audit', '--no-fund', '--prefer-offline'];
 
-/** Copies the consumer fixture, installs `spec` into it, type-checks and builds it, runs it. */
-async function installAndRunConsumer(t: TestContext, workDir: string, name: string, spec: string): Promise<void> {
+/**
+ * Copies the consumer fixture, installs `spec` into it, type-checks and builds it, runs it.
+ * `tscFlags` go to the consumer's tsc.
+ */
+async function installAndRunConsumer(t: TestContext, workDir: string, name: string, spec: string, tscFlags: readonly string[] = []): Promise<void> {
   const project = join(workDir, name);
   const log = (message: string) => t.diagnostic(message);
   cpSync(consumerFixture, project, { recursive: true });
   await run(project, 'npm', [...npmInstall, spec], log);
-  await run(project, process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], log);
+  await run(project, process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.', ...tscFlags], log);
   const port = await findMainPort(['127.0.0.1']);
   const home = join(workDir, `${name}-home`);
   mkdirSync(home);
@@ -92,6 +95,8 @@ describe('nacos-remote installed as a package', { timeout: 20 * 60_000 }, () => 
   });
 
   it('installs from git (npm builds it on prepare) and a consumer type-checks and runs', async (t) => {
-    await installAndRunConsumer(t, workDir, 'git-consumer', `git+file://${clone}#${head}`);
+    // Our declarations and their dependencies' were checked whole against the tarball (the same
+    // build); here the consumer's own code is enough, and the check is four times quicker.
+    await installAndRunConsumer(t, workDir, 'git-consumer', `git+file://${clone}#${head}`, ['--skipLibCheck']);
   });
 });
