@@ -21,11 +21,15 @@ const execFileAsync = promisify(execFile);
 // Hang guard for one command (an npm install that builds on 2 busy cores), not a pace.
 const STEP_TIMEOUT_MS = 5 * 60_000;
 
+/** npm settings of the machine that the scratch projects' npm keeps: its cache, registry and CAs. */
+const KEPT_NPM_SETTINGS = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig', 'npm_config_cafile']);
 /**
- * The environment without the variables `npm test` sets for its script: an npm_config_local_prefix
- * or npm_package_* inherited from the repo would make the scratch project's npm act on the repo.
+ * The environment without the variables `npm test` sets for its script: npm_config_local_prefix or
+ * npm_package_* inherited from the repo would make the scratch project's npm act on the repo.
  */
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')));
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_') || KEPT_NPM_SETTINGS.has(name.toLowerCase())),
+);
 
 /** Runs a command to its end; its stdout. `log` is told how long it took. */
 async function run(cwd: string, command: string, args: readonly string[], log?: (message: string) => void): Promise<string> {
