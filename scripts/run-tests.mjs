@@ -5,8 +5,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const suites = {
-  // Fast tests: pure logic and servers on loopback, no JVM or Go harness.
-  unit: (file) => !file.includes('/interop/') && !file.includes('/peers/'),
+  // Fast tests: pure logic and servers on loopback, no JVM or Go harness, no npm install.
+  unit: (file) => !file.includes('/interop/') && !file.includes('/peers/') && !file.includes('/package/'),
   // What `npm test` runs: everything but the real peer servers (slow first build).
   all: (file) => !file.includes('/peers/'),
   interop: (file) => file.includes('/interop/'),

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NacosRemoteError } from '../protocol/index.js';
+import { LOG_FORMATS } from './logger.js';
 
 const ms = z.number().int().min(1);
 const port = z.number().int().min(1).max(65535);
@@ -14,6 +15,8 @@ export const NodeConfigSchema = z.strictObject({
   grpcPortOffset: z.number().int().min(1).max(60000).default(1000),
   home: z.string().min(1).default(join(homedir(), 'nacos')),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
+  logFormat: z.enum(LOG_FORMATS).optional(),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   maxOutboundBytes: z.number().int().min(1024).optional(),
   keepaliveTimeMs: ms.default(2 * 60 * 60 * 1000),

@@ -13,7 +13,7 @@
  * ```
  */
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
@@ -27,6 +27,7 @@ import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { clusterConfPath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { createNodeLogger } from './logger.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
@@ -74,7 +75,7 @@ export interface NacosNode {
 export async function startNode(input: NodeConfigInput & { logger?: Logger } = {}): Promise<NacosNode> {
   const { logger: givenLogger, ...rest } = input;
   const config = parseNodeConfig(rest, 'config');
-  const logger = givenLogger ?? pino({ level: config.logLevel });
+  const logger = givenLogger ?? createNodeLogger(config.logLevel, config.logFormat);
   const limitRuleFile = limitRulePath(config.home);
   const limitRule = await readLimitRuleFile(limitRuleFile);
   const advertiseIp = config.advertiseIp ?? (config.host === '0.0.0.0' || config.host === '::' ? firstNonInternalIPv4() : config.host);
