@@ -141,6 +141,11 @@ export class RawPeer {
     return id;
   }
 
+  /** Whether the peer's HTTP/2 connection is up (its channel READY); false once the server closed it. */
+  get transportOpen(): boolean {
+    return this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+  }
+
   /** Ends our side of the stream. */
   endStream(): void {
     this.stream?.end();
