@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClientStatus, RpcClient } from '../../src/client/index.js';
 import { request } from '../../src/protocol/index.js';
+import { evenSpreadRandom } from '../support/even-random.js';
 import { NodeProcess } from '../support/node-process.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
@@ -25,10 +26,9 @@ describe('RpcClient failover: a node SIGKILLed and restarted', { timeout: 120_00
 
   it('clients of a killed node reconnect spread over the others; after restart requests work', async () => {
     const addresses = nodes.map((n) => n.address);
-    // Each client's random source is a constant of its own: 10 start on each node, and the
-    // victim's 10 draw evenly spread values for their choice between the two live nodes.
+    // 10 clients start on each node; the victim's 10 split between the live two.
     for (let i = 0; i < 30; i++) {
-      const random = () => (i + 0.5) / 30;
+      const random = evenSpreadRandom(i, 30);
       clients.push(new RpcClient({ serverAddresses: addresses, logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 1000, random }));
     }
     await Promise.all(clients.map((c) => c.start()));

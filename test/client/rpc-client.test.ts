@@ -5,6 +5,7 @@ import { ClientStartError, ClientStatus, RpcClient } from '../../src/client/inde
 import { request, response } from '../../src/protocol/index.js';
 import { parseLimitRule } from '../../src/server/control/limit-rule.js';
 import type { NacosServer } from '../../src/server/nacos-server.js';
+import { evenSpreadRandom } from '../support/even-random.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
 import { startTestServer, testLogger } from '../support/server.js';
@@ -96,9 +97,8 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
   });
 
   it('ConnectResetRequest without an address spreads clients over the others, none back on the shedder', async () => {
-    // Each client's random source is a constant of its own: 10 start on each node, and the
-    // shedder's 10 draw evenly spread values for their choice between the two others.
-    const many = Array.from({ length: 30 }, (_, i) => client(port, HOSTS, { random: () => (i + 0.5) / 30 }));
+    // 10 clients start on each node; the shedder's 10 split between the two others.
+    const many = Array.from({ length: 30 }, (_, i) => client(port, HOSTS, { random: evenSpreadRandom(i, 30) }));
     clients.push(...many);
     await Promise.all(many.map((c) => c.start()));
     const shedder = servers.get('127.0.0.2')!;

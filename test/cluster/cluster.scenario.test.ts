@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ClientStatus, RpcClient } from '../../src/client/index.js';
 import { request } from '../../src/protocol/index.js';
+import { evenSpreadRandom } from '../support/even-random.js';
 import { NodeProcess } from '../support/node-process.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
@@ -67,10 +68,9 @@ describe('a 3-member cluster', { timeout: 180_000 }, () => {
 
   it('~90 clients: cluster reports every member and the right totals', async () => {
     const addresses = nodes.map((n) => n.address);
-    // Each client's random source is a constant of its own: 30 start on each member, and a
-    // member's 30 draw evenly spread values when they choose between the two others.
+    // 30 clients start on each member; the middle one's 30 split between the others when it dies.
     for (let i = 0; i < 90; i++) {
-      const random = () => (i + 0.5) / 90;
+      const random = evenSpreadRandom(i, 90);
       clients.push(new RpcClient({ serverAddresses: addresses, logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 1000, random }));
     }
     await Promise.all(clients.map((c) => c.start()));
