@@ -21,7 +21,12 @@ import { connectionLayerHandlers, type HandlerRegistry, type RequestHandler } fr
 import { createCpuSampler, loaderMetrics } from './handlers/server-loader-info.js';
 import { applyServerReload } from './handlers/server-reload.js';
 import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
+import { ByteBudget } from './transport/inbound-budget.js';
 import type { Transport } from './transport/types.js';
+
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+export const DEFAULT_MAX_SESSION_BUFFERED_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
 
 /** Hooks for metrics and benchmarks; each is called synchronously, so keep them cheap. */
 export interface ServerObserver {
@@ -47,6 +52,15 @@ export interface NacosServerOptions {
   maxMessageBytes?: number;
   /** Per-connection unflushed push bytes past which the connection is closed; default 2 × maxMessageBytes. */
   maxOutboundBytes?: number;
+  /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS); default 100. */
+  maxConcurrentStreams?: number;
+  /**
+   * Declared bytes of unfinished inbound messages one session may hold; default 32 MiB (at least
+   * maxMessageBytes); negative: no limit.
+   */
+  maxSessionBufferedBytes?: number;
+  /** The same for the whole node (both gRPC ports); default 128 MiB (at least maxMessageBytes); negative: no limit. */
+  maxBufferedBytes?: number;
   /** Server keepalive ping interval; default 2 h (grpc-java). */
   keepaliveTimeMs?: number;
   /** Keepalive ack timeout; default 20 s. */
@@ -142,6 +156,9 @@ export class NacosServer {
     const transportOptions = {
       host: options.host,
       maxMessageBytes,
+      maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      maxSessionBufferedBytes: options.maxSessionBufferedBytes ?? Math.max(DEFAULT_MAX_SESSION_BUFFERED_BYTES, maxMessageBytes),
+      nodeBufferedBytes: new ByteBudget(options.maxBufferedBytes ?? Math.max(DEFAULT_MAX_BUFFERED_BYTES, maxMessageBytes)),
       keepaliveTimeMs: options.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
       closeGraceMs: 5000,
