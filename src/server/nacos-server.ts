@@ -12,7 +12,7 @@ import {
 } from '../protocol/index.js';
 import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
 import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
-import { ConnectionManager, splitRedirect, UnregisterReason, type ConnectionListener } from './connection-manager.js';
+import { ConnectionManager, splitRedirect, UnregisterReason, type ClientIpCounting, type ConnectionListener } from './connection-manager.js';
 import type { Connection, PushOutcome } from './connection.js';
 import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
 import type { ShedPacerOptions } from './control/shed-pacer.js';
@@ -73,6 +73,8 @@ export interface NacosServerOptions {
   /** Pacing of shedding budgets; default 100 resets/s in 100 ms ticks. */
   shed?: Partial<ShedPacerOptions>;
   limitRule?: ConnectionLimitRule;
+  /** Which address per-client-IP limits count; default the client-reported one, as Nacos. */
+  countClientIpBy?: ClientIpCounting;
   /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
   shutdownResetWaitMs?: number;
   /** Where refused or shut-down clients are sent (another member's `ip:port`). */
@@ -112,7 +114,7 @@ export class NacosServer {
     this.logger = options.logger;
     const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.registry = MessageRegistry.connectionLayer();
-    this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed });
+    this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed }, options.countClientIpBy);
     this.manager.setLimitRule(options.limitRule ?? UNLIMITED_RULE);
     this.cpuUsage = createCpuSampler();
     this.handlers = connectionLayerHandlers(this.manager, () => this.loaderMetrics());
