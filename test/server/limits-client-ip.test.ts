@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { ClientIpCounting } from '../../src/server/connection-manager.js';
+import { ConnectionManager, UnregisterReason, type ClientIpCounting } from '../../src/server/connection-manager.js';
 import { parseLimitRule } from '../../src/server/control/limit-rule.js';
+import { DEFAULT_TEST_SHED, fakeConnection } from '../support/fakes.js';
+import { ManualTimers } from '../support/manual-timers.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
-import { startTestServer } from '../support/server.js';
+import { startTestServer, testLogger } from '../support/server.js';
 
 /**
  * Two peers on one loopback address, each reporting a different client IP in its setup, against a
@@ -44,5 +46,29 @@ describe('per-client-IP limits: which address counts', { timeout: 60_000 }, () =
     const { registered, counts } = await twoPeersReportingDifferentIps('transport', peers);
     assert.equal(registered, 1);
     assert.deepEqual(counts, new Map([['127.0.0.1', 1]]));
+  });
+});
+
+describe("ConnectionManager counting per-IP limits by transport address", () => {
+  it('counts, sheds the surplus and uncounts by the remote address, whatever IPs the clients report', () => {
+    const timers = new ManualTimers();
+    const manager = new ConnectionManager(testLogger, timers, DEFAULT_TEST_SHED, 'transport');
+    const fakes = [
+      fakeConnection({ timers, remoteIp: '192.168.0.1', clientIp: '10.0.0.1' }),
+      fakeConnection({ timers, remoteIp: '192.168.0.1', clientIp: '10.0.0.2' }),
+      fakeConnection({ timers, remoteIp: '192.168.0.1', clientIp: '10.0.0.3' }),
+      fakeConnection({ timers, remoteIp: '192.168.0.2', clientIp: '10.0.0.1' }),
+    ];
+    for (const { connection } of fakes) assert.deepEqual(manager.register(connection), { ok: true });
+    assert.deepEqual(new Map(manager.clientIpCounts()), new Map([['192.168.0.1', 3], ['192.168.0.2', 1]]));
+
+    assert.equal(manager.applyLimitRule(parseLimitRule({ countLimitPerClientIpDefault: 1 })), 2, "192.168.0.1's two newest");
+    const another = fakeConnection({ timers, remoteIp: '192.168.0.2', clientIp: '10.0.0.9' });
+    assert.deepEqual(manager.register(another.connection), { ok: false, reason: 'client-ip' });
+
+    manager.unregister(fakes[3]!.connection.meta.connectionId, UnregisterReason.TRANSPORT_CLOSED);
+    assert.equal(manager.countForClientIp('192.168.0.2'), 0);
+    assert.deepEqual(manager.register(another.connection), { ok: true });
+    manager.stopShedding();
   });
 });
