@@ -98,6 +98,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     logger,
     maxMessageBytes: config.maxMessageBytes,
     ...(config.maxOutboundBytes === undefined ? {} : { maxOutboundBytes: config.maxOutboundBytes }),
+    ...config.grpc,
+    ...config.limits,
     keepaliveTimeMs: config.keepaliveTimeMs,
     keepaliveTimeoutMs: config.keepaliveTimeoutMs,
     setupTimeoutMs: config.setupTimeoutMs,
