@@ -120,6 +120,11 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     logger: logger.child({ component: 'naming' }),
     options: config.naming,
     observer: metrics.namingPushObserver,
+    peers: {
+      others: () => members.list().filter((m) => !m.self).map((m) => m.address),
+      request: (member, message, options) => members.request(member, message, options),
+      onMemberUp: (listener) => members.onMemberUp(listener),
+    },
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
