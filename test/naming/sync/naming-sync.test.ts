@@ -174,8 +174,10 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     const c = cluster(['a', 'b']);
     c.member('a').state.register('a1', orders, instance('10.0.0.1'));
     await c.timers.advance(50);
+    c.member('b').changed.length = 0;
     await c.timers.advance(OPTIONS.expireMs * 2);
     assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
+    assert.deepEqual(c.member('b').changed, [], 'never expired and sent again in between: no push');
     assert.ok(c.member('a').sent.filter((s) => s === 'NamingVerifyRequest->b').length >= 70);
     c.close();
   });

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { defineNamingTypes } from '../../../src/naming/messages.js';
+import type { InstanceJson, ServiceInfoJson } from '../../../src/naming/model.js';
+import { NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
+import { decodePayload, defaultRegistry, encodePayload, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
+import { startTestNode } from '../../support/node.js';
+import { findMainPort } from '../../support/ports.js';
+import { eventually, RawPeer } from '../../support/raw-peer.js';
+
+defineNamingTypes(defaultRegistry);
+defaultRegistry.register(...NAMING_SYNC_TYPES);
+
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'] as const;
+const publisherScript = fileURLToPath(new URL('../../support/naming-publisher.ts', import.meta.url));
+type TestNode = Awaited<ReturnType<typeof startTestNode>>;
+
+async function call(peer: RawPeer, type: string, body: Record<string, unknown>): Promise<ResponseMessage> {
+  const message: RequestMessage = { kind: 'request', type, headers: {}, body: { namespace: 'public', groupName: 'DEFAULT_GROUP', ...body } };
+  return decodePayload(await peer.unaryRaw(encodePayload(message, { clientIp: '127.0.0.1' }))) as ResponseMessage;
+}
+
+const instance = (ip: string) => ({ ip, port: 8080, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: {} });
+const hostsOf = (info: unknown): string[] => (info as ServiceInfoJson).hosts.map((h: InstanceJson) => h.ip).sort();
+
+/** Waits until the latest push of `orders` to the subscriber lists exactly these instance IPs. */
+function pushed(peer: RawPeer, expected: readonly string[], what: string): Promise<unknown> {
+  return peer.waitFor(
+    () => {
+      const last = peer.pushesOf('NotifySubscriberRequest').at(-1);
+      return last !== undefined && JSON.stringify(hostsOf(last.body['serviceInfo'])) === JSON.stringify(expected);
+    },
+    20_000,
+    what,
+  );
+}
+
+describe('naming across 3 members', { timeout: 120_000 }, () => {
+  let port: number;
+  let members: string;
+  const nodes = new Map<string, TestNode>();
+  const peers: RawPeer[] = [];
+  const children: ChildProcess[] = [];
+
+  const startMember = async (host: string): Promise<TestNode> => {
+    const node = await startTestNode({
+      host,
+      port,
+      members,
+      // Expiry far off: whatever goes in this test goes by a delete or a snapshot, not by expiry.
+      naming: { pushDelayMs: 10, sync: { debounceMs: 10, verifyIntervalMs: 500, expireMs: 600_000 } },
+      memberClient: { keepAliveMs: 1000, healthCheckTimeoutMs: 500 },
+      balancer: { enabled: false },
+    });
+    nodes.set(host, node);
+    return node;
+  };
+  const member = (host: string): TestNode => nodes.get(host)!;
+  const peerOn = async (host: string): Promise<RawPeer> => {
+    const peer = new RawPeer(host, member(host).server.ports.sdk);
+    peers.push(peer);
+    await peer.register({ source: 'sdk', module: 'naming' });
+    return peer;
+  };
+  const subscriberOn = async (host: string): Promise<RawPeer> => {
+    const peer = await peerOn(host);
+    const reply = await call(peer, 'SubscribeServiceRequest', { serviceName: 'orders', subscribe: true, clusters: '' });
+    assert.equal(reply.type, 'SubscribeServiceResponse');
+    return peer;
+  };
+  const allUp = () =>
+    eventually(() => [...nodes.values()].every((n) => n.members.list().every((m) => m.state === 'UP')), 20_000, 'every member up on every member');
+  /** A publisher in a process of its own, registered through the member on `host`. */
+  const publisherProcess = async (host: string, ip: string): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', publisherScript, host, String(member(host).server.ports.sdk), 'orders', ip, '8080'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    assert.equal(line.toString().trim(), 'registered');
+    return child;
+  };
+
+  before(async () => {
+    port = await findMainPort([...HOSTS]);
+    members = HOSTS.map((h) => `${h}:${port}`).join(',');
+    for (const host of HOSTS) await startMember(host);
+    await allUp();
+  });
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const peer of peers) peer.close();
+    await Promise.all([...nodes.values()].map((n) => n.dispose()));
+  });
+
+  it('register through one member, subscribe through another: each sees the other; SIGKILL of the publisher is pushed on every member', async () => {
+    const [a, b, c] = HOSTS;
+    const onB = await subscriberOn(b);
+    const onC = await subscriberOn(c);
+    const killed = await publisherProcess(a, '10.0.0.1');
+    await pushed(onB, ['10.0.0.1'], 'b pushed the instance registered on a');
+    await pushed(onC, ['10.0.0.1'], 'c pushed the instance registered on a');
+
+    const publisherOnB = await peerOn(b);
+    await call(publisherOnB, 'InstanceRequest', { serviceName: 'orders', type: 'registerInstance', instance: instance('10.0.0.2') });
+    const onA = await subscriberOn(a);
+    await pushed(onA, ['10.0.0.1', '10.0.0.2'], 'a pushed both: its own and the one registered on b');
+    await pushed(onC, ['10.0.0.1', '10.0.0.2'], 'c pushed both');
+
+    killed.kill('SIGKILL');
+    await pushed(onA, ['10.0.0.2'], 'a pushed the removal');
+    await pushed(onB, ['10.0.0.2'], 'b pushed the removal');
+    await pushed(onC, ['10.0.0.2'], 'c pushed the removal');
+  });
+
+  it('a restarted member\'s fresh state replaces what the others held for it; nothing it had comes back', async () => {
+    const [a, b, c] = HOSTS;
+    const onA = await subscriberOn(a);
+    const onB = await subscriberOn(b);
+    const before = hostsOf((await call(onA, 'ServiceQueryRequest', { serviceName: 'orders' })).body['serviceInfo']);
+    const publisherOnC = await peerOn(c);
+    await call(publisherOnC, 'InstanceRequest', { serviceName: 'orders', type: 'registerInstance', instance: instance('10.0.0.3') });
+    await pushed(onA, [...before, '10.0.0.3'].sort(), 'a sees the instance registered on c');
+
+    // Closing stops c's sync before its connections go: the others keep its old client, as after a crash.
+    await member(c).dispose();
+    nodes.delete(c);
+    publisherOnC.close();
+    const { hosts } = member(a).naming.reader.query({ namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' }, { healthyOnly: false });
+    assert.ok(hosts.some((h) => h.ip === '10.0.0.3'), 'a still holds c\'s old client while c is down');
+
+    await startMember(c);
+    await allUp();
+    const freshOnC = await peerOn(c);
+    await call(freshOnC, 'InstanceRequest', { serviceName: 'orders', type: 'registerInstance', instance: instance('10.0.0.33') });
+    await pushed(onA, [...before, '10.0.0.33'].sort(), 'a: c\'s old instance replaced by its fresh one');
+    await pushed(onB, [...before, '10.0.0.33'].sort(), 'b: c\'s old instance replaced by its fresh one');
+  });
+
+  it('sync messages from a connection that is not a trusted member are refused and change nothing', async () => {
+    const [a] = HOSTS;
+    const sdkPeer = await peerOn(a);
+    const beforeHosts = hostsOf((await call(sdkPeer, 'ServiceQueryRequest', { serviceName: 'orders' })).body['serviceInfo']);
+    assert.ok(beforeHosts.includes('10.0.0.2'), 'b\'s instance is listed on a');
+    const forged = await call(sdkPeer, 'NamingSyncRequest', {
+      member: `127.0.0.2:${port}`,
+      snapshot: true,
+      clients: [],
+      deleted: [],
+    });
+    assert.equal(forged.type, 'ErrorResponse');
+    assert.equal(forged.errorCode, 403);
+    assert.match(forged.message ?? '', /cluster members only/);
+    const afterHosts = hostsOf((await call(sdkPeer, 'ServiceQueryRequest', { serviceName: 'orders' })).body['serviceInfo']);
+    assert.deepEqual(afterHosts, beforeHosts);
+  });
+});
