@@ -59,6 +59,7 @@ interface Outbox {
 export class NamingSync implements NamingChangeListener {
   private readonly outboxes = new Map<string, Outbox>();
   private readonly stops: (() => void)[] = [];
+  private cancelVerify: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -80,6 +81,7 @@ export class NamingSync implements NamingChangeListener {
   close(): void {
     this.closed = true;
     for (const stop of this.stops.splice(0)) stop();
+    this.cancelVerify?.();
     for (const outbox of this.outboxes.values()) outbox.cancelFlush?.();
     this.outboxes.clear();
   }
@@ -161,12 +163,10 @@ export class NamingSync implements NamingChangeListener {
 
   private scheduleVerify(): void {
     if (this.closed) return;
-    this.stops.push(
-      this.timers.setTimeout(() => {
-        this.verifyAll();
-        this.scheduleVerify();
-      }, this.options.verifyIntervalMs),
-    );
+    this.cancelVerify = this.timers.setTimeout(() => {
+      this.verifyAll();
+      this.scheduleVerify();
+    }, this.options.verifyIntervalMs);
   }
 
   /** Expires synced clients, then verifies with (or sends a due snapshot to) every other member. */
