@@ -87,12 +87,13 @@ export function attachNaming(
   for (const [type, handler] of Object.entries(namingHandlers(state))) server.registerHandler(type, handler, { module: NAMING_MODULE });
   const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection) => state.release(connection.id) });
 
-  server.defineMessageTypes(...NAMING_SYNC_TYPES);
-  for (const [type, handler] of Object.entries(namingSyncHandlers(state))) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   const sync =
     deps.peers === undefined
       ? undefined
       : new NamingSync(state, deps.memberId, deps.peers, timers, { ...DEFAULT_NAMING_SYNC_OPTIONS, ...options.sync }, deps.logger.child({ part: 'sync' }));
+  server.defineMessageTypes(...NAMING_SYNC_TYPES);
+  const syncHandlers = namingSyncHandlers(state, (member) => sync?.snapshotAsked(member));
+  for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   sync?.start();
 
   return {

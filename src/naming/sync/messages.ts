@@ -49,6 +49,11 @@ const NamingVerifyBodySchema = z.object({
   clients: z.array(z.object({ clientId: nonBlank, revision: z.number().int().min(0) })),
 });
 
+const NamingSnapshotAskBodySchema = z.object({
+  /** The member that wants a snapshot of the receiver's clients. */
+  member: nonBlank,
+});
+
 const NamingVerifyResponseBodySchema = z.object({
   /** Clients the receiver does not hold at that revision: the sender sends their data again. */
   mismatched: z.array(z.string()),
@@ -61,6 +66,7 @@ export type NamingSyncBody = {
   readonly deleted: readonly string[];
 };
 export type NamingVerifyBody = z.infer<typeof NamingVerifyBodySchema>;
+export type NamingSnapshotAskBody = z.infer<typeof NamingSnapshotAskBodySchema>;
 export type NamingVerifyResponseBody = z.infer<typeof NamingVerifyResponseBodySchema>;
 
 /** A parser that answers InvalidBodyError naming the first bad field. */
@@ -88,5 +94,17 @@ export const NamingVerifyResponse = defineResponseType<'NamingVerifyResponse', N
   parseBody: parserOf(NamingVerifyResponseBodySchema),
 });
 
+/** A member whose link to the receiver came up asks for the receiver's snapshot; answered NamingSyncResponse. */
+export const NamingSnapshotAskRequest = defineRequestType<'NamingSnapshotAskRequest', NamingSnapshotAskBody>('NamingSnapshotAskRequest', {
+  module: NAMING_SYNC_MODULE,
+  parseBody: parserOf(NamingSnapshotAskBodySchema),
+});
+
 /** Every sync message type, for the registries of both ends. */
-export const NAMING_SYNC_TYPES: readonly MessageTypeDefinition[] = [NamingSyncRequest, NamingSyncResponse, NamingVerifyRequest, NamingVerifyResponse];
+export const NAMING_SYNC_TYPES: readonly MessageTypeDefinition[] = [
+  NamingSyncRequest,
+  NamingSyncResponse,
+  NamingVerifyRequest,
+  NamingVerifyResponse,
+  NamingSnapshotAskRequest,
+];

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RequestMessage, ResponseMessage, ResponseTypeDefinition, Timers } from '../../protocol/index.js';
 import type { NamingChangeListener, NamingState } from '../naming-state.js';
 import {
+  NamingSnapshotAskRequest,
   NamingSyncRequest,
   NamingSyncResponse,
   NamingVerifyRequest,
@@ -94,11 +95,26 @@ export class NamingSync implements NamingChangeListener {
     this.markDirty(clientId);
   }
 
-  /** The member's link came up: whatever it held of ours may be old, so it gets everything. */
+  /** A member asked for our snapshot (its link to us came up); ignored from a member not listed here. */
+  snapshotAsked(member: string): void {
+    if (this.closed || !this.peers.others().includes(member)) return;
+    this.outbox(member).snapshotDue = true;
+    void this.flush(member);
+  }
+
+  /**
+   * The member's link came up: whatever it held of ours may be old, so it gets everything, and we
+   * ask for its snapshot, as the link from it to us may come up later (its client backs off).
+   */
   private memberUp(member: string): void {
     if (this.closed) return;
     this.outbox(member).snapshotDue = true;
     void this.flush(member);
+    const ask: RequestMessage = { kind: 'request', type: NamingSnapshotAskRequest.type, headers: {}, body: { member: this.memberId } };
+    this.peers.request(member, ask, { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse }).catch((error: unknown) => {
+      // Its own link to us coming up sends the snapshot all the same.
+      this.logger.debug({ member, err: error }, 'asking a member for its naming snapshot failed');
+    });
   }
 
   private markDirty(clientId: string): void {

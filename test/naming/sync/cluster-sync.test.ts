@@ -138,6 +138,8 @@ describe('naming across 3 members', { timeout: 120_000 }, () => {
     await call(freshOnC, 'InstanceRequest', { serviceName: 'orders', type: 'registerInstance', instance: instance('10.0.0.33') });
     await pushed(onA, [...before, '10.0.0.33'].sort(), 'a: c\'s old instance replaced by its fresh one');
     await pushed(onB, [...before, '10.0.0.33'].sort(), 'b: c\'s old instance replaced by its fresh one');
+    const onFreshC = await subscriberOn(c);
+    await pushed(onFreshC, [...before, '10.0.0.33'].sort(), 'the restarted c lists the instances registered on a and b');
   });
 
   it('sync messages from a connection that is not a trusted member are refused and change nothing', async () => {

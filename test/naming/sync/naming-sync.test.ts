@@ -56,7 +56,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
       if (down.has(link(self, member))) throw new Error(`member ${member} is not connected`);
       const target = members.get(member)!;
       members.get(self)!.sent.push(`${message.type}->${member}`);
-      const handler = namingSyncHandlers(target.state)[message.type]!;
+      const handler = namingSyncHandlers(target.state, (asker) => target.sync.snapshotAsked(asker))[message.type]!;
       const reply = overTheWire(await handler(overTheWire(message), memberMeta(true)));
       assert.equal(reply.type, expect.type);
       return reply as never;
@@ -149,6 +149,21 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     c.close();
   });
 
+  it('a member that starts asks the others for their snapshots: it has their clients before their links to it come back', async () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    c.member('c').state.register('c1', orders, instance('10.0.0.3'));
+    await c.timers.advance(50);
+    c.restart('b');
+    assert.deepEqual(c.endpoints('b'), []);
+    // Only b's own links come up; a's and c's clients to b are still backing off.
+    c.setLink('b', 'a', true);
+    c.setLink('b', 'c', true);
+    await c.timers.advance(10);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.3']);
+    c.close();
+  });
+
   it('a message that failed is made good by a snapshot at the next verify', async () => {
     const c = cluster(['a', 'b']);
     c.setLink('a', 'b', false);
@@ -220,7 +235,7 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
 describe('NamingSync handlers', () => {
   it('refuse a connection that is not a trusted member, as the other member-only handlers do', () => {
     const state = new NamingState('b', () => 0);
-    const handlers = namingSyncHandlers(state);
+    const handlers = namingSyncHandlers(state, () => assert.fail('no snapshot for a connection that is not a member'));
     const message = overTheWire<RequestMessage>({
       kind: 'request',
       type: 'NamingSyncRequest',
@@ -229,6 +244,7 @@ describe('NamingSync handlers', () => {
     });
     assert.throws(() => handlers['NamingSyncRequest']!(message, memberMeta(false)), NoRightError);
     assert.throws(() => handlers['NamingVerifyRequest']!({ ...message, type: 'NamingVerifyRequest' }, memberMeta(false)), NoRightError);
+    assert.throws(() => handlers['NamingSnapshotAskRequest']!({ ...message, type: 'NamingSnapshotAskRequest' }, memberMeta(false)), NoRightError);
     assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts, []);
   });
 
