@@ -318,6 +318,17 @@ describe('NamingState: clients synced from other members', () => {
     assert.deepEqual(changed, ['orders']);
   });
 
+  it('an instance equal to another client\'s is listed once, as Nacos\'s set of instances; one that differs in anything is listed too', () => {
+    const { state } = harness();
+    state.register('a1', orders, instance('10.0.0.5', 8080, { metadata: { v: '1' } }));
+    state.applyRemote(memberB, { clientId: 'b1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.5', 8080, { metadata: { v: '1' } })] }] });
+    assert.equal(state.query(orders, { healthyOnly: false }).hosts.length, 1);
+    state.applyRemote(memberB, { clientId: 'b1', revision: 2, publications: [{ service: orders, instances: [instance('10.0.0.5', 8080, { metadata: { v: '2' } })] }] });
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts.map((h) => h.metadata['v']).sort(), ['1', '2']);
+    state.release('a1');
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts.map((h) => h.metadata['v']), ['2']);
+  });
+
   it('a snapshot replaces everything the member owned: clients it no longer lists go, nothing comes back', () => {
     const { state, changed, endpoints } = harness();
     state.applyRemote(memberB, synced('b-old', 7, '10.0.1.1'));
