@@ -53,8 +53,11 @@ export interface NamingStats {
 export interface NamingService {
   readonly reader: NamingReader;
   readonly stats: NamingStats;
-  /** Stops pushing (pending pushes are dropped). */
-  close(): void;
+  /**
+   * Stops pushing (pending pushes are dropped) and syncing, after sending the other members what
+   * is due (the deletes of connections already closed). Close the server first.
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -99,10 +102,10 @@ export function attachNaming(
   return {
     reader: state,
     stats: state,
-    close: () => {
+    close: async () => {
       removeListener();
-      sync?.close();
       push.close();
+      await sync?.close();
     },
   };
 }

@@ -153,8 +153,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       balancer.stop();
-      naming.close();
+      // Server first: the connections it closes are released, and naming sends their deletes.
       await server.close();
+      await naming.close();
       await members.close();
       await http.close();
       resolveClosed();

@@ -79,12 +79,25 @@ export class NamingSync implements NamingChangeListener {
     this.scheduleVerify();
   }
 
-  close(): void {
-    this.closed = true;
+  /**
+   * Stops, sending first what is due without waiting for the debounce: on a node's close, the
+   * deletes of the connections it just closed, so the others do not keep them until they expire.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
     for (const stop of this.stops.splice(0)) stop();
     this.cancelVerify?.();
-    for (const outbox of this.outboxes.values()) outbox.cancelFlush?.();
+    const last: Promise<void>[] = [];
+    for (const [member, outbox] of this.outboxes) {
+      outbox.cancelFlush?.();
+      outbox.cancelFlush = undefined;
+      // A member due a snapshot gets one: everything this member still owns, maybe nothing.
+      last.push(this.flush(member));
+    }
+    // flush() has taken what is due before its first await: nothing new is queued from here.
+    this.closed = true;
     this.outboxes.clear();
+    await Promise.all(last);
   }
 
   localClientChanged(clientId: string): void {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defineNamingTypes } from '../../../src/naming/messages.js';
@@ -8,6 +11,7 @@ import type { InstanceJson, ServiceInfoJson } from '../../../src/naming/model.js
 import { NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
 import { decodePayload, defaultRegistry, encodePayload, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
 import { startTestNode } from '../../support/node.js';
+import { NodeProcess } from '../../support/node-process.js';
 import { findMainPort } from '../../support/ports.js';
 import { eventually, RawPeer } from '../../support/raw-peer.js';
 
@@ -38,29 +42,31 @@ function pushed(peer: RawPeer, expected: readonly string[], what: string): Promi
   );
 }
 
-describe('naming across 3 members', { timeout: 120_000 }, () => {
+/** Sync fast; expiry far off: whatever goes in these tests goes by a delete or a snapshot, not by expiry. */
+const FAST = {
+  naming: { pushDelayMs: 10, sync: { debounceMs: 10, verifyIntervalMs: 500, expireMs: 600_000 } },
+  memberClient: { keepAliveMs: 1000, healthCheckTimeoutMs: 500 },
+  balancer: { enabled: false },
+};
+
+describe('naming across 3 members (a and b in this process, c in its own)', { timeout: 120_000 }, () => {
   let port: number;
   let members: string;
+  let confDir: string;
+  let processC: NodeProcess;
   const nodes = new Map<string, TestNode>();
   const peers: RawPeer[] = [];
   const children: ChildProcess[] = [];
 
   const startMember = async (host: string): Promise<TestNode> => {
-    const node = await startTestNode({
-      host,
-      port,
-      members,
-      // Expiry far off: whatever goes in this test goes by a delete or a snapshot, not by expiry.
-      naming: { pushDelayMs: 10, sync: { debounceMs: 10, verifyIntervalMs: 500, expireMs: 600_000 } },
-      memberClient: { keepAliveMs: 1000, healthCheckTimeoutMs: 500 },
-      balancer: { enabled: false },
-    });
+    const node = await startTestNode({ host, port, members, ...FAST });
     nodes.set(host, node);
     return node;
   };
   const member = (host: string): TestNode => nodes.get(host)!;
+  const sdkPort = (host: string): number => (host === HOSTS[2] ? port + 1000 : member(host).server.ports.sdk);
   const peerOn = async (host: string): Promise<RawPeer> => {
-    const peer = new RawPeer(host, member(host).server.ports.sdk);
+    const peer = new RawPeer(host, sdkPort(host));
     peers.push(peer);
     await peer.register({ source: 'sdk', module: 'naming' });
     return peer;
@@ -71,11 +77,12 @@ describe('naming across 3 members', { timeout: 120_000 }, () => {
     assert.equal(reply.type, 'SubscribeServiceResponse');
     return peer;
   };
+  /** Every member up as a and b see it (c's view shows in its pushes). */
   const allUp = () =>
-    eventually(() => [...nodes.values()].every((n) => n.members.list().every((m) => m.state === 'UP')), 20_000, 'every member up on every member');
+    eventually(() => [...nodes.values()].every((n) => n.members.list().every((m) => m.state === 'UP')), 30_000, 'every member up on a and b');
   /** A publisher in a process of its own, registered through the member on `host`. */
   const publisherProcess = async (host: string, ip: string): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', publisherScript, host, String(member(host).server.ports.sdk), 'orders', ip, '8080'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', publisherScript, host, String(sdkPort(host)), 'orders', ip, '8080'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -87,13 +94,18 @@ describe('naming across 3 members', { timeout: 120_000 }, () => {
   before(async () => {
     port = await findMainPort([...HOSTS]);
     members = HOSTS.map((h) => `${h}:${port}`).join(',');
-    for (const host of HOSTS) await startMember(host);
+    confDir = mkdtempSync(join(tmpdir(), 'nacos-remote-conf-'));
+    writeFileSync(join(confDir, 'node.json'), JSON.stringify(FAST));
+    processC = new NodeProcess(HOSTS[2], port, ['--members', members, '--config', join(confDir, 'node.json')]);
+    await Promise.all([startMember(HOSTS[0]), startMember(HOSTS[1]), processC.start()]);
     await allUp();
   });
   after(async () => {
     for (const child of children) child.kill('SIGKILL');
     for (const peer of peers) peer.close();
     await Promise.all([...nodes.values()].map((n) => n.dispose()));
+    await processC.dispose();
+    rmSync(confDir, { recursive: true, force: true });
   });
 
   it('register through one member, subscribe through another: each sees the other; SIGKILL of the publisher is pushed on every member', async () => {
@@ -116,7 +128,7 @@ describe('naming across 3 members', { timeout: 120_000 }, () => {
     await pushed(onC, ['10.0.0.2'], 'c pushed the removal');
   });
 
-  it('a restarted member\'s fresh state replaces what the others held for it; nothing it had comes back', async () => {
+  it('a member SIGKILLed and started again: its fresh state replaces what the others held for it, nothing it had comes back, and it has theirs', async () => {
     const [a, b, c] = HOSTS;
     const onA = await subscriberOn(a);
     const onB = await subscriberOn(b);
@@ -125,14 +137,13 @@ describe('naming across 3 members', { timeout: 120_000 }, () => {
     await call(publisherOnC, 'InstanceRequest', { serviceName: 'orders', type: 'registerInstance', instance: instance('10.0.0.3') });
     await pushed(onA, [...before, '10.0.0.3'].sort(), 'a sees the instance registered on c');
 
-    // Closing stops c's sync before its connections go: the others keep its old client, as after a crash.
-    await member(c).dispose();
-    nodes.delete(c);
+    await processC.stop('SIGKILL');
     publisherOnC.close();
+    await eventually(() => member(a).members.list().some((m) => m.state === 'DOWN'), 10_000, 'a sees c down');
     const { hosts } = member(a).naming.reader.query({ namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' }, { healthyOnly: false });
-    assert.ok(hosts.some((h) => h.ip === '10.0.0.3'), 'a still holds c\'s old client while c is down');
+    assert.ok(hosts.some((h) => h.ip === '10.0.0.3'), 'a still holds the crashed c\'s client');
 
-    await startMember(c);
+    await processC.start();
     await allUp();
     const freshOnC = await peerOn(c);
     await call(freshOnC, 'InstanceRequest', { serviceName: 'orders', type: 'registerInstance', instance: instance('10.0.0.33') });
@@ -158,5 +169,18 @@ describe('naming across 3 members', { timeout: 120_000 }, () => {
     assert.match(forged.message ?? '', /cluster members only/);
     const afterHosts = hostsOf((await call(sdkPeer, 'ServiceQueryRequest', { serviceName: 'orders' })).body['serviceInfo']);
     assert.deepEqual(afterHosts, beforeHosts);
+  });
+
+  it('a member closed gracefully sends the deletes of its connections: the others push their removal at once', async () => {
+    const [a, b, c] = HOSTS;
+    const onA = await subscriberOn(a);
+    const onC = await subscriberOn(c);
+    const listed = hostsOf((await call(onA, 'ServiceQueryRequest', { serviceName: 'orders' })).body['serviceInfo']);
+    assert.ok(listed.includes('10.0.0.2'), 'b\'s instance is listed');
+    await member(b).dispose();
+    nodes.delete(b);
+    const rest = listed.filter((ip) => ip !== '10.0.0.2');
+    await pushed(onA, rest, 'a pushed the removal of b\'s instance');
+    await pushed(onC, rest, 'c pushed the removal of b\'s instance');
   });
 });

@@ -86,8 +86,11 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
     timers,
     member: (id: string) => members.get(id)!,
     /** A member process restarted: new state, new sync, nothing of what it had. */
+    /** A member process crashed and started again: new state, new sync, nothing of what it had, nothing sent on the way. */
     restart: (id: string) => {
-      members.get(id)!.sync.close();
+      for (const other of ids) if (other !== id) down.add(link(id, other));
+      void members.get(id)!.sync.close();
+      for (const other of ids) down.delete(link(id, other));
       return start(id);
     },
     /** Takes a link down or up; `announce`: the sender's cluster client says the member is up. */
@@ -102,9 +105,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
         .state.query(orders, { healthyOnly: false })
         .hosts.map((h) => h.ip)
         .sort(),
-    close: () => {
-      for (const m of members.values()) m.sync.close();
-    },
+    close: () => Promise.all([...members.values()].map((m) => m.sync.close())),
   };
 }
 
@@ -121,7 +122,7 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     assert.deepEqual(a.sent, ['NamingSyncRequest->b', 'NamingSyncRequest->c']);
     assert.deepEqual(new Set(c.member('b').changed), new Set(['orders']), 'the subscribers on b are due a push');
     assert.deepEqual(c.member('b').state.query(orders, { healthyOnly: false }).hosts[0]?.metadata, { zone: 'a' });
-    c.close();
+    await c.close();
   });
 
   it('a released client is deleted on the other members, and their subscribers are pushed', async () => {
@@ -133,7 +134,7 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     await c.timers.advance(50);
     assert.deepEqual(c.endpoints('b'), []);
     assert.deepEqual(c.member('b').changed, ['orders']);
-    c.close();
+    await c.close();
   });
 
   it('a member restarted sends a snapshot when its link comes up: what it held before is gone everywhere', async () => {
@@ -146,7 +147,7 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     c.setLink('a', 'b', true);
     await c.timers.advance(50);
     assert.deepEqual(c.endpoints('b'), ['10.0.0.9']);
-    c.close();
+    await c.close();
   });
 
   it('a member that starts asks the others for their snapshots: it has their clients before their links to it come back', async () => {
@@ -161,7 +162,7 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     c.setLink('b', 'c', true);
     await c.timers.advance(10);
     assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.3']);
-    c.close();
+    await c.close();
   });
 
   it('a message that failed is made good by a snapshot at the next verify', async () => {
@@ -180,7 +181,7 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     assert.deepEqual(c.endpoints('b'), []);
     await c.timers.advance(4000);
     assert.deepEqual(c.endpoints('b'), ['10.0.0.2']);
-    c.close();
+    await c.close();
   });
 });
 
@@ -194,7 +195,7 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
     assert.deepEqual(c.member('b').changed, [], 'never expired and sent again in between: no push');
     assert.ok(c.member('a').sent.filter((s) => s === 'NamingVerifyRequest->b').length >= 70);
-    c.close();
+    await c.close();
   });
 
   it('a synced client whose owner stops verifying expires after expireMs, and the subscribers are pushed', async () => {
@@ -209,7 +210,7 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     assert.deepEqual(c.endpoints('b'), []);
     assert.deepEqual(c.member('b').changed, ['orders']);
     assert.deepEqual(c.endpoints('a'), ['10.0.0.1'], 'the owner keeps its own client');
-    c.close();
+    await c.close();
   });
 
   it('a client the receiver does not hold at that revision is sent again after the verify', async () => {
@@ -221,13 +222,18 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     assert.deepEqual(c.endpoints('b'), []);
     await c.timers.advance(OPTIONS.verifyIntervalMs + OPTIONS.debounceMs);
     assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
-    c.close();
+    await c.close();
   });
 
-  it('closing stops every timer', async () => {
+  it('closing sends what is due at once (the deletes of the connections a closing node released), then stops every timer', async () => {
     const c = cluster(['a', 'b']);
     c.member('a').state.register('a1', orders, instance('10.0.0.1'));
-    c.close();
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
+    c.member('a').state.release('a1');
+    await c.member('a').sync.close();
+    assert.deepEqual(c.endpoints('b'), [], 'deleted without waiting for the debounce');
+    await c.close();
     assert.equal(c.timers.pendingCount, 0);
   });
 });
