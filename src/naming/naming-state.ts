@@ -161,19 +161,16 @@ export class NamingState {
   }
 
   /**
-   * The owner's full state: its clients become exactly these (revisions not compared: a snapshot
-   * is the owner's word now); any other client held for it goes, so nothing it no longer has
-   * comes back.
+   * The owner's snapshot: it owns exactly the clients `owned` names, so any other client held for
+   * it goes and nothing it no longer has comes back; `clients` (some or all of them, the rest
+   * follow as changes) are applied as its changes are.
    */
-  replaceMemberClients(ownerMemberId: string, clients: readonly SyncedClient[]): void {
-    const listed = new Set(clients.map((c) => c.clientId));
+  replaceMemberClients(ownerMemberId: string, owned: readonly string[], clients: readonly SyncedClient[]): void {
+    const listed = new Set(owned);
     for (const client of [...this.clients.values()]) {
       if (!this.isLocal(client) && client.ownerMemberId === ownerMemberId && !listed.has(client.id)) this.remove(client);
     }
-    for (const data of clients) {
-      const held = this.clients.get(data.clientId);
-      if (held === undefined || !this.isLocal(held)) this.replaceRemote(held, ownerMemberId, data);
-    }
+    for (const data of clients) this.applyRemote(ownerMemberId, data);
   }
 
   /** Removes the synced clients not renewed since the time given; answers their ids. */

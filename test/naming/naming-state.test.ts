@@ -329,17 +329,16 @@ describe('NamingState: clients synced from other members', () => {
     assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts.map((h) => h.metadata['v']), ['2']);
   });
 
-  it('a snapshot replaces everything the member owned: clients it no longer lists go, nothing comes back', () => {
-    const { state, changed, endpoints } = harness();
+  it('a snapshot replaces everything the member owned: clients it does not list go, nothing comes back', () => {
+    const { state, endpoints } = harness();
     state.applyRemote(memberB, synced('b-old', 7, '10.0.1.1'));
     state.applyRemote(memberB, synced('b-kept', 9, '10.0.1.2'));
+    state.applyRemote(memberB, synced('b-later', 3, '10.0.1.5'));
     state.applyRemote(memberC, synced('c1', 1, '10.0.2.1'));
-    changed.length = 0;
-    // A snapshot's revisions win even when lower: the member restarted and counts afresh.
-    state.replaceMemberClients(memberB, [synced('b-kept', 1, '10.0.1.3'), synced('b-new', 1, '10.0.1.4')]);
-    assert.deepEqual(endpoints(), ['10.0.1.3:8080', '10.0.1.4:8080', '10.0.2.1:8080']);
-    state.applyRemote(memberB, synced('b-old', 8, '10.0.1.1'));
-    state.replaceMemberClients(memberB, []);
+    // b-later is owned but its data comes in a later message: it stays as held until then.
+    state.replaceMemberClients(memberB, ['b-kept', 'b-new', 'b-later'], [synced('b-kept', 10, '10.0.1.3'), synced('b-new', 1, '10.0.1.4')]);
+    assert.deepEqual(endpoints(), ['10.0.1.3:8080', '10.0.1.4:8080', '10.0.1.5:8080', '10.0.2.1:8080']);
+    state.replaceMemberClients(memberB, [], []);
     assert.deepEqual(endpoints(), ['10.0.2.1:8080']);
   });
 });

@@ -17,12 +17,10 @@ export function namingSyncHandlers(state: NamingState, snapshotAsked: (member: s
     [NamingSyncRequest.type]: (request, meta): ResponseMessage => {
       requireMember(meta, request.type);
       if (!NamingSyncRequest.is(request)) throw new InvalidBodyError('Invalid request');
-      const { member, snapshot, clients, deleted } = request.body;
-      if (snapshot) state.replaceMemberClients(member, clients);
-      else {
-        for (const client of clients) state.applyRemote(member, client);
-        for (const clientId of deleted) state.removeRemote(member, clientId);
-      }
+      const { member, snapshot, owned = [], clients, deleted } = request.body;
+      if (snapshot) state.replaceMemberClients(member, owned, clients);
+      else for (const client of clients) state.applyRemote(member, client);
+      for (const clientId of deleted) state.removeRemote(member, clientId);
       return response('NamingSyncResponse');
     },
     [NamingVerifyRequest.type]: (request, meta): ResponseMessage => {

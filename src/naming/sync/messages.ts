@@ -33,15 +33,20 @@ const SyncedClientSchema = z.object({
   ),
 });
 
-const NamingSyncBodySchema = z.object({
-  /** The sending member's id (`ip:port`): the owner of every client in the message. */
-  member: nonBlank,
-  /** True: `clients` is everything the member owns now, and replaces what was held for it. */
-  snapshot: z.boolean(),
-  clients: z.array(SyncedClientSchema),
-  /** Ids of clients the member no longer has (ignored in a snapshot). */
-  deleted: z.array(nonBlank),
-});
+const NamingSyncBodySchema = z
+  .object({
+    /** The sending member's id (`ip:port`): the owner of every client in the message. */
+    member: nonBlank,
+    /** True: `owned` lists every client the member owns now; any other held for it goes. */
+    snapshot: z.boolean(),
+    /** In a snapshot only: the ids of every client the member owns now. */
+    owned: z.array(nonBlank).optional(),
+    /** Clients' data, whole (a snapshot's may come over several messages). */
+    clients: z.array(SyncedClientSchema),
+    /** Ids of clients the member no longer has. */
+    deleted: z.array(nonBlank),
+  })
+  .refine((body) => !body.snapshot || body.owned !== undefined, { path: ['owned'], message: 'a snapshot lists the clients it owns' });
 
 const NamingVerifyBodySchema = z.object({
   member: nonBlank,
@@ -62,6 +67,7 @@ const NamingVerifyResponseBodySchema = z.object({
 export type NamingSyncBody = {
   readonly member: string;
   readonly snapshot: boolean;
+  readonly owned?: readonly string[];
   readonly clients: readonly SyncedClient[];
   readonly deleted: readonly string[];
 };

@@ -21,10 +21,18 @@ export interface NamingSyncOptions {
   readonly expireMs: number;
   /** A sync or verify request not answered within this has failed. */
   readonly requestTimeoutMs: number;
+  /** At most this many clients' data in one message, so a large snapshot stays under the message size limit. */
+  readonly clientsPerMessage: number;
 }
 
 /** Ours: a short debounce, so a subscriber on another member hears of a change promptly. */
-export const DEFAULT_NAMING_SYNC_OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000 };
+export const DEFAULT_NAMING_SYNC_OPTIONS: NamingSyncOptions = {
+  debounceMs: 50,
+  verifyIntervalMs: 5000,
+  expireMs: 180_000,
+  requestTimeoutMs: 3000,
+  clientsPerMessage: 200,
+};
 
 /** The other members, as the sync sees them (src/cluster's ClusterMembers on a node). */
 export interface SyncPeers {
@@ -156,10 +164,32 @@ export class NamingSync implements NamingChangeListener {
     }, this.options.debounceMs);
   }
 
-  /** Sends the member what is due: a snapshot, or the dirty clients' data and deletes. */
+  /**
+   * Sends the member what is due, a snapshot or the dirty clients' data and deletes, in messages
+   * of at most `clientsPerMessage` clients, one after another.
+   */
   private async flush(member: string): Promise<void> {
     const outbox = this.outbox(member);
     if (outbox.sending || this.closed || (!outbox.snapshotDue && outbox.dirty.size === 0)) return;
+    const messages = this.takeDue(outbox);
+    outbox.sending = true;
+    try {
+      for (const body of messages) {
+        await this.peers.request(member, syncRequest(body), { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse });
+      }
+    } catch (error) {
+      // Whatever did not arrive goes again as a snapshot, at the next verify or when the link is back.
+      outbox.snapshotDue = true;
+      this.logger.debug({ member, err: error }, 'naming sync to member failed; a snapshot is due');
+      return;
+    } finally {
+      outbox.sending = false;
+    }
+    if (outbox.dirty.size > 0 || outbox.snapshotDue) this.scheduleFlush(member);
+  }
+
+  /** Empties the outbox into message bodies; the data is read now, so it is the latest. */
+  private takeDue(outbox: Outbox): NamingSyncBody[] {
     const snapshot = outbox.snapshotDue;
     const ids = [...outbox.dirty];
     outbox.snapshotDue = false;
@@ -173,21 +203,13 @@ export class NamingSync implements NamingChangeListener {
         else clients.push(client);
       }
     }
-    outbox.sending = true;
-    try {
-      await this.peers.request(member, syncRequest({ member: this.memberId, snapshot, clients, deleted }), {
-        timeoutMs: this.options.requestTimeoutMs,
-        expect: NamingSyncResponse,
-      });
-    } catch (error) {
-      // Whatever did not arrive goes again as a snapshot, at the next verify or when the link is back.
-      outbox.snapshotDue = true;
-      this.logger.debug({ member, err: error }, 'naming sync to member failed; a snapshot is due');
-      return;
-    } finally {
-      outbox.sending = false;
-    }
-    if (outbox.dirty.size > 0 || outbox.snapshotDue) this.scheduleFlush(member);
+    const member = this.memberId;
+    const size = this.options.clientsPerMessage;
+    const bodies: NamingSyncBody[] = [
+      { member, snapshot, ...(snapshot ? { owned: clients.map((c) => c.clientId) } : {}), clients: clients.slice(0, size), deleted },
+    ];
+    for (let i = size; i < clients.length; i += size) bodies.push({ member, snapshot: false, clients: clients.slice(i, i + size), deleted: [] });
+    return bodies;
   }
 
   private scheduleVerify(): void {

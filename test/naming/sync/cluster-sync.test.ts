@@ -161,6 +161,7 @@ describe('naming across 3 members (a and b in this process, c in its own)', { ti
     const forged = await call(sdkPeer, 'NamingSyncRequest', {
       member: `127.0.0.2:${port}`,
       snapshot: true,
+      owned: [],
       clients: [],
       deleted: [],
     });

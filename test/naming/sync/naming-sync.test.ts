@@ -19,7 +19,7 @@ import { ManualTimers } from '../../support/manual-timers.js';
 import { testLogger } from '../../support/server.js';
 
 const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
-const OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000 };
+const OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000, clientsPerMessage: 200 };
 
 function instance(ip: string): PublishedInstance {
   return { ip, port: 8080, weight: 1, healthy: true, enabled: true, clusterName: 'DEFAULT', metadata: { zone: 'a' } };
@@ -165,6 +165,20 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     await c.close();
   });
 
+  it('many clients go in messages of at most clientsPerMessage, a snapshot too', async () => {
+    const c = cluster(['a', 'b'], { ...OPTIONS, clientsPerMessage: 2 });
+    c.member('a').state.register('a-old', orders, instance('10.0.0.99'));
+    await c.timers.advance(50);
+    const a = c.restart('a');
+    const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
+    ips.forEach((ip, i) => a.state.register(`a${i}`, orders, instance(ip)));
+    c.setLink('a', 'b', true);
+    await c.timers.advance(10);
+    assert.deepEqual(c.endpoints('b'), ips);
+    assert.equal(a.sent.filter((m) => m === 'NamingSyncRequest->b').length, 3);
+    await c.close();
+  });
+
   it('a message that failed is made good by a snapshot at the next verify', async () => {
     const c = cluster(['a', 'b']);
     c.setLink('a', 'b', false);
@@ -259,6 +273,11 @@ describe('NamingSync handlers', () => {
     assert.throws(
       () => overTheWire<RequestMessage>(bad),
       (error: unknown) => error instanceof InvalidBodyError && error.message.includes('clients.0.publications.0.instances.0.port'),
+    );
+    const snapshotWithoutOwned = { kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'a', snapshot: true, clients: [], deleted: [] } } as const;
+    assert.throws(
+      () => overTheWire<RequestMessage>(snapshotWithoutOwned),
+      (error: unknown) => error instanceof InvalidBodyError && error.message.includes("'owned'"),
     );
   });
 });
