@@ -231,6 +231,7 @@ export class NamingSync implements NamingChangeListener {
         this.outboxes.delete(member);
       }
     }
+    if (others.size === 0) return;
     const clients = this.state.localClients().map(({ clientId, revision }) => ({ clientId, revision }));
     for (const member of others) {
       const outbox = this.outbox(member);
