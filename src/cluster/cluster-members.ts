@@ -1,7 +1,7 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import type { Logger } from 'pino';
-import { ClientStatus, RpcClient, type RpcClientOptions } from '../client/index.js';
-import type { RequestMessage, ResponseMessage } from '../protocol/index.js';
+import { ClientStatus, RpcClient, type RequestOptions, type RpcClientOptions } from '../client/index.js';
+import type { RequestMessage, ResponseMessage, ResponseTypeDefinition } from '../protocol/index.js';
 import { readClusterConf, requireSelf, type MemberAddress } from './members.js';
 
 export type MemberState = 'UP' | 'DOWN';
@@ -37,6 +37,7 @@ export interface ClusterMembersOptions {
 export class ClusterMembers {
   private members: MemberAddress[];
   private readonly clients = new Map<string, RpcClient>();
+  private readonly upListeners = new Set<(address: string) => void>();
   private closed = false;
 
   constructor(private readonly options: ClusterMembersOptions) {
@@ -69,13 +70,25 @@ export class ClusterMembers {
     return this.members.some((m) => m.ip === ip);
   }
 
+  /** Calls back each time this node's client to a member connects (first time and after it returns). */
+  onMemberUp(listener: (address: string) => void): () => void {
+    this.upListeners.add(listener);
+    return () => this.upListeners.delete(listener);
+  }
+
   /** Sends a request to a member over its cluster client. @throws when it is unknown or down */
-  request(address: string, message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
+  request(address: string, message: RequestMessage, timeoutMs: number): Promise<ResponseMessage>;
+  request<T extends string, B extends object>(
+    address: string,
+    message: RequestMessage,
+    options: RequestOptions<T, B> & { expect: ResponseTypeDefinition<T, B> },
+  ): Promise<ResponseMessage<T, B>>;
+  request(address: string, message: RequestMessage, timeoutOrOptions: number | RequestOptions): Promise<ResponseMessage> {
     const client = this.clients.get(address);
     if (client === undefined || client.status !== ClientStatus.RUNNING) {
       return Promise.reject(new Error(`member ${address} is not connected`));
     }
-    return client.request(message, timeoutMs);
+    return typeof timeoutOrOptions === 'number' ? client.request(message, timeoutOrOptions) : client.request(message, timeoutOrOptions);
   }
 
   async close(): Promise<void> {
@@ -125,7 +138,10 @@ export class ClusterMembers {
         logger: this.options.logger.child({ member: member.address }, { level: 'warn' }),
         ...this.options.clientOptions,
       });
-      client.on('connected', () => this.options.logger.info({ member: member.address }, 'member up'));
+      client.on('connected', () => {
+        this.options.logger.info({ member: member.address }, 'member up');
+        for (const listener of this.upListeners) listener(member.address);
+      });
       client.on('lost', () => this.options.logger.warn({ member: member.address }, 'member down'));
       this.clients.set(member.address, client);
       // A member that is not up yet is retried in the background by its client.

@@ -10,10 +10,14 @@ import { defineNamingTypes, NAMING_MODULE } from './messages.js';
 import type { InstanceSelection, ServiceInfoJson, ServiceName } from './model.js';
 import { NamingState, type ServiceNamePage } from './naming-state.js';
 import { DEFAULT_PUSH_ENGINE_OPTIONS, PushEngine, type PushEngineOptions, type PushObserver } from './push/push-engine.js';
+import { namingSyncHandlers } from './sync/handlers.js';
+import { NAMING_SYNC_MODULE, NAMING_SYNC_TYPES } from './sync/messages.js';
+import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type SyncPeers } from './sync/naming-sync.js';
 
 export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
 export type { ServiceNamePage } from './naming-state.js';
 export type { PushObserver } from './push/push-engine.js';
+export type { SyncPeers } from './sync/naming-sync.js';
 
 /** Naming options of a node (config key `naming`). */
 export interface NamingOptions {
@@ -23,6 +27,15 @@ export interface NamingOptions {
   readonly pushTimeoutMs?: number;
   /** A failed push is retried after this; default 1000 ms, as Nacos. */
   readonly pushRetryDelayMs?: number;
+  /** Sync of this member's clients to the other members (docs/naming.md, Across members). */
+  readonly sync?: {
+    /** Changes within this window go to a member as one message; default 50 ms (Nacos: 1000). */
+    readonly debounceMs?: number;
+    /** Each member is sent the (id, revision) list of this member's clients this often; default 5000 ms, as Nacos. */
+    readonly verifyIntervalMs?: number;
+    /** A synced client its owner stopped verifying is removed after this; default 180 000 ms, as Nacos. */
+    readonly expireMs?: number;
+  };
 }
 
 /** What the HTTP API reads of naming. */
@@ -40,17 +53,28 @@ export interface NamingStats {
 export interface NamingService {
   readonly reader: NamingReader;
   readonly stats: NamingStats;
-  /** Stops pushing (pending pushes are dropped). */
-  close(): void;
+  /**
+   * Stops pushing (pending pushes are dropped) and syncing, after sending the other members what
+   * is due (the deletes of connections already closed). Close the server first.
+   */
+  close(): Promise<void>;
 }
 
 /**
  * Puts naming on a node's server: its message types, one handler per request type, a listener
- * that releases a connection's naming client when the connection ends, and the push engine.
+ * that releases a connection's naming client when the connection ends, the push engine, the
+ * handlers of other members' sync messages, and with `peers` the sync of this member's clients.
  */
 export function attachNaming(
   server: NacosServer,
-  deps: { readonly memberId: string; readonly timers: Timers; readonly logger: Logger; readonly options?: NamingOptions; readonly observer?: PushObserver },
+  deps: {
+    readonly memberId: string;
+    readonly timers: Timers;
+    readonly logger: Logger;
+    readonly options?: NamingOptions;
+    readonly observer?: PushObserver;
+    readonly peers?: SyncPeers;
+  },
 ): NamingService {
   const { timers, options = {} } = deps;
   const state = new NamingState(deps.memberId, () => timers.now());
@@ -66,12 +90,22 @@ export function attachNaming(
   for (const [type, handler] of Object.entries(namingHandlers(state))) server.registerHandler(type, handler, { module: NAMING_MODULE });
   const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection) => state.release(connection.id) });
 
+  const sync =
+    deps.peers === undefined
+      ? undefined
+      : new NamingSync(state, deps.memberId, deps.peers, timers, { ...DEFAULT_NAMING_SYNC_OPTIONS, ...options.sync }, deps.logger.child({ part: 'sync' }));
+  server.defineMessageTypes(...NAMING_SYNC_TYPES);
+  const syncHandlers = namingSyncHandlers(state, (member) => sync?.snapshotAsked(member));
+  for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
+  sync?.start();
+
   return {
     reader: state,
     stats: state,
-    close: () => {
+    close: async () => {
       removeListener();
       push.close();
+      await sync?.close();
     },
   };
 }

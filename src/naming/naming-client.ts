@@ -15,20 +15,24 @@ export interface Subscription {
 /**
  * The naming state of one connection (Nacos `ConnectionBasedClient`): at most one publication
  * per service and one subscription per service. Its id is the connection id; `ownerMemberId`
- * names the member holding the connection, so clients synced from other members can share the
- * index later.
+ * names the member holding the connection: a client owned by another member was synced from it
+ * (docs/naming.md, Across members) and publishes only.
  */
 export class NamingClient {
   private readonly publications = new Map<string, Publication>();
   private readonly subscriptions = new Map<string, Subscription>();
   /** Bumped on every change of what the client publishes (Distro verifies by it). */
   revision = 0;
+  /** When its owner last confirmed it (synced clients only: they expire when not renewed). */
+  renewedAt: number;
 
   constructor(
     readonly id: string,
     readonly ownerMemberId: string,
     public lastUpdatedTime: number,
-  ) {}
+  ) {
+    this.renewedAt = lastUpdatedTime;
+  }
 
   /** Replaces what the client publishes for the service. */
   publish(service: ServiceName, instances: readonly PublishedInstance[], now: number): void {

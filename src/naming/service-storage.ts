@@ -24,10 +24,19 @@ export class ServiceStorage {
     const cached = this.snapshots.get(key);
     if (cached !== undefined) return cached;
     const hosts: InstanceJson[] = [];
+    // Equal instances are listed once, as Nacos's HashSet of Instance does: the same process seen
+    // through its old and new connection (a move, or a member gone before its clients expire).
+    const seen = new Set<string>();
     for (const clientId of this.index.publishersOf(key)) {
       const publication = this.clientOf(clientId)?.publication(key);
       if (publication === undefined) continue;
-      for (const instance of publication.instances) hosts.push(toInstanceJson(service, instance));
+      for (const instance of publication.instances) {
+        const host = toInstanceJson(service, instance);
+        const identity = JSON.stringify(host);
+        if (seen.has(identity)) continue;
+        seen.add(identity);
+        hosts.push(host);
+      }
     }
     const snapshot: ServiceSnapshot = { service, hosts, revision: this.revisions.get(key) ?? 0, builtAt: this.now() };
     // An unknown service is not cached: the map holds only services that exist.

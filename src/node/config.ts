@@ -86,8 +86,17 @@ export const NodeConfigSchema = z.strictObject({
     .default({}),
   /** On SIGTERM or POST /nacos/v2/core/ops/drain, clients are moved away over this window. */
   drainWindowMs: z.number().int().min(0).default(10_000),
-  /** Naming pushes (docs/naming.md): merge window (Nacos: 500 ms), ack timeout, retry delay. */
-  naming: z.strictObject({ pushDelayMs: z.number().int().min(0), pushTimeoutMs: ms, pushRetryDelayMs: ms }).partial().default({}),
+  /** Naming pushes (docs/naming.md): merge window (Nacos: 500 ms), ack timeout, retry delay; sync across members. */
+  naming: z
+    .strictObject({
+      pushDelayMs: z.number().int().min(0),
+      pushTimeoutMs: ms,
+      pushRetryDelayMs: ms,
+      /** Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms) and expiry of synced clients (180 000 ms). */
+      sync: z.strictObject({ debounceMs: z.number().int().min(0), verifyIntervalMs: ms, expireMs: ms }).partial(),
+    })
+    .partial()
+    .default({}),
   /** Intervals of the clients this node keeps to the other members. */
   memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
 }).superRefine((config, context) => {

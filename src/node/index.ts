@@ -122,6 +122,11 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     logger: logger.child({ component: 'naming' }),
     options: config.naming,
     observer: metrics.namingPushObserver,
+    peers: {
+      others: () => members.list().filter((m) => !m.self).map((m) => m.address),
+      request: (member, message, options) => members.request(member, message, options),
+      onMemberUp: (listener) => members.onMemberUp(listener),
+    },
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
@@ -150,8 +155,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       balancer.stop();
-      naming.close();
+      // Server first: the connections it closes are released, and naming sends their deletes.
       await server.close();
+      await naming.close();
       await members.close();
       await http.close();
       resolveClosed();

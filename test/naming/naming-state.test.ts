@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PublishedInstance, ServiceName } from '../../src/naming/model.js';
-import { NamingState } from '../../src/naming/naming-state.js';
+import { NamingState, type SyncedClient } from '../../src/naming/naming-state.js';
 import { ManualTimers } from '../support/manual-timers.js';
 
 const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
@@ -226,5 +226,119 @@ describe('NamingState: read model', () => {
     assert.deepEqual(state.listServices('public', 'DEFAULT_GROUP', 2, 2), { count: 4, names: ['c', 'd'] });
     assert.deepEqual(state.listServices('public', 'DEFAULT_GROUP', 3, 2), { count: 4, names: [] });
     assert.deepEqual(state.listServices('dev', 'DEFAULT_GROUP', 1, 2), { count: 0, names: [] });
+  });
+});
+
+describe('NamingState: clients synced from other members', () => {
+  const memberB = '10.0.0.2:8848';
+  const memberC = '10.0.0.3:8848';
+  const synced = (clientId: string, revision: number, ...ips: string[]): SyncedClient => ({
+    clientId,
+    revision,
+    publications: ips.length === 0 ? [] : [{ service: orders, instances: ips.map((ip) => instance(ip)) }],
+  });
+
+  it('a change from the owner lists its instances and pushes the service; the owner\'s next change replaces them wholesale', () => {
+    const { state, changed, endpoints } = harness();
+    assert.equal(state.applyRemote(memberB, synced('b1', 1, '10.0.1.1')), true);
+    assert.deepEqual(endpoints(), ['10.0.1.1:8080']);
+    assert.deepEqual(changed, ['orders']);
+    state.applyRemote(memberB, { clientId: 'b1', revision: 2, publications: [{ service: billing, instances: [instance('10.0.1.2')] }] });
+    assert.deepEqual(endpoints(), []);
+    assert.deepEqual(endpoints(billing), ['10.0.1.2:8080']);
+    assert.deepEqual(changed.sort(), ['billing', 'orders', 'orders']);
+  });
+
+  it('a stale or repeated revision changes nothing and pushes nothing', () => {
+    const { state, changed, endpoints } = harness();
+    state.applyRemote(memberB, synced('b1', 5, '10.0.1.1'));
+    changed.length = 0;
+    assert.equal(state.applyRemote(memberB, synced('b1', 4, '10.0.9.9')), false);
+    assert.equal(state.applyRemote(memberB, synced('b1', 5, '10.0.9.9')), false);
+    assert.deepEqual(endpoints(), ['10.0.1.1:8080']);
+    assert.deepEqual(changed, []);
+  });
+
+  it('a new revision with the same instances pushes nothing', () => {
+    const { state, changed } = harness();
+    state.applyRemote(memberB, synced('b1', 1, '10.0.1.1'));
+    changed.length = 0;
+    assert.equal(state.applyRemote(memberB, synced('b1', 2, '10.0.1.1')), true);
+    assert.deepEqual(changed, []);
+  });
+
+  it('the owner\'s delete removes the client and pushes; another member\'s delete of it is ignored', () => {
+    const { state, changed, endpoints } = harness();
+    state.applyRemote(memberB, synced('b1', 1, '10.0.1.1'));
+    changed.length = 0;
+    state.removeRemote(memberC, 'b1');
+    assert.deepEqual(endpoints(), ['10.0.1.1:8080']);
+    state.removeRemote(memberB, 'b1');
+    assert.deepEqual(endpoints(), []);
+    assert.deepEqual(changed, ['orders']);
+  });
+
+  it('local connection events never release a synced client, and synced data never replaces a local client', () => {
+    const { state, endpoints } = harness();
+    state.applyRemote(memberB, synced('b1', 1, '10.0.1.1'));
+    state.register('a1', orders, instance('10.0.0.5'));
+    state.release('b1');
+    assert.equal(state.applyRemote(memberB, synced('a1', 99, '10.0.9.9')), false);
+    state.removeRemote(memberB, 'a1');
+    assert.deepEqual(endpoints(), ['10.0.0.5:8080', '10.0.1.1:8080']);
+    assert.deepEqual(state.localClients().map((c) => c.clientId), ['a1']);
+  });
+
+  it('tells its listeners of changes and releases of its own clients only', () => {
+    const { state } = harness();
+    const events: string[] = [];
+    state.addListener({ localClientChanged: (id) => events.push(`changed:${id}`), localClientReleased: (id) => events.push(`released:${id}`) });
+    state.register('a1', orders, instance('10.0.0.5'));
+    state.deregister('a1', orders);
+    state.deregister('a1', orders);
+    state.release('a1');
+    state.applyRemote(memberB, synced('b1', 1, '10.0.1.1'));
+    state.removeRemote(memberB, 'b1');
+    assert.deepEqual(events, ['changed:a1', 'changed:a1', 'released:a1']);
+  });
+
+  it('verify renews a client held at that revision; expiry removes the clients not renewed since, and pushes', async () => {
+    const { timers, state, changed, endpoints } = harness();
+    state.applyRemote(memberB, synced('b1', 1, '10.0.1.1'));
+    state.applyRemote(memberB, synced('b2', 1, '10.0.1.2'));
+    await timers.advance(100_000);
+    assert.equal(state.verifyRemote(memberB, 'b1', 1), true);
+    assert.equal(state.verifyRemote(memberB, 'b2', 2), false, 'another revision is a mismatch');
+    assert.equal(state.verifyRemote(memberC, 'b2', 1), false, 'another owner is a mismatch');
+    assert.equal(state.verifyRemote(memberB, 'unknown', 1), false);
+    await timers.advance(100_000);
+    changed.length = 0;
+    assert.deepEqual(state.expireRemote(timers.now() - 180_000), ['b2']);
+    assert.deepEqual(endpoints(), ['10.0.1.1:8080']);
+    assert.deepEqual(changed, ['orders']);
+  });
+
+  it('an instance equal to another client\'s is listed once, as Nacos\'s set of instances; one that differs in anything is listed too', () => {
+    const { state } = harness();
+    state.register('a1', orders, instance('10.0.0.5', 8080, { metadata: { v: '1' } }));
+    state.applyRemote(memberB, { clientId: 'b1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.5', 8080, { metadata: { v: '1' } })] }] });
+    assert.equal(state.query(orders, { healthyOnly: false }).hosts.length, 1);
+    state.applyRemote(memberB, { clientId: 'b1', revision: 2, publications: [{ service: orders, instances: [instance('10.0.0.5', 8080, { metadata: { v: '2' } })] }] });
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts.map((h) => h.metadata['v']).sort(), ['1', '2']);
+    state.release('a1');
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts.map((h) => h.metadata['v']), ['2']);
+  });
+
+  it('a snapshot replaces everything the member owned: clients it does not list go, nothing comes back', () => {
+    const { state, endpoints } = harness();
+    state.applyRemote(memberB, synced('b-old', 7, '10.0.1.1'));
+    state.applyRemote(memberB, synced('b-kept', 9, '10.0.1.2'));
+    state.applyRemote(memberB, synced('b-later', 3, '10.0.1.5'));
+    state.applyRemote(memberC, synced('c1', 1, '10.0.2.1'));
+    // b-later is owned but its data comes in a later message: it stays as held until then.
+    state.replaceMemberClients(memberB, ['b-kept', 'b-new', 'b-later'], [synced('b-kept', 10, '10.0.1.3'), synced('b-new', 1, '10.0.1.4')]);
+    assert.deepEqual(endpoints(), ['10.0.1.3:8080', '10.0.1.4:8080', '10.0.1.5:8080', '10.0.2.1:8080']);
+    state.replaceMemberClients(memberB, [], []);
+    assert.deepEqual(endpoints(), ['10.0.2.1:8080']);
   });
 });

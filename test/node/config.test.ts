@@ -49,10 +49,19 @@ describe('node config: naming', () => {
     assert.deepEqual(parseNodeConfig({ naming: { pushDelayMs: 0, pushRetryDelayMs: 250 } }).naming, { pushDelayMs: 0, pushRetryDelayMs: 250 });
   });
 
+  it('takes the sync timings, a zero debounce included', () => {
+    const sync = { debounceMs: 0, verifyIntervalMs: 1000, expireMs: 30_000 };
+    assert.deepEqual(parseNodeConfig({ naming: { sync } }).naming, { sync });
+  });
+
   for (const [input, key] of [
     [{ naming: { pushDelayMs: -1 } }, 'naming.pushDelayMs'],
     [{ naming: { pushTimeoutMs: 0 } }, 'naming.pushTimeoutMs'],
     [{ naming: { pushDelay: 500 } }, 'naming.pushDelay'],
+    [{ naming: { sync: { verifyIntervalMs: 0 } } }, 'naming.sync.verifyIntervalMs'],
+    [{ naming: { sync: { expireMs: 1.5 } } }, 'naming.sync.expireMs'],
+    [{ naming: { sync: { debounceMs: -1 } } }, 'naming.sync.debounceMs'],
+    [{ naming: { sync: { verifyMs: 5000 } } }, 'naming.sync.verifyMs'],
   ] as const) {
     it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
       assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));

@@ -1,0 +1,40 @@
+import { InvalidBodyError, NoRightError, response, type ResponseMessage } from '../../protocol/index.js';
+import type { RequestHandler, RequestMeta } from '../../server/handlers/index.js';
+import type { NamingState } from '../naming-state.js';
+import { NamingSnapshotAskRequest, NamingSyncRequest, NamingVerifyRequest } from './messages.js';
+
+/** Sync data changes what every subscriber is shown, so only a trusted member may send it (decision 10.11). */
+function requireMember(meta: RequestMeta, type: string): void {
+  if (!meta.connection.meta.trustedCluster) throw new NoRightError(`${type} is accepted from cluster members only`);
+}
+
+/**
+ * The receiving end of NamingSync: one handler per sync request type. `snapshotAsked` is told of a
+ * member that asks for this member's snapshot (NamingSync sends it, in order with its other messages).
+ */
+export function namingSyncHandlers(state: NamingState, snapshotAsked: (member: string) => void): Record<string, RequestHandler> {
+  return {
+    [NamingSyncRequest.type]: (request, meta): ResponseMessage => {
+      requireMember(meta, request.type);
+      if (!NamingSyncRequest.is(request)) throw new InvalidBodyError('Invalid request');
+      const { member, snapshot, owned = [], clients, deleted } = request.body;
+      if (snapshot) state.replaceMemberClients(member, owned, clients);
+      else for (const client of clients) state.applyRemote(member, client);
+      for (const clientId of deleted) state.removeRemote(member, clientId);
+      return response('NamingSyncResponse');
+    },
+    [NamingVerifyRequest.type]: (request, meta): ResponseMessage => {
+      requireMember(meta, request.type);
+      if (!NamingVerifyRequest.is(request)) throw new InvalidBodyError('Invalid request');
+      const { member, clients } = request.body;
+      const mismatched = clients.filter((c) => !state.verifyRemote(member, c.clientId, c.revision)).map((c) => c.clientId);
+      return response('NamingVerifyResponse', { mismatched });
+    },
+    [NamingSnapshotAskRequest.type]: (request, meta): ResponseMessage => {
+      requireMember(meta, request.type);
+      if (!NamingSnapshotAskRequest.is(request)) throw new InvalidBodyError('Invalid request');
+      snapshotAsked(request.body.member);
+      return response('NamingSyncResponse');
+    },
+  };
+}

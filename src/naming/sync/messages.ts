@@ -1,0 +1,116 @@
+/**
+ * Our own member-to-member naming messages (docs/naming.md, Across members), sent on the cluster
+ * port between members of ours only: not Nacos's Distro wire format.
+ */
+import { z } from 'zod';
+import { defineRequestType, defineResponseType, InvalidBodyError, type JsonObject, type MessageTypeDefinition } from '../../protocol/index.js';
+import type { SyncedClient } from '../naming-state.js';
+
+/** `module` written on the sync requests (receivers ignore it). */
+export const NAMING_SYNC_MODULE = 'naming-sync';
+
+const nonBlank = z.string().trim().min(1);
+
+const PublishedInstanceSchema = z.object({
+  ip: nonBlank,
+  port: z.number().int().min(0).max(65535),
+  weight: z.number().min(0),
+  healthy: z.boolean(),
+  enabled: z.boolean(),
+  clusterName: nonBlank,
+  metadata: z.record(z.string(), z.string()),
+  instanceId: z.string().optional(),
+});
+
+const SyncedClientSchema = z.object({
+  clientId: nonBlank,
+  revision: z.number().int().min(0),
+  publications: z.array(
+    z.object({
+      service: z.object({ namespace: nonBlank, group: nonBlank, name: nonBlank }),
+      instances: z.array(PublishedInstanceSchema),
+    }),
+  ),
+});
+
+const NamingSyncBodySchema = z
+  .object({
+    /** The sending member's id (`ip:port`): the owner of every client in the message. */
+    member: nonBlank,
+    /** True: `owned` lists every client the member owns now; any other held for it goes. */
+    snapshot: z.boolean(),
+    /** In a snapshot only: the ids of every client the member owns now. */
+    owned: z.array(nonBlank).optional(),
+    /** Clients' data, whole (a snapshot's may come over several messages). */
+    clients: z.array(SyncedClientSchema),
+    /** Ids of clients the member no longer has. */
+    deleted: z.array(nonBlank),
+  })
+  .refine((body) => !body.snapshot || body.owned !== undefined, { path: ['owned'], message: 'a snapshot lists the clients it owns' });
+
+const NamingVerifyBodySchema = z.object({
+  member: nonBlank,
+  /** Each client the member owns, by id and revision. */
+  clients: z.array(z.object({ clientId: nonBlank, revision: z.number().int().min(0) })),
+});
+
+const NamingSnapshotAskBodySchema = z.object({
+  /** The member that wants a snapshot of the receiver's clients. */
+  member: nonBlank,
+});
+
+const NamingVerifyResponseBodySchema = z.object({
+  /** Clients the receiver does not hold at that revision: the sender sends their data again. */
+  mismatched: z.array(z.string()),
+});
+
+export type NamingSyncBody = {
+  readonly member: string;
+  readonly snapshot: boolean;
+  readonly owned?: readonly string[];
+  readonly clients: readonly SyncedClient[];
+  readonly deleted: readonly string[];
+};
+export type NamingVerifyBody = z.infer<typeof NamingVerifyBodySchema>;
+export type NamingSnapshotAskBody = z.infer<typeof NamingSnapshotAskBodySchema>;
+export type NamingVerifyResponseBody = z.infer<typeof NamingVerifyResponseBodySchema>;
+
+/** A parser that answers InvalidBodyError naming the first bad field. */
+function parserOf<S extends z.ZodType>(schema: S): (json: JsonObject) => z.infer<S> {
+  return (json) => {
+    const result = schema.safeParse(json);
+    if (result.success) return result.data;
+    const issue = result.error.issues[0];
+    throw new InvalidBodyError(`field '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}`);
+  };
+}
+
+/** A member's changes, deletes, or its snapshot. */
+export const NamingSyncRequest = defineRequestType<'NamingSyncRequest', NamingSyncBody>('NamingSyncRequest', {
+  module: NAMING_SYNC_MODULE,
+  parseBody: parserOf(NamingSyncBodySchema),
+});
+export const NamingSyncResponse = defineResponseType('NamingSyncResponse');
+/** A member's clients by id and revision, answered with those the receiver holds otherwise. */
+export const NamingVerifyRequest = defineRequestType<'NamingVerifyRequest', NamingVerifyBody>('NamingVerifyRequest', {
+  module: NAMING_SYNC_MODULE,
+  parseBody: parserOf(NamingVerifyBodySchema),
+});
+export const NamingVerifyResponse = defineResponseType<'NamingVerifyResponse', NamingVerifyResponseBody>('NamingVerifyResponse', {
+  parseBody: parserOf(NamingVerifyResponseBodySchema),
+});
+
+/** A member whose link to the receiver came up asks for the receiver's snapshot; answered NamingSyncResponse. */
+export const NamingSnapshotAskRequest = defineRequestType<'NamingSnapshotAskRequest', NamingSnapshotAskBody>('NamingSnapshotAskRequest', {
+  module: NAMING_SYNC_MODULE,
+  parseBody: parserOf(NamingSnapshotAskBodySchema),
+});
+
+/** Every sync message type, for the registries of both ends. */
+export const NAMING_SYNC_TYPES: readonly MessageTypeDefinition[] = [
+  NamingSyncRequest,
+  NamingSyncResponse,
+  NamingVerifyRequest,
+  NamingVerifyResponse,
+  NamingSnapshotAskRequest,
+];

@@ -1,0 +1,269 @@
+import type { Logger } from 'pino';
+import type { RequestMessage, ResponseMessage, ResponseTypeDefinition, Timers } from '../../protocol/index.js';
+import type { NamingChangeListener, NamingState } from '../naming-state.js';
+import {
+  NamingSnapshotAskRequest,
+  NamingSyncRequest,
+  NamingSyncResponse,
+  NamingVerifyRequest,
+  NamingVerifyResponse,
+  type NamingSyncBody,
+  type NamingVerifyResponseBody,
+} from './messages.js';
+
+/** Sync timing (docs/naming.md, Across members). Nacos 2.2.4: delay 1 s, verify 5 s, timeout 3 s, expiry 3 min. */
+export interface NamingSyncOptions {
+  /** Changes of this member's clients within this window go to each member as one message. */
+  readonly debounceMs: number;
+  /** How often each member is sent the (id, revision) list of this member's clients, and expiry runs. */
+  readonly verifyIntervalMs: number;
+  /** A synced client its owner has not confirmed for this long is removed. */
+  readonly expireMs: number;
+  /** A sync or verify request not answered within this has failed. */
+  readonly requestTimeoutMs: number;
+  /** At most this many clients' data in one message, so a large snapshot stays under the message size limit. */
+  readonly clientsPerMessage: number;
+}
+
+/** Ours: a short debounce, so a subscriber on another member hears of a change promptly. */
+export const DEFAULT_NAMING_SYNC_OPTIONS: NamingSyncOptions = {
+  debounceMs: 50,
+  verifyIntervalMs: 5000,
+  expireMs: 180_000,
+  requestTimeoutMs: 3000,
+  clientsPerMessage: 200,
+};
+
+/** The other members, as the sync sees them (src/cluster's ClusterMembers on a node). */
+export interface SyncPeers {
+  /** Ids (`ip:port`) of the other members now. */
+  others(): readonly string[];
+  /** Sends a request over the member's cluster client. @throws when it is not connected or fails */
+  request<T extends string, B extends object>(
+    member: string,
+    message: RequestMessage,
+    options: { readonly timeoutMs: number; readonly expect: ResponseTypeDefinition<T, B> },
+  ): Promise<ResponseMessage<T, B>>;
+  /** Calls back each time the link to a member comes up (at start, and when it returns); returns a remover. */
+  onMemberUp(listener: (member: string) => void): () => void;
+}
+
+/** What is due to one member. */
+interface Outbox {
+  /** This member's clients changed or released since the last message. */
+  readonly dirty: Set<string>;
+  /** Everything is due (the member came up, or a message to it failed). */
+  snapshotDue: boolean;
+  sending: boolean;
+  cancelFlush: (() => void) | undefined;
+}
+
+/**
+ * Nacos's Distro for naming, between our members: this member's clients go to every other member
+ * (changes debounced, deletes, a snapshot when a member comes up or a message failed), each
+ * member is sent the (id, revision) list every `verifyIntervalMs` and answers the ids it holds
+ * otherwise, and synced clients not confirmed for `expireMs` are removed. One message to a
+ * member at a time, so a delete never overtakes the change before it.
+ */
+export class NamingSync implements NamingChangeListener {
+  private readonly outboxes = new Map<string, Outbox>();
+  private readonly stops: (() => void)[] = [];
+  private cancelVerify: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly state: NamingState,
+    private readonly memberId: string,
+    private readonly peers: SyncPeers,
+    private readonly timers: Timers,
+    private readonly options: NamingSyncOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Listens to the state and the members; every member is due a snapshot once its link is up. */
+  start(): void {
+    this.stops.push(this.state.addListener(this));
+    this.stops.push(this.peers.onMemberUp((member) => this.memberUp(member)));
+    this.scheduleVerify();
+  }
+
+  /**
+   * Stops, sending first what is due without waiting for the debounce: on a node's close, the
+   * deletes of the connections it just closed, so the others do not keep them until they expire.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const stop of this.stops.splice(0)) stop();
+    this.cancelVerify?.();
+    const last: Promise<void>[] = [];
+    for (const [member, outbox] of this.outboxes) {
+      outbox.cancelFlush?.();
+      outbox.cancelFlush = undefined;
+      // A member due a snapshot gets one: everything this member still owns, maybe nothing.
+      last.push(this.flush(member));
+    }
+    // flush() has taken what is due before its first await: nothing new is queued from here.
+    this.closed = true;
+    this.outboxes.clear();
+    await Promise.all(last);
+  }
+
+  localClientChanged(clientId: string): void {
+    this.markDirty(clientId);
+  }
+
+  localClientReleased(clientId: string): void {
+    this.markDirty(clientId);
+  }
+
+  /** A member asked for our snapshot (its link to us came up); ignored from a member not listed here. */
+  snapshotAsked(member: string): void {
+    if (this.closed || !this.peers.others().includes(member)) return;
+    this.outbox(member).snapshotDue = true;
+    void this.flush(member);
+  }
+
+  /**
+   * The member's link came up: whatever it held of ours may be old, so it gets everything, and we
+   * ask for its snapshot, as the link from it to us may come up later (its client backs off).
+   */
+  private memberUp(member: string): void {
+    if (this.closed) return;
+    this.outbox(member).snapshotDue = true;
+    void this.flush(member);
+    const ask: RequestMessage = { kind: 'request', type: NamingSnapshotAskRequest.type, headers: {}, body: { member: this.memberId } };
+    this.peers.request(member, ask, { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse }).catch((error: unknown) => {
+      // Its own link to us coming up sends the snapshot all the same.
+      this.logger.debug({ member, err: error }, 'asking a member for its naming snapshot failed');
+    });
+  }
+
+  private markDirty(clientId: string): void {
+    for (const member of this.peers.others()) {
+      this.outbox(member).dirty.add(clientId);
+      this.scheduleFlush(member);
+    }
+  }
+
+  private outbox(member: string): Outbox {
+    let outbox = this.outboxes.get(member);
+    if (outbox === undefined) {
+      // A member first seen is due everything; its link coming up says so again.
+      outbox = { dirty: new Set(), snapshotDue: true, sending: false, cancelFlush: undefined };
+      this.outboxes.set(member, outbox);
+    }
+    return outbox;
+  }
+
+  private scheduleFlush(member: string): void {
+    const outbox = this.outbox(member);
+    if (outbox.cancelFlush !== undefined || this.closed) return;
+    outbox.cancelFlush = this.timers.setTimeout(() => {
+      outbox.cancelFlush = undefined;
+      void this.flush(member);
+    }, this.options.debounceMs);
+  }
+
+  /**
+   * Sends the member what is due, a snapshot or the dirty clients' data and deletes, in messages
+   * of at most `clientsPerMessage` clients, one after another.
+   */
+  private async flush(member: string): Promise<void> {
+    const outbox = this.outbox(member);
+    if (outbox.sending || this.closed || (!outbox.snapshotDue && outbox.dirty.size === 0)) return;
+    const messages = this.takeDue(outbox);
+    outbox.sending = true;
+    try {
+      for (const body of messages) {
+        await this.peers.request(member, syncRequest(body), { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse });
+      }
+    } catch (error) {
+      // Whatever did not arrive goes again as a snapshot, at the next verify or when the link is back.
+      outbox.snapshotDue = true;
+      this.logger.debug({ member, err: error }, 'naming sync to member failed; a snapshot is due');
+      return;
+    } finally {
+      outbox.sending = false;
+    }
+    if (outbox.dirty.size > 0 || outbox.snapshotDue) this.scheduleFlush(member);
+  }
+
+  /** Empties the outbox into message bodies; the data is read now, so it is the latest. */
+  private takeDue(outbox: Outbox): NamingSyncBody[] {
+    const snapshot = outbox.snapshotDue;
+    const ids = [...outbox.dirty];
+    outbox.snapshotDue = false;
+    outbox.dirty.clear();
+    const clients = snapshot ? this.state.localClients() : [];
+    const deleted: string[] = [];
+    if (!snapshot) {
+      for (const id of ids) {
+        const client = this.state.localClient(id);
+        if (client === undefined) deleted.push(id);
+        else clients.push(client);
+      }
+    }
+    const member = this.memberId;
+    const size = this.options.clientsPerMessage;
+    const bodies: NamingSyncBody[] = [
+      { member, snapshot, ...(snapshot ? { owned: clients.map((c) => c.clientId) } : {}), clients: clients.slice(0, size), deleted },
+    ];
+    for (let i = size; i < clients.length; i += size) bodies.push({ member, snapshot: false, clients: clients.slice(i, i + size), deleted: [] });
+    return bodies;
+  }
+
+  private scheduleVerify(): void {
+    if (this.closed) return;
+    this.cancelVerify = this.timers.setTimeout(() => {
+      this.verifyAll();
+      this.scheduleVerify();
+    }, this.options.verifyIntervalMs);
+  }
+
+  /** Expires synced clients, then verifies with (or sends a due snapshot to) every other member. */
+  private verifyAll(): void {
+    const expired = this.state.expireRemote(this.timers.now() - this.options.expireMs);
+    if (expired.length > 0) this.logger.info({ clients: expired }, 'synced naming clients expired: their owner stopped verifying them');
+    const others = new Set(this.peers.others());
+    for (const [member, outbox] of this.outboxes) {
+      if (!others.has(member)) {
+        outbox.cancelFlush?.();
+        this.outboxes.delete(member);
+      }
+    }
+    if (others.size === 0) return;
+    const clients = this.state.localClients().map(({ clientId, revision }) => ({ clientId, revision }));
+    for (const member of others) {
+      const outbox = this.outbox(member);
+      if (outbox.snapshotDue) void this.flush(member);
+      else if (!outbox.sending && clients.length > 0) void this.verify(member, clients);
+    }
+  }
+
+  private async verify(member: string, clients: readonly { clientId: string; revision: number }[]): Promise<void> {
+    let mismatched: NamingVerifyResponseBody['mismatched'];
+    try {
+      const reply = await this.peers.request(member, verifyRequest(this.memberId, clients), {
+        timeoutMs: this.options.requestTimeoutMs,
+        expect: NamingVerifyResponse,
+      });
+      mismatched = reply.body.mismatched;
+    } catch (error) {
+      if (!this.closed) this.outbox(member).snapshotDue = true;
+      this.logger.debug({ member, err: error }, 'naming verify with member failed; a snapshot is due');
+      return;
+    }
+    if (this.closed || mismatched.length === 0) return;
+    const outbox = this.outbox(member);
+    for (const id of mismatched) outbox.dirty.add(id);
+    this.scheduleFlush(member);
+  }
+}
+
+function syncRequest(body: NamingSyncBody): RequestMessage {
+  return { kind: 'request', type: NamingSyncRequest.type, headers: {}, body };
+}
+
+function verifyRequest(member: string, clients: readonly { clientId: string; revision: number }[]): RequestMessage {
+  return { kind: 'request', type: NamingVerifyRequest.type, headers: {}, body: { member, clients } };
+}

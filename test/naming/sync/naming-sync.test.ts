@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PublishedInstance, ServiceName } from '../../../src/naming/model.js';
+import { NamingState } from '../../../src/naming/naming-state.js';
+import { namingSyncHandlers } from '../../../src/naming/sync/handlers.js';
+import { NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
+import { NamingSync, type NamingSyncOptions, type SyncPeers } from '../../../src/naming/sync/naming-sync.js';
+import {
+  decodePayload,
+  encodePayload,
+  InvalidBodyError,
+  MessageRegistry,
+  NoRightError,
+  type RequestMessage,
+  type ResponseMessage,
+} from '../../../src/protocol/index.js';
+import type { RequestMeta } from '../../../src/server/handlers/index.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+import { testLogger } from '../../support/server.js';
+
+const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
+const OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000, clientsPerMessage: 200 };
+
+function instance(ip: string): PublishedInstance {
+  return { ip, port: 8080, weight: 1, healthy: true, enabled: true, clusterName: 'DEFAULT', metadata: { zone: 'a' } };
+}
+
+const registry = MessageRegistry.connectionLayer().register(...NAMING_SYNC_TYPES);
+/** Both ways through the real codec, so the sync bodies' parsers run as on the cluster port. */
+const overTheWire = <M extends RequestMessage | ResponseMessage>(message: M): M => decodePayload(encodePayload(message, { registry }), registry) as M;
+const memberMeta = (trusted: boolean): RequestMeta => ({ connection: { meta: { trustedCluster: trusted } } }) as unknown as RequestMeta;
+
+/** One member: its state, its sync, and the messages it sent. */
+interface Member {
+  readonly id: string;
+  state: NamingState;
+  sync: NamingSync;
+  readonly sent: string[];
+  readonly changed: string[];
+}
+
+/**
+ * Members linked in memory: a member's requests reach the other's sync handlers through the codec
+ * while the link is up; a link that is down fails at once, as a disconnected cluster client does.
+ */
+function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
+  const timers = new ManualTimers();
+  const members = new Map<string, Member>();
+  const down = new Set<string>();
+  const upListeners = new Map<string, ((member: string) => void)[]>();
+  const link = (from: string, to: string) => `${from}->${to}`;
+
+  const peersOf = (self: string): SyncPeers => ({
+    others: () => ids.filter((id) => id !== self),
+    request: async (member, message, { expect }) => {
+      if (down.has(link(self, member))) throw new Error(`member ${member} is not connected`);
+      const target = members.get(member)!;
+      members.get(self)!.sent.push(`${message.type}->${member}`);
+      const handler = namingSyncHandlers(target.state, (asker) => target.sync.snapshotAsked(asker))[message.type]!;
+      const reply = overTheWire(await handler(overTheWire(message), memberMeta(true)));
+      assert.equal(reply.type, expect.type);
+      return reply as never;
+    },
+    onMemberUp: (listener) => {
+      const list = upListeners.get(self) ?? [];
+      list.push(listener);
+      upListeners.set(self, list);
+      return () => undefined;
+    },
+  });
+
+  const start = (id: string): Member => {
+    const state = new NamingState(id, () => timers.now());
+    const changed: string[] = [];
+    state.addListener({ serviceChanged: (s) => changed.push(s.name) });
+    upListeners.delete(id);
+    const sync = new NamingSync(state, id, peersOf(id), timers, options, testLogger);
+    const member: Member = { id, state, sync, sent: [], changed };
+    members.set(id, member);
+    sync.start();
+    return member;
+  };
+  for (const id of ids) start(id);
+
+  return {
+    timers,
+    member: (id: string) => members.get(id)!,
+    /** A member process restarted: new state, new sync, nothing of what it had. */
+    /** A member process crashed and started again: new state, new sync, nothing of what it had, nothing sent on the way. */
+    restart: (id: string) => {
+      for (const other of ids) if (other !== id) down.add(link(id, other));
+      void members.get(id)!.sync.close();
+      for (const other of ids) down.delete(link(id, other));
+      return start(id);
+    },
+    /** Takes a link down or up; `announce`: the sender's cluster client says the member is up. */
+    setLink(from: string, to: string, up: boolean, announce = up) {
+      if (up) down.delete(link(from, to));
+      else down.add(link(from, to));
+      if (announce) for (const listener of upListeners.get(from) ?? []) listener(to);
+    },
+    endpoints: (id: string) =>
+      members
+        .get(id)!
+        .state.query(orders, { healthyOnly: false })
+        .hosts.map((h) => h.ip)
+        .sort(),
+    close: () => Promise.all([...members.values()].map((m) => m.sync.close())),
+  };
+}
+
+describe('NamingSync: changes, deletes and snapshots between members', () => {
+  it('a change reaches the other members after the debounce, changes within it in one message', async () => {
+    const c = cluster(['a', 'b', 'c']);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    a.state.register('a2', orders, instance('10.0.0.2'));
+    assert.deepEqual(c.endpoints('b'), []);
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.2']);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
+    assert.deepEqual(a.sent, ['NamingSyncRequest->b', 'NamingSyncRequest->c']);
+    assert.deepEqual(new Set(c.member('b').changed), new Set(['orders']), 'the subscribers on b are due a push');
+    assert.deepEqual(c.member('b').state.query(orders, { healthyOnly: false }).hosts[0]?.metadata, { zone: 'a' });
+    await c.close();
+  });
+
+  it('a released client is deleted on the other members, and their subscribers are pushed', async () => {
+    const c = cluster(['a', 'b']);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    c.member('b').changed.length = 0;
+    c.member('a').state.release('a1');
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), []);
+    assert.deepEqual(c.member('b').changed, ['orders']);
+    await c.close();
+  });
+
+  it('a member restarted sends a snapshot when its link comes up: what it held before is gone everywhere', async () => {
+    const c = cluster(['a', 'b']);
+    c.member('a').state.register('a-old', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
+    const a = c.restart('a');
+    a.state.register('a-new', orders, instance('10.0.0.9'));
+    c.setLink('a', 'b', true);
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.9']);
+    await c.close();
+  });
+
+  it('a member that starts asks the others for their snapshots: it has their clients before their links to it come back', async () => {
+    const c = cluster(['a', 'b', 'c']);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    c.member('c').state.register('c1', orders, instance('10.0.0.3'));
+    await c.timers.advance(50);
+    c.restart('b');
+    assert.deepEqual(c.endpoints('b'), []);
+    // Only b's own links come up; a's and c's clients to b are still backing off.
+    c.setLink('b', 'a', true);
+    c.setLink('b', 'c', true);
+    await c.timers.advance(10);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.3']);
+    await c.close();
+  });
+
+  it('many clients go in messages of at most clientsPerMessage, a snapshot too', async () => {
+    const c = cluster(['a', 'b'], { ...OPTIONS, clientsPerMessage: 2 });
+    c.member('a').state.register('a-old', orders, instance('10.0.0.99'));
+    await c.timers.advance(50);
+    const a = c.restart('a');
+    const ips = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
+    ips.forEach((ip, i) => a.state.register(`a${i}`, orders, instance(ip)));
+    c.setLink('a', 'b', true);
+    await c.timers.advance(10);
+    assert.deepEqual(c.endpoints('b'), ips);
+    assert.equal(a.sent.filter((m) => m === 'NamingSyncRequest->b').length, 3);
+    await c.close();
+  });
+
+  it('a message that failed is made good by a snapshot at the next verify', async () => {
+    const c = cluster(['a', 'b']);
+    c.setLink('a', 'b', false);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), []);
+    c.member('a').state.register('a2', orders, instance('10.0.0.2'));
+    c.member('a').state.release('a1');
+    await c.timers.advance(100);
+    // The link works again without a reconnect (a timeout, not a lost connection): the verify
+    // tick finds the snapshot due and sends it.
+    c.setLink('a', 'b', true, false);
+    await c.timers.advance(1000);
+    assert.deepEqual(c.endpoints('b'), []);
+    await c.timers.advance(4000);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.2']);
+    await c.close();
+  });
+});
+
+describe('NamingSync: verify and expiry (injected clock)', () => {
+  it('verify keeps a synced client alive past the expiry time while its owner holds it', async () => {
+    const c = cluster(['a', 'b']);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    c.member('b').changed.length = 0;
+    await c.timers.advance(OPTIONS.expireMs * 2);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
+    assert.deepEqual(c.member('b').changed, [], 'never expired and sent again in between: no push');
+    assert.ok(c.member('a').sent.filter((s) => s === 'NamingVerifyRequest->b').length >= 70);
+    await c.close();
+  });
+
+  it('a synced client whose owner stops verifying expires after expireMs, and the subscribers are pushed', async () => {
+    const c = cluster(['a', 'b']);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    c.setLink('a', 'b', false);
+    c.member('b').changed.length = 0;
+    await c.timers.advance(OPTIONS.expireMs - OPTIONS.verifyIntervalMs);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1'], 'still listed before expireMs');
+    await c.timers.advance(OPTIONS.verifyIntervalMs * 2);
+    assert.deepEqual(c.endpoints('b'), []);
+    assert.deepEqual(c.member('b').changed, ['orders']);
+    assert.deepEqual(c.endpoints('a'), ['10.0.0.1'], 'the owner keeps its own client');
+    await c.close();
+  });
+
+  it('a client the receiver does not hold at that revision is sent again after the verify', async () => {
+    const c = cluster(['a', 'b']);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    // As if b had lost it (a delete from a member that no longer owns it would not do this).
+    c.member('b').state.removeRemote('a', 'a1');
+    assert.deepEqual(c.endpoints('b'), []);
+    await c.timers.advance(OPTIONS.verifyIntervalMs + OPTIONS.debounceMs);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
+    await c.close();
+  });
+
+  it('closing sends what is due at once (the deletes of the connections a closing node released), then stops every timer', async () => {
+    const c = cluster(['a', 'b']);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
+    c.member('a').state.release('a1');
+    await c.member('a').sync.close();
+    assert.deepEqual(c.endpoints('b'), [], 'deleted without waiting for the debounce');
+    await c.close();
+    assert.equal(c.timers.pendingCount, 0);
+  });
+});
+
+describe('NamingSync handlers', () => {
+  it('refuse a connection that is not a trusted member, as the other member-only handlers do', () => {
+    const state = new NamingState('b', () => 0);
+    const handlers = namingSyncHandlers(state, () => assert.fail('no snapshot for a connection that is not a member'));
+    const message = overTheWire<RequestMessage>({
+      kind: 'request',
+      type: 'NamingSyncRequest',
+      headers: {},
+      body: { member: 'a', snapshot: false, clients: [{ clientId: 'a1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.1')] }] }], deleted: [] },
+    });
+    assert.throws(() => handlers['NamingSyncRequest']!(message, memberMeta(false)), NoRightError);
+    assert.throws(() => handlers['NamingVerifyRequest']!({ ...message, type: 'NamingVerifyRequest' }, memberMeta(false)), NoRightError);
+    assert.throws(() => handlers['NamingSnapshotAskRequest']!({ ...message, type: 'NamingSnapshotAskRequest' }, memberMeta(false)), NoRightError);
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts, []);
+  });
+
+  it('a bad sync body is refused naming the field, before anything is applied', () => {
+    const bad = { kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'a', snapshot: false, clients: [{ clientId: 'a1', revision: 1, publications: [{ service: orders, instances: [{ ip: '10.0.0.1', port: 70000 }] }] }], deleted: [] } } as const;
+    assert.throws(
+      () => overTheWire<RequestMessage>(bad),
+      (error: unknown) => error instanceof InvalidBodyError && error.message.includes('clients.0.publications.0.instances.0.port'),
+    );
+    const snapshotWithoutOwned = { kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'a', snapshot: true, clients: [], deleted: [] } } as const;
+    assert.throws(
+      () => overTheWire<RequestMessage>(snapshotWithoutOwned),
+      (error: unknown) => error instanceof InvalidBodyError && error.message.includes("'owned'"),
+    );
+  });
+});
