@@ -19,13 +19,14 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
+import { attachConfig, SqliteConfigStore, type ConfigModule } from '../config/index.js';
 import { drainClients } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
-import { clusterConfPath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
@@ -53,6 +54,8 @@ export interface NacosNode {
   readonly http: FastifyInstance;
   readonly logger: Logger;
   readonly balancer: Balancer;
+  /** Config over gRPC on the embedded store (docs/config.md). */
+  readonly configModule: ConfigModule;
   /** Tells SDK clients to go elsewhere, closes every connection and both servers. Idempotent. */
   close(): Promise<void>;
   /**
@@ -111,6 +114,17 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     },
   });
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
+  const configModule = attachConfig({
+    server,
+    store: new SqliteConfigStore(configStorePath(config.home)),
+    timers: systemTimers,
+    logger: logger.child({ component: 'config' }),
+    maxContentBytes: config.config.maxContentBytes,
+    notify: config.config.notify,
+    // Until the shared-database store lands, config runs on a node alone.
+    standalone: () => members.list().length <= 1,
+    metricsRegistry: metrics.registry,
+  });
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
   const balancer = new Balancer(
     {
@@ -139,6 +153,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       await server.close();
       await members.close();
       await http.close();
+      await configModule.close();
       resolveClosed();
     })();
     return closing;
@@ -172,13 +187,14 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     await server.start();
   } catch (error) {
     await http.close();
+    await configModule.close();
     throw error;
   }
   members.start();
   balancer.start();
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
-  return { config, server, cluster, members, balancer, metrics, http, logger, close, drain, closed };
+  return { config, server, cluster, members, balancer, metrics, http, logger, configModule, close, drain, closed };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

@@ -1,8 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   decodePayload,
+  defaultRegistry,
   encodePayload,
   GrpcPaths,
+  MessageRegistry,
   request,
   type Message,
   type RequestMessage,
@@ -25,6 +27,8 @@ export class RawPeer {
   streamError: Error | undefined;
   /** Answer pushes automatically with `<Type minus Request>Response`. */
   autoAck = true;
+  /** Types the peer decodes; a test of a service adds that service's types. */
+  registry: MessageRegistry = defaultRegistry;
 
   constructor(
     readonly host: string,
@@ -55,7 +59,7 @@ export class RawPeer {
   }
 
   async unary(message: RequestMessage, clientIp = '127.0.0.1'): Promise<ResponseMessage> {
-    const reply = decodePayload(await this.unaryRaw(encodePayload(message, { clientIp })));
+    const reply = decodePayload(await this.unaryRaw(encodePayload(message, { clientIp, registry: this.registry })), this.registry);
     if (reply.kind !== 'response') throw new Error(`unary reply is a request: ${reply.type}`);
     return reply;
   }
@@ -72,7 +76,7 @@ export class RawPeer {
     stream.on('data', (bytes: Buffer) => {
       let message: Message | Error;
       try {
-        message = decodePayload(bytes);
+        message = decodePayload(bytes, this.registry);
       } catch (error) {
         message = error as Error;
       }
