@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
 import type { ClusterMembers } from '../cluster/cluster-members.js';
 import { NacosRemoteError } from '../protocol/index.js';
+import type { ConfigService } from '../config/service.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { AUTH_OFF, createAccessCheck, type AuthOptions } from './auth.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerConfigRoutes } from './config-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { httpStatusOf } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
@@ -23,6 +25,8 @@ export interface AdminContext {
   readonly logger: Logger;
   /** Starts a graceful drain (the node closes when it is done). */
   readonly drain?: () => void;
+  /** Config's open API; absent, the config routes are not served. */
+  readonly config?: { readonly service: ConfigService; readonly maxContentBytes: number };
 }
 
 /**
@@ -53,6 +57,14 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   registerLoaderRoutes(app, { server, cluster: context.cluster, checkAccess });
   registerClusterRoutes(app, { members: context.members, checkAccess });
   registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, checkAccess });
+  if (context.config !== undefined) {
+    // Nacos's v1 config API posts forms; parsed here so only the config routes' limit applies.
+    const bodyLimit = 2 * context.config.maxContentBytes + 64 * 1024;
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    registerConfigRoutes(app, { config: context.config.service, checkAccess, bodyLimit });
+  }
 
   app.post('/nacos/v2/core/ops/drain', async (request, reply) => {
     checkAccess(request, 'write');

@@ -3,7 +3,7 @@ import { CasMismatchError, ConfigNotSupportedError, InvalidConfigParamError, Sha
 import { ABSENT_MD5, checkAdvanceInfo, checkContent, checkKey, groupKey, type ConfigAdvanceInfo, type ConfigKey } from './keys.js';
 import type { ListenContext } from './listen-context.js';
 import type { ConfigNotifier } from './notifier.js';
-import type { ChangeSource, ConfigRecord, ConfigStore } from './store/types.js';
+import type { ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page } from './store/types.js';
 
 /** What a caller names a key by, unchecked (wire or HTTP). */
 export interface KeyParams {
@@ -112,6 +112,19 @@ export class ConfigService {
       if ((stored?.md5 ?? ABSENT_MD5) !== md5) changed.push(key);
     }
     return changed;
+  }
+
+  /** A key's history, newest first (Nacos op types: I new content, U and D previous). */
+  async history(params: KeyParams, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
+    return this.store.history(this.checkedKey(params), page);
+  }
+
+  /** One history row of the key, or undefined (also when the row belongs to another key). */
+  async historyEntry(params: KeyParams, nid: number): Promise<HistoryEntry | undefined> {
+    const key = this.checkedKey(params);
+    const entry = await this.store.historyEntry(nid);
+    if (entry === undefined || groupKey(entry) !== groupKey(key)) return undefined;
+    return entry;
   }
 
   /** A connection closed: forget what it listened to and stop its notifications. */

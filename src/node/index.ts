@@ -178,7 +178,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
-  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger, drain: () => {
+  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger,
+    config: { service: configModule.service, maxContentBytes: config.config.maxContentBytes },
+    drain: () => {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });
