@@ -5,6 +5,7 @@ import { md5Hex } from '../../src/config/keys.js';
 import { MessageRegistry, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';
+import { parsePrometheus } from '../support/prometheus.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
 
 /** What a Nacos config client knows: the connection layer plus config's types. */
@@ -154,6 +155,18 @@ describe('config over gRPC on a standalone node', async () => {
     assert.equal(context.listeners('leaving+G').length, 1);
     leaving.close();
     await eventually(() => context.listeners('leaving+G').length === 0, 5000, 'listen context cleared');
+  });
+
+  it('/metrics shows stored keys, listeners and acknowledged notifies', async () => {
+    const scrape = await node.http.inject({ method: 'GET', url: '/metrics' });
+    const samples = parsePrometheus(scrape.body);
+    const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
+      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    assert.equal(value('nacos_remote_config_keys'), await node.configModule.service.store.count());
+    assert.ok((value('nacos_remote_config_keys') ?? 0) >= 1);
+    assert.ok((value('nacos_remote_config_listeners') ?? 0) >= 1, 'the listener peer still listens to other.yaml');
+    assert.ok((value('nacos_remote_config_notifies_total', { outcome: 'acked' }) ?? 0) >= 3);
+    assert.ok((value('nacos_remote_config_notify_seconds_count') ?? 0) >= 3);
   });
 
   it('a listener that never acknowledges is dropped after the configured tries', async () => {
