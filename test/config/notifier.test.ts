@@ -40,10 +40,17 @@ class FakeTransport implements NotifyTransport {
   }
 }
 
-function setup(options = DEFAULT_NOTIFY_OPTIONS) {
+const SHORT = { timeoutMs: 100, retryStepMs: 1000, maxAttempts: 5 };
+
+/** A notifier whose `listeners` are connected and listen to `key`. */
+function setup(options = DEFAULT_NOTIFY_OPTIONS, listeners = ['c1']) {
   const timers = new ManualTimers(0);
   const context = new ListenContext();
   const transport = new FakeTransport(timers);
+  for (const id of listeners) {
+    transport.connected.add(id);
+    context.listen(id, groupKey(key), 'old');
+  }
   const outcomes: NotifyOutcome[] = [];
   const notifier = new ConfigNotifier(context, transport, timers, options, (outcome) => outcomes.push(outcome));
   return { timers, context, transport, notifier, outcomes };
@@ -51,11 +58,7 @@ function setup(options = DEFAULT_NOTIFY_OPTIONS) {
 
 describe('ConfigNotifier', () => {
   it('pushes ConfigChangeNotifyRequest with the key to every listening connection', async () => {
-    const { timers, context, transport, notifier, outcomes } = setup();
-    for (const id of ['c1', 'c2']) {
-      transport.connected.add(id);
-      context.listen(id, groupKey(key), 'old');
-    }
+    const { timers, context, transport, notifier, outcomes } = setup(DEFAULT_NOTIFY_OPTIONS, ['c1', 'c2']);
     context.listen('c3', 'other+G', 'x');
     transport.connected.add('c3');
     notifier.changed(key);
@@ -69,9 +72,7 @@ describe('ConfigNotifier', () => {
   });
 
   it('retries as Nacos: 3 s timeout, try n+1 after 2n s, drops the connection after 50 tries', async () => {
-    const { timers, context, transport, notifier, outcomes } = setup();
-    transport.connected.add('c1');
-    context.listen('c1', groupKey(key), 'old');
+    const { timers, transport, notifier, outcomes } = setup();
     notifier.changed(key);
     // Nobody answers: each push times out after 3 s, then waits 2n s.
     await timers.advance(10_000_000);
@@ -86,9 +87,7 @@ describe('ConfigNotifier', () => {
   });
 
   it('stops retrying when the connection goes away, and clears its tasks on close', async () => {
-    const { timers, context, transport, notifier } = setup({ timeoutMs: 100, retryStepMs: 1000, maxAttempts: 5 });
-    transport.connected.add('c1');
-    context.listen('c1', groupKey(key), 'old');
+    const { timers, transport, notifier } = setup(SHORT);
     notifier.changed(key);
     transport.sent[0]!.settle(false);
     await timers.advance(0);
@@ -103,9 +102,7 @@ describe('ConfigNotifier', () => {
   });
 
   it('a change while a retry waits rides on it; a change while a push is on the wire sends one more after it', async () => {
-    const { timers, context, transport, notifier } = setup({ timeoutMs: 100, retryStepMs: 1000, maxAttempts: 5 });
-    transport.connected.add('c1');
-    context.listen('c1', groupKey(key), 'old');
+    const { timers, transport, notifier } = setup(SHORT);
     notifier.changed(key);
     notifier.changed(key);
     assert.equal(transport.sent.length, 1, 'the second change waits for the push on the wire');
@@ -124,9 +121,7 @@ describe('ConfigNotifier', () => {
   });
 
   it('stop() cancels every waiting retry', async () => {
-    const { timers, context, transport, notifier } = setup({ timeoutMs: 100, retryStepMs: 1000, maxAttempts: 5 });
-    transport.connected.add('c1');
-    context.listen('c1', groupKey(key), 'old');
+    const { timers, transport, notifier } = setup(SHORT);
     notifier.changed(key);
     transport.sent[0]!.settle(false);
     await timers.advance(0);
