@@ -4,9 +4,9 @@ import {
   defaultRegistry,
   encodePayload,
   GrpcPaths,
-  MessageRegistry,
   request,
   type Message,
+  type MessageRegistry,
   type RequestMessage,
   type ResponseMessage,
 } from '../../src/protocol/index.js';
