@@ -1,6 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ClusterMembers, MemberView } from '../cluster/cluster-members.js';
-import type { Access } from './auth.js';
 
 /** A member as Nacos's `Member` JSON: ip, port, address, state, and the long-connection ability. */
 function memberJson(member: MemberView): Record<string, unknown> {
@@ -19,14 +18,11 @@ const result = (data: unknown) => ({ code: 0, message: 'success', data });
 /** `/nacos/v2/core/cluster/node/list` and `/node/self`. */
 export function registerClusterRoutes(
   app: FastifyInstance,
-  deps: { members: ClusterMembers; checkAccess: (request: FastifyRequest, access: Access) => void },
+  deps: { members: ClusterMembers },
 ): void {
-  app.get('/nacos/v2/core/cluster/node/list', async (request) => {
-    deps.checkAccess(request, 'read');
-    return result(deps.members.list().map(memberJson));
-  });
-  app.get('/nacos/v2/core/cluster/node/self', async (request) => {
-    deps.checkAccess(request, 'read');
+  const read = { config: { access: 'read' as const } };
+  app.get('/nacos/v2/core/cluster/node/list', read, async () => result(deps.members.list().map(memberJson)));
+  app.get('/nacos/v2/core/cluster/node/self', read, async () => {
     const self = deps.members.list().find((m) => m.self)!;
     return result(memberJson(self));
   });

@@ -3,7 +3,6 @@ import { CasMismatchError, ConfigErrorCode, InvalidConfigParamError } from '../c
 import type { ConfigService } from '../config/service.js';
 import type { HistorySummary } from '../config/store/types.js';
 import { NacosRemoteError } from '../protocol/index.js';
-import type { Access } from './auth.js';
 import { BadParameterError, NotFoundError } from './errors.js';
 import { integer, optionalString, type Query } from './params.js';
 
@@ -12,9 +11,8 @@ const ResultCode = { SUCCESS: 0, PARAMETER_MISSING: 10000, PARAMETER_VALIDATE_ER
 
 export interface ConfigRoutesContext {
   readonly config: ConfigService;
-  readonly checkAccess: (request: FastifyRequest, access: Access) => void;
-  /** Largest request body: the content limit plus room for the other fields. */
-  readonly bodyLimit: number;
+  /** Largest content in UTF-8 bytes; request bodies may be about twice that (form encoding). */
+  readonly maxContentBytes: number;
 }
 
 /** A parameter from the query string or a form body (Nacos's @RequestParam reads both). */
@@ -99,94 +97,96 @@ const CONFIG_NOT_FOUND = 'config data not exist';
 
 /**
  * Nacos's config open API on the main port: v2 `/nacos/v2/cs/config` (GET, POST, DELETE), the v1
- * `/nacos/v1/cs/configs` forms, and v2 history. Writes are checked as writes (`checkAccess`).
+ * `/nacos/v1/cs/configs` forms, and v2 history. Each route declares its access for the admin
+ * access rule: reads as reads, POST and DELETE as writes.
  */
-export function registerConfigRoutes(app: FastifyInstance, context: ConfigRoutesContext): void {
-  const { config, checkAccess, bodyLimit } = context;
-  const writeOptions = { bodyLimit };
-
-  app.get('/nacos/v2/cs/config', async (request, reply) => {
-    checkAccess(request, 'read');
-    const query = params(request);
-    return v2(reply, async () => {
-      const record = await config.query(keyOf(query, 'namespaceId'));
-      if (record === undefined) throw new NotFoundError(CONFIG_NOT_FOUND);
-      return record.content;
+export function registerConfigRoutes(root: FastifyInstance, context: ConfigRoutesContext): void {
+  const { config } = context;
+  const bodyLimit = 2 * context.maxContentBytes + 64 * 1024;
+  const read = { config: { access: 'read' as const } };
+  const write = { config: { access: 'write' as const }, bodyLimit };
+  // In a scope of their own, so the form parser and its body limit apply to these routes only.
+  void root.register(async (app) => {
+    // Nacos's v1 config API (and Java's HTTP agent) posts forms.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
-  });
 
-  app.post('/nacos/v2/cs/config', writeOptions, async (request, reply) => {
-    checkAccess(request, 'write');
-    const query = params(request);
-    return v2(reply, async () => {
-      await config.publish(publishParams(query, 'namespaceId', request));
-      return true;
+    app.get('/nacos/v2/cs/config', read, async (request, reply) => {
+      const query = params(request);
+      return v2(reply, async () => {
+        const record = await config.query(keyOf(query, 'namespaceId'));
+        if (record === undefined) throw new NotFoundError(CONFIG_NOT_FOUND);
+        return record.content;
+      });
     });
-  });
 
-  app.delete('/nacos/v2/cs/config', async (request, reply) => {
-    checkAccess(request, 'write');
-    const query = params(request);
-    return v2(reply, async () => {
-      await config.remove({ ...keyOf(query, 'namespaceId'), srcIp: request.ip });
-      return true;
+    app.post('/nacos/v2/cs/config', write, async (request, reply) => {
+      const query = params(request);
+      return v2(reply, async () => {
+        await config.publish(publishParams(query, 'namespaceId', request));
+        return true;
+      });
     });
-  });
 
-  app.get('/nacos/v1/cs/configs', async (request, reply) => {
-    checkAccess(request, 'read');
-    const query = params(request);
-    return v1(reply, async () => {
-      const record = await config.query(keyOf(query, 'tenant'));
-      if (record === undefined) return reply.code(404).type('text/plain').send(CONFIG_NOT_FOUND);
-      return reply
-        .type('text/plain; charset=utf-8')
-        .header('Content-MD5', record.md5)
-        .header('Config-Type', record.type ?? 'text')
-        .header('Last-Modified', String(record.modifiedAt))
-        .send(record.content);
+    app.delete('/nacos/v2/cs/config', write, async (request, reply) => {
+      const query = params(request);
+      return v2(reply, async () => {
+        await config.remove({ ...keyOf(query, 'namespaceId'), srcIp: request.ip });
+        return true;
+      });
     });
-  });
 
-  app.post('/nacos/v1/cs/configs', writeOptions, async (request, reply) => {
-    checkAccess(request, 'write');
-    const query = params(request);
-    return v1(reply, async () => {
-      await config.publish(publishParams(query, 'tenant', request));
-      return reply.type('application/json').send(true);
+    app.get('/nacos/v1/cs/configs', read, async (request, reply) => {
+      const query = params(request);
+      return v1(reply, async () => {
+        const record = await config.query(keyOf(query, 'tenant'));
+        if (record === undefined) return reply.code(404).type('text/plain').send(CONFIG_NOT_FOUND);
+        return reply
+          .type('text/plain; charset=utf-8')
+          .header('Content-MD5', record.md5)
+          .header('Config-Type', record.type ?? 'text')
+          .header('Last-Modified', String(record.modifiedAt))
+          .send(record.content);
+      });
     });
-  });
 
-  app.delete('/nacos/v1/cs/configs', async (request, reply) => {
-    checkAccess(request, 'write');
-    const query = params(request);
-    return v1(reply, async () => {
-      await config.remove({ ...keyOf(query, 'tenant'), srcIp: request.ip });
-      return reply.type('application/json').send(true);
+    app.post('/nacos/v1/cs/configs', write, async (request, reply) => {
+      const query = params(request);
+      return v1(reply, async () => {
+        await config.publish(publishParams(query, 'tenant', request));
+        return reply.type('application/json').send(true);
+      });
     });
-  });
 
-  app.get('/nacos/v2/cs/history/list', async (request, reply) => {
-    checkAccess(request, 'read');
-    const query = params(request);
-    return v2(reply, async () => {
-      const key = keyOf(query, 'namespaceId');
-      const pageNo = integer(query, 'pageNo', { min: 1 }) ?? 1;
-      const pageSize = integer(query, 'pageSize', { min: 1, max: 500 }) ?? 100;
-      const page = await config.history(key, { offset: (pageNo - 1) * pageSize, limit: pageSize });
-      return { totalCount: page.total, pageNumber: pageNo, pagesAvailable: Math.ceil(page.total / pageSize), pageItems: page.items.map(historyJson) };
+    app.delete('/nacos/v1/cs/configs', write, async (request, reply) => {
+      const query = params(request);
+      return v1(reply, async () => {
+        await config.remove({ ...keyOf(query, 'tenant'), srcIp: request.ip });
+        return reply.type('application/json').send(true);
+      });
     });
-  });
 
-  app.get('/nacos/v2/cs/history', async (request, reply) => {
-    checkAccess(request, 'read');
-    const query = params(request);
-    return v2(reply, async () => {
-      const key = keyOf(query, 'namespaceId');
-      const nid = integer(query, 'nid', { required: true, min: 1 });
-      const entry = await config.historyEntry(key, nid);
-      if (entry === undefined) throw new NotFoundError(`no history ${nid} of this config`);
-      return historyJson(entry);
+    app.get('/nacos/v2/cs/history/list', read, async (request, reply) => {
+      const query = params(request);
+      return v2(reply, async () => {
+        const key = keyOf(query, 'namespaceId');
+        const pageNo = integer(query, 'pageNo', { min: 1 }) ?? 1;
+        const pageSize = integer(query, 'pageSize', { min: 1, max: 500 }) ?? 100;
+        const page = await config.history(key, { offset: (pageNo - 1) * pageSize, limit: pageSize });
+        return { totalCount: page.total, pageNumber: pageNo, pagesAvailable: Math.ceil(page.total / pageSize), pageItems: page.items.map(historyJson) };
+      });
+    });
+
+    app.get('/nacos/v2/cs/history', read, async (request, reply) => {
+      const query = params(request);
+      return v2(reply, async () => {
+        const key = keyOf(query, 'namespaceId');
+        const nid = integer(query, 'nid', { required: true, min: 1 });
+        const entry = await config.historyEntry(key, nid);
+        if (entry === undefined) throw new NotFoundError(`no history ${nid} of this config`);
+        return historyJson(entry);
+      });
     });
   });
 }

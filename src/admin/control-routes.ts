@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { parseLimitRule, writeLimitRuleFile } from '../server/control/limit-rule.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
-import type { Access } from './auth.js';
 import { BadParameterError } from './errors.js';
-import { redirectAddress, type Query } from './params.js';
+import type { Query } from './params.js';
+import type { RedirectParameter } from './redirect.js';
 
 export const CONTROL_PATH = '/nacos/v2/core/control/connection';
 
@@ -14,17 +14,13 @@ export const CONTROL_PATH = '/nacos/v2/core/control/connection';
  */
 export function registerControlRoutes(
   app: FastifyInstance,
-  deps: { manager: ConnectionManager; limitRuleFile: string; checkAccess: (request: FastifyRequest, access: Access) => void },
+  deps: { manager: ConnectionManager; limitRuleFile: string; redirectAddress: RedirectParameter },
 ): void {
-  const { manager, limitRuleFile, checkAccess } = deps;
+  const { manager, limitRuleFile, redirectAddress } = deps;
 
-  app.get(CONTROL_PATH, async (request) => {
-    checkAccess(request, 'read');
-    return { rule: manager.limitRule, shedding: manager.shedProgress };
-  });
+  app.get(CONTROL_PATH, { config: { access: 'read' } }, async () => ({ rule: manager.limitRule, shedding: manager.shedProgress }));
 
-  app.put(CONTROL_PATH, async (request) => {
-    checkAccess(request, 'write');
+  app.put(CONTROL_PATH, { config: { access: 'write' } }, async (request) => {
     if (request.body === null || typeof request.body !== 'object' || Array.isArray(request.body)) {
       throw new BadParameterError('body', 'must be a JSON object (the limit rule)');
     }

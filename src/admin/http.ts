@@ -1,17 +1,31 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
 import type { ClusterMembers } from '../cluster/cluster-members.js';
 import { NacosRemoteError } from '../protocol/index.js';
 import type { ConfigService } from '../config/service.js';
+import type { NamingReader } from '../naming/index.js';
 import type { NacosServer } from '../server/nacos-server.js';
-import { AUTH_OFF, createAccessCheck, type AuthOptions } from './auth.js';
+import { AUTH_OFF, createAccessCheck, type AnonymousWrites, type AuthOptions } from './auth.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerConfigRoutes } from './config-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { httpStatusOf } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
+import { registerNamingRoutes } from './naming-routes.js';
 import type { NodeMetrics } from './metrics.js';
+import { createRedirectParameter } from './redirect.js';
+
+/** How open the admin API is beyond tokens (config `admin`); the defaults are the safe ones. */
+export interface AdminPolicy {
+  /** Who may change state while no token is configured: loopback and members, or anyone. */
+  readonly anonymousWrites: AnonymousWrites;
+  /** Whether `redirectAddress` may name a server that is not a member. */
+  readonly allowExternalRedirect: boolean;
+}
+
+const SAFE_ADMIN_POLICY: AdminPolicy = { anonymousWrites: 'local', allowExternalRedirect: false };
 
 /** What the admin HTTP API works on. */
 export interface AdminContext {
@@ -19,9 +33,12 @@ export interface AdminContext {
   readonly cluster: ClusterLoader;
   readonly members: ClusterMembers;
   readonly metrics: NodeMetrics;
+  /** Naming reads for the v2 open API; without it those routes are absent. */
+  readonly naming?: NamingReader;
   /** Where PUT control/connection persists the rule. */
   readonly limitRuleFile: string;
   readonly auth?: AuthOptions;
+  readonly policy?: AdminPolicy;
   readonly logger: Logger;
   /** Starts a graceful drain (the node closes when it is done). */
   readonly drain?: () => void;
@@ -31,53 +48,61 @@ export interface AdminContext {
 
 /**
  * The node's HTTP API on the main port, under Nacos's context path `/nacos`: health (readiness
- * 500 until started, as Nacos), the loader API, connection control, and `/metrics`.
+ * 500 until started, as Nacos, and 503 once leaving), the loader API, connection control, and
+ * `/metrics`. Every route says its access (`config.access`) and one hook checks it.
  */
 export function createAdminApp(context: AdminContext): FastifyInstance {
   const { server, logger } = context;
+  const policy = context.policy ?? SAFE_ADMIN_POLICY;
   // Request lines would drown connection events at info; HTTP logs warnings and up.
   const httpLogger = logger.child({ component: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' });
-  const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
-  const checkAccess = createAccessCheck(context.auth ?? AUTH_OFF);
+  // Request ids are random: a caller who has one may ask for its log lines, not guess others'.
+  const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger, bodyLimit: 1024 * 1024, genReqId: () => randomUUID() });
+  const checkAccess = createAccessCheck(context.auth ?? AUTH_OFF, policy.anonymousWrites, (ip) => context.members.isMemberIp(ip));
+  const redirectAddress = createRedirectParameter(context.members, policy.allowExternalRedirect);
+
+  app.addHook('onRequest', async (request) => {
+    if (!request.is404) checkAccess(request, request.routeOptions.config.access ?? 'write');
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const status = httpStatusOf(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status >= 500) {
+      // Internal text (paths, system errors) stays in the log; the caller gets the id to find it.
+      request.log.error({ err: error }, 'request failed');
+      const message = `internal error, request id ${request.id}`;
+      return reply.code(500).header('x-request-id', request.id).send({ code: 500, error: 'INTERNAL_ERROR', message, requestId: request.id });
+    }
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof NacosRemoteError ? error.code : 'ERROR';
     return reply.code(status).send({ code: status, error: code, message });
   });
 
-  app.get('/nacos/v1/console/health/liveness', async (_request, reply) => reply.code(200).type('text/plain').send('OK'));
-  app.get('/nacos/v1/console/health/readiness', async (_request, reply) => {
+  const open = { config: { access: 'open' as const } };
+  app.get('/nacos/v1/console/health/liveness', open, async (_request, reply) => reply.code(200).type('text/plain').send('OK'));
+  app.get('/nacos/v1/console/health/readiness', open, async (_request, reply) => {
+    // A node that is draining or closing is leaving: load balancers should stop sending to it.
+    if (server.draining) return reply.code(503).type('text/plain').send('Nacos server is draining.');
     if (server.started) return reply.code(200).type('text/plain').send('OK');
     return reply.code(500).type('text/plain').send('Nacos server is starting.');
   });
 
-  registerLoaderRoutes(app, { server, cluster: context.cluster, checkAccess });
-  registerClusterRoutes(app, { members: context.members, checkAccess });
-  registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, checkAccess });
-  if (context.config !== undefined) {
-    // Nacos's v1 config API posts forms; parsed here so only the config routes' limit applies.
-    const bodyLimit = 2 * context.config.maxContentBytes + 64 * 1024;
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    });
-    registerConfigRoutes(app, { config: context.config.service, checkAccess, bodyLimit });
-  }
+  registerLoaderRoutes(app, { server, cluster: context.cluster, redirectAddress });
+  registerClusterRoutes(app, { members: context.members });
+  registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, redirectAddress });
+  if (context.naming !== undefined) registerNamingRoutes(app, { naming: context.naming });
+  if (context.config !== undefined) registerConfigRoutes(app, { config: context.config.service, maxContentBytes: context.config.maxContentBytes });
 
-  app.post('/nacos/v2/core/ops/drain', async (request, reply) => {
-    checkAccess(request, 'write');
+  app.post('/nacos/v2/core/ops/drain', { config: { access: 'write' } }, async (_request, reply) => {
     if (context.drain === undefined) return reply.code(501).send({ code: 501, error: 'NOT_SUPPORTED', message: 'this node cannot drain' });
     const clients = server.manager.sheddable().length;
     context.drain();
     return reply.code(202).send({ draining: true, clients });
   });
 
-  app.get('/metrics', async (request, reply) => {
-    checkAccess(request, 'read');
-    return reply.type(context.metrics.contentType).send(await context.metrics.scrape());
-  });
+  app.get('/metrics', { config: { access: 'read' } }, async (_request, reply) =>
+    reply.type(context.metrics.contentType).send(await context.metrics.scrape()),
+  );
 
   return app;
 }

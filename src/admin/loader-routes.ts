@@ -1,11 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
 import { DEFAULT_LOADER_FACTOR } from '../cluster/loader-metrics.js';
 import { isClusterSource, isSdkSource, type Connection } from '../server/connection.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import type { Access } from './auth.js';
 import { NotFoundError } from './errors.js';
-import { fraction, integer, optionalString, redirectAddress, requiredString, type Query } from './params.js';
+import { fraction, integer, optionalString, requiredString, type Query } from './params.js';
+import type { RedirectParameter } from './redirect.js';
 
 export const LOADER_PREFIX = '/nacos/v2/core/loader';
 
@@ -52,17 +53,26 @@ function currentFilter(query: Query): { matches: (c: Connection) => boolean; lim
   };
 }
 
-/** The loader API, Nacos's paths and shapes (spec 6), all GET. */
+/**
+ * The loader API, Nacos's paths and shapes (spec 6): GET as Nacos (operators' scripts), and POST
+ * with the same query parameters.
+ */
 export function registerLoaderRoutes(
   app: FastifyInstance,
-  deps: { server: NacosServer; cluster: ClusterLoader; checkAccess: (request: FastifyRequest, access: Access) => void },
+  deps: { server: NacosServer; cluster: ClusterLoader; redirectAddress: RedirectParameter },
 ): void {
-  const { server, cluster, checkAccess } = deps;
+  const { server, cluster, redirectAddress } = deps;
   const route = (path: string, access: Access, handler: (query: Query) => Promise<unknown> | unknown) =>
-    app.get(`${LOADER_PREFIX}/${path}`, async (request, reply) => {
-      checkAccess(request, access);
-      const body = await handler(request.query as Query);
-      return typeof body === 'string' ? reply.type('text/plain').send(body) : reply.send(body);
+    app.route({
+      method: ['GET', 'POST'],
+      url: `${LOADER_PREFIX}/${path}`,
+      config: { access },
+      // A HEAD would run a write's handler too: writes answer only what they are asked with.
+            exposeHeadRoute: access !== 'write',
+      handler: async (request, reply) => {
+        const body = await handler(request.query as Query);
+        return typeof body === 'string' ? reply.type('text/plain').send(body) : reply.send(body);
+      },
     });
 
   route('current', 'read', (query) => {

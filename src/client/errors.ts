@@ -27,3 +27,49 @@ export class ConnectFailedError extends NacosRemoteError {
     super('CONNECT_FAILED', ErrorCode.CLIENT_DISCONNECT, `connect to ${server} failed: ${reason}`, options);
   }
 }
+
+/**
+ * The server answered, but the answer cannot be used. The request is not sent again (the server
+ * may already have acted on it, and would answer the same) and the connection stays healthy.
+ */
+export class UnusableResponseError extends NacosRemoteError {
+  /** The request that got this answer. */
+  readonly requestType: string;
+  constructor(code: string, errorCode: number, requestType: string, message: string, options?: { cause?: unknown }) {
+    super(code, errorCode, message, options);
+    this.requestType = requestType;
+  }
+}
+
+/** The answer's type is not registered on this client (Nacos: "Unknown payload type:"). */
+export class UnknownResponseTypeError extends UnusableResponseError {
+  /** The answer's wire type name. */
+  readonly responseType: string;
+  constructor(requestType: string, responseType: string) {
+    super(
+      'UNKNOWN_RESPONSE_TYPE',
+      ErrorCode.SERVER_ERROR,
+      requestType,
+      `${requestType} was answered with ${responseType}, a response type this client does not know; register it with defineMessageTypes()`,
+    );
+    this.responseType = responseType;
+  }
+}
+
+/** The answer could not be decoded: not a Payload, not JSON, a field its parser refused, or not a response. */
+export class InvalidResponseError extends UnusableResponseError {
+  constructor(requestType: string, reason: string, options?: { cause?: unknown }) {
+    super('INVALID_RESPONSE', ErrorCode.BAD_GATEWAY, requestType, `the answer to ${requestType} is invalid: ${reason}`, options);
+  }
+}
+
+/** The answer decoded, but is not the type the caller expected (`request(..., { expect })`). */
+export class UnexpectedResponseTypeError extends UnusableResponseError {
+  readonly expectedType: string;
+  readonly responseType: string;
+  constructor(requestType: string, expectedType: string, responseType: string) {
+    super('UNEXPECTED_RESPONSE_TYPE', ErrorCode.SERVER_ERROR, requestType, `${requestType} was answered with ${responseType}, not ${expectedType}`);
+    this.expectedType = expectedType;
+    this.responseType = responseType;
+  }
+}

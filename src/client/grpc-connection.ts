@@ -13,6 +13,7 @@ import {
   type RequestMessage,
   type ResponseMessage,
 } from '../protocol/index.js';
+import { decodeResponse } from './decode-response.js';
 import { formatAddress, type ServerAddress } from './server-list.js';
 import type { ClientConnection } from './transport.js';
 
@@ -66,7 +67,10 @@ export class GrpcConnection implements ClientConnection {
     return this.closedFlag;
   }
 
-  /** Sends a unary request; resolves with whatever response the server sent (ErrorResponse included). */
+  /**
+   * Sends a unary request; resolves with whatever response the server sent (ErrorResponse
+   * included). An answer that cannot be decoded rejects with an UnusableResponseError.
+   */
   request(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
     if (this.closedFlag) return Promise.reject(new ConnectionClosedError(`connection to ${this.address} is closed`));
     const bytes = encodePayload(message, { clientIp: this.options.clientIp, registry: this.options.registry });
@@ -87,11 +91,9 @@ export class GrpcConnection implements ClientConnection {
             return;
           }
           try {
-            const decoded = decodePayload(reply!, this.options.registry);
-            if (decoded.kind !== 'response') throw new NacosRemoteError('INVALID_RESPONSE', ErrorCode.SERVER_ERROR, `a request (${decoded.type}) came back as a response`);
-            resolve(decoded);
+            resolve(decodeResponse(reply!, this.options.registry, message.type));
           } catch (decodeError) {
-            reject(NacosRemoteError.from(decodeError));
+            reject(decodeError);
           }
         },
       );

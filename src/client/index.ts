@@ -11,17 +11,41 @@
  * await client.shutdown();
  * ```
  */
-export { RpcClient, ClientStatus, type RpcClientOptions, type ServerRequestHandler, type PushContext, type ClientEvents } from './rpc-client.js';
-export { ClientNotConnectedError, ClientShutdownError, ClientStartError, ConnectFailedError } from './errors.js';
+export {
+  RpcClient,
+  ClientStatus,
+  type RpcClientOptions,
+  type RequestOptions,
+  type ServerRequestHandler,
+  type PushContext,
+  type ClientEvents,
+} from './rpc-client.js';
+export {
+  ClientNotConnectedError,
+  ClientShutdownError,
+  ClientStartError,
+  ConnectFailedError,
+  UnusableResponseError,
+  UnknownResponseTypeError,
+  InvalidResponseError,
+  UnexpectedResponseTypeError,
+} from './errors.js';
 export { parseServerAddress, formatAddress, InvalidServerAddressError, type ServerAddress } from './server-list.js';
 export {
   request,
   response,
   errorResponse,
   isSuccess,
+  defineRequestType,
+  defineResponseType,
   NacosRemoteError,
+  InvalidBodyError,
   RemoteResponseError,
   RequestTimeoutError,
+  type BodyParser,
+  type MessageTypeDefinition,
+  type RequestTypeDefinition,
+  type ResponseTypeDefinition,
   type RequestMessage,
   type ResponseMessage,
 } from '../protocol/index.js';

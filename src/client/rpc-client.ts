@@ -16,13 +16,23 @@ import {
   sleep,
   systemTimers,
   type ClientAbilities,
+  type JsonObject,
   type Message,
+  type MessageTypeDefinition,
   type RequestMessage,
   type ResponseMessage,
+  type ResponseTypeDefinition,
   type Timers,
 } from '../protocol/index.js';
 import { healthCheckJitterMs, reconnectDelayMs } from './backoff.js';
-import { ClientNotConnectedError, ClientShutdownError, ClientStartError, ConnectFailedError } from './errors.js';
+import {
+  ClientNotConnectedError,
+  ClientShutdownError,
+  ClientStartError,
+  ConnectFailedError,
+  UnexpectedResponseTypeError,
+  UnusableResponseError,
+} from './errors.js';
 import { GrpcConnection } from './grpc-connection.js';
 import type { ClientConnection, ConnectionFactory } from './transport.js';
 import { formatAddress, parseServerAddress, ServerList, type ServerAddress } from './server-list.js';
@@ -68,11 +78,31 @@ export interface RpcClientOptions {
   channelKeepAliveTimeoutMs?: number;
   /** `metadata.clientIp`; default the first non-internal IPv4 address. */
   clientIp?: string;
+  /** Business message types this client sends or receives; more with {@link RpcClient.defineMessageTypes}. */
+  messageTypes?: readonly MessageTypeDefinition[];
+  /**
+   * Send a request again when its answer cannot be decoded (unknown type, invalid body), and turn
+   * UNHEALTHY when the tries run out, as Java 2.2.4 does; default false: the caller gets the error
+   * at once and the connection stays as it is.
+   */
+  retryUndecodableResponses?: boolean;
   logger?: Logger;
   timers?: Timers;
   random?: () => number;
   /** @internal Replaces the gRPC transport (tests). */
   connectionFactory?: ConnectionFactory;
+}
+
+/** Options of one {@link RpcClient.request} call. */
+export interface RequestOptions<T extends string = string, B extends object = JsonObject> {
+  /** Total time for every try; default `requestTimeoutMs`. */
+  timeoutMs?: number;
+  /**
+   * The response type the caller wants: another type (ErrorResponse aside, which throws anyway)
+   * rejects with UnexpectedResponseTypeError, and the result has this type's body. Registered on
+   * this client if its name is not yet.
+   */
+  expect?: ResponseTypeDefinition<T, B>;
 }
 
 /** Where a push came from. */
@@ -99,6 +129,13 @@ export interface ClientEvents {
   lost: (connectionId: string, server: string, reason: string) => void;
 }
 
+/** A start() call waiting for RUNNING; it gives up after `attemptsLeft` more failed connect attempts. */
+interface StartWaiter {
+  attemptsLeft: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
 interface SwitchSignal {
   readonly recommended?: ServerAddress;
   readonly onRequestFail: boolean;
@@ -121,10 +158,15 @@ export class RpcClient {
   private readonly logger: Logger;
   private readonly clientIp: string;
   private lastActive = 0;
-  private starting: Promise<void> | undefined;
+  private startWaiters: StartWaiter[] = [];
   private signal: SwitchSignal | undefined;
   private wakeLoop: (() => void) | undefined;
-  private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses'>>;
+  private readonly o: Required<
+    Omit<
+      RpcClientOptions,
+      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes'
+    >
+  >;
 
   constructor(private readonly options: RpcClientOptions) {
     this.timers = options.timers ?? systemTimers;
@@ -144,7 +186,9 @@ export class RpcClient {
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       channelKeepAliveMs: options.channelKeepAliveMs ?? 6 * 60 * 1000,
       channelKeepAliveTimeoutMs: options.channelKeepAliveTimeoutMs ?? 20_000,
+      retryUndecodableResponses: options.retryUndecodableResponses ?? false,
     };
+    this.registry.register(...(options.messageTypes ?? []));
     this.statusValue = ClientStatus.INITIALIZED;
   }
 
@@ -168,6 +212,26 @@ export class RpcClient {
     return this;
   }
 
+  /** Unsubscribes a listener given to {@link on} (its latest subscription, if given more than once). */
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    const listeners = this.listeners[event];
+    const index = listeners.lastIndexOf(listener);
+    if (index >= 0) listeners.splice(index, 1);
+    return this;
+  }
+
+  /**
+   * Registers business message types: the responses this client may receive (a type not
+   * registered is an UnknownResponseTypeError to the caller) and the requests it sends or is
+   * pushed. Registering a type again replaces it, so SDK classes sharing one client may each
+   * register theirs.
+   * @throws Error when a name is already registered as the other kind.
+   */
+  defineMessageTypes(...definitions: readonly MessageTypeDefinition[]): this {
+    this.registry.register(...definitions);
+    return this;
+  }
+
   /** Registers the handler for a push type (replacing the built-in one, if any). */
   onServerRequest(type: string, handler: ServerRequestHandler): void {
     if (!this.registry.has(type)) this.registry.defineRequest(type);
@@ -175,21 +239,24 @@ export class RpcClient {
   }
 
   /**
-   * Connects (up to `retryTimes` attempts) and resolves once RUNNING. If every attempt fails it
-   * rejects with ClientStartError and keeps reconnecting in the background until shutdown().
+   * Resolves once the client is RUNNING: at once if it is; the first call also starts connecting.
+   * Otherwise it waits for the next `retryTimes` connect attempts and rejects with ClientStartError
+   * if they all fail; the client keeps reconnecting in the background until shutdown(), so a
+   * later start() resolves once a server accepts. Rejects with ClientShutdownError after
+   * shutdown(), or when it comes while waiting.
    */
   start(): Promise<void> {
     if (this.isShutdown()) return Promise.reject(new ClientShutdownError());
-    // A second call shares the first one's outcome.
-    this.starting ??= this.connectAtStart();
-    return this.starting;
+    if (this.statusValue === ClientStatus.RUNNING) return Promise.resolve();
+    const started = new Promise<void>((resolve, reject) => this.startWaiters.push({ attemptsLeft: this.o.retryTimes, resolve, reject }));
+    if (this.statusValue === ClientStatus.INITIALIZED) void this.connectAtStart();
+    return started;
   }
 
   private async connectAtStart(): Promise<void> {
     this.statusValue = ClientStatus.STARTING;
     this.installBuiltInHandlers();
     void this.runKeepAliveLoop();
-    let lastError: unknown;
     let current: ServerAddress | undefined;
     for (let attempt = 0; attempt < this.o.retryTimes && this.statusValue === ClientStatus.STARTING; attempt++) {
       const server = this.serverList.pickOther(current);
@@ -199,19 +266,36 @@ export class RpcClient {
         if (this.isShutdown()) {
           // shutdown() ran while this connection was being set up.
           await connection.close();
-          throw new ClientShutdownError();
+          return;
         }
         this.install(connection);
         return;
       } catch (error) {
-        if (error instanceof ClientShutdownError) throw error;
-        lastError = error;
         this.logger.warn({ err: error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
+        this.connectAttemptFailed(error);
       }
     }
-    if (this.isShutdown()) throw new ClientShutdownError();
     this.switchServerAsync(undefined, false);
-    throw new ClientStartError(this.o.retryTimes, { cause: lastError });
+  }
+
+  /** Counts a failed connect attempt against every waiting start(); those out of attempts reject. */
+  private connectAttemptFailed(error: unknown): void {
+    for (const waiter of this.startWaiters) {
+      if (--waiter.attemptsLeft === 0) waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
+    }
+    this.startWaiters = this.startWaiters.filter((waiter) => waiter.attemptsLeft > 0);
+  }
+
+  /** The client is RUNNING (again): every waiting start() resolves. */
+  private becomeRunning(): void {
+    this.statusValue = ClientStatus.RUNNING;
+    for (const waiter of this.takeStartWaiters()) waiter.resolve();
+  }
+
+  private takeStartWaiters(): StartWaiter[] {
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    return waiters;
   }
 
   /** Closes the connection and stops every loop; emits `disconnected` for the closed connection. */
@@ -219,6 +303,7 @@ export class RpcClient {
     if (this.isShutdown()) return;
     this.statusValue = ClientStatus.SHUTDOWN;
     this.wakeLoop?.();
+    for (const waiter of this.takeStartWaiters()) waiter.reject(new ClientShutdownError());
     const connection = this.current;
     this.current = undefined;
     if (connection) {
@@ -240,9 +325,25 @@ export class RpcClient {
   /**
    * Sends a request with Java's retries (spec 4.6): up to `retryTimes` tries within the timeout;
    * an UN_REGISTER (301) answer marks the client unhealthy and switches server. A typed response
-   * with resultCode 500 is returned as is; only ErrorResponse is an error here.
+   * with resultCode 500 is returned as is; only ErrorResponse is an error here. An answer that
+   * cannot be used (an UnusableResponseError: a type not registered, an invalid body, not the
+   * `expect`ed type) rejects at once: it is not sent again and the connection stays healthy.
    */
-  async request(message: RequestMessage, timeoutMs = this.o.requestTimeoutMs): Promise<ResponseMessage> {
+  request(message: RequestMessage, timeoutMs?: number): Promise<ResponseMessage>;
+  request<T extends string, B extends object>(
+    message: RequestMessage,
+    options: RequestOptions<T, B> & { expect: ResponseTypeDefinition<T, B> },
+  ): Promise<ResponseMessage<T, B>>;
+  request(message: RequestMessage, options?: RequestOptions): Promise<ResponseMessage>;
+  async request(message: RequestMessage, timeoutOrOptions?: number | RequestOptions): Promise<ResponseMessage> {
+    const { timeoutMs = this.o.requestTimeoutMs, expect } = typeof timeoutOrOptions === 'number' ? { timeoutMs: timeoutOrOptions } : (timeoutOrOptions ?? {});
+    if (expect !== undefined && !this.registry.has(expect.type)) this.registry.register(expect);
+    const reply = await this.requestWithRetries(message, timeoutMs);
+    if (expect !== undefined && reply.type !== expect.type) throw new UnexpectedResponseTypeError(message.type, expect.type, reply.type);
+    return reply;
+  }
+
+  private async requestWithRetries(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
     const start = this.timers.now();
     let lastError: NacosRemoteError = new ClientNotConnectedError(this.statusValue);
     for (let tries = 0; tries < this.o.retryTimes && (timeoutMs <= 0 || this.timers.now() < start + timeoutMs); tries++) {
@@ -267,6 +368,11 @@ export class RpcClient {
         this.lastActive = this.timers.now();
         return reply;
       } catch (error) {
+        if (error instanceof UnusableResponseError && !this.o.retryUndecodableResponses) {
+          // The server answered: the connection works, and sending again would run the request again.
+          this.lastActive = this.timers.now();
+          throw error;
+        }
         lastError = NacosRemoteError.from(error);
         this.logger.debug({ err: error, type: message.type, tries }, 'request attempt failed');
       }
@@ -341,7 +447,7 @@ export class RpcClient {
     this.current = connection;
     // A switch asked for while this one was under way concerned the connection now replaced.
     this.signal = undefined;
-    this.statusValue = ClientStatus.RUNNING;
+    this.becomeRunning();
     this.lastActive = this.timers.now();
     if (old) {
       old.abandoned = true;
@@ -430,7 +536,7 @@ export class RpcClient {
   /** Java's reconnect (spec 4.9) with our server choice (decision 10.7). Keeps the old connection until a new one is confirmed. */
   private async reconnect(recommended: ServerAddress | undefined, onRequestFail: boolean): Promise<void> {
     if (onRequestFail && (await this.healthCheck())) {
-      this.statusValue = ClientStatus.RUNNING;
+      this.becomeRunning();
       return;
     }
     let failed = 0;
@@ -450,6 +556,7 @@ export class RpcClient {
       } catch (error) {
         failed++;
         this.logger.info({ err: error, server: formatAddress(server), failed }, 'reconnect attempt failed');
+        this.connectAttemptFailed(error);
         // A refused move keeps the working connection (decision 10.10): give up the move quietly.
         if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
         await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));

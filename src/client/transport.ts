@@ -14,7 +14,10 @@ export interface ClientConnection {
   /** Set when the client moved away on purpose, so the stream's end is not a loss. */
   abandoned: boolean;
   readonly closed: boolean;
-  /** Resolves with whatever response the server sent (ErrorResponse included). */
+  /**
+   * Resolves with whatever response the server sent (ErrorResponse included); an answer that
+   * cannot be decoded rejects with an UnusableResponseError, a failed call with anything else.
+   */
   request(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage>;
   openStream(onMessage: (message: Message) => void, onEnd: (reason: string) => void): void;
   /** Writes on the bi-stream (setup, answers to pushes). */

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NacosRemoteError } from '../protocol/index.js';
+import { LOG_FORMATS } from './logger.js';
 
 const ms = z.number().int().min(1);
 const port = z.number().int().min(1).max(65535);
@@ -14,6 +15,8 @@ export const NodeConfigSchema = z.strictObject({
   grpcPortOffset: z.number().int().min(1).max(60000).default(1000),
   home: z.string().min(1).default(join(homedir(), 'nacos')),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
+  logFormat: z.enum(LOG_FORMATS).optional(),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   maxOutboundBytes: z.number().int().min(1024).optional(),
   keepaliveTimeMs: ms.default(2 * 60 * 60 * 1000),
@@ -30,6 +33,15 @@ export const NodeConfigSchema = z.strictObject({
   auth: z
     .strictObject({ tokens: z.array(z.string().min(8, 'tokens must be at least 8 characters')).default([]), protectReads: z.boolean().default(false) })
     .default({ tokens: [], protectReads: false }),
+  /** How open the HTTP admin API is beyond tokens (docs/operations.md); the defaults are the safe ones. */
+  admin: z
+    .strictObject({
+      /** Without tokens, who may change state: `local` (loopback and members) or `anywhere` (Nacos). */
+      anonymousWrites: z.enum(['local', 'anywhere']).default('local'),
+      /** Whether redirectAddress may name a server that is not a member. */
+      allowExternalRedirect: z.boolean().default(false),
+    })
+    .default({ anonymousWrites: 'local', allowExternalRedirect: false }),
   /** The IP other members and redirected clients reach this node at; default --host unless 0.0.0.0. */
   advertiseIp: z.string().min(1).optional(),
   /** `ip:port,ip:port,...` (main ports, self included); else `<home>/conf/cluster.conf`; else standalone. */
@@ -56,6 +68,8 @@ export const NodeConfigSchema = z.strictObject({
     .default({}),
   /** On SIGTERM or POST /nacos/v2/core/ops/drain, clients are moved away over this window. */
   drainWindowMs: z.number().int().min(0).default(10_000),
+  /** Naming pushes (docs/naming.md): merge window (Nacos: 500 ms), ack timeout, retry delay. */
+  naming: z.strictObject({ pushDelayMs: z.number().int().min(0), pushTimeoutMs: ms, pushRetryDelayMs: ms }).partial().default({}),
   /** Intervals of the clients this node keeps to the other members. */
   memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
   /** Config (docs/config.md): content limit in UTF-8 bytes, notify retries as Nacos's RpcConfigChangeNotifier. */

@@ -7,13 +7,13 @@
  * ```ts
  * import { startNode, response } from 'nacos-remote/server';
  * const node = await startNode({ host: '127.0.0.1', port: 8848 });
- * node.server.registerHandler('EchoRequest', (req) => ({ ...response('HealthCheckResponse') }));
+ * node.server.registerHandler('EchoRequest', (req) => response('EchoResponse', { text: req.body['text'] }));
  * node.server.addConnectionListener({ name: 'log', onConnected: (c) => console.log(c.id) });
  * await node.close();
  * ```
  */
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
@@ -22,11 +22,13 @@ import { ClusterMembers } from '../cluster/cluster-members.js';
 import { attachConfig, SqliteConfigStore, type ConfigModule } from '../config/index.js';
 import { drainClients } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
+import { attachNaming, type NamingService } from '../naming/index.js';
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { createNodeLogger } from './logger.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
@@ -34,6 +36,7 @@ export type { ConnectionListener, ConnectionManager } from '../server/connection
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
 export {
   request,
   response,
@@ -54,6 +57,7 @@ export interface NacosNode {
   readonly http: FastifyInstance;
   readonly logger: Logger;
   readonly balancer: Balancer;
+  readonly naming: NamingService;
   /** Config over gRPC on the embedded store (docs/config.md). */
   readonly configModule: ConfigModule;
   /** Tells SDK clients to go elsewhere, closes every connection and both servers. Idempotent. */
@@ -74,7 +78,7 @@ export interface NacosNode {
 export async function startNode(input: NodeConfigInput & { logger?: Logger } = {}): Promise<NacosNode> {
   const { logger: givenLogger, ...rest } = input;
   const config = parseNodeConfig(rest, 'config');
-  const logger = givenLogger ?? pino({ level: config.logLevel });
+  const logger = givenLogger ?? createNodeLogger(config.logLevel, config.logFormat);
   const limitRuleFile = limitRulePath(config.home);
   const limitRule = await readLimitRuleFile(limitRuleFile);
   const advertiseIp = config.advertiseIp ?? (config.host === '0.0.0.0' || config.host === '::' ? firstNonInternalIPv4() : config.host);
@@ -113,6 +117,14 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       return up.length === 0 ? undefined : up[Math.floor(Math.random() * up.length)];
     },
   });
+  const naming = attachNaming(server, {
+    memberId: self,
+    timers: systemTimers,
+    logger: logger.child({ component: 'naming' }),
+    options: config.naming,
+    observer: metrics.namingPushObserver,
+  });
+  metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
   const configModule = attachConfig({
     server,
@@ -150,6 +162,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       balancer.stop();
+      naming.close();
       await server.close();
       await members.close();
       await http.close();
@@ -178,7 +191,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
-  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, logger,
+  const http = createAdminApp({ server, cluster, members, metrics, naming: naming.reader, limitRuleFile, auth: config.auth, policy: config.admin, logger,
     config: { service: configModule.service, maxContentBytes: config.config.maxContentBytes },
     drain: () => {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
@@ -196,7 +209,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   balancer.start();
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
-  return { config, server, cluster, members, balancer, metrics, http, logger, configModule, close, drain, closed };
+  return { config, server, cluster, members, balancer, naming, metrics, http, logger, configModule, close, drain, closed };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

@@ -2,7 +2,15 @@
 export * from './codes.js';
 export * from './errors.js';
 export * from './messages.js';
-export { MessageRegistry, type BodyParser, type MessageTypeInfo } from './registry.js';
+export { MessageRegistry, type MessageTypeInfo } from './registry.js';
+export {
+  defineRequestType,
+  defineResponseType,
+  type BodyParser,
+  type MessageTypeDefinition,
+  type RequestTypeDefinition,
+  type ResponseTypeDefinition,
+} from './message-types.js';
 export {
   decodeEnvelope,
   decodeMessage,

@@ -77,20 +77,23 @@ const EMPTY: Record<string, never> = Object.freeze({}) as Record<string, never>;
 
 type BodyArg<B> = B extends Record<string, never> ? [body?: B] : [body: B];
 
+/** A type name that is not a connection-layer one (those have typed bodies and their own overload). */
+type BusinessType<T extends string, Known extends string> = T extends Known ? never : T;
+
 /** Builds a connection-layer request. */
-export function request<T extends RequestType>(
-  type: T,
-  ...[body]: BodyArg<RequestBodies[T]>
-): KnownRequest<T> {
-  return { kind: 'request', type, headers: {}, body: (body ?? EMPTY) as RequestBodies[T] };
+export function request<T extends RequestType>(type: T, ...[body]: BodyArg<RequestBodies[T]>): KnownRequest<T>;
+/** Builds a business request (config, naming, ...): any other type name, with its body's fields. */
+export function request<T extends string>(type: BusinessType<T, RequestType>, body?: JsonObject): RequestMessage<T>;
+export function request(type: string, body?: JsonObject): RequestMessage {
+  return { kind: 'request', type, headers: {}, body: body ?? EMPTY };
 }
 
 /** Builds a successful connection-layer response. */
-export function response<T extends ResponseType>(
-  type: T,
-  ...[body]: BodyArg<ResponseBodies[T]>
-): KnownResponse<T> {
-  return { kind: 'response', type, resultCode: 200, errorCode: 0, body: (body ?? EMPTY) as ResponseBodies[T] };
+export function response<T extends ResponseType>(type: T, ...[body]: BodyArg<ResponseBodies[T]>): KnownResponse<T>;
+/** Builds a successful business response (config, naming, ...): any other type name, with its body's fields. */
+export function response<T extends string>(type: BusinessType<T, ResponseType>, body?: JsonObject): ResponseMessage<T>;
+export function response(type: string, body?: JsonObject): ResponseMessage {
+  return { kind: 'response', type, resultCode: 200, errorCode: 0, body: body ?? EMPTY };
 }
 
 /** Nacos's `ErrorResponse.build(code, message)`: resultCode 500 with the given error code. */

@@ -1,24 +1,18 @@
 import { InvalidBodyError, UnknownPayloadTypeError } from './errors.js';
 import { INTERNAL_MODULE } from './codes.js';
 import type { JsonObject, RequestType, ResponseType } from './messages.js';
-
-/** Reads one message type's own fields out of its JSON object; unknown keys are ignored. */
-export type BodyParser = (json: JsonObject) => JsonObject;
+import {
+  defineRequestType,
+  defineResponseType,
+  type BodyParser,
+  type MessageTypeDefinition,
+} from './message-types.js';
 
 export interface MessageTypeInfo {
   readonly kind: 'request' | 'response';
   /** `module` written on encode (requests only); receivers ignore it. */
   readonly module: string;
   readonly parseBody: BodyParser;
-}
-
-const REQUEST_BASE_KEYS = new Set(['headers', 'requestId', 'module']);
-const RESPONSE_BASE_KEYS = new Set(['resultCode', 'errorCode', 'message', 'requestId', 'success']);
-
-/** Keeps every non-base, non-null key: for business types this layer only carries. */
-function passthrough(baseKeys: ReadonlySet<string>): BodyParser {
-  return (json) =>
-    Object.fromEntries(Object.entries(json).filter(([key, value]) => !baseKeys.has(key) && value !== null && value !== undefined));
 }
 
 function optionalString(json: JsonObject, key: string): string | undefined {
@@ -121,8 +115,9 @@ const CONNECTION_LAYER_RESPONSES: Record<ResponseType, BodyParser> = {
 
 /**
  * Wire type name → message type. Receivers choose how to decode by `metadata.type` alone, so
- * every type either side may see must be here. Business types (config, naming) can be added
- * with {@link MessageRegistry.defineRequest} / {@link MessageRegistry.defineResponse}.
+ * every type either side may see must be here. Business types (config, naming) are added with
+ * {@link MessageRegistry.register}, or {@link MessageRegistry.defineRequest} /
+ * {@link MessageRegistry.defineResponse} for a name alone.
  */
 export class MessageRegistry {
   private readonly types = new Map<string, MessageTypeInfo>();
@@ -139,22 +134,36 @@ export class MessageRegistry {
     return registry;
   }
 
+  /**
+   * Adds message types. Defining a type again with the same kind replaces it.
+   * @throws Error when a name is already registered as the other kind (Nacos: a duplicate name is fatal).
+   */
+  register(...definitions: readonly MessageTypeDefinition[]): this {
+    for (const definition of definitions) {
+      const existing = this.types.get(definition.type);
+      if (existing !== undefined && existing.kind !== definition.kind) {
+        throw new Error(`message type ${definition.type} is already registered as a ${existing.kind}`);
+      }
+    }
+    for (const definition of definitions) {
+      this.types.set(definition.type, {
+        kind: definition.kind,
+        module: definition.kind === 'request' ? definition.module : INTERNAL_MODULE,
+        // Messages carry bodies as JsonObject; a definition's `is` gives callers its own body type back.
+        parseBody: definition.parseBody as BodyParser,
+      });
+    }
+    return this;
+  }
+
   /** Adds a request type; without a parser every non-base key of the body is kept. */
   defineRequest(type: string, options: { module?: string; parseBody?: BodyParser } = {}): this {
-    return this.define(type, {
-      kind: 'request',
-      module: options.module ?? INTERNAL_MODULE,
-      parseBody: options.parseBody ?? passthrough(REQUEST_BASE_KEYS),
-    });
+    return this.register(defineRequestType(type, options));
   }
 
   /** Adds a response type; without a parser every non-base key of the body is kept. */
   defineResponse(type: string, options: { parseBody?: BodyParser } = {}): this {
-    return this.define(type, {
-      kind: 'response',
-      module: INTERNAL_MODULE,
-      parseBody: options.parseBody ?? passthrough(RESPONSE_BASE_KEYS),
-    });
+    return this.register(defineResponseType(type, options));
   }
 
   has(type: string): boolean {
@@ -166,15 +175,5 @@ export class MessageRegistry {
     const info = this.types.get(type);
     if (info === undefined) throw new UnknownPayloadTypeError(type);
     return info;
-  }
-
-  private define(type: string, info: MessageTypeInfo): this {
-    const existing = this.types.get(type);
-    // Nacos treats a duplicate simple name as fatal; redefining with the same kind is harmless.
-    if (existing !== undefined && existing.kind !== info.kind) {
-      throw new Error(`message type ${type} is already registered as a ${existing.kind}`);
-    }
-    this.types.set(type, info);
-    return this;
   }
 }

@@ -5,6 +5,7 @@ import {
   PortOffset,
   request,
   systemTimers,
+  type MessageTypeDefinition,
   type RequestMessage,
   type ResponseMessage,
   type Timers,
@@ -162,6 +163,11 @@ export class NacosServer {
     return this.startedFlag;
   }
 
+  /** Whether the node is leaving (a drain or close has begun): every new SDK setup is refused. */
+  get draining(): boolean {
+    return this.refusingSetups;
+  }
+
   /** The bound gRPC ports. */
   get ports(): { readonly sdk: number; readonly cluster: number } {
     return this.boundPorts;
@@ -194,15 +200,29 @@ export class NacosServer {
     this.refusingSetups = true;
   }
 
-  /** Registers (or replaces) the handler for a request type; unknown types are added to the registry. */
+  /**
+   * Registers (or replaces) the handler for a request type; unknown types are added to the
+   * registry (their bodies kept as they come). A handler answers with any response type:
+   * `response('ConfigQueryResponse', { content })`.
+   */
   registerHandler(type: string, handler: RequestHandler, options: { module?: string } = {}): void {
     if (!this.registry.has(type)) this.registry.defineRequest(type, options);
     this.handlers.register(type, handler);
   }
 
-  /** Adds a response type that pushes of a business request type are answered with. */
+  /** Adds a response type, by name alone, that pushes of a business request type are answered with. */
   defineResponseType(type: string): void {
     if (!this.registry.has(type)) this.registry.defineResponse(type);
+  }
+
+  /**
+   * Registers business message types with their parsers: requests this server handles (their
+   * handlers then get the parsed body; a body the parser refuses is answered 502) and responses
+   * to its pushes. Registering a type again replaces it.
+   * @throws Error when a name is already registered as the other kind.
+   */
+  defineMessageTypes(...definitions: readonly MessageTypeDefinition[]): void {
+    this.registry.register(...definitions);
   }
 
   /** This node's loader metrics (conCount, sdkConCount, load, cpu), as ServerLoaderInfoRequest answers. */

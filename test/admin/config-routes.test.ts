@@ -88,6 +88,21 @@ describe('config open API writes follow the admin write rule', async () => {
   const node = await startTestNode({ auth: { tokens: ['secret-token-1'], protectReads: false } });
   after(() => node.dispose());
 
+  it('without tokens: a write from another host or sent cross-site is refused, from loopback taken', async () => {
+    const open = await startTestNode();
+    try {
+      const post = { method: 'POST' as const, url: '/nacos/v2/cs/config', headers: FORM, payload: form({ dataId: 'x', group: 'G', content: 'x' }) };
+      assert.equal((await open.http.inject({ ...post, remoteAddress: '10.9.9.9' })).statusCode, 403);
+      assert.equal((await open.http.inject({ ...post, headers: { ...FORM, 'sec-fetch-site': 'cross-site' } })).statusCode, 403);
+      assert.equal((await open.http.inject({ method: 'DELETE', url: '/nacos/v1/cs/configs?dataId=x&group=G', remoteAddress: '10.9.9.9' })).statusCode, 403);
+      assert.equal(await open.configModule.service.store.count(), 0);
+      assert.equal((await open.http.inject({ method: 'GET', url: '/nacos/v2/cs/config?dataId=x&group=G', remoteAddress: '10.9.9.9' })).statusCode, 404, 'reads are open');
+      assert.equal((await open.http.inject(post)).statusCode, 200);
+    } finally {
+      await open.dispose();
+    }
+  });
+
   it('a write without a token is refused and stores nothing; reads stay open', async () => {
     const refused = await node.http.inject({ method: 'POST', url: '/nacos/v2/cs/config', headers: FORM, payload: form({ dataId: 'x', group: 'G', content: 'x' }) });
     assert.equal(refused.statusCode, 403);

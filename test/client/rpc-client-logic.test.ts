@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClientShutdownError, ClientStartError, ClientStatus, RpcClient, type RpcClientOptions } from '../../src/client/index.js';
-import { request, type Message, type ResponseMessage } from '../../src/protocol/index.js';
+import {
+  ClientShutdownError,
+  ClientStartError,
+  ClientStatus,
+  InvalidResponseError,
+  RpcClient,
+  UnexpectedResponseTypeError,
+  UnknownResponseTypeError,
+  type RpcClientOptions,
+} from '../../src/client/index.js';
+import { defineResponseType, request, response, type Message, type ResponseMessage } from '../../src/protocol/index.js';
 import { FakeNetwork } from '../support/fake-client-connection.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { testLogger } from '../support/server.js';
@@ -32,6 +41,16 @@ function setup(options: Partial<RpcClientOptions> = {}, addresses = [A, B, C]) {
     await started;
   };
   return { timers, net, client, events, start };
+}
+
+/** A client whose first start() has rejected: every server down, the background loop retrying. */
+async function setupAfterFailedStart() {
+  const client = setup();
+  for (const s of client.net.servers.values()) s.up = false;
+  const rejected = assert.rejects(client.client.start(), ClientStartError);
+  await client.timers.advance(0);
+  await rejected;
+  return client;
 }
 
 const sentTypes = (messages: readonly Message[]) => messages.map((m) => m.type);
@@ -114,11 +133,7 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
   });
 
   it('start() rejects after retryTimes attempts, then reconnects in the background with Java back-off', async () => {
-    const { client, net, timers } = setup();
-    for (const s of net.servers.values()) s.up = false;
-    const rejected = assert.rejects(client.start(), ClientStartError);
-    await timers.advance(0);
-    await rejected;
+    const { client, net, timers } = await setupAfterFailedStart();
     // Three start-up attempts, then the background reconnect's first attempt at once.
     assert.equal(net.connections.length, 4);
     assert.equal(new Set(net.createdAt).size, 1, 'no waiting so far');
@@ -245,6 +260,108 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     client.setServerAddresses([B, C]);
     await timers.advance(300);
     assert.ok([B, C].includes(client.currentServer()!), '[B, C].includes(client.currentServer()!)');
+    await client.shutdown();
+  });
+});
+
+describe('RpcClient business answers (fake transport, injected clock)', () => {
+  const count = (messages: readonly Message[], type: string) => messages.filter((m) => m.type === type).length;
+
+  it('an answer that cannot be used rejects at once: not sent again, the client stays RUNNING on its connection', async () => {
+    const { client, net, start, timers } = setup();
+    await start();
+    net.server(A).answer = (req) => Promise.reject(new UnknownResponseTypeError(req.type, 'MysteryResponse'));
+    await assert.rejects(client.request(request('MysteryRequest')), UnknownResponseTypeError);
+    const conn = net.connections[0]!;
+    assert.equal(count(conn.requests, 'MysteryRequest'), 1);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await timers.advance(1000);
+    assert.equal(client.currentServer(), A);
+    assert.equal(net.connections.length, 1, 'no switch');
+    await client.shutdown();
+  });
+
+  it('retryUndecodableResponses: Java 2.2.4 behaviour: 3 tries, UNHEALTHY, then a health check keeps the connection', async () => {
+    const { client, net, start, timers } = setup({ retryUndecodableResponses: true });
+    await start();
+    net.server(A).answer = (req) => Promise.reject(new InvalidResponseError(req.type, 'broken'));
+    await assert.rejects(client.request(request('BrokenRequest')), InvalidResponseError);
+    const conn = net.connections[0]!;
+    assert.equal(count(conn.requests, 'BrokenRequest'), 3);
+    assert.equal(client.status, ClientStatus.UNHEALTHY);
+    await timers.advance(1000); // the loop's health check (0-499 ms jitter) passes
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.equal(net.connections.length, 1);
+    await client.shutdown();
+  });
+
+  it('request({ expect }): the expected type resolves; another type rejects with UnexpectedResponseTypeError, not sent again', async () => {
+    const { client, net, start } = setup();
+    await start();
+    const ConfigQueryResponse = defineResponseType('ConfigQueryResponse', { parseBody: (json) => ({ content: String(json['content']) }) });
+    net.server(A).answer = async (req) =>
+      req.type === 'ConfigQueryRequest' ? response('ConfigQueryResponse', { content: 'x=1' }) : response('ConfigRemoveResponse');
+    const reply = await client.request(request('ConfigQueryRequest'), { expect: ConfigQueryResponse, timeoutMs: 1000 });
+    assert.equal(reply.body.content, 'x=1');
+    await assert.rejects(
+      client.request(request('ConfigRemoveRequest'), { expect: ConfigQueryResponse }),
+      (error: unknown) => error instanceof UnexpectedResponseTypeError && error.responseType === 'ConfigRemoveResponse' && error.expectedType === 'ConfigQueryResponse',
+    );
+    assert.equal(count(net.connections[0]!.requests, 'ConfigRemoveRequest'), 1);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await client.shutdown();
+  });
+});
+
+describe('RpcClient start() and off() (fake transport, injected clock)', () => {
+  it('a start() after a rejected start resolves once the background loop connects', async () => {
+    const { client, net, timers } = await setupAfterFailedStart();
+    let resolved = false;
+    const second = client.start().then(() => (resolved = true));
+    await timers.advance(150);
+    assert.equal(resolved, false, 'still no server');
+    net.server(B).up = true;
+    await timers.advance(1000);
+    await second;
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await client.start(); // RUNNING: at once
+    await client.shutdown();
+  });
+
+  it('a start() while every server still fails rejects after retryTimes more attempts; shutdown() rejects a waiting one', async () => {
+    const { client, net, timers } = await setupAfterFailedStart();
+    const before = net.connections.length;
+    let attemptsWhenRejected = -1;
+    const second = client.start().then(
+      () => assert.fail('resolved with every server down'),
+      (error: unknown) => {
+        attemptsWhenRejected = net.connections.length - before;
+        assert.ok(error instanceof ClientStartError);
+      },
+    );
+    await timers.advance(1000);
+    await second;
+    assert.equal(attemptsWhenRejected, 3);
+    const third = assert.rejects(client.start(), ClientShutdownError);
+    await client.shutdown();
+    await third;
+  });
+
+  it('off() unsubscribes a listener; the others still hear; on() and off() chain', async () => {
+    const { client, start, timers, net } = setup({ random: () => 0.99 });
+    const heard: string[] = [];
+    const listener = (id: string, server: string) => heard.push(server);
+    assert.equal(client.on('connected', listener).off('connected', listener).off('lost', listener), client);
+    const kept = (id: string, server: string) => heard.push(`kept ${server}`);
+    client.on('connected', listener).on('connected', kept);
+    await start();
+    const first = client.currentServer()!;
+    assert.deepEqual(heard, [first, `kept ${first}`]);
+    client.off('connected', listener);
+    net.connections[0]!.push({ ...request('ConnectResetRequest', { serverIp: '10.0.0.2', serverPort: '8848' }), requestId: '1' });
+    await timers.advance(300);
+    assert.equal(client.currentServer(), B);
+    assert.deepEqual(heard, [first, `kept ${first}`, `kept ${B}`]);
     await client.shutdown();
   });
 });

@@ -21,3 +21,41 @@ describe('node config: the pacing and batching knobs', () => {
     });
   }
 });
+
+describe('node config: the admin API policy', () => {
+  it('defaults to the safe policy: writes from loopback and members, redirects to members', () => {
+    assert.deepEqual(parseNodeConfig({}).admin, { anonymousWrites: 'local', allowExternalRedirect: false });
+  });
+
+  it("takes Nacos's open behaviour when asked", () => {
+    const config = parseNodeConfig({ admin: { anonymousWrites: 'anywhere', allowExternalRedirect: true } });
+    assert.deepEqual(config.admin, { anonymousWrites: 'anywhere', allowExternalRedirect: true });
+  });
+
+  for (const [input, key] of [
+    [{ admin: { anonymousWrites: 'everyone' } }, 'admin.anonymousWrites'],
+    [{ admin: { allowExternalRedirect: 'yes' } }, 'admin.allowExternalRedirect'],
+    [{ admin: { protectReads: true } }, 'admin.protectReads'],
+  ] as const) {
+    it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));
+    });
+  }
+});
+
+describe('node config: naming', () => {
+  it('takes the push timings, a zero merge window included, and leaves the rest to the defaults', () => {
+    assert.deepEqual(parseNodeConfig({}).naming, {});
+    assert.deepEqual(parseNodeConfig({ naming: { pushDelayMs: 0, pushRetryDelayMs: 250 } }).naming, { pushDelayMs: 0, pushRetryDelayMs: 250 });
+  });
+
+  for (const [input, key] of [
+    [{ naming: { pushDelayMs: -1 } }, 'naming.pushDelayMs'],
+    [{ naming: { pushTimeoutMs: 0 } }, 'naming.pushTimeoutMs'],
+    [{ naming: { pushDelay: 500 } }, 'naming.pushDelay'],
+  ] as const) {
+    it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));
+    });
+  }
+});

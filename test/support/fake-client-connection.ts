@@ -18,6 +18,8 @@ export interface FakeServerBehaviour {
   acceptSetup: boolean;
   /** How HealthCheck and other requests are answered once registered. */
   health: 'ok' | 'timeout' | 'unregister';
+  /** Answers requests other than ServerCheck and HealthCheck once registered (else as HealthCheck); may reject. */
+  answer?: (request: RequestMessage) => Promise<ResponseMessage>;
 }
 
 let seq = 0;
@@ -56,6 +58,7 @@ export class FakeClientConnection implements ClientConnection {
     if (this.behaviour.health === 'timeout' || !this.behaviour.up) {
       return new Promise((_, reject) => this.timers.setTimeout(() => reject(new RequestTimeoutError('timeout')), timeoutMs));
     }
+    if (this.behaviour.answer !== undefined && message.type !== 'HealthCheckRequest') return this.behaviour.answer(message);
     return Promise.resolve(response('HealthCheckResponse'));
   }
 
