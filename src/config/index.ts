@@ -16,10 +16,14 @@ import { ListenContext } from './listen-context.js';
 import { registerConfigMetrics } from './metrics.js';
 import { ConfigNotifier, type NotifyOptions } from './notifier.js';
 import { ConfigService } from './service.js';
+import { ConfigStoreError } from './errors.js';
+import { SqliteConfigStore } from './store/sqlite.js';
 import type { ConfigStore } from './store/types.js';
+import { UnavailableConfigStore } from './store/unavailable.js';
 
 export { ConfigService } from './service.js';
 export { SqliteConfigStore } from './store/sqlite.js';
+export { UnavailableConfigStore } from './store/unavailable.js';
 export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './store/types.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
 
@@ -42,6 +46,20 @@ export interface ConfigModule {
   readonly service: ConfigService;
   /** Stops notifications, detaches from the server and closes the store. */
   close(): Promise<void>;
+}
+
+/**
+ * Opens the embedded SQLite store; when it cannot be opened, logs why and returns a store whose
+ * every call fails with that reason, so the node still serves everything else.
+ */
+export function openEmbeddedStore(file: string, logger: Logger): ConfigStore {
+  try {
+    return new SqliteConfigStore(file);
+  } catch (error) {
+    const reason = error instanceof ConfigStoreError ? error : new ConfigStoreError(String(error), { cause: error });
+    logger.error({ err: reason }, 'config store unavailable: config requests will fail until the node restarts with a working store');
+    return new UnavailableConfigStore(reason);
+  }
 }
 
 /**

@@ -14,7 +14,9 @@ export function registerConfigMetrics(registry: Registry, store: ConfigStore, co
     help: 'Configs stored',
     registers,
     async collect() {
-      this.set(await store.count());
+      // A store that cannot answer must not fail the whole scrape.
+      const count = await store.count().catch(() => undefined);
+      if (count !== undefined) this.set(count);
     },
   });
   new Gauge({

@@ -19,7 +19,7 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
-import { attachConfig, SqliteConfigStore, type ConfigModule } from '../config/index.js';
+import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
 import { drainClients } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { attachNaming, type NamingService } from '../naming/index.js';
@@ -128,7 +128,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
   const configModule = attachConfig({
     server,
-    store: new SqliteConfigStore(configStorePath(config.home)),
+    store: openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' })),
     timers: systemTimers,
     logger: logger.child({ component: 'config' }),
     maxContentBytes: config.config.maxContentBytes,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { md5Hex } from '../../src/config/keys.js';
 import { MessageRegistry, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
@@ -217,6 +219,30 @@ describe('config in a cluster', () => {
     } finally {
       peer.close();
       await node.dispose();
+    }
+  });
+});
+
+describe('config store that cannot be opened', () => {
+  it('the node starts and serves the rest; config requests and the HTTP API say why; /metrics still scrapes', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'nacos-config-unopenable-'));
+    // A directory where the database file should be: SQLite cannot open it.
+    mkdirSync(join(home, 'data', 'config.db'), { recursive: true });
+    const node = await startTestNode({ home });
+    const peer = await configPeer(node.server.ports.sdk);
+    try {
+      const reply = await peer.unary(configRequest('ConfigPublishRequest', { ...key, content: 'x' }));
+      assert.equal(reply.type, 'ConfigPublishResponse');
+      assert.equal(reply.resultCode, 500);
+      assert.match(reply.message ?? '', /cannot open config store/);
+      assert.equal((await peer.unary(configRequest('ConfigQueryRequest', { ...key }))).errorCode, 500, 'not 300: the store could not say');
+      assert.equal((await peer.unary({ kind: 'request', type: 'HealthCheckRequest', headers: {}, body: {} })).resultCode, 200);
+      assert.equal((await node.http.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
+      assert.equal((await node.http.inject({ method: 'GET', url: '/nacos/v2/cs/config?dataId=a&group=G' })).statusCode, 500);
+    } finally {
+      peer.close();
+      await node.close();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -163,7 +163,13 @@ export class SqliteConfigStore implements ConfigStore {
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
     } catch (error) {
-      throw new ConfigStoreError(`cannot open config store ${file}: ${(error as Error).message}`, { cause: error });
+      const message = (error as Error).message;
+      // npm 11 skips dependencies' install scripts unless the project allows them: then the
+      // native binding was never built.
+      const hint = /bindings file|better_sqlite3\.node/.test(message)
+        ? ' (better-sqlite3 was installed without building its native module: allow its install script with `npm install-scripts approve better-sqlite3`, then `npm rebuild better-sqlite3`)'
+        : '';
+      throw new ConfigStoreError(`cannot open config store ${file}: ${message}${hint}`, { cause: error });
     }
     const db = this.db;
     const keyWhere = 'data_id = @dataId AND group_id = @group AND tenant_id = @tenant';
