@@ -59,7 +59,7 @@ export class ConfigService {
   }
 
   /**
-   * Stores a config (CAS when casMd5 is given), then notifies listeners.
+   * Stores a config (CAS when casMd5 is given), then notifies listeners if the content changed.
    * @throws InvalidConfigParamError, CasMismatchError, ConfigNotSupportedError, SharedStoreRequiredError
    */
   async publish(params: PublishParams): Promise<ConfigRecord> {
@@ -79,7 +79,8 @@ export class ConfigService {
       time: this.timers.now(),
     });
     if (!result.ok) throw new CasMismatchError();
-    this.notifier.changed(key);
+    // As Nacos's dump: the same content again is kept in history but tells no listener.
+    if (result.contentChanged) this.notifier.changed(key);
     return result.record;
   }
 

@@ -101,6 +101,22 @@ describe('config over gRPC on a standalone node', async () => {
     assert.equal(notifiesOf(listener, key.dataId).length, 1, 'no notify after unlisten');
   });
 
+  it('publishing the same content again notifies no one (as Nacos), a change does', async () => {
+    await listen(listener, [{ dataId: 'same', group: 'G', md5: '' }]);
+    const notifiesOfSame = () => listener.pushesOf('ConfigChangeNotifyRequest').filter((push) => push.body['dataId'] === 'same');
+    assert.equal((await publish(writer, { dataId: 'same', group: 'G', content: 'v' })).resultCode, 200);
+    await listener.waitFor(() => notifiesOfSame()[0], 5000, 'notify of the first publish');
+    assert.equal((await publish(writer, { dataId: 'same', group: 'G', content: 'v' })).resultCode, 200);
+    assert.equal((await publish(writer, { dataId: 'same', group: 'G', content: 'w' })).resultCode, 200);
+    // In stream order: the notify of 'w' comes after any notify of the repeated 'v'.
+    await listener.waitFor(() => notifiesOfSame()[1], 5000, 'notify of the change to w');
+    await listen(listener, [{ dataId: 'other-marker', group: 'G', md5: '' }]);
+    assert.equal((await publish(writer, { dataId: 'other-marker', group: 'G', content: 'm' })).resultCode, 200);
+    await listener.waitFor(() => notifiesOf(listener, 'other-marker')[0], 5000, 'marker notify');
+    assert.equal(notifiesOfSame().length, 2, 'one notify per change of content, none for the repeat');
+    await listen(listener, [{ dataId: 'same', group: 'G' }, { dataId: 'other-marker', group: 'G' }], false);
+  });
+
   it('remove deletes the key and notifies its listeners; removing nothing succeeds', async () => {
     const removed = await listener.unary(configRequest('ConfigRemoveRequest', { ...other }));
     assert.equal(removed.type, 'ConfigRemoveResponse');

@@ -276,13 +276,13 @@ export class SqliteConfigStore implements ConfigStore {
       // A CAS publish of a key that does not exist creates it, as Nacos 2.2.4.
       this.statements.insert.run(values);
       this.statements.history.run({ ...values, id: 0, opType: HistoryOp.INSERT });
-      return { ok: true, record: toRecord(this.statements.get.get(key)!) };
+      return { ok: true, record: toRecord(this.statements.get.get(key)!), contentChanged: true };
     }
     const storedMd5 = existing.md5 ?? '';
     if (input.casMd5 !== undefined && storedMd5 !== '' && storedMd5 !== input.casMd5) return { ok: false, reason: 'cas-mismatch' };
     this.statements.update.run({ ...values, id: existing.id });
     this.writeHistory(existing, input, HistoryOp.UPDATE);
-    return { ok: true, record: toRecord(this.statements.get.get(key)!) };
+    return { ok: true, record: toRecord(this.statements.get.get(key)!), contentChanged: storedMd5 !== values.md5 };
   }
 
   private removeInTransaction(key: ConfigKey, source: ChangeSource & { time: number }): ConfigRecord | undefined {

@@ -32,7 +32,10 @@ export interface PublishInput extends ChangeSource, ConfigAdvanceInfo {
   readonly time: number;
 }
 
-export type PublishResult = { readonly ok: true; readonly record: ConfigRecord } | { readonly ok: false; readonly reason: 'cas-mismatch' };
+export type PublishResult =
+  /** `contentChanged`: the md5 differs from what was stored (or nothing was). */
+  | { readonly ok: true; readonly record: ConfigRecord; readonly contentChanged: boolean }
+  | { readonly ok: false; readonly reason: 'cas-mismatch' };
 
 /** Nacos's history op types: insert (new content), update and delete (previous content). */
 export const HistoryOp = { INSERT: 'I', UPDATE: 'U', DELETE: 'D' } as const;

@@ -30,23 +30,26 @@ describe('SqliteConfigStore', () => {
     assert.equal(second.record.createdAt, 1000);
     assert.equal(second.record.modifiedAt, 2000);
     assert.equal((await store.get(key))?.content, 'a: 2');
+    const repeated = await store.publish({ key, content: 'a: 2', time: 2500 });
+    assert.ok(repeated.ok && !repeated.contentChanged && second.contentChanged && first.contentChanged);
     const removed = await store.remove(key, { srcIp: '10.0.0.2', time: 3000 });
     assert.equal(removed?.content, 'a: 2');
     assert.equal(await store.get(key), undefined);
     assert.equal(await store.remove(key, { time: 4000 }), undefined, 'removing nothing is no change');
 
     const history = await store.history(key, { offset: 0, limit: 10 });
-    assert.equal(history.total, 3);
+    assert.equal(history.total, 4, 'a repeated publish is kept in history too, as Nacos');
     assert.deepEqual(
       history.items.map((h) => [h.opType, h.modifiedAt]),
       [
         [HistoryOp.DELETE, 3000],
+        [HistoryOp.UPDATE, 2500],
         [HistoryOp.UPDATE, 2000],
         [HistoryOp.INSERT, 1000],
       ],
     );
     const contents = await Promise.all(history.items.map(async (h) => (await store.historyEntry(h.nid))?.content));
-    assert.deepEqual(contents, ['a: 2', 'a: 1', 'a: 1']);
+    assert.deepEqual(contents, ['a: 2', 'a: 2', 'a: 1', 'a: 1']);
     assert.equal(history.items[0]?.srcIp, '10.0.0.2');
     assert.equal((await store.history(key, { offset: 1, limit: 1 })).items[0]?.opType, HistoryOp.UPDATE);
     assert.equal(await store.historyEntry(999), undefined);
