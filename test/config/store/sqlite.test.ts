@@ -84,11 +84,13 @@ describe('SqliteConfigStore', () => {
     await store.close();
   });
 
-  it('keeps every acknowledged publish when its process is SIGKILLed mid-stream', async () => {
+  // The timeout is a hang guard for a child that never starts publishing.
+  it('keeps every acknowledged publish when its process is SIGKILLed mid-stream', { timeout: 120_000 }, async (t) => {
     const file = join(dir, 'crash.db');
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./publish-until-killed.ts', import.meta.url)), file], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    t.after(() => child.kill('SIGKILL'));
     let lastAcked = -1;
     let output = '';
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
