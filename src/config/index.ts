@@ -21,7 +21,7 @@ import { SqliteConfigStore } from './store/sqlite.js';
 import type { ConfigStore } from './store/types.js';
 import { UnavailableConfigStore } from './store/unavailable.js';
 
-export { ConfigService } from './service.js';
+export { ConfigService, type KeyParams, type ListenParams, type PublishParams } from './service.js';
 export { SqliteConfigStore } from './store/sqlite.js';
 export { UnavailableConfigStore } from './store/unavailable.js';
 export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './store/types.js';

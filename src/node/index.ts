@@ -37,6 +37,7 @@ export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
+export type { ConfigModule, ConfigRecord, ConfigService, ConfigStore, HistoryEntry, HistorySummary } from '../config/index.js';
 export {
   request,
   response,
