@@ -8,27 +8,15 @@ import type { ConfigStore } from './types.js';
 export class UnavailableConfigStore implements ConfigStore {
   constructor(readonly reason: ConfigStoreError) {}
 
-  get(): Promise<never> {
-    return Promise.reject(this.reason);
-  }
-  publish(): Promise<never> {
-    return Promise.reject(this.reason);
-  }
-  remove(): Promise<never> {
-    return Promise.reject(this.reason);
-  }
-  history(): Promise<never> {
-    return Promise.reject(this.reason);
-  }
-  historyEntry(): Promise<never> {
-    return Promise.reject(this.reason);
-  }
-  list(): Promise<never> {
-    return Promise.reject(this.reason);
-  }
-  count(): Promise<never> {
-    return Promise.reject(this.reason);
-  }
+  private readonly fail = (): Promise<never> => Promise.reject(this.reason);
+  readonly get = this.fail;
+  readonly publish = this.fail;
+  readonly remove = this.fail;
+  readonly history = this.fail;
+  readonly historyEntry = this.fail;
+  readonly list = this.fail;
+  readonly count = this.fail;
+
   close(): Promise<void> {
     return Promise.resolve();
   }
