@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
 import type { ClusterMembers } from '../cluster/cluster-members.js';
 import { NacosRemoteError } from '../protocol/index.js';
+import type { ConfigService } from '../config/service.js';
 import type { NamingReader } from '../naming/index.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { AUTH_OFF, createAccessCheck, type AnonymousWrites, type AuthOptions } from './auth.js';
 import { registerClusterRoutes } from './cluster-routes.js';
+import { registerConfigRoutes } from './config-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { httpStatusOf } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
@@ -40,6 +42,8 @@ export interface AdminContext {
   readonly logger: Logger;
   /** Starts a graceful drain (the node closes when it is done). */
   readonly drain?: () => void;
+  /** Config's open API; absent, the config routes are not served. */
+  readonly config?: { readonly service: ConfigService; readonly maxContentBytes: number };
 }
 
 /**
@@ -87,6 +91,7 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   registerClusterRoutes(app, { members: context.members });
   registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, redirectAddress });
   if (context.naming !== undefined) registerNamingRoutes(app, { naming: context.naming });
+  if (context.config !== undefined) registerConfigRoutes(app, { config: context.config.service, maxContentBytes: context.config.maxContentBytes });
 
   app.post('/nacos/v2/core/ops/drain', { config: { access: 'write' } }, async (_request, reply) => {
     if (context.drain === undefined) return reply.code(501).send({ code: 501, error: 'NOT_SUPPORTED', message: 'this node cannot drain' });

@@ -99,6 +99,15 @@ export const NodeConfigSchema = z.strictObject({
     .default({}),
   /** Intervals of the clients this node keeps to the other members. */
   memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
+  /** Config (docs/config.md): content limit in UTF-8 bytes, notify retries as Nacos's RpcConfigChangeNotifier. */
+  config: z
+    .strictObject({
+      maxContentBytes: z.number().int().min(1).default(10 * 1024 * 1024),
+      notify: z
+        .strictObject({ timeoutMs: ms.default(3000), retryStepMs: ms.default(2000), maxAttempts: z.number().int().min(1).default(50) })
+        .default({ timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }),
+    })
+    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 } }),
 }).superRefine((config, context) => {
   for (const key of BUFFERED_BYTES_KEYS) {
     const value = config.grpc[key];
@@ -156,6 +165,11 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
 /** `<home>/conf/cluster.conf`, as Nacos. */
 export function clusterConfPath(home: string): string {
   return join(home, 'conf', 'cluster.conf');
+}
+
+/** `<home>/data/config.db`: the embedded config store. */
+export function configStorePath(home: string): string {
+  return join(home, 'data', 'config.db');
 }
 
 /** `<home>/data/connection/limitRule`, as Nacos. */

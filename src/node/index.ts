@@ -19,6 +19,7 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
+import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
 import { drainClients } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { attachNaming, type NamingService } from '../naming/index.js';
@@ -26,7 +27,7 @@ import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
-import { clusterConfPath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 import { createNodeLogger } from './logger.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
@@ -36,6 +37,7 @@ export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
+export type { ConfigModule, ConfigRecord, ConfigService, ConfigStore, HistoryEntry, HistorySummary } from '../config/index.js';
 export {
   request,
   response,
@@ -57,6 +59,8 @@ export interface NacosNode {
   readonly logger: Logger;
   readonly balancer: Balancer;
   readonly naming: NamingService;
+  /** Config over gRPC on the embedded store (docs/config.md). */
+  readonly configModule: ConfigModule;
   /** Tells SDK clients to go elsewhere, closes every connection and both servers. Idempotent. */
   close(): Promise<void>;
   /**
@@ -130,6 +134,17 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
+  const configModule = attachConfig({
+    server,
+    store: openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' })),
+    timers: systemTimers,
+    logger: logger.child({ component: 'config' }),
+    maxContentBytes: config.config.maxContentBytes,
+    notify: config.config.notify,
+    // Until the shared-database store lands, config runs on a node alone.
+    standalone: () => members.list().length <= 1,
+    metricsRegistry: metrics.registry,
+  });
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
   const balancer = new Balancer(
     {
@@ -160,6 +175,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       await naming.close();
       await members.close();
       await http.close();
+      await configModule.close();
       resolveClosed();
     })();
     return closing;
@@ -184,7 +200,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
-  const http = createAdminApp({ server, cluster, members, metrics, naming: naming.reader, limitRuleFile, auth: config.auth, policy: config.admin, logger, drain: () => {
+  const http = createAdminApp({ server, cluster, members, metrics, naming: naming.reader, limitRuleFile, auth: config.auth, policy: config.admin, logger,
+    config: { service: configModule.service, maxContentBytes: config.config.maxContentBytes },
+    drain: () => {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });
@@ -193,13 +211,14 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     await server.start();
   } catch (error) {
     await http.close();
+    await configModule.close();
     throw error;
   }
   members.start();
   balancer.start();
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
-  return { config, server, cluster, members, balancer, naming, metrics, http, logger, close, drain, closed };
+  return { config, server, cluster, members, balancer, naming, metrics, http, logger, configModule, close, drain, closed };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

@@ -1,11 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   decodePayload,
+  defaultRegistry,
   encodePayload,
   GrpcPaths,
   isSuccess,
   request,
   type Message,
+  type MessageRegistry,
   type RequestMessage,
   type ResponseMessage,
 } from '../../src/protocol/index.js';
@@ -26,6 +28,8 @@ export class RawPeer {
   streamError: Error | undefined;
   /** Answer pushes automatically with `<Type minus Request>Response`. */
   autoAck = true;
+  /** Types the peer decodes; a test of a service adds that service's types. */
+  registry: MessageRegistry = defaultRegistry;
 
   constructor(
     readonly host: string,
@@ -56,7 +60,7 @@ export class RawPeer {
   }
 
   async unary(message: RequestMessage, clientIp = '127.0.0.1'): Promise<ResponseMessage> {
-    const reply = decodePayload(await this.unaryRaw(encodePayload(message, { clientIp })));
+    const reply = decodePayload(await this.unaryRaw(encodePayload(message, { clientIp, registry: this.registry })), this.registry);
     if (reply.kind !== 'response') throw new Error(`unary reply is a request: ${reply.type}`);
     return reply;
   }
@@ -73,7 +77,7 @@ export class RawPeer {
     stream.on('data', (bytes: Buffer) => {
       let message: Message | Error;
       try {
-        message = decodePayload(bytes);
+        message = decodePayload(bytes, this.registry);
       } catch (error) {
         message = error as Error;
       }

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { InvalidConfigParamError } from './errors.js';
+
+/** A config's name: tenant `''` is the public namespace. */
+export interface ConfigKey {
+  readonly dataId: string;
+  readonly group: string;
+  readonly tenant: string;
+}
+
+/** The md5 of a key that has no config (Nacos `Constants.NULL`). */
+export const ABSENT_MD5 = '';
+
+/** Lower-case hex MD5 of the content's UTF-8 bytes, as Nacos's `MD5Utils.md5Hex(content, "UTF-8")`. */
+export function md5Hex(content: string): string {
+  return createHash('md5').update(content, 'utf8').digest('hex');
+}
+
+/** Nacos's group key (`GroupKey2.getKey`): parts URL-encoded, joined by `+`, no tenant part when public. */
+export function groupKey(key: ConfigKey): string {
+  const parts = [encodePart(key.dataId), encodePart(key.group)];
+  if (key.tenant !== '') parts.push(encodePart(key.tenant));
+  return parts.join('+');
+}
+
+// GroupKey2 escapes only '+' and '%', which is all a '+'-joined key needs to stay unambiguous.
+function encodePart(part: string): string {
+  return part.replace(/%/g, '%25').replace(/\+/g, '%2B');
+}
+
+// Java `Character.isLetterOrDigit` plus ParamUtils's four extra characters.
+const VALID_NAME = /^[\p{L}\p{Nd}_\-.:]*$/u;
+const TENANT_MAX_LENGTH = 128;
+
+function isBlank(value: string | undefined): value is undefined {
+  return value === undefined || value.trim() === '';
+}
+
+/** ParamUtils.isValid: letters, digits and `_ - . :` only. */
+export function isValidName(value: string): boolean {
+  return VALID_NAME.test(value);
+}
+
+/**
+ * Checks a key as Nacos's ParamUtils does (dataId trimmed, group as is, tenant optional) and
+ * returns it with the tenant defaulted to public.
+ * @throws InvalidConfigParamError with Nacos's message
+ */
+export function checkKey(dataId: string | undefined, group: string | undefined, tenant: string | undefined): ConfigKey {
+  if (isBlank(dataId) || !isValidName(dataId.trim())) throw new InvalidConfigParamError(`invalid dataId : ${dataId ?? 'null'}`);
+  if (isBlank(group) || !isValidName(group)) throw new InvalidConfigParamError(`invalid group : ${group ?? 'null'}`);
+  const namespace = tenant ?? '';
+  if (namespace.trim() !== '') {
+    if (!isValidName(namespace.trim())) throw new InvalidConfigParamError('invalid tenant');
+    if (namespace.length > TENANT_MAX_LENGTH) throw new InvalidConfigParamError(`too long tenant, over ${TENANT_MAX_LENGTH}`);
+  }
+  return { dataId, group, tenant: namespace };
+}
+
+/**
+ * Checks content: not blank, at most `maxBytes` UTF-8 bytes (Nacos counts UTF-16 units; we count
+ * what is stored and sent).
+ * @throws InvalidConfigParamError
+ */
+export function checkContent(content: string | undefined, maxBytes: number): string {
+  if (isBlank(content)) throw new InvalidConfigParamError(`content is blank : ${content ?? 'null'}`);
+  // A UTF-8 byte is at least one per UTF-16 unit and at most three: skip the count when it cannot matter.
+  if (content.length * 3 > maxBytes && Buffer.byteLength(content, 'utf8') > maxBytes) {
+    throw new InvalidConfigParamError(`invalid content, over ${maxBytes}`);
+  }
+  return content;
+}
+
+/** Caps on a publish's advance info (ParamUtils.checkParam(Map)). */
+const ADVANCE_INFO_MAX_LENGTH = { desc: 128, use: 32, effect: 32, type: 32, schema: 32768 } as const;
+
+/** Optional fields a publish may describe a config with. */
+export interface ConfigAdvanceInfo {
+  readonly desc?: string;
+  readonly use?: string;
+  readonly effect?: string;
+  readonly type?: string;
+  readonly schema?: string;
+}
+
+/** @throws InvalidConfigParamError naming the field that is too long */
+export function checkAdvanceInfo(info: ConfigAdvanceInfo): ConfigAdvanceInfo {
+  for (const [field, max] of Object.entries(ADVANCE_INFO_MAX_LENGTH)) {
+    const value = info[field as keyof ConfigAdvanceInfo];
+    if (value !== undefined && value.length > max) throw new InvalidConfigParamError(`too long ${field}, over ${max}`);
+  }
+  return info;
+}

@@ -1,0 +1,159 @@
+import type { Timers } from '../protocol/index.js';
+import { CasMismatchError, ConfigNotSupportedError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
+import { ABSENT_MD5, checkAdvanceInfo, checkContent, checkKey, groupKey, type ConfigAdvanceInfo, type ConfigKey } from './keys.js';
+import type { ListenContext } from './listen-context.js';
+import type { ConfigNotifier } from './notifier.js';
+import type { ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page } from './store/types.js';
+
+/** What a caller names a key by, unchecked (wire or HTTP). */
+export interface KeyParams {
+  readonly dataId?: string | undefined;
+  readonly group?: string | undefined;
+  readonly tenant?: string | undefined;
+  /** Tag configs are not supported: a non-blank tag is refused. */
+  readonly tag?: string | undefined;
+}
+
+/** A publish as a caller sends it, unchecked. */
+export interface PublishParams extends KeyParams, ConfigAdvanceInfo, ChangeSource {
+  readonly content?: string | undefined;
+  readonly casMd5?: string | undefined;
+  readonly appName?: string | undefined;
+  readonly encryptedDataKey?: string | undefined;
+  /** Beta configs are not supported: non-blank betaIps are refused. */
+  readonly betaIps?: string | undefined;
+}
+
+/** One key a connection listens to and the md5 it holds. */
+export interface ListenParams extends KeyParams {
+  readonly md5?: string | undefined;
+}
+
+export interface ConfigServiceOptions {
+  /** Largest content in UTF-8 bytes; default 10 MiB. */
+  readonly maxContentBytes: number;
+  /** Whether this node runs alone: in a cluster config needs a shared store (next issue). */
+  readonly standalone: () => boolean;
+}
+
+function isNonBlank(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+/**
+ * Config as one API for the gRPC handlers and the HTTP routes: checks input as Nacos, writes
+ * through the store, keeps listen contexts and tells the notifier about changes.
+ */
+export class ConfigService {
+  constructor(
+    readonly store: ConfigStore,
+    readonly context: ListenContext,
+    private readonly notifier: ConfigNotifier,
+    private readonly timers: Timers,
+    private readonly options: ConfigServiceOptions,
+  ) {}
+
+  /** The stored config, or undefined. */
+  async query(params: KeyParams): Promise<ConfigRecord | undefined> {
+    return this.store.get(this.checkedKey(params));
+  }
+
+  /**
+   * Stores a config (CAS when casMd5 is given), then notifies listeners if the content changed.
+   * @throws InvalidConfigParamError, CasMismatchError, ConfigNotSupportedError, SharedStoreRequiredError
+   */
+  async publish(params: PublishParams): Promise<ConfigRecord> {
+    const key = this.checkedKey(params);
+    if (isNonBlank(params.betaIps)) throw new ConfigNotSupportedError('beta');
+    const content = checkContent(params.content, this.options.maxContentBytes);
+    const advance = checkAdvanceInfo({ desc: params.desc, use: params.use, effect: params.effect, type: params.type, schema: params.schema });
+    const result = await this.store.publish({
+      ...advance,
+      key,
+      content,
+      appName: params.appName,
+      encryptedDataKey: params.encryptedDataKey,
+      srcIp: params.srcIp,
+      srcUser: params.srcUser,
+      casMd5: isNonBlank(params.casMd5) ? params.casMd5 : undefined,
+      time: this.timers.now(),
+    });
+    if (!result.ok) throw new CasMismatchError();
+    // As Nacos's dump: the same content again is kept in history but tells no listener.
+    if (result.contentChanged) this.notifier.changed(key);
+    return result.record;
+  }
+
+  /** Removes a config (nothing there is no error), then notifies listeners if it was there. */
+  async remove(params: KeyParams & ChangeSource): Promise<boolean> {
+    const key = this.checkedKey(params);
+    const removed = await this.store.remove(key, { srcIp: params.srcIp, srcUser: params.srcUser, time: this.timers.now() });
+    if (removed === undefined) return false;
+    this.notifier.changed(key);
+    return true;
+  }
+
+  /**
+   * Adds (listen) or drops a connection's keys. For a listen, returns the keys whose stored md5
+   * differs from the one the client holds (`""` when absent).
+   */
+  async listen(connectionId: string, keys: readonly ListenParams[], listen: boolean): Promise<ConfigKey[]> {
+    // Names are not checked as on a write (Nacos does not either): a client may listen to any
+    // key, and one odd key must not fail the batch for the others.
+    const checked = keys.map((params) => ({ key: this.listenedKey(params), md5: params.md5 ?? ABSENT_MD5 }));
+    const changed: ConfigKey[] = [];
+    for (const { key, md5 } of checked) {
+      const gk = groupKey(key);
+      if (!listen) {
+        this.context.unlisten(connectionId, gk);
+        continue;
+      }
+      this.context.listen(connectionId, gk, md5);
+      const stored = await this.store.get(key);
+      if ((stored?.md5 ?? ABSENT_MD5) !== md5) changed.push(key);
+    }
+    return changed;
+  }
+
+  /** A key's history, newest first (Nacos op types: I new content, U and D previous). */
+  async history(params: KeyParams, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
+    return this.store.history(this.checkedKey(params), page);
+  }
+
+  /** One history row of the key, or undefined (also when the row belongs to another key). */
+  async historyEntry(params: KeyParams, nid: number): Promise<HistoryEntry | undefined> {
+    const key = this.checkedKey(params);
+    const entry = await this.store.historyEntry(nid);
+    if (entry === undefined || groupKey(entry) !== groupKey(key)) return undefined;
+    return entry;
+  }
+
+  /** A connection closed: forget what it listened to and stop its notifications. */
+  connectionClosed(connectionId: string): void {
+    this.context.clearConnection(connectionId);
+    this.notifier.connectionClosed(connectionId);
+  }
+
+  /** Stops notifications and closes the store. */
+  async close(): Promise<void> {
+    this.notifier.stop();
+    await this.store.close();
+  }
+
+  private checkedKey(params: KeyParams): ConfigKey {
+    this.checkSupported(params);
+    return checkKey(params.dataId, params.group, params.tenant);
+  }
+
+  private listenedKey(params: KeyParams): ConfigKey {
+    this.checkSupported(params);
+    if (!isNonBlank(params.dataId)) throw new InvalidConfigParamError(`invalid dataId : ${params.dataId ?? 'null'}`);
+    if (!isNonBlank(params.group)) throw new InvalidConfigParamError(`invalid group : ${params.group ?? 'null'}`);
+    return { dataId: params.dataId, group: params.group, tenant: params.tenant ?? '' };
+  }
+
+  private checkSupported(params: KeyParams): void {
+    if (!this.options.standalone()) throw new SharedStoreRequiredError();
+    if (isNonBlank(params.tag)) throw new ConfigNotSupportedError('tag');
+  }
+}
