@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { ClientStatus, NamingClient, type InstancesChangeEvent, type NamingClientOptions } from '../../src/client/index.js';
+import { HarnessProcess } from '../support/harness-process.js';
 import { startTestNode } from '../support/node.js';
 import { eventually } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';
 
 type TestNode = Awaited<ReturnType<typeof startTestNode>>;
+
+const publisherScript = fileURLToPath(new URL('../support/naming-publisher.ts', import.meta.url));
 
 /** Every listener call, and the latest list as `ip:port` strings. */
 function recorder(): { listener: (event: InstancesChangeEvent) => void; calls: string[][]; latest: () => string[] | undefined } {
@@ -94,5 +98,22 @@ describe('NamingClient on a real node', { timeout: 60_000 }, () => {
     // The subscription is live again: a change on the new node reaches the listener.
     await publisher.registerInstance('orders', { ip: '10.0.0.10', port: 10 });
     await eventually(() => seen.latest()?.[0] === '10.0.0.10:10', 10_000, () => `push after redo: ${JSON.stringify(seen.calls)}`);
+  });
+
+  it('a registering process SIGKILLed: the subscriber is pushed the removal', async () => {
+    const node = await startTestNode();
+    nodes.push(node);
+    const subscriber = await client(node);
+    const seen = recorder();
+    await subscriber.subscribe('crashy', seen.listener);
+    const publisher = new HarnessProcess(process.execPath, ['--import', 'tsx', publisherScript, `127.0.0.1:${node.config.port}`, 'crashy', '10.0.0.11', '11']);
+    try {
+      const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'the publisher registered');
+      await eventually(() => seen.latest()?.[0] === '10.0.0.11:11', 10_000, 'the subscriber saw the instance');
+      process.kill(registered['pid'] as number, 'SIGKILL');
+      await eventually(() => seen.latest()?.length === 0, 15_000, () => `removal pushed: ${JSON.stringify(seen.calls)}`);
+    } finally {
+      await publisher.stop();
+    }
   });
 });
