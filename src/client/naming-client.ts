@@ -288,25 +288,27 @@ export class NamingClient {
     return this.redoing;
   }
 
-  /** Java's `RedoScheduledTask`: each entry's action, instances first; a failure waits for the next pass. */
+  /** Java's `RedoScheduledTask`: instances, then subscriptions. */
   private async redoPass(): Promise<void> {
     if (!this.connected || this.closed) return;
-    for (const { entry, action } of this.instances.pending()) {
+    await this.redoEntries(this.instances, 'instance', (key, data) => this.sendRegister(key, data), (key, data) => this.sendDeregister(key, data));
+    await this.redoEntries(this.subscriptions, 'subscription', (key, data) => this.sendSubscribe(key, data), (key, data) => this.sendUnsubscribe(key, data));
+  }
+
+  /** Does each pending entry's action; a failure is logged and waits for the next pass. */
+  private async redoEntries<T>(
+    entries: RedoEntries<T>,
+    what: string,
+    register: (key: string, data: T) => Promise<unknown>,
+    unregister: (key: string, data: T) => Promise<void>,
+  ): Promise<void> {
+    for (const { entry, action } of entries.pending()) {
       try {
-        if (action === RedoAction.REGISTER) await this.sendRegister(entry.key, entry.data);
-        else if (action === RedoAction.UNREGISTER) await this.sendDeregister(entry.key, entry.data);
-        else this.instances.remove(entry.key);
+        if (action === RedoAction.REGISTER) await register(entry.key, entry.data);
+        else if (action === RedoAction.UNREGISTER) await unregister(entry.key, entry.data);
+        else entries.remove(entry.key);
       } catch (error) {
-        this.logger.warn({ err: error, service: entry.key, action }, 'naming redo of an instance failed; retried on the next pass');
-      }
-    }
-    for (const { entry, action } of this.subscriptions.pending()) {
-      try {
-        if (action === RedoAction.REGISTER) await this.sendSubscribe(entry.key, entry.data);
-        else if (action === RedoAction.UNREGISTER) await this.sendUnsubscribe(entry.key, entry.data);
-        else this.subscriptions.remove(entry.key);
-      } catch (error) {
-        this.logger.warn({ err: error, subscription: entry.key, action }, 'naming redo of a subscription failed; retried on the next pass');
+        this.logger.warn({ err: error, key: entry.key, action }, `naming redo of a ${what} failed; retried on the next pass`);
       }
     }
   }

@@ -56,26 +56,17 @@ export class RedoEntries<T> {
 
   /** The server accepted a register (or subscribe). */
   registered(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return;
-    entry.registered = true;
-    entry.unregistering = false;
+    this.update(key, { registered: true, unregistering: false });
   }
 
   /** The application deregisters: from now on the entry is not wanted, whatever a redo does. */
   deregister(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return;
-    entry.unregistering = true;
-    entry.expectedRegistered = false;
+    this.update(key, { unregistering: true, expectedRegistered: false });
   }
 
   /** The server accepted a deregister (or unsubscribe). */
   deregistered(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return;
-    entry.registered = false;
-    entry.unregistering = true;
+    this.update(key, { registered: false, unregistering: true });
   }
 
   /** Drops the entry unless the application wants it again (it registered anew meanwhile). */
@@ -107,5 +98,10 @@ export class RedoEntries<T> {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  private update(key: string, flags: Partial<Pick<MutableEntry<T>, 'registered' | 'unregistering' | 'expectedRegistered'>>): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) Object.assign(entry, flags);
   }
 }

@@ -7,6 +7,15 @@ import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';
 
+/** Builds the server if needed and starts it on a free port. */
+async function startPeer(kind: PeerKind): Promise<{ server: PeerServer; port: number }> {
+  PeerServer.prepare(kind);
+  const port = await findMainPort(['127.0.0.1', '0.0.0.0'], kind.offsets);
+  const server = new PeerServer(kind, port);
+  await server.start();
+  return { server, port };
+}
+
 // Our client against real servers no one here wrote (npm run test:peers; slow first build).
 for (const kind of [RNACOS, NACOS_224] satisfies PeerKind[]) {
   describe(`our client against ${kind.name}`, { timeout: 45 * 60_000 }, () => {
@@ -18,10 +27,9 @@ for (const kind of [RNACOS, NACOS_224] satisfies PeerKind[]) {
     });
 
     it('connects, requests, and survives the server restarting', async () => {
-      PeerServer.prepare(kind);
-      const port = await findMainPort(['127.0.0.1', '0.0.0.0'], kind.offsets);
-      server = new PeerServer(kind, port);
-      await server.start();
+      const started = await startPeer(kind);
+      server = started.server;
+      const port = started.port;
       const events: string[] = [];
       client = new RpcClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, keepAliveMs: 1000, appName: 'peer-test' });
       client.on('connected', (id) => events.push(`connected ${id}`)).on('lost', () => events.push('lost'));
@@ -50,10 +58,9 @@ for (const kind of [RNACOS, NACOS_224] satisfies PeerKind[]) {
     });
 
     it('registers, discovers, hears pushes, and redoes both after the server restarts', async () => {
-      PeerServer.prepare(kind);
-      const port = await findMainPort(['127.0.0.1', '0.0.0.0'], kind.offsets);
-      server = new PeerServer(kind, port);
-      await server.start();
+      const started = await startPeer(kind);
+      server = started.server;
+      const port = started.port;
       const naming = (): NamingClient => {
         const created = new NamingClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, keepAliveMs: 1000, redoIntervalMs: 1000 });
         clients.push(created);
