@@ -155,8 +155,7 @@ export class NamingClient {
 
   /** Registers one instance of a service; it replaces this client's earlier instance of that service. */
   async registerInstance(serviceName: string, instance: NamingInstance, options: ServiceOptions = {}): Promise<void> {
-    const groupName = options.groupName ?? DEFAULT_GROUP;
-    const key = serviceInfoKey(groupName, serviceName, '');
+    const { groupName, key } = selection(serviceName, { groupName: options.groupName });
     const registration = { serviceName, groupName, instances: [instanceInput(instance)], batch: false };
     this.instances.cache(key, registration);
     await this.sendRegister(key, registration);
@@ -164,8 +163,7 @@ export class NamingClient {
 
   /** Registers a set of instances of a service, replacing this client's earlier ones of that service. */
   async batchRegisterInstance(serviceName: string, instances: readonly NamingInstance[], options: ServiceOptions = {}): Promise<void> {
-    const groupName = options.groupName ?? DEFAULT_GROUP;
-    const key = serviceInfoKey(groupName, serviceName, '');
+    const { groupName, key } = selection(serviceName, { groupName: options.groupName });
     const registration = { serviceName, groupName, instances: instances.map(instanceInput), batch: true };
     this.instances.cache(key, registration);
     await this.sendRegister(key, registration);
@@ -176,14 +174,13 @@ export class NamingClient {
    * says; it is sent as Java does, and defaults to the one registered).
    */
   async deregisterInstance(serviceName: string, instance?: NamingInstance, options: ServiceOptions = {}): Promise<void> {
-    const groupName = options.groupName ?? DEFAULT_GROUP;
-    const key = serviceInfoKey(groupName, serviceName, '');
+    const { groupName, key } = selection(serviceName, { groupName: options.groupName });
     const registered = this.instances.get(key)?.data.instances;
     this.instances.deregister(key);
     await this.sendDeregister(key, { serviceName, groupName, instances: instance === undefined ? (registered ?? []) : [instanceInput(instance)], batch: false });
   }
 
-  /** Every instance of a service (unhealthy and disabled included, as Java's). */
+  /** Every enabled instance of a service, unhealthy ones included. */
   async getAllInstances(serviceName: string, options: ReadOptions = {}): Promise<readonly InstanceJson[]> {
     return (await this.serviceInfo(serviceName, options, false)).hosts;
   }
@@ -337,6 +334,7 @@ function instanceInput(instance: NamingInstance): InstanceInput {
   };
 }
 
+/** The service a call names, and its key in the cache and the redo store (registrations have no clusters). */
 function selection(serviceName: string, options: ClusterOptions): { groupName: string; clusters: string; key: string } {
   const groupName = options.groupName ?? DEFAULT_GROUP;
   const clusters = (options.clusters ?? []).join(',');
