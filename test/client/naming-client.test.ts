@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { ClientStatus, NamingClient, type InstancesChangeEvent, type NamingClientOptions } from '../../src/client/index.js';
 import { HarnessProcess } from '../support/harness-process.js';
 import { startTestNode } from '../support/node.js';
+import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';
 
@@ -98,6 +99,30 @@ describe('NamingClient on a real node', { timeout: 60_000 }, () => {
     // The subscription is live again: a change on the new node reaches the listener.
     await publisher.registerInstance('orders', { ip: '10.0.0.10', port: 10 });
     await eventually(() => seen.latest()?.[0] === '10.0.0.10:10', 10_000, () => `push after redo: ${JSON.stringify(seen.calls)}`);
+  });
+
+  it('moved to another server (a switch, not a loss), the client registers and subscribes there', async () => {
+    const [a, b] = [await startTestNode(), await startTestNode()];
+    nodes.push(a, b);
+    const naming = await client(a);
+    const seen = recorder();
+    await naming.registerInstance('movers', { ip: '10.0.0.12', port: 12 });
+    await naming.subscribe('movers', seen.listener);
+    naming.rpcClient.setServerAddresses([`127.0.0.1:${b.config.port}`]);
+    await eventually(() => b.naming.stats.stats().instances === 1 && b.naming.stats.stats().subscribers === 1, 15_000, () => `redone on b: ${JSON.stringify(b.naming.stats.stats())}`);
+    await eventually(() => a.naming.stats.stats().clients === 0, 15_000, 'released on a');
+    assert.deepEqual(seen.latest(), ['10.0.0.12:12']);
+  });
+
+  it('a register while no server is up rejects, and is done by itself once one is', async () => {
+    const port = await findMainPort();
+    const naming = new NamingClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, retryTimes: 1, requestTimeoutMs: 300 });
+    clients.push(naming);
+    await assert.rejects(naming.start());
+    await assert.rejects(naming.registerInstance('early', { ip: '10.0.0.13', port: 13 }));
+    const node = await startTestNode({ port });
+    nodes.push(node);
+    await eventually(() => node.naming.reader.query({ namespace: 'public', group: 'DEFAULT_GROUP', name: 'early' }, { healthyOnly: false }).hosts.length === 1, 30_000, 'registered once connected');
   });
 
   it('a registering process SIGKILLed: the subscriber is pushed the removal', async () => {
