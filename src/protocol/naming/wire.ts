@@ -7,8 +7,11 @@
 /** `module` of every naming request and push. */
 export const NAMING_MODULE = 'naming';
 
+/** The namespace of a request that names none. */
 export const DEFAULT_NAMESPACE = 'public';
+/** The group of a request that names none. */
 export const DEFAULT_GROUP = 'DEFAULT_GROUP';
+/** The cluster of an instance that names none. */
 export const DEFAULT_CLUSTER = 'DEFAULT';
 /** Nacos's `SERVICE_INFO_SPLITER`, between group and service in a grouped name. */
 export const GROUP_SEPARATOR = '@@';
