@@ -166,7 +166,7 @@ function parseInstanceJson(json: JsonObject, path: string): InstanceJson {
 }
 
 /** A `ServiceInfo` as a client reads it from an answer or a push. @throws InvalidBodyError */
-export function parseServiceInfo(json: JsonObject, path = 'serviceInfo.'): ServiceInfoJson {
+function parseServiceInfo(json: JsonObject, path = 'serviceInfo.'): ServiceInfoJson {
   const fields = new FieldReader(json, path);
   const clusters = fields.string('clusters');
   return {
