@@ -89,8 +89,8 @@ export interface NamingClientOptions extends Omit<RpcClientOptions, 'messageType
 }
 
 /**
- * A Nacos 2.x naming client over its own {@link RpcClient} (labels `module=naming`, `source=sdk`,
- * as Java's). Every instance it registers lives as long as its connection; after a reconnect it
+ * A Nacos 2.x naming client over its own {@link RpcClient} (labels `module=naming`, `source=sdk`
+ * and `AppName`, as Java's). Every instance it registers lives as long as its connection; after a reconnect it
  * registers and subscribes again by itself.
  *
  * @example
@@ -127,7 +127,8 @@ export class NamingClient {
     this.cache = new ServiceInfoCache((error, key) => this.logger.error({ err: error, service: key }, 'naming listener failed'));
     this.rpcClient = new RpcClient({
       ...rpcOptions,
-      labels: { source: 'sdk', ...options.labels, module: 'naming' },
+      // Java's naming labels; its AppName is 'unknown' when the application has none.
+      labels: { source: 'sdk', ...(options.appName === undefined ? { AppName: 'unknown' } : {}), ...options.labels, module: 'naming' },
       messageTypes: Object.values(NamingMessages),
     });
     this.rpcClient.onServerRequest('NotifySubscriberRequest', (push) => {
