@@ -144,6 +144,7 @@ export class NamingClient {
     this.rpcClient.on('disconnected', onGone).on('lost', onGone);
     this.rpcClient.on('connected', () => {
       this.connected = true;
+      this.cache.serverChanged();
       void this.redo();
     });
   }

@@ -44,6 +44,8 @@ function hostsChanged(before: readonly InstanceJson[], after: readonly InstanceJ
 export class ServiceInfoCache {
   private readonly infos = new Map<string, ServiceInfoJson>();
   private readonly listeners = new Map<string, InstancesListener[]>();
+  /** Keys whose cached ServiceInfo came from an earlier server: its clock says nothing about the next one's. */
+  private readonly fromEarlierServer = new Set<string>();
 
   constructor(private readonly onListenerError: (error: unknown, key: string) => void) {}
 
@@ -53,13 +55,14 @@ export class ServiceInfoCache {
 
   /**
    * Takes a ServiceInfo from an answer or a push and tells the key's listeners if its hosts
-   * changed. One older than the cached one (`lastRefTime`) is dropped: pushes and answers may
-   * cross. Returns whether the hosts changed.
+   * changed. One older than the cached one (`lastRefTime`) from the same server is dropped:
+   * pushes and answers may cross. Returns whether the hosts changed.
    */
   apply(info: ServiceInfoJson): boolean {
     const key = serviceInfoKey(info.groupName, info.name, info.clusters ?? '');
     const cached = this.infos.get(key);
-    if (cached !== undefined && cached.lastRefTime > info.lastRefTime) return false;
+    if (cached !== undefined && !this.fromEarlierServer.has(key) && cached.lastRefTime > info.lastRefTime) return false;
+    this.fromEarlierServer.delete(key);
     this.infos.set(key, info);
     if (cached !== undefined && !hostsChanged(cached.hosts, info.hosts)) return false;
     this.notify(key, info, this.listeners.get(key) ?? []);
@@ -83,14 +86,21 @@ export class ServiceInfoCache {
     return remaining.length;
   }
 
+  /** A new connection: the next ServiceInfo of each service is taken whatever its time (members' clocks differ). */
+  serverChanged(): void {
+    for (const key of this.infos.keys()) this.fromEarlierServer.add(key);
+  }
+
   /** Forgets a service no longer subscribed, so reads go to the server. */
   delete(key: string): void {
     this.infos.delete(key);
+    this.fromEarlierServer.delete(key);
   }
 
   clear(): void {
     this.infos.clear();
     this.listeners.clear();
+    this.fromEarlierServer.clear();
   }
 
   private notify(key: string, info: ServiceInfoJson, listeners: readonly InstancesListener[]): void {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NamingClient } from '../../src/client/index.js';
 import { response, type JsonObject, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
-import { FakeNetwork } from '../support/fake-client-connection.js';
+import { FakeNetwork, type FakeClientConnection } from '../support/fake-client-connection.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { testLogger } from '../support/server.js';
 
@@ -21,6 +21,16 @@ function answerFor(request: RequestMessage): ResponseMessage {
   if (request.type === 'InstanceRequest') return response('InstanceResponse', { type: body['type'] });
   const serviceInfo = { name: body['serviceName'], groupName: body['groupName'], clusters: '', cacheMillis: 10000, hosts: [], lastRefTime: 1, checksum: '', allIPs: false, reachProtectionThreshold: false, valid: true };
   return response('SubscribeServiceResponse', { serviceInfo });
+}
+
+/** The server pushes service `orders` with one instance, as of `lastRefTime` (also the push's request id). */
+function pushOrders(connection: FakeClientConnection, lastRefTime: number): void {
+  const host = {
+    ip: '10.0.0.5', port: 80, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', serviceName: 'DEFAULT_GROUP@@orders',
+    metadata: {}, instanceHeartBeatInterval: 5000, instanceHeartBeatTimeOut: 15000, ipDeleteTimeout: 30000,
+  };
+  const serviceInfo = { name: 'orders', groupName: 'DEFAULT_GROUP', clusters: '', cacheMillis: 10000, hosts: [host], lastRefTime, checksum: '', allIPs: false, reachProtectionThreshold: false, valid: true };
+  connection.push({ kind: 'request', type: 'NotifySubscriberRequest', headers: {}, requestId: String(lastRefTime), body: { serviceInfo } });
 }
 
 /** A NamingClient over fake servers A and B on a manual clock; answers can be held or failed. */
@@ -103,18 +113,26 @@ describe('NamingClient redo (fake transport, injected clock)', () => {
     await start();
     const calls: number[] = [];
     await naming.subscribe('orders', (event) => calls.push(event.instances.length));
-    const host = { ip: '10.0.0.5', port: 80, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', serviceName: 'DEFAULT_GROUP@@orders', metadata: {}, instanceHeartBeatInterval: 5000, instanceHeartBeatTimeOut: 15000, ipDeleteTimeout: 30000 };
-    const push = (lastRefTime: number): void =>
-      net.connections[0]!.push({
-        kind: 'request', type: 'NotifySubscriberRequest', headers: {}, requestId: String(lastRefTime),
-        body: { serviceInfo: { name: 'orders', groupName: 'DEFAULT_GROUP', clusters: '', cacheMillis: 10000, hosts: [host], lastRefTime, checksum: '', allIPs: false, reachProtectionThreshold: false, valid: true } },
-      });
-    push(2);
-    push(3);
+    pushOrders(net.connections[0]!, 2);
+    pushOrders(net.connections[0]!, 3);
     await timers.advance(0);
     assert.deepEqual(calls, [0, 1]);
     const acks = net.connections[0]!.sent.filter((m) => m.type === 'NotifySubscriberResponse').map((m) => m.requestId);
     assert.deepEqual(acks, ['2', '3']);
     assert.deepEqual((await naming.getAllInstances('orders')).map((i) => i.ip), ['10.0.0.5'], 'read from the cache');
+  });
+
+  it('after a reconnect the new server\'s data is taken even if its clock is behind the old one\'s', async () => {
+    const { net, naming, start, until, timers } = setup();
+    await start();
+    const calls: number[] = [];
+    await naming.subscribe('orders', (event) => calls.push(event.instances.length));
+    pushOrders(net.connections[0]!, 100);
+    await timers.advance(0);
+    assert.deepEqual(calls, [0, 1]);
+    // B's subscribe answer (no hosts) carries lastRefTime 1, far behind A's 100.
+    net.connections[0]!.endStream();
+    await until(() => calls.length === 3, 'the redone subscription\'s answer taken');
+    assert.deepEqual(calls, [0, 1, 0]);
   });
 });

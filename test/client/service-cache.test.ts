@@ -48,6 +48,15 @@ describe('naming service cache (Java ServiceInfoHolder)', () => {
     assert.equal(events.length, 1);
   });
 
+  it('after a server change the next ServiceInfo is taken whatever its time (another member\'s clock), then ordering resumes', () => {
+    const { cache, events } = recording();
+    cache.apply(info(10, [host('10.0.0.1', 80)]));
+    cache.serverChanged();
+    assert.equal(cache.apply(info(5, [host('10.0.0.2', 80)])), true);
+    assert.equal(cache.apply(info(4, [])), false, 'older than the new server\'s own');
+    assert.deepEqual(events.map((e) => e.instances.map((h) => h.ip)), [['10.0.0.1'], ['10.0.0.2']]);
+  });
+
   it('the metadata order of a host is not a change', () => {
     const { cache, events } = recording();
     cache.apply(info(1, [host('10.0.0.1', 80, { metadata: { a: '1', b: '2' } })]));
