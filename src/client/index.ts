@@ -10,6 +10,8 @@
  * const reply = await client.request(request('HealthCheckRequest'));
  * await client.shutdown();
  * ```
+ *
+ * Service discovery: {@link NamingClient} (docs/naming.md, "The client").
  */
 export {
   RpcClient,
@@ -30,6 +32,23 @@ export {
   InvalidResponseError,
   UnexpectedResponseTypeError,
 } from './errors.js';
+export {
+  NamingClient,
+  type NamingClientOptions,
+  type NamingInstance,
+  type ServiceOptions,
+  type ClusterOptions,
+  type ReadOptions,
+} from './naming-client.js';
+export type { InstancesChangeEvent, InstancesListener } from './service-cache.js';
+export {
+  NamingMessages,
+  DEFAULT_NAMESPACE,
+  DEFAULT_GROUP,
+  DEFAULT_CLUSTER,
+  type InstanceJson,
+  type ServiceInfoJson,
+} from '../protocol/naming/index.js';
 export { parseServerAddress, formatAddress, InvalidServerAddressError, type ServerAddress } from './server-list.js';
 export {
   request,

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Timers } from '../protocol/index.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { namingHandlers } from './handlers/index.js';
-import { defineNamingTypes, NAMING_MODULE } from './messages.js';
+import { defineNamingTypes, NAMING_MODULE } from '../protocol/naming/index.js';
 import type { InstanceSelection, ServiceInfoJson, ServiceName } from './model.js';
 import { NamingState, type ServiceNamePage } from './naming-state.js';
 import { DEFAULT_PUSH_ENGINE_OPTIONS, PushEngine, type PushEngineOptions, type PushObserver } from './push/push-engine.js';

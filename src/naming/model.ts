@@ -1,27 +1,20 @@
 /**
- * Naming data as plain values: service names, the instances a client publishes, and the wire
- * shapes of Nacos's `Instance` and `ServiceInfo` (docs/naming.md).
+ * The server's naming data as plain values: the instances a client publishes, the read model a
+ * ServiceInfo is selected from, and how it is selected (docs/naming.md).
  */
 
-export const DEFAULT_NAMESPACE = 'public';
-export const DEFAULT_GROUP = 'DEFAULT_GROUP';
-export const DEFAULT_CLUSTER = 'DEFAULT';
-/** Nacos's `SERVICE_INFO_SPLITER`, between group and service in a grouped name. */
-export const GROUP_SEPARATOR = '@@';
-/** `switchDomain.defaultPushCacheMillis` of a Nacos 2.2.4 server. */
-export const DEFAULT_CACHE_MILLIS = 10_000;
+import { DEFAULT_CACHE_MILLIS, groupedName, type InstanceJson, type ServiceInfoJson, type ServiceName } from '../protocol/naming/index.js';
 
-/** A service: namespace, group and name, all non-blank. */
-export interface ServiceName {
-  readonly namespace: string;
-  readonly group: string;
-  readonly name: string;
-}
-
-/** `group@@name`, as Nacos's `NamingUtils.getGroupedName`. */
-export function groupedName(service: ServiceName): string {
-  return `${service.group}${GROUP_SEPARATOR}${service.name}`;
-}
+// The wire shapes are defined once, below both sides; the server's model speaks them.
+export {
+  DEFAULT_NAMESPACE,
+  DEFAULT_GROUP,
+  DEFAULT_CLUSTER,
+  groupedName,
+  type InstanceJson,
+  type ServiceInfoJson,
+  type ServiceName,
+} from '../protocol/naming/index.js';
 
 /** A map key unique per service (namespace included). */
 export function serviceKey(service: ServiceName): string {
@@ -39,38 +32,6 @@ export interface PublishedInstance {
   readonly metadata: Readonly<Record<string, string>>;
   /** Only when the client chose one; the server does not make one up over gRPC. */
   readonly instanceId?: string;
-}
-
-/** Nacos's `Instance` as Jackson writes it (null fields absent). */
-export interface InstanceJson {
-  readonly instanceId?: string;
-  readonly ip: string;
-  readonly port: number;
-  readonly weight: number;
-  readonly healthy: boolean;
-  readonly enabled: boolean;
-  readonly ephemeral: boolean;
-  readonly clusterName: string;
-  readonly serviceName: string;
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly instanceHeartBeatInterval: number;
-  readonly instanceHeartBeatTimeOut: number;
-  readonly ipDeleteTimeout: number;
-  readonly instanceIdGenerator?: string;
-}
-
-/** Nacos's `ServiceInfo` as Jackson writes it. */
-export interface ServiceInfoJson {
-  readonly name: string;
-  readonly groupName: string;
-  readonly clusters?: string;
-  readonly cacheMillis: number;
-  readonly hosts: readonly InstanceJson[];
-  readonly lastRefTime: number;
-  readonly checksum: string;
-  readonly allIPs: boolean;
-  readonly reachProtectionThreshold: boolean;
-  readonly valid: boolean;
 }
 
 /** Metadata keys Nacos reads instance timings from (`PreservedMetadataKeys`). */

@@ -1,5 +1,5 @@
 import { NamingParamError } from './errors.js';
-import type { InstanceInput, NamingRequestBody } from './messages.js';
+import type { InstanceInput, NamingRequestBody } from '../protocol/naming/index.js';
 import {
   DEFAULT_CLUSTER,
   DEFAULT_GROUP,

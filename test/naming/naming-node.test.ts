@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { defineNamingTypes } from '../../src/naming/messages.js';
+import { defineNamingTypes } from '../../src/protocol/naming/index.js';
 import type { InstanceJson, ServiceInfoJson } from '../../src/naming/model.js';
 import { decodePayload, defaultRegistry, encodePayload, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
 import { startTestNode } from '../support/node.js';

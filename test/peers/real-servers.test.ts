@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ClientStatus, RpcClient } from '../../src/client/index.js';
+import { ClientStatus, NamingClient, RpcClient, type InstancesChangeEvent } from '../../src/client/index.js';
 import { request } from '../../src/protocol/index.js';
 import { NACOS_224, PeerServer, RNACOS, type PeerKind } from '../support/peer-server.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';
+
+/** Builds the server if needed and starts it on a free port. */
+async function startPeer(kind: PeerKind): Promise<{ server: PeerServer; port: number }> {
+  PeerServer.prepare(kind);
+  const port = await findMainPort(['127.0.0.1', '0.0.0.0'], kind.offsets);
+  const server = new PeerServer(kind, port);
+  await server.start();
+  return { server, port };
+}
 
 // Our client against real servers no one here wrote (npm run test:peers; slow first build).
 for (const kind of [RNACOS, NACOS_224] satisfies PeerKind[]) {
@@ -18,10 +27,9 @@ for (const kind of [RNACOS, NACOS_224] satisfies PeerKind[]) {
     });
 
     it('connects, requests, and survives the server restarting', async () => {
-      PeerServer.prepare(kind);
-      const port = await findMainPort(['127.0.0.1', '0.0.0.0'], kind.offsets);
-      server = new PeerServer(kind, port);
-      await server.start();
+      const started = await startPeer(kind);
+      server = started.server;
+      const port = started.port;
       const events: string[] = [];
       client = new RpcClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, keepAliveMs: 1000, appName: 'peer-test' });
       client.on('connected', (id) => events.push(`connected ${id}`)).on('lost', () => events.push('lost'));
@@ -38,6 +46,55 @@ for (const kind of [RNACOS, NACOS_224] satisfies PeerKind[]) {
       await eventually(() => client!.status === ClientStatus.RUNNING && client!.connectionId !== firstId, 120_000, () => `reconnected (events ${events.join(', ')})`);
       const again = await client.request(request('HealthCheckRequest'));
       assert.equal(again.resultCode, 200);
+    });
+  });
+
+  describe(`our NamingClient against ${kind.name}`, { timeout: 45 * 60_000 }, () => {
+    let server: PeerServer | undefined;
+    const clients: NamingClient[] = [];
+    after(async () => {
+      await Promise.all(clients.map((c) => c.shutdown()));
+      await server?.dispose();
+    });
+
+    it('registers, discovers, hears pushes, and redoes both after the server restarts', async () => {
+      const started = await startPeer(kind);
+      server = started.server;
+      const port = started.port;
+      const naming = (): NamingClient => {
+        const created = new NamingClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, keepAliveMs: 1000, redoIntervalMs: 1000 });
+        clients.push(created);
+        return created;
+      };
+      const [publisher, subscriber, late] = [naming(), naming(), naming()];
+      await Promise.all([publisher.start(), subscriber.start(), late.start()]);
+      let latest: string[] = [];
+      const listener = (event: InstancesChangeEvent): void => void (latest = event.instances.map((i) => `${i.ip}:${i.port}`).sort());
+
+      await publisher.registerInstance('peer-orders', { ip: '10.0.0.5', port: 8080, metadata: { v: '1' } });
+      await subscriber.subscribe('peer-orders', listener);
+      await eventually(() => latest.includes('10.0.0.5:8080'), 30_000, () => `discovered: ${JSON.stringify(latest)}`);
+      const queried = await subscriber.getAllInstances('peer-orders', { subscribe: false });
+      assert.deepEqual(queried.map((i) => [i.ip, i.port, i.metadata['v']]), [['10.0.0.5', 8080, '1']]);
+
+      await late.registerInstance('peer-orders', { ip: '10.0.0.6', port: 8080 });
+      await eventually(() => latest.includes('10.0.0.6:8080'), 30_000, () => `pushed: ${JSON.stringify(latest)}`);
+      await late.deregisterInstance('peer-orders');
+      await eventually(() => !latest.includes('10.0.0.6:8080'), 30_000, () => `removal pushed: ${JSON.stringify(latest)}`);
+
+      // A restarted server holds no ephemeral data: what it shows was registered again by redo.
+      const firstId = publisher.rpcClient.connectionId;
+      await server.stop();
+      await server.start();
+      await eventually(() => publisher.rpcClient.status === ClientStatus.RUNNING && publisher.rpcClient.connectionId !== firstId, 120_000, 'reconnected');
+      await eventually(
+        async () => (await late.getAllInstances('peer-orders', { subscribe: false }).catch(() => [])).some((i) => i.ip === '10.0.0.5'),
+        60_000,
+        'the registration redone',
+      );
+      // The subscription was redone too: a change after the restart reaches the listener.
+      await late.registerInstance('peer-orders', { ip: '10.0.0.7', port: 8080 });
+      await eventually(() => latest.includes('10.0.0.7:8080'), 60_000, () => `pushed after the restart: ${JSON.stringify(latest)}`);
     });
   });
 }

@@ -1,21 +1,27 @@
-// Registers one naming instance over a raw protocol connection from a process of its own, prints
-// `registered`, and stays connected until it is killed (so a test can SIGKILL a real publisher).
-// Usage: node --import tsx test/support/naming-publisher.ts <host> <sdkPort> <serviceName> <instanceIp> <instancePort>
-import { defineNamingTypes } from '../../src/naming/messages.js';
-import { decodePayload, defaultRegistry, encodePayload } from '../../src/protocol/index.js';
-import { RawPeer } from './raw-peer.js';
+// A NamingClient that registers one instance, in a process of its own, so a test can SIGKILL it
+// as a crashed service (its pid is in the first event) or watch it move between members.
+// Prints JSON lines: `registered` (pid, server), then `connected` (server) on every reconnect;
+// `quit` on stdin shuts it down.
+// Usage: node --import tsx test/support/naming-publisher.ts <ip:port,...> <service> <instance ip> <instance port>
+import { createInterface } from 'node:readline';
+import pino from 'pino';
+import { NamingClient } from '../../src/client/index.js';
 
-const [host = '127.0.0.1', sdkPort = '0', serviceName = 'orders', ip = '10.0.0.1', port = '8080'] = process.argv.slice(2);
-defineNamingTypes(defaultRegistry);
-const peer = new RawPeer(host, Number(sdkPort));
-await peer.register({ source: 'sdk', module: 'naming' });
-const instance = { ip, port: Number(port), weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: {} };
-const body = { namespace: 'public', groupName: 'DEFAULT_GROUP', serviceName, type: 'registerInstance', instance };
-const reply = decodePayload(await peer.unaryRaw(encodePayload({ kind: 'request', type: 'InstanceRequest', headers: {}, body }, { clientIp: '127.0.0.1' })));
-if (reply.kind !== 'response' || reply.type !== 'InstanceResponse') {
-  process.stderr.write(`register failed: ${JSON.stringify(reply)}\n`);
-  process.exit(1);
-}
-process.stdout.write('registered\n');
-// Stays until killed.
-setInterval(() => undefined, 60_000);
+const [servers = '', service = 'orders', ip = '10.0.0.1', port = '80'] = process.argv.slice(2);
+const emit = (event: string, fields: Record<string, unknown> = {}): void => console.log(JSON.stringify({ event, ...fields }));
+
+const naming = new NamingClient({
+  serverAddresses: servers.split(','),
+  logger: pino({ level: 'silent' }),
+  keepAliveMs: 1000,
+  healthCheckTimeoutMs: 500,
+  redoIntervalMs: 500,
+});
+await naming.start();
+await naming.registerInstance(service, { ip, port: Number(port) });
+emit('registered', { pid: process.pid, server: naming.rpcClient.currentServer() });
+naming.rpcClient.on('connected', (_id, server) => emit('connected', { server }));
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() === 'quit') void naming.shutdown().then(() => process.exit(0));
+});

@@ -1,6 +1,6 @@
 import type { RequestHandler } from '../../server/handlers/index.js';
 import { NamingParamError } from '../errors.js';
-import { InstanceOperation, namingBody, namingResponse } from '../messages.js';
+import { InstanceOperation, namingBody, namingResponse } from '../../protocol/naming/index.js';
 import type { NamingState } from '../naming-state.js';
 import { publishedInstanceOf, serviceNameOf } from '../params.js';
 

@@ -1,5 +1,5 @@
 import type { RequestHandler } from '../../server/handlers/index.js';
-import type { NamingRequestType } from '../messages.js';
+import type { NamingRequestType } from '../../protocol/naming/index.js';
 import type { NamingState } from '../naming-state.js';
 import { batchInstanceHandler } from './batch-instance.js';
 import { instanceHandler } from './instance.js';

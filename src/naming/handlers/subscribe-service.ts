@@ -1,5 +1,5 @@
 import type { RequestHandler } from '../../server/handlers/index.js';
-import { namingBody, namingResponse } from '../messages.js';
+import { namingBody, namingResponse } from '../../protocol/naming/index.js';
 import type { NamingState } from '../naming-state.js';
 import { serviceNameOf } from '../params.js';
 

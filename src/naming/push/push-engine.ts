@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RequestMessage, ResponseMessage, Timers } from '../../protocol/index.js';
-import { notifySubscriberRequest } from '../messages.js';
+import { notifySubscriberRequest } from '../../protocol/naming/index.js';
 import { groupedName, selectServiceInfo, serviceKey, type ServiceInfoJson, type ServiceName } from '../model.js';
 import type { NamingChangeListener, NamingState } from '../naming-state.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { defineNamingTypes } from '../../../src/naming/messages.js';
+import { defineNamingTypes } from '../../../src/protocol/naming/messages.js';
 import type { InstanceJson, ServiceInfoJson } from '../../../src/naming/model.js';
 import { NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
 import { decodePayload, defaultRegistry, encodePayload, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
@@ -19,7 +19,7 @@ defineNamingTypes(defaultRegistry);
 defaultRegistry.register(...NAMING_SYNC_TYPES);
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'] as const;
-const publisherScript = fileURLToPath(new URL('../../support/naming-publisher.ts', import.meta.url));
+const publisherScript = fileURLToPath(new URL('../../support/raw-naming-publisher.ts', import.meta.url));
 type TestNode = Awaited<ReturnType<typeof startTestNode>>;
 
 async function call(peer: RawPeer, type: string, body: Record<string, unknown>): Promise<ResponseMessage> {

@@ -1,48 +1,12 @@
 /**
- * The naming module's wire types (docs/naming.md): request bodies as parsed from JSON, and the
- * registry definitions that let a node decode them and encode its answers and pushes.
+ * Naming's message types (docs/naming.md) and their parsers: request bodies as a server reads
+ * them, answers and pushes as a client reads them.
  */
-import { InvalidBodyError, type JsonObject, type MessageRegistry, type RequestMessage, type ResponseMessage } from '../protocol/index.js';
-import type { ServiceInfoJson } from './model.js';
-
-/** `module` of every naming request and push. */
-export const NAMING_MODULE = 'naming';
-
-/** `InstanceRequest.type` / `BatchInstanceRequest.type` values (Nacos `NamingRemoteConstants`). */
-export const InstanceOperation = {
-  REGISTER: 'registerInstance',
-  DEREGISTER: 'deregisterInstance',
-  BATCH_REGISTER: 'batchRegisterInstance',
-} as const;
-
-/** An `Instance` as a client sent it: each field may be absent; shapes are checked, values are not. */
-export interface InstanceInput {
-  readonly instanceId?: string;
-  readonly ip?: string;
-  readonly port?: number;
-  readonly weight?: number;
-  readonly healthy?: boolean;
-  readonly enabled?: boolean;
-  readonly clusterName?: string;
-  readonly metadata?: Readonly<Record<string, string>>;
-}
-
-/** `AbstractNamingRequest`'s fields, on every naming request. */
-export interface NamingRequestBody {
-  readonly namespace?: string;
-  readonly serviceName?: string;
-  readonly groupName?: string;
-}
-
-export interface NamingRequestBodies {
-  InstanceRequest: NamingRequestBody & { readonly type?: string; readonly instance?: InstanceInput };
-  BatchInstanceRequest: NamingRequestBody & { readonly type?: string; readonly instances?: readonly InstanceInput[] };
-  ServiceQueryRequest: NamingRequestBody & { readonly cluster?: string; readonly healthyOnly: boolean; readonly udpPort: number };
-  SubscribeServiceRequest: NamingRequestBody & { readonly subscribe: boolean; readonly clusters?: string };
-  ServiceListRequest: NamingRequestBody & { readonly pageNo: number; readonly pageSize: number; readonly selector?: string };
-}
-
-export type NamingRequestType = keyof NamingRequestBodies;
+import { InvalidBodyError } from '../errors.js';
+import type { JsonObject, RequestMessage, ResponseMessage } from '../messages.js';
+import { defineRequestType, defineResponseType } from '../message-types.js';
+import type { MessageRegistry } from '../registry.js';
+import { DEFAULT_CLUSTER, NAMING_MODULE, type InstanceInput, type InstanceJson, type NamingRequestBodies, type NamingRequestBody, type NamingRequestType, type ServiceInfoJson } from './wire.js';
 
 /** Reads typed fields out of a JSON object, naming the field's path when one has the wrong shape. */
 class FieldReader {
@@ -178,23 +142,95 @@ const NAMING_REQUEST_PARSERS: { [T in NamingRequestType]: (json: JsonObject) => 
   },
 };
 
-/** The answers and the push acknowledgement; answers are only encoded here, so any key is kept. */
-const NAMING_RESPONSE_TYPES = [
-  'InstanceResponse',
-  'BatchInstanceResponse',
-  'QueryServiceResponse',
-  'SubscribeServiceResponse',
-  'ServiceListResponse',
-  'NotifySubscriberResponse',
-] as const;
+function parseInstanceJson(json: JsonObject, path: string): InstanceJson {
+  const fields = new FieldReader(json, path);
+  const instanceId = fields.string('instanceId');
+  const generator = fields.string('instanceIdGenerator');
+  // Defaults are Instance's own, so a server that leaves a field out (r-nacos) reads as Nacos.
+  return {
+    ...(instanceId === undefined ? {} : { instanceId }),
+    ip: fields.string('ip') ?? '',
+    port: fields.int('port') ?? 0,
+    weight: fields.number('weight') ?? 1,
+    healthy: fields.boolean('healthy') ?? true,
+    enabled: fields.boolean('enabled') ?? true,
+    ephemeral: fields.boolean('ephemeral') ?? true,
+    clusterName: fields.string('clusterName') ?? DEFAULT_CLUSTER,
+    serviceName: fields.string('serviceName') ?? '',
+    metadata: fields.stringMap('metadata') ?? {},
+    instanceHeartBeatInterval: fields.int('instanceHeartBeatInterval') ?? 5000,
+    instanceHeartBeatTimeOut: fields.int('instanceHeartBeatTimeOut') ?? 15_000,
+    ipDeleteTimeout: fields.int('ipDeleteTimeout') ?? 30_000,
+    ...(generator === undefined ? {} : { instanceIdGenerator: generator }),
+  };
+}
 
-/** Adds the naming request, push and response types to a node's registry. */
+/** A `ServiceInfo` as a client reads it from an answer or a push. @throws InvalidBodyError */
+function parseServiceInfo(json: JsonObject, path = 'serviceInfo.'): ServiceInfoJson {
+  const fields = new FieldReader(json, path);
+  const clusters = fields.string('clusters');
+  return {
+    name: fields.string('name') ?? '',
+    groupName: fields.string('groupName') ?? '',
+    ...(clusters === undefined ? {} : { clusters }),
+    cacheMillis: fields.int('cacheMillis') ?? 1000,
+    hosts: (fields.objects('hosts') ?? []).map((host, i) => parseInstanceJson(host, `${path}hosts[${i}].`)),
+    lastRefTime: fields.int('lastRefTime') ?? 0,
+    checksum: fields.string('checksum') ?? '',
+    allIPs: fields.boolean('allIPs') ?? false,
+    reachProtectionThreshold: fields.boolean('reachProtectionThreshold') ?? false,
+    valid: fields.boolean('valid') ?? true,
+  };
+}
+
+function serviceInfoBody(json: JsonObject): { readonly serviceInfo: ServiceInfoJson } {
+  const serviceInfo = new FieldReader(json, '').object('serviceInfo');
+  if (serviceInfo === undefined) throw new InvalidBodyError("field 'serviceInfo' is required");
+  return { serviceInfo: parseServiceInfo(serviceInfo) };
+}
+
+function operationBody(json: JsonObject): { readonly type?: string } {
+  return compact({ type: new FieldReader(json, '').string('type') });
+}
+
+/**
+ * Naming's message types, for both sides: the server decodes the requests with these parsers,
+ * the client decodes the answers and the push with theirs.
+ */
+export const NamingMessages = {
+  InstanceRequest: defineRequestType('InstanceRequest', { module: NAMING_MODULE, parseBody: NAMING_REQUEST_PARSERS.InstanceRequest }),
+  BatchInstanceRequest: defineRequestType('BatchInstanceRequest', { module: NAMING_MODULE, parseBody: NAMING_REQUEST_PARSERS.BatchInstanceRequest }),
+  ServiceQueryRequest: defineRequestType('ServiceQueryRequest', { module: NAMING_MODULE, parseBody: NAMING_REQUEST_PARSERS.ServiceQueryRequest }),
+  SubscribeServiceRequest: defineRequestType('SubscribeServiceRequest', {
+    module: NAMING_MODULE,
+    parseBody: NAMING_REQUEST_PARSERS.SubscribeServiceRequest,
+  }),
+  ServiceListRequest: defineRequestType('ServiceListRequest', { module: NAMING_MODULE, parseBody: NAMING_REQUEST_PARSERS.ServiceListRequest }),
+  NotifySubscriberRequest: defineRequestType('NotifySubscriberRequest', { module: NAMING_MODULE, parseBody: serviceInfoBody }),
+  InstanceResponse: defineResponseType('InstanceResponse', { parseBody: operationBody }),
+  BatchInstanceResponse: defineResponseType('BatchInstanceResponse', { parseBody: operationBody }),
+  QueryServiceResponse: defineResponseType('QueryServiceResponse', { parseBody: serviceInfoBody }),
+  SubscribeServiceResponse: defineResponseType('SubscribeServiceResponse', { parseBody: serviceInfoBody }),
+  ServiceListResponse: defineResponseType('ServiceListResponse', {
+    parseBody: (json) => {
+      const fields = new FieldReader(json, '');
+      const names = json['serviceNames'];
+      if (names !== undefined && names !== null && (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))) {
+        throw new InvalidBodyError("field 'serviceNames' must be an array of strings");
+      }
+      return { count: fields.int('count') ?? 0, serviceNames: (names ?? []) as readonly string[] };
+    },
+  }),
+  NotifySubscriberResponse: defineResponseType('NotifySubscriberResponse', { parseBody: () => ({}) }),
+} as const;
+
+type NamingResponseType = {
+  [K in keyof typeof NamingMessages]: (typeof NamingMessages)[K] extends { readonly kind: 'response' } ? K : never;
+}[keyof typeof NamingMessages];
+
+/** Adds the naming request, push and response types to a registry. */
 export function defineNamingTypes(registry: MessageRegistry): void {
-  for (const [type, parseBody] of Object.entries(NAMING_REQUEST_PARSERS)) {
-    registry.defineRequest(type, { module: NAMING_MODULE, parseBody: parseBody as (json: JsonObject) => JsonObject });
-  }
-  registry.defineRequest('NotifySubscriberRequest', { module: NAMING_MODULE });
-  for (const type of NAMING_RESPONSE_TYPES) registry.defineResponse(type);
+  registry.register(...Object.values(NamingMessages));
 }
 
 /** The request's body, typed by its wire type (the registry parsed it with that type's parser). */
@@ -204,7 +240,7 @@ export function namingBody<T extends NamingRequestType>(request: RequestMessage,
 }
 
 /** A successful naming answer. */
-export function namingResponse(type: (typeof NAMING_RESPONSE_TYPES)[number], body: JsonObject = {}, message?: string): ResponseMessage {
+export function namingResponse(type: NamingResponseType, body: JsonObject = {}, message?: string): ResponseMessage {
   return { kind: 'response', type, resultCode: 200, errorCode: 0, ...(message === undefined ? {} : { message }), body };
 }
 

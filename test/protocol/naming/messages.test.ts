@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defineNamingTypes, notifySubscriberRequest, namingResponse } from '../../src/naming/messages.js';
-import { selectServiceInfo } from '../../src/naming/model.js';
-import { decodeEnvelope, decodePayload, encodePayload, InvalidBodyError, MessageRegistry } from '../../src/protocol/index.js';
+import { defineNamingTypes, NamingMessages, notifySubscriberRequest, namingResponse } from '../../../src/protocol/naming/index.js';
+import { selectServiceInfo } from '../../../src/naming/model.js';
+import { decodeEnvelope, decodePayload, encodePayload, InvalidBodyError, MessageRegistry } from '../../../src/protocol/index.js';
 
 function registry(): MessageRegistry {
   const r = MessageRegistry.connectionLayer();
@@ -64,5 +64,34 @@ describe('naming messages', () => {
     assert.throws(() => decodeRequest('BatchInstanceRequest', { instances: [{ weight: 'heavy' }] }), /'instances\[0\]\.weight' must be a number/);
     assert.throws(() => decodeRequest('SubscribeServiceRequest', { subscribe: 'yes' }), /'subscribe' must be a boolean/);
     assert.throws(() => decodeRequest('InstanceRequest', { instance: { metadata: { a: {} } } }), /'instance\.metadata\.a' must be a string/);
+  });
+
+  it('a client reads back the push and the answers a server writes (ServiceInfo as Nacos shapes it)', () => {
+    const host = {
+      ip: '10.0.0.5', port: 8080, weight: 2, healthy: false, enabled: true, ephemeral: true, clusterName: 'A',
+      serviceName: 'G@@s', metadata: { k: 'v' }, instanceHeartBeatInterval: 5000, instanceHeartBeatTimeOut: 15000,
+      ipDeleteTimeout: 30000, instanceIdGenerator: 'simple',
+    };
+    const info = selectServiceInfo({ service: { namespace: 'public', group: 'G', name: 's' }, hosts: [host], revision: 1, builtAt: 0 }, { clusters: 'A', healthyOnly: false }, 42);
+    const push = decodePayload(encodePayload({ ...notifySubscriberRequest(info), requestId: '7' }, { registry: registry() }), registry());
+    assert.deepEqual(push.body, { serviceInfo: info });
+    const answer = decodePayload(encodePayload(namingResponse('SubscribeServiceResponse', { serviceInfo: info }), { registry: registry() }), registry());
+    assert.ok(NamingMessages.SubscribeServiceResponse.is(answer));
+    assert.deepEqual(answer.body.serviceInfo, info);
+  });
+
+  it('a ServiceInfo missing optional fields (as r-nacos may write it) reads with Instance\'s defaults', () => {
+    const body = NamingMessages.QueryServiceResponse.parseBody({ serviceInfo: { name: 's', groupName: 'G', hosts: [{ ip: '10.0.0.5', port: 1 }], lastRefTime: 5 } });
+    assert.deepEqual(body.serviceInfo.hosts[0], {
+      ip: '10.0.0.5', port: 1, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', serviceName: '',
+      metadata: {}, instanceHeartBeatInterval: 5000, instanceHeartBeatTimeOut: 15000, ipDeleteTimeout: 30000,
+    });
+    assert.equal(body.serviceInfo.lastRefTime, 5);
+  });
+
+  it('an answer or push with a broken serviceInfo is refused with the field named', () => {
+    assert.throws(() => NamingMessages.NotifySubscriberRequest.parseBody({}), /'serviceInfo' is required/);
+    assert.throws(() => NamingMessages.QueryServiceResponse.parseBody({ serviceInfo: { hosts: [{ port: 'x' }] } }), /'serviceInfo\.hosts\[0\]\.port' must be a number/);
+    assert.throws(() => NamingMessages.ServiceListResponse.parseBody({ serviceNames: [1] }), /'serviceNames' must be an array of strings/);
   });
 });

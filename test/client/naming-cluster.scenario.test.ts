@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { NamingClient, type InstancesChangeEvent } from '../../src/client/index.js';
+import { ClusterScenario } from '../support/cluster-scenario.js';
+import { HarnessProcess } from '../support/harness-process.js';
+import { eventually } from '../support/raw-peer.js';
+import { testLogger } from '../support/server.js';
+
+const publisherScript = fileURLToPath(new URL('../support/naming-publisher.ts', import.meta.url));
+
+/** One subscriber pinned to each member, recording the latest list of a service it hears. */
+class Subscribers {
+  readonly latest = new Map<string, string[]>();
+  readonly clients: NamingClient[] = [];
+
+  async start(addresses: readonly string[], service: string): Promise<void> {
+    for (const address of addresses) {
+      const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 500, redoIntervalMs: 500 });
+      this.clients.push(naming);
+      await naming.start();
+      await naming.subscribe(service, (event: InstancesChangeEvent) => this.latest.set(address, event.instances.map((i) => `${i.ip}:${i.port}`)));
+    }
+  }
+
+  /** Whether the subscriber on `address` lists `instance` (or, with `present` false, does not). */
+  lists(address: string, instance: string, present = true): boolean {
+    return (this.latest.get(address)?.includes(instance) ?? false) === present;
+  }
+
+  describe(): string {
+    return JSON.stringify(Object.fromEntries(this.latest));
+  }
+
+  shutdown(): Promise<void[]> {
+    return Promise.all(this.clients.map((c) => c.shutdown()));
+  }
+}
+
+describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 }, () => {
+  const scenario = new ClusterScenario();
+  const publishers: HarnessProcess[] = [];
+  const subscribers: Subscribers[] = [];
+
+  before(() => scenario.start({}));
+  after(async () => {
+    await Promise.all(publishers.map((p) => p.stop()));
+    await Promise.all(subscribers.map((s) => s.shutdown()));
+    await scenario.dispose();
+  });
+
+  function publish(servers: readonly string[], service: string, ip: string, port: number): HarnessProcess {
+    const publisher = new HarnessProcess(process.execPath, ['--import', 'tsx', publisherScript, servers.join(','), service, ip, String(port)]);
+    publishers.push(publisher);
+    return publisher;
+  }
+
+  async function subscribe(service: string): Promise<Subscribers> {
+    const watching = new Subscribers();
+    subscribers.push(watching);
+    await watching.start(scenario.addresses, service);
+    return watching;
+  }
+
+  it('the member a registering client is on is SIGKILLed: the client reconnects to another and registers again there', async () => {
+    const watching = await subscribe('movers');
+    const publisher = publish(scenario.addresses, 'movers', '10.0.1.1', 1);
+    const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
+    const first = registered['server'] as string;
+    await eventually(() => watching.lists(first, '10.0.1.1:1'), 10_000, () => `the subscriber on ${first} saw it: ${watching.describe()}`);
+    const victim = scenario.nodes.find((n) => n.address === first)!;
+    await victim.stop('SIGKILL');
+    const moved = await publisher.waitForEvent((e) => e.event === 'connected', 30_000, 'the publisher reconnected');
+    const second = moved['server'] as string;
+    assert.notEqual(second, first);
+    await eventually(() => watching.lists(second, '10.0.1.1:1'), 15_000, () => `redone on ${second}: ${watching.describe()}`);
+    await victim.start();
+  });
+
+  it('register through one member, subscribe through the others: each sees it', async () => {
+    const watching = await subscribe('spread');
+    publish([scenario.addresses[0]!], 'spread', '10.0.2.1', 2);
+    await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.2.1:2')), 15_000, () => `seen everywhere: ${watching.describe()}`);
+  });
+
+  it('the registering process SIGKILLed: subscribers on every member are pushed the removal', async () => {
+    const watching = await subscribe('crashy');
+    const publisher = publish([scenario.addresses[1]!], 'crashy', '10.0.3.1', 3);
+    const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
+    await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.3.1:3')), 15_000, () => `seen everywhere: ${watching.describe()}`);
+    process.kill(registered['pid'] as number, 'SIGKILL');
+    await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.3.1:3', false)), 15_000, () => `removed everywhere: ${watching.describe()}`);
+  });
+
+  it('after its member is SIGKILLed, subscribers on every live member end with the redone instance listed', async () => {
+    const watching = await subscribe('survivors');
+    const publisher = publish(scenario.addresses, 'survivors', '10.0.4.1', 4);
+    const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
+    const victim = scenario.nodes.find((n) => n.address === registered['server'])!;
+    await victim.stop('SIGKILL');
+    const live = scenario.addresses.filter((a) => a !== victim.address);
+    try {
+      await eventually(() => live.every((a) => watching.lists(a, '10.0.4.1:4')), 20_000, () => `listed on every live member: ${watching.describe()}`);
+    } finally {
+      await victim.start();
+    }
+  });
+});
