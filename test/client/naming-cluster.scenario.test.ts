@@ -1,46 +1,17 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { NamingClient, type InstancesChangeEvent } from '../../src/client/index.js';
 import { ClusterScenario } from '../support/cluster-scenario.js';
 import { HarnessProcess } from '../support/harness-process.js';
+import { NamingSubscribers } from '../support/naming-subscribers.js';
 import { eventually } from '../support/raw-peer.js';
-import { testLogger } from '../support/server.js';
 
 const publisherScript = fileURLToPath(new URL('../support/naming-publisher.ts', import.meta.url));
-
-/** One subscriber pinned to each member, recording the latest list of a service it hears. */
-class Subscribers {
-  readonly latest = new Map<string, string[]>();
-  readonly clients: NamingClient[] = [];
-
-  async start(addresses: readonly string[], service: string): Promise<void> {
-    for (const address of addresses) {
-      const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 500, redoIntervalMs: 500 });
-      this.clients.push(naming);
-      await naming.start();
-      await naming.subscribe(service, (event: InstancesChangeEvent) => this.latest.set(address, event.instances.map((i) => `${i.ip}:${i.port}`)));
-    }
-  }
-
-  /** Whether the subscriber on `address` lists `instance` (or, with `present` false, does not). */
-  lists(address: string, instance: string, present = true): boolean {
-    return (this.latest.get(address)?.includes(instance) ?? false) === present;
-  }
-
-  describe(): string {
-    return JSON.stringify(Object.fromEntries(this.latest));
-  }
-
-  shutdown(): Promise<void[]> {
-    return Promise.all(this.clients.map((c) => c.shutdown()));
-  }
-}
 
 describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 }, () => {
   const scenario = new ClusterScenario();
   const publishers: HarnessProcess[] = [];
-  const subscribers: Subscribers[] = [];
+  const subscribers: NamingSubscribers[] = [];
 
   before(() => scenario.start({}));
   after(async () => {
@@ -55,8 +26,8 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
     return publisher;
   }
 
-  async function subscribe(service: string): Promise<Subscribers> {
-    const watching = new Subscribers();
+  async function subscribe(service: string): Promise<NamingSubscribers> {
+    const watching = new NamingSubscribers();
     subscribers.push(watching);
     await watching.start(scenario.addresses, service);
     return watching;
