@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ClusterScenario } from '../support/cluster-scenario.js';
 import { HarnessProcess } from '../support/harness-process.js';
-import { NamingSubscribers } from '../support/naming-subscribers.js';
+import { NamingSubscriberPool } from '../support/naming-subscribers.js';
 import { eventually } from '../support/raw-peer.js';
 
 const publisherScript = fileURLToPath(new URL('../support/naming-publisher.ts', import.meta.url));
@@ -11,12 +11,12 @@ const publisherScript = fileURLToPath(new URL('../support/naming-publisher.ts', 
 describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 }, () => {
   const scenario = new ClusterScenario();
   const publishers: HarnessProcess[] = [];
-  const subscribers: NamingSubscribers[] = [];
+  const subscribers = new NamingSubscriberPool(() => scenario.addresses);
 
   before(() => scenario.start({}));
   after(async () => {
     await Promise.all(publishers.map((p) => p.stop()));
-    await Promise.all(subscribers.map((s) => s.shutdown()));
+    await subscribers.shutdown();
     await scenario.dispose();
   });
 
@@ -26,15 +26,8 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
     return publisher;
   }
 
-  async function subscribe(service: string): Promise<NamingSubscribers> {
-    const watching = new NamingSubscribers();
-    subscribers.push(watching);
-    await watching.start(scenario.addresses, service);
-    return watching;
-  }
-
   it('the member a registering client is on is SIGKILLed: the client reconnects to another and registers again there', async () => {
-    const watching = await subscribe('movers');
+    const watching = await subscribers.everywhere('movers');
     const publisher = publish(scenario.addresses, 'movers', '10.0.1.1', 1);
     const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
     const first = registered['server'] as string;
@@ -49,13 +42,13 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
   });
 
   it('register through one member, subscribe through the others: each sees it', async () => {
-    const watching = await subscribe('spread');
+    const watching = await subscribers.everywhere('spread');
     publish([scenario.addresses[0]!], 'spread', '10.0.2.1', 2);
     await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.2.1:2')), 15_000, () => `seen everywhere: ${watching.describe()}`);
   });
 
   it('the registering process SIGKILLed: subscribers on every member are pushed the removal', async () => {
-    const watching = await subscribe('crashy');
+    const watching = await subscribers.everywhere('crashy');
     const publisher = publish([scenario.addresses[1]!], 'crashy', '10.0.3.1', 3);
     const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
     await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.3.1:3')), 15_000, () => `seen everywhere: ${watching.describe()}`);
@@ -64,7 +57,7 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
   });
 
   it('after its member is SIGKILLed, subscribers on every live member end with the redone instance listed', async () => {
-    const watching = await subscribe('survivors');
+    const watching = await subscribers.everywhere('survivors');
     const publisher = publish(scenario.addresses, 'survivors', '10.0.4.1', 4);
     const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
     const victim = scenario.nodes.find((n) => n.address === registered['server'])!;

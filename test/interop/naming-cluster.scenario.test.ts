@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClusterScenario } from '../support/cluster-scenario.js';
 import { HarnessProcess } from '../support/harness-process.js';
 import { isPushOf, runNamingCommand, type RealNamingClient } from '../support/naming-interop-suite.js';
-import { NamingSubscribers } from '../support/naming-subscribers.js';
+import { NamingSubscriberPool } from '../support/naming-subscribers.js';
 import { eventually } from '../support/raw-peer.js';
 import { goNaming, javaNaming224, javaNaming310 } from '../support/real-naming-clients.js';
 
@@ -27,7 +27,7 @@ async function holdsClient(address: string, version: string): Promise<boolean> {
 describe('real Java 2.2.4, Java 3.1.0 and Go naming clients on a 3-member cluster (processes)', { timeout: 300_000 }, () => {
   const scenario = new ClusterScenario();
   const harnesses: HarnessProcess[] = [];
-  const subscribers: NamingSubscribers[] = [];
+  const subscribers = new NamingSubscriberPool(() => scenario.addresses);
   let cacheRoot = '';
 
   before(async () => {
@@ -41,7 +41,7 @@ describe('real Java 2.2.4, Java 3.1.0 and Go naming clients on a 3-member cluste
   });
   after(async () => {
     await Promise.all(harnesses.map((h) => h.stop()));
-    await Promise.all(subscribers.map((s) => s.shutdown()));
+    await subscribers.shutdown();
     await scenario.dispose();
     if (cacheRoot) rmSync(cacheRoot, { recursive: true, force: true });
   });
@@ -54,18 +54,10 @@ describe('real Java 2.2.4, Java 3.1.0 and Go naming clients on a 3-member cluste
     return harness;
   }
 
-  /** Our NamingClient subscribed to `service` on every member. */
-  async function subscribeEverywhere(service: string): Promise<NamingSubscribers> {
-    const watching = new NamingSubscribers();
-    subscribers.push(watching);
-    await watching.start(scenario.addresses, service);
-    return watching;
-  }
-
   it('each registers through its own member and is pushed the others; a registering process SIGKILLed is pushed gone on every member', async () => {
     const reals = [javaNaming224, javaNaming310, goNaming];
     const instances = ['10.5.0.1:8080', '10.5.0.2:8080', '10.5.0.3:8080'];
-    const watching = await subscribeEverywhere('mesh');
+    const watching = await subscribers.everywhere('mesh');
     const clients = await Promise.all(reals.map((real, i) => startHarness(real, [scenario.addresses[i]!])));
     for (const [i, client] of clients.entries()) {
       await runNamingCommand(client, 'subscribe mesh');
@@ -88,7 +80,7 @@ describe('real Java 2.2.4, Java 3.1.0 and Go naming clients on a 3-member cluste
   });
 
   it('the member a registering Java client is on is SIGKILLed: the client reconnects, redoes, and subscribers on the live members end with its instance listed', async () => {
-    const watching = await subscribeEverywhere('movers');
+    const watching = await subscribers.everywhere('movers');
     const java224 = await startHarness(javaNaming224, scenario.addresses);
     const java310 = await startHarness(javaNaming310, scenario.addresses);
     await runNamingCommand(java224, 'register movers 10.6.0.1 8080');

@@ -28,3 +28,22 @@ export class NamingSubscribers {
     return Promise.all(this.clients.map((c) => c.shutdown()));
   }
 }
+
+/** The subscribers a test starts, one set per service, all shut down together. */
+export class NamingSubscriberPool {
+  private readonly started: NamingSubscribers[] = [];
+
+  constructor(private readonly addresses: () => readonly string[]) {}
+
+  /** Our NamingClient subscribed to `service` on every member. */
+  async everywhere(service: string): Promise<NamingSubscribers> {
+    const watching = new NamingSubscribers();
+    this.started.push(watching);
+    await watching.start(this.addresses(), service);
+    return watching;
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all(this.started.map((s) => s.shutdown()));
+  }
+}
