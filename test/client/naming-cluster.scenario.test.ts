@@ -13,7 +13,9 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
   const publishers: HarnessProcess[] = [];
   const subscribers = new NamingSubscriberPool(() => scenario.addresses);
 
-  before(() => scenario.start({}));
+  // A crashed member's clients expire on the others after expireMs (3 minutes by default): short
+  // here, so a test can see them go and know that the instances still listed were redone.
+  before(() => scenario.start({ naming: { sync: { verifyIntervalMs: 1000, expireMs: 6000 } } }));
   after(async () => {
     await Promise.all(publishers.map((p) => p.stop()));
     await subscribers.shutdown();
@@ -61,10 +63,16 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
     const publisher = publish(scenario.addresses, 'survivors', '10.0.4.1', 4);
     const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
     const victim = scenario.nodes.find((n) => n.address === registered['server'])!;
+    // A client that knows only the victim cannot redo anywhere: its instance going on the live
+    // members shows the victim's clients have expired there.
+    const stranded = publish([victim.address], 'survivors', '10.0.4.9', 4);
+    await stranded.waitForEvent((e) => e.event === 'registered', 30_000, 'the stranded client registered');
+    await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.4.9:4')), 15_000, () => `stranded listed: ${watching.describe()}`);
     await victim.stop('SIGKILL');
     const live = scenario.addresses.filter((a) => a !== victim.address);
     try {
-      await eventually(() => live.every((a) => watching.lists(a, '10.0.4.1:4')), 20_000, () => `listed on every live member: ${watching.describe()}`);
+      await eventually(() => live.every((a) => watching.lists(a, '10.0.4.9:4', false)), 30_000, () => `the victim's clients expired: ${watching.describe()}`);
+      assert.ok(live.every((a) => watching.lists(a, '10.0.4.1:4')), `redone instance listed on every live member: ${watching.describe()}`);
     } finally {
       await victim.start();
     }
