@@ -64,8 +64,14 @@ export class ClusterLoader {
     const results = await Promise.all(
       steps.map(async (step) => {
         if (step.overloaded === this.selfAddress) {
-          this.server.reload(step.reloadCount, step.reloadServer);
-          return true;
+          try {
+            this.server.reload(step.reloadCount, step.reloadServer);
+            return true;
+          } catch (error) {
+            // A drain owns this member's shedding (ShedBusyError): a step not taken, as a member's refusal.
+            this.logger.warn({ err: error }, 'smartReloadCluster: this member refused its step');
+            return false;
+          }
         }
         try {
           const reply = await this.members.request(

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { sleep, type Timers } from '../protocol/index.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
+import { ShedPriority } from '../server/control/shed-pacer.js';
 import { pickWeighted, type Deficit } from './balancer.js';
 import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
@@ -40,6 +41,18 @@ export async function drainClients(deps: DrainDeps, windowMs: number): Promise<v
   const up = deps.upOthers();
   const count = deps.manager.sheddable().length;
   if (up.length === 0 || count === 0) return;
+  // The drain owns this member's shedding until it ends: operator and balancer budgets are refused.
+  const release = deps.manager.reserveShedding(ShedPriority.DRAIN);
+  try {
+    await moveAll(deps, windowMs, count, up);
+  } finally {
+    deps.manager.stopShedding();
+    release();
+  }
+  deps.logger.info({ left: deps.manager.sheddable().length }, 'draining: done');
+}
+
+async function moveAll(deps: DrainDeps, windowMs: number, count: number, up: readonly string[]): Promise<void> {
   const targets = drainTargets(await deps.load(), deps.self, up);
   const ratePerSecond = Math.max(1, count / Math.max(0.001, windowMs / 1000));
   deps.logger.info({ clients: count, windowMs, targets }, 'draining: moving clients to the other members');
@@ -53,15 +66,14 @@ export async function drainClients(deps: DrainDeps, windowMs: number): Promise<v
     const now = deps.timers.now();
     if (deps.manager.shedProgress.active) idleSince = undefined;
     else idleSince ??= now;
-    // Give clients that just acknowledged a second to finish moving before asking again.
-    if (idleSince !== undefined && (round === 0 || now - idleSince >= 1000)) {
+    // The first round pre-empts whatever runs; later ones give clients that just acknowledged a
+    // second to finish moving before asking again.
+    if (round === 0 || (idleSince !== undefined && now - idleSince >= 1000)) {
       idleSince = undefined;
       const left = deps.manager.sheddable().length;
-      deps.manager.shed(left, { ratePerSecond: round === 0 ? ratePerSecond : Math.max(ratePerSecond, left), redirect });
+      deps.manager.shed(left, { ratePerSecond: round === 0 ? ratePerSecond : Math.max(ratePerSecond, left), redirect, priority: ShedPriority.DRAIN });
       round++;
     }
     await sleep(deps.timers, 100);
   }
-  deps.manager.stopShedding();
-  deps.logger.info({ left: deps.manager.sheddable().length }, 'draining: done');
 }

@@ -24,6 +24,7 @@ import { parseMember, parseMembersOption, readClusterConf, requireSelf, type Mem
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
+import { ShedPriority } from '../server/control/shed-pacer.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { clusterConfPath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 
@@ -120,7 +121,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
         const bornBefore = Date.now() - cooldownMs;
         return new Set(server.manager.sheddable().filter((c) => isSdkSource(c.meta.labels) && c.meta.createTime <= bornBefore).map((c) => c.id));
       },
-      shed: (budget, ratePerSecond, eligible, redirect) => server.manager.shed(budget, { ratePerSecond, eligible, redirect }),
+      shed: (budget, ratePerSecond, eligible, redirect) => server.manager.shed(budget, { ratePerSecond, eligible, redirect, priority: ShedPriority.BALANCER }),
       shedding: () => server.manager.shedProgress.active,
       timers: systemTimers,
       random: Math.random,
