@@ -86,6 +86,10 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     ...(membership.confPath === undefined ? {} : { clusterConfPath: membership.confPath }),
     clusterConfPollMs: config.clusterConfPollMs,
     clientOptions: config.memberClient,
+    resolveIntervalMs: config.cluster.resolveIntervalMs,
+    ...(config.cluster.identityKey === undefined || config.cluster.identityValue === undefined
+      ? {}
+      : { identity: { key: config.cluster.identityKey, value: config.cluster.identityValue } }),
   });
   const metrics = new NodeMetrics();
   const server = new NacosServer({
@@ -104,7 +108,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     shed: config.shed,
     limitRule,
     observer: metrics.observer,
-    isMemberIp: (ip) => members.isMemberIp(ip),
+    isTrustedMember: (ip, headers) => members.isTrustedMember(ip, headers),
     // Refused and shut-down clients are sent to another member that is up, chosen at random.
     redirectTarget: () => {
       const up = members.upOthers();
@@ -170,6 +174,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   });
   await http.listen({ host: config.host, port: config.port });
   try {
+    // Hostname members are trusted from their first connection.
+    await members.resolveAddresses();
     await server.start();
   } catch (error) {
     await http.close();

@@ -5,6 +5,7 @@ import {
   PortOffset,
   request,
   systemTimers,
+  type Headers,
   type RequestMessage,
   type ResponseMessage,
   type Timers,
@@ -63,8 +64,11 @@ export interface NacosServerOptions {
   shutdownResetWaitMs?: number;
   /** Where refused or shut-down clients are sent (another member's `ip:port`). */
   redirectTarget?: () => string | undefined;
-  /** Whether an IP is a configured cluster member (trusts `source=cluster` on the cluster port). */
-  isMemberIp?: (ip: string) => boolean;
+  /**
+   * Whether a peer is a cluster member, by its address or the identity in its setup headers
+   * (trusts `source=cluster` on the cluster port).
+   */
+  isTrustedMember?: (ip: string, headers: Headers) => boolean;
   observer?: ServerObserver;
 }
 
@@ -125,7 +129,7 @@ export class NacosServer {
       isStarted: () => this.startedFlag,
       isRefusingSetups: () => this.refusingSetups,
       refusalRedirect: () => options.redirectTarget?.(),
-      isMemberIp: options.isMemberIp ?? (() => false),
+      isTrustedMember: options.isTrustedMember ?? (() => false),
       setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
       refusalCloseDelayMs: options.refusalCloseDelayMs ?? 300,
       onSetup: (outcome, elapsedMs, reason) => options.observer?.setupHandled?.(outcome, elapsedMs, reason),
