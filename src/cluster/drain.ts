@@ -33,6 +33,18 @@ export function drainTargets(load: ClusterLoad, self: string, up: readonly strin
 }
 
 /**
+ * One redirect target for a client that must leave this member (a refusal, a shutdown), spread as
+ * a drain spreads: over the other up members that are not draining, weighted by
+ * {@link drainTargets}. Undefined when there is none (the client then picks for itself).
+ */
+export function spreadRedirect(load: ClusterLoad | undefined, self: string, up: readonly string[], random: () => number): string | undefined {
+  if (up.length === 0) return undefined;
+  return pickWeighted(drainTargets(load ?? EMPTY_LOAD, self, up), random);
+}
+
+const EMPTY_LOAD: ClusterLoad = { detail: [], memberCount: 0, metricsCount: 0, completed: false, max: 0, min: -1, total: 0, avg: 0, threshold: 0 };
+
+/**
  * Moves every client of this member to the other members, spread by their deficits, paced over
  * `windowMs`; resolves when none is left or the window (plus a grace) has passed. Clients keep
  * their old connection until the new one is confirmed, so no request fails.

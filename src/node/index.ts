@@ -19,7 +19,7 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
-import { drainClients } from '../cluster/drain.js';
+import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
@@ -109,11 +109,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     limitRule,
     observer: metrics.observer,
     isTrustedMember: (ip, headers) => members.isTrustedMember(ip, headers),
-    // Refused and shut-down clients are sent to another member that is up, chosen at random.
-    redirectTarget: () => {
-      const up = members.upOthers();
-      return up.length === 0 ? undefined : up[Math.floor(Math.random() * up.length)];
-    },
+    // Refused and shut-down clients are spread as a drain spreads them, never to a draining member.
+    redirectTarget: (): string | undefined => spreadRedirect(cluster.latest, self, members.upOthers(), Math.random),
   });
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
@@ -141,6 +138,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       balancer.stop();
+      // A fresh view of the cluster, so shutdown's redirects skip members that are draining.
+      await cluster.load();
       await server.close();
       await members.close();
       await http.close();

@@ -62,7 +62,7 @@ export interface NacosServerOptions {
   limitRule?: ConnectionLimitRule;
   /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
   shutdownResetWaitMs?: number;
-  /** Where refused or shut-down clients are sent (another member's `ip:port`). */
+  /** Where a refused or shut-down client is sent (another member's `ip:port`); asked once per client. */
   redirectTarget?: () => string | undefined;
   /**
    * Whether a peer is a cluster member, by its address or the identity in its setup headers
@@ -256,9 +256,11 @@ export class NacosServer {
     this.manager.stopShedding();
     this.sdkTransport.stopAccepting();
     this.clusterTransport.stopAccepting();
-    const reset = request('ConnectResetRequest', splitRedirect(this.options.redirectTarget?.()));
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
-    const resets = this.manager.sheddable().map((c) => c.request(reset, waitMs).catch(() => undefined));
+    // A target per client, so they spread over the other members instead of all going to one.
+    const resets = this.manager
+      .sheddable()
+      .map((c) => c.request(request('ConnectResetRequest', splitRedirect(this.options.redirectTarget?.())), waitMs).catch(() => undefined));
     await Promise.all(resets);
     for (const connection of this.manager.list()) this.manager.unregister(connection.id, UnregisterReason.SHUTDOWN);
     this.startedFlag = false;
