@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { sleep, type Timers } from '../protocol/index.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
 import { ShedPriority } from '../server/control/shed-pacer.js';
+import { ExtraLoaderMetric } from '../server/handlers/server-loader-info.js';
 import { pickWeighted, type Deficit } from './balancer.js';
 import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
@@ -22,9 +23,9 @@ export interface DrainDeps {
  * the share it will have once this member is empty. Every up member gets at least weight 1.
  */
 export function drainTargets(load: ClusterLoad, self: string, up: readonly string[]): Deficit[] {
-  const others = load.detail.filter((d) => d.address !== self && up.includes(d.address) && d.metric['draining'] !== 'true');
+  const others = load.detail.filter((d) => d.address !== self && up.includes(d.address) && d.metric[ExtraLoaderMetric.DRAINING] !== 'true');
   const counts = new Map(others.map((d) => [d.address, sdkCountOf(d.metric) ?? 0]));
-  const draining = new Set(load.detail.filter((d) => d.metric['draining'] === 'true').map((d) => d.address));
+  const draining = new Set(load.detail.filter((d) => d.metric[ExtraLoaderMetric.DRAINING] === 'true').map((d) => d.address));
   for (const address of up) if (!counts.has(address) && !draining.has(address)) counts.set(address, 0);
   if (counts.size === 0) return [];
   const total = load.detail.reduce((sum, d) => sum + (sdkCountOf(d.metric) ?? 0), 0);

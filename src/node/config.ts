@@ -51,6 +51,7 @@ export const NodeConfigSchema = z.strictObject({
       cooldownMs: z.number().int().min(0),
       warmupMs: z.number().int().min(0),
       settleMs: z.number().int().min(0),
+      operatorHoldMs: z.number().int().min(0),
     })
     .partial()
     .default({}),

@@ -108,6 +108,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     shed: config.shed,
     limitRule,
     observer: metrics.observer,
+    extraLoaderMetrics: (): Record<string, string> => balancer.loaderMetrics(),
     isTrustedMember: (ip, headers) => members.isTrustedMember(ip, headers),
     // Refused and shut-down clients are spread as a drain spreads them, never to a draining member.
     redirectTarget: (): string | undefined => spreadRedirect(cluster.latest, self, members.upOthers(), Math.random),
@@ -130,6 +131,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     },
     { ...DEFAULT_BALANCER_OPTIONS, ...config.balancer },
   );
+  // Any operator move on this member holds every member's balancer (docs/balancing.md).
+  server.manager.onOperatorMove = () => balancer.holdForOperator();
 
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;

@@ -142,6 +142,11 @@ export class ConnectionManager {
     return true;
   }
 
+  /** Whether the total limit refuses the next connection now. */
+  refusesNewConnections(): boolean {
+    return checkLimit(this.rule, '', '', { total: this.limitedCount, forClientIp: 0, forApp: 0 }) === 'total';
+  }
+
   checkValid(connectionId: string): boolean {
     return this.connections.has(connectionId);
   }

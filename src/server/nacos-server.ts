@@ -19,7 +19,7 @@ import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.j
 import type { ShedPacerOptions } from './control/shed-pacer.js';
 import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from './ejector.js';
 import { connectionLayerHandlers, type HandlerRegistry, type RequestHandler } from './handlers/index.js';
-import { createCpuSampler, loaderMetrics } from './handlers/server-loader-info.js';
+import { createCpuSampler, ExtraLoaderMetric, loaderMetrics } from './handlers/server-loader-info.js';
 import { applyServerReload } from './handlers/server-reload.js';
 import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
 import type { Transport } from './transport/types.js';
@@ -64,6 +64,8 @@ export interface NacosServerOptions {
   shutdownResetWaitMs?: number;
   /** Where a refused or shut-down client is sent (another member's `ip:port`); asked once per client. */
   redirectTarget?: () => string | undefined;
+  /** More loader metrics from the layers above (the balancer's operator hold). */
+  extraLoaderMetrics?: () => Record<string, string>;
   /**
    * Whether a peer is a cluster member, by its address or the identity in its setup headers
    * (trusts `source=cluster` on the cluster port).
@@ -211,10 +213,15 @@ export class NacosServer {
 
   /** This node's loader metrics (conCount, sdkConCount, load, cpu), as ServerLoaderInfoRequest answers. */
   loaderMetrics(): Record<string, string> {
-    const metrics = loaderMetrics(this.manager, this.cpuUsage);
-    // Our addition to Nacos's four keys (a string map, so other readers ignore it): a draining
-    // member is no target for anyone's clients.
-    return this.refusingSetups ? { ...metrics, draining: 'true' } : metrics;
+    const metrics = { ...loaderMetrics(this.manager, this.cpuUsage), ...this.options.extraLoaderMetrics?.() };
+    // A draining member is no target for anyone's clients; a member at its limit takes no more.
+    if (this.refusingSetups) metrics[ExtraLoaderMetric.DRAINING] = 'true';
+    const { countLimit } = this.manager.limitRule;
+    if (countLimit >= 0) {
+      metrics[ExtraLoaderMetric.COUNT_LIMIT] = String(countLimit);
+      if (this.manager.refusesNewConnections()) metrics[ExtraLoaderMetric.REFUSING] = 'true';
+    }
+    return metrics;
   }
 
   /** ServerReloadRequest semantics on this node: shed toward `reloadServer` if above `reloadCount`. */
