@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { watchFile, unwatchFile } from 'node:fs';
 import { isIP } from 'node:net';
@@ -114,8 +115,12 @@ export class ClusterMembers {
     const identity = this.options.identity;
     if (identity === undefined) return false;
     const wanted = identity.key.toLowerCase();
-    // Header names are case-insensitive, as Java's request headers.
-    return Object.entries(headers).some(([k, v]) => k.toLowerCase() === wanted && v === identity.value);
+    const secret = Buffer.from(identity.value);
+    // Header names are case-insensitive, as Java's request headers; the value is compared in constant time.
+    return Object.entries(headers).some(([k, v]) => {
+      const shown = Buffer.from(v);
+      return k.toLowerCase() === wanted && shown.length === secret.length && timingSafeEqual(shown, secret);
+    });
   }
 
   /** A member by its address or by the identity it presents. */

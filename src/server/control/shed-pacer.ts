@@ -83,12 +83,13 @@ export class ShedPacer {
   ) {}
 
   get progress(): ShedProgress {
+    const owner = this.owner();
     return {
       active: this.cancelTick !== undefined,
       remaining: this.remaining,
       inFlight: this.inFlight.size,
       ...(typeof this.current.redirect === 'string' ? { redirectAddress: this.current.redirect } : {}),
-      ...(this.owner() === undefined ? {} : { owner: PRIORITY_NAMES[this.owner()!] }),
+      ...(owner === undefined ? {} : { owner: PRIORITY_NAMES[owner] }),
     };
   }
 
