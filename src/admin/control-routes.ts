@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseLimitRule, writeLimitRuleFile } from '../server/control/limit-rule.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
-import { ShedPriority } from '../server/control/shed-pacer.js';
 import type { Access } from './auth.js';
 import { BadParameterError } from './errors.js';
 import { redirectAddress, type Query } from './params.js';
@@ -32,7 +31,7 @@ export function registerControlRoutes(
     const redirect = redirectAddress(request.query as Query);
     const rule = parseLimitRule(request.body);
     // Refused (409) before anything changes while a drain owns the shedding.
-    manager.assertCanShed(ShedPriority.OPERATOR);
+    manager.assertCanShed();
     await writeLimitRuleFile(limitRuleFile, rule);
     const shedding = manager.applyLimitRule(rule, redirect);
     request.log.info({ rule, shedding }, 'connection limit rule changed');

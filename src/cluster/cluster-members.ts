@@ -106,7 +106,7 @@ export class ClusterMembers {
    * Whether a socket address belongs to a listed member: a literal entry, or an address a hostname
    * entry resolved to. The one answer to "is this peer a member" (cluster port trust, admin writes).
    */
-  isTrustedAddress(ip: string): boolean {
+  isMemberIp(ip: string): boolean {
     return this.trustedIps.has(normalizeIp(ip));
   }
 
@@ -125,7 +125,7 @@ export class ClusterMembers {
 
   /** A member by its address or by the identity it presents. */
   isTrustedMember(ip: string, headers: Headers): boolean {
-    return this.isTrustedAddress(ip) || this.hasIdentity(headers);
+    return this.isMemberIp(ip) || this.hasIdentity(headers);
   }
 
   list(): MemberView[] {

@@ -255,8 +255,8 @@ export class ConnectionManager {
     this.shedPacer.start(budget, options);
   }
 
-  /** @throws ShedBusyError when a budget of higher priority than `priority` runs or is reserved */
-  assertCanShed(priority: ShedPriority): void {
+  /** @throws ShedBusyError when a budget of higher priority than `priority` (default operator) runs or is reserved */
+  assertCanShed(priority: ShedPriority = ShedPriority.OPERATOR): void {
     this.shedPacer.assertCanStart(priority);
   }
 

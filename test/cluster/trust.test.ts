@@ -30,16 +30,16 @@ describe('member trust', () => {
         return answer;
       },
     });
-    assert.equal(members.isTrustedAddress('10.0.0.9'), true, 'a literal entry');
-    assert.equal(members.isTrustedAddress('127.0.0.1'), false, 'not resolved yet');
+    assert.equal(members.isMemberIp('10.0.0.9'), true, 'a literal entry');
+    assert.equal(members.isMemberIp('127.0.0.1'), false, 'not resolved yet');
     await members.resolveAddresses();
-    assert.deepEqual(['127.0.0.1', '::1', '::ffff:127.0.0.1', 'localhost', '10.0.0.8'].map((ip) => members.isTrustedAddress(ip)), [true, true, true, false, false]);
+    assert.deepEqual(['127.0.0.1', '::1', '::ffff:127.0.0.1', 'localhost', '10.0.0.8'].map((ip) => members.isMemberIp(ip)), [true, true, true, false, false]);
     answer = ['127.0.0.5'];
     await members.resolveAddresses();
-    assert.deepEqual(['127.0.0.5', '127.0.0.1'].map((ip) => members.isTrustedAddress(ip)), [true, false]);
+    assert.deepEqual(['127.0.0.5', '127.0.0.1'].map((ip) => members.isMemberIp(ip)), [true, false]);
     failing = true;
     await members.resolveAddresses();
-    assert.equal(members.isTrustedAddress('127.0.0.5'), true, 'a failed lookup keeps the last addresses');
+    assert.equal(members.isMemberIp('127.0.0.5'), true, 'a failed lookup keeps the last addresses');
     await members.close();
   });
 
@@ -88,7 +88,7 @@ describe('a member that connects from an unlisted address', { timeout: 60_000 },
     const b = await startTestNode({ ...common, host: '127.0.0.2' });
     nodes.push(a, b);
     await eventually(() => a.members.upOthers().length === 1, 20_000, 'A connected to B');
-    assert.equal(b.members.isTrustedAddress('127.0.0.1'), false);
+    assert.equal(b.members.isMemberIp('127.0.0.1'), false);
     return [a, b];
   }
 
