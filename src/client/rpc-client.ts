@@ -126,7 +126,7 @@ export class RpcClient {
   private starting: Promise<void> | undefined;
   private signal: SwitchSignal | undefined;
   private wakeLoop: (() => void) | undefined;
-  private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'headers' | 'clientIp' | 'serverAddresses'>>;
+  private readonly o: Required<Omit<RpcClientOptions, 'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses'>>;
 
   constructor(private readonly options: RpcClientOptions) {
     this.timers = options.timers ?? systemTimers;
@@ -135,6 +135,7 @@ export class RpcClient {
     this.serverList = new ServerList(options.serverAddresses, this.random);
     this.clientIp = options.clientIp ?? firstNonInternalIPv4();
     this.o = {
+      headers: options.headers ?? {},
       grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,
       requestTimeoutMs: options.requestTimeoutMs ?? 3000,
       retryTimes: options.retryTimes ?? 3,
@@ -240,8 +241,8 @@ export class RpcClient {
   }
 
   private withHeaders(message: RequestMessage): RequestMessage {
-    const headers = this.options.headers;
-    return headers === undefined ? message : { ...message, headers: { ...headers, ...message.headers } };
+    const { headers } = this.o;
+    return Object.keys(headers).length === 0 ? message : { ...message, headers: { ...headers, ...message.headers } };
   }
 
   /**

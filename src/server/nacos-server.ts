@@ -5,7 +5,6 @@ import {
   PortOffset,
   request,
   systemTimers,
-  type Headers,
   type RequestMessage,
   type ResponseMessage,
   type Timers,
@@ -70,7 +69,7 @@ export interface NacosServerOptions {
    * Whether a peer is a cluster member, by its address or the identity in its setup headers
    * (trusts `source=cluster` on the cluster port).
    */
-  isTrustedMember?: (ip: string, headers: Headers) => boolean;
+  isTrustedMember?: (ip: string, headers: Readonly<Record<string, string>>) => boolean;
   observer?: ServerObserver;
 }
 
