@@ -4,9 +4,9 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ClientStatus, RpcClient, type RpcClientOptions } from '../client/index.js';
-import type { Headers, RequestMessage, ResponseMessage } from '../protocol/index.js';
-import { normalizeIp } from '../server/transport/address.js';
+import type { RequestMessage, ResponseMessage } from '../protocol/index.js';
 import { readClusterConf, requireSelf, type MemberAddress } from './members.js';
+import { normalizeIp } from '../server/transport/address.js';
 
 export type MemberState = 'UP' | 'DOWN';
 
@@ -102,16 +102,8 @@ export class ClusterMembers {
     this.updateTrustedIps();
   }
 
-  /**
-   * Whether a socket address belongs to a listed member: a literal entry, or an address a hostname
-   * entry resolved to. The one answer to "is this peer a member" (cluster port trust, admin writes).
-   */
-  isMemberIp(ip: string): boolean {
-    return this.trustedIps.has(normalizeIp(ip));
-  }
-
   /** Whether request headers carry the shared member identity (none configured: never). */
-  hasIdentity(headers: Headers): boolean {
+  hasIdentity(headers: Readonly<Record<string, string>>): boolean {
     const identity = this.options.identity;
     if (identity === undefined) return false;
     const wanted = identity.key.toLowerCase();
@@ -124,7 +116,7 @@ export class ClusterMembers {
   }
 
   /** A member by its address or by the identity it presents. */
-  isTrustedMember(ip: string, headers: Headers): boolean {
+  isTrustedMember(ip: string, headers: Readonly<Record<string, string>>): boolean {
     return this.isMemberIp(ip) || this.hasIdentity(headers);
   }
 
@@ -135,6 +127,14 @@ export class ClusterMembers {
   /** Other members that are up: the candidates for redirects. */
   upOthers(): string[] {
     return this.members.filter((m) => m.address !== this.options.self && this.stateOf(m.address) === 'UP').map((m) => m.address);
+  }
+
+  /**
+   * Whether a socket address belongs to a listed member: a literal entry, or an address a hostname
+   * entry resolved to. The one answer to "is this peer a member" (cluster port trust, admin writes).
+   */
+  isMemberIp(ip: string): boolean {
+    return this.trustedIps.has(normalizeIp(ip));
   }
 
   /** Sends a request to a member over its cluster client. @throws when it is unknown or down */

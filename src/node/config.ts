@@ -36,6 +36,14 @@ export const NodeConfigSchema = z.strictObject({
   members: z.string().min(1).optional(),
   /** How often cluster.conf is checked for changes. */
   clusterConfPollMs: ms.default(2000),
+  /**
+   * Member trust: hostname entries are resolved again this often; a shared identity (Nacos 2.2.4's
+   * `nacos.core.auth.server.identity.key/value`) is sent on cluster requests and trusted when shown.
+   */
+  cluster: z
+    .strictObject({ resolveIntervalMs: ms.default(30_000), identityKey: z.string().min(1).optional(), identityValue: z.string().min(1).optional() })
+    .refine((c) => (c.identityKey === undefined) === (c.identityValue === undefined), { message: 'identityKey and identityValue go together' })
+    .default({ resolveIntervalMs: 30_000 }),
   /** `/cluster` and smartReloadCluster timeouts (Nacos: 200 ms per member, 1 s in all, 100 ms per reload). */
   loaderTimeouts: z.strictObject({ memberMs: ms, totalMs: ms, reloadMs: ms }).partial().default({}),
   /** Automatic balancing (docs/balancing.md); on by default. */
@@ -57,14 +65,6 @@ export const NodeConfigSchema = z.strictObject({
     .default({}),
   /** On SIGTERM or POST /nacos/v2/core/ops/drain, clients are moved away over this window. */
   drainWindowMs: z.number().int().min(0).default(10_000),
-  /**
-   * Member trust: hostname entries are resolved again this often; a shared identity (Nacos 2.2.4's
-   * `nacos.core.auth.server.identity.key/value`) is sent on cluster requests and trusted when shown.
-   */
-  cluster: z
-    .strictObject({ resolveIntervalMs: ms.default(30_000), identityKey: z.string().min(1).optional(), identityValue: z.string().min(1).optional() })
-    .refine((c) => (c.identityKey === undefined) === (c.identityValue === undefined), { message: 'identityKey and identityValue go together' })
-    .default({ resolveIntervalMs: 30_000 }),
   /** Intervals of the clients this node keeps to the other members. */
   memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
 });
