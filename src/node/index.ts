@@ -140,9 +140,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      balancer.stop();
       // A fresh view of the cluster, so shutdown's redirects skip members that are draining.
       await cluster.load();
+      balancer.stop();
       await server.close();
       await members.close();
       await http.close();
