@@ -14,6 +14,8 @@ export const NodeConfigSchema = z.strictObject({
   grpcPortOffset: z.number().int().min(1).max(60000).default(1000),
   home: z.string().min(1).default(join(homedir(), 'nacos')),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
+  transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   maxOutboundBytes: z.number().int().min(1024).optional(),
   keepaliveTimeMs: ms.default(2 * 60 * 60 * 1000),

@@ -21,8 +21,14 @@ import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from 
 import { connectionLayerHandlers, type HandlerRegistry, type RequestHandler } from './handlers/index.js';
 import { createCpuSampler, loaderMetrics } from './handlers/server-loader-info.js';
 import { applyServerReload } from './handlers/server-reload.js';
-import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
-import type { Transport } from './transport/types.js';
+import { GrpcTransport } from './transport/grpc-transport.js';
+import { Http2Transport } from './transport/http2-transport.js';
+import type { ServerTransport, Transport, TransportHandlers, TransportKind } from './transport/types.js';
+
+/** HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+/** Declared bytes of unfinished inbound messages one connection may hold. */
+export const DEFAULT_MAX_SESSION_BUFFERED_BYTES = 32 * 1024 * 1024;
 
 /** Hooks for metrics and benchmarks; each is called synchronously, so keep them cheap. */
 export interface ServerObserver {
@@ -48,6 +54,15 @@ export interface NacosServerOptions {
   maxMessageBytes?: number;
   /** Per-connection unflushed push bytes past which the connection is closed; default 2 × maxMessageBytes. */
   maxOutboundBytes?: number;
+  /** Which gRPC implementation serves both ports; default `grpc-js` (docs/server.md). */
+  transport?: TransportKind;
+  /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS); default 100. */
+  maxConcurrentStreams?: number;
+  /**
+   * Declared bytes of unfinished inbound messages one session may hold; default 32 MiB (at least
+   * maxMessageBytes); negative: no limit. Honoured by the `http2` transport.
+   */
+  maxSessionBufferedBytes?: number;
   /** Server keepalive ping interval; default 2 h (grpc-java). */
   keepaliveTimeMs?: number;
   /** Keepalive ack timeout; default 20 s. */
@@ -80,8 +95,8 @@ export class NacosServer {
   readonly manager: ConnectionManager;
   readonly handlers: HandlerRegistry;
   readonly registry: MessageRegistry;
-  private readonly sdkTransport: GrpcTransport;
-  private readonly clusterTransport: GrpcTransport;
+  private readonly sdkTransport: ServerTransport;
+  private readonly clusterTransport: ServerTransport;
   private readonly ejector: ConnectionEjector;
   private readonly timers: Timers;
   private readonly logger: Logger;
@@ -143,6 +158,8 @@ export class NacosServer {
     const transportOptions = {
       host: options.host,
       maxMessageBytes,
+      maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      maxSessionBufferedBytes: options.maxSessionBufferedBytes ?? Math.max(DEFAULT_MAX_SESSION_BUFFERED_BYTES, maxMessageBytes),
       keepaliveTimeMs: options.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
       closeGraceMs: 5000,
@@ -151,8 +168,9 @@ export class NacosServer {
       now: () => timers.now(),
       logger: options.logger,
     };
-    this.sdkTransport = new GrpcTransport({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
-    this.clusterTransport = new GrpcTransport(
+    const TransportImpl = options.transport === 'http2' ? Http2Transport : GrpcTransport;
+    this.sdkTransport = new TransportImpl({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
+    this.clusterTransport = new TransportImpl(
       { ...transportOptions, port: options.port + offset + (PortOffset.CLUSTER_GRPC - PortOffset.SDK_GRPC), kind: 'cluster' },
       handlers,
     );

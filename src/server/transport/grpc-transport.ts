@@ -4,17 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GrpcPaths } from '../../protocol/index.js';
 import { connectionIdOf, normalizeIp } from './address.js';
-import { StreamEnd, type StreamSession, type StreamSink, type Transport } from './types.js';
-
-/** What the transport hands accepted calls to. */
-export interface TransportHandlers {
-  unary(bytes: Uint8Array, transport: Transport): Promise<Uint8Array>;
-  openStream(transport: Transport, sink: StreamSink): StreamSession;
-  /** The TCP connection is gone (socket close, client crash, keepalive failure). */
-  transportClosed(transport: Transport): void;
-  /** Whether a connection is registered on this transport. */
-  registered(transport: Transport): boolean;
-}
+import { StreamEnd, type ServerTransport, type StreamSink, type Transport, type TransportHandlers } from './types.js';
 
 export interface GrpcTransportOptions {
   readonly host: string;
@@ -29,6 +19,8 @@ export interface GrpcTransportOptions {
   readonly unregisteredTimeoutMs: number;
   /** After close(), how long in-flight unary calls may take before the socket is destroyed. */
   readonly closeGraceMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced per session. */
+  readonly maxConcurrentStreams: number;
   readonly now: () => number;
   readonly logger: Logger;
 }
@@ -101,7 +93,7 @@ class SocketTransport implements Transport {
  * connection injector (decision 10.1) so that each TCP connection gets one connectionId, shared
  * by every call on it, and its socket's close is the transport's end.
  */
-export class GrpcTransport {
+export class GrpcTransport implements ServerTransport {
   private readonly grpcServer: grpc.Server;
   private readonly netServer: net.Server;
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
@@ -124,6 +116,7 @@ export class GrpcTransport {
       // Be lenient with client pings: Java pings every 6 min, Go every 60 s (spec 8.13).
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_concurrent_streams': options.maxConcurrentStreams,
     });
     this.grpcServer.addService(REQUEST_SERVICE, { request: this.onUnary });
     this.grpcServer.addService(BI_STREAM_SERVICE, { requestBiStream: this.onBiStream });
