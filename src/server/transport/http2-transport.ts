@@ -343,19 +343,21 @@ class BiStreamCall extends Call implements StreamSink {
 }
 
 /**
- * Ends a stream with a status: trailers-only if nothing was sent, else trailers after the reply;
- * then RST_STREAM(NO_ERROR) once they are out, so a client still sending stops (as gRPC servers do).
+ * Ends a stream with a status. Trailers-only if nothing was sent, then RST_STREAM(NO_ERROR) once
+ * they are out, so a client still sending stops (as gRPC servers do). After response headers,
+ * the status goes in trailers (Node would drop them once the stream is closed), and the client
+ * ends its side on reading them; what it still sends is discarded.
  */
 function endWithStatus(stream: CallStream, code: GrpcStatusCode, message: string): void {
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) {
     stream.respond(trailersOnly(code, message), { endStream: true });
+    stream.close(NGHTTP2_NO_ERROR);
   } else if (!stream.writableEnded) {
     const call = stream[CALL];
     if (call !== undefined) call.trailers = statusTrailers(code, message);
     stream.end();
   }
-  stream.close(NGHTTP2_NO_ERROR);
 }
 
 // Stream listeners shared by every call: `this` is the stream, its call is on it.
