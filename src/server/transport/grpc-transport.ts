@@ -3,7 +3,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GrpcPaths } from '../../protocol/index.js';
-import { connectionIdOf, normalizeIp } from './address.js';
+import { SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
 import { StreamEnd, type ServerTransport, type StreamSink, type Transport, type TransportHandlers } from './types.js';
 
 export interface GrpcTransportOptions {
@@ -53,20 +53,29 @@ const BI_STREAM_SERVICE: grpc.ServiceDefinition = {
   },
 };
 
-class SocketTransport implements Transport {
+class SocketTransport implements ListenedTransport {
   closed = false;
   /** The HTTP/2 session grpc-js runs on this socket, once it exists. */
   session: http2.ServerHttp2Session | undefined;
+  readonly id: string;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localPort: number;
 
   constructor(
-    readonly id: string,
-    readonly remoteIp: string,
-    readonly remotePort: number,
-    readonly localPort: number,
+    identity: SocketIdentity,
     readonly port: 'sdk' | 'cluster',
-    private readonly socket: net.Socket,
+    /** The raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
+    readonly peer: string,
+    readonly socket: net.Socket,
     private readonly closeGraceMs: number,
-  ) {}
+  ) {
+    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort } = identity);
+  }
+
+  socketClosed(): void {
+    this.closed = true;
+  }
 
   /**
    * Closes the HTTP/2 session gracefully: GOAWAY, then in-flight calls finish and what was
@@ -95,13 +104,10 @@ class SocketTransport implements Transport {
  */
 export class GrpcTransport implements ServerTransport {
   private readonly grpcServer: grpc.Server;
-  private readonly netServer: net.Server;
+  private readonly listener: SocketListener<SocketTransport>;
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
   private readonly byPeer = new Map<string, SocketTransport>();
-  private readonly sockets = new Set<net.Socket>();
-  /** Set by close(): called when the last socket has closed. */
-  private onDrained: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -126,88 +132,45 @@ export class GrpcTransport implements ServerTransport {
       const transport = this.byPeer.get(`${socket.remoteAddress}:${socket.remotePort}`);
       if (transport !== undefined) transport.session = session;
     });
-    this.netServer = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.listener = new SocketListener(
+      options,
+      handlers,
+      (socket, identity) => this.onSocket(socket, identity),
+      (transport) => {
+        if (this.byPeer.get(transport.peer) === transport) this.byPeer.delete(transport.peer);
+      },
+    );
   }
 
-  /** Binds the port; resolves with the bound port. */
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.netServer.once('error', onError);
-      this.netServer.listen(this.options.port, this.options.host, () => {
-        this.netServer.off('error', onError);
-        resolve((this.netServer.address() as net.AddressInfo).port);
-      });
-    });
+    return this.listener.listen();
   }
 
-  /** Stops accepting new TCP connections; existing ones stay. */
   stopAccepting(): void {
-    if (this.netServer.listening) this.netServer.close();
+    this.listener.stopAccepting();
   }
 
-  /** Closes the listener and every connection. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.closeAll();
     return this.closing;
   }
 
   private async closeAll(): Promise<void> {
-    // Drained when our own socket set is empty, not on net.Server's 'close' event: that event may
-    // already have fired (stopAccepting() came earlier, and the last socket closed since), and a
-    // close() waiting for it would wait forever.
-    const drained = new Promise<void>((resolve) => {
-      if (this.sockets.size === 0) resolve();
-      else this.onDrained = resolve;
-    });
+    const drained = this.listener.drained();
     this.stopAccepting();
     // Sessions first (grpc-js destroys them properly), then any socket that never got one.
     this.grpcServer.forceShutdown();
     setImmediate(() => {
-      for (const socket of this.sockets) socket.destroy();
+      for (const transport of this.listener.transports) transport.socket.destroy();
     });
     await drained;
   }
 
-
-  private onSocket(socket: net.Socket): void {
-    const remoteAddress = socket.remoteAddress;
-    const remotePort = socket.remotePort;
-    if (remoteAddress === undefined || remotePort === undefined) {
-      socket.destroy();
-      return;
-    }
-    const remoteIp = normalizeIp(remoteAddress);
-    const transport = new SocketTransport(
-      connectionIdOf(this.options.now(), remoteIp, remotePort),
-      remoteIp,
-      remotePort,
-      socket.localPort ?? this.options.port,
-      this.options.kind,
-      socket,
-      this.options.closeGraceMs,
-    );
-    const peer = `${remoteAddress}:${remotePort}`;
-    this.byPeer.set(peer, transport);
-    this.sockets.add(socket);
-    socket.setKeepAlive(true, 60_000);
-    // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
-    const unregisteredDeadline = setTimeout(() => {
-      if (!transport.closed && !this.handlers.registered(transport)) transport.close();
-    }, this.options.unregisteredTimeoutMs).unref();
-    socket.once('close', () => {
-      clearTimeout(unregisteredDeadline);
-      transport.closed = true;
-      this.sockets.delete(socket);
-      if (this.byPeer.get(peer) === transport) this.byPeer.delete(peer);
-      try {
-        this.handlers.transportClosed(transport);
-      } finally {
-        if (this.sockets.size === 0) this.onDrained?.();
-      }
-    });
-    socket.on('error', (error) => this.options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
+  private onSocket(socket: net.Socket, identity: SocketIdentity): SocketTransport {
+    const transport = new SocketTransport(identity, this.options.kind, `${socket.remoteAddress}:${socket.remotePort}`, socket, this.options.closeGraceMs);
+    this.byPeer.set(transport.peer, transport);
     this.injector.injectConnection(socket);
+    return transport;
   }
 
   /**

@@ -1,8 +1,6 @@
 import http2 from 'node:http2';
 import net from 'node:net';
-import type { Logger } from 'pino';
 import { GrpcPaths } from '../../protocol/index.js';
-import { connectionIdOf, normalizeIp } from './address.js';
 import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameReceiver } from './frame-decoder.js';
 import {
   GrpcStatus,
@@ -14,36 +12,31 @@ import {
   trailersOnly,
   type GrpcStatusCode,
 } from './grpc-status.js';
-import { StreamEnd, type ServerTransport, type StreamSession, type StreamSink, type Transport, type TransportHandlers } from './types.js';
+import { SocketListener, type ListenedTransport, type SocketIdentity, type SocketListenerOptions } from './socket-listener.js';
+import { StreamEnd, type ServerTransport, type StreamSession, type StreamSink, type TransportHandlers } from './types.js';
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
 /** Messages up to this size are copied behind their prefix (one write); larger ones are written as they are. */
 const COPY_LIMIT_BYTES = 16 * 1024;
 
-export interface Http2TransportOptions {
-  readonly host: string;
-  readonly port: number;
+export interface Http2TransportOptions extends SocketListenerOptions {
   readonly kind: 'sdk' | 'cluster';
   readonly maxMessageBytes: number;
   /** Server keepalive ping interval (grpc-java server default: 2 h). */
   readonly keepaliveTimeMs: number;
   /** Keepalive ack timeout (Nacos: 20 s): a connection that does not answer a ping in time is destroyed. */
   readonly keepaliveTimeoutMs: number;
-  /** A TCP connection with no registered connection on it after this is closed (idle sockets). */
-  readonly unregisteredTimeoutMs: number;
   /** After a connection's close, how long in-flight calls may take before its socket is destroyed. */
   readonly closeGraceMs: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced per session. */
   readonly maxConcurrentStreams: number;
   /** Declared bytes of unfinished inbound messages one connection may hold; negative: no limit. */
   readonly maxSessionBufferedBytes: number;
-  readonly now: () => number;
-  readonly logger: Logger;
 }
 
 /** One TCP connection and its HTTP/2 session: the connection identity is the socket's own. */
-class H2Connection implements Transport {
+class H2Connection implements ListenedTransport {
   closed = false;
   /** Declared bytes of unfinished inbound messages its streams hold. */
   heldBytes = 0;
@@ -51,18 +44,21 @@ class H2Connection implements Transport {
   biStreams: Set<BiStreamCall> | undefined;
   keepaliveTimer: NodeJS.Timeout | undefined;
   pingAckTimer: NodeJS.Timeout | undefined;
-  unregisteredTimer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;
 
+  readonly id: string;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+
   constructor(
-    readonly id: string,
-    readonly remoteIp: string,
-    readonly remotePort: number,
-    readonly localPort: number,
+    identity: SocketIdentity,
     readonly port: 'sdk' | 'cluster',
     readonly session: http2.ServerHttp2Session,
     readonly owner: Http2Transport,
-  ) {}
+  ) {
+    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort } = identity);
+  }
 
   /**
    * GOAWAY: no new streams, in-flight calls finish and what was written leaves; the socket is
@@ -95,11 +91,10 @@ class H2Connection implements Transport {
     else this.keepaliveTimer?.refresh();
   }
 
-  /** The socket closed: stop every timer. */
-  stopTimers(): void {
+  socketClosed(): void {
+    this.closed = true;
     clearTimeout(this.keepaliveTimer);
     clearTimeout(this.pingAckTimer);
-    clearTimeout(this.unregisteredTimer);
     clearTimeout(this.graceTimer);
   }
 }
@@ -119,10 +114,6 @@ function keepaliveTick(connection: H2Connection): void {
 function keepaliveExpired(connection: H2Connection): void {
   connection.owner.options.logger.debug({ connectionId: connection.id }, 'keepalive ping not answered in time; closing');
   connection.session.destroy();
-}
-
-function unregisteredCheck(connection: H2Connection): void {
-  if (!connection.closed && !connection.owner.handlers.registered(connection)) connection.close();
 }
 
 /** The call a stream carries, kept on the stream so that its listeners need no closure. */
@@ -385,12 +376,10 @@ function onCallDeadline(call: Call): void {
  */
 export class Http2Transport implements ServerTransport {
   private readonly h2: http2.Http2Server;
-  private readonly netServer: net.Server;
+  private readonly listener: SocketListener<H2Connection>;
   private readonly bySession = new WeakMap<http2.Http2Session, H2Connection>();
-  private readonly connections = new Set<H2Connection>();
   /** The session Node created, synchronously, for the socket being accepted. */
   private acceptedSession: http2.ServerHttp2Session | undefined;
-  private onDrained: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -407,22 +396,15 @@ export class Http2Transport implements ServerTransport {
     this.h2.on('sessionError', (error: Error, session: http2.ServerHttp2Session) => {
       options.logger.debug({ err: error, connectionId: this.bySession.get(session)?.id }, 'HTTP/2 session error');
     });
-    this.netServer = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.listener = new SocketListener(options, handlers, (socket, identity) => this.onSocket(socket, identity));
   }
 
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.netServer.once('error', onError);
-      this.netServer.listen(this.options.port, this.options.host, () => {
-        this.netServer.off('error', onError);
-        resolve((this.netServer.address() as net.AddressInfo).port);
-      });
-    });
+    return this.listener.listen();
   }
 
   stopAccepting(): void {
-    if (this.netServer.listening) this.netServer.close();
+    this.listener.stopAccepting();
   }
 
   close(): Promise<void> {
@@ -431,63 +413,28 @@ export class Http2Transport implements ServerTransport {
   }
 
   private async closeAll(): Promise<void> {
-    const drained = new Promise<void>((resolve) => {
-      if (this.connections.size === 0) resolve();
-      else this.onDrained = resolve;
-    });
+    const drained = this.listener.drained();
     this.stopAccepting();
-    for (const connection of this.connections) {
+    for (const connection of this.listener.transports) {
       for (const call of connection.biStreams ?? []) call.shutDown();
       connection.close();
     }
     await drained;
   }
 
-  private onSocket(socket: net.Socket): void {
-    const remoteAddress = socket.remoteAddress;
-    const remotePort = socket.remotePort;
-    if (remoteAddress === undefined || remotePort === undefined) {
-      socket.destroy();
-      return;
-    }
+  private onSocket(socket: net.Socket, identity: SocketIdentity): H2Connection | undefined {
+    // Node creates the session synchronously, inside 'connection'.
     this.h2.emit('connection', socket);
     const session = this.acceptedSession;
     this.acceptedSession = undefined;
-    if (session === undefined) {
-      socket.destroy();
-      return;
-    }
-    const { options } = this;
-    const remoteIp = normalizeIp(remoteAddress);
-    const connection = new H2Connection(
-      connectionIdOf(options.now(), remoteIp, remotePort),
-      remoteIp,
-      remotePort,
-      socket.localPort ?? options.port,
-      options.kind,
-      session,
-      this,
-    );
+    if (session === undefined) return undefined;
+    const connection = new H2Connection(identity, this.options.kind, session, this);
     this.bySession.set(session, connection);
-    this.connections.add(connection);
-    socket.setKeepAlive(true, 60_000);
-    // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
-    connection.unregisteredTimer = setTimeout(unregisteredCheck, options.unregisteredTimeoutMs, connection).unref();
-    connection.keepaliveTimer = setTimeout(keepaliveTick, options.keepaliveTimeMs, connection).unref();
-    socket.on('close', () => {
-      connection.closed = true;
-      connection.stopTimers();
-      this.connections.delete(connection);
-      try {
-        this.handlers.transportClosed(connection);
-      } finally {
-        if (this.connections.size === 0) this.onDrained?.();
-      }
-    });
-    socket.on('error', (error) => options.logger.debug({ err: error, connectionId: connection.id }, 'socket error'));
+    connection.keepaliveTimer = setTimeout(keepaliveTick, this.options.keepaliveTimeMs, connection).unref();
     // Once a session has finished, Node ends its socket and waits for the peer's FIN, which a peer
     // that stopped reading never sends: nothing more will be written, so the socket goes now.
     socket.on('finish', destroySocket);
+    return connection;
   }
 
   private readonly onStream = (stream: CallStream, headers: http2.IncomingHttpHeaders): void => {
