@@ -121,6 +121,19 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
       return { session, id, biStream: stream };
     };
 
+    /** Resolves with the reason the connection is unregistered, once it is. */
+    const unregistration = (id: string): Promise<string> =>
+      new Promise((resolve) => {
+        const remove = server.addConnectionListener({
+          name: `conformance-${id}`,
+          onDisconnected: (connection, reason) => {
+            if (connection.id !== id) return;
+            remove();
+            resolve(reason);
+          },
+        });
+      });
+
     after(async () => {
       releaseSlow();
       for (const peer of peers) peer.close();
@@ -146,16 +159,7 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
 
     it("the connection's close event fires when its TCP socket closes", async () => {
       const { session, id } = await registered();
-      const gone = new Promise<string>((resolve) => {
-        const remove = server.addConnectionListener({
-          name: 'conformance',
-          onDisconnected: (connection, reason) => {
-            if (connection.id !== id) return;
-            remove();
-            resolve(reason);
-          },
-        });
-      });
+      const gone = unregistration(id);
       session.destroy();
       assert.ok([UnregisterReason.TRANSPORT_CLOSED, 'stream cancelled', 'stream error', 'stream ended by client'].includes(await gone));
       assert.equal(server.manager.checkValid(id), false);
@@ -231,16 +235,7 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
     it('a client that stops reading its bi-stream is closed at the outbound cap, not buffered without bound', async () => {
       const { session, id, biStream } = await registered();
       biStream.pause();
-      const reason = new Promise<string>((resolve) => {
-        const remove = server.addConnectionListener({
-          name: 'conformance-backpressure',
-          onDisconnected: (connection, why) => {
-            if (connection.id !== id) return;
-            remove();
-            resolve(why);
-          },
-        });
-      });
+      const reason = unregistration(id);
       const pad = 'y'.repeat(32 * 1024);
       let sent = 0;
       // Far more than the cap (256 KiB) plus every window on the way (64 KiB each by default).
