@@ -1,7 +1,7 @@
 // `npm run demo [-- --balancing=off] [--clients N]`: three members on 127.0.0.1-3 and a fleet of
 // clients in a separate process; member 1 is SIGKILLed and restarted, and a live view shows the
 // clients coming back to it (balancing on) or not (off). Reuses the integration-test helpers so
-// the demo runs exactly what test/cluster/balancing.test.ts asserts.
+// the demo runs exactly what test/cluster/balancing.scenario.test.ts asserts.
 import { parseArgs } from 'node:util';
 import { ClusterScenario, Fleet, isEven, type FleetStats } from '../test/support/cluster-scenario.js';
 

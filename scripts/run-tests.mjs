@@ -4,12 +4,19 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+// Multi-process scenarios (several node processes, client fleets in their own process) are
+// named `*.scenario.test.ts`, beside the tests of what they exercise.
+const isScenario = (file) => file.endsWith('.scenario.test.ts');
+const isInterop = (file) => file.includes('/interop/');
+
 const suites = {
-  // Fast tests: pure logic and servers on loopback, no JVM or Go harness.
-  unit: (file) => !file.includes('/interop/') && !file.includes('/peers/'),
+  // The fast loop: pure logic and servers on loopback in this process, no JVM or Go harness, no npm install.
+  unit: (file) => !isInterop(file) && !file.includes('/peers/') && !isScenario(file) && !file.includes('/package/'),
+  // Clusters of node processes: kills, restarts, balancing, drains (minutes).
+  scenarios: (file) => isScenario(file) && !isInterop(file) && !file.includes('/peers/'),
   // What `npm test` runs: everything but the real peer servers (slow first build).
   all: (file) => !file.includes('/peers/'),
-  interop: (file) => file.includes('/interop/'),
+  interop: isInterop,
   // Our client against real servers no one here wrote (r-nacos, Nacos 2.2.4).
   peers: (file) => file.includes('/peers/'),
 };

@@ -21,6 +21,8 @@
 // SDK logs go to stderr. The process's file descriptor 1 is pointed at stderr at start-up, so a
 // stray fmt.Println anywhere in the SDK cannot corrupt the protocol; events go to a private dup of
 // the original stdout.
+//
+// `nacos-interop-go naming ...` drives the SDK's naming client instead (naming.go).
 package main
 
 import (
@@ -47,6 +49,10 @@ const usage = "usage: --servers ip:port[,ip:port...] [--labels k=v,...] [--name 
 
 func main() {
 	out = protocolOut()
+	if len(os.Args) > 1 && os.Args[1] == "naming" {
+		runNaming(os.Args[2:])
+		return
+	}
 
 	servers := []string{"127.0.0.1:8848"}
 	labels := parseLabels("source=sdk")

@@ -4,12 +4,14 @@ import type { Logger } from 'pino';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
 import type { ClusterMembers } from '../cluster/cluster-members.js';
 import { NacosRemoteError } from '../protocol/index.js';
+import type { NamingReader } from '../naming/index.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { AUTH_OFF, createAccessCheck, type AnonymousWrites, type AuthOptions } from './auth.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerControlRoutes } from './control-routes.js';
 import { httpStatusOf } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
+import { registerNamingRoutes } from './naming-routes.js';
 import type { NodeMetrics } from './metrics.js';
 import { createRedirectParameter } from './redirect.js';
 
@@ -29,6 +31,8 @@ export interface AdminContext {
   readonly cluster: ClusterLoader;
   readonly members: ClusterMembers;
   readonly metrics: NodeMetrics;
+  /** Naming reads for the v2 open API; without it those routes are absent. */
+  readonly naming?: NamingReader;
   /** Where PUT control/connection persists the rule. */
   readonly limitRuleFile: string;
   readonly auth?: AuthOptions;
@@ -82,6 +86,7 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   registerLoaderRoutes(app, { server, cluster: context.cluster, redirectAddress });
   registerClusterRoutes(app, { members: context.members });
   registerControlRoutes(app, { manager: server.manager, limitRuleFile: context.limitRuleFile, redirectAddress });
+  if (context.naming !== undefined) registerNamingRoutes(app, { naming: context.naming });
 
   app.post('/nacos/v2/core/ops/drain', { config: { access: 'write' } }, async (_request, reply) => {
     if (context.drain === undefined) return reply.code(501).send({ code: 501, error: 'NOT_SUPPORTED', message: 'this node cannot drain' });

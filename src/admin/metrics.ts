@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { NamingStats, PushObserver } from '../naming/index.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
 import type { PushOutcome } from '../server/connection.js';
 import type { ServerObserver } from '../server/nacos-server.js';
@@ -22,6 +23,9 @@ export class NodeMetrics {
   private readonly unary: Counter<'type' | 'code'>;
   private readonly unaryLatency: Histogram<'type'>;
   private readonly setupLatency: Histogram;
+  private readonly namingPushes: Counter<'outcome'>;
+  private readonly namingPushLatency: Histogram;
+  private naming: NamingStats | undefined;
   private manager: ConnectionManager | undefined;
   private knownType: KnownType = () => false;
   /**
@@ -78,6 +82,42 @@ export class NodeMetrics {
       buckets: [0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
       registers,
     });
+    new Gauge({
+      name: 'nacos_remote_naming',
+      help: 'Naming state: services with instances, instances, subscriptions, connections with naming state (label what)',
+      labelNames: ['what'],
+      registers,
+      collect() {
+        this.reset();
+        if (metrics.naming === undefined) return;
+        for (const [what, n] of Object.entries(metrics.naming.stats())) this.set({ what }, n);
+      },
+    });
+    this.namingPushes = new Counter({
+      name: 'nacos_remote_naming_pushes_total',
+      help: 'NotifySubscriberRequest pushes settled: acked, or failed (error answer, timeout, closed; failures are retried)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.namingPushLatency = new Histogram({
+      name: 'nacos_remote_naming_push_seconds',
+      help: 'From the first change a naming push carries (merge window included) to its ack',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+  }
+
+  /** Hooks to pass to the naming push engine. */
+  readonly namingPushObserver: PushObserver = {
+    pushSettled: (outcome, elapsedMs) => {
+      this.namingPushes.inc({ outcome });
+      if (outcome === 'acked') this.namingPushLatency.observe(elapsedMs / 1000);
+    },
+  };
+
+  /** Reports a naming service's services, instances and subscribers at each scrape. */
+  attachNaming(naming: NamingStats): void {
+    this.naming = naming;
   }
 
   /** Hooks to pass as the server's `observer`. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readConfigFile } from '../node/config.js';
 import { startNode, type NacosNode } from '../node/index.js';
+import { LOG_FORMATS, type LogFormat } from '../node/logger.js';
 import { NacosRemoteError, PACKAGE_VERSION } from '../protocol/index.js';
 
 
@@ -46,11 +47,12 @@ program
   .option('--grpc-port-offset <n>', 'SDK gRPC port offset from --port (default 1000)', integer('--grpc-port-offset'))
   .option('--home <dir>', 'home directory holding conf/ and data/ (default ~/nacos)')
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+  .addOption(new Option('--log-format <format>', 'readable lines or JSON lines (default pretty when stdout is a terminal, else json)').choices(LOG_FORMATS))
   .option('--advertise-ip <ip>', 'the IP clients and members reach this node at (default --host, or the first non-internal IPv4)')
   .option('--members <list>', 'cluster members, ip:port,ip:port,... (main ports, self included); default <home>/conf/cluster.conf')
   .option('--auth-token <token>', 'require this accessToken on write endpoints (repeatable)', (t: string, all: string[] = []) => [...all, t])
   .option('--config <file>', 'JSON file with any of the options (flags win)')
-  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; advertiseIp?: string; members?: string; authToken?: string[]; config?: string }) => {
+  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; logFormat?: LogFormat; advertiseIp?: string; members?: string; authToken?: string[]; config?: string }) => {
     const { config: configFile, authToken, ...given } = flags;
     const fromFile = configFile === undefined ? {} : await readConfigFile(configFile);
     const fromFlags: Record<string, unknown> = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));

@@ -3,9 +3,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NacosRemoteError } from '../protocol/index.js';
+import { LOG_FORMATS } from './logger.js';
 
 const ms = z.number().int().min(1);
 const port = z.number().int().min(1).max(65535);
+/** -1 is no limit; anything else is checked against maxMessageBytes below. */
+const bufferedBytes = z.number().int().min(-1);
+const BUFFERED_BYTES_KEYS = ['maxSessionBufferedBytes', 'maxBufferedBytes'] as const;
 
 /** Every node option; the config file (`--config`) takes the same keys, validated strictly. */
 export const NodeConfigSchema = z.strictObject({
@@ -14,10 +18,27 @@ export const NodeConfigSchema = z.strictObject({
   grpcPortOffset: z.number().int().min(1).max(60000).default(1000),
   home: z.string().min(1).default(join(homedir(), 'nacos')),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
+  logFormat: z.enum(LOG_FORMATS).optional(),
   /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
   transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   maxOutboundBytes: z.number().int().min(1024).optional(),
+  /**
+   * gRPC transport caps (docs/operations.md): concurrent streams per HTTP/2 session (100; Nacos:
+   * no limit), and the declared bytes of unfinished inbound messages per session (32 MiB) and per
+   * node (128 MiB), both at least maxMessageBytes; -1 is no limit, as Nacos.
+   */
+  grpc: z
+    .strictObject({ maxConcurrentStreams: z.number().int().min(1).max(4_294_967_295), maxSessionBufferedBytes: bufferedBytes, maxBufferedBytes: bufferedBytes })
+    .partial()
+    .default({}),
+  /**
+   * Which address per-client-IP limits count: the IP the client reports in its setup (Nacos), or
+   * the TCP peer's address, which a client cannot choose (the safe choice where clients are not
+   * behind NAT or a proxy).
+   */
+  limits: z.strictObject({ countClientIpBy: z.enum(['reported', 'transport']) }).partial().default({}),
   keepaliveTimeMs: ms.default(2 * 60 * 60 * 1000),
   keepaliveTimeoutMs: ms.default(20_000),
   setupTimeoutMs: ms.default(10_000),
@@ -67,8 +88,20 @@ export const NodeConfigSchema = z.strictObject({
     .default({}),
   /** On SIGTERM or POST /nacos/v2/core/ops/drain, clients are moved away over this window. */
   drainWindowMs: z.number().int().min(0).default(10_000),
+  /** Naming pushes (docs/naming.md): merge window (Nacos: 500 ms), ack timeout, retry delay. */
+  naming: z.strictObject({ pushDelayMs: z.number().int().min(0), pushTimeoutMs: ms, pushRetryDelayMs: ms }).partial().default({}),
   /** Intervals of the clients this node keeps to the other members. */
   memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
+}).superRefine((config, context) => {
+  for (const key of BUFFERED_BYTES_KEYS) {
+    const value = config.grpc[key];
+    if (value === undefined || value === -1 || value >= config.maxMessageBytes) continue;
+    context.addIssue({
+      code: 'custom',
+      path: ['grpc', key],
+      message: `must be -1 (no limit) or at least maxMessageBytes (${config.maxMessageBytes}): a message of the largest allowed size could never arrive`,
+    });
+  }
 });
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;

@@ -13,7 +13,7 @@
  * ```
  */
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
@@ -21,11 +21,13 @@ import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
 import { drainClients } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
+import { attachNaming, type NamingService } from '../naming/index.js';
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { clusterConfPath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { createNodeLogger } from './logger.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
@@ -33,6 +35,7 @@ export type { ConnectionListener, ConnectionManager } from '../server/connection
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
 export {
   request,
   response,
@@ -53,6 +56,7 @@ export interface NacosNode {
   readonly http: FastifyInstance;
   readonly logger: Logger;
   readonly balancer: Balancer;
+  readonly naming: NamingService;
   /** Tells SDK clients to go elsewhere, closes every connection and both servers. Idempotent. */
   close(): Promise<void>;
   /**
@@ -71,7 +75,7 @@ export interface NacosNode {
 export async function startNode(input: NodeConfigInput & { logger?: Logger } = {}): Promise<NacosNode> {
   const { logger: givenLogger, ...rest } = input;
   const config = parseNodeConfig(rest, 'config');
-  const logger = givenLogger ?? pino({ level: config.logLevel });
+  const logger = givenLogger ?? createNodeLogger(config.logLevel, config.logFormat);
   const limitRuleFile = limitRulePath(config.home);
   const limitRule = await readLimitRuleFile(limitRuleFile);
   const advertiseIp = config.advertiseIp ?? (config.host === '0.0.0.0' || config.host === '::' ? firstNonInternalIPv4() : config.host);
@@ -95,6 +99,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     transport: config.transport,
     maxMessageBytes: config.maxMessageBytes,
     ...(config.maxOutboundBytes === undefined ? {} : { maxOutboundBytes: config.maxOutboundBytes }),
+    ...config.grpc,
+    ...config.limits,
     keepaliveTimeMs: config.keepaliveTimeMs,
     keepaliveTimeoutMs: config.keepaliveTimeoutMs,
     setupTimeoutMs: config.setupTimeoutMs,
@@ -111,6 +117,14 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       return up.length === 0 ? undefined : up[Math.floor(Math.random() * up.length)];
     },
   });
+  const naming = attachNaming(server, {
+    memberId: self,
+    timers: systemTimers,
+    logger: logger.child({ component: 'naming' }),
+    options: config.naming,
+    observer: metrics.namingPushObserver,
+  });
+  metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
   const balancer = new Balancer(
@@ -137,6 +151,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       balancer.stop();
+      naming.close();
       await server.close();
       await members.close();
       await http.close();
@@ -164,7 +179,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
-  const http = createAdminApp({ server, cluster, members, metrics, limitRuleFile, auth: config.auth, policy: config.admin, logger, drain: () => {
+  const http = createAdminApp({ server, cluster, members, metrics, naming: naming.reader, limitRuleFile, auth: config.auth, policy: config.admin, logger, drain: () => {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });
@@ -179,7 +194,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   balancer.start();
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
-  return { config, server, cluster, members, balancer, metrics, http, logger, close, drain, closed };
+  return { config, server, cluster, members, balancer, naming, metrics, http, logger, close, drain, closed };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

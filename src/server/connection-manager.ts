@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConnectionClosedError, request, type Labels, type Timers } from '../protocol/index.js';
-import { isClusterSource, type Connection } from './connection.js';
+import { isClusterSource, type Connection, type ConnectionMeta } from './connection.js';
 import { checkLimit, surplusConnections, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
 import { StreamEnd } from './transport/types.js';
 import { ShedPacer, type ShedOptions, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
@@ -27,11 +27,18 @@ export interface ConnectionListener {
 
 export type RegisterResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'closed' | Exclude<LimitVerdict, 'ok'> };
 
+/**
+ * Which address per-client-IP limits count: the one the client reports in its setup (Nacos), or the
+ * transport's peer address, which a client cannot choose.
+ */
+export type ClientIpCounting = 'reported' | 'transport';
+
 /** How long `loadSingle` waits for the client to acknowledge its ConnectResetRequest (Nacos: 3 s). */
 export const RESET_ACK_TIMEOUT_MS = 3000;
 
 /**
- * Registered connections by id, with per-client-IP and per-app counts, limits, traced IPs and
+ * Registered connections by id, with per-client-IP (reported, or transport: see
+ * {@link ClientIpCounting}) and per-app counts, limits, traced IPs and
  * listeners (spec 5.6). Node runs this on one thread, so check-then-insert in `register` is
  * atomic: concurrent setups cannot overshoot a limit.
  */
@@ -49,6 +56,7 @@ export class ConnectionManager {
     private readonly logger: Logger,
     timers: Timers,
     shedOptions: ShedPacerOptions,
+    private readonly countClientIpBy: ClientIpCounting = 'reported',
   ) {
     this.shedPacer = new ShedPacer(
       {
@@ -77,7 +85,8 @@ export class ConnectionManager {
    */
   applyLimitRule(rule: ConnectionLimitRule, redirectAddress?: string): number {
     this.setLimitRule(rule);
-    const surplus = surplusConnections(this.sheddable(), rule, {
+    const counted = this.sheddable().map((c) => ({ id: c.id, meta: { clientIp: this.countedIp(c.meta), appName: c.meta.appName } }));
+    const surplus = surplusConnections(counted, rule, {
       total: this.limitedCount,
       forClientIp: (ip) => this.perClientIp.get(ip) ?? 0,
       forApp: (app) => this.perApp.get(app) ?? 0,
@@ -100,14 +109,15 @@ export class ConnectionManager {
     const { meta } = connection;
     if (this.connections.has(meta.connectionId)) return { ok: true };
     if (!meta.trustedCluster) {
-      const verdict = checkLimit(this.rule, meta.clientIp, meta.appName, {
+      const ip = this.countedIp(meta);
+      const verdict = checkLimit(this.rule, ip, meta.appName, {
         total: this.limitedCount,
-        forClientIp: this.perClientIp.get(meta.clientIp) ?? 0,
+        forClientIp: this.perClientIp.get(ip) ?? 0,
         forApp: this.perApp.get(meta.appName) ?? 0,
       });
       if (verdict !== 'ok') return { ok: false, reason: verdict };
       this.limitedCount++;
-      increment(this.perClientIp, meta.clientIp, 1);
+      increment(this.perClientIp, ip, 1);
       increment(this.perApp, meta.appName, 1);
     }
     connection.traced = this.traced(meta.clientIp);
@@ -128,7 +138,7 @@ export class ConnectionManager {
     const { meta } = connection;
     if (!meta.trustedCluster) {
       this.limitedCount--;
-      increment(this.perClientIp, meta.clientIp, -1);
+      increment(this.perClientIp, this.countedIp(meta), -1);
       increment(this.perApp, meta.appName, -1);
     }
     connection.close();
@@ -182,6 +192,12 @@ export class ConnectionManager {
     return !c.meta.trustedCluster && (c.isSdkSource || isClusterSource(c.meta.labels));
   }
 
+  /** The address per-client-IP limits count for a connection (see {@link ClientIpCounting}). */
+  countedIp(meta: Pick<ConnectionMeta, 'clientIp' | 'remoteIp'>): string {
+    return this.countClientIpBy === 'transport' ? meta.remoteIp : meta.clientIp;
+  }
+
+  /** Limited connections per counted IP (the reported one unless counting by transport). */
   countForClientIp(clientIp: string): number {
     return this.perClientIp.get(clientIp) ?? 0;
   }

@@ -13,7 +13,7 @@ import {
 } from '../protocol/index.js';
 import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
 import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
-import { ConnectionManager, splitRedirect, UnregisterReason, type ConnectionListener } from './connection-manager.js';
+import { ConnectionManager, splitRedirect, UnregisterReason, type ClientIpCounting, type ConnectionListener } from './connection-manager.js';
 import type { Connection, PushOutcome } from './connection.js';
 import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
 import type { ShedPacerOptions } from './control/shed-pacer.js';
@@ -23,12 +23,12 @@ import { createCpuSampler, loaderMetrics } from './handlers/server-loader-info.j
 import { applyServerReload } from './handlers/server-reload.js';
 import { GrpcTransport } from './transport/grpc-transport.js';
 import { Http2Transport } from './transport/http2-transport.js';
+import { ByteBudget } from './transport/inbound-budget.js';
 import type { ServerTransport, Transport, TransportHandlers, TransportKind } from './transport/types.js';
 
-/** HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
-/** Declared bytes of unfinished inbound messages one connection may hold. */
 export const DEFAULT_MAX_SESSION_BUFFERED_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
 
 /** Hooks for metrics and benchmarks; each is called synchronously, so keep them cheap. */
 export interface ServerObserver {
@@ -60,9 +60,11 @@ export interface NacosServerOptions {
   maxConcurrentStreams?: number;
   /**
    * Declared bytes of unfinished inbound messages one session may hold; default 32 MiB (at least
-   * maxMessageBytes); negative: no limit. Honoured by the `http2` transport.
+   * maxMessageBytes); negative: no limit.
    */
   maxSessionBufferedBytes?: number;
+  /** The same for the whole node (both gRPC ports); default 128 MiB (at least maxMessageBytes); negative: no limit. */
+  maxBufferedBytes?: number;
   /** Server keepalive ping interval; default 2 h (grpc-java). */
   keepaliveTimeMs?: number;
   /** Keepalive ack timeout; default 20 s. */
@@ -75,6 +77,8 @@ export interface NacosServerOptions {
   /** Pacing of shedding budgets; default 100 resets/s in 100 ms ticks. */
   shed?: Partial<ShedPacerOptions>;
   limitRule?: ConnectionLimitRule;
+  /** Which address per-client-IP limits count; default the client-reported one, as Nacos. */
+  countClientIpBy?: ClientIpCounting;
   /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
   shutdownResetWaitMs?: number;
   /** Where refused or shut-down clients are sent (another member's `ip:port`). */
@@ -114,7 +118,7 @@ export class NacosServer {
     this.logger = options.logger;
     const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.registry = MessageRegistry.connectionLayer();
-    this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed });
+    this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed }, options.countClientIpBy);
     this.manager.setLimitRule(options.limitRule ?? UNLIMITED_RULE);
     this.cpuUsage = createCpuSampler();
     this.handlers = connectionLayerHandlers(this.manager, () => this.loaderMetrics());
@@ -160,6 +164,7 @@ export class NacosServer {
       maxMessageBytes,
       maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
       maxSessionBufferedBytes: options.maxSessionBufferedBytes ?? Math.max(DEFAULT_MAX_SESSION_BUFFERED_BYTES, maxMessageBytes),
+      nodeBufferedBytes: new ByteBudget(options.maxBufferedBytes ?? Math.max(DEFAULT_MAX_BUFFERED_BYTES, maxMessageBytes)),
       keepaliveTimeMs: options.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 20_000,
       closeGraceMs: 5000,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,65 @@ describe('nacos-remote server (CLI)', () => {
     assert.equal(await run.exit, 1);
     assert.match(run.output(), /'ejector\.intervalMs'/);
     assert.match(run.output(), /'colour': unknown option/);
+  });
+
+  /** Starts a node with the given flags, waits for its 'node started' line, stops it with SIGTERM; its output. */
+  async function logOfAStart(extraArgs: string[]): Promise<string> {
+    const port = await findMainPort(['127.0.0.1']);
+    const run = runCli(['server', '--host', '127.0.0.1', '--port', String(port), '--home', home, ...extraArgs]);
+    children.push(run.child);
+    await eventually(() => {
+      if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.output()}`);
+      return run.output().includes('node started');
+    }, 30_000, () => `node started in: ${run.output()}`);
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exit, 0, run.output());
+    return run.output();
+  }
+
+  it('logs JSON lines when stdout is not a terminal', async () => {
+    const lines = (await logOfAStart([])).trim().split('\n');
+    const started = lines.map((line) => JSON.parse(line) as { msg: string; level: number; port?: number }).find((entry) => entry.msg === 'node started');
+    assert.equal(started?.level, 30);
+  });
+
+  it('logs readable lines with --log-format pretty', async () => {
+    const output = await logOfAStart(['--log-format', 'pretty']);
+    assert.match(output, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: node started$/m);
+    assert.match(output, /^ {4}host: "127\.0\.0\.1"$/m);
+    assert.ok(!output.includes('"msg"'), output);
+  });
+
+  it('refuses an unknown --log-format, naming the allowed values', async () => {
+    const run = runCli(['server', '--log-format', 'xml', '--host', '127.0.0.1']);
+    children.push(run.child);
+    assert.notEqual(await run.exit, 0);
+    assert.match(run.output(), /'xml' is invalid\. Allowed choices are json, pretty/);
+  });
+
+  // script(1) gives the node a terminal for stdout, as `npm start` in a shell does.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it('logs readable lines when stdout is a terminal', { skip: hasScript ? false : 'no script(1) to give it a terminal' }, async () => {
+    const port = await findMainPort(['127.0.0.1']);
+    const command = [process.execPath, '--import', 'tsx', cli, 'server', '--host', '127.0.0.1', '--port', String(port), '--home', home]
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Colours on a terminal: strip them to read the words.
+    const plain = () => output.replace(/\x1b\[\d+m/g, '');
+    await eventually(() => {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${output}`);
+      return plain().includes('INFO: node started');
+    }, 30_000, () => `node started in: ${output}`);
+    assert.ok(!plain().includes('"msg"'), output);
+    // Closing the terminal hangs up the node; its HTTP port closing is the end state.
+    child.kill('SIGKILL');
+    await exited;
+    await eventually(async () => (await httpStatus(`http://127.0.0.1:${port}/nacos/v1/console/health/liveness`)) === 0, 10_000, 'node gone');
   });
 
   it('rejects a bad flag value', async () => {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
 import { ClientStartError, ClientStatus, RpcClient } from '../../src/client/index.js';
 import { defineRequestType, defineResponseType, request, response } from '../../src/protocol/index.js';
 import { parseLimitRule } from '../../src/server/control/limit-rule.js';
 import type { NacosServer } from '../../src/server/nacos-server.js';
+import { evenSpreadRandom } from '../support/even-random.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
 import { startTestServer, testLogger } from '../support/server.js';
@@ -95,18 +97,17 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
   });
 
   it('ConnectResetRequest without an address spreads clients over the others, none back on the shedder', async () => {
-    const many = Array.from({ length: 30 }, () => client(port, HOSTS));
+    // 10 clients start on each node; the shedder's 10 split between the two others.
+    const many = Array.from({ length: 30 }, (_, i) => client(port, HOSTS, { random: evenSpreadRandom(i, 30) }));
     clients.push(...many);
     await Promise.all(many.map((c) => c.start()));
-    const shedder = servers.get('127.0.0.1')!;
-    const onShedder = many.filter((c) => hostOf(c) === '127.0.0.1');
+    const shedder = servers.get('127.0.0.2')!;
+    const onShedder = many.filter((c) => hostOf(c) === '127.0.0.2');
+    assert.equal(onShedder.length, 10, 'the start drew from the injected random source');
     await Promise.all(onShedder.map((c) => shedder.manager.loadSingle(c.connectionId!)));
-    await eventually(() => onShedder.every((c) => hostOf(c) !== '127.0.0.1' && c.status === ClientStatus.RUNNING), 15_000, 'moved');
-    // Random choice: with 10 or more, all on one node would happen by chance under 0.2 % of the time.
-    if (onShedder.length >= 10) {
-      const to2 = onShedder.filter((c) => hostOf(c) === '127.0.0.2').length;
-      assert.ok(to2 > 0 && to2 < onShedder.length, `spread over both others (to 127.0.0.2: ${to2}/${onShedder.length})`);
-    }
+    await eventually(() => onShedder.every((c) => hostOf(c) !== '127.0.0.2' && c.status === ClientStatus.RUNNING), 15_000, 'moved');
+    const to1 = onShedder.filter((c) => hostOf(c) === '127.0.0.1').length;
+    assert.ok(to1 > 0 && to1 < onShedder.length, `spread over both others (to 127.0.0.1: ${to1}/${onShedder.length})`);
   });
 
   it('a request in flight during a move succeeds', async () => {
@@ -116,12 +117,14 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
     const s = serverOf(c);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let arrived = false;
     s.registerHandler('SlowRequest', async () => {
+      arrived = true;
       await held;
       return response('HealthCheckResponse');
     });
     const inFlight = c.request(request('SlowRequest'), 10_000);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => arrived, 5000, 'the request at the server');
     await s.manager.loadSingle(c.connectionId!, `127.0.0.2:${port}`);
     await eventually(() => hostOf(c) === '127.0.0.2', 10_000, 'moved during request');
     release();
@@ -130,7 +133,8 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
   });
 
   it('a refused setup keeps the client on its old server', async () => {
-    const c = client(port, HOSTS, { random: () => 0 });
+    const logged: string[] = [];
+    const c = client(port, HOSTS, { random: () => 0, logger: pino({ level: 'info' }, { write: (line: string) => logged.push(line) }) });
     clients.push(c);
     await c.start();
     const home = servers.get(hostOf(c))!;
@@ -140,7 +144,7 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
       const id = c.connectionId!;
       assert.equal(await home.manager.loadSingle(id, `127.0.0.3:${port}`), true);
       await eventually(() => refusals.get('127.0.0.3'), 5000, 'the move was tried and refused');
-      await new Promise((r) => setTimeout(r, 300));
+      await eventually(() => logged.some((line) => line.includes('reconnect attempt failed')), 5000, 'the client gave up the move');
       assert.equal(c.connectionId, id, 'still on its connection');
       assert.equal(c.status, ClientStatus.RUNNING);
       assert.ok(home.manager.checkValid(id), 'home.manager.checkValid(id)');

@@ -53,3 +53,20 @@ describe('node config: the gRPC transport', () => {
     assert.throws(() => parseNodeConfig({ transport: 'netty' }), (error: unknown) => error instanceof ConfigError && error.message.includes("'transport'"));
   });
 });
+
+describe('node config: naming', () => {
+  it('takes the push timings, a zero merge window included, and leaves the rest to the defaults', () => {
+    assert.deepEqual(parseNodeConfig({}).naming, {});
+    assert.deepEqual(parseNodeConfig({ naming: { pushDelayMs: 0, pushRetryDelayMs: 250 } }).naming, { pushDelayMs: 0, pushRetryDelayMs: 250 });
+  });
+
+  for (const [input, key] of [
+    [{ naming: { pushDelayMs: -1 } }, 'naming.pushDelayMs'],
+    [{ naming: { pushTimeoutMs: 0 } }, 'naming.pushTimeoutMs'],
+    [{ naming: { pushDelay: 500 } }, 'naming.pushDelay'],
+  ] as const) {
+    it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));
+    });
+  }
+});

@@ -103,7 +103,7 @@ describe('bad input never disturbs other connections', async () => {
   it('a TCP connection that never registers (only ServerChecks) is closed after twice the setup timeout', async () => {
     const p = peer();
     const first = await p.serverCheck();
-    await new Promise((r) => setTimeout(r, 1200));
+    await eventually(() => !p.transportOpen, 5000, 'the server closing the transport');
     const second = await p.serverCheck();
     assert.notEqual(second, first, 'the old transport was closed; the channel dialled a new one');
     await bystanderHealthy();
@@ -115,7 +115,12 @@ describe('bad input never disturbs other connections', async () => {
     const stray = p.client.makeBidiStreamRequest('/BiRequestStream/requestBiStream', (b: Buffer) => b, (b: Buffer) => b);
     stray.on('error', () => undefined);
     stray.end();
-    await new Promise((r) => setTimeout(r, 800)); // past the stray's setup timeout too
+    // A stream opened after the stray and never set up is ended by its setup timeout: by then the
+    // stray's end and its setup timeout are both behind us.
+    const probe = p.client.makeBidiStreamRequest('/BiRequestStream/requestBiStream', (b: Buffer) => b, (b: Buffer) => b);
+    let probeEnded = false;
+    probe.on('error', () => undefined).on('status', () => (probeEnded = true));
+    await eventually(() => probeEnded, 5000, 'the probe stream ended by its setup timeout');
     assert.ok(server.manager.checkValid(id), 'the first stream stays registered');
     assert.equal((await p.unary(request('HealthCheckRequest'))).resultCode, 200);
   });
@@ -133,7 +138,7 @@ describe('bad input never disturbs other connections', async () => {
     const pushes: Promise<unknown>[] = [];
     for (let i = 0; i < 40 && server.manager.checkValid(id); i++) {
       pushes.push(server.push(id, { ...request('ClientDetectionRequest'), headers: { pad } }, 10_000).catch((e: Error) => e));
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 5)); // pacing, as pushes come in production: a reading client would keep up
     }
     await eventually(() => !server.manager.checkValid(id), 10_000, 'overflow close');
     const results = await Promise.all(pushes);

@@ -74,6 +74,7 @@ describe('refusing SDK connections', () => {
     const fresh = new RawPeer(host, sdkPort);
     cleanups.push(() => fresh.close());
     const id = await fresh.register();
+    assert.ok(server.manager.checkValid(id), 'an SDK setup is accepted once started');
   });
 
   it('shutdown tells connected SDK clients to go elsewhere, then closes', async () => {

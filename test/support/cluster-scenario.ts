@@ -42,6 +42,21 @@ export class ClusterScenario {
     return total;
   }
 
+  /** Whether any live member is shedding (its control API's `shedding.active`). */
+  async shedding(): Promise<boolean> {
+    const states = await Promise.all(
+      this.nodes.map(async (n) => {
+        try {
+          const control = (await (await fetch(`http://${n.address}/nacos/v2/core/control/connection`)).json()) as { shedding: { active: boolean } };
+          return control.shedding.active;
+        } catch {
+          return false; // a member that is down sheds nothing
+        }
+      }),
+    );
+    return states.includes(true);
+  }
+
   async dispose(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.dispose()));
   }

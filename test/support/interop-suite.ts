@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { ConnectionInfo, NacosServer } from '../../src/server/nacos-server.js';
 import { parseLimitRule } from '../../src/server/control/limit-rule.js';
-import { HarnessProcess } from './harness-process.js';
+import { HarnessProcess, type HarnessEvent } from './harness-process.js';
 import { findMainPort } from './ports.js';
 import { eventually } from './raw-peer.js';
 import { startTestServer } from './server.js';
@@ -71,9 +71,11 @@ export function realClientSuite(real: RealClient): void {
     it("answers the ejector's ClientDetectionRequest and stays registered", async () => {
       const status = await ctx.client.command('status', (e) => e.event === 'status');
       const id = String(status['connectionId']);
-      await ctx.client.waitForEvent((e) => e.event === 'push' && e['type'] === 'ClientDetectionRequest', 20_000, 'ClientDetectionRequest');
-      // Give the ejector more runs: a non-answer would have unregistered it by then.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const isProbe = (e: HarnessEvent) => e.event === 'push' && e['type'] === 'ClientDetectionRequest';
+      const probe = await ctx.client.waitForEvent(isProbe, 20_000, 'ClientDetectionRequest');
+      // The ejector's runs follow one another: a second probe means the run that sent the first is
+      // over, and that run ejects a connection that did not answer.
+      await ctx.client.waitForEvent(isProbe, 20_000, 'a second ClientDetectionRequest', ctx.client.events.indexOf(probe) + 1);
       assert.ok(ctx.first.manager.checkValid(id), 'still registered after answering the probe');
     });
 

@@ -26,6 +26,11 @@ export class NodeProcess {
     return `${this.host}:${this.port}`;
   }
 
+  /** The node's process id while it runs (to read its memory from /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Starts the node and waits until readiness answers 200. */
   async start(timeoutMs = 30_000): Promise<void> {
     const child = spawn(

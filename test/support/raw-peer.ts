@@ -3,6 +3,7 @@ import {
   decodePayload,
   encodePayload,
   GrpcPaths,
+  isSuccess,
   request,
   type Message,
   type RequestMessage,
@@ -116,14 +117,33 @@ export class RawPeer {
   }
 
   /**
-   * ServerCheck, setup, then HealthChecks until one is no longer 301: registered, seen from the
-   * protocol alone. Resolves the connectionId.
+   * ServerCheck, setup, then HealthChecks until one succeeds: registered, seen from the protocol
+   * alone. Resolves the connectionId; throws with what came back on a refusal, a closed stream or
+   * any answer but 301 (not registered yet: the setup is handled asynchronously) and success.
    */
   async register(labels: Record<string, string> = { source: 'sdk' }, timeoutMs = 5000): Promise<string> {
     const id = await this.serverCheck();
     this.setup(labels);
-    await eventually(async () => (await this.unary(request('HealthCheckRequest'))).errorCode !== 301, timeoutMs, `registration of ${id}`);
+    let last: ResponseMessage | undefined;
+    await eventually(
+      async () => {
+        const refusal = this.pushesOf('ConnectResetRequest')[0];
+        if (refusal) throw new Error(`registration of ${id} refused: ${JSON.stringify(refusal)}`);
+        if (this.streamEnded) throw new Error(`registration of ${id}: stream ended (${this.streamError?.message ?? 'by the server'})`);
+        last = await this.unary(request('HealthCheckRequest'));
+        if (isSuccess(last)) return true;
+        if (last.errorCode !== 301) throw new Error(`registration of ${id} failed: ${JSON.stringify(last)}`);
+        return false;
+      },
+      timeoutMs,
+      () => `registration of ${id} (last HealthCheck answer: ${JSON.stringify(last)})`,
+    );
     return id;
+  }
+
+  /** Whether the peer's HTTP/2 connection is up (its channel READY); false once the server closed it. */
+  get transportOpen(): boolean {
+    return this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
   }
 
   /** Ends our side of the stream. */

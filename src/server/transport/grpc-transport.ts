@@ -1,8 +1,10 @@
-import type http2 from 'node:http2';
+import http2 from 'node:http2';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { GrpcPaths } from '../../protocol/index.js';
+import { ErrorCode, GrpcPaths, NacosRemoteError } from '../../protocol/index.js';
+import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
 import { SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
 import { StreamEnd, type ServerTransport, type StreamSink, type Transport, type TransportHandlers } from './types.js';
 
@@ -21,11 +23,55 @@ export interface GrpcTransportOptions {
   readonly closeGraceMs: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced per session. */
   readonly maxConcurrentStreams: number;
+  /** Declared bytes of unfinished inbound messages one session may hold; negative: no limit. */
+  readonly maxSessionBufferedBytes: number;
+  /** The same for the whole node, shared by its listeners. */
+  readonly nodeBufferedBytes: ByteBudget;
   readonly now: () => number;
   readonly logger: Logger;
 }
 
 const identity = (value: Buffer): Buffer => value;
+
+/**
+ * The @grpc/grpc-js version this build was written and tested against: the transport reaches into
+ * its private fields (see {@link injectorHttp2Server}), so package.json pins exactly this one.
+ */
+export const REQUIRED_GRPC_JS_VERSION = '1.14.7';
+
+/** The installed @grpc/grpc-js lacks a private field the transport relies on. */
+export class GrpcInternalsError extends NacosRemoteError {
+  constructor(message: string) {
+    super('GRPC_INTERNALS_CHANGED', ErrorCode.SERVER_ERROR, message);
+  }
+}
+
+function installedGrpcJsVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('@grpc/grpc-js/package.json') as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The HTTP/2 server behind a grpc-js connection injector. grpc-js (1.14) keeps it private, in
+ * `Server.http2Servers` (the injector's is the newest key), and gives no per-connection close; we
+ * need its sessions to close connections gracefully and to account their streams.
+ * @throws GrpcInternalsError naming the installed and the required version if that shape is missing
+ */
+export function injectorHttp2Server(server: object, installedVersion = installedGrpcJsVersion()): http2.Http2Server {
+  const servers: unknown = (server as { http2Servers?: unknown }).http2Servers;
+  const newest = servers instanceof Map ? [...(servers as Map<unknown, unknown>).keys()].at(-1) : undefined;
+  // Node's Http2Server is a net.Server; nothing else would do.
+  if (!(newest instanceof net.Server)) {
+    throw new GrpcInternalsError(
+      `@grpc/grpc-js ${installedVersion} lacks the private Server.http2Servers map holding the connection injector's HTTP/2 server; ` +
+        `this build needs exactly @grpc/grpc-js ${REQUIRED_GRPC_JS_VERSION}`,
+    );
+  }
+  return newest as http2.Http2Server;
+}
 
 
 /** Hand-written service definitions: the proto has no package, and bytes pass through untouched. */
@@ -108,6 +154,7 @@ export class GrpcTransport implements ServerTransport {
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
   private readonly byPeer = new Map<string, SocketTransport>();
+  private readonly sessionBudgets = new WeakMap<http2.Http2Session, ByteBudget>();
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -122,16 +169,22 @@ export class GrpcTransport implements ServerTransport {
       // Be lenient with client pings: Java pings every 6 min, Go every 60 s (spec 8.13).
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
+      // A peer that opens more after our SETTINGS are acknowledged has its session ended by nghttp2;
+      // clients that follow HTTP/2 queue instead, and streams sent before the ack are refused.
       'grpc.max_concurrent_streams': options.maxConcurrentStreams,
     });
     this.grpcServer.addService(REQUEST_SERVICE, { request: this.onUnary });
     this.grpcServer.addService(BI_STREAM_SERVICE, { requestBiStream: this.onBiStream });
     this.injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.injectorHttp2Server().on('session', (session: http2.ServerHttp2Session) => {
+    const http2Server = injectorHttp2Server(this.grpcServer);
+    http2Server.on('session', (session: http2.ServerHttp2Session) => {
       const socket = session.socket;
       const transport = this.byPeer.get(`${socket.remoteAddress}:${socket.remotePort}`);
       if (transport !== undefined) transport.session = session;
     });
+    // Registered after grpc-js's own 'stream' listener, so its call has already paused the stream
+    // and this 'data' listener sees the same chunks without changing the flow.
+    http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.accountInbound(stream, headers));
     this.listener = new SocketListener(
       options,
       handlers,
@@ -174,14 +227,31 @@ export class GrpcTransport implements ServerTransport {
   }
 
   /**
-   * grpc-js (1.14) keeps the HTTP/2 server behind an injector private, and gives no per-connection
-   * close; we need its sessions to close connections gracefully. Fails loudly if that changes.
+   * Holds the unfinished messages of our two calls to their session's and the node's budgets; a
+   * message that does not fit is refused with RST_STREAM ENHANCE_YOUR_CALM (the client sees
+   * RESOURCE_EXHAUSTED) and the session's other streams go on.
    */
-  private injectorHttp2Server(): http2.Http2Server {
-    const servers = (this.grpcServer as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
-    const server = servers === undefined ? undefined : [...servers.keys()].at(-1);
-    if (server === undefined) throw new Error('grpc-js internals changed: cannot find the connection injector HTTP/2 server');
-    return server;
+  private accountInbound(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const path = headers[':path'];
+    const session = stream.session;
+    if ((path !== GrpcPaths.REQUEST && path !== GrpcPaths.BI_STREAM) || session === undefined) return;
+    let sessionBudget = this.sessionBudgets.get(session);
+    if (sessionBudget === undefined) {
+      sessionBudget = new ByteBudget(this.options.maxSessionBufferedBytes);
+      this.sessionBudgets.set(session, sessionBudget);
+    }
+    const account = new InboundMessageAccount(sessionBudget, this.options.nodeBufferedBytes);
+    stream.on('data', (chunk: Buffer) => {
+      const verdict = account.feed(chunk);
+      if (verdict === 'ok') return;
+      account.close();
+      this.options.logger.debug(
+        { remote: `${session.socket?.remoteAddress}:${session.socket?.remotePort}`, path, budget: verdict },
+        'inbound message refused: unfinished messages over budget',
+      );
+      stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    });
+    stream.once('close', () => account.close());
   }
 
   private transportOf(call: { getPeer(): string }): SocketTransport | undefined {

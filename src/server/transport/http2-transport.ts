@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { GrpcPaths } from '../../protocol/index.js';
+import type { ByteBudget } from './inbound-budget.js';
 import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameReceiver } from './frame-decoder.js';
 import {
   GrpcStatus,
@@ -15,7 +16,7 @@ import {
 import { SocketListener, type ListenedTransport, type SocketIdentity, type SocketListenerOptions } from './socket-listener.js';
 import { StreamEnd, type ServerTransport, type StreamSession, type StreamSink, type TransportHandlers } from './types.js';
 
-const { NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
 
 /** Messages up to this size are copied behind their prefix (one write); larger ones are written as they are. */
 const COPY_LIMIT_BYTES = 16 * 1024;
@@ -33,6 +34,8 @@ export interface Http2TransportOptions extends SocketListenerOptions {
   readonly maxConcurrentStreams: number;
   /** Declared bytes of unfinished inbound messages one connection may hold; negative: no limit. */
   readonly maxSessionBufferedBytes: number;
+  /** The same for the whole node, shared by its listeners (and with the grpc-js transport's accounting). */
+  readonly nodeBufferedBytes: ByteBudget;
 }
 
 /** One TCP connection and its HTTP/2 session: the connection identity is the socket's own. */
@@ -73,12 +76,18 @@ class H2Connection implements ListenedTransport {
     if (!session.destroyed) this.graceTimer = setTimeout(destroySession, this.owner.options.closeGraceMs, session).unref();
   }
 
-  /** Bytes held for unfinished messages: refused past the per-connection budget. */
+  /** Bytes held for unfinished messages: refused past the connection's budget or the node's. */
   tryHold(bytes: number): boolean {
-    const limit = this.owner.options.maxSessionBufferedBytes;
-    if (limit >= 0 && this.heldBytes + bytes > limit) return false;
+    const { maxSessionBufferedBytes, nodeBufferedBytes } = this.owner.options;
+    if (maxSessionBufferedBytes >= 0 && this.heldBytes + bytes > maxSessionBufferedBytes) return false;
+    if (!nodeBufferedBytes.tryReserve(bytes)) return false;
     this.heldBytes += bytes;
     return true;
+  }
+
+  release(bytes: number): void {
+    this.heldBytes -= bytes;
+    this.owner.options.nodeBufferedBytes.release(bytes);
   }
 
   ping(): void {
@@ -160,7 +169,7 @@ abstract class Call implements FrameReceiver {
   }
 
   holdEnded(declaredBytes: number): void {
-    this.connection.heldBytes -= declaredBytes;
+    this.connection.release(declaredBytes);
   }
 
   /** The stream closed, for whatever reason. */
@@ -179,6 +188,15 @@ abstract class Call implements FrameReceiver {
   }
 
   protected refuseFrames(error: FrameError): void {
+    if (error.problem === FrameProblem.OVER_BUDGET) {
+      // As the grpc-js transport does (docs/operations.md): reset at once, before more bytes come;
+      // gRPC clients report RESOURCE_EXHAUSTED.
+      this.done = true;
+      clearTimeout(this.deadlineTimer);
+      this.decoder.dispose();
+      this.stream.close(NGHTTP2_ENHANCE_YOUR_CALM);
+      return;
+    }
     this.fail(this.statusOf(error), error.message);
   }
 

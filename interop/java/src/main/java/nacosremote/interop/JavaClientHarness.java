@@ -10,13 +10,9 @@ import com.alibaba.nacos.common.remote.client.ConnectionEventListener;
 import com.alibaba.nacos.common.remote.client.RpcClient;
 import com.alibaba.nacos.common.remote.client.RpcClientFactory;
 import com.alibaba.nacos.common.remote.client.ServerListFactory;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedReader;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -24,6 +20,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+
+import static nacosremote.interop.LineProtocol.emit;
+import static nacosremote.interop.LineProtocol.event;
 
 /**
  * Drives the real nacos-client 2.2.4 {@link RpcClient} (gRPC) against a server under test.
@@ -34,11 +33,6 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class JavaClientHarness {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    /** The real stdout; System.out is pointed at stderr so stray prints cannot corrupt the protocol. */
-    private static final PrintStream OUT =
-            new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-
     // 2.2.4 exposes neither the current Connection nor the status enum, so read the fields.
     private static final Field CURRENT_CONNECTION = field(RpcClient.class, "currentConnection");
     private static final Field CLIENT_STATUS = field(RpcClient.class, "rpcClientStatus");
@@ -48,7 +42,7 @@ public final class JavaClientHarness {
     }
 
     public static void main(String[] args) throws Exception {
-        System.setOut(System.err);
+        LineProtocol.claimStdout();
         System.setProperty("nacos.logging.default.config.enabled", "false");
 
         List<String> servers = List.of("127.0.0.1:8848");
@@ -153,12 +147,6 @@ public final class JavaClientHarness {
 
     // ---- events -------------------------------------------------------------------------------
 
-    private static Map<String, Object> event(String name) {
-        Map<String, Object> ev = new LinkedHashMap<>();
-        ev.put("event", name);
-        return ev;
-    }
-
     private static Map<String, Object> connectionEvent(String name, Connection connection) {
         Map<String, Object> ev = event(name);
         ev.put("connectionId", connection == null ? null : connection.getConnectionId());
@@ -180,14 +168,6 @@ public final class JavaClientHarness {
         ev.put("message", e instanceof NacosException ne ? ne.getErrMsg() : String.valueOf(e.getMessage()));
         ev.put("code", e instanceof NacosException ne ? ne.getErrCode() : -1);
         return ev;
-    }
-
-    private static synchronized void emit(Map<String, Object> ev) {
-        try {
-            OUT.println(JSON.writeValueAsString(ev));
-        } catch (Exception e) {
-            System.err.println("cannot serialize " + ev + ": " + e);
-        }
     }
 
     // ---- helpers ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ClientStatus, RpcClient } from '../../src/client/index.js';
 import { request } from '../../src/protocol/index.js';
+import { evenSpreadRandom } from '../support/even-random.js';
 import { NodeProcess } from '../support/node-process.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
@@ -67,7 +68,11 @@ describe('a 3-member cluster', { timeout: 180_000 }, () => {
 
   it('~90 clients: cluster reports every member and the right totals', async () => {
     const addresses = nodes.map((n) => n.address);
-    for (let i = 0; i < 90; i++) clients.push(new RpcClient({ serverAddresses: addresses, logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 1000 }));
+    // 30 clients start on each member; the middle one's 30 split between the others when it dies.
+    for (let i = 0; i < 90; i++) {
+      const random = evenSpreadRandom(i, 90);
+      clients.push(new RpcClient({ serverAddresses: addresses, logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 1000, random }));
+    }
     await Promise.all(clients.map((c) => c.start()));
     const load = await getJson<ClusterLoad>(`${base(nodes[2]!)}/nacos/v2/core/loader/cluster`);
     assert.equal(load.memberCount, 3);
@@ -82,17 +87,17 @@ describe('a 3-member cluster', { timeout: 180_000 }, () => {
   });
 
   it('a member SIGKILLed: marked down, completed false, its clients spread over the live two; back up after restart', async () => {
-    const victim = nodes[0]!;
+    const victim = nodes[1]!;
     const orphans = clients.filter((c) => c.currentServer() === victim.address);
+    assert.equal(orphans.length, 30, 'the start drew from the injected random source');
     await victim.stop('SIGKILL');
-    const observer = base(nodes[1]!);
+    const observer = base(nodes[0]!);
     await eventually(async () => {
       const list = await getJson<{ data: { address: string; state: string }[] }>(`${observer}/nacos/v2/core/cluster/node/list`);
       return list.data.find((m) => m.address === victim.address)?.state === 'DOWN';
     }, 20_000, 'victim marked down');
     await eventually(() => orphans.every((c) => c.status === ClientStatus.RUNNING && c.currentServer() !== victim.address), 30_000, 'orphans reconnected');
-    // Random choice: with 10 or more, all on one member would happen by chance under 0.2 % of the time.
-    if (orphans.length >= 10) assert.equal(new Set(orphans.map((c) => c.currentServer())).size, 2, 'spread over both live members');
+    assert.equal(new Set(orphans.map((c) => c.currentServer())).size, 2, 'spread over both live members');
     const load = await getJson<ClusterLoad>(`${observer}/nacos/v2/core/loader/cluster`);
     assert.equal(load.completed, false);
     assert.equal(load.memberCount, 3);
@@ -121,12 +126,15 @@ describe('a 3-member cluster', { timeout: 180_000 }, () => {
       counts.push(heavy);
       const answer = await (await fetch(`${base(nodes[0]!)}/nacos/v2/core/loader/smartReloadCluster`)).text();
       assert.equal(answer, 'Ok');
+      let after = heavy;
       await eventually(async () => {
+        const { shedding } = await getJson<{ shedding: { active: boolean } }>(`${base(nodes[1]!)}/nacos/v2/core/control/connection`);
         const now = await getJson<ClusterLoad>(`${base(nodes[0]!)}/nacos/v2/core/loader/cluster`);
-        return now.total === 90 && clients.every((c) => c.status === ClientStatus.RUNNING);
+        after = sdkCount(now, nodes[1]!.address);
+        // Its shedding done, and its count agrees with where the clients say they are.
+        const onHeavy = clients.filter((c) => c.currentServer() === nodes[1]!.address).length;
+        return !shedding.active && now.total === 90 && clients.every((c) => c.status === ClientStatus.RUNNING) && after === onHeavy;
       }, 20_000, 'settled');
-      await new Promise((r) => setTimeout(r, 300));
-      const after = sdkCount(await getJson<ClusterLoad>(`${base(nodes[0]!)}/nacos/v2/core/loader/cluster`), nodes[1]!.address);
       // Nacos's step: from n down to trunc(0.9 n). +2 for the count lagging while clients move.
       shedPerCall.push(`${heavy}-${heavy - after}`);
       assert.ok(heavy - after <= heavy - Math.trunc(heavy * 0.9) + 2, `call ${call}: shed ${heavy - after} of ${heavy} (${shedPerCall.join(", ")})`);

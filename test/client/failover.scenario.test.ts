@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClientStatus, RpcClient } from '../../src/client/index.js';
 import { request } from '../../src/protocol/index.js';
+import { evenSpreadRandom } from '../support/even-random.js';
 import { NodeProcess } from '../support/node-process.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
@@ -25,18 +26,19 @@ describe('RpcClient failover: a node SIGKILLed and restarted', { timeout: 120_00
 
   it('clients of a killed node reconnect spread over the others; after restart requests work', async () => {
     const addresses = nodes.map((n) => n.address);
+    // 10 clients start on each node; the victim's 10 split between the live two.
     for (let i = 0; i < 30; i++) {
-      clients.push(new RpcClient({ serverAddresses: addresses, logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 1000 }));
+      const random = evenSpreadRandom(i, 30);
+      clients.push(new RpcClient({ serverAddresses: addresses, logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 1000, random }));
     }
     await Promise.all(clients.map((c) => c.start()));
-    const victim = nodes[0]!;
+    const victim = nodes[1]!;
     const orphans = clients.filter((c) => c.currentServer() === victim.address);
-    assert.ok(orphans.length > 0, 'some clients on the victim');
+    assert.equal(orphans.length, 10, 'the start drew from the injected random source');
     await victim.stop('SIGKILL');
     await eventually(() => orphans.every((c) => c.status === ClientStatus.RUNNING && c.currentServer() !== victim.address), 30_000, 'orphans reconnected');
     const landed = new Set(orphans.map((c) => c.currentServer()));
-    // Random choice: with 10 or more, all on one node would happen by chance under 0.2 % of the time.
-    if (orphans.length >= 10) assert.equal(landed.size, 2, `spread over both live nodes: ${[...landed].join(', ')}`);
+    assert.equal(landed.size, 2, `spread over both live nodes: ${[...landed].join(', ')}`);
     await victim.start();
     // Every client works, whichever node it is on.
     const replies = await Promise.all(clients.map((c) => c.request(request('HealthCheckRequest'))));

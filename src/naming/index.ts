@@ -1,0 +1,77 @@
+/**
+ * The naming service on a node's connections (docs/naming.md): Nacos 2.x's naming requests, a
+ * naming client per connection released when the connection ends, and pushes to subscribers.
+ */
+import type { Logger } from 'pino';
+import type { Timers } from '../protocol/index.js';
+import type { NacosServer } from '../server/nacos-server.js';
+import { namingHandlers } from './handlers/index.js';
+import { defineNamingTypes, NAMING_MODULE } from './messages.js';
+import type { InstanceSelection, ServiceInfoJson, ServiceName } from './model.js';
+import { NamingState, type ServiceNamePage } from './naming-state.js';
+import { DEFAULT_PUSH_ENGINE_OPTIONS, PushEngine, type PushEngineOptions, type PushObserver } from './push/push-engine.js';
+
+export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
+export type { ServiceNamePage } from './naming-state.js';
+export type { PushObserver } from './push/push-engine.js';
+
+/** Naming options of a node (config key `naming`). */
+export interface NamingOptions {
+  /** Changes of a service within this window go out as one push; default 20 ms (Nacos: 500). */
+  readonly pushDelayMs?: number;
+  /** A push not acknowledged within this has failed; default 5000 ms, as Nacos. */
+  readonly pushTimeoutMs?: number;
+  /** A failed push is retried after this; default 1000 ms, as Nacos. */
+  readonly pushRetryDelayMs?: number;
+}
+
+/** What the HTTP API reads of naming. */
+export interface NamingReader {
+  query(service: ServiceName, selection: InstanceSelection): ServiceInfoJson;
+  listServices(namespace: string, group: string, pageNo: number, pageSize: number): ServiceNamePage;
+}
+
+/** Figures for metrics. */
+export interface NamingStats {
+  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number };
+}
+
+/** The naming service running on a node. */
+export interface NamingService {
+  readonly reader: NamingReader;
+  readonly stats: NamingStats;
+  /** Stops pushing (pending pushes are dropped). */
+  close(): void;
+}
+
+/**
+ * Puts naming on a node's server: its message types, one handler per request type, a listener
+ * that releases a connection's naming client when the connection ends, and the push engine.
+ */
+export function attachNaming(
+  server: NacosServer,
+  deps: { readonly memberId: string; readonly timers: Timers; readonly logger: Logger; readonly options?: NamingOptions; readonly observer?: PushObserver },
+): NamingService {
+  const { timers, options = {} } = deps;
+  const state = new NamingState(deps.memberId, () => timers.now());
+  const pushOptions: PushEngineOptions = {
+    delayMs: options.pushDelayMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.delayMs,
+    timeoutMs: options.pushTimeoutMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.timeoutMs,
+    retryDelayMs: options.pushRetryDelayMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.retryDelayMs,
+  };
+  const push = new PushEngine(state, (id, request, timeoutMs) => server.push(id, request, timeoutMs), timers, pushOptions, deps.logger, deps.observer);
+  state.addListener(push);
+
+  defineNamingTypes(server.registry);
+  for (const [type, handler] of Object.entries(namingHandlers(state))) server.registerHandler(type, handler, { module: NAMING_MODULE });
+  const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection) => state.release(connection.id) });
+
+  return {
+    reader: state,
+    stats: state,
+    close: () => {
+      removeListener();
+      push.close();
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import type { PublishedInstance, ServiceInfoJson, ServiceName } from '../../src/naming/model.js';
+import { NamingState } from '../../src/naming/naming-state.js';
+import { PushEngine, type PushEngineOptions } from '../../src/naming/push/push-engine.js';
+import { ConnectionClosedError, RequestTimeoutError, response, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
+import { ManualTimers } from '../support/manual-timers.js';
+
+const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
+const OPTIONS: PushEngineOptions = { delayMs: 20, timeoutMs: 5000, retryDelayMs: 1000 };
+
+function instance(ip: string, clusterName = 'DEFAULT'): PublishedInstance {
+  return { ip, port: 8080, weight: 1, healthy: true, enabled: true, clusterName, metadata: {} };
+}
+
+interface SentPush {
+  readonly connectionId: string;
+  readonly request: RequestMessage;
+  settle(outcome: 'ack' | Error): void;
+}
+
+function harness(options: PushEngineOptions = OPTIONS) {
+  const timers = new ManualTimers();
+  const state = new NamingState('self', () => timers.now());
+  const sent: SentPush[] = [];
+  const settled: { outcome: string; elapsedMs: number }[] = [];
+  const send = (connectionId: string, request: RequestMessage): Promise<ResponseMessage> =>
+    new Promise((resolve, reject) => {
+      sent.push({
+        connectionId,
+        request,
+        settle: (outcome) => (outcome === 'ack' ? resolve(response('HealthCheckResponse')) : reject(outcome)),
+      });
+    });
+  const engine = new PushEngine(state, send, timers, options, pino({ level: 'silent' }), {
+    pushSettled: (outcome, elapsedMs) => settled.push({ outcome, elapsedMs }),
+  });
+  state.addListener(engine);
+  const serviceInfoOf = (push: SentPush): ServiceInfoJson => (push.request.body as { serviceInfo: ServiceInfoJson }).serviceInfo;
+  const ipsOf = (push: SentPush): string[] => serviceInfoOf(push).hosts.map((h) => h.ip).sort();
+  /** Subscribes each client and acknowledges the pushes confirming the subscriptions. */
+  const subscribeAll = async (...clientIds: string[]): Promise<void> => {
+    for (const id of clientIds) state.subscribe(id, orders, '');
+    await timers.advance(OPTIONS.delayMs);
+    for (const push of sent) push.settle('ack');
+    sent.length = 0;
+  };
+  return { timers, state, engine, sent, settled, serviceInfoOf, ipsOf, subscribeAll };
+}
+
+describe('PushEngine', () => {
+  it('merges a service\'s changes within the window into one push per subscriber, with the data as it is then', async () => {
+    const { timers, state, sent, ipsOf, serviceInfoOf, subscribeAll } = harness();
+    await subscribeAll('s1', 's2');
+
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(10);
+    state.register('p2', orders, instance('10.0.0.6'));
+    await timers.advance(9);
+    assert.equal(sent.length, 0, 'nothing goes before the window closes');
+    await timers.advance(1);
+
+    assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2']);
+    for (const push of sent) {
+      assert.equal(push.request.type, 'NotifySubscriberRequest');
+      assert.deepEqual(ipsOf(push), ['10.0.0.5', '10.0.0.6']);
+      assert.equal(serviceInfoOf(push).name, 'orders');
+      assert.equal(serviceInfoOf(push).groupName, 'DEFAULT_GROUP');
+    }
+  });
+
+  it('a first subscribe is confirmed by a push to that subscriber alone', async () => {
+    const { timers, state, sent, ipsOf } = harness();
+    state.register('p1', orders, instance('10.0.0.5'));
+    state.subscribe('s1', orders, '');
+    await timers.advance(20);
+    sent.length = 0;
+    state.subscribe('s2', orders, '');
+    state.subscribe('s2', orders, '');
+    await timers.advance(20);
+    assert.deepEqual(sent.map((p) => p.connectionId), ['s2']);
+    assert.deepEqual(ipsOf(sent[0]!), ['10.0.0.5']);
+  });
+
+  it('selects each subscriber\'s clusters and echoes them', async () => {
+    const { timers, state, sent, ipsOf, serviceInfoOf } = harness();
+    state.subscribe('sa', orders, 'A');
+    state.subscribe('sall', orders, '');
+    state.register('p1', orders, instance('10.0.0.5', 'A'));
+    state.register('p2', orders, instance('10.0.0.6', 'B'));
+    await timers.advance(20);
+    const byTarget = new Map(sent.map((p) => [p.connectionId, p]));
+    assert.deepEqual(ipsOf(byTarget.get('sa')!), ['10.0.0.5']);
+    assert.equal(serviceInfoOf(byTarget.get('sa')!).clusters, 'A');
+    assert.deepEqual(ipsOf(byTarget.get('sall')!), ['10.0.0.5', '10.0.0.6']);
+  });
+
+  it('a publisher\'s release is pushed to the service\'s subscribers', async () => {
+    const { timers, state, sent, ipsOf } = harness();
+    state.register('p1', orders, instance('10.0.0.5'));
+    state.register('p2', orders, instance('10.0.0.6'));
+    state.subscribe('s1', orders, '');
+    await timers.advance(20);
+    sent.length = 0;
+    state.release('p1');
+    await timers.advance(20);
+    assert.equal(sent.length, 1);
+    assert.deepEqual(ipsOf(sent[0]!), ['10.0.0.6']);
+  });
+
+  it('retries a failed or timed-out push to that subscriber after the retry delay, with fresh data, until acked', async () => {
+    const { timers, state, sent, settled, ipsOf, subscribeAll } = harness();
+    await subscribeAll('s1', 's2');
+
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(20);
+    sent.find((p) => p.connectionId === 's1')!.settle(new RequestTimeoutError('no answer'));
+    sent.find((p) => p.connectionId === 's2')!.settle('ack');
+    sent.length = 0;
+    state.register('p2', orders, instance('10.0.0.6'));
+    await timers.advance(20);
+    // The change went to both; the retry joined that push, so s1 got one push, not two.
+    assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2']);
+    sent.find((p) => p.connectionId === 's1')!.settle(new Error('client failed'));
+    sent.find((p) => p.connectionId === 's2')!.settle('ack');
+    sent.length = 0;
+
+    await timers.advance(999);
+    assert.equal(sent.length, 0);
+    await timers.advance(1);
+    assert.deepEqual(sent.map((p) => p.connectionId), ['s1']);
+    assert.deepEqual(ipsOf(sent[0]!), ['10.0.0.5', '10.0.0.6']);
+    sent[0]!.settle('ack');
+    await timers.advance(5000);
+    assert.equal(sent.length, 1, 'no retry after an ack');
+    assert.deepEqual(
+      settled.map((s) => s.outcome),
+      ['acked', 'acked', 'failed', 'acked', 'failed', 'acked', 'acked'],
+    );
+  });
+
+  it('a pending retry does not hold back a later change for the other subscribers', async () => {
+    const { timers, state, sent } = harness();
+    state.subscribe('s1', orders, '');
+    state.subscribe('s2', orders, '');
+    await timers.advance(20);
+    sent.find((p) => p.connectionId === 's1')!.settle(new Error('failed'));
+    sent.find((p) => p.connectionId === 's2')!.settle('ack');
+    await timers.advance(100);
+    sent.length = 0;
+    // s1's retry is due in 900 ms; a change now must still reach s2 (and s1) within the window.
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(20);
+    assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2']);
+  });
+
+  it('stops retrying once the subscriber is gone or unsubscribed', async () => {
+    const { timers, state, sent } = harness();
+    state.subscribe('s1', orders, '');
+    state.subscribe('s2', orders, '');
+    await timers.advance(20);
+    sent.length = 0;
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(20);
+    // s1's connection closes: the release comes first, then its pending push fails.
+    state.release('s1');
+    state.unsubscribe('s2', orders, '');
+    for (const push of sent) push.settle(new ConnectionClosedError('closed'));
+    sent.length = 0;
+    await timers.advance(5000);
+    assert.equal(sent.length, 0);
+  });
+
+  it('close() drops pending pushes and stops retries', async () => {
+    const { timers, state, sent, engine } = harness();
+    state.subscribe('s1', orders, '');
+    await timers.advance(20);
+    sent[0]!.settle(new Error('failed'));
+    state.register('p1', orders, instance('10.0.0.5'));
+    engine.close();
+    await timers.advance(5000);
+    assert.equal(sent.length, 1);
+    assert.equal(engine.pendingCount, 0);
+    assert.equal(timers.pendingCount, 0);
+  });
+
+  it('the merge window is configurable (Nacos: 500 ms)', async () => {
+    const { timers, state, sent } = harness({ ...OPTIONS, delayMs: 500 });
+    state.subscribe('s1', orders, '');
+    await timers.advance(499);
+    assert.equal(sent.length, 0);
+    await timers.advance(1);
+    assert.equal(sent.length, 1);
+  });
+});

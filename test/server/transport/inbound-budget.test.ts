@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ByteBudget, InboundMessageAccount } from '../../../src/server/transport/inbound-budget.js';
+
+/** A gRPC message: flag 0, 4-byte big-endian length, then `body` (or just the prefix declaring `length`). */
+function framed(length: number, body: Buffer = Buffer.alloc(length, 0x61)): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(length, 1);
+  return Buffer.concat([prefix, body]);
+}
+
+describe('InboundMessageAccount', () => {
+  it('reserves a message’s declared length at its prefix and gives it back at its last byte', () => {
+    const session = new ByteBudget(1000);
+    const node = new ByteBudget(5000);
+    const account = new InboundMessageAccount(session, node);
+    assert.equal(account.feed(framed(600, Buffer.alloc(100))), 'ok');
+    assert.equal(session.reservedBytes, 600);
+    assert.equal(node.reservedBytes, 600);
+    assert.equal(account.feed(Buffer.alloc(500)), 'ok');
+    assert.equal(session.reservedBytes, 0);
+    assert.equal(node.reservedBytes, 0);
+  });
+
+  it('follows prefixes split across chunks and several messages in one chunk', () => {
+    const session = new ByteBudget(1000);
+    const account = new InboundMessageAccount(session, new ByteBudget(-1));
+    const bytes = Buffer.concat([framed(3), framed(0, Buffer.alloc(0)), framed(700, Buffer.alloc(10))]);
+    for (const byte of bytes) assert.equal(account.feed(Buffer.from([byte])), 'ok');
+    assert.equal(session.reservedBytes, 700, 'only the unfinished last message is held');
+  });
+
+  it('refuses a message over the session budget, and one over the node budget without keeping the session’s share', () => {
+    const session = new ByteBudget(1000);
+    const node = new ByteBudget(1500);
+    const first = new InboundMessageAccount(session, node);
+    assert.equal(first.feed(framed(800, Buffer.alloc(1))), 'ok');
+    assert.equal(new InboundMessageAccount(session, node).feed(framed(300, Buffer.alloc(1))), 'session');
+    assert.equal(session.reservedBytes, 800);
+
+    const otherSession = new ByteBudget(1000);
+    assert.equal(new InboundMessageAccount(otherSession, node).feed(framed(900, Buffer.alloc(1))), 'node');
+    assert.equal(otherSession.reservedBytes, 0);
+    assert.equal(node.reservedBytes, 800);
+  });
+
+  it('a closed stream gives back what its unfinished message held, once', () => {
+    const session = new ByteBudget(1000);
+    const node = new ByteBudget(1000);
+    const account = new InboundMessageAccount(session, node);
+    account.feed(framed(900, Buffer.alloc(10)));
+    account.close();
+    account.close();
+    assert.equal(session.reservedBytes, 0);
+    assert.equal(node.reservedBytes, 0);
+    assert.equal(account.feed(framed(5000)), 'ok', 'bytes after close are not accounted');
+    assert.equal(session.reservedBytes, 0);
+  });
+
+  it('a negative limit is no limit', () => {
+    const budget = new ByteBudget(-1);
+    assert.equal(budget.tryReserve(Number.MAX_SAFE_INTEGER / 2), true);
+  });
+});
