@@ -2,7 +2,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { GrpcPaths } from '../../protocol/index.js';
 import type { ByteBudget } from './inbound-budget.js';
-import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameReceiver } from './frame-decoder.js';
+import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameProblemKind, type FrameReceiver } from './frame-decoder.js';
 import {
   GrpcStatus,
   isGrpcContentType,
@@ -174,6 +174,11 @@ abstract class Call implements FrameReceiver {
 
   /** The stream closed, for whatever reason. */
   closed(): void {
+    this.settle();
+  }
+
+  /** The outcome is decided: no deadline, and nothing more is read or held. */
+  protected settle(): void {
     this.done = true;
     clearTimeout(this.deadlineTimer);
     this.decoder.dispose();
@@ -181,9 +186,7 @@ abstract class Call implements FrameReceiver {
 
   /** Ends the call with a status, after the reply if one was sent, and stops reading it. */
   protected fail(code: GrpcStatusCode, message: string): void {
-    this.done = true;
-    clearTimeout(this.deadlineTimer);
-    this.decoder.dispose();
+    this.settle();
     endWithStatus(this.stream, code, message);
   }
 
@@ -191,19 +194,16 @@ abstract class Call implements FrameReceiver {
     if (error.problem === FrameProblem.OVER_BUDGET) {
       // As the grpc-js transport does (docs/operations.md): reset at once, before more bytes come;
       // gRPC clients report RESOURCE_EXHAUSTED.
-      this.done = true;
-      clearTimeout(this.deadlineTimer);
-      this.decoder.dispose();
+      this.settle();
       this.stream.close(NGHTTP2_ENHANCE_YOUR_CALM);
       return;
     }
-    this.fail(this.statusOf(error), error.message);
+    this.fail(this.statusOf(error.problem), error.message);
   }
 
-  private statusOf(error: FrameError): GrpcStatusCode {
-    switch (error.problem) {
+  private statusOf(problem: Exclude<FrameProblemKind, 'over-budget'>): GrpcStatusCode {
+    switch (problem) {
       case FrameProblem.TOO_LARGE:
-      case FrameProblem.OVER_BUDGET:
         return GrpcStatus.RESOURCE_EXHAUSTED;
       case FrameProblem.COMPRESSED:
         // As gRPC: a compressed message under an encoding we lack is UNIMPLEMENTED; a compressed
@@ -255,8 +255,7 @@ class UnaryCall extends Call {
       this.fail(GrpcStatus.RESOURCE_EXHAUSTED, `Sent message larger than max (${reply.byteLength} vs. ${this.connection.owner.options.maxMessageBytes})`);
       return;
     }
-    this.done = true;
-    clearTimeout(this.deadlineTimer);
+    this.settle();
     const stream = this.stream;
     stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     if (reply.byteLength <= COPY_LIMIT_BYTES) {
