@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, describe, it } from 'node:test';
+import { RpcClient } from '../../../src/client/index.js';
 import { decodePayload, encodePayload, GrpcPaths, request, response, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
 import { UnregisterReason } from '../../../src/server/connection-manager.js';
 import type { TransportKind } from '../../../src/server/transport/types.js';
 import { eventually, RawPeer } from '../../support/raw-peer.js';
-import { startTestServer } from '../../support/server.js';
+import { startTestServer, testLogger } from '../../support/server.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_STREAMS = 4;
@@ -86,7 +87,7 @@ async function unaryReply(session: http2.ClientHttp2Session, message: RequestMes
 
 for (const transport of ['grpc-js', 'http2'] as const satisfies readonly TransportKind[]) {
   describe(`transport conformance: ${transport}`, { timeout: 60_000 }, async () => {
-    const { server, sdkPort, host } = await startTestServer({
+    const { server, port, sdkPort, host } = await startTestServer({
       transport,
       maxMessageBytes: MAX_MESSAGE_BYTES,
       maxOutboundBytes: 256 * 1024,
@@ -148,6 +149,19 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
       assert.equal((await peer.unary(request('HealthCheckRequest'))).resultCode, 200);
       const answers = await Promise.all([1, 2, 3].map(() => server.push(id, request('ClientDetectionRequest'), 5000)));
       assert.deepEqual(answers.map((a) => a.type), ['ClientDetectionResponse', 'ClientDetectionResponse', 'ClientDetectionResponse']);
+    });
+
+    it('our RpcClient works unchanged: two in one process get two registered connections', async () => {
+      const clients = [0, 1].map(() => new RpcClient({ serverAddresses: [`${host}:${port}`], logger: testLogger }));
+      try {
+        await Promise.all(clients.map((client) => client.start()));
+        const ids = clients.map((client) => client.connectionId);
+        assert.notEqual(ids[0], ids[1]);
+        for (const id of ids) assert.ok(id !== undefined && server.manager.checkValid(id), `${id} registered`);
+        for (const client of clients) assert.equal((await client.request(request('HealthCheckRequest'))).resultCode, 200);
+      } finally {
+        await Promise.all(clients.map((client) => client.shutdown()));
+      }
     });
 
     it('two clients in one process get two connection ids; every call on one shares its id', async () => {
