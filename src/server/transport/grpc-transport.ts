@@ -5,8 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ErrorCode, GrpcPaths, NacosRemoteError } from '../../protocol/index.js';
 import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
-import { SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
-import { StreamEnd, type ServerTransport, type StreamSink, type Transport, type TransportHandlers } from './types.js';
+import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
+import { StreamEnd, type StreamSink, type Transport, type TransportHandlers } from './types.js';
 
 export interface GrpcTransportOptions {
   readonly host: string;
@@ -148,19 +148,19 @@ class SocketTransport implements ListenedTransport {
  * connection injector (decision 10.1) so that each TCP connection gets one connectionId, shared
  * by every call on it, and its socket's close is the transport's end.
  */
-export class GrpcTransport implements ServerTransport {
+export class GrpcTransport extends ListeningTransport<SocketTransport> {
   private readonly grpcServer: grpc.Server;
-  private readonly listener: SocketListener<SocketTransport>;
+  protected readonly listener: SocketListener<SocketTransport>;
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
   private readonly byPeer = new Map<string, SocketTransport>();
   private readonly sessionBudgets = new WeakMap<http2.Http2Session, ByteBudget>();
-  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly options: GrpcTransportOptions,
     private readonly handlers: TransportHandlers,
   ) {
+    super();
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
@@ -195,28 +195,12 @@ export class GrpcTransport implements ServerTransport {
     );
   }
 
-  listen(): Promise<number> {
-    return this.listener.listen();
-  }
-
-  stopAccepting(): void {
-    this.listener.stopAccepting();
-  }
-
-  close(): Promise<void> {
-    this.closing ??= this.closeAll();
-    return this.closing;
-  }
-
-  private async closeAll(): Promise<void> {
-    const drained = this.listener.drained();
-    this.stopAccepting();
+  protected closeConnections(): void {
     // Sessions first (grpc-js destroys them properly), then any socket that never got one.
     this.grpcServer.forceShutdown();
     setImmediate(() => {
       for (const transport of this.listener.transports) transport.socket.destroy();
     });
-    await drained;
   }
 
   private onSocket(socket: net.Socket, identity: SocketIdentity): SocketTransport {

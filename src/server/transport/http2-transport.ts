@@ -13,8 +13,8 @@ import {
   trailersOnly,
   type GrpcStatusCode,
 } from './grpc-status.js';
-import { SocketListener, type ListenedTransport, type SocketIdentity, type SocketListenerOptions } from './socket-listener.js';
-import { StreamEnd, type ServerTransport, type StreamSession, type StreamSink, type TransportHandlers } from './types.js';
+import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity, type SocketListenerOptions } from './socket-listener.js';
+import { StreamEnd, type StreamSession, type StreamSink, type TransportHandlers } from './types.js';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -391,18 +391,18 @@ function onCallDeadline(call: Call): void {
  * `net.Server` hands each socket to the HTTP/2 server, so the socket is the connection's identity
  * (no private fields) and closing the listener does not GOAWAY the live sessions.
  */
-export class Http2Transport implements ServerTransport {
+export class Http2Transport extends ListeningTransport<H2Connection> {
   private readonly h2: http2.Http2Server;
-  private readonly listener: SocketListener<H2Connection>;
+  protected readonly listener: SocketListener<H2Connection>;
   private readonly bySession = new WeakMap<http2.Http2Session, H2Connection>();
   /** The session Node created, synchronously, for the socket being accepted. */
   private acceptedSession: http2.ServerHttp2Session | undefined;
-  private closing: Promise<void> | undefined;
 
   constructor(
     readonly options: Http2TransportOptions,
     readonly handlers: TransportHandlers,
   ) {
+    super();
     this.h2 = http2.createServer({
       settings: { maxConcurrentStreams: options.maxConcurrentStreams },
     });
@@ -416,27 +416,11 @@ export class Http2Transport implements ServerTransport {
     this.listener = new SocketListener(options, handlers, (socket, identity) => this.onSocket(socket, identity));
   }
 
-  listen(): Promise<number> {
-    return this.listener.listen();
-  }
-
-  stopAccepting(): void {
-    this.listener.stopAccepting();
-  }
-
-  close(): Promise<void> {
-    this.closing ??= this.closeAll();
-    return this.closing;
-  }
-
-  private async closeAll(): Promise<void> {
-    const drained = this.listener.drained();
-    this.stopAccepting();
+  protected closeConnections(): void {
     for (const connection of this.listener.transports) {
       for (const call of connection.biStreams ?? []) call.shutDown();
       connection.close();
     }
-    await drained;
   }
 
   private onSocket(socket: net.Socket, identity: SocketIdentity): H2Connection | undefined {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { connectionIdOf, normalizeIp } from './address.js';
-import type { Transport, TransportHandlers } from './types.js';
+import type { ServerTransport, Transport, TransportHandlers } from './types.js';
 
 export interface SocketListenerOptions {
   readonly host: string;
@@ -113,5 +113,34 @@ export class SocketListener<T extends ListenedTransport> {
       }
     });
     socket.on('error', (error) => options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
+  }
+}
+
+/** What both transports do with their listener: listen, stop accepting, close once and wait for every socket. */
+export abstract class ListeningTransport<T extends ListenedTransport> implements ServerTransport {
+  protected abstract readonly listener: SocketListener<T>;
+  private closing: Promise<void> | undefined;
+
+  listen(): Promise<number> {
+    return this.listener.listen();
+  }
+
+  stopAccepting(): void {
+    this.listener.stopAccepting();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  /** Ends every connection; the listener no longer accepts. */
+  protected abstract closeConnections(): void;
+
+  private async closeAll(): Promise<void> {
+    const drained = this.listener.drained();
+    this.stopAccepting();
+    this.closeConnections();
+    await drained;
   }
 }
