@@ -20,6 +20,8 @@ export const NodeConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
   logFormat: z.enum(LOG_FORMATS).optional(),
+  /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
+  transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   maxOutboundBytes: z.number().int().min(1024).optional(),
   /**

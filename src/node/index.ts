@@ -105,6 +105,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     port: config.port,
     grpcPortOffset: config.grpcPortOffset,
     logger,
+    transport: config.transport,
     maxMessageBytes: config.maxMessageBytes,
     ...(config.maxOutboundBytes === undefined ? {} : { maxOutboundBytes: config.maxOutboundBytes }),
     ...config.grpc,

@@ -21,9 +21,10 @@ import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from 
 import { connectionLayerHandlers, type HandlerRegistry, type RequestHandler } from './handlers/index.js';
 import { createCpuSampler, ExtraLoaderMetric, loaderMetrics } from './handlers/server-loader-info.js';
 import { applyServerReload } from './handlers/server-reload.js';
-import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
+import { GrpcTransport } from './transport/grpc-transport.js';
+import { Http2Transport } from './transport/http2-transport.js';
 import { ByteBudget } from './transport/inbound-budget.js';
-import type { Transport } from './transport/types.js';
+import type { ServerTransport, Transport, TransportHandlers, TransportKind } from './transport/types.js';
 
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 export const DEFAULT_MAX_SESSION_BUFFERED_BYTES = 32 * 1024 * 1024;
@@ -53,6 +54,8 @@ export interface NacosServerOptions {
   maxMessageBytes?: number;
   /** Per-connection unflushed push bytes past which the connection is closed; default 2 × maxMessageBytes. */
   maxOutboundBytes?: number;
+  /** Which gRPC implementation serves both ports; default `grpc-js` (docs/server.md). */
+  transport?: TransportKind;
   /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS); default 100. */
   maxConcurrentStreams?: number;
   /**
@@ -101,8 +104,8 @@ export class NacosServer {
   readonly manager: ConnectionManager;
   readonly handlers: HandlerRegistry;
   readonly registry: MessageRegistry;
-  private readonly sdkTransport: GrpcTransport;
-  private readonly clusterTransport: GrpcTransport;
+  private readonly sdkTransport: ServerTransport;
+  private readonly clusterTransport: ServerTransport;
   private readonly ejector: ConnectionEjector;
   private readonly timers: Timers;
   private readonly logger: Logger;
@@ -175,8 +178,9 @@ export class NacosServer {
       now: () => timers.now(),
       logger: options.logger,
     };
-    this.sdkTransport = new GrpcTransport({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
-    this.clusterTransport = new GrpcTransport(
+    const TransportImpl = options.transport === 'http2' ? Http2Transport : GrpcTransport;
+    this.sdkTransport = new TransportImpl({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
+    this.clusterTransport = new TransportImpl(
       { ...transportOptions, port: options.port + offset + (PortOffset.CLUSTER_GRPC - PortOffset.SDK_GRPC), kind: 'cluster' },
       handlers,
     );
