@@ -1,21 +1,12 @@
 // gRPC length-prefixed message framing over HTTP/2 DATA frames, shared by the raw node:http2
 // client (h2-grpc-client.ts) and the raw node:http2 responder (baselines/raw-h2-responder.ts).
 // Each message is: 1 flag byte (0: not compressed), 4-byte big-endian length, the message bytes.
+// The frame encoding is the server transport's own (src/server/transport), so the two cannot drift.
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../src/protocol/index.js';
+import { FRAME_PREFIX_BYTES } from '../../src/server/transport/frame-decoder.js';
 
-export const FRAME_PREFIX_BYTES = 5;
-
-/** Headers every gRPC call we send or answer carries. */
-export const GRPC_CONTENT_TYPE = 'application/grpc';
-
-/** Frames one message. Pre-frame constant messages once; this copies. */
-export function encodeFrame(message: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + message.byteLength);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.byteLength, 1);
-  frame.set(message, FRAME_PREFIX_BYTES);
-  return frame;
-}
+export { framed as encodeFrame } from '../../src/server/transport/frame-decoder.js';
+export { GRPC_CONTENT_TYPE } from '../../src/server/transport/grpc-status.js';
 
 export class FramingError extends Error {}
 

@@ -26,6 +26,8 @@ export function registerControlRoutes(
     }
     const redirect = redirectAddress(request.query as Query);
     const rule = parseLimitRule(request.body);
+    // Refused (409) before anything changes while a drain owns the shedding.
+    manager.assertCanShed();
     await writeLimitRuleFile(limitRuleFile, rule);
     const shedding = manager.applyLimitRule(rule, redirect);
     request.log.info({ rule, shedding }, 'connection limit rule changed');

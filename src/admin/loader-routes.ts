@@ -98,7 +98,7 @@ export function registerLoaderRoutes(
     const connectionId = requiredString(query, 'connectionId');
     const redirect = redirectAddress(query);
     if (!server.manager.checkValid(connectionId)) throw new NotFoundError(`no connection '${connectionId}' on this node`);
-    await server.manager.loadSingle(connectionId, redirect);
+    await server.manager.reloadClient(connectionId, redirect);
     return 'success';
   });
 

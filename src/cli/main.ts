@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readConfigFile } from '../node/config.js';
-import { startNode, type NacosNode } from '../node/index.js';
+import { startNode } from '../node/index.js';
 import { LOG_FORMATS, type LogFormat } from '../node/logger.js';
+import { exitOnSignals } from './signals.js';
 import { NacosRemoteError, PACKAGE_VERSION } from '../protocol/index.js';
 
 
@@ -11,30 +12,6 @@ function integer(name: string) {
     if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be an integer`);
     return Number(value);
   };
-}
-
-/**
- * SIGTERM/SIGINT drain the node (clients moved to other members, then close) and exit 0; so does
- * a drain started over HTTP. A second signal, or a drain that hangs, forces the exit.
- */
-function exitWithNode(node: NacosNode, forceAfterMs: number): void {
-  void node.closed.then(() => process.exit(0));
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    node.logger.info({ signal }, 'stopping: draining');
-    setTimeout(() => {
-      node.logger.error('stopping took too long; exiting');
-      process.exit(1);
-    }, forceAfterMs).unref();
-    node.drain().catch((error: unknown) => {
-      node.logger.error({ err: error }, 'drain failed');
-      process.exit(1);
-    });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
 
 const program = new Command('nacos-remote').version(PACKAGE_VERSION).description('Nacos 2.x long-connection layer');
@@ -60,8 +37,11 @@ program
       const fileAuth = (fromFile['auth'] ?? {}) as Record<string, unknown>;
       fromFlags['auth'] = { ...fileAuth, tokens: authToken };
     }
+    let forceAfterMs = 0;
+    const started = exitOnSignals(process, () => forceAfterMs);
     const node = await startNode({ ...fromFile, ...fromFlags });
-    exitWithNode(node, node.config.drainWindowMs + 15_000);
+    forceAfterMs = node.config.drainWindowMs + 15_000;
+    started(node);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

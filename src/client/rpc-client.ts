@@ -56,6 +56,8 @@ export interface RpcClientOptions {
   labels?: Readonly<Record<string, string>>;
   /** Sent as label `AppName`. */
   appName?: string;
+  /** Headers sent with every request, the ConnectionSetupRequest included (a member's identity). */
+  headers?: Readonly<Record<string, string>>;
   tenant?: string;
   abilities?: ClientAbilities;
   /** gRPC port = main port + this; default 1000. */
@@ -175,6 +177,7 @@ export class RpcClient {
     this.serverList = new ServerList(options.serverAddresses, this.random);
     this.clientIp = options.clientIp ?? firstNonInternalIPv4();
     this.o = {
+      headers: options.headers ?? {},
       grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,
       requestTimeoutMs: options.requestTimeoutMs ?? 3000,
       retryTimes: options.retryTimes ?? 3,
@@ -322,6 +325,11 @@ export class RpcClient {
     if (current && !this.serverList.contains(current.server)) this.switchServerAsync(undefined, false);
   }
 
+  private withHeaders(message: RequestMessage): RequestMessage {
+    const { headers } = this.o;
+    return Object.keys(headers).length === 0 ? message : { ...message, headers: { ...headers, ...message.headers } };
+  }
+
   /**
    * Sends a request with Java's retries (spec 4.6): up to `retryTimes` tries within the timeout;
    * an UN_REGISTER (301) answer marks the client unhealthy and switches server. A typed response
@@ -355,7 +363,7 @@ export class RpcClient {
         continue;
       }
       try {
-        const reply = await connection.request(message, timeoutMs);
+        const reply = await connection.request(this.withHeaders(message), timeoutMs);
         if (reply.type === 'ErrorResponse') {
           // A 301 from a connection we already moved away from says nothing about the current one.
           if (reply.errorCode === ErrorCode.UN_REGISTER && connection === this.current && this.statusValue === ClientStatus.RUNNING) {
@@ -407,12 +415,12 @@ export class RpcClient {
       );
       const labels = { source: 'sdk', ...(this.options.appName ? { AppName: this.options.appName } : {}), ...this.options.labels };
       connection.send(
-        request('ConnectionSetupRequest', {
+        this.withHeaders(request('ConnectionSetupRequest', {
           clientVersion: `Nacos-Node-Client:v${PACKAGE_VERSION}`,
           labels,
           ...(this.options.tenant === undefined ? {} : { tenant: this.options.tenant }),
           ...(this.options.abilities === undefined ? {} : { abilities: this.options.abilities }),
-        }),
+        })),
       );
       await Promise.race([acked, sleep(this.timers, this.o.setupWaitMs)]);
       const confirm = await connection.request(request('HealthCheckRequest'), this.o.healthCheckTimeoutMs);

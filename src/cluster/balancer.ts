@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Timers } from '../protocol/index.js';
+import { ShedBusyError } from '../server/control/shed-pacer.js';
+import { ExtraLoaderMetric } from '../server/handlers/server-loader-info.js';
 import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
 /** The balancer's knobs (docs/balancing.md). */
@@ -23,6 +25,8 @@ export interface BalancerOptions {
   readonly warmupMs: number;
   /** After a shed budget ends, wait this long for counts to settle before looking again. */
   readonly settleMs: number;
+  /** After an operator moves clients on any member, every member's balancer holds this long. */
+  readonly operatorHoldMs: number;
 }
 
 export const DEFAULT_BALANCER_OPTIONS: BalancerOptions = {
@@ -36,7 +40,16 @@ export const DEFAULT_BALANCER_OPTIONS: BalancerOptions = {
   cooldownMs: 10_000,
   warmupMs: 3000,
   settleMs: 1500,
+  operatorHoldMs: 60_000,
 };
+
+/** How many more clients a member takes before its limit refuses them (Infinity: no limit). */
+export function roomOf(metric: Readonly<Record<string, string>>): number {
+  if (metric[ExtraLoaderMetric.REFUSING] === 'true') return 0;
+  const limit = Number.parseInt(metric[ExtraLoaderMetric.COUNT_LIMIT] ?? '', 10);
+  if (!Number.isFinite(limit) || limit < 0) return Number.POSITIVE_INFINITY;
+  return Math.max(0, limit - sdkOf(metric));
+}
 
 /** An under-loaded member and how many clients it lacks. */
 export interface Deficit {
@@ -63,6 +76,17 @@ export interface BalanceInput {
 
 const sdkOf = (metric: Readonly<Record<string, string>>): number => sdkCountOf(metric) ?? 0;
 
+/** The longest operator hold another member reports, in ms (0: none). */
+function reportedHoldMs(load: ClusterLoad, self: string): number {
+  let longest = 0;
+  for (const d of load.detail) {
+    if (d.address === self) continue;
+    const ms = Number.parseInt(d.metric[ExtraLoaderMetric.OPERATOR_HOLD_MS] ?? '', 10);
+    if (Number.isFinite(ms)) longest = Math.max(longest, ms);
+  }
+  return longest;
+}
+
 /**
  * One member's decision (pure, so it is unit-tested with plain numbers). When it is above the
  * band, or another member is below it while this one is above the cluster's share
@@ -73,7 +97,7 @@ const sdkOf = (metric: Readonly<Record<string, string>>): number => sdkCountOf(m
 export function decide(input: BalanceInput, options: BalancerOptions): Decision {
   const { self } = input;
   // A draining member is leaving: its clients are not ours to balance, nor is it a target.
-  const load = { ...input.load, detail: input.load.detail.filter((d) => d.metric['draining'] !== 'true') };
+  const load = { ...input.load, detail: input.load.detail.filter((d) => d.metric[ExtraLoaderMetric.DRAINING] !== 'true') };
   const members = load.detail.length;
   if (members < 2) return { action: 'hold', reason: 'alone' };
   if (input.now - input.startedAt < options.warmupMs) return { action: 'hold', reason: 'warming up' };
@@ -88,9 +112,10 @@ export function decide(input: BalanceInput, options: BalancerOptions): Decision 
   // Out of the band on either side: this member too loaded, or another too empty while this one is above its share.
   const starved = load.detail.some((d) => sdkOf(d.metric) < mean * (1 - options.band));
   if (count <= mean * (1 + options.band) && !(starved && count > share)) return { action: 'hold', reason: 'inside the band' };
+  // A member's limit caps what it is sent: clients sent beyond it would only be refused.
   const targets = load.detail
     .filter((d) => d.address !== self)
-    .map((d) => ({ address: d.address, deficit: floor - sdkOf(d.metric) }))
+    .map((d) => ({ address: d.address, deficit: Math.min(floor - sdkOf(d.metric), roomOf(d.metric)) }))
     .filter((d) => d.deficit > 0);
   if (targets.length === 0) return { action: 'hold', reason: 'nobody is under-loaded' };
   const budget = Math.min(count - share, input.movable, targets.reduce((sum, t) => sum + t.deficit, 0));
@@ -151,9 +176,16 @@ export class Balancer {
   private readonly startedAt: number;
   private previousCount: number | undefined;
   private quietUntil = 0;
+  /** Until when an operator's move on this member holds the cluster's balancers (this member reports it). */
+  private ownHoldUntil = 0;
+  /** Until when a hold reported by another member keeps this balancer still. */
+  private reportedHoldUntil = 0;
   private stopped = true;
   /** Moves this member started, for metrics and the demo. */
   moves = 0;
+  /** Looks at the cluster taken, and what the last one decided (for tests and operators). */
+  looks = 0;
+  lastDecision: Decision | undefined;
 
   constructor(
     private readonly deps: BalancerDeps,
@@ -174,6 +206,27 @@ export class Balancer {
     this.cancel = undefined;
   }
 
+  /**
+   * An operator moved clients on this member: this balancer holds for `operatorHoldMs`, and reports
+   * the hold with its loader metrics so every other member's balancer holds too.
+   */
+  holdForOperator(): void {
+    this.ownHoldUntil = this.deps.timers.now() + this.options.operatorHoldMs;
+    this.deps.logger.info({ holdMs: this.options.operatorHoldMs }, 'balancing: holding after an operator move');
+  }
+
+  /** Until when this balancer holds for an operator's move (its own or one another member reported); 0 when not. */
+  get operatorHoldUntil(): number {
+    const until = Math.max(this.ownHoldUntil, this.reportedHoldUntil);
+    return until > this.deps.timers.now() ? until : 0;
+  }
+
+  /** What this member adds to its loader metrics: the operator hold it started, while it lasts. */
+  loaderMetrics(): Record<string, string> {
+    const left = this.ownHoldUntil - this.deps.timers.now();
+    return left > 0 ? { [ExtraLoaderMetric.OPERATOR_HOLD_MS]: String(left) } : {};
+  }
+
   /** One look at the cluster; returns what was decided. */
   async runOnce(): Promise<Decision> {
     const { deps, options } = this;
@@ -184,6 +237,9 @@ export class Balancer {
     }
     if (now < this.quietUntil) return { action: 'hold', reason: 'settling' };
     const load = await deps.load();
+    // Only holds that members started themselves are reported, so an adopted hold never echoes back longer.
+    this.reportedHoldUntil = Math.max(this.reportedHoldUntil, now + reportedHoldMs(load, deps.self));
+    if (this.operatorHoldUntil > 0) return { action: 'hold', reason: 'operator hold' };
     const input = { self: deps.self, load, now, startedAt: this.startedAt, previousCount: this.previousCount };
     let decision = decide({ ...input, movable: Number.POSITIVE_INFINITY }, options);
     // The movable set is a pass over every connection: built only when there is something to shed.
@@ -193,9 +249,15 @@ export class Balancer {
     this.previousCount = mine === undefined ? undefined : sdkOf(mine.metric);
     if (decision.action === 'shed') {
       deps.logger.info({ budget: decision.budget, rate: decision.ratePerSecond, targets: decision.targets }, 'balancing: shedding surplus');
+      try {
+        // Targets' deficits shrink as they are picked, so one target is not overfilled by this member.
+        deps.shed(decision.budget, decision.ratePerSecond, (id) => movable.has(id), deficitPicker(decision.targets, deps.random));
+      } catch (error) {
+        // An operator's or a drain's budget started while this look was under way: theirs wins.
+        if (error instanceof ShedBusyError) return { action: 'hold', reason: 'shedding' };
+        throw error;
+      }
       this.moves += decision.budget;
-      // Targets' deficits shrink as they are picked, so one target is not overfilled by this member.
-      deps.shed(decision.budget, decision.ratePerSecond, (id) => movable.has(id), deficitPicker(decision.targets, deps.random));
       this.quietUntil = now + options.settleMs;
     }
     return decision;
@@ -208,6 +270,10 @@ export class Balancer {
     this.cancel = this.deps.timers.setTimeout(() => {
       this.cancel = undefined;
       this.runOnce()
+        .then((decision) => {
+          this.looks++;
+          this.lastDecision = decision;
+        })
         .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'balancer run failed'))
         .finally(() => this.schedule());
     }, delay);

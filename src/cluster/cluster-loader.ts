@@ -20,6 +20,8 @@ export const DEFAULT_LOADER_TIMEOUTS: ClusterLoaderTimeouts = { memberMs: 200, t
  * cluster clients. Members are `ip:mainPort`; a standalone node is a one-member cluster.
  */
 export class ClusterLoader {
+  private latestLoad: ClusterLoad | undefined;
+
   constructor(
     private readonly server: NacosServer,
     private readonly members: ClusterMembers,
@@ -52,7 +54,13 @@ export class ClusterLoader {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(asks), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeouts.totalMs)))]);
     clearTimeout(timer);
-    return summarizeClusterLoad([...detail], all.length);
+    this.latestLoad = summarizeClusterLoad([...detail], all.length);
+    return this.latestLoad;
+  }
+
+  /** The last {@link load} (the balancer refreshes it every interval), undefined before the first. */
+  get latest(): ClusterLoad | undefined {
+    return this.latestLoad;
   }
 
   /**
@@ -64,8 +72,14 @@ export class ClusterLoader {
     const results = await Promise.all(
       steps.map(async (step) => {
         if (step.overloaded === this.selfAddress) {
-          this.server.reload(step.reloadCount, step.reloadServer);
-          return true;
+          try {
+            this.server.reload(step.reloadCount, step.reloadServer);
+            return true;
+          } catch (error) {
+            // A drain owns this member's shedding (ShedBusyError): a step not taken, as a member's refusal.
+            this.logger.warn({ err: error }, 'smartReloadCluster: this member refused its step');
+            return false;
+          }
         }
         try {
           const reply = await this.members.request(

@@ -1,8 +1,12 @@
+import { timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { watchFile, unwatchFile } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ClientStatus, RpcClient, type RequestOptions, type RpcClientOptions } from '../client/index.js';
 import type { RequestMessage, ResponseMessage, ResponseTypeDefinition } from '../protocol/index.js';
 import { readClusterConf, requireSelf, type MemberAddress } from './members.js';
+import { normalizeIp } from '../server/transport/address.js';
 
 export type MemberState = 'UP' | 'DOWN';
 
@@ -27,7 +31,18 @@ export interface ClusterMembersOptions {
   readonly clusterConfPollMs?: number;
   /** Overrides for the member clients (intervals, for tests). */
   readonly clientOptions?: Partial<RpcClientOptions>;
+  /**
+   * A shared member identity (Nacos's `nacos.core.auth.server.identity.key/value`): sent as a
+   * header on every cluster request, and a connection that presents it is trusted as a member.
+   */
+  readonly identity?: { readonly key: string; readonly value: string };
+  /** How often hostname entries are resolved again (they are also on every member list change). */
+  readonly resolveIntervalMs?: number;
+  /** A host's addresses; default `dns.promises.lookup(host, { all: true })`. */
+  readonly resolveHost?: (host: string) => Promise<string[]>;
 }
+
+const lookupAll = async (host: string): Promise<string[]> => (await lookup(host, { all: true })).map((a) => a.address);
 
 /**
  * The cluster's members and one cluster client per other member (labels `source=cluster`, on the
@@ -39,22 +54,71 @@ export class ClusterMembers {
   private readonly clients = new Map<string, RpcClient>();
   private readonly upListeners = new Set<(address: string) => void>();
   private closed = false;
+  /** Member entries' IPs: literal ones, and what hostname entries resolved to. */
+  private trustedIps = new Set<string>();
+  /** Hostname entries' last resolved addresses. */
+  private readonly resolvedHosts = new Map<string, string[]>();
+  private resolveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ClusterMembersOptions) {
     this.members = [...options.members];
+    this.updateTrustedIps();
   }
 
   get selfAddress(): string {
     return this.options.self;
   }
 
-  /** Connects to every other member (in the background) and starts watching cluster.conf. */
+  /**
+   * Connects to every other member (in the background), starts watching cluster.conf and
+   * re-resolving hostname entries. Call {@link resolveAddresses} first so members are trusted from
+   * the first connection.
+   */
   start(): void {
     this.syncClients();
     const path = this.options.clusterConfPath;
     if (path !== undefined) {
       watchFile(path, { interval: this.options.clusterConfPollMs ?? 2000, persistent: false }, () => void this.reload(path));
     }
+    this.resolveTimer = setInterval(() => void this.resolveAddresses(), this.options.resolveIntervalMs ?? 30_000);
+    this.resolveTimer.unref();
+  }
+
+  /**
+   * Resolves every hostname entry (a member with several addresses is trusted at each). A host that
+   * does not resolve keeps the addresses it had, so a DNS hiccup does not untrust a member.
+   */
+  async resolveAddresses(): Promise<void> {
+    const resolve = this.options.resolveHost ?? lookupAll;
+    const hosts = [...new Set(this.members.filter((m) => isIP(m.ip) === 0).map((m) => m.ip))];
+    await Promise.all(
+      hosts.map(async (host) => {
+        try {
+          this.resolvedHosts.set(host, (await resolve(host)).map(normalizeIp));
+        } catch (error) {
+          this.options.logger.warn({ err: error, host }, 'member hostname did not resolve; keeping its previous addresses');
+        }
+      }),
+    );
+    this.updateTrustedIps();
+  }
+
+  /** Whether request headers carry the shared member identity (none configured: never). */
+  hasIdentity(headers: Readonly<Record<string, string>>): boolean {
+    const identity = this.options.identity;
+    if (identity === undefined) return false;
+    const wanted = identity.key.toLowerCase();
+    const secret = Buffer.from(identity.value);
+    // Header names are case-insensitive, as Java's request headers; the value is compared in constant time.
+    return Object.entries(headers).some(([k, v]) => {
+      const shown = Buffer.from(v);
+      return k.toLowerCase() === wanted && shown.length === secret.length && timingSafeEqual(shown, secret);
+    });
+  }
+
+  /** A member by its address or by the identity it presents. */
+  isTrustedMember(ip: string, headers: Readonly<Record<string, string>>): boolean {
+    return this.isMemberIp(ip) || this.hasIdentity(headers);
   }
 
   list(): MemberView[] {
@@ -66,8 +130,12 @@ export class ClusterMembers {
     return this.members.filter((m) => m.address !== this.options.self && this.stateOf(m.address) === 'UP').map((m) => m.address);
   }
 
+  /**
+   * Whether a socket address belongs to a listed member: a literal entry, or an address a hostname
+   * entry resolved to. The one answer to "is this peer a member" (cluster port trust, admin writes).
+   */
   isMemberIp(ip: string): boolean {
-    return this.members.some((m) => m.ip === ip);
+    return this.trustedIps.has(normalizeIp(ip));
   }
 
   /** Calls back each time this node's client to a member connects (first time and after it returns). */
@@ -93,10 +161,20 @@ export class ClusterMembers {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.resolveTimer);
     if (this.options.clusterConfPath !== undefined) unwatchFile(this.options.clusterConfPath);
     const clients = [...this.clients.values()];
     this.clients.clear();
     await Promise.all(clients.map((c) => c.shutdown()));
+  }
+
+  private updateTrustedIps(): void {
+    const ips = new Set<string>();
+    for (const m of this.members) {
+      if (isIP(m.ip) !== 0) ips.add(normalizeIp(m.ip));
+      else for (const ip of this.resolvedHosts.get(m.ip) ?? []) ips.add(ip);
+    }
+    this.trustedIps = ips;
   }
 
   private stateOf(address: string): MemberState {
@@ -113,7 +191,9 @@ export class ClusterMembers {
       requireSelf(members, this.options.self, path);
       this.members = members;
       this.options.logger.info({ members: members.map((m) => m.address) }, 'cluster members changed');
+      this.updateTrustedIps();
       this.syncClients();
+      await this.resolveAddresses();
     } catch (error) {
       this.options.logger.error({ err: error }, 'cluster.conf change ignored: the file is not valid');
     }
@@ -135,6 +215,7 @@ export class ClusterMembers {
         labels: { source: 'cluster' },
         grpcPortOffset: this.options.grpcPortOffset + 1,
         retryTimes: 1,
+        ...(this.options.identity === undefined ? {} : { headers: { [this.options.identity.key]: this.options.identity.value } }),
         logger: this.options.logger.child({ member: member.address }, { level: 'warn' }),
         ...this.options.clientOptions,
       });

@@ -20,6 +20,8 @@ export const NodeConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
   logFormat: z.enum(LOG_FORMATS).optional(),
+  /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
+  transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   maxOutboundBytes: z.number().int().min(1024).optional(),
   /**
@@ -66,6 +68,14 @@ export const NodeConfigSchema = z.strictObject({
   members: z.string().min(1).optional(),
   /** How often cluster.conf is checked for changes. */
   clusterConfPollMs: ms.default(2000),
+  /**
+   * Member trust: hostname entries are resolved again this often; a shared identity (Nacos 2.2.4's
+   * `nacos.core.auth.server.identity.key/value`) is sent on cluster requests and trusted when shown.
+   */
+  cluster: z
+    .strictObject({ resolveIntervalMs: ms.default(30_000), identityKey: z.string().min(1).optional(), identityValue: z.string().min(1).optional() })
+    .refine((c) => (c.identityKey === undefined) === (c.identityValue === undefined), { message: 'identityKey and identityValue go together' })
+    .default({ resolveIntervalMs: 30_000 }),
   /** `/cluster` and smartReloadCluster timeouts (Nacos: 200 ms per member, 1 s in all, 100 ms per reload). */
   loaderTimeouts: z.strictObject({ memberMs: ms, totalMs: ms, reloadMs: ms }).partial().default({}),
   /** Automatic balancing (docs/balancing.md); on by default. */
@@ -81,6 +91,7 @@ export const NodeConfigSchema = z.strictObject({
       cooldownMs: z.number().int().min(0),
       warmupMs: z.number().int().min(0),
       settleMs: z.number().int().min(0),
+      operatorHoldMs: z.number().int().min(0),
     })
     .partial()
     .default({}),

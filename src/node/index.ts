@@ -20,12 +20,13 @@ import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loade
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
 import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
-import { drainClients } from '../cluster/drain.js';
+import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { attachNaming, type NamingService } from '../naming/index.js';
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
+import { ShedPriority } from '../server/control/shed-pacer.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 import { createNodeLogger } from './logger.js';
@@ -93,6 +94,10 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     ...(membership.confPath === undefined ? {} : { clusterConfPath: membership.confPath }),
     clusterConfPollMs: config.clusterConfPollMs,
     clientOptions: config.memberClient,
+    resolveIntervalMs: config.cluster.resolveIntervalMs,
+    ...(config.cluster.identityKey === undefined || config.cluster.identityValue === undefined
+      ? {}
+      : { identity: { key: config.cluster.identityKey, value: config.cluster.identityValue } }),
   });
   const metrics = new NodeMetrics();
   const server = new NacosServer({
@@ -100,6 +105,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     port: config.port,
     grpcPortOffset: config.grpcPortOffset,
     logger,
+    transport: config.transport,
     maxMessageBytes: config.maxMessageBytes,
     ...(config.maxOutboundBytes === undefined ? {} : { maxOutboundBytes: config.maxOutboundBytes }),
     ...config.grpc,
@@ -113,12 +119,10 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     shed: config.shed,
     limitRule,
     observer: metrics.observer,
-    isMemberIp: (ip) => members.isMemberIp(ip),
-    // Refused and shut-down clients are sent to another member that is up, chosen at random.
-    redirectTarget: () => {
-      const up = members.upOthers();
-      return up.length === 0 ? undefined : up[Math.floor(Math.random() * up.length)];
-    },
+    extraLoaderMetrics: (): Record<string, string> => balancer.loaderMetrics(),
+    isTrustedMember: (ip, headers) => members.isTrustedMember(ip, headers),
+    // Refused and shut-down clients are spread as a drain spreads them, never to a draining member.
+    redirectTarget: (): string | undefined => spreadRedirect(cluster.latest, self, members.upOthers(), Math.random),
   });
   const naming = attachNaming(server, {
     memberId: self,
@@ -154,7 +158,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
         const bornBefore = Date.now() - cooldownMs;
         return new Set(server.manager.sheddable().filter((c) => isSdkSource(c.meta.labels) && c.meta.createTime <= bornBefore).map((c) => c.id));
       },
-      shed: (budget, ratePerSecond, eligible, redirect) => server.manager.shed(budget, { ratePerSecond, eligible, redirect }),
+      shed: (budget, ratePerSecond, eligible, redirect) => server.manager.shed(budget, { ratePerSecond, eligible, redirect, priority: ShedPriority.BALANCER }),
       shedding: () => server.manager.shedProgress.active,
       timers: systemTimers,
       random: Math.random,
@@ -162,6 +166,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     },
     { ...DEFAULT_BALANCER_OPTIONS, ...config.balancer },
   );
+  // Any operator move on this member holds every member's balancer (docs/balancing.md).
+  server.manager.onOperatorMove = () => balancer.holdForOperator();
 
   let closing: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
@@ -169,6 +175,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // A fresh view of the cluster, so shutdown's redirects skip members that are draining.
+      await cluster.load();
       balancer.stop();
       // Server first: the connections it closes are released, and naming sends their deletes.
       await server.close();
@@ -208,6 +216,8 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   });
   await http.listen({ host: config.host, port: config.port });
   try {
+    // Hostname members are trusted from their first connection.
+    await members.resolveAddresses();
     await server.start();
   } catch (error) {
     await http.close();

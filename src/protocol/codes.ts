@@ -11,6 +11,8 @@ export const ErrorCode = {
   UN_REGISTER: 301,
   NO_HANDLER: 302,
   NO_RIGHT: 403,
+  /** NacosException.CONFLICT. */
+  CONFLICT: 409,
   SERVER_ERROR: 500,
   BAD_GATEWAY: 502,
   OVER_THRESHOLD: 503,

@@ -3,7 +3,7 @@ import { ConnectionClosedError, request, type Labels, type Timers } from '../pro
 import { isClusterSource, type Connection, type ConnectionMeta } from './connection.js';
 import { checkLimit, surplusConnections, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
 import { StreamEnd } from './transport/types.js';
-import { ShedPacer, type ShedOptions, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
+import { ShedPacer, ShedPriority, type ShedOptions, type ShedPacerOptions, type ShedProgress } from './control/shed-pacer.js';
 
 /** Why a connection was unregistered: a closed set, so it can label metrics. */
 export const UnregisterReason = {
@@ -51,6 +51,8 @@ export class ConnectionManager {
   private readonly listeners: ConnectionListener[] = [];
   private rule: ConnectionLimitRule = UNLIMITED_RULE;
   private readonly shedPacer: ShedPacer;
+  /** Told when an operator moves clients (the balancer holds off then). */
+  onOperatorMove: (() => void) | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -82,8 +84,10 @@ export class ConnectionManager {
   /**
    * Replaces the rule and sheds what is now over it (total, per client IP, per app) as one paced
    * budget. Returns how many connections are to move.
+   * @throws ShedBusyError (rule unchanged) while a drain owns this member's shedding
    */
   applyLimitRule(rule: ConnectionLimitRule, redirectAddress?: string): number {
+    this.shedPacer.assertCanStart(ShedPriority.OPERATOR);
     this.setLimitRule(rule);
     const counted = this.sheddable().map((c) => ({ id: c.id, meta: { clientIp: this.countedIp(c.meta), appName: c.meta.appName } }));
     const surplus = surplusConnections(counted, rule, {
@@ -91,7 +95,8 @@ export class ConnectionManager {
       forClientIp: (ip) => this.perClientIp.get(ip) ?? 0,
       forApp: (app) => this.perApp.get(app) ?? 0,
     });
-    this.shedPacer.start(surplus.size, { redirect: redirectAddress, eligible: (id) => surplus.has(id) });
+    this.shedPacer.start(surplus.size, { redirect: redirectAddress, eligible: (id) => surplus.has(id), priority: ShedPriority.OPERATOR });
+    if (surplus.size > 0) this.onOperatorMove?.();
     return surplus.size;
   }
 
@@ -145,6 +150,11 @@ export class ConnectionManager {
     this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason }, 'connection unregistered');
     this.notify((listener) => listener.onDisconnected?.(connection, reason));
     return true;
+  }
+
+  /** Whether the total limit refuses the next connection now. */
+  refusesNewConnections(): boolean {
+    return checkLimit(this.rule, '', '', { total: this.limitedCount, forClientIp: 0, forApp: 0 }) === 'total';
   }
 
   checkValid(connectionId: string): boolean {
@@ -235,18 +245,40 @@ export class ConnectionManager {
   }
 
   /**
-   * Sheds connections down to `target` as a one-shot paced budget of (SDK connections − target)
-   * acknowledged resets (decision 10.13). Returns the budget; 0 when already at or below target.
+   * An operator's move (reloadCurrent, ServerReloadRequest): sheds connections down to `target` as
+   * a one-shot paced budget of (SDK connections − target) acknowledged resets (decision 10.13).
+   * Returns the budget; 0 when already at or below target.
+   * @throws ShedBusyError while a drain owns this member's shedding
    */
   loadCount(target: number, redirectAddress?: string): number {
     const budget = this.currentSdkClientCount() - Math.max(0, target);
-    this.shedPacer.start(budget, { redirect: redirectAddress });
+    this.shedPacer.start(budget, { redirect: redirectAddress, priority: ShedPriority.OPERATOR });
+    if (budget > 0) this.onOperatorMove?.();
     return Math.max(0, budget);
   }
 
-  /** Sheds `budget` connections with the given choices (the balancer and drain use this). */
+  /** An operator's move of one connection (reloadClient); resolves true when it acknowledged. */
+  reloadClient(connectionId: string, redirectAddress?: string): Promise<boolean> {
+    this.onOperatorMove?.();
+    return this.loadSingle(connectionId, redirectAddress);
+  }
+
+  /**
+   * Sheds `budget` connections with the given choices (the balancer and drain use this).
+   * @throws ShedBusyError when a budget of higher priority runs
+   */
   shed(budget: number, options: ShedOptions): void {
     this.shedPacer.start(budget, options);
+  }
+
+  /** @throws ShedBusyError when a budget of higher priority than `priority` (default operator) runs or is reserved */
+  assertCanShed(priority: ShedPriority = ShedPriority.OPERATOR): void {
+    this.shedPacer.assertCanStart(priority);
+  }
+
+  /** Keeps lower-priority budgets out until the returned release is called (a drain's whole run). */
+  reserveShedding(priority: ShedPriority): () => void {
+    return this.shedPacer.reserve(priority);
   }
 
   get shedProgress(): ShedProgress {

@@ -19,11 +19,12 @@ import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.j
 import type { ShedPacerOptions } from './control/shed-pacer.js';
 import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from './ejector.js';
 import { connectionLayerHandlers, type HandlerRegistry, type RequestHandler } from './handlers/index.js';
-import { createCpuSampler, loaderMetrics } from './handlers/server-loader-info.js';
+import { createCpuSampler, ExtraLoaderMetric, loaderMetrics } from './handlers/server-loader-info.js';
 import { applyServerReload } from './handlers/server-reload.js';
-import { GrpcTransport, type TransportHandlers } from './transport/grpc-transport.js';
+import { GrpcTransport } from './transport/grpc-transport.js';
+import { Http2Transport } from './transport/http2-transport.js';
 import { ByteBudget } from './transport/inbound-budget.js';
-import type { Transport } from './transport/types.js';
+import type { ServerTransport, Transport, TransportHandlers, TransportKind } from './transport/types.js';
 
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 export const DEFAULT_MAX_SESSION_BUFFERED_BYTES = 32 * 1024 * 1024;
@@ -53,6 +54,8 @@ export interface NacosServerOptions {
   maxMessageBytes?: number;
   /** Per-connection unflushed push bytes past which the connection is closed; default 2 × maxMessageBytes. */
   maxOutboundBytes?: number;
+  /** Which gRPC implementation serves both ports; default `grpc-js` (docs/server.md). */
+  transport?: TransportKind;
   /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS); default 100. */
   maxConcurrentStreams?: number;
   /**
@@ -78,10 +81,15 @@ export interface NacosServerOptions {
   countClientIpBy?: ClientIpCounting;
   /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
   shutdownResetWaitMs?: number;
-  /** Where refused or shut-down clients are sent (another member's `ip:port`). */
+  /** Where a refused or shut-down client is sent (another member's `ip:port`); asked once per client. */
   redirectTarget?: () => string | undefined;
-  /** Whether an IP is a configured cluster member (trusts `source=cluster` on the cluster port). */
-  isMemberIp?: (ip: string) => boolean;
+  /** More loader metrics from the layers above (the balancer's operator hold). */
+  extraLoaderMetrics?: () => Record<string, string>;
+  /**
+   * Whether a peer is a cluster member, by its address or the identity in its setup headers
+   * (trusts `source=cluster` on the cluster port).
+   */
+  isTrustedMember?: (ip: string, headers: Readonly<Record<string, string>>) => boolean;
   observer?: ServerObserver;
 }
 
@@ -96,8 +104,8 @@ export class NacosServer {
   readonly manager: ConnectionManager;
   readonly handlers: HandlerRegistry;
   readonly registry: MessageRegistry;
-  private readonly sdkTransport: GrpcTransport;
-  private readonly clusterTransport: GrpcTransport;
+  private readonly sdkTransport: ServerTransport;
+  private readonly clusterTransport: ServerTransport;
   private readonly ejector: ConnectionEjector;
   private readonly timers: Timers;
   private readonly logger: Logger;
@@ -142,7 +150,7 @@ export class NacosServer {
       isStarted: () => this.startedFlag,
       isRefusingSetups: () => this.refusingSetups,
       refusalRedirect: () => options.redirectTarget?.(),
-      isMemberIp: options.isMemberIp ?? (() => false),
+      isTrustedMember: options.isTrustedMember ?? (() => false),
       setupTimeoutMs: options.setupTimeoutMs ?? 10_000,
       refusalCloseDelayMs: options.refusalCloseDelayMs ?? 300,
       onSetup: (outcome, elapsedMs, reason) => options.observer?.setupHandled?.(outcome, elapsedMs, reason),
@@ -170,8 +178,9 @@ export class NacosServer {
       now: () => timers.now(),
       logger: options.logger,
     };
-    this.sdkTransport = new GrpcTransport({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
-    this.clusterTransport = new GrpcTransport(
+    const TransportImpl = options.transport === 'http2' ? Http2Transport : GrpcTransport;
+    this.sdkTransport = new TransportImpl({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
+    this.clusterTransport = new TransportImpl(
       { ...transportOptions, port: options.port + offset + (PortOffset.CLUSTER_GRPC - PortOffset.SDK_GRPC), kind: 'cluster' },
       handlers,
     );
@@ -246,10 +255,15 @@ export class NacosServer {
 
   /** This node's loader metrics (conCount, sdkConCount, load, cpu), as ServerLoaderInfoRequest answers. */
   loaderMetrics(): Record<string, string> {
-    const metrics = loaderMetrics(this.manager, this.cpuUsage);
-    // Our addition to Nacos's four keys (a string map, so other readers ignore it): a draining
-    // member is no target for anyone's clients.
-    return this.refusingSetups ? { ...metrics, draining: 'true' } : metrics;
+    const metrics = { ...loaderMetrics(this.manager, this.cpuUsage), ...this.options.extraLoaderMetrics?.() };
+    // A draining member is no target for anyone's clients; a member at its limit takes no more.
+    if (this.refusingSetups) metrics[ExtraLoaderMetric.DRAINING] = 'true';
+    const { countLimit } = this.manager.limitRule;
+    if (countLimit >= 0) {
+      metrics[ExtraLoaderMetric.COUNT_LIMIT] = String(countLimit);
+      if (this.manager.refusesNewConnections()) metrics[ExtraLoaderMetric.REFUSING] = 'true';
+    }
+    return metrics;
   }
 
   /** ServerReloadRequest semantics on this node: shed toward `reloadServer` if above `reloadCount`. */
@@ -291,9 +305,11 @@ export class NacosServer {
     this.manager.stopShedding();
     this.sdkTransport.stopAccepting();
     this.clusterTransport.stopAccepting();
-    const reset = request('ConnectResetRequest', splitRedirect(this.options.redirectTarget?.()));
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
-    const resets = this.manager.sheddable().map((c) => c.request(reset, waitMs).catch(() => undefined));
+    // A target per client, so they spread over the other members instead of all going to one.
+    const resets = this.manager
+      .sheddable()
+      .map((c) => c.request(request('ConnectResetRequest', splitRedirect(this.options.redirectTarget?.())), waitMs).catch(() => undefined));
     await Promise.all(resets);
     for (const connection of this.manager.list()) this.manager.unregister(connection.id, UnregisterReason.SHUTDOWN);
     this.startedFlag = false;

@@ -43,6 +43,17 @@ describe('node config: the admin API policy', () => {
   }
 });
 
+describe('node config: the gRPC transport', () => {
+  it('defaults to grpc-js and takes http2', () => {
+    assert.equal(parseNodeConfig({}).transport, 'grpc-js');
+    assert.equal(parseNodeConfig({ transport: 'http2' }).transport, 'http2');
+  });
+
+  it('rejects an unknown transport, naming the key', () => {
+    assert.throws(() => parseNodeConfig({ transport: 'netty' }), (error: unknown) => error instanceof ConfigError && error.message.includes("'transport'"));
+  });
+});
+
 describe('node config: naming', () => {
   it('takes the push timings, a zero merge window included, and leaves the rest to the defaults', () => {
     assert.deepEqual(parseNodeConfig({}).naming, {});

@@ -45,6 +45,9 @@ async function run(cwd: string, command: string, args: readonly string[], log?: 
   }
 }
 
+// The consumer fixture denies better-sqlite3's install script (its allowScripts): compiling the
+// native module takes minutes on 2 cores and proves nothing of our packaging (the repo's own
+// `npm ci` builds it). The consumer makes no config request, and a node without the module starts.
 const npmInstall = ['install', '--no-audit', '--no-fund', '--prefer-offline'];
 
 /**

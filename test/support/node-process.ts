@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transportUnderTest } from './server.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -34,7 +35,7 @@ export class NodeProcess {
   async start(timeoutMs = 30_000): Promise<void> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', cli, 'server', '--host', this.host, '--port', String(this.port), '--home', this.home, '--log-level', 'warn', ...this.extraArgs],
+      ['--import', 'tsx', cli, 'server', '--host', this.host, '--port', String(this.port), '--home', this.home, '--log-level', 'warn', ...this.withTransport()],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
@@ -52,6 +53,20 @@ export class NodeProcess {
       if (Date.now() > deadline) throw new Error(`node ${this.address} not ready: ${this.output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /**
+   * The extra arguments, with NACOS_TRANSPORT's transport added to the config file (a copy in the
+   * node's home) unless that file names one.
+   */
+  private withTransport(): readonly string[] {
+    const transport = transportUnderTest();
+    if (transport === 'grpc-js') return this.extraArgs;
+    const at = this.extraArgs.indexOf('--config');
+    const given = at >= 0 ? (JSON.parse(readFileSync(this.extraArgs[at + 1]!, 'utf8')) as Record<string, unknown>) : {};
+    const file = join(this.home, 'transport-under-test.json');
+    writeFileSync(file, JSON.stringify({ transport, ...given }));
+    return at >= 0 ? this.extraArgs.map((arg, i) => (i === at + 1 ? file : arg)) : [...this.extraArgs, '--config', file];
   }
 
   /** Kills the process with the given signal and waits for it to exit; resolves the exit code. */

@@ -4,6 +4,7 @@ import {
   decodeMessage,
   isRequestOf,
   request,
+  type Headers,
   type KnownRequest,
   type Message,
   type MessageRegistry,
@@ -26,8 +27,8 @@ export interface BiStreamAcceptorDeps {
   readonly isRefusingSetups: () => boolean;
   /** Where a refused client should go (another member's `ip:port`), if anywhere. */
   readonly refusalRedirect: () => string | undefined;
-  /** Whether a remote IP on the cluster port is a configured member (decision 10.11). */
-  readonly isMemberIp: (ip: string) => boolean;
+  /** Whether a peer on the cluster port is a member, by its address or setup headers (decision 10.11). */
+  readonly isTrustedMember: (ip: string, headers: Headers) => boolean;
   /** A stream that sends no ConnectionSetupRequest in this time is closed. */
   readonly setupTimeoutMs: number;
   /** How long a refused connection stays open before the second reset and the close. */
@@ -172,6 +173,6 @@ function buildMeta(
     labels: { ...labels },
     ...(abilities === undefined ? {} : { abilities }),
     createTime: deps.timers.now(),
-    trustedCluster: transport.port === 'cluster' && isClusterSource(labels) && deps.isMemberIp(transport.remoteIp),
+    trustedCluster: transport.port === 'cluster' && isClusterSource(labels) && deps.isTrustedMember(transport.remoteIp, message.headers),
   };
 }

@@ -1,5 +1,25 @@
 import type { Logger } from 'pino';
-import type { Timers } from '../../protocol/index.js';
+import { ErrorCode, NacosRemoteError, type Timers } from '../../protocol/index.js';
+
+/**
+ * Who asked for a shed budget, lowest first: the balancer's own moves, an operator's (reloadCurrent,
+ * a limit PUT, smartReloadCluster, ServerReloadRequest), a drain's. A higher one pre-empts a
+ * lower one; a lower one is refused while a higher one runs.
+ */
+export const ShedPriority = { BALANCER: 0, OPERATOR: 1, DRAIN: 2 } as const;
+export type ShedPriority = (typeof ShedPriority)[keyof typeof ShedPriority];
+
+const PRIORITY_NAMES: Record<ShedPriority, string> = { 0: 'balancer', 1: 'operator', 2: 'drain' };
+
+/** A shed budget was refused: one of higher priority owns this member's shedding (HTTP 409, Nacos CONFLICT). */
+export class ShedBusyError extends NacosRemoteError {
+  constructor(
+    readonly requested: ShedPriority,
+    readonly running: ShedPriority,
+  ) {
+    super('SHED_BUSY', ErrorCode.CONFLICT, `a ${PRIORITY_NAMES[running]} shed budget is running on this member; the ${PRIORITY_NAMES[requested]} one is refused`);
+  }
+}
 
 /** What the pacer needs from the connection manager. */
 export interface ShedTarget {
@@ -23,6 +43,8 @@ export interface ShedOptions {
   readonly redirect?: RedirectChoice;
   readonly eligible?: (connectionId: string) => boolean;
   readonly ratePerSecond?: number;
+  /** Who asks; default operator. */
+  readonly priority?: ShedPriority;
 }
 
 export interface ShedProgress {
@@ -31,12 +53,15 @@ export interface ShedProgress {
   readonly remaining: number;
   readonly inFlight: number;
   readonly redirectAddress?: string;
+  /** Who owns the running budget, or the reservation (a drain between its rounds). */
+  readonly owner?: string;
 }
 
 /**
  * Sheds connections as a one-shot budget (decision 10.13): `budget` acknowledged resets, sent at a
  * bounded rate, never all in one tick. It does not re-read the live count, which lags while
- * clients move. A new budget replaces the current one, as Nacos's `loadCount` overwrites.
+ * clients move. One budget runs at a time: a new one of the same or higher priority replaces the
+ * current one (as Nacos's `loadCount` overwrites), a lower one is refused with {@link ShedBusyError}.
  */
 export class ShedPacer {
   private remaining = 0;
@@ -47,6 +72,8 @@ export class ShedPacer {
   private generation = 0;
   private carry = 0;
   private current: ShedOptions = {};
+  /** Held by a drain for its whole run, so nothing lower slips in between its rounds. */
+  private reserved: ShedPriority | undefined;
 
   constructor(
     private readonly target: ShedTarget,
@@ -56,11 +83,35 @@ export class ShedPacer {
   ) {}
 
   get progress(): ShedProgress {
+    const owner = this.owner();
     return {
       active: this.cancelTick !== undefined,
       remaining: this.remaining,
       inFlight: this.inFlight.size,
       ...(typeof this.current.redirect === 'string' ? { redirectAddress: this.current.redirect } : {}),
+      ...(owner === undefined ? {} : { owner: PRIORITY_NAMES[owner] }),
+    };
+  }
+
+  /** The priority that a new budget must match or beat, if any. */
+  private owner(): ShedPriority | undefined {
+    const running = this.cancelTick === undefined ? undefined : (this.current.priority ?? ShedPriority.OPERATOR);
+    if (running === undefined) return this.reserved;
+    return this.reserved === undefined ? running : (Math.max(running, this.reserved) as ShedPriority);
+  }
+
+  /** @throws ShedBusyError when a budget of higher priority runs or is reserved */
+  assertCanStart(priority: ShedPriority): void {
+    const owner = this.owner();
+    if (owner !== undefined && owner > priority) throw new ShedBusyError(priority, owner);
+  }
+
+  /** Keeps lower budgets out until the returned release is called (a drain, across its rounds). */
+  reserve(priority: ShedPriority): () => void {
+    this.assertCanStart(priority);
+    this.reserved = priority;
+    return () => {
+      if (this.reserved === priority) this.reserved = undefined;
     };
   }
 
@@ -69,8 +120,17 @@ export class ShedPacer {
    * address, or a function choosing one per reset (spreading clients over several members);
    * `eligible` narrows the candidates (one client IP's surplus, connections past a cool-down);
    * `ratePerSecond` overrides the configured rate for this budget.
+   * @throws ShedBusyError when a budget of higher priority runs (it keeps running)
    */
   start(budget: number, options: ShedOptions = {}): void {
+    const priority = options.priority ?? ShedPriority.OPERATOR;
+    this.assertCanStart(priority);
+    if (this.cancelTick !== undefined) {
+      const running = this.current.priority ?? ShedPriority.OPERATOR;
+      if (priority > running) {
+        this.logger.info({ preempted: PRIORITY_NAMES[running], by: PRIORITY_NAMES[priority], remaining: this.remaining }, 'shed budget pre-empted');
+      }
+    }
     this.stop();
     if (budget <= 0) return;
     this.generation++;

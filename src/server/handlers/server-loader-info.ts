@@ -9,6 +9,18 @@ function javaFloat(value: number): string {
   return text.includes('.') || text.includes('e') ? text : `${text}.0`;
 }
 
+/**
+ * Keys we add to Nacos's four loader metrics (a string map, so other readers ignore them): whether
+ * a member is draining, its total connection limit and whether it refuses new connections now, and
+ * how long its balancer still holds after an operator's move there.
+ */
+export const ExtraLoaderMetric = {
+  DRAINING: 'draining',
+  COUNT_LIMIT: 'countLimit',
+  REFUSING: 'refusing',
+  OPERATOR_HOLD_MS: 'operatorHoldMs',
+} as const;
+
 /** The four loader metrics of spec 2: conCount, sdkConCount, load, cpu (all strings). */
 export function loaderMetrics(manager: ConnectionManager, cpuUsage: () => number): Record<string, string> {
   return {

@@ -4,19 +4,9 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ErrorCode, GrpcPaths, NacosRemoteError } from '../../protocol/index.js';
-import { connectionIdOf, normalizeIp } from './address.js';
 import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
-import { StreamEnd, type StreamSession, type StreamSink, type Transport } from './types.js';
-
-/** What the transport hands accepted calls to. */
-export interface TransportHandlers {
-  unary(bytes: Uint8Array, transport: Transport): Promise<Uint8Array>;
-  openStream(transport: Transport, sink: StreamSink): StreamSession;
-  /** The TCP connection is gone (socket close, client crash, keepalive failure). */
-  transportClosed(transport: Transport): void;
-  /** Whether a connection is registered on this transport. */
-  registered(transport: Transport): boolean;
-}
+import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
+import { StreamEnd, type StreamSink, type Transport, type TransportHandlers } from './types.js';
 
 export interface GrpcTransportOptions {
   readonly host: string;
@@ -109,20 +99,29 @@ const BI_STREAM_SERVICE: grpc.ServiceDefinition = {
   },
 };
 
-class SocketTransport implements Transport {
+class SocketTransport implements ListenedTransport {
   closed = false;
   /** The HTTP/2 session grpc-js runs on this socket, once it exists. */
   session: http2.ServerHttp2Session | undefined;
+  readonly id: string;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localPort: number;
 
   constructor(
-    readonly id: string,
-    readonly remoteIp: string,
-    readonly remotePort: number,
-    readonly localPort: number,
+    identity: SocketIdentity,
     readonly port: 'sdk' | 'cluster',
-    private readonly socket: net.Socket,
+    /** The raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
+    readonly peer: string,
+    readonly socket: net.Socket,
     private readonly closeGraceMs: number,
-  ) {}
+  ) {
+    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort } = identity);
+  }
+
+  socketClosed(): void {
+    this.closed = true;
+  }
 
   /**
    * Closes the HTTP/2 session gracefully: GOAWAY, then in-flight calls finish and what was
@@ -149,22 +148,19 @@ class SocketTransport implements Transport {
  * connection injector (decision 10.1) so that each TCP connection gets one connectionId, shared
  * by every call on it, and its socket's close is the transport's end.
  */
-export class GrpcTransport {
+export class GrpcTransport extends ListeningTransport<SocketTransport> {
   private readonly grpcServer: grpc.Server;
-  private readonly netServer: net.Server;
+  protected readonly listener: SocketListener<SocketTransport>;
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
   private readonly byPeer = new Map<string, SocketTransport>();
-  private readonly sockets = new Set<net.Socket>();
   private readonly sessionBudgets = new WeakMap<http2.Http2Session, ByteBudget>();
-  /** Set by close(): called when the last socket has closed. */
-  private onDrained: (() => void) | undefined;
-  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly options: GrpcTransportOptions,
     private readonly handlers: TransportHandlers,
   ) {
+    super();
     this.grpcServer = new grpc.Server({
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
@@ -189,88 +185,29 @@ export class GrpcTransport {
     // Registered after grpc-js's own 'stream' listener, so its call has already paused the stream
     // and this 'data' listener sees the same chunks without changing the flow.
     http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.accountInbound(stream, headers));
-    this.netServer = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.listener = new SocketListener(
+      options,
+      handlers,
+      (socket, identity) => this.onSocket(socket, identity),
+      (transport) => {
+        if (this.byPeer.get(transport.peer) === transport) this.byPeer.delete(transport.peer);
+      },
+    );
   }
 
-  /** Binds the port; resolves with the bound port. */
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.netServer.once('error', onError);
-      this.netServer.listen(this.options.port, this.options.host, () => {
-        this.netServer.off('error', onError);
-        resolve((this.netServer.address() as net.AddressInfo).port);
-      });
-    });
-  }
-
-  /** Stops accepting new TCP connections; existing ones stay. */
-  stopAccepting(): void {
-    if (this.netServer.listening) this.netServer.close();
-  }
-
-  /** Closes the listener and every connection. Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= this.closeAll();
-    return this.closing;
-  }
-
-  private async closeAll(): Promise<void> {
-    // Drained when our own socket set is empty, not on net.Server's 'close' event: that event may
-    // already have fired (stopAccepting() came earlier, and the last socket closed since), and a
-    // close() waiting for it would wait forever.
-    const drained = new Promise<void>((resolve) => {
-      if (this.sockets.size === 0) resolve();
-      else this.onDrained = resolve;
-    });
-    this.stopAccepting();
+  protected closeConnections(): void {
     // Sessions first (grpc-js destroys them properly), then any socket that never got one.
     this.grpcServer.forceShutdown();
     setImmediate(() => {
-      for (const socket of this.sockets) socket.destroy();
+      for (const transport of this.listener.transports) transport.socket.destroy();
     });
-    await drained;
   }
 
-
-  private onSocket(socket: net.Socket): void {
-    const remoteAddress = socket.remoteAddress;
-    const remotePort = socket.remotePort;
-    if (remoteAddress === undefined || remotePort === undefined) {
-      socket.destroy();
-      return;
-    }
-    const remoteIp = normalizeIp(remoteAddress);
-    const transport = new SocketTransport(
-      connectionIdOf(this.options.now(), remoteIp, remotePort),
-      remoteIp,
-      remotePort,
-      socket.localPort ?? this.options.port,
-      this.options.kind,
-      socket,
-      this.options.closeGraceMs,
-    );
-    const peer = `${remoteAddress}:${remotePort}`;
-    this.byPeer.set(peer, transport);
-    this.sockets.add(socket);
-    socket.setKeepAlive(true, 60_000);
-    // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
-    const unregisteredDeadline = setTimeout(() => {
-      if (!transport.closed && !this.handlers.registered(transport)) transport.close();
-    }, this.options.unregisteredTimeoutMs).unref();
-    socket.once('close', () => {
-      clearTimeout(unregisteredDeadline);
-      transport.closed = true;
-      this.sockets.delete(socket);
-      if (this.byPeer.get(peer) === transport) this.byPeer.delete(peer);
-      try {
-        this.handlers.transportClosed(transport);
-      } finally {
-        if (this.sockets.size === 0) this.onDrained?.();
-      }
-    });
-    socket.on('error', (error) => this.options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
+  private onSocket(socket: net.Socket, identity: SocketIdentity): SocketTransport {
+    const transport = new SocketTransport(identity, this.options.kind, `${socket.remoteAddress}:${socket.remotePort}`, socket, this.options.closeGraceMs);
+    this.byPeer.set(transport.peer, transport);
     this.injector.injectConnection(socket);
+    return transport;
   }
 
   /**

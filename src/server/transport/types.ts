@@ -40,3 +40,26 @@ export interface StreamSession {
   /** The client ended its side, the stream errored, or the call was cancelled. */
   onEnd(reason: StreamEndReason): void;
 }
+
+/** What a transport hands accepted calls to (the same for every transport). */
+export interface TransportHandlers {
+  unary(bytes: Uint8Array, transport: Transport): Promise<Uint8Array>;
+  openStream(transport: Transport, sink: StreamSink): StreamSession;
+  /** The TCP connection is gone (socket close, client crash, keepalive failure). */
+  transportClosed(transport: Transport): void;
+  /** Whether a connection is registered on this transport. */
+  registered(transport: Transport): boolean;
+}
+
+/** Which implementation serves a gRPC port. */
+export type TransportKind = 'grpc-js' | 'http2';
+
+/** One gRPC listener (the SDK port or the cluster port), whichever implementation serves it. */
+export interface ServerTransport {
+  /** Binds the port; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting new TCP connections; existing ones stay. */
+  stopAccepting(): void;
+  /** Closes the listener and every connection. Idempotent. */
+  close(): Promise<void>;
+}

@@ -109,7 +109,7 @@ describe('ShedPacer: pacing', () => {
     p.start(3);
     await timers.advance(1000);
     assert.equal(calls.length, 3);
-    assert.deepEqual(p.progress, { active: true, remaining: 3, inFlight: 3 });
+    assert.deepEqual(p.progress, { active: true, remaining: 3, inFlight: 3, owner: 'operator' });
     calls[0]!.settle(false); // one failed: one more may go out
     await timers.advance(100);
     assert.equal(calls.length, 4);
@@ -168,7 +168,7 @@ describe('ShedPacer: a new budget replaces the running one', () => {
     const oldCalls = calls.slice();
     assert.ok(oldCalls.length > 0 && oldCalls.length < 40, 'oldCalls.length > 0 && oldCalls.length < 40');
     p.start(3, { redirect: 'new:8848' });
-    assert.deepEqual(p.progress, { active: true, remaining: 3, inFlight: 3, redirectAddress: 'new:8848' });
+    assert.deepEqual(p.progress, { active: true, remaining: 3, inFlight: 3, redirectAddress: 'new:8848', owner: 'operator' });
     // Acks for the replaced budget arrive: they must not consume the new one.
     for (const call of oldCalls) call.settle(true);
     await timers.advance(100);

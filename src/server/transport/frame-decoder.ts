@@ -1,0 +1,170 @@
+/**
+ * gRPC length-prefixed messages over HTTP/2 DATA (a pure byte parser, no I/O): each message is a
+ * flag byte (0 plain, 1 compressed), a 4-byte big-endian length, then the message. DATA chunks
+ * split messages anywhere, prefix included, or hold several.
+ */
+import { ErrorCode, NacosRemoteError } from '../../protocol/index.js';
+
+export const FRAME_PREFIX_BYTES = 5;
+
+/** Why a stream's bytes cannot be read as gRPC messages. */
+export const FrameProblem = {
+  /** Flag 1: we accept no compression. */
+  COMPRESSED: 'compressed',
+  /** A flag byte other than 0 or 1. */
+  BAD_FLAG: 'bad-flag',
+  /** A declared length over the message size limit. */
+  TOO_LARGE: 'too-large',
+  /** The receiver would not hold an unfinished message of this size (a memory budget). */
+  OVER_BUDGET: 'over-budget',
+} as const;
+export type FrameProblemKind = (typeof FrameProblem)[keyof typeof FrameProblem];
+
+/** The inbound bytes broke gRPC framing or a limit; the stream is to be ended with a status. */
+export class FrameError extends NacosRemoteError {
+  constructor(
+    readonly problem: FrameProblemKind,
+    message: string,
+  ) {
+    super('GRPC_FRAME', ErrorCode.BAD_GATEWAY, message);
+  }
+}
+
+/** Where decoded messages go; one receiver per stream. */
+export interface FrameReceiver {
+  /** One whole message. It may be a view into the chunk it came in: use it before the next push. */
+  onMessage(message: Buffer): void;
+  /**
+   * A message of `declaredBytes` begins that the current chunk does not complete, so its bytes
+   * will be held until it does. Answer false to refuse it (the push then throws OVER_BUDGET).
+   */
+  holdStarted(declaredBytes: number): boolean;
+  /** The held message completed or was dropped: its `declaredBytes` are no longer held. */
+  holdEnded(declaredBytes: number): void;
+}
+
+/**
+ * Reassembles one stream's messages. A message inside one chunk is handed over as a view of it
+ * (no copy); one that spans chunks is kept as its parts and joined once, when complete.
+ */
+export class FrameDecoder {
+  /** Prefix bytes read so far of the next message (0-5). */
+  private prefixRead = 0;
+  private flag = 0;
+  private declared = 0;
+  /** Parts of the message being held, and their total. */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private holding = false;
+
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly receiver: FrameReceiver,
+  ) {}
+
+  /** Whether bytes of an unfinished message (or prefix) are pending: at end of stream, a truncated message. */
+  get pending(): boolean {
+    return this.prefixRead > 0 || this.holding;
+  }
+
+  /** Reads one DATA chunk, handing every message it completes to the receiver. @throws FrameError */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    const length = chunk.length;
+    while (offset < length) {
+      if (this.holding) {
+        const take = Math.min(this.declared - this.partsBytes, length - offset);
+        this.parts.push(offset === 0 && take === length ? chunk : chunk.subarray(offset, offset + take));
+        this.partsBytes += take;
+        offset += take;
+        if (this.partsBytes === this.declared) this.finishHeld();
+        continue;
+      }
+      if (this.prefixRead === 0 && length - offset >= FRAME_PREFIX_BYTES) {
+        // The common case: the whole prefix in this chunk.
+        this.flag = chunk[offset]!;
+        this.declared = chunk.readUInt32BE(offset + 1);
+        offset += FRAME_PREFIX_BYTES;
+      } else {
+        const byte = chunk[offset++]!;
+        if (this.prefixRead === 0) this.flag = byte;
+        else this.declared = this.declared * 256 + byte;
+        if (++this.prefixRead < FRAME_PREFIX_BYTES) continue;
+        this.prefixRead = 0;
+      }
+      this.checkPrefix();
+      const available = length - offset;
+      if (available >= this.declared) {
+        const end = offset + this.declared;
+        this.declared = 0;
+        this.receiver.onMessage(chunk.subarray(offset, end));
+        offset = end;
+      } else {
+        if (!this.receiver.holdStarted(this.declared)) {
+          throw new FrameError(FrameProblem.OVER_BUDGET, `cannot hold an unfinished message of ${this.declared} bytes now`);
+        }
+        this.holding = true;
+        if (available > 0) {
+          this.parts.push(chunk.subarray(offset));
+          this.partsBytes = available;
+        }
+        offset = length;
+      }
+    }
+  }
+
+  /** The stream is gone: releases a held message. Idempotent. */
+  dispose(): void {
+    if (this.holding) {
+      this.holding = false;
+      this.receiver.holdEnded(this.declared);
+    }
+    this.parts = [];
+    this.partsBytes = 0;
+    this.prefixRead = 0;
+    this.declared = 0;
+  }
+
+  private checkPrefix(): void {
+    if (this.flag !== 0) {
+      const problem = this.flag === 1 ? FrameProblem.COMPRESSED : FrameProblem.BAD_FLAG;
+      throw new FrameError(problem, this.flag === 1 ? 'compressed messages are not supported' : `invalid message flag ${this.flag}`);
+    }
+    if (this.declared > this.maxMessageBytes) {
+      throw new FrameError(FrameProblem.TOO_LARGE, `Received message larger than max (${this.declared} vs. ${this.maxMessageBytes})`);
+    }
+  }
+
+  private finishHeld(): void {
+    const declared = this.declared;
+    const parts = this.parts;
+    const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts, declared);
+    this.parts = [];
+    this.partsBytes = 0;
+    this.declared = 0;
+    this.holding = false;
+    this.receiver.holdEnded(declared);
+    this.receiver.onMessage(message);
+  }
+}
+
+/**
+ * One message framed for the wire. Small messages are copied behind their prefix, so that one
+ * write carries them; large ones keep their own buffer and get a separate prefix (see
+ * {@link prefixOf}).
+ */
+export function framed(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + message.byteLength);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.byteLength, 1);
+  frame.set(message, FRAME_PREFIX_BYTES);
+  return frame;
+}
+
+/** The 5-byte prefix of a message of this length. */
+export function prefixOf(messageBytes: number): Buffer {
+  const prefix = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
+  prefix[0] = 0;
+  prefix.writeUInt32BE(messageBytes, 1);
+  return prefix;
+}

@@ -1,0 +1,146 @@
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { connectionIdOf, normalizeIp } from './address.js';
+import type { ServerTransport, Transport, TransportHandlers } from './types.js';
+
+export interface SocketListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** A TCP connection with no registered connection on it after this is closed (idle sockets). */
+  readonly unregisteredTimeoutMs: number;
+  readonly now: () => number;
+  readonly logger: Logger;
+}
+
+/** Who is on the other end of an accepted socket; the connection id is made from it once. */
+export interface SocketIdentity {
+  readonly id: string;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+}
+
+/** A transport the listener tracks: told when its socket has closed. */
+export interface ListenedTransport extends Transport {
+  socketClosed(): void;
+}
+
+/**
+ * The TCP side both gRPC transports share: our own `net.Server`, so each accepted socket gets its
+ * connection id (decision 10.1) and its `close` is the transport's end; closing the listener
+ * leaves live connections alone. The gRPC implementation takes the socket in `accept`.
+ */
+export class SocketListener<T extends ListenedTransport> {
+  private readonly server: net.Server;
+  readonly transports = new Set<T>();
+  /** Set while waiting in drained(): called when the last socket has closed. */
+  private onDrained: (() => void) | undefined;
+
+  constructor(
+    private readonly options: SocketListenerOptions,
+    private readonly handlers: TransportHandlers,
+    /** Hands the socket to the gRPC implementation; undefined if it could not be taken (then destroyed). */
+    private readonly accept: (socket: net.Socket, identity: SocketIdentity) => T | undefined,
+    /** Transport-specific cleanup once a socket has closed. */
+    private readonly forget: (transport: T) => void = () => undefined,
+  ) {
+    this.server = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+  }
+
+  /** Binds the port; resolves with the bound port. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', onError);
+        resolve((this.server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting new TCP connections; existing ones stay. */
+  stopAccepting(): void {
+    if (this.server.listening) this.server.close();
+  }
+
+  /**
+   * Resolves once every accepted socket has closed. Counted on our own set, not net.Server's
+   * 'close' event: that may have fired already (stopAccepting() came earlier, and the last socket
+   * closed since), and waiting for it would wait forever.
+   */
+  drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.transports.size === 0) resolve();
+      else this.onDrained = resolve;
+    });
+  }
+
+  private onSocket(socket: net.Socket): void {
+    const remoteAddress = socket.remoteAddress;
+    const remotePort = socket.remotePort;
+    if (remoteAddress === undefined || remotePort === undefined) {
+      socket.destroy();
+      return;
+    }
+    const { options } = this;
+    const remoteIp = normalizeIp(remoteAddress);
+    const transport = this.accept(socket, {
+      id: connectionIdOf(options.now(), remoteIp, remotePort),
+      remoteIp,
+      remotePort,
+      localPort: socket.localPort ?? options.port,
+    });
+    if (transport === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.transports.add(transport);
+    socket.setKeepAlive(true, 60_000);
+    // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
+    const unregisteredDeadline = setTimeout(() => {
+      if (!transport.closed && !this.handlers.registered(transport)) transport.close();
+    }, options.unregisteredTimeoutMs).unref();
+    socket.once('close', () => {
+      clearTimeout(unregisteredDeadline);
+      transport.socketClosed();
+      this.transports.delete(transport);
+      this.forget(transport);
+      try {
+        this.handlers.transportClosed(transport);
+      } finally {
+        if (this.transports.size === 0) this.onDrained?.();
+      }
+    });
+    socket.on('error', (error) => options.logger.debug({ err: error, connectionId: transport.id }, 'socket error'));
+  }
+}
+
+/** What both transports do with their listener: listen, stop accepting, close once and wait for every socket. */
+export abstract class ListeningTransport<T extends ListenedTransport> implements ServerTransport {
+  protected abstract readonly listener: SocketListener<T>;
+  private closing: Promise<void> | undefined;
+
+  listen(): Promise<number> {
+    return this.listener.listen();
+  }
+
+  stopAccepting(): void {
+    this.listener.stopAccepting();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  /** Ends every connection; the listener no longer accepts. */
+  protected abstract closeConnections(): void;
+
+  private async closeAll(): Promise<void> {
+    const drained = this.listener.drained();
+    this.stopAccepting();
+    this.closeConnections();
+    await drained;
+  }
+}

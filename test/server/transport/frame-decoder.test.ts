@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameReceiver } from '../../../src/server/transport/frame-decoder.js';
+
+/** A receiver that records messages and holds, with an optional budget for held bytes. */
+class Recorder implements FrameReceiver {
+  readonly messages: Buffer[] = [];
+  held = 0;
+  maxHeld = 0;
+  constructor(private readonly budget = Infinity) {}
+  onMessage(message: Buffer): void {
+    this.messages.push(Buffer.from(message));
+  }
+  holdStarted(declaredBytes: number): boolean {
+    if (this.held + declaredBytes > this.budget) return false;
+    this.held += declaredBytes;
+    this.maxHeld = Math.max(this.maxHeld, this.held);
+    return true;
+  }
+  holdEnded(declaredBytes: number): void {
+    this.held -= declaredBytes;
+  }
+}
+
+function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let start = 0;
+  for (const point of [...points, bytes.length]) {
+    chunks.push(bytes.subarray(start, point));
+    start = point;
+  }
+  return chunks;
+}
+
+function expectProblem(problem: string) {
+  return (error: unknown) => error instanceof FrameError && error.problem === problem && error.code === 'GRPC_FRAME';
+}
+
+describe('FrameDecoder', () => {
+  it('decodes any messages however DATA chunks split them, prefixes included, and holds nothing after', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (messages, cuts) => {
+          const wire = Buffer.concat(messages.map((m) => framed(m)));
+          const recorder = new Recorder();
+          const decoder = new FrameDecoder(1024, recorder);
+          for (const chunk of splitAt(wire, cuts)) decoder.push(chunk);
+          assert.deepEqual(recorder.messages.map((m) => [...m]), messages.map((m) => [...m]));
+          assert.equal(decoder.pending, false);
+          assert.equal(recorder.held, 0);
+        },
+      ),
+    );
+  });
+
+  it('hands a message inside one chunk over as a view of it, without a copy', () => {
+    const wire = framed(Buffer.from('hello'));
+    let seen: Buffer | undefined;
+    const decoder = new FrameDecoder(1024, { onMessage: (m) => (seen = m), holdStarted: () => true, holdEnded: () => undefined });
+    decoder.push(wire);
+    assert.equal(seen?.buffer, wire.buffer);
+    assert.equal(seen?.toString(), 'hello');
+  });
+
+  it('reports a truncated message as pending, and dispose releases what it held', () => {
+    const recorder = new Recorder();
+    const decoder = new FrameDecoder(1024, recorder);
+    decoder.push(framed(Buffer.alloc(100)).subarray(0, 50));
+    assert.equal(decoder.pending, true);
+    assert.equal(recorder.held, 100);
+    decoder.dispose();
+    assert.equal(recorder.held, 0);
+    assert.equal(decoder.pending, false);
+  });
+
+  it('a partial prefix is pending too', () => {
+    const decoder = new FrameDecoder(1024, new Recorder());
+    decoder.push(Buffer.from([0, 0]));
+    assert.equal(decoder.pending, true);
+  });
+
+  it('refuses a declared length over the limit from its prefix alone', () => {
+    const decoder = new FrameDecoder(1024, new Recorder());
+    assert.throws(() => decoder.push(prefixOf(1025)), expectProblem(FrameProblem.TOO_LARGE));
+    const exact = new Recorder();
+    new FrameDecoder(1024, exact).push(framed(Buffer.alloc(1024)));
+    assert.equal(exact.messages.length, 1);
+  });
+
+  it('refuses the compressed flag, and any other flag but 0', () => {
+    const compressed = framed(Buffer.from('x'));
+    compressed[0] = 1;
+    assert.throws(() => new FrameDecoder(1024, new Recorder()).push(compressed), expectProblem(FrameProblem.COMPRESSED));
+    const bad = framed(Buffer.from('x'));
+    bad[0] = 7;
+    assert.throws(() => new FrameDecoder(1024, new Recorder()).push(bad), expectProblem(FrameProblem.BAD_FLAG));
+  });
+
+  it('refuses to hold an unfinished message the receiver has no budget for', () => {
+    const recorder = new Recorder(500);
+    const decoder = new FrameDecoder(1024, recorder);
+    // Whole messages in one chunk are never held, whatever their size.
+    decoder.push(framed(Buffer.alloc(800)));
+    assert.equal(recorder.maxHeld, 0);
+    assert.throws(() => decoder.push(framed(Buffer.alloc(800)).subarray(0, 10)), expectProblem(FrameProblem.OVER_BUDGET));
+    assert.equal(recorder.held, 0);
+  });
+
+  it('an empty message is a message', () => {
+    const recorder = new Recorder();
+    new FrameDecoder(1024, recorder).push(Buffer.concat([framed(new Uint8Array(0)), framed(Buffer.from('a'))]));
+    assert.deepEqual(recorder.messages.map(String), ['', 'a']);
+  });
+});
