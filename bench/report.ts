@@ -73,6 +73,11 @@ interface RebalanceResult extends Common {
   readonly balancingOn: { readonly medianSeconds: number | null; readonly medianMoves: number; readonly movesPerMinimum: number; readonly failedRequests: number };
   readonly baseline: (RebalanceOutcome & { readonly movesPerMinimum: number }) | null;
 }
+interface NamingResult extends Common {
+  readonly config: { readonly changes: number; readonly kills: number };
+  readonly pushMs: { readonly crossMember: Percentiles; readonly sameMember: Percentiles };
+  readonly removalAfterKillMs: { readonly median: number; readonly runs: readonly number[] };
+}
 
 interface Results {
   readonly unary?: UnaryResult;
@@ -81,6 +86,7 @@ interface Results {
   readonly registrationConcurrent?: RegistrationResult;
   readonly client?: ClientResult;
   readonly rebalance?: RebalanceResult;
+  readonly naming?: NamingResult;
 }
 
 function read<T>(dir: string, name: string): T | undefined {
@@ -226,6 +232,29 @@ function rebalanceSection(r: RebalanceResult, plotPath: string): string {
   ].join('\n');
 }
 
+function namingSection(n: NamingResult): string {
+  const cross = n.pushMs.crossMember;
+  const same = n.pushMs.sameMember;
+  return [
+    `### Naming across members`,
+    ``,
+    `3 member processes, default config (sync debounce 50 ms, push delay 20 ms). Our NamingClient on member A changes its instance's metadata ` +
+      `${num(n.config.changes)} times, one at a time; each change is timed from the register call to a subscriber's listener. ` +
+      `Baseline: a subscriber on member A itself, for the same changes. Removal: a registering process on A SIGKILLed → the push without it on member B.`,
+    ``,
+    table(
+      ['', 'p50 ms', 'p99 ms', 'max ms'],
+      [
+        ['change → subscriber on another member', num(cross.p50, 1), num(cross.p99, 1), cross.max === undefined ? '-' : num(cross.max, 1)],
+        ['baseline: change → subscriber on the same member', num(same.p50, 1), num(same.p99, 1), same.max === undefined ? '-' : num(same.max, 1)],
+      ],
+      ['l', 'r', 'r', 'r'],
+    ),
+    ``,
+    `Registering process SIGKILLed → removal pushed on another member: median ${num(n.removalAfterKillMs.median, 1)} ms over ${n.removalAfterKillMs.runs.length} runs.`,
+  ].join('\n');
+}
+
 /** Where we stand against the issue's targets, from the figures at hand. */
 function targetsSection(results: Results): string {
   const rows: string[][] = [];
@@ -273,6 +302,7 @@ export function writeReport(options: ReportOptions): { markdown: string; paths: 
     registrationConcurrent: read<RegistrationResult>(dir, 'registration-c16'),
     client: read<ClientResult>(dir, 'client'),
     rebalance: read<RebalanceResult>(dir, 'rebalance'),
+    naming: read<NamingResult>(dir, 'naming'),
   };
   const any = Object.values(results).find((r): r is Common => r !== undefined);
   const plotFromRepo = 'bench/results/rebalance.svg';
@@ -284,6 +314,7 @@ export function writeReport(options: ReportOptions): { markdown: string; paths: 
     (results.registration || results.registrationConcurrent) && registrationSection(results.registration, results.registrationConcurrent),
     results.client && clientSection(results.client),
     results.rebalance && rebalanceSection(results.rebalance, plotFromRepo),
+    results.naming && namingSection(results.naming),
   ].filter((s): s is string => typeof s === 'string');
   const markdown = `${sections.join('\n\n')}\n`;
   const paths = [join(dir, 'latest.json'), join(dir, 'latest.md')];

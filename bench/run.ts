@@ -1,7 +1,7 @@
 // `npm run bench`: the whole benchmark suite, one benchmark process after another (so none shares
 // the machine with another), then bench/results/latest.json, latest.md and the README's
 // performance section from their results (bench/report.ts).
-// Usage: node --import tsx bench/run.ts [--quick] [--only unary,connections,...] [--no-readme]
+// Usage: node --import tsx bench/run.ts [--quick] [--only unary,connections,naming,...] [--no-readme]
 //   --quick: every benchmark at a small scale (under 2 minutes), for a smoke run;
 //   full: about 15 minutes on 2 cores.
 // Benchmarks print figures; none passes or fails on speed. A benchmark that crashes is reported
@@ -38,6 +38,7 @@ const STEPS: readonly Step[] = [
   { name: 'registration', script: 'bench/registration-latency.ts', args: quick ? ['200', '16'] : ['1000', '16'] },
   { name: 'client', script: 'bench/client.ts', args: quick ? ['100'] : ['300'], nodeArgs: ['--expose-gc'] },
   { name: 'rebalance', script: 'bench/rebalance.ts', args: quick ? ['--quick'] : [] },
+  { name: 'naming', script: 'bench/naming.ts', args: quick ? ['--quick'] : [] },
 ];
 
 function run(step: Step): Promise<number> {

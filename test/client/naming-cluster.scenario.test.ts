@@ -1,51 +1,24 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { NamingClient, type InstancesChangeEvent } from '../../src/client/index.js';
 import { ClusterScenario } from '../support/cluster-scenario.js';
 import { HarnessProcess } from '../support/harness-process.js';
+import { NamingSubscriberPool } from '../support/naming-subscribers.js';
 import { eventually } from '../support/raw-peer.js';
-import { testLogger } from '../support/server.js';
 
 const publisherScript = fileURLToPath(new URL('../support/naming-publisher.ts', import.meta.url));
-
-/** One subscriber pinned to each member, recording the latest list of a service it hears. */
-class Subscribers {
-  readonly latest = new Map<string, string[]>();
-  readonly clients: NamingClient[] = [];
-
-  async start(addresses: readonly string[], service: string): Promise<void> {
-    for (const address of addresses) {
-      const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 500, redoIntervalMs: 500 });
-      this.clients.push(naming);
-      await naming.start();
-      await naming.subscribe(service, (event: InstancesChangeEvent) => this.latest.set(address, event.instances.map((i) => `${i.ip}:${i.port}`)));
-    }
-  }
-
-  /** Whether the subscriber on `address` lists `instance` (or, with `present` false, does not). */
-  lists(address: string, instance: string, present = true): boolean {
-    return (this.latest.get(address)?.includes(instance) ?? false) === present;
-  }
-
-  describe(): string {
-    return JSON.stringify(Object.fromEntries(this.latest));
-  }
-
-  shutdown(): Promise<void[]> {
-    return Promise.all(this.clients.map((c) => c.shutdown()));
-  }
-}
 
 describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 }, () => {
   const scenario = new ClusterScenario();
   const publishers: HarnessProcess[] = [];
-  const subscribers: Subscribers[] = [];
+  const subscribers = new NamingSubscriberPool(() => scenario.addresses);
 
-  before(() => scenario.start({}));
+  // A crashed member's clients expire on the others after expireMs (3 minutes by default): short
+  // here, so a test can see them go and know that the instances still listed were redone.
+  before(() => scenario.start({ naming: { sync: { verifyIntervalMs: 1000, expireMs: 6000 } } }));
   after(async () => {
     await Promise.all(publishers.map((p) => p.stop()));
-    await Promise.all(subscribers.map((s) => s.shutdown()));
+    await subscribers.shutdown();
     await scenario.dispose();
   });
 
@@ -55,15 +28,8 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
     return publisher;
   }
 
-  async function subscribe(service: string): Promise<Subscribers> {
-    const watching = new Subscribers();
-    subscribers.push(watching);
-    await watching.start(scenario.addresses, service);
-    return watching;
-  }
-
   it('the member a registering client is on is SIGKILLed: the client reconnects to another and registers again there', async () => {
-    const watching = await subscribe('movers');
+    const watching = await subscribers.everywhere('movers');
     const publisher = publish(scenario.addresses, 'movers', '10.0.1.1', 1);
     const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
     const first = registered['server'] as string;
@@ -78,13 +44,13 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
   });
 
   it('register through one member, subscribe through the others: each sees it', async () => {
-    const watching = await subscribe('spread');
+    const watching = await subscribers.everywhere('spread');
     publish([scenario.addresses[0]!], 'spread', '10.0.2.1', 2);
     await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.2.1:2')), 15_000, () => `seen everywhere: ${watching.describe()}`);
   });
 
   it('the registering process SIGKILLed: subscribers on every member are pushed the removal', async () => {
-    const watching = await subscribe('crashy');
+    const watching = await subscribers.everywhere('crashy');
     const publisher = publish([scenario.addresses[1]!], 'crashy', '10.0.3.1', 3);
     const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
     await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.3.1:3')), 15_000, () => `seen everywhere: ${watching.describe()}`);
@@ -93,14 +59,20 @@ describe('NamingClient on a 3-member cluster (processes)', { timeout: 180_000 },
   });
 
   it('after its member is SIGKILLed, subscribers on every live member end with the redone instance listed', async () => {
-    const watching = await subscribe('survivors');
+    const watching = await subscribers.everywhere('survivors');
     const publisher = publish(scenario.addresses, 'survivors', '10.0.4.1', 4);
     const registered = await publisher.waitForEvent((e) => e.event === 'registered', 30_000, 'registered');
     const victim = scenario.nodes.find((n) => n.address === registered['server'])!;
+    // A client that knows only the victim cannot redo anywhere: its instance going on the live
+    // members shows the victim's clients have expired there.
+    const stranded = publish([victim.address], 'survivors', '10.0.4.9', 4);
+    await stranded.waitForEvent((e) => e.event === 'registered', 30_000, 'the stranded client registered');
+    await eventually(() => scenario.addresses.every((a) => watching.lists(a, '10.0.4.9:4')), 15_000, () => `stranded listed: ${watching.describe()}`);
     await victim.stop('SIGKILL');
     const live = scenario.addresses.filter((a) => a !== victim.address);
     try {
-      await eventually(() => live.every((a) => watching.lists(a, '10.0.4.1:4')), 20_000, () => `listed on every live member: ${watching.describe()}`);
+      await eventually(() => live.every((a) => watching.lists(a, '10.0.4.9:4', false)), 30_000, () => `the victim's clients expired: ${watching.describe()}`);
+      assert.ok(live.every((a) => watching.lists(a, '10.0.4.1:4')), `redone instance listed on every live member: ${watching.describe()}`);
     } finally {
       await victim.start();
     }

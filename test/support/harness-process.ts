@@ -72,6 +72,14 @@ export class HarnessProcess {
     clearTimeout(timer);
   }
 
+  /** Kills the harness at once (SIGKILL), as a crashed process, and waits for it to exit. */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
   private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];

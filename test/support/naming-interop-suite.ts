@@ -20,6 +20,17 @@ export interface RealNamingClient {
 
 const answered = (e: HarnessEvent) => e.event === 'ok' || e.event === 'instances' || e.event === 'error';
 
+/** Sends a line-protocol command to a naming harness and returns its answer; fails on an error answer. */
+export async function runNamingCommand(harness: HarnessProcess, command: string): Promise<HarnessEvent> {
+  const answer = await harness.command(command, answered, 30_000);
+  assert.notEqual(answer.event, 'error', `${command}: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** Whether a harness event is a push of exactly `hosts` (sorted `ip:port`; the Go harness names no service). */
+export const isPushOf = (hosts: readonly string[]) => (e: HarnessEvent): boolean =>
+  e.event === 'instances' && e['source'] === 'push' && JSON.stringify(e['hosts']) === JSON.stringify(hosts);
+
 /**
  * What every real naming client must see through one of our nodes: its registrations, queries
  * and pushes (replace, deregister, a closed client's release), and a clear refusal of a
@@ -37,19 +48,10 @@ export function realNamingClientSuite(real: RealNamingClient): void {
       await harness.waitForEvent((e) => e.event === 'started', 60_000, 'naming client started');
       return harness;
     };
-    const run = async (harness: HarnessProcess, command: string): Promise<HarnessEvent> => {
-      const answer = await harness.command(command, answered, 30_000);
-      assert.notEqual(answer.event, 'error', `${command}: ${JSON.stringify(answer)}`);
-      return answer;
-    };
+    const run = runNamingCommand;
     /** The first pushed instance list equal to `hosts`, from event index `from` on. */
     const pushed = (harness: HarnessProcess, hosts: string[], from: number) =>
-      harness.waitForEvent(
-        (e) => e.event === 'instances' && e['source'] === 'push' && JSON.stringify(e['hosts']) === JSON.stringify(hosts),
-        20_000,
-        `a push of ${JSON.stringify(hosts)}`,
-        from,
-      );
+      harness.waitForEvent(isPushOf(hosts), 20_000, `a push of ${JSON.stringify(hosts)}`, from);
 
     before(async () => {
       execFileSync(real.build, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });

@@ -18,7 +18,7 @@ import static nacosremote.interop.LineProtocol.emit;
 import static nacosremote.interop.LineProtocol.event;
 
 /**
- * Drives the real nacos-client 2.2.4 {@link NamingService} against a server under test.
+ * Drives the real nacos-client {@link NamingService} (2.2.4, or 3.1.0 in the nacos3 build) against a server under test.
  *
  * <p>Same line protocol as {@link JavaClientHarness}: one JSON object per line on stdout, commands
  * on stdin, one per line, words separated by spaces:
