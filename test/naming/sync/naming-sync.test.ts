@@ -47,6 +47,8 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
   const timers = new ManualTimers();
   const members = new Map<string, Member>();
   const down = new Set<string>();
+  /** Links whose requests wait until released: a message in flight. */
+  const held = new Map<string, Promise<void>>();
   const upListeners = new Map<string, ((member: string) => void)[]>();
   const link = (from: string, to: string) => `${from}->${to}`;
 
@@ -54,6 +56,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
     others: () => ids.filter((id) => id !== self),
     request: async (member, message, { expect }) => {
       if (down.has(link(self, member))) throw new Error(`member ${member} is not connected`);
+      await held.get(link(self, member));
       const target = members.get(member)!;
       members.get(self)!.sent.push(`${message.type}->${member}`);
       const handler = namingSyncHandlers(target.state, (asker) => target.sync.snapshotAsked(asker))[message.type]!;
@@ -98,6 +101,15 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
       if (up) down.delete(link(from, to));
       else down.add(link(from, to));
       if (announce) for (const listener of upListeners.get(from) ?? []) listener(to);
+    },
+    /** Requests on the link wait (in flight) until the returned function is called. */
+    holdLink(from: string, to: string): () => void {
+      let release!: () => void;
+      held.set(link(from, to), new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        held.delete(link(from, to));
+        release();
+      };
     },
     endpoints: (id: string) =>
       members
@@ -247,6 +259,26 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     c.member('a').state.release('a1');
     await c.member('a').sync.close();
     assert.deepEqual(c.endpoints('b'), [], 'deleted without waiting for the debounce');
+    await c.close();
+    assert.equal(c.timers.pendingCount, 0);
+  });
+
+  it('closing while a message to a member is in flight still sends the deletes queued meanwhile (close lost deletes)', async () => {
+    const c = cluster(['a', 'b']);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    a.state.register('a2', orders, instance('10.0.0.2'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.2']);
+    const releaseLink = c.holdLink('a', 'b');
+    a.state.release('a1');
+    await c.timers.advance(50);
+    assert.equal(a.sent.at(-1), 'NamingSyncRequest->b', 'the delete of a1 is in flight');
+    a.state.release('a2');
+    const closed = a.sync.close();
+    releaseLink();
+    await closed;
+    assert.deepEqual(c.endpoints('b'), [], 'the delete of a2, queued while a1 was in flight, was sent before close returned');
     await c.close();
     assert.equal(c.timers.pendingCount, 0);
   });
