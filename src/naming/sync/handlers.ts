@@ -9,14 +9,24 @@ function requireMember(meta: RequestMeta, type: string): void {
 }
 
 /**
- * The receiving end of NamingSync: one handler per sync request type. `snapshotAsked` is told of a
- * member that asks for this member's snapshot (NamingSync sends it, in order with its other messages).
+ * A member speaks for itself only: data owned by this member's id would be taken for clients of
+ * this member's own connections (synced out again, never released when a connection ends).
  */
-export function namingSyncHandlers(state: NamingState, snapshotAsked: (member: string) => void): Record<string, RequestHandler> {
+function requireOtherMember(member: string, selfId: string, type: string): void {
+  if (member === selfId) throw new NoRightError(`${type} names this member's own id '${selfId}' as its sender`);
+}
+
+/**
+ * The receiving end of NamingSync: one handler per sync request type. `selfId` is this member's
+ * id; `snapshotAsked` is told of a member that asks for this member's snapshot (NamingSync sends
+ * it, in order with its other messages).
+ */
+export function namingSyncHandlers(state: NamingState, selfId: string, snapshotAsked: (member: string) => void): Record<string, RequestHandler> {
   return {
     [NamingSyncRequest.type]: (request, meta): ResponseMessage => {
       requireMember(meta, request.type);
       if (!NamingSyncRequest.is(request)) throw new InvalidBodyError('Invalid request');
+      requireOtherMember(request.body.member, selfId, request.type);
       const { member, snapshot, owned = [], clients, deleted } = request.body;
       if (snapshot) state.replaceMemberClients(member, owned, clients);
       else for (const client of clients) state.applyRemote(member, client);
@@ -26,6 +36,7 @@ export function namingSyncHandlers(state: NamingState, snapshotAsked: (member: s
     [NamingVerifyRequest.type]: (request, meta): ResponseMessage => {
       requireMember(meta, request.type);
       if (!NamingVerifyRequest.is(request)) throw new InvalidBodyError('Invalid request');
+      requireOtherMember(request.body.member, selfId, request.type);
       const { member, clients } = request.body;
       const mismatched = clients.filter((c) => !state.verifyRemote(member, c.clientId, c.revision)).map((c) => c.clientId);
       return response('NamingVerifyResponse', { mismatched });
@@ -33,6 +44,7 @@ export function namingSyncHandlers(state: NamingState, snapshotAsked: (member: s
     [NamingSnapshotAskRequest.type]: (request, meta): ResponseMessage => {
       requireMember(meta, request.type);
       if (!NamingSnapshotAskRequest.is(request)) throw new InvalidBodyError('Invalid request');
+      requireOtherMember(request.body.member, selfId, request.type);
       snapshotAsked(request.body.member);
       return response('NamingSyncResponse');
     },
