@@ -4,6 +4,7 @@ import {
   DEFAULT_CLUSTER,
   DEFAULT_GROUP,
   DEFAULT_NAMESPACE,
+  groupedNameProblem,
   instanceTiming,
   PreservedMetadata,
   type PublishedInstance,
@@ -19,11 +20,14 @@ function blank(value: string | undefined): value is undefined | '' {
 /** The service a request names; blank namespace and group take Nacos's defaults. @throws NamingParamError */
 export function serviceNameOf(body: NamingRequestBody): ServiceName {
   if (blank(body.serviceName)) throw new NamingParamError("Param 'serviceName' is illegal, serviceName is blank");
-  return {
+  const service = {
     namespace: blank(body.namespace) ? DEFAULT_NAMESPACE : body.namespace,
     group: blank(body.groupName) ? DEFAULT_GROUP : body.groupName,
     name: body.serviceName,
   };
+  const problem = groupedNameProblem(service);
+  if (problem !== undefined) throw new NamingParamError(problem);
+  return service;
 }
 
 /**
