@@ -59,7 +59,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
       await held.get(link(self, member));
       const target = members.get(member)!;
       members.get(self)!.sent.push(`${message.type}->${member}`);
-      const handler = namingSyncHandlers(target.state, member, (asker) => target.sync.snapshotAsked(asker))[message.type]!;
+      const handler = namingSyncHandlers(target.state, { self: member, others: () => ids.filter((id) => id !== member) }, (asker) => target.sync.snapshotAsked(asker))[message.type]!;
       const reply = overTheWire(await handler(overTheWire(message), memberMeta(true)));
       assert.equal(reply.type, expect.type);
       return reply as never;
@@ -287,7 +287,7 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
 describe('NamingSync handlers', () => {
   it('refuse a connection that is not a trusted member, as the other member-only handlers do', () => {
     const state = new NamingState('b', () => 0);
-    const handlers = namingSyncHandlers(state, 'b', () => assert.fail('no snapshot for a connection that is not a member'));
+    const handlers = namingSyncHandlers(state, { self: 'b', others: () => ['a'] }, () => assert.fail('no snapshot for a connection that is not a member'));
     const message = overTheWire<RequestMessage>({
       kind: 'request',
       type: 'NamingSyncRequest',
@@ -302,7 +302,7 @@ describe('NamingSync handlers', () => {
 
   it("refuse sync data that names this member as its owner (self-owned synced clients would pass as local, never released)", () => {
     const state = new NamingState('b', () => 0);
-    const handlers = namingSyncHandlers(state, 'b', () => assert.fail('no snapshot for a member claiming to be this one'));
+    const handlers = namingSyncHandlers(state, { self: 'b', others: () => ['a'] }, () => assert.fail('no snapshot for a member claiming to be this one'));
     const client = { clientId: 'x1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.1')] }] };
     const sync = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'b', snapshot: false, clients: [client], deleted: [] } });
     const snapshot = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'b', snapshot: true, owned: ['x1'], clients: [client], deleted: [] } });
@@ -315,6 +315,18 @@ describe('NamingSync handlers', () => {
     assert.throws(() => handlers['NamingVerifyRequest']!(verify, memberMeta(true)), ownsSelf);
     assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts, []);
     assert.equal(state.localClients().length, 0, 'no client passes as this member\'s own');
+  });
+
+  it('refuse sync data from a trusted connection that names a member not listed (it would sit here until it expired)', () => {
+    const state = new NamingState('b', () => 0);
+    const handlers = namingSyncHandlers(state, { self: 'b', others: () => ['a'] }, () => assert.fail('no snapshot for a member not listed'));
+    const client = { clientId: 'z1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.1')] }] };
+    const sync = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'z', snapshot: false, clients: [client], deleted: [] } });
+    assert.throws(
+      () => handlers['NamingSyncRequest']!(sync, memberMeta(true)),
+      (error: unknown) => error instanceof NoRightError && error.message.includes("'z'") && error.message.includes('not a member'),
+    );
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts, []);
   });
 
   it('a bad sync body is refused naming the field, before anything is applied', () => {
