@@ -185,7 +185,7 @@ export class NamingSync implements NamingChangeListener {
   private send(member: string, outbox: Outbox): Promise<boolean> {
     if (!outbox.snapshotDue && outbox.dirty.size === 0) return Promise.resolve(true);
     const messages = this.takeDue(outbox);
-    const sending = (async () => {
+    const delivered = (async () => {
       try {
         for (const body of messages) {
           await this.peers.request(member, syncRequest(body), { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse });
@@ -196,12 +196,13 @@ export class NamingSync implements NamingChangeListener {
         outbox.snapshotDue = true;
         this.logger.debug({ member, err: error }, 'naming sync to member failed; a snapshot is due');
         return false;
-      } finally {
-        outbox.sending = undefined;
       }
     })();
-    outbox.sending = sending.then(() => undefined);
-    return sending;
+    // Cleared in a callback, not inside the sender, so a request that fails synchronously cannot leave it set.
+    outbox.sending = delivered.then(() => {
+      outbox.sending = undefined;
+    });
+    return delivered;
   }
 
   /** Empties the outbox into message bodies; the data is read now, so it is the latest. */

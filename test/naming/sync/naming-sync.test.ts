@@ -284,6 +284,33 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
   });
 });
 
+describe('NamingSync: a peer request that throws at once', () => {
+  it('leaves the member free for the next send (a send stuck as under way would never go again)', async () => {
+    const timers = new ManualTimers();
+    const state = new NamingState('a', () => timers.now());
+    const sent: string[] = [];
+    let connected = false;
+    const peers: SyncPeers = {
+      others: () => ['b'],
+      request: ((member: string, message: RequestMessage) => {
+        if (!connected) throw new Error(`member ${member} is not connected`);
+        sent.push(message.type);
+        return Promise.resolve({ kind: 'response', type: 'NamingSyncResponse', resultCode: 200, errorCode: 0, body: {} });
+      }) as SyncPeers['request'],
+      onMemberUp: () => () => undefined,
+    };
+    const sync = new NamingSync(state, 'a', peers, timers, OPTIONS, testLogger);
+    sync.start();
+    state.register('a1', orders, instance('10.0.0.1'));
+    await timers.advance(OPTIONS.debounceMs);
+    assert.deepEqual(sent, []);
+    connected = true;
+    await timers.advance(OPTIONS.verifyIntervalMs);
+    assert.deepEqual(sent, ['NamingSyncRequest'], 'the snapshot due after the failure went at the verify tick');
+    await sync.close();
+  });
+});
+
 describe('NamingSync handlers', () => {
   it('refuse a connection that is not a trusted member, as the other member-only handlers do', () => {
     const state = new NamingState('b', () => 0);
