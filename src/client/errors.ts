@@ -1,5 +1,12 @@
 import { ErrorCode, NacosRemoteError } from '../protocol/index.js';
 
+/** A parameter the application passed is refused before anything is sent (Nacos CLIENT_INVALID_PARAM, -400). */
+export class InvalidParamError extends NacosRemoteError {
+  constructor(message: string) {
+    super('CLIENT_INVALID_PARAM', ErrorCode.CLIENT_INVALID_PARAM, message);
+  }
+}
+
 /** The client has no working connection (Nacos CLIENT_DISCONNECT, -401). */
 export class ClientNotConnectedError extends NacosRemoteError {
   constructor(status: string) {

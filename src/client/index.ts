@@ -27,6 +27,7 @@ export {
   ClientShutdownError,
   ClientStartError,
   ConnectFailedError,
+  InvalidParamError,
   UnusableResponseError,
   UnknownResponseTypeError,
   InvalidResponseError,

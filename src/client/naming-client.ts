@@ -11,6 +11,7 @@ import {
   DEFAULT_CLUSTER,
   DEFAULT_GROUP,
   DEFAULT_NAMESPACE,
+  groupedNameProblem,
   InstanceOperation,
   NamingMessages,
   type InstanceInput,
@@ -19,6 +20,7 @@ import {
   type NamingRequestType,
   type ServiceInfoJson,
 } from '../protocol/naming/index.js';
+import { InvalidParamError } from './errors.js';
 import { RedoAction, RedoEntries } from './naming-redo.js';
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
 import { ServiceInfoCache, serviceInfoKey, type InstancesListener } from './service-cache.js';
@@ -337,8 +339,11 @@ function instanceInput(instance: NamingInstance): InstanceInput {
 }
 
 /** The service a call names, and its key in the cache and the redo store (registrations have no clusters). */
+/** @throws InvalidParamError when the names would share their cache key with another service's */
 function selection(serviceName: string, options: ClusterOptions): { groupName: string; clusters: string; key: string } {
   const groupName = options.groupName ?? DEFAULT_GROUP;
+  const problem = groupedNameProblem({ group: groupName, name: serviceName });
+  if (problem !== undefined) throw new InvalidParamError(problem);
   const clusters = (options.clusters ?? []).join(',');
   return { groupName, clusters, key: serviceInfoKey(groupName, serviceName, clusters) };
 }

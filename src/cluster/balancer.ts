@@ -76,15 +76,18 @@ export interface BalanceInput {
 
 const sdkOf = (metric: Readonly<Record<string, string>>): number => sdkCountOf(metric) ?? 0;
 
-/** The longest operator hold another member reports, in ms (0: none). */
-function reportedHoldMs(load: ClusterLoad, self: string): number {
+/**
+ * The longest operator hold another member reports, in ms (0: none), at most `maxMs`: no hold is
+ * longer than this member's own, so one bad or skewed report cannot stop balancing for good.
+ */
+function reportedHoldMs(load: ClusterLoad, self: string, maxMs: number): number {
   let longest = 0;
   for (const d of load.detail) {
     if (d.address === self) continue;
     const ms = Number.parseInt(d.metric[ExtraLoaderMetric.OPERATOR_HOLD_MS] ?? '', 10);
     if (Number.isFinite(ms)) longest = Math.max(longest, ms);
   }
-  return longest;
+  return Math.min(longest, maxMs);
 }
 
 /**
@@ -238,7 +241,7 @@ export class Balancer {
     if (now < this.quietUntil) return { action: 'hold', reason: 'settling' };
     const load = await deps.load();
     // Only holds that members started themselves are reported, so an adopted hold never echoes back longer.
-    this.reportedHoldUntil = Math.max(this.reportedHoldUntil, now + reportedHoldMs(load, deps.self));
+    this.reportedHoldUntil = Math.max(this.reportedHoldUntil, now + reportedHoldMs(load, deps.self, options.operatorHoldMs));
     if (this.operatorHoldUntil > 0) return { action: 'hold', reason: 'operator hold' };
     const input = { self: deps.self, load, now, startedAt: this.startedAt, previousCount: this.previousCount };
     let decision = decide({ ...input, movable: Number.POSITIVE_INFINITY }, options);

@@ -95,7 +95,11 @@ export function attachNaming(
       ? undefined
       : new NamingSync(state, deps.memberId, deps.peers, timers, { ...DEFAULT_NAMING_SYNC_OPTIONS, ...options.sync }, deps.logger.child({ part: 'sync' }));
   server.defineMessageTypes(...NAMING_SYNC_TYPES);
-  const syncHandlers = namingSyncHandlers(state, (member) => sync?.snapshotAsked(member));
+  const syncHandlers = namingSyncHandlers(
+    state,
+    { self: deps.memberId, others: () => deps.peers?.others() ?? [] },
+    (member) => sync?.snapshotAsked(member),
+  );
   for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   sync?.start();
 

@@ -11,14 +11,15 @@ export {
   DEFAULT_GROUP,
   DEFAULT_CLUSTER,
   groupedName,
+  groupedNameProblem,
   type InstanceJson,
   type ServiceInfoJson,
   type ServiceName,
 } from '../protocol/naming/index.js';
 
-/** A map key unique per service (namespace included). */
+/** A map key unique per service: its three fields, not the grouped name, which two services can share. */
 export function serviceKey(service: ServiceName): string {
-  return `${service.namespace}\u0000${groupedName(service)}`;
+  return `${service.namespace}\u0000${service.group}\u0000${service.name}`;
 }
 
 /** One instance as a client published it (Nacos `InstancePublishInfo`). */

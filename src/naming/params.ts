@@ -4,6 +4,7 @@ import {
   DEFAULT_CLUSTER,
   DEFAULT_GROUP,
   DEFAULT_NAMESPACE,
+  groupedNameProblem,
   instanceTiming,
   PreservedMetadata,
   type PublishedInstance,
@@ -16,14 +17,21 @@ function blank(value: string | undefined): value is undefined | '' {
   return value === undefined || value.trim() === '';
 }
 
-/** The service a request names; blank namespace and group take Nacos's defaults. @throws NamingParamError */
-export function serviceNameOf(body: NamingRequestBody): ServiceName {
-  if (blank(body.serviceName)) throw new NamingParamError("Param 'serviceName' is illegal, serviceName is blank");
+/** The namespace and group a request names; blank (or whitespace) ones take Nacos's defaults. */
+export function namespaceAndGroupOf(body: Pick<NamingRequestBody, 'namespace' | 'groupName'>): Pick<ServiceName, 'namespace' | 'group'> {
   return {
     namespace: blank(body.namespace) ? DEFAULT_NAMESPACE : body.namespace,
     group: blank(body.groupName) ? DEFAULT_GROUP : body.groupName,
-    name: body.serviceName,
   };
+}
+
+/** The service a request names; blank namespace and group take Nacos's defaults. @throws NamingParamError */
+export function serviceNameOf(body: NamingRequestBody): ServiceName {
+  if (blank(body.serviceName)) throw new NamingParamError("Param 'serviceName' is illegal, serviceName is blank");
+  const service = { ...namespaceAndGroupOf(body), name: body.serviceName };
+  const problem = groupedNameProblem(service);
+  if (problem !== undefined) throw new NamingParamError(problem);
+  return service;
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { NamingClient } from '../../src/client/index.js';
+import { InvalidParamError, NamingClient } from '../../src/client/index.js';
 import { response, type JsonObject, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
 import { FakeNetwork, type FakeClientConnection } from '../support/fake-client-connection.js';
 import { ManualTimers } from '../support/manual-timers.js';
@@ -106,6 +106,16 @@ describe('NamingClient redo (fake transport, injected clock)', () => {
     assert.deepEqual(sent.slice(4), ['register orders', 'subscribe payments']);
     await timers.advance(10_000);
     assert.equal(sent.length, 6, 'done: nothing more is sent');
+  });
+
+  it('a group or service name that would share its cache key with another service is refused before anything is sent', async () => {
+    const { naming, sent, start } = setup();
+    await start();
+    const invalid = (error: unknown) => error instanceof InvalidParamError && error.code === 'CLIENT_INVALID_PARAM';
+    await assert.rejects(naming.registerInstance('c', { ip: '10.0.0.5', port: 80 }, { groupName: 'a@@b' }), invalid);
+    await assert.rejects(naming.subscribe('b@@c', () => {}, { groupName: 'a' }), invalid);
+    await assert.rejects(naming.getAllInstances('@b', { groupName: 'a' }), invalid);
+    assert.deepEqual(sent, []);
   });
 
   it('a push is acknowledged and kept; a push that changes nothing calls no listener', async () => {

@@ -98,6 +98,17 @@ describe('the balancer holds after an operator\'s move', () => {
     assert.deepEqual(sheds, [15]);
   });
 
+  it('caps another member\'s reported hold at operatorHoldMs (one bad or skewed value stopped balancing indefinitely)', async () => {
+    let holdMs = String(1e12);
+    const { timers, balancer, sheds } = harness(() => ({ a: 45, b: { sdkConCount: '45', operatorHoldMs: holdMs }, c: 0 }));
+    assert.deepEqual(await balancer.runOnce(), { action: 'hold', reason: 'operator hold' });
+    assert.equal(balancer.operatorHoldUntil, timers.now() + OPTIONS.operatorHoldMs);
+    holdMs = '0';
+    await timers.advance(OPTIONS.operatorHoldMs);
+    assert.equal((await balancer.runOnce()).action, 'shed');
+    assert.deepEqual(sheds, [15]);
+  });
+
   it('yields to a budget of higher priority that started during its look', async () => {
     const { balancer, sheds, refuseShedding } = harness(() => ({ a: 45, b: 45, c: 0 }));
     refuseShedding();

@@ -54,7 +54,8 @@ interface Outbox {
   readonly dirty: Set<string>;
   /** Everything is due (the member came up, or a message to it failed). */
   snapshotDue: boolean;
-  sending: boolean;
+  /** The messages under way to the member, if any: close() waits for them before its last send. */
+  sending: Promise<void> | undefined;
   cancelFlush: (() => void) | undefined;
 }
 
@@ -95,14 +96,17 @@ export class NamingSync implements NamingChangeListener {
     if (this.closed) return;
     for (const stop of this.stops.splice(0)) stop();
     this.cancelVerify?.();
-    const last: Promise<void>[] = [];
+    const last: Promise<boolean>[] = [];
     for (const [member, outbox] of this.outboxes) {
       outbox.cancelFlush?.();
       outbox.cancelFlush = undefined;
-      // A member due a snapshot gets one: everything this member still owns, maybe nothing.
-      last.push(this.flush(member));
+      // A send under way would leave what was queued behind it to a flush that closed stops: wait
+      // for it, then send the rest. A member due a snapshot gets one: all this member still owns.
+      const under = outbox.sending ?? Promise.resolve();
+      last.push(under.then(() => this.send(member, outbox)));
     }
-    // flush() has taken what is due before its first await: nothing new is queued from here.
+    // The listeners are off, and what arrives after this (a verify's answer, a snapshot asked)
+    // queues nothing: only the sends above still run.
     this.closed = true;
     this.outboxes.clear();
     await Promise.all(last);
@@ -149,7 +153,7 @@ export class NamingSync implements NamingChangeListener {
     let outbox = this.outboxes.get(member);
     if (outbox === undefined) {
       // A member first seen is due everything; its link coming up says so again.
-      outbox = { dirty: new Set(), snapshotDue: true, sending: false, cancelFlush: undefined };
+      outbox = { dirty: new Set(), snapshotDue: true, sending: undefined, cancelFlush: undefined };
       this.outboxes.set(member, outbox);
     }
     return outbox;
@@ -164,28 +168,41 @@ export class NamingSync implements NamingChangeListener {
     }, this.options.debounceMs);
   }
 
-  /**
-   * Sends the member what is due, a snapshot or the dirty clients' data and deletes, in messages
-   * of at most `clientsPerMessage` clients, one after another.
-   */
-  private async flush(member: string): Promise<void> {
+  /** Sends the member what is due, unless a send to it is under way (that one schedules the next). */
+  private flush(member: string): Promise<void> {
     const outbox = this.outbox(member);
-    if (outbox.sending || this.closed || (!outbox.snapshotDue && outbox.dirty.size === 0)) return;
+    if (outbox.sending !== undefined || this.closed) return Promise.resolve();
+    return this.send(member, outbox).then((delivered) => {
+      if (delivered && (outbox.dirty.size > 0 || outbox.snapshotDue)) this.scheduleFlush(member);
+    });
+  }
+
+  /**
+   * Sends what is due, a snapshot or the dirty clients' data and deletes, in messages of at most
+   * `clientsPerMessage` clients, one after another; what is due is taken before the first await.
+   * Resolves false when a message failed.
+   */
+  private send(member: string, outbox: Outbox): Promise<boolean> {
+    if (!outbox.snapshotDue && outbox.dirty.size === 0) return Promise.resolve(true);
     const messages = this.takeDue(outbox);
-    outbox.sending = true;
-    try {
-      for (const body of messages) {
-        await this.peers.request(member, syncRequest(body), { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse });
+    const delivered = (async () => {
+      try {
+        for (const body of messages) {
+          await this.peers.request(member, syncRequest(body), { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse });
+        }
+        return true;
+      } catch (error) {
+        // Whatever did not arrive goes again as a snapshot, at the next verify or when the link is back.
+        outbox.snapshotDue = true;
+        this.logger.debug({ member, err: error }, 'naming sync to member failed; a snapshot is due');
+        return false;
       }
-    } catch (error) {
-      // Whatever did not arrive goes again as a snapshot, at the next verify or when the link is back.
-      outbox.snapshotDue = true;
-      this.logger.debug({ member, err: error }, 'naming sync to member failed; a snapshot is due');
-      return;
-    } finally {
-      outbox.sending = false;
-    }
-    if (outbox.dirty.size > 0 || outbox.snapshotDue) this.scheduleFlush(member);
+    })();
+    // Cleared in a callback, not inside the sender, so a request that fails synchronously cannot leave it set.
+    outbox.sending = delivered.then(() => {
+      outbox.sending = undefined;
+    });
+    return delivered;
   }
 
   /** Empties the outbox into message bodies; the data is read now, so it is the latest. */
@@ -236,7 +253,7 @@ export class NamingSync implements NamingChangeListener {
     for (const member of others) {
       const outbox = this.outbox(member);
       if (outbox.snapshotDue) void this.flush(member);
-      else if (!outbox.sending && clients.length > 0) void this.verify(member, clients);
+      else if (outbox.sending === undefined && clients.length > 0) void this.verify(member, clients);
     }
   }
 

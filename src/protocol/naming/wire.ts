@@ -32,6 +32,22 @@ export interface ServiceName {
   readonly name: string;
 }
 
+/**
+ * Why a group and service name cannot stand together in a grouped name, or undefined when they
+ * can. `group@@name` is the key a client matches answers and pushes by, so it must split one way
+ * only: no `@@` in either, no `@` ending the group nor starting the name (else `a@`/`b` and
+ * `a`/`@b` spell the same). Nacos 2.2.4 takes such names; 2.3's parameter check refuses them.
+ */
+export function groupedNameProblem(service: Pick<ServiceName, 'group' | 'name'>): string | undefined {
+  if (service.group.includes(GROUP_SEPARATOR) || service.group.endsWith('@')) {
+    return `Param 'groupName' is illegal, it must not contain '${GROUP_SEPARATOR}' nor end with '@' (current: ${service.group})`;
+  }
+  if (service.name.includes(GROUP_SEPARATOR) || service.name.startsWith('@')) {
+    return `Param 'serviceName' is illegal, it must not contain '${GROUP_SEPARATOR}' nor start with '@' (current: ${service.name})`;
+  }
+  return undefined;
+}
+
 /** `group@@name`, as Nacos's `NamingUtils.getGroupedName`. */
 export function groupedName(service: Pick<ServiceName, 'group' | 'name'>): string {
   return `${service.group}${GROUP_SEPARATOR}${service.name}`;

@@ -47,6 +47,8 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
   const timers = new ManualTimers();
   const members = new Map<string, Member>();
   const down = new Set<string>();
+  /** Links whose requests wait until released: a message in flight. */
+  const held = new Map<string, Promise<void>>();
   const upListeners = new Map<string, ((member: string) => void)[]>();
   const link = (from: string, to: string) => `${from}->${to}`;
 
@@ -54,9 +56,10 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
     others: () => ids.filter((id) => id !== self),
     request: async (member, message, { expect }) => {
       if (down.has(link(self, member))) throw new Error(`member ${member} is not connected`);
+      await held.get(link(self, member));
       const target = members.get(member)!;
       members.get(self)!.sent.push(`${message.type}->${member}`);
-      const handler = namingSyncHandlers(target.state, (asker) => target.sync.snapshotAsked(asker))[message.type]!;
+      const handler = namingSyncHandlers(target.state, { self: member, others: () => ids.filter((id) => id !== member) }, (asker) => target.sync.snapshotAsked(asker))[message.type]!;
       const reply = overTheWire(await handler(overTheWire(message), memberMeta(true)));
       assert.equal(reply.type, expect.type);
       return reply as never;
@@ -98,6 +101,15 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
       if (up) down.delete(link(from, to));
       else down.add(link(from, to));
       if (announce) for (const listener of upListeners.get(from) ?? []) listener(to);
+    },
+    /** Requests on the link wait (in flight) until the returned function is called. */
+    holdLink(from: string, to: string): () => void {
+      let release!: () => void;
+      held.set(link(from, to), new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        held.delete(link(from, to));
+        release();
+      };
     },
     endpoints: (id: string) =>
       members
@@ -250,12 +262,59 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     await c.close();
     assert.equal(c.timers.pendingCount, 0);
   });
+
+  it('closing while a message to a member is in flight still sends the deletes queued meanwhile (close lost deletes)', async () => {
+    const c = cluster(['a', 'b']);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    a.state.register('a2', orders, instance('10.0.0.2'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.2']);
+    const releaseLink = c.holdLink('a', 'b');
+    a.state.release('a1');
+    await c.timers.advance(50);
+    assert.equal(a.sent.at(-1), 'NamingSyncRequest->b', 'the delete of a1 is in flight');
+    a.state.release('a2');
+    const closed = a.sync.close();
+    releaseLink();
+    await closed;
+    assert.deepEqual(c.endpoints('b'), [], 'the delete of a2, queued while a1 was in flight, was sent before close returned');
+    await c.close();
+    assert.equal(c.timers.pendingCount, 0);
+  });
+});
+
+describe('NamingSync: a peer request that throws at once', () => {
+  it('leaves the member free for the next send (a send stuck as under way would never go again)', async () => {
+    const timers = new ManualTimers();
+    const state = new NamingState('a', () => timers.now());
+    const sent: string[] = [];
+    let connected = false;
+    const peers: SyncPeers = {
+      others: () => ['b'],
+      request: ((member: string, message: RequestMessage) => {
+        if (!connected) throw new Error(`member ${member} is not connected`);
+        sent.push(message.type);
+        return Promise.resolve({ kind: 'response', type: 'NamingSyncResponse', resultCode: 200, errorCode: 0, body: {} });
+      }) as SyncPeers['request'],
+      onMemberUp: () => () => undefined,
+    };
+    const sync = new NamingSync(state, 'a', peers, timers, OPTIONS, testLogger);
+    sync.start();
+    state.register('a1', orders, instance('10.0.0.1'));
+    await timers.advance(OPTIONS.debounceMs);
+    assert.deepEqual(sent, []);
+    connected = true;
+    await timers.advance(OPTIONS.verifyIntervalMs);
+    assert.deepEqual(sent, ['NamingSyncRequest'], 'the snapshot due after the failure went at the verify tick');
+    await sync.close();
+  });
 });
 
 describe('NamingSync handlers', () => {
   it('refuse a connection that is not a trusted member, as the other member-only handlers do', () => {
     const state = new NamingState('b', () => 0);
-    const handlers = namingSyncHandlers(state, () => assert.fail('no snapshot for a connection that is not a member'));
+    const handlers = namingSyncHandlers(state, { self: 'b', others: () => ['a'] }, () => assert.fail('no snapshot for a connection that is not a member'));
     const message = overTheWire<RequestMessage>({
       kind: 'request',
       type: 'NamingSyncRequest',
@@ -265,6 +324,35 @@ describe('NamingSync handlers', () => {
     assert.throws(() => handlers['NamingSyncRequest']!(message, memberMeta(false)), NoRightError);
     assert.throws(() => handlers['NamingVerifyRequest']!({ ...message, type: 'NamingVerifyRequest' }, memberMeta(false)), NoRightError);
     assert.throws(() => handlers['NamingSnapshotAskRequest']!({ ...message, type: 'NamingSnapshotAskRequest' }, memberMeta(false)), NoRightError);
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts, []);
+  });
+
+  it("refuse sync data that names this member as its owner (self-owned synced clients would pass as local, never released)", () => {
+    const state = new NamingState('b', () => 0);
+    const handlers = namingSyncHandlers(state, { self: 'b', others: () => ['a'] }, () => assert.fail('no snapshot for a member claiming to be this one'));
+    const client = { clientId: 'x1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.1')] }] };
+    const sync = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'b', snapshot: false, clients: [client], deleted: [] } });
+    const snapshot = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'b', snapshot: true, owned: ['x1'], clients: [client], deleted: [] } });
+    const ask = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSnapshotAskRequest', headers: {}, body: { member: 'b' } });
+    const ownsSelf = (error: unknown) => error instanceof NoRightError && error.message.includes("this member's own id");
+    assert.throws(() => handlers['NamingSyncRequest']!(sync, memberMeta(true)), ownsSelf);
+    assert.throws(() => handlers['NamingSyncRequest']!(snapshot, memberMeta(true)), ownsSelf);
+    assert.throws(() => handlers['NamingSnapshotAskRequest']!(ask, memberMeta(true)), ownsSelf);
+    const verify = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingVerifyRequest', headers: {}, body: { member: 'b', clients: [{ clientId: 'x1', revision: 1 }] } });
+    assert.throws(() => handlers['NamingVerifyRequest']!(verify, memberMeta(true)), ownsSelf);
+    assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts, []);
+    assert.equal(state.localClients().length, 0, 'no client passes as this member\'s own');
+  });
+
+  it('refuse sync data from a trusted connection that names a member not listed (it would sit here until it expired)', () => {
+    const state = new NamingState('b', () => 0);
+    const handlers = namingSyncHandlers(state, { self: 'b', others: () => ['a'] }, () => assert.fail('no snapshot for a member not listed'));
+    const client = { clientId: 'z1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.1')] }] };
+    const sync = overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'z', snapshot: false, clients: [client], deleted: [] } });
+    assert.throws(
+      () => handlers['NamingSyncRequest']!(sync, memberMeta(true)),
+      (error: unknown) => error instanceof NoRightError && error.message.includes("'z'") && error.message.includes('not a member'),
+    );
     assert.deepEqual(state.query(orders, { healthyOnly: false }).hosts, []);
   });
 
