@@ -15,7 +15,7 @@ const count = Number(process.argv[2] ?? 90);
 const servers = (process.argv[3] ?? '').split(',');
 const intervalMs = Number(process.argv[4] ?? 300);
 const logger = pino({ level: 'silent' });
-// Failures described in full; later ones are only counted.
+// Failures described in full, of each kind (counted, while orphaned); later ones are only counted.
 const MAX_DESCRIBED = 20;
 // How far back a failure's description reaches for the client's connection events.
 const EVENT_LOOKBACK_MS = 5000;
@@ -93,7 +93,8 @@ async function loop(member: Member): Promise<void> {
       const whileOrphaned = orphanedAtStart || member.orphaned || member.losses !== lossesAtStart;
       if (whileOrphaned) failedWhileOrphaned++;
       else failed++;
-      if (failures.length < MAX_DESCRIBED) {
+      // Orphaned failures come in bursts at a kill: they must not crowd out the counted ones.
+      if (failures.filter((f) => f.whileOrphaned === whileOrphaned).length < MAX_DESCRIBED) {
         failures.push({
           client: member.index,
           whileOrphaned,

@@ -87,7 +87,7 @@ export interface FleetStats {
   failed: number;
   failedWhileOrphaned: number;
   requests: number;
-  /** The first failures, described. */
+  /** The first failures of each kind (counted, while orphaned), described. */
   failures: FleetFailure[];
 }
 
