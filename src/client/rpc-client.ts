@@ -354,11 +354,14 @@ export class RpcClient {
   private async requestWithRetries(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
     const start = this.timers.now();
     let lastError: NacosRemoteError = new ClientNotConnectedError(this.statusValue);
+    // The connection the last try failed on; undefined when that try found the client not connected.
+    let failedOn: ClientConnection | undefined;
     for (let tries = 0; tries < this.o.retryTimes && (timeoutMs <= 0 || this.timers.now() < start + timeoutMs); tries++) {
       const connection = this.current;
       if (this.statusValue !== ClientStatus.RUNNING || connection === undefined) {
         if (this.isShutdown()) throw new ClientShutdownError();
         lastError = new ClientNotConnectedError(this.statusValue);
+        failedOn = undefined;
         await sleep(this.timers, Math.min(100, timeoutMs / 3));
         continue;
       }
@@ -382,10 +385,14 @@ export class RpcClient {
           throw error;
         }
         lastError = NacosRemoteError.from(error);
+        failedOn = connection;
         this.logger.debug({ err: error, type: message.type, tries }, 'request attempt failed');
       }
     }
-    if (this.statusValue === ClientStatus.RUNNING) {
+    // Only a failure on the connection still current says it is unhealthy (Java asks no such
+    // question): tries that found no connection, or failed on one replaced since, say nothing of a
+    // connection installed meanwhile, and turning it UNHEALTHY would fail other callers' requests.
+    if (this.statusValue === ClientStatus.RUNNING && failedOn !== undefined && failedOn === this.current) {
       this.statusValue = ClientStatus.UNHEALTHY;
       this.switchServerAsync(undefined, true);
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  ClientNotConnectedError,
   ClientShutdownError,
   ClientStartError,
   ClientStatus,
@@ -10,7 +11,7 @@ import {
   UnknownResponseTypeError,
   type RpcClientOptions,
 } from '../../src/client/index.js';
-import { defineResponseType, request, response, type Message, type ResponseMessage } from '../../src/protocol/index.js';
+import { defineResponseType, request, RequestTimeoutError, response, type Message, type ResponseMessage } from '../../src/protocol/index.js';
 import { FakeNetwork } from '../support/fake-client-connection.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { testLogger } from '../support/server.js';
@@ -228,6 +229,48 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     const failed = assert.rejects(pending, (e: { errorCode?: number }) => e.errorCode === -401);
     await timers.advance(1000);
     await failed;
+  });
+
+  // Regression (java-balancing, "no failed request among our clients"): a request that ran out of
+  // tries while its client was reconnecting turned the connection installed meanwhile UNHEALTHY, so
+  // the client's next requests failed with -401 until a health check restored it.
+  it('a request failing while not connected leaves a connection installed meanwhile RUNNING', async () => {
+    const { client, net, start, timers } = setup({ setupWaitMs: 50 });
+    await start(); // t = 100, on A
+    for (const s of net.servers.values()) s.up = false;
+    net.connections[0]!.endStream();
+    // Tries at +0, +100, +200 find the client reconnecting; it gives up at +300.
+    const failed = assert.rejects(client.request(request('HealthCheckRequest'), 3000), ClientNotConnectedError);
+    await timers.advance(150);
+    for (const s of net.servers.values()) s.up = true;
+    // The reconnect attempt at +200 connects at +250, between the request's last try and its end.
+    await timers.advance(150);
+    await failed;
+    const replacement = net.connections.at(-1)!;
+    assert.equal(client.currentServer(), replacement.address);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    await timers.advance(1000);
+    assert.deepEqual(sentTypes(replacement.requests), ['ServerCheckRequest', 'HealthCheckRequest'], 'no health check of the new connection');
+    assert.equal((await client.request(request('HealthCheckRequest'), 3000)).type, 'HealthCheckResponse');
+    await client.shutdown();
+  });
+
+  it('a request timing out on a connection replaced meanwhile leaves the new one RUNNING', async () => {
+    const { client, net, start, timers } = setup();
+    await start();
+    net.server(A).health = 'timeout';
+    const failed = assert.rejects(client.request(request('HealthCheckRequest'), 3000), RequestTimeoutError);
+    // The server moves the client while its request waits on A.
+    net.connections[0]!.push({ ...request('ConnectResetRequest', { serverIp: '10.0.0.2', serverPort: '8848' }), requestId: '7' });
+    await timers.advance(500);
+    assert.equal(client.currentServer(), B);
+    await timers.advance(2600);
+    await failed;
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.equal(client.currentServer(), B);
+    await timers.advance(1000);
+    assert.deepEqual(sentTypes(net.to(B)[0]!.requests), ['ServerCheckRequest', 'HealthCheckRequest'], 'no health check of the new connection');
+    await client.shutdown();
   });
 
   it('pushes: unknown types are ignored, a failing handler answers -500, a throwing listener is isolated', async () => {

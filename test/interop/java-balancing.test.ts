@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ClusterScenario, Fleet } from '../support/cluster-scenario.js';
+import { ClusterScenario, describeFailures, Fleet } from '../support/cluster-scenario.js';
 import { HarnessProcess } from '../support/harness-process.js';
 import { eventually } from '../support/raw-peer.js';
 
@@ -65,6 +65,6 @@ describe('interop: Java clients among the clients, a member killed and restarted
       assert.equal(health['resultCode'], 200, JSON.stringify(health));
     }
     const stats = await fleet.stats();
-    assert.equal(stats.failed, 0, 'no failed request among our clients');
+    assert.equal(stats.failed, 0, `no failed request among our clients${describeFailures(stats)}`);
   });
 });

@@ -1,53 +1,111 @@
 // A fleet of RpcClients in its own process (so the test's event loop does not carry them), each
 // sending a HealthCheck every few hundred ms. Prints JSON lines: `ready`, then `stats` on request.
 // Failed requests are counted except while a client has lost its connection and has no
-// replacement yet (its server was killed), as the balancing scenario defines them.
+// replacement yet (its server was killed), as the balancing scenario defines them. Each failure,
+// counted or not, is also described (error, the client's status and connection before and after,
+// its connection events around the request), so a failed assertion says why.
 // Usage: node --import tsx test/support/client-fleet.ts <count> <ip:port,...> [intervalMs]
 import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { ClientStatus, RpcClient } from '../../src/client/index.js';
-import { request } from '../../src/protocol/index.js';
+import { NacosRemoteError, request } from '../../src/protocol/index.js';
+import type { FleetFailure } from './cluster-scenario.js';
 
 const count = Number(process.argv[2] ?? 90);
 const servers = (process.argv[3] ?? '').split(',');
 const intervalMs = Number(process.argv[4] ?? 300);
 const logger = pino({ level: 'silent' });
+// Failures described in full, of each kind (counted, while orphaned); later ones are only counted.
+const MAX_DESCRIBED = 20;
+// How far back a failure's description reaches for the client's connection events.
+const EVENT_LOOKBACK_MS = 5000;
+const startedAt = Date.now();
 
+interface ClientEvent {
+  at: number;
+  what: string;
+}
 interface Member {
+  index: number;
   client: RpcClient;
   orphaned: boolean;
   losses: number;
+  events: ClientEvent[];
 }
 const fleet: Member[] = [];
 let failed = 0;
 let failedWhileOrphaned = 0;
 let requests = 0;
+const failures: FleetFailure[] = [];
 let running = true;
+
+function remember(member: Member, what: string): void {
+  const now = Date.now();
+  member.events.push({ at: now, what });
+  while (member.events.length > 0 && member.events[0]!.at < now - EVENT_LOOKBACK_MS) member.events.shift();
+}
 
 for (let i = 0; i < count; i++) {
   const client = new RpcClient({ serverAddresses: servers, logger, keepAliveMs: 2000, healthCheckTimeoutMs: 1000 });
-  const member: Member = { client, orphaned: false, losses: 0 };
-  client.on('lost', () => {
+  const member: Member = { index: i, client, orphaned: false, losses: 0, events: [] };
+  client.on('lost', (id, server, reason) => {
     member.orphaned = true;
     member.losses++;
+    remember(member, `lost ${id} on ${server}: ${reason}`);
   });
-  client.on('connected', () => (member.orphaned = false));
+  client.on('connected', (id, server) => {
+    member.orphaned = false;
+    remember(member, `connected ${id} to ${server}`);
+  });
+  client.on('disconnected', (id, server) => remember(member, `disconnected ${id} from ${server}`));
   fleet.push(member);
 }
 await Promise.all(fleet.map((m) => m.client.start().catch(() => undefined)));
+
+/** The error with its class, codes and causes, on one line. */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 4; depth++) {
+    if (e instanceof NacosRemoteError) parts.push(`${e.name} ${e.code}/${e.errorCode}: ${e.message}`);
+    else if (e instanceof Error) parts.push(`${e.name}: ${e.message}`);
+    else parts.push(String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(' <- ');
+}
+
+function connectionOf(client: RpcClient): string {
+  return `${client.status} ${client.connectionId ?? '-'} ${client.currentServer() ?? '-'}`;
+}
 
 async function loop(member: Member): Promise<void> {
   await new Promise((r) => setTimeout(r, Math.random() * intervalMs));
   while (running) {
     const orphanedAtStart = member.orphaned;
     const lossesAtStart = member.losses;
+    const sentAt = Date.now();
+    const before = connectionOf(member.client);
     requests++;
     try {
       await member.client.request(request('HealthCheckRequest'));
-    } catch {
+    } catch (error) {
       // From the kill until the reconnect: lost before, during, or still lost at the end.
-      if (orphanedAtStart || member.orphaned || member.losses !== lossesAtStart) failedWhileOrphaned++;
+      const whileOrphaned = orphanedAtStart || member.orphaned || member.losses !== lossesAtStart;
+      if (whileOrphaned) failedWhileOrphaned++;
       else failed++;
+      // Orphaned failures come in bursts at a kill: they must not crowd out the counted ones.
+      if (failures.filter((f) => f.whileOrphaned === whileOrphaned).length < MAX_DESCRIBED) {
+        failures.push({
+          client: member.index,
+          whileOrphaned,
+          atMs: sentAt - startedAt,
+          tookMs: Date.now() - sentAt,
+          error: describeError(error),
+          before,
+          after: connectionOf(member.client),
+          events: member.events.map((e) => `${e.at - sentAt} ms: ${e.what}`),
+        });
+      }
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -60,7 +118,7 @@ const stats = () => {
     const s = m.client.status === ClientStatus.RUNNING ? (m.client.currentServer() ?? 'none') : 'unconnected';
     perServer[s] = (perServer[s] ?? 0) + 1;
   }
-  return { event: 'stats', perServer, failed, failedWhileOrphaned, requests };
+  return { event: 'stats', perServer, failed, failedWhileOrphaned, requests, failures };
 };
 console.log(JSON.stringify({ ...stats(), event: 'ready' }));
 createInterface({ input: process.stdin }).on('line', (line) => {

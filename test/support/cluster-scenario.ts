@@ -64,11 +64,40 @@ export class ClusterScenario {
 
 const fleetScript = fileURLToPath(new URL('./client-fleet.ts', import.meta.url));
 
+/** Why one request of the fleet failed, as the fleet saw it. */
+export interface FleetFailure {
+  /** The client's index in the fleet. */
+  client: number;
+  /** Not counted in `failed`: the client had lost its connection with no replacement yet. */
+  whileOrphaned: boolean;
+  /** When the request was sent, ms after the fleet started. */
+  atMs: number;
+  tookMs: number;
+  /** The error's class, code, Nacos errorCode and message, and its causes'. */
+  error: string;
+  /** The client's status, connectionId and server when the request was sent, and when it failed. */
+  before: string;
+  after: string;
+  /** The client's connection events in the seconds up to the failure, ms relative to the send. */
+  events: string[];
+}
+
 export interface FleetStats {
   perServer: Record<string, number>;
   failed: number;
   failedWhileOrphaned: number;
   requests: number;
+  /** The first failures of each kind (counted, while orphaned), described. */
+  failures: FleetFailure[];
+}
+
+/** The fleet's failures, one block each, for an assertion message. */
+export function describeFailures(stats: FleetStats, which: 'counted' | 'all' = 'counted'): string {
+  const shown = stats.failures.filter((f) => which === 'all' || !f.whileOrphaned);
+  if (shown.length === 0) return '';
+  return shown
+    .map((f) => `\n- client ${f.client} at ${f.atMs} ms (took ${f.tookMs} ms${f.whileOrphaned ? ', orphaned' : ''}): ${f.error}\n  before: ${f.before}; after: ${f.after}${f.events.map((e) => `\n  ${e}`).join('')}`)
+    .join('');
 }
 
 /** The client fleet process. */
