@@ -5,6 +5,7 @@ import type { ByteBudget } from './inbound-budget.js';
 import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameProblemKind, type FrameReceiver } from './frame-decoder.js';
 import {
   GrpcStatus,
+  isBeyondTimers,
   isGrpcContentType,
   OK_TRAILERS,
   parseGrpcTimeout,
@@ -476,7 +477,7 @@ export class Http2Transport extends ListeningTransport<H2Connection> {
       biStream.open(this.handlers);
       call = biStream;
     }
-    if (timeoutMs !== undefined) call.deadlineTimer = setTimeout(onCallDeadline, timeoutMs, call).unref();
+    if (timeoutMs !== undefined && !isBeyondTimers(timeoutMs)) call.deadlineTimer = setTimeout(onCallDeadline, timeoutMs, call).unref();
   };
 }
 

@@ -76,6 +76,16 @@ function rawCall(
   return { stream, result };
 }
 
+/** A call's gRPC status, from trailers or a trailers-only answer, whether or not the stream closes. */
+function grpcStatusOf(stream: http2.ClientHttp2Stream): Promise<number> {
+  return new Promise((resolve) => {
+    stream.on('response', (headers) => {
+      if (headers['grpc-status'] !== undefined) resolve(Number(headers['grpc-status']));
+    });
+    stream.on('trailers', (trailers) => resolve(Number(trailers['grpc-status'])));
+  });
+}
+
 async function unaryReply(session: http2.ClientHttp2Session, message: RequestMessage = request('ServerCheckRequest')): Promise<ResponseMessage> {
   const { result } = rawCall(session, frame(encodePayload(message, { clientIp: '127.0.0.1' })));
   const { grpcStatus, messages } = await result;
@@ -197,6 +207,28 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
       assert.equal(messages.length, 0);
       assert.ok(server.manager.checkValid(id));
       await unaryReply(session, request('HealthCheckRequest'));
+    });
+
+    it('regression: a grpc-timeout longer than a timer holds (1000H, 99999999H) does not end the call at once', async () => {
+      const session = await connect();
+      const payload = frame(encodePayload(request('ServerCheckRequest')));
+      // No call half-closes, so only a deadline can end one; the short call's expiry is the clock.
+      // Its status is read from the headers: grpc-js ends only its own side of such a stream.
+      const long = ['1000H', '99999999H'].map((timeout) => {
+        const call = rawCall(session, payload, { headers: { 'grpc-timeout': timeout }, keepOpen: true });
+        const state = { status: undefined as number | undefined };
+        void grpcStatusOf(call.stream).then((status) => (state.status = status));
+        return { ...call, state };
+      });
+      const short = rawCall(session, payload, { headers: { 'grpc-timeout': '100m' }, keepOpen: true });
+      assert.equal(await grpcStatusOf(short.stream), 4);
+      assert.deepEqual(long.map((call) => call.state.status), [undefined, undefined], 'the long calls outlive a 100 ms deadline');
+      for (const call of long) call.stream.end();
+      for (const call of long) {
+        const { grpcStatus, messages } = await call.result;
+        assert.equal(grpcStatus, 0);
+        assert.equal(decodePayload(messages[0]!).type, 'ServerCheckResponse');
+      }
     });
 
     it("a unary message over the size limit gets RESOURCE_EXHAUSTED; the session's bi-stream and registration stay", async () => {
