@@ -30,6 +30,7 @@ import {
   ClientShutdownError,
   ClientStartError,
   ConnectFailedError,
+  InvalidClientOptionError,
   UnexpectedResponseTypeError,
   UnusableResponseError,
 } from './errors.js';
@@ -64,7 +65,7 @@ export interface RpcClientOptions {
   grpcPortOffset?: number;
   /** Default request timeout; 3000 ms. */
   requestTimeoutMs?: number;
-  /** Attempts per request and connect attempts at start; 3. */
+  /** Attempts per request and connect attempts at start; 3, at least 1. */
   retryTimes?: number;
   /** Idle time before a health check, and the reconnect loop's poll period; 5000 ms. */
   keepAliveMs?: number;
@@ -170,7 +171,12 @@ export class RpcClient {
     >
   >;
 
+  /** @throws InvalidClientOptionError when `retryTimes` is not a whole number of at least 1 */
   constructor(private readonly options: RpcClientOptions) {
+    // With no attempt, start() could never reject and request() could never send.
+    if (options.retryTimes !== undefined && !(Number.isSafeInteger(options.retryTimes) && options.retryTimes >= 1)) {
+      throw new InvalidClientOptionError('retryTimes', `${options.retryTimes} is not a whole number of at least 1`);
+    }
     this.timers = options.timers ?? systemTimers;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? pino({ level: 'warn' });
@@ -283,10 +289,13 @@ export class RpcClient {
 
   /** Counts a failed connect attempt against every waiting start(); those out of attempts reject. */
   private connectAttemptFailed(error: unknown): void {
+    const waiting: StartWaiter[] = [];
     for (const waiter of this.startWaiters) {
-      if (--waiter.attemptsLeft === 0) waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
+      // Dropped and rejected in one step: a waiter is never dropped unanswered.
+      if (--waiter.attemptsLeft > 0) waiting.push(waiter);
+      else waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
     }
-    this.startWaiters = this.startWaiters.filter((waiter) => waiter.attemptsLeft > 0);
+    this.startWaiters = waiting;
   }
 
   /** The client is RUNNING (again): every waiting start() resolves. */
