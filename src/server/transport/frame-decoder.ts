@@ -32,7 +32,10 @@ export class FrameError extends NacosRemoteError {
 
 /** Where decoded messages go; one receiver per stream. */
 export interface FrameReceiver {
-  /** One whole message. It may be a view into the chunk it came in: use it before the next push. */
+  /**
+   * One whole message. It may be a view into the chunk it came in: use it before the next push.
+   * A FrameError thrown here (a budget that cannot keep it) leaves push() with it.
+   */
   onMessage(message: Buffer): void;
   /**
    * A message of `declaredBytes` begins that the current chunk does not complete, so its bytes

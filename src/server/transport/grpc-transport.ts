@@ -235,7 +235,8 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
       sessionBudget = new ByteBudget(this.options.maxSessionBufferedBytes);
       this.sessionBudgets.set(session, sessionBudget);
     }
-    const account = new InboundMessageAccount(sessionBudget, this.options.nodeBufferedBytes);
+    // grpc-js keeps a unary request until the client half-closes: it counts until then.
+    const account = new InboundMessageAccount(sessionBudget, this.options.nodeBufferedBytes, path === GrpcPaths.REQUEST ? 'until-closed' : 'while-arriving');
     stream.on('data', (chunk: Buffer) => {
       const verdict = account.feed(chunk);
       if (verdict === 'ok') return;
@@ -246,6 +247,8 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
       );
       stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     });
+    // 'end': every byte was read and the call dispatched to its handler.
+    if (path === GrpcPaths.REQUEST) stream.once('end', () => account.close());
     stream.once('close', () => account.close());
   }
 

@@ -34,21 +34,30 @@ export type InboundVerdict = 'ok' | 'session' | 'node';
 const PREFIX_BYTES = 5;
 
 /**
+ * How long a message's reservation lasts: while it arrives (a bi-stream hands each message on at
+ * once), or until close() (a unary call keeps its request until the client half-closes).
+ */
+export type MessageRetention = 'while-arriving' | 'until-closed';
+
+/**
  * Follows the gRPC length-prefixed framing (1 flag byte, 4-byte big-endian length) of one stream's
- * inbound bytes and holds, for the message being received, a reservation of its declared length
- * in its session's budget and the node's.
+ * inbound bytes and holds, for the message being received (and, retained until closed, the
+ * messages received), a reservation of its declared length in its session's budget and the node's.
  */
 export class InboundMessageAccount {
   private prefixRead = 0;
   private declaring = 0;
-  /** Bytes of the current message still to come; its reservation is `held`. */
+  /** Bytes of the current message still to come. */
   private remaining = 0;
+  /** The current message's reservation, and every reservation held (more with 'until-closed'). */
+  private current = 0;
   private held = 0;
   private closed = false;
 
   constructor(
     private readonly session: ByteBudget,
     private readonly node: ByteBudget,
+    private readonly retention: MessageRetention = 'while-arriving',
   ) {}
 
   /** Accounts one chunk of the stream; anything but 'ok' means the stream is to be refused. */
@@ -60,7 +69,7 @@ export class InboundMessageAccount {
         const take = Math.min(this.remaining, chunk.length - i);
         this.remaining -= take;
         i += take;
-        if (this.remaining === 0) this.releaseHeld();
+        if (this.remaining === 0) this.messageComplete();
         continue;
       }
       // Byte 0 of the prefix is the compression flag; bytes 1-4 the length.
@@ -81,11 +90,12 @@ export class InboundMessageAccount {
     return 'ok';
   }
 
-  /** The stream is gone: gives back what its unfinished message held. Idempotent. */
+  /** The stream is gone or its messages were handed on: gives back every reservation. Idempotent. */
   close(): void {
     this.closed = true;
     this.remaining = 0;
-    this.releaseHeld();
+    this.current = 0;
+    this.release(this.held);
   }
 
   private reserve(bytes: number): InboundVerdict {
@@ -94,14 +104,20 @@ export class InboundMessageAccount {
       this.session.release(bytes);
       return 'node';
     }
-    this.held = bytes;
+    this.current = bytes;
+    this.held += bytes;
     return 'ok';
   }
 
-  private releaseHeld(): void {
-    if (this.held === 0) return;
-    this.session.release(this.held);
-    this.node.release(this.held);
-    this.held = 0;
+  private messageComplete(): void {
+    if (this.retention === 'while-arriving') this.release(this.current);
+    this.current = 0;
+  }
+
+  private release(bytes: number): void {
+    if (bytes === 0) return;
+    this.session.release(bytes);
+    this.node.release(bytes);
+    this.held -= bytes;
   }
 }

@@ -314,3 +314,37 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
     }
   });
 }
+
+// Regression: a complete unary request waiting for its half-close was outside the caps, so 100
+// streams each holding a whole message made a connection hold 100 messages.
+for (const transport of ['grpc-js', 'http2'] as const satisfies readonly TransportKind[]) {
+  describe(`transport conformance: ${transport}: a complete request not yet half-closed counts against the caps`, { timeout: 30_000 }, async () => {
+    const MESSAGE_BYTES = 60 * 1024;
+    const { server, sdkPort, host } = await startTestServer({ transport, maxMessageBytes: 64 * 1024, maxSessionBufferedBytes: 128 * 1024 });
+    const sessions: http2.ClientHttp2Session[] = [];
+    after(async () => {
+      for (const session of sessions) session.destroy();
+      await server.close();
+    });
+    const whole = frame(encodePayload({ kind: 'request', type: 'ServerCheckRequest', headers: { pad: 'x'.repeat(MESSAGE_BYTES) }, body: {} }));
+
+    it('a third whole request beside two waiting ones is reset; finishing one makes room again', async () => {
+      const session = http2.connect(`http://${host}:${sdkPort}`);
+      session.on('error', () => undefined);
+      sessions.push(session);
+      await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+      const waiting = [rawCall(session, whole, { keepOpen: true }), rawCall(session, whole, { keepOpen: true })];
+      // Answered after the server has read what was sent before it on this connection.
+      await unaryReply(session);
+      const third = rawCall(session, whole, { keepOpen: true });
+      assert.equal((await third.result).rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      waiting[0]!.stream.end();
+      assert.equal((await waiting[0]!.result).grpcStatus, 0);
+      const fourth = rawCall(session, whole, { keepOpen: true });
+      await unaryReply(session);
+      assert.equal(fourth.stream.closed, false, 'fits once the first was answered');
+      for (const call of [waiting[1]!, fourth]) call.stream.end();
+      for (const call of [waiting[1]!, fourth]) assert.equal((await call.result).grpcStatus, 0);
+    });
+  });
+}

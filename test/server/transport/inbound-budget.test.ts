@@ -57,6 +57,18 @@ describe('InboundMessageAccount', () => {
     assert.equal(session.reservedBytes, 0);
   });
 
+  it("'until-closed' (a unary request) keeps a complete message's reservation until close()", () => {
+    const session = new ByteBudget(1000);
+    const node = new ByteBudget(1000);
+    const account = new InboundMessageAccount(session, node, 'until-closed');
+    assert.equal(account.feed(framed(600)), 'ok');
+    assert.equal(session.reservedBytes, 600, 'complete, not yet handed on');
+    assert.equal(new InboundMessageAccount(session, node).feed(framed(600)), 'session', 'a second one does not fit beside it');
+    account.close();
+    assert.equal(session.reservedBytes, 0);
+    assert.equal(node.reservedBytes, 0);
+  });
+
   it('a negative limit is no limit', () => {
     const budget = new ByteBudget(-1);
     assert.equal(budget.tryReserve(Number.MAX_SAFE_INTEGER / 2), true);
