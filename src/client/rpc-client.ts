@@ -139,6 +139,9 @@ interface StartWaiter {
   readonly reject: (error: Error) => void;
 }
 
+/** What one connect attempt came to. */
+type ConnectOutcome = { readonly kind: 'installed' } | { readonly kind: 'shut-down' } | { readonly kind: 'failed'; readonly error: unknown };
+
 interface SwitchSignal {
   readonly recommended?: ServerAddress;
   readonly onRequestFail: boolean;
@@ -270,21 +273,31 @@ export class RpcClient {
     for (let attempt = 0; attempt < this.o.retryTimes && this.statusValue === ClientStatus.STARTING; attempt++) {
       const server = this.serverList.pickOther(current);
       current = server;
-      try {
-        const connection = await this.connectToServer(server);
-        if (this.isShutdown()) {
-          // shutdown() ran while this connection was being set up.
-          await connection.close();
-          return;
-        }
-        this.install(connection);
-        return;
-      } catch (error) {
-        this.logger.warn({ err: error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
-        this.connectAttemptFailed(error);
-      }
+      const outcome = await this.tryConnect(server);
+      if (outcome.kind !== 'failed') return;
+      this.logger.warn({ err: outcome.error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
     }
     this.switchServerAsync(undefined, false);
+  }
+
+  /**
+   * One connect attempt: the confirmed connection becomes current, or is closed if shutdown() ran
+   * while it was being set up; a failure counts against every waiting start().
+   */
+  private async tryConnect(server: ServerAddress): Promise<ConnectOutcome> {
+    let connection: ClientConnection;
+    try {
+      connection = await this.connectToServer(server);
+    } catch (error) {
+      this.connectAttemptFailed(error);
+      return { kind: 'failed', error };
+    }
+    if (this.isShutdown()) {
+      await connection.close();
+      return { kind: 'shut-down' };
+    }
+    this.install(connection);
+    return { kind: 'installed' };
   }
 
   /** Counts a failed connect attempt against every waiting start(); those out of attempts reject. */
@@ -562,22 +575,13 @@ export class RpcClient {
       const server = next ?? this.serverList.pickOther(this.current?.server ?? this.lastTried);
       next = undefined;
       this.lastTried = server;
-      try {
-        const connection = await this.connectToServer(server);
-        if (this.isShutdown()) {
-          await connection.close();
-          return;
-        }
-        this.install(connection);
-        return;
-      } catch (error) {
-        failed++;
-        this.logger.info({ err: error, server: formatAddress(server), failed }, 'reconnect attempt failed');
-        this.connectAttemptFailed(error);
-        // A refused move keeps the working connection (decision 10.10): give up the move quietly.
-        if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
-        await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));
-      }
+      const outcome = await this.tryConnect(server);
+      if (outcome.kind !== 'failed') return;
+      failed++;
+      this.logger.info({ err: outcome.error, server: formatAddress(server), failed }, 'reconnect attempt failed');
+      // A refused move keeps the working connection (decision 10.10): give up the move quietly.
+      if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
+      await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));
     }
   }
 
