@@ -14,6 +14,13 @@ export class ClientNotConnectedError extends NacosRemoteError {
   }
 }
 
+/** An RpcClient option that cannot work (named in the message); thrown by the constructor. */
+export class InvalidClientOptionError extends NacosRemoteError {
+  constructor(option: string, reason: string) {
+    super('INVALID_CLIENT_OPTION', ErrorCode.CLIENT_INVALID_PARAM, `invalid client option '${option}': ${reason}`);
+  }
+}
+
 /** Every start-up attempt failed; the client keeps reconnecting in the background. */
 export class ClientStartError extends NacosRemoteError {
   constructor(attempts: number, options?: { cause?: unknown }) {

@@ -27,6 +27,7 @@ export {
   ClientShutdownError,
   ClientStartError,
   ConnectFailedError,
+  InvalidClientOptionError,
   InvalidParamError,
   UnusableResponseError,
   UnknownResponseTypeError,

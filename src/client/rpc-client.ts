@@ -30,6 +30,7 @@ import {
   ClientShutdownError,
   ClientStartError,
   ConnectFailedError,
+  InvalidClientOptionError,
   UnexpectedResponseTypeError,
   UnusableResponseError,
 } from './errors.js';
@@ -64,7 +65,7 @@ export interface RpcClientOptions {
   grpcPortOffset?: number;
   /** Default request timeout; 3000 ms. */
   requestTimeoutMs?: number;
-  /** Attempts per request and connect attempts at start; 3. */
+  /** Attempts per request and connect attempts at start; 3, at least 1. */
   retryTimes?: number;
   /** Idle time before a health check, and the reconnect loop's poll period; 5000 ms. */
   keepAliveMs?: number;
@@ -138,6 +139,9 @@ interface StartWaiter {
   readonly reject: (error: Error) => void;
 }
 
+/** What one connect attempt came to. */
+type ConnectOutcome = { readonly kind: 'installed' } | { readonly kind: 'shut-down' } | { readonly kind: 'failed'; readonly error: unknown };
+
 interface SwitchSignal {
   readonly recommended?: ServerAddress;
   readonly onRequestFail: boolean;
@@ -170,7 +174,12 @@ export class RpcClient {
     >
   >;
 
+  /** @throws InvalidClientOptionError when `retryTimes` is not a whole number of at least 1 */
   constructor(private readonly options: RpcClientOptions) {
+    // With no attempt, start() could never reject and request() could never send.
+    if (options.retryTimes !== undefined && !(Number.isSafeInteger(options.retryTimes) && options.retryTimes >= 1)) {
+      throw new InvalidClientOptionError('retryTimes', `${options.retryTimes} is not a whole number of at least 1`);
+    }
     this.timers = options.timers ?? systemTimers;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? pino({ level: 'warn' });
@@ -264,29 +273,42 @@ export class RpcClient {
     for (let attempt = 0; attempt < this.o.retryTimes && this.statusValue === ClientStatus.STARTING; attempt++) {
       const server = this.serverList.pickOther(current);
       current = server;
-      try {
-        const connection = await this.connectToServer(server);
-        if (this.isShutdown()) {
-          // shutdown() ran while this connection was being set up.
-          await connection.close();
-          return;
-        }
-        this.install(connection);
-        return;
-      } catch (error) {
-        this.logger.warn({ err: error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
-        this.connectAttemptFailed(error);
-      }
+      const outcome = await this.tryConnect(server);
+      if (outcome.kind !== 'failed') return;
+      this.logger.warn({ err: outcome.error, server: formatAddress(server), attempt: attempt + 1 }, 'start-up connect failed');
     }
     this.switchServerAsync(undefined, false);
   }
 
+  /**
+   * One connect attempt: the confirmed connection becomes current, or is closed if shutdown() ran
+   * while it was being set up; a failure counts against every waiting start().
+   */
+  private async tryConnect(server: ServerAddress): Promise<ConnectOutcome> {
+    let connection: ClientConnection;
+    try {
+      connection = await this.connectToServer(server);
+    } catch (error) {
+      this.connectAttemptFailed(error);
+      return { kind: 'failed', error };
+    }
+    if (this.isShutdown()) {
+      await connection.close();
+      return { kind: 'shut-down' };
+    }
+    this.install(connection);
+    return { kind: 'installed' };
+  }
+
   /** Counts a failed connect attempt against every waiting start(); those out of attempts reject. */
   private connectAttemptFailed(error: unknown): void {
+    const waiting: StartWaiter[] = [];
     for (const waiter of this.startWaiters) {
-      if (--waiter.attemptsLeft === 0) waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
+      // Dropped and rejected in one step: a waiter is never dropped unanswered.
+      if (--waiter.attemptsLeft > 0) waiting.push(waiter);
+      else waiter.reject(new ClientStartError(this.o.retryTimes, { cause: error }));
     }
-    this.startWaiters = this.startWaiters.filter((waiter) => waiter.attemptsLeft > 0);
+    this.startWaiters = waiting;
   }
 
   /** The client is RUNNING (again): every waiting start() resolves. */
@@ -560,22 +582,13 @@ export class RpcClient {
       const server = next ?? this.serverList.pickOther(this.current?.server ?? this.lastTried);
       next = undefined;
       this.lastTried = server;
-      try {
-        const connection = await this.connectToServer(server);
-        if (this.isShutdown()) {
-          await connection.close();
-          return;
-        }
-        this.install(connection);
-        return;
-      } catch (error) {
-        failed++;
-        this.logger.info({ err: error, server: formatAddress(server), failed }, 'reconnect attempt failed');
-        this.connectAttemptFailed(error);
-        // A refused move keeps the working connection (decision 10.10): give up the move quietly.
-        if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
-        await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));
-      }
+      const outcome = await this.tryConnect(server);
+      if (outcome.kind !== 'failed') return;
+      failed++;
+      this.logger.info({ err: outcome.error, server: formatAddress(server), failed }, 'reconnect attempt failed');
+      // A refused move keeps the working connection (decision 10.10): give up the move quietly.
+      if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
+      await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));
     }
   }
 

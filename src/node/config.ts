@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { NacosRemoteError } from '../protocol/index.js';
+import { MAX_TIMER_DELAY_MS, NacosRemoteError } from '../protocol/index.js';
 import { LOG_FORMATS } from './logger.js';
 
-const ms = z.number().int().min(1);
+/** A delay or interval: a timer holds at most MAX_TIMER_DELAY_MS, and fires after 1 ms past it. */
+const delayMs = z.number().int().min(0).max(MAX_TIMER_DELAY_MS);
+const ms = delayMs.min(1);
 const port = z.number().int().min(1).max(65535);
 /** -1 is no limit; anything else is checked against maxMessageBytes below. */
 const bufferedBytes = z.number().int().min(-1);
@@ -42,8 +44,8 @@ export const NodeConfigSchema = z.strictObject({
   keepaliveTimeMs: ms.default(2 * 60 * 60 * 1000),
   keepaliveTimeoutMs: ms.default(20_000),
   setupTimeoutMs: ms.default(10_000),
-  refusalCloseDelayMs: z.number().int().min(0).default(300),
-  shutdownResetWaitMs: z.number().int().min(0).default(1000),
+  refusalCloseDelayMs: delayMs.default(300),
+  shutdownResetWaitMs: delayMs.default(1000),
   ejector: z
     .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms, probeBatchSize: z.number().int().positive() })
     .partial()
@@ -84,27 +86,27 @@ export const NodeConfigSchema = z.strictObject({
       enabled: z.boolean(),
       intervalMs: ms,
       band: z.number().min(0).max(1),
-      spreadMs: z.number().int().positive(),
+      spreadMs: ms,
       minMemberRatePerSecond: z.number().positive(),
       clusterRatePerSecond: z.number().positive(),
       maxMemberRatePerSecond: z.number().positive(),
-      cooldownMs: z.number().int().min(0),
-      warmupMs: z.number().int().min(0),
-      settleMs: z.number().int().min(0),
-      operatorHoldMs: z.number().int().min(0),
+      cooldownMs: delayMs,
+      warmupMs: delayMs,
+      settleMs: delayMs,
+      operatorHoldMs: delayMs,
     })
     .partial()
     .default({}),
   /** On SIGTERM or POST /nacos/v2/core/ops/drain, clients are moved away over this window. */
-  drainWindowMs: z.number().int().min(0).default(10_000),
+  drainWindowMs: delayMs.default(10_000),
   /** Naming pushes (docs/naming.md): merge window (Nacos: 500 ms), ack timeout, retry delay; sync across members. */
   naming: z
     .strictObject({
-      pushDelayMs: z.number().int().min(0),
+      pushDelayMs: delayMs,
       pushTimeoutMs: ms,
       pushRetryDelayMs: ms,
       /** Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms) and expiry of synced clients (180 000 ms). */
-      sync: z.strictObject({ debounceMs: z.number().int().min(0), verifyIntervalMs: ms, expireMs: ms }).partial(),
+      sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms }).partial(),
     })
     .partial()
     .default({}),

@@ -21,6 +21,6 @@ export {
   type Envelope,
 } from './codec.js';
 export { NACOS_GRPC_PROTO } from './proto.js';
-export { systemTimers, sleep, type Timers } from './time.js';
+export { MAX_TIMER_DELAY_MS, systemTimers, sleep, type Timers } from './time.js';
 export { PACKAGE_VERSION } from './version.js';
 export { firstNonInternalIPv4 } from './local-ip.js';

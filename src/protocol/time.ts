@@ -9,6 +9,12 @@ export interface Timers {
   setTimeout(fn: () => void, ms: number): () => void;
 }
 
+/**
+ * The longest delay a Node timer holds (2^31-1 ms, about 24.8 days): a longer one fires after
+ * 1 ms instead, with a TimeoutOverflowWarning.
+ */
+export const MAX_TIMER_DELAY_MS = 2_147_483_647;
+
 /** The real clock. Timers are unref'd: they never keep a process alive on their own. */
 export const systemTimers: Timers = {
   now: () => Date.now(),

@@ -5,6 +5,7 @@ import {
   ClientShutdownError,
   ClientStartError,
   ClientStatus,
+  InvalidClientOptionError,
   InvalidResponseError,
   RpcClient,
   UnexpectedResponseTypeError,
@@ -147,6 +148,25 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     await timers.advance(2000);
     assert.equal(client.status, ClientStatus.RUNNING);
     assert.equal(client.currentServer(), B);
+    await client.shutdown();
+  });
+
+  it('regression: retryTimes <= 0 left start() pending forever, even after shutdown(): refused at construction', () => {
+    for (const retryTimes of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => setup({ retryTimes }),
+        (error: unknown) => error instanceof InvalidClientOptionError && error.message.includes("'retryTimes'"),
+        String(retryTimes),
+      );
+    }
+  });
+
+  it('retryTimes 1: start() rejects after its one failed attempt', async () => {
+    const { client, net, timers } = setup({ retryTimes: 1 });
+    for (const s of net.servers.values()) s.up = false;
+    const rejected = assert.rejects(client.start(), ClientStartError);
+    await timers.advance(0);
+    await rejected;
     await client.shutdown();
   });
 

@@ -79,3 +79,21 @@ describe('node config: naming', () => {
     });
   }
 });
+
+describe('node config: delays a timer can hold', () => {
+  it('regression: a delay past 2^31-1 ms (a timer would fire after 1 ms) is refused, naming the key', () => {
+    for (const [input, key] of [
+      [{ keepaliveTimeMs: 3e9 }, 'keepaliveTimeMs'],
+      [{ ejector: { intervalMs: 2_147_483_648 } }, 'ejector.intervalMs'],
+      [{ drainWindowMs: 2_147_483_648 }, 'drainWindowMs'],
+    ] as const) {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`), key);
+    }
+  });
+
+  it('takes the longest delay a timer holds, and still refuses 0 where an interval must run', () => {
+    assert.equal(parseNodeConfig({ keepaliveTimeMs: 2_147_483_647 }).keepaliveTimeMs, 2_147_483_647);
+    assert.throws(() => parseNodeConfig({ keepaliveTimeMs: 0 }), ConfigError);
+    assert.equal(parseNodeConfig({ drainWindowMs: 0 }).drainWindowMs, 0);
+  });
+});

@@ -32,7 +32,10 @@ export class FrameError extends NacosRemoteError {
 
 /** Where decoded messages go; one receiver per stream. */
 export interface FrameReceiver {
-  /** One whole message. It may be a view into the chunk it came in: use it before the next push. */
+  /**
+   * One whole message. It may be a view into the chunk it came in: use it before the next push.
+   * A FrameError thrown here (a budget that cannot keep it) leaves push() with it.
+   */
   onMessage(message: Buffer): void;
   /**
    * A message of `declaredBytes` begins that the current chunk does not complete, so its bytes
@@ -44,12 +47,59 @@ export interface FrameReceiver {
 }
 
 /**
+ * Reads one message prefix at a time (flag byte, 4-byte big-endian length), whole in a chunk or
+ * split across chunks: the one prefix parser of both transports.
+ */
+export class PrefixReader {
+  private read = 0;
+  /** The flag and declared length of the prefix read, once {@link complete}. */
+  flag = 0;
+  declared = 0;
+
+  /** Whether a whole prefix has been read (until {@link next}). */
+  get complete(): boolean {
+    return this.read === FRAME_PREFIX_BYTES;
+  }
+
+  /** Whether part of a prefix has been read: at end of stream, a truncated message. */
+  get partial(): boolean {
+    return this.read > 0 && this.read < FRAME_PREFIX_BYTES;
+  }
+
+  /** Reads prefix bytes from `chunk` at `offset`, up to a whole prefix; returns the offset after them. */
+  readFrom(chunk: Uint8Array, offset: number): number {
+    if (this.read === 0 && chunk.length - offset >= FRAME_PREFIX_BYTES) {
+      // The common case: the whole prefix in this chunk.
+      this.flag = chunk[offset]!;
+      this.declared = ((chunk[offset + 1]! * 256 + chunk[offset + 2]!) * 256 + chunk[offset + 3]!) * 256 + chunk[offset + 4]!;
+      this.read = FRAME_PREFIX_BYTES;
+      return offset + FRAME_PREFIX_BYTES;
+    }
+    while (offset < chunk.length && this.read < FRAME_PREFIX_BYTES) {
+      const byte = chunk[offset++]!;
+      if (this.read === 0) {
+        this.flag = byte;
+        this.declared = 0;
+      } else {
+        this.declared = this.declared * 256 + byte;
+      }
+      this.read++;
+    }
+    return offset;
+  }
+
+  /** The prefix was used: the next bytes begin another. */
+  next(): void {
+    this.read = 0;
+  }
+}
+
+/**
  * Reassembles one stream's messages. A message inside one chunk is handed over as a view of it
  * (no copy); one that spans chunks is kept as its parts and joined once, when complete.
  */
 export class FrameDecoder {
-  /** Prefix bytes read so far of the next message (0-5). */
-  private prefixRead = 0;
+  private readonly prefix = new PrefixReader();
   private flag = 0;
   private declared = 0;
   /** Parts of the message being held, and their total. */
@@ -64,7 +114,7 @@ export class FrameDecoder {
 
   /** Whether bytes of an unfinished message (or prefix) are pending: at end of stream, a truncated message. */
   get pending(): boolean {
-    return this.prefixRead > 0 || this.holding;
+    return this.prefix.partial || this.holding;
   }
 
   /** Reads one DATA chunk, handing every message it completes to the receiver. @throws FrameError */
@@ -80,18 +130,11 @@ export class FrameDecoder {
         if (this.partsBytes === this.declared) this.finishHeld();
         continue;
       }
-      if (this.prefixRead === 0 && length - offset >= FRAME_PREFIX_BYTES) {
-        // The common case: the whole prefix in this chunk.
-        this.flag = chunk[offset]!;
-        this.declared = chunk.readUInt32BE(offset + 1);
-        offset += FRAME_PREFIX_BYTES;
-      } else {
-        const byte = chunk[offset++]!;
-        if (this.prefixRead === 0) this.flag = byte;
-        else this.declared = this.declared * 256 + byte;
-        if (++this.prefixRead < FRAME_PREFIX_BYTES) continue;
-        this.prefixRead = 0;
-      }
+      offset = this.prefix.readFrom(chunk, offset);
+      if (!this.prefix.complete) continue;
+      this.flag = this.prefix.flag;
+      this.declared = this.prefix.declared;
+      this.prefix.next();
       this.checkPrefix();
       const available = length - offset;
       if (available >= this.declared) {
@@ -121,7 +164,7 @@ export class FrameDecoder {
     }
     this.parts = [];
     this.partsBytes = 0;
-    this.prefixRead = 0;
+    this.prefix.next();
     this.declared = 0;
   }
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ErrorCode, GrpcPaths, NacosRemoteError } from '../../protocol/index.js';
+import { isBeyondTimers, parseGrpcTimeout } from './grpc-status.js';
 import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
 import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
 import { StreamEnd, type StreamSink, type Transport, type TransportHandlers } from './types.js';
@@ -73,6 +74,13 @@ export function injectorHttp2Server(server: object, installedVersion = installed
   return newest as http2.Http2Server;
 }
 
+
+function dropTimeoutBeyondTimers(_stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  const timeout = headers['grpc-timeout'];
+  if (typeof timeout !== 'string') return;
+  const timeoutMs = parseGrpcTimeout(timeout);
+  if (timeoutMs !== undefined && isBeyondTimers(timeoutMs)) delete headers['grpc-timeout'];
+}
 
 /** Hand-written service definitions: the proto has no package, and bytes pass through untouched. */
 const REQUEST_SERVICE: grpc.ServiceDefinition = {
@@ -182,6 +190,9 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
       const transport = this.byPeer.get(`${socket.remoteAddress}:${socket.remotePort}`);
       if (transport !== undefined) transport.session = session;
     });
+    // Before grpc-js reads the headers: it truncates the timeout to 32 bits, so a long one (1000H)
+    // becomes negative and ends the call at once. Past what a timer holds, the call gets no deadline.
+    http2Server.prependListener('stream', dropTimeoutBeyondTimers);
     // Registered after grpc-js's own 'stream' listener, so its call has already paused the stream
     // and this 'data' listener sees the same chunks without changing the flow.
     http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.accountInbound(stream, headers));
@@ -224,7 +235,8 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
       sessionBudget = new ByteBudget(this.options.maxSessionBufferedBytes);
       this.sessionBudgets.set(session, sessionBudget);
     }
-    const account = new InboundMessageAccount(sessionBudget, this.options.nodeBufferedBytes);
+    // grpc-js keeps a unary request until the client half-closes: it counts until then.
+    const account = new InboundMessageAccount(sessionBudget, this.options.nodeBufferedBytes, path === GrpcPaths.REQUEST ? 'until-closed' : 'while-arriving');
     stream.on('data', (chunk: Buffer) => {
       const verdict = account.feed(chunk);
       if (verdict === 'ok') return;
@@ -235,6 +247,8 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
       );
       stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     });
+    // 'end': every byte was read and the call dispatched to its handler.
+    if (path === GrpcPaths.REQUEST) stream.once('end', () => account.close());
     stream.once('close', () => account.close());
   }
 

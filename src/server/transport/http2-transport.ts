@@ -5,6 +5,7 @@ import type { ByteBudget } from './inbound-budget.js';
 import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameProblemKind, type FrameReceiver } from './frame-decoder.js';
 import {
   GrpcStatus,
+  isBeyondTimers,
   isGrpcContentType,
   OK_TRAILERS,
   parseGrpcTimeout,
@@ -218,13 +219,22 @@ abstract class Call implements FrameReceiver {
 /** `Request/request`: one message in, one out, answered once the client has half-closed. */
 class UnaryCall extends Call {
   private request: Buffer | undefined;
+  /** Bytes of `request` held in the connection's and node's budgets until it is dispatched or the call ends. */
+  private requestHeldBytes = 0;
 
+  /** @throws FrameError OVER_BUDGET when the budgets cannot hold the request until the half-close */
   onMessage(message: Buffer): void {
     if (this.done) return;
     if (this.request !== undefined) {
       this.fail(GrpcStatus.INTERNAL, 'more than one request message on a unary call');
       return;
     }
+    // The request waits for the client's half-close: counted, or a client could park a whole
+    // message on each of its streams outside the caps.
+    if (!this.connection.tryHold(message.length)) {
+      throw new FrameError(FrameProblem.OVER_BUDGET, `cannot hold a request of ${message.length} bytes until the call is half-closed`);
+    }
+    this.requestHeldBytes = message.length;
     this.request = message;
   }
 
@@ -235,7 +245,18 @@ class UnaryCall extends Call {
       this.fail(GrpcStatus.INTERNAL, request === undefined ? 'no request message' : 'truncated request message');
       return;
     }
+    this.releaseRequest();
     void this.run(request);
+  }
+
+  protected override settle(): void {
+    super.settle();
+    this.releaseRequest();
+  }
+
+  private releaseRequest(): void {
+    this.connection.release(this.requestHeldBytes);
+    this.requestHeldBytes = 0;
   }
 
   expire(): void {
@@ -476,7 +497,7 @@ export class Http2Transport extends ListeningTransport<H2Connection> {
       biStream.open(this.handlers);
       call = biStream;
     }
-    if (timeoutMs !== undefined) call.deadlineTimer = setTimeout(onCallDeadline, timeoutMs, call).unref();
+    if (timeoutMs !== undefined && !isBeyondTimers(timeoutMs)) call.deadlineTimer = setTimeout(onCallDeadline, timeoutMs, call).unref();
   };
 }
 

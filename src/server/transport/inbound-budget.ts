@@ -2,10 +2,11 @@
  * Accounting of inbound gRPC messages that have begun but not finished arriving. grpc-js collects
  * each such message in memory until its last byte (up to maxMessageBytes per stream), and neither
  * it nor Node's HTTP/2 `maxSessionMemory` counts those bytes: 300 streams each sending part of a
- * large message made a node hold 900 MiB. Each message reserves its declared length when its
- * 5-byte prefix arrives; one that does not fit the session's or the node's budget is refused
- * before its bytes are held.
+ * large message made a node hold 900 MiB. Each message its prefix's chunk does not complete
+ * reserves its declared length when the prefix arrives; one that does not fit the session's or the
+ * node's budget is refused before its bytes are held.
  */
+import { PrefixReader } from './frame-decoder.js';
 
 /** A number of bytes that may be reserved at once; a negative limit means no limit. */
 export class ByteBudget {
@@ -31,24 +32,33 @@ export class ByteBudget {
 /** Which budget refused a message. */
 export type InboundVerdict = 'ok' | 'session' | 'node';
 
-const PREFIX_BYTES = 5;
 
 /**
- * Follows the gRPC length-prefixed framing (1 flag byte, 4-byte big-endian length) of one stream's
- * inbound bytes and holds, for the message being received, a reservation of its declared length
- * in its session's budget and the node's.
+ * How long a message's reservation lasts: while it arrives (a bi-stream hands each message on at
+ * once), or until close() (a unary call keeps its request until the client half-closes).
+ */
+export type MessageRetention = 'while-arriving' | 'until-closed';
+
+/**
+ * Follows the gRPC framing of one stream's inbound bytes and holds, for each message kept beyond
+ * the chunk its prefix came in (one still arriving, and with 'until-closed' one complete),
+ * a reservation of its declared length in its session's budget and the node's. The rule is the
+ * http2 transport's (FrameDecoder and its unary call): a message complete within its chunk and
+ * handed on at once is never reserved.
  */
 export class InboundMessageAccount {
-  private prefixRead = 0;
-  private declaring = 0;
-  /** Bytes of the current message still to come; its reservation is `held`. */
+  private readonly prefix = new PrefixReader();
+  /** Bytes of the current message still to come. */
   private remaining = 0;
+  /** The current message's reservation, and every reservation held (more with 'until-closed'). */
+  private current = 0;
   private held = 0;
   private closed = false;
 
   constructor(
     private readonly session: ByteBudget,
     private readonly node: ByteBudget,
+    private readonly retention: MessageRetention = 'while-arriving',
   ) {}
 
   /** Accounts one chunk of the stream; anything but 'ok' means the stream is to be refused. */
@@ -60,32 +70,31 @@ export class InboundMessageAccount {
         const take = Math.min(this.remaining, chunk.length - i);
         this.remaining -= take;
         i += take;
-        if (this.remaining === 0) this.releaseHeld();
+        if (this.remaining === 0) this.messageComplete();
         continue;
       }
-      // Byte 0 of the prefix is the compression flag; bytes 1-4 the length.
-      if (this.prefixRead > 0) this.declaring = this.declaring * 256 + chunk[i]!;
-      this.prefixRead++;
-      i++;
-      if (this.prefixRead === PREFIX_BYTES) {
-        const declared = this.declaring;
-        this.prefixRead = 0;
-        this.declaring = 0;
-        if (declared > 0) {
-          const verdict = this.reserve(declared);
-          if (verdict !== 'ok') return verdict;
-          this.remaining = declared;
-        }
+      i = this.prefix.readFrom(chunk, i);
+      if (!this.prefix.complete) continue;
+      const declared = this.prefix.declared;
+      this.prefix.next();
+      if (declared === 0) continue;
+      if (this.retention === 'while-arriving' && chunk.length - i >= declared) {
+        i += declared;
+        continue;
       }
+      const verdict = this.reserve(declared);
+      if (verdict !== 'ok') return verdict;
+      this.remaining = declared;
     }
     return 'ok';
   }
 
-  /** The stream is gone: gives back what its unfinished message held. Idempotent. */
+  /** The stream is gone or its messages were handed on: gives back every reservation. Idempotent. */
   close(): void {
     this.closed = true;
     this.remaining = 0;
-    this.releaseHeld();
+    this.current = 0;
+    this.release(this.held);
   }
 
   private reserve(bytes: number): InboundVerdict {
@@ -94,14 +103,20 @@ export class InboundMessageAccount {
       this.session.release(bytes);
       return 'node';
     }
-    this.held = bytes;
+    this.current = bytes;
+    this.held += bytes;
     return 'ok';
   }
 
-  private releaseHeld(): void {
-    if (this.held === 0) return;
-    this.session.release(this.held);
-    this.node.release(this.held);
-    this.held = 0;
+  private messageComplete(): void {
+    if (this.retention === 'while-arriving') this.release(this.current);
+    this.current = 0;
+  }
+
+  private release(bytes: number): void {
+    if (bytes === 0) return;
+    this.session.release(bytes);
+    this.node.release(bytes);
+    this.held -= bytes;
   }
 }

@@ -76,6 +76,16 @@ function rawCall(
   return { stream, result };
 }
 
+/** A call's gRPC status, from trailers or a trailers-only answer, whether or not the stream closes. */
+function grpcStatusOf(stream: http2.ClientHttp2Stream): Promise<number> {
+  return new Promise((resolve) => {
+    stream.on('response', (headers) => {
+      if (headers['grpc-status'] !== undefined) resolve(Number(headers['grpc-status']));
+    });
+    stream.on('trailers', (trailers) => resolve(Number(trailers['grpc-status'])));
+  });
+}
+
 async function unaryReply(session: http2.ClientHttp2Session, message: RequestMessage = request('ServerCheckRequest')): Promise<ResponseMessage> {
   const { result } = rawCall(session, frame(encodePayload(message, { clientIp: '127.0.0.1' })));
   const { grpcStatus, messages } = await result;
@@ -199,6 +209,28 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
       await unaryReply(session, request('HealthCheckRequest'));
     });
 
+    it('regression: a grpc-timeout longer than a timer holds (1000H, 99999999H) does not end the call at once', async () => {
+      const session = await connect();
+      const payload = frame(encodePayload(request('ServerCheckRequest')));
+      // No call half-closes, so only a deadline can end one; the short call's expiry is the clock.
+      // Its status is read from the headers: grpc-js ends only its own side of such a stream.
+      const long = ['1000H', '99999999H'].map((timeout) => {
+        const call = rawCall(session, payload, { headers: { 'grpc-timeout': timeout }, keepOpen: true });
+        const state = { status: undefined as number | undefined };
+        void grpcStatusOf(call.stream).then((status) => (state.status = status));
+        return { ...call, state };
+      });
+      const short = rawCall(session, payload, { headers: { 'grpc-timeout': '100m' }, keepOpen: true });
+      assert.equal(await grpcStatusOf(short.stream), 4);
+      assert.deepEqual(long.map((call) => call.state.status), [undefined, undefined], 'the long calls outlive a 100 ms deadline');
+      for (const call of long) call.stream.end();
+      for (const call of long) {
+        const { grpcStatus, messages } = await call.result;
+        assert.equal(grpcStatus, 0);
+        assert.equal(decodePayload(messages[0]!).type, 'ServerCheckResponse');
+      }
+    });
+
     it("a unary message over the size limit gets RESOURCE_EXHAUSTED; the session's bi-stream and registration stay", async () => {
       const { session, id } = await registered();
       const big = encodePayload({ kind: 'request', type: 'HealthCheckRequest', headers: { pad: 'x'.repeat(MAX_MESSAGE_BYTES) }, body: {} });
@@ -280,5 +312,39 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
         await unaryReply(session);
       });
     }
+  });
+}
+
+// Regression: a complete unary request waiting for its half-close was outside the caps, so 100
+// streams each holding a whole message made a connection hold 100 messages.
+for (const transport of ['grpc-js', 'http2'] as const satisfies readonly TransportKind[]) {
+  describe(`transport conformance: ${transport}: a complete request not yet half-closed counts against the caps`, { timeout: 30_000 }, async () => {
+    const MESSAGE_BYTES = 60 * 1024;
+    const { server, sdkPort, host } = await startTestServer({ transport, maxMessageBytes: 64 * 1024, maxSessionBufferedBytes: 128 * 1024 });
+    const sessions: http2.ClientHttp2Session[] = [];
+    after(async () => {
+      for (const session of sessions) session.destroy();
+      await server.close();
+    });
+    const whole = frame(encodePayload({ kind: 'request', type: 'ServerCheckRequest', headers: { pad: 'x'.repeat(MESSAGE_BYTES) }, body: {} }));
+
+    it('a third whole request beside two waiting ones is reset; finishing one makes room again', async () => {
+      const session = http2.connect(`http://${host}:${sdkPort}`);
+      session.on('error', () => undefined);
+      sessions.push(session);
+      await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+      const waiting = [rawCall(session, whole, { keepOpen: true }), rawCall(session, whole, { keepOpen: true })];
+      // Answered after the server has read what was sent before it on this connection.
+      await unaryReply(session);
+      const third = rawCall(session, whole, { keepOpen: true });
+      assert.equal((await third.result).rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      waiting[0]!.stream.end();
+      assert.equal((await waiting[0]!.result).grpcStatus, 0);
+      const fourth = rawCall(session, whole, { keepOpen: true });
+      await unaryReply(session);
+      assert.equal(fourth.stream.closed, false, 'fits once the first was answered');
+      for (const call of [waiting[1]!, fourth]) call.stream.end();
+      for (const call of [waiting[1]!, fourth]) assert.equal((await call.result).grpcStatus, 0);
+    });
   });
 }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   encodeGrpcMessage,
   GrpcStatus,
+  isBeyondTimers,
   isGrpcContentType,
   OK_TRAILERS,
   parseGrpcTimeout,
@@ -20,6 +21,13 @@ describe('grpc-timeout', () => {
     assert.equal(parseGrpcTimeout('1n'), 1);
     assert.equal(parseGrpcTimeout('0m'), 0);
     assert.equal(parseGrpcTimeout('99999999S'), 99_999_999_000);
+  });
+
+  it('tells a timeout no timer can hold (over 2^31-1 ms) from one it can', () => {
+    assert.equal(isBeyondTimers(parseGrpcTimeout('596H')!), false);
+    assert.equal(isBeyondTimers(2_147_483_647), false);
+    assert.equal(isBeyondTimers(2_147_483_648), true);
+    assert.equal(isBeyondTimers(parseGrpcTimeout('1000H')!), true);
   });
 
   it('refuses what the gRPC spec does not allow', () => {

@@ -57,6 +57,28 @@ describe('InboundMessageAccount', () => {
     assert.equal(session.reservedBytes, 0);
   });
 
+  it('a message complete within its chunk is handed on, never reserved: a full budget accepts it, as the http2 transport does', () => {
+    const session = new ByteBudget(1000);
+    const node = new ByteBudget(-1);
+    assert.equal(new InboundMessageAccount(session, node).feed(framed(1000, Buffer.alloc(1))), 'ok');
+    const account = new InboundMessageAccount(session, node);
+    assert.equal(account.feed(Buffer.concat([framed(600), framed(300), framed(0, Buffer.alloc(0))])), 'ok');
+    assert.equal(session.reservedBytes, 1000, 'only the first stream’s unfinished message');
+    assert.equal(new InboundMessageAccount(session, node).feed(framed(1, Buffer.alloc(0))), 'session', 'one that spans chunks still needs room');
+  });
+
+  it("'until-closed' (a unary request) keeps a complete message's reservation until close()", () => {
+    const session = new ByteBudget(1000);
+    const node = new ByteBudget(1000);
+    const account = new InboundMessageAccount(session, node, 'until-closed');
+    assert.equal(account.feed(framed(600)), 'ok');
+    assert.equal(session.reservedBytes, 600, 'complete, not yet handed on');
+    assert.equal(new InboundMessageAccount(session, node).feed(framed(600, Buffer.alloc(1))), 'session', 'a second one does not fit beside it');
+    account.close();
+    assert.equal(session.reservedBytes, 0);
+    assert.equal(node.reservedBytes, 0);
+  });
+
   it('a negative limit is no limit', () => {
     const budget = new ByteBudget(-1);
     assert.equal(budget.tryReserve(Number.MAX_SAFE_INTEGER / 2), true);
