@@ -70,7 +70,10 @@ describe('a node that closes', { timeout: 120_000 }, () => {
 
   it('sends its clients to every other member, not all to one', async () => {
     const [closing, b, c] = nodes as [TestNode, TestNode, TestNode];
-    assert.equal(closing.server.manager.currentSdkClientCount(), 30);
+    // random 0 puts every client on the closing node, unless a start attempt timed out there on a
+    // loaded machine and the client went on to the next server: most must be on it.
+    const onClosing = closing.server.manager.currentSdkClientCount();
+    assert.ok(onClosing >= 20, `clients on the closing node: ${onClosing}`);
     await closing.close();
     const counts = () => [b, c].map((n) => n.server.manager.currentSdkClientCount());
     await eventually(() => counts()[0]! + counts()[1]! === 30, 30_000, () => `all 30 moved (now ${counts().join(' + ')})`);
