@@ -214,12 +214,17 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });
-  await http.listen({ host: config.host, port: config.port });
   try {
+    await http.listen({ host: config.host, port: config.port });
     // Hostname members are trusted from their first connection.
     await members.resolveAddresses();
     await server.start();
   } catch (error) {
+    // Naming's sync timers and the config store are already open: a failed start must not leave
+    // them running (or the SQLite file locked) in the host process.
+    await server.close();
+    await naming.close();
+    await members.close();
     await http.close();
     await configModule.close();
     throw error;
