@@ -58,7 +58,12 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   const httpLogger = logger.child({ component: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' });
   // Request ids are random: a caller who has one may ask for its log lines, not guess others'.
   const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger, bodyLimit: 1024 * 1024, genReqId: () => randomUUID() });
-  const checkAccess = createAccessCheck(context.auth ?? AUTH_OFF, policy.anonymousWrites, (ip) => context.members.isMemberIp(ip));
+  const checkAccess = createAccessCheck(
+    context.auth ?? AUTH_OFF,
+    policy.anonymousWrites,
+    (ip) => context.members.isMemberIp(ip),
+    (name) => context.members.list().some((m) => m.ip.toLowerCase() === name),
+  );
   const redirectAddress = createRedirectParameter(context.members, policy.allowExternalRedirect);
 
   app.addHook('onRequest', async (request) => {

@@ -169,6 +169,47 @@ describe('admin HTTP safe defaults: cross-site requests', () => {
   });
 });
 
+describe('admin HTTP safe defaults: DNS rebinding', () => {
+  // A page on evil.example:8848 whose name was rebound to 127.0.0.1: the browser calls it
+  // same-origin, Origin equals Host, and the request comes from loopback.
+  const rebound = { host: 'evil.example:8848', origin: 'http://evil.example:8848', 'sec-fetch-site': 'same-origin' };
+
+  it('DNS rebinding gets around the admin write rule: a loopback write addressed to a foreign name is refused; nothing changes', async () => {
+    const { app, server, drains } = adminApp();
+    for (const write of WRITES) {
+      const res = await app.inject({ ...write, remoteAddress: '127.0.0.1', headers: rebound });
+      assert.equal(res.statusCode, 403, `${write.method} ${write.url}`);
+      assert.match(res.json().message, /Host: evil\.example:8848/, write.url);
+    }
+    assert.equal(server.manager.limitRule.countLimit, -1);
+    assert.deepEqual(drains, []);
+    await app.close();
+  });
+
+  it('protected reads without a token are refused the same way', async () => {
+    const { app } = adminApp({ auth: { tokens: [], protectReads: true } });
+    assert.equal((await app.inject({ url: `${LOADER}/current`, remoteAddress: '127.0.0.1', headers: rebound })).statusCode, 403);
+    await app.close();
+  });
+
+  it('writes addressed to an IP, localhost or a member name are accepted; a token lifts the name rule', async () => {
+    const { app } = adminApp();
+    for (const host of ['127.0.0.1:8848', '[::1]:8848', 'localhost:8848', 'LOCALHOST', '10.9.9.9:8848']) {
+      const res = await app.inject({ url: `${LOADER}/reloadCurrent?count=0`, remoteAddress: '127.0.0.1', headers: { host } });
+      assert.equal(res.statusCode, 200, host);
+    }
+    await app.close();
+    const withToken = adminApp({ auth: { tokens: ['a-long-token'], protectReads: false } });
+    const res = await withToken.app.inject({
+      url: `${LOADER}/reloadCurrent?count=0`,
+      remoteAddress: '127.0.0.1',
+      headers: { host: 'nacos.internal:8848', accessToken: 'a-long-token' },
+    });
+    assert.equal(res.statusCode, 200);
+    await withToken.app.close();
+  });
+});
+
 describe('admin HTTP safe defaults: POST forms', () => {
   it("each of Nacos's GET write forms also answers POST, under the same rule", async () => {
     const { app } = adminApp();
