@@ -94,6 +94,7 @@ async function v1(reply: FastifyReply, run: () => Promise<FastifyReply>): Promis
 }
 
 const CONFIG_NOT_FOUND = 'config data not exist';
+const MAX_HISTORY_PAGE_SIZE = 500;
 
 /**
  * Nacos's config open API on the main port: v2 `/nacos/v2/cs/config` (GET, POST, DELETE), the v1
@@ -171,8 +172,9 @@ export function registerConfigRoutes(root: FastifyInstance, context: ConfigRoute
       const query = params(request);
       return v2(reply, async () => {
         const key = keyOf(query, 'namespaceId');
-        const pageNo = integer(query, 'pageNo', { min: 1 }) ?? 1;
-        const pageSize = integer(query, 'pageSize', { min: 1, max: 500 }) ?? 100;
+        const pageSize = integer(query, 'pageSize', { min: 1, max: MAX_HISTORY_PAGE_SIZE }) ?? 100;
+        // The store's offset must stay a safe integer: past that SQLite refuses it (a 500).
+        const pageNo = integer(query, 'pageNo', { min: 1, max: Math.floor(Number.MAX_SAFE_INTEGER / MAX_HISTORY_PAGE_SIZE) }) ?? 1;
         const page = await config.history(key, { offset: (pageNo - 1) * pageSize, limit: pageSize });
         return { totalCount: page.total, pageNumber: pageNo, pagesAvailable: Math.ceil(page.total / pageSize), pageItems: page.items.map(historyJson) };
       });
