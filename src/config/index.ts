@@ -34,6 +34,8 @@ export interface ConfigModuleOptions {
   readonly logger: Logger;
   /** Largest content in UTF-8 bytes. */
   readonly maxContentBytes: number;
+  /** The server's largest gRPC message: a config must fit in its query answer. */
+  readonly maxMessageBytes: number;
   readonly notify: NotifyOptions;
   /** Whether the node runs alone; in a cluster every config call says it needs a shared store. */
   readonly standalone: () => boolean;
@@ -86,6 +88,7 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   );
   const service = new ConfigService(store, context, notifier, options.timers, {
     maxContentBytes: options.maxContentBytes,
+    maxMessageBytes: options.maxMessageBytes,
     standalone: options.standalone,
   });
 

@@ -32,12 +32,34 @@ export interface ListenParams extends KeyParams {
 export interface ConfigServiceOptions {
   /** Largest content in UTF-8 bytes; default 10 MiB. */
   readonly maxContentBytes: number;
+  /** Largest gRPC message: a stored config must fit in a ConfigQueryResponse of this size. */
+  readonly maxMessageBytes: number;
   /** Whether this node runs alone: in a cluster config needs a shared store (next issue). */
   readonly standalone: () => boolean;
 }
 
 function isNonBlank(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
+}
+
+/** Room in a ConfigQueryResponse for all but content and encryptedDataKey: key, md5, type, Payload metadata. */
+const QUERY_RESPONSE_ENVELOPE_BYTES = 8 * 1024;
+
+/**
+ * Refuses a config whose query answer would be larger than a gRPC message: the body is JSON, where
+ * escaping can make content up to six times its UTF-8 size, and a config no client can read back
+ * must not be stored. Counted only when the worst case could exceed the cap.
+ */
+function checkQueryable(content: string, encryptedDataKey: string | undefined, maxMessageBytes: number): void {
+  const room = maxMessageBytes - QUERY_RESPONSE_ENVELOPE_BYTES;
+  const extra = encryptedDataKey ?? '';
+  if ((content.length + extra.length) * 6 <= room) return;
+  const encoded = Buffer.byteLength(JSON.stringify(content), 'utf8') + Buffer.byteLength(JSON.stringify(extra), 'utf8');
+  if (encoded > room) {
+    throw new InvalidConfigParamError(
+      `invalid content, ${encoded} bytes once encoded for a gRPC answer, over the ${room} that fit in maxMessageBytes (${maxMessageBytes}): clients could not read it back`,
+    );
+  }
 }
 
 /**
@@ -66,6 +88,7 @@ export class ConfigService {
     const key = this.checkedKey(params);
     if (isNonBlank(params.betaIps)) throw new ConfigNotSupportedError('beta');
     const content = checkContent(params.content, this.options.maxContentBytes);
+    checkQueryable(content, params.encryptedDataKey, this.options.maxMessageBytes);
     const advance = checkAdvanceInfo({ desc: params.desc, use: params.use, effect: params.effect, type: params.type, schema: params.schema });
     const result = await this.store.publish({
       ...advance,

@@ -144,6 +144,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     timers: systemTimers,
     logger: logger.child({ component: 'config' }),
     maxContentBytes: config.config.maxContentBytes,
+    maxMessageBytes: config.maxMessageBytes,
     notify: config.config.notify,
     // Until the shared-database store lands, config runs on a node alone.
     standalone: () => members.list().length <= 1,
