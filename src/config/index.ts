@@ -89,6 +89,7 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   const service = new ConfigService(store, context, notifier, options.timers, {
     maxContentBytes: options.maxContentBytes,
     maxMessageBytes: options.maxMessageBytes,
+    isConnected: (connectionId) => server.manager.get(connectionId)?.connected === true,
     standalone: options.standalone,
   });
 
