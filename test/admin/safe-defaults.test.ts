@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,6 +10,7 @@ import { NodeMetrics } from '../../src/admin/metrics.js';
 import { ClusterLoader } from '../../src/cluster/cluster-loader.js';
 import { ClusterMembers } from '../../src/cluster/cluster-members.js';
 import { parseMember } from '../../src/cluster/members.js';
+import { ShedPriority } from '../../src/server/control/shed-pacer.js';
 import { NacosServer } from '../../src/server/nacos-server.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';
@@ -290,6 +291,31 @@ describe('admin HTTP safe defaults: internal errors', () => {
     assert.match(JSON.stringify(logged['err']), /ENOTDIR/);
     const again = await app.inject({ method: 'PUT', url: CONTROL, payload: { countLimit: 5 } });
     assert.notEqual(again.headers['x-request-id'], requestId, 'each request has its own id');
+    await app.close();
+  });
+});
+
+describe('admin HTTP: the control PUT and a drain', () => {
+  it('the control PUT can persist a rule it did not apply: a drain that starts during the write leaves the file as it was', async () => {
+    const { app, server, home } = adminApp();
+    const file = join(home, 'data', 'connection', 'limitRule');
+    const manager = server.manager;
+    const check = manager.assertCanShed.bind(manager);
+    // The drain starts right after the route's check passes, while the file is being written.
+    manager.assertCanShed = (priority) => {
+      check(priority);
+      manager.reserveShedding(ShedPriority.DRAIN);
+    };
+
+    const first = await app.inject({ method: 'PUT', url: CONTROL, payload: { countLimit: 5 } });
+    assert.equal(first.statusCode, 409, first.body);
+    assert.equal(existsSync(file), false, 'no file before, none after');
+    assert.equal(manager.limitRule.countLimit, -1);
+
+    writeFileSync(file, '{ "countLimit": 7 }\n');
+    const second = await app.inject({ method: 'PUT', url: CONTROL, payload: { countLimit: 5 } });
+    assert.equal(second.statusCode, 409, second.body);
+    assert.equal(readFileSync(file, 'utf8'), '{ "countLimit": 7 }\n', 'the previous rule is back');
     await app.close();
   });
 });
