@@ -11,7 +11,7 @@ import { AUTH_OFF, createAccessCheck, type AnonymousWrites, type AuthOptions } f
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerConfigRoutes } from './config-routes.js';
 import { registerControlRoutes } from './control-routes.js';
-import { httpStatusOf } from './errors.js';
+import { httpStatusOf, UndeclaredAccessError } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
 import { registerNamingRoutes } from './naming-routes.js';
 import type { NodeMetrics } from './metrics.js';
@@ -66,6 +66,11 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   );
   const redirectAddress = createRedirectParameter(context.members, policy.allowExternalRedirect);
 
+  // Every route says who may call it: one that forgot fails here, when the app is built, not
+  // silently as a write.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined) throw new UndeclaredAccessError(String(route.method), route.url);
+  });
   app.addHook('onRequest', async (request) => {
     if (!request.is404) checkAccess(request, request.routeOptions.config.access ?? 'write');
   });
