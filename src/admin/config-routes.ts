@@ -4,10 +4,11 @@ import type { ConfigService } from '../config/service.js';
 import type { HistorySummary } from '../config/store/types.js';
 import { NacosRemoteError } from '../protocol/index.js';
 import { BadParameterError, NotFoundError } from './errors.js';
-import { integer, optionalString, type Query } from './params.js';
+import { integer, optionalString, single, type Query } from './params.js';
+import { v2Success } from './v2-result.js';
 
 /** Nacos's v2 `Result` codes (`api/model/v2/ErrorCode`) the config routes answer with. */
-const ResultCode = { SUCCESS: 0, PARAMETER_MISSING: 10000, PARAMETER_VALIDATE_ERROR: 20002, RESOURCE_NOT_FOUND: 20004, RESOURCE_CONFLICT: 20005, SERVER_ERROR: 30000 } as const;
+const ResultCode = { PARAMETER_MISSING: 10000, PARAMETER_VALIDATE_ERROR: 20002, RESOURCE_NOT_FOUND: 20004, RESOURCE_CONFLICT: 20005, SERVER_ERROR: 30000 } as const;
 
 export interface ConfigRoutesContext {
   readonly config: ConfigService;
@@ -22,22 +23,14 @@ function params(request: FastifyRequest): Query {
   return { ...(request.query as Query), ...form };
 }
 
-/** A raw parameter: content keeps its whitespace (blank content is refused by the config layer). */
-function raw(query: Query, name: string): string | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new BadParameterError(name, 'must be given once');
-  return value;
-}
-
 function required(query: Query, name: string): string {
-  const value = raw(query, name);
+  const value = single(query, name);
   if (value === undefined) throw new BadParameterError(name, 'is required');
   return value;
 }
 
 function keyOf(query: Query, tenantParam: 'namespaceId' | 'tenant') {
-  return { dataId: required(query, 'dataId'), group: required(query, 'group'), tenant: raw(query, tenantParam) ?? '', tag: optionalString(query, 'tag') };
+  return { dataId: required(query, 'dataId'), group: required(query, 'group'), tenant: single(query, tenantParam) ?? '', tag: optionalString(query, 'tag') };
 }
 
 /** Nacos's ConfigHistoryInfo as JSON (times as epoch ms, as Jackson writes a Timestamp). */
@@ -74,7 +67,7 @@ function v2Failure(error: unknown): { status: number; body: Record<string, unkno
 /** Runs a v2 route: `{code: 0, message: "success", data}`, or a config failure in the same shape. */
 async function v2(reply: FastifyReply, run: () => Promise<unknown>): Promise<FastifyReply> {
   try {
-    return reply.send({ code: ResultCode.SUCCESS, message: 'success', data: await run() });
+    return reply.send(v2Success(await run()));
   } catch (error) {
     const failure = v2Failure(error);
     if (failure === undefined) throw error;
@@ -196,7 +189,7 @@ export function registerConfigRoutes(root: FastifyInstance, context: ConfigRoute
 function publishParams(query: Query, tenantParam: 'namespaceId' | 'tenant', request: FastifyRequest) {
   return {
     ...keyOf(query, tenantParam),
-    content: raw(query, 'content'),
+    content: single(query, 'content'),
     casMd5: optionalString(query, 'casMd5'),
     appName: optionalString(query, 'appName'),
     type: optionalString(query, 'type'),
@@ -205,7 +198,7 @@ function publishParams(query: Query, tenantParam: 'namespaceId' | 'tenant', requ
     effect: optionalString(query, 'effect'),
     schema: optionalString(query, 'schema'),
     encryptedDataKey: optionalString(query, 'encryptedDataKey'),
-    betaIps: raw(request.headers as Query, 'betaips') ?? optionalString(query, 'betaIps'),
+    betaIps: single(request.headers as Query, 'betaips') ?? optionalString(query, 'betaIps'),
     srcUser: optionalString(query, 'srcUser'),
     srcIp: request.ip,
   };

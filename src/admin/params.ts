@@ -3,7 +3,8 @@ import { BadParameterError } from './errors.js';
 
 export type Query = Readonly<Record<string, unknown>>;
 
-function single(query: Query, name: string): string | undefined {
+/** A parameter as given, whitespace kept (content keeps its own; blank content is refused by config). */
+export function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new BadParameterError(name, 'must be given once');
