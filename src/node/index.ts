@@ -138,9 +138,10 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
+  const configStore = await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
   const configModule = attachConfig({
     server,
-    store: openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' })),
+    store: configStore,
     timers: systemTimers,
     logger: logger.child({ component: 'config' }),
     maxContentBytes: config.config.maxContentBytes,
