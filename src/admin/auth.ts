@@ -57,15 +57,37 @@ function crossSiteReason(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * The name the request was addressed to (Host without its port), when it is one a browser cannot
+ * be pointed at by DNS rebinding: an IP literal, `localhost`, or a member's configured name. A
+ * rebound page sends its own site's name, which is none of these.
+ */
+function rebindingReason(request: FastifyRequest, isMemberName: (name: string) => boolean): string | undefined {
+  const host = request.headers.host;
+  let name: string | undefined;
+  try {
+    name = host === undefined ? undefined : new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    // Not a host at all: refused below like an unknown name.
+  }
+  if (name === undefined) return 'no valid Host header';
+  const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  if (isIP(bare) !== 0 || bare === 'localhost' || isMemberName(bare)) return undefined;
+  return `Host: ${String(host)}`;
+}
+
+/**
  * The admin API's one access rule. A write sent cross-site by a browser is refused whatever its
  * source or token. Then, with tokens configured, writes (and reads with `protectReads`) need
  * `accessToken` (query parameter or header, as Nacos clients send it); without tokens they are
- * taken only from loopback and members, unless `anonymousWrites` is `anywhere`.
+ * taken only from loopback and members, unless `anonymousWrites` is `anywhere`, and only when
+ * addressed to an IP, `localhost` or a member's name (`isMemberName`, lower case): a browser page
+ * whose own name was rebound to 127.0.0.1 would otherwise pass as same-origin from loopback.
  */
 export function createAccessCheck(
   options: AuthOptions,
   anonymousWrites: AnonymousWrites,
   isMemberIp: (ip: string) => boolean,
+  isMemberName: (name: string) => boolean,
 ): (request: FastifyRequest, access: Access) => void {
   const expected = options.tokens.map(digest);
   return (request, access) => {
@@ -80,7 +102,14 @@ export function createAccessCheck(
     }
     if (anonymousWrites === 'anywhere') return;
     const source = normalizeIp(request.socket.remoteAddress);
-    if (isLoopback(source) || isMemberIp(source)) return;
+    if (isLoopback(source) || isMemberIp(source)) {
+      const reason = rebindingReason(request, isMemberName);
+      if (reason === undefined) return;
+      throw new NoRightError(
+        `without a token, this node takes ${access === 'write' ? 'changes' : 'reads'} only when addressed by IP, localhost or a member's name (${reason}); ` +
+          `use http://127.0.0.1:<port>, or configure a token and pass accessToken`,
+      );
+    }
     throw new NoRightError(
       `${access === 'write' ? 'changes' : 'reads'} are taken only from loopback and cluster members while no token is configured (this request came from ${source}); ` +
         `start the node with --auth-token <token> or set auth.tokens in the config file, then pass accessToken`,

@@ -4,10 +4,11 @@ import type { ConfigService } from '../config/service.js';
 import type { HistorySummary } from '../config/store/types.js';
 import { NacosRemoteError } from '../protocol/index.js';
 import { BadParameterError, NotFoundError } from './errors.js';
-import { integer, optionalString, type Query } from './params.js';
+import { integer, optionalString, single, type Query } from './params.js';
+import { v2Success } from './v2-result.js';
 
 /** Nacos's v2 `Result` codes (`api/model/v2/ErrorCode`) the config routes answer with. */
-const ResultCode = { SUCCESS: 0, PARAMETER_MISSING: 10000, PARAMETER_VALIDATE_ERROR: 20002, RESOURCE_NOT_FOUND: 20004, RESOURCE_CONFLICT: 20005, SERVER_ERROR: 30000 } as const;
+const ResultCode = { PARAMETER_MISSING: 10000, PARAMETER_VALIDATE_ERROR: 20002, RESOURCE_NOT_FOUND: 20004, RESOURCE_CONFLICT: 20005, SERVER_ERROR: 30000 } as const;
 
 export interface ConfigRoutesContext {
   readonly config: ConfigService;
@@ -22,22 +23,14 @@ function params(request: FastifyRequest): Query {
   return { ...(request.query as Query), ...form };
 }
 
-/** A raw parameter: content keeps its whitespace (blank content is refused by the config layer). */
-function raw(query: Query, name: string): string | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new BadParameterError(name, 'must be given once');
-  return value;
-}
-
 function required(query: Query, name: string): string {
-  const value = raw(query, name);
+  const value = single(query, name);
   if (value === undefined) throw new BadParameterError(name, 'is required');
   return value;
 }
 
 function keyOf(query: Query, tenantParam: 'namespaceId' | 'tenant') {
-  return { dataId: required(query, 'dataId'), group: required(query, 'group'), tenant: raw(query, tenantParam) ?? '', tag: optionalString(query, 'tag') };
+  return { dataId: required(query, 'dataId'), group: required(query, 'group'), tenant: single(query, tenantParam) ?? '', tag: optionalString(query, 'tag') };
 }
 
 /** Nacos's ConfigHistoryInfo as JSON (times as epoch ms, as Jackson writes a Timestamp). */
@@ -74,7 +67,7 @@ function v2Failure(error: unknown): { status: number; body: Record<string, unkno
 /** Runs a v2 route: `{code: 0, message: "success", data}`, or a config failure in the same shape. */
 async function v2(reply: FastifyReply, run: () => Promise<unknown>): Promise<FastifyReply> {
   try {
-    return reply.send({ code: ResultCode.SUCCESS, message: 'success', data: await run() });
+    return reply.send(v2Success(await run()));
   } catch (error) {
     const failure = v2Failure(error);
     if (failure === undefined) throw error;
@@ -94,6 +87,7 @@ async function v1(reply: FastifyReply, run: () => Promise<FastifyReply>): Promis
 }
 
 const CONFIG_NOT_FOUND = 'config data not exist';
+const MAX_HISTORY_PAGE_SIZE = 500;
 
 /**
  * Nacos's config open API on the main port: v2 `/nacos/v2/cs/config` (GET, POST, DELETE), the v1
@@ -171,8 +165,9 @@ export function registerConfigRoutes(root: FastifyInstance, context: ConfigRoute
       const query = params(request);
       return v2(reply, async () => {
         const key = keyOf(query, 'namespaceId');
-        const pageNo = integer(query, 'pageNo', { min: 1 }) ?? 1;
-        const pageSize = integer(query, 'pageSize', { min: 1, max: 500 }) ?? 100;
+        const pageSize = integer(query, 'pageSize', { min: 1, max: MAX_HISTORY_PAGE_SIZE }) ?? 100;
+        // The store's offset must stay a safe integer: past that SQLite refuses it (a 500).
+        const pageNo = integer(query, 'pageNo', { min: 1, max: Math.floor(Number.MAX_SAFE_INTEGER / MAX_HISTORY_PAGE_SIZE) }) ?? 1;
         const page = await config.history(key, { offset: (pageNo - 1) * pageSize, limit: pageSize });
         return { totalCount: page.total, pageNumber: pageNo, pagesAvailable: Math.ceil(page.total / pageSize), pageItems: page.items.map(historyJson) };
       });
@@ -194,7 +189,7 @@ export function registerConfigRoutes(root: FastifyInstance, context: ConfigRoute
 function publishParams(query: Query, tenantParam: 'namespaceId' | 'tenant', request: FastifyRequest) {
   return {
     ...keyOf(query, tenantParam),
-    content: raw(query, 'content'),
+    content: single(query, 'content'),
     casMd5: optionalString(query, 'casMd5'),
     appName: optionalString(query, 'appName'),
     type: optionalString(query, 'type'),
@@ -203,7 +198,7 @@ function publishParams(query: Query, tenantParam: 'namespaceId' | 'tenant', requ
     effect: optionalString(query, 'effect'),
     schema: optionalString(query, 'schema'),
     encryptedDataKey: optionalString(query, 'encryptedDataKey'),
-    betaIps: raw(request.headers as Query, 'betaips') ?? optionalString(query, 'betaIps'),
+    betaIps: single(request.headers as Query, 'betaips') ?? optionalString(query, 'betaIps'),
     srcUser: optionalString(query, 'srcUser'),
     srcIp: request.ip,
   };

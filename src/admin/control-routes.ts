@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseLimitRule, writeLimitRuleFile } from '../server/control/limit-rule.js';
+import { parseLimitRule, replaceLimitRuleFile } from '../server/control/limit-rule.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
 import { BadParameterError } from './errors.js';
 import type { Query } from './params.js';
@@ -28,8 +28,15 @@ export function registerControlRoutes(
     const rule = parseLimitRule(request.body);
     // Refused (409) before anything changes while a drain owns the shedding.
     manager.assertCanShed();
-    await writeLimitRuleFile(limitRuleFile, rule);
-    const shedding = manager.applyLimitRule(rule, redirect);
+    const restoreFile = await replaceLimitRuleFile(limitRuleFile, rule);
+    let shedding: number;
+    try {
+      shedding = manager.applyLimitRule(rule, redirect);
+    } catch (error) {
+      // A drain that started during the write refuses the rule: the file must not keep it either.
+      await restoreFile();
+      throw error;
+    }
     request.log.info({ rule, shedding }, 'connection limit rule changed');
     return { rule, shedding };
   });

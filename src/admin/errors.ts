@@ -25,3 +25,10 @@ export function httpStatusOf(error: unknown): number {
   if (typeof status === 'number' && status >= 400 && status < 500) return status;
   return 500;
 }
+
+/** A route registered without saying its access: a programming error, caught when the app is built. */
+export class UndeclaredAccessError extends NacosRemoteError {
+  constructor(method: string, url: string) {
+    super('UNDECLARED_ACCESS', 500, `admin route ${method} ${url} does not declare config.access ('open', 'read' or 'write')`);
+  }
+}

@@ -11,7 +11,7 @@ import { AUTH_OFF, createAccessCheck, type AnonymousWrites, type AuthOptions } f
 import { registerClusterRoutes } from './cluster-routes.js';
 import { registerConfigRoutes } from './config-routes.js';
 import { registerControlRoutes } from './control-routes.js';
-import { httpStatusOf } from './errors.js';
+import { httpStatusOf, UndeclaredAccessError } from './errors.js';
 import { registerLoaderRoutes } from './loader-routes.js';
 import { registerNamingRoutes } from './naming-routes.js';
 import type { NodeMetrics } from './metrics.js';
@@ -58,9 +58,19 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   const httpLogger = logger.child({ component: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' });
   // Request ids are random: a caller who has one may ask for its log lines, not guess others'.
   const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger, bodyLimit: 1024 * 1024, genReqId: () => randomUUID() });
-  const checkAccess = createAccessCheck(context.auth ?? AUTH_OFF, policy.anonymousWrites, (ip) => context.members.isMemberIp(ip));
+  const checkAccess = createAccessCheck(
+    context.auth ?? AUTH_OFF,
+    policy.anonymousWrites,
+    (ip) => context.members.isMemberIp(ip),
+    (name) => context.members.list().some((m) => m.ip.toLowerCase() === name),
+  );
   const redirectAddress = createRedirectParameter(context.members, policy.allowExternalRedirect);
 
+  // Every route says who may call it: one that forgot fails here, when the app is built, not
+  // silently as a write.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined) throw new UndeclaredAccessError(String(route.method), route.url);
+  });
   app.addHook('onRequest', async (request) => {
     if (!request.is404) checkAccess(request, request.routeOptions.config.access ?? 'write');
   });

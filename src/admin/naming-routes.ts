@@ -2,14 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_GROUP, DEFAULT_NAMESPACE, type NamingReader } from '../naming/index.js';
 import { BadParameterError } from './errors.js';
 import { integer, optionalString, requiredString, type Query } from './params.js';
+import { v2Success } from './v2-result.js';
 
 /** Nacos's v2 open API caps a service list page at this. */
 const MAX_PAGE_SIZE = 500;
-
-/** Nacos 2.2.4's v2 open API envelope (`Result.success`). */
-function success(data: unknown): { code: 0; message: 'success'; data: unknown } {
-  return { code: 0, message: 'success', data };
-}
 
 function booleanParam(query: Query, name: string): boolean {
   const text = optionalString(query, name);
@@ -51,7 +47,7 @@ export function registerNamingRoutes(
       name: requiredString(query, 'serviceName'),
     };
     const clusters = optionalString(query, 'clusterName') ?? '';
-    return success(naming.query(service, { clusters, healthyOnly: booleanParam(query, 'healthyOnly') }));
+    return v2Success(naming.query(service, { clusters, healthyOnly: booleanParam(query, 'healthyOnly') }));
   });
 
   app.get('/nacos/v2/ns/service/list', read, async (request) => {
@@ -64,6 +60,6 @@ export function registerNamingRoutes(
       pageNo,
       pageSize,
     );
-    return success({ count: page.count, services: page.names });
+    return v2Success({ count: page.count, services: page.names });
   });
 }

@@ -3,7 +3,8 @@ import { BadParameterError } from './errors.js';
 
 export type Query = Readonly<Record<string, unknown>>;
 
-function single(query: Query, name: string): string | undefined {
+/** A parameter as given, whitespace kept (content keeps its own; blank content is refused by config). */
+export function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new BadParameterError(name, 'must be given once');
@@ -21,7 +22,7 @@ export function optionalString(query: Query, name: string): string | undefined {
   return value === '' ? undefined : value;
 }
 
-/** A whole number within [min, max]. */
+/** A whole number within [min, max], and always a safe integer (beyond that Number() rounds). */
 export function integer(query: Query, name: string, options: { required: true; min?: number; max?: number }): number;
 export function integer(query: Query, name: string, options: { required?: false; min?: number; max?: number }): number | undefined;
 export function integer(query: Query, name: string, options: { required?: boolean; min?: number; max?: number }): number | undefined {
@@ -29,6 +30,7 @@ export function integer(query: Query, name: string, options: { required?: boolea
   if (text === undefined) return undefined;
   if (!/^-?\d+$/.test(text)) throw new BadParameterError(name, `must be an integer, got '${text}'`);
   const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new BadParameterError(name, `must be between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}, got '${text}'`);
   if (options.min !== undefined && value < options.min) throw new BadParameterError(name, `must be at least ${options.min}`);
   if (options.max !== undefined && value > options.max) throw new BadParameterError(name, `must be at most ${options.max}`);
   return value;

@@ -17,12 +17,10 @@ import { registerConfigMetrics } from './metrics.js';
 import { ConfigNotifier, type NotifyOptions } from './notifier.js';
 import { ConfigService } from './service.js';
 import { ConfigStoreError } from './errors.js';
-import { SqliteConfigStore } from './store/sqlite.js';
 import type { ConfigStore } from './store/types.js';
 import { UnavailableConfigStore } from './store/unavailable.js';
 
 export { ConfigService, type KeyParams, type ListenParams, type PublishParams } from './service.js';
-export { SqliteConfigStore } from './store/sqlite.js';
 export { UnavailableConfigStore } from './store/unavailable.js';
 export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './store/types.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
@@ -34,6 +32,8 @@ export interface ConfigModuleOptions {
   readonly logger: Logger;
   /** Largest content in UTF-8 bytes. */
   readonly maxContentBytes: number;
+  /** The server's largest gRPC message: a config must fit in its query answer. */
+  readonly maxMessageBytes: number;
   readonly notify: NotifyOptions;
   /** Whether the node runs alone; in a cluster every config call says it needs a shared store. */
   readonly standalone: () => boolean;
@@ -48,18 +48,38 @@ export interface ConfigModule {
   close(): Promise<void>;
 }
 
+/** Loads the embedded store's class: better-sqlite3 is an optional dependency, imported only here. */
+export type EmbeddedStoreLoader = () => Promise<{ readonly SqliteConfigStore: new (file: string) => ConfigStore }>;
+
+const loadSqliteStore: EmbeddedStoreLoader = () => import('./store/sqlite.js');
+
 /**
- * Opens the embedded SQLite store; when it cannot be opened, logs why and returns a store whose
- * every call fails with that reason, so the node still serves everything else.
+ * The embedded SQLite store at `file`, or, when better-sqlite3 is not installed (it is optional,
+ * so a client-only install need not compile it) or the file cannot be opened, a store that fails
+ * every call with the reason, logged once here: the node still starts and serves the rest.
  */
-export function openEmbeddedStore(file: string, logger: Logger): ConfigStore {
+export async function openEmbeddedStore(file: string, logger: Logger, load: EmbeddedStoreLoader = loadSqliteStore): Promise<ConfigStore> {
+  let Store: new (file: string) => ConfigStore;
   try {
-    return new SqliteConfigStore(file);
+    Store = (await load()).SqliteConfigStore;
   } catch (error) {
-    const reason = error instanceof ConfigStoreError ? error : new ConfigStoreError(String(error), { cause: error });
-    logger.error({ err: reason }, 'config store unavailable: config requests will fail until the node restarts with a working store');
-    return new UnavailableConfigStore(reason);
+    const detail = error instanceof Error ? error.message : String(error);
+    const reason = new ConfigStoreError(
+      `the embedded config store needs the optional dependency better-sqlite3, which could not be loaded (${detail}): install it (npm install better-sqlite3) and restart`,
+      { cause: error },
+    );
+    return unavailable(reason, logger);
   }
+  try {
+    return new Store(file);
+  } catch (error) {
+    return unavailable(error instanceof ConfigStoreError ? error : new ConfigStoreError(String(error), { cause: error }), logger);
+  }
+}
+
+function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {
+  logger.error({ err: reason }, 'config store unavailable: config requests will fail until the node restarts with a working store');
+  return new UnavailableConfigStore(reason);
 }
 
 /**
@@ -86,6 +106,8 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   );
   const service = new ConfigService(store, context, notifier, options.timers, {
     maxContentBytes: options.maxContentBytes,
+    maxMessageBytes: options.maxMessageBytes,
+    isConnected: (connectionId) => server.manager.get(connectionId)?.connected === true,
     standalone: options.standalone,
   });
 

@@ -32,12 +32,36 @@ export interface ListenParams extends KeyParams {
 export interface ConfigServiceOptions {
   /** Largest content in UTF-8 bytes; default 10 MiB. */
   readonly maxContentBytes: number;
+  /** Largest gRPC message: a stored config must fit in a ConfigQueryResponse of this size. */
+  readonly maxMessageBytes: number;
+  /** Whether a connection is still registered (a listen that outlives it is dropped). */
+  readonly isConnected: (connectionId: string) => boolean;
   /** Whether this node runs alone: in a cluster config needs a shared store (next issue). */
   readonly standalone: () => boolean;
 }
 
 function isNonBlank(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
+}
+
+/** Room in a ConfigQueryResponse for all but content and encryptedDataKey: key, md5, type, Payload metadata. */
+const QUERY_RESPONSE_ENVELOPE_BYTES = 8 * 1024;
+
+/**
+ * Refuses a config whose query answer would be larger than a gRPC message: the body is JSON, where
+ * escaping can make content up to six times its UTF-8 size, and a config no client can read back
+ * must not be stored. Counted only when the worst case could exceed the cap.
+ */
+function checkQueryable(content: string, encryptedDataKey: string | undefined, maxMessageBytes: number): void {
+  const room = maxMessageBytes - QUERY_RESPONSE_ENVELOPE_BYTES;
+  const extra = encryptedDataKey ?? '';
+  if ((content.length + extra.length) * 6 <= room) return;
+  const encoded = Buffer.byteLength(JSON.stringify(content), 'utf8') + Buffer.byteLength(JSON.stringify(extra), 'utf8');
+  if (encoded > room) {
+    throw new InvalidConfigParamError(
+      `invalid content, ${encoded} bytes once encoded for a gRPC answer, over the ${room} that fit in maxMessageBytes (${maxMessageBytes}): clients could not read it back`,
+    );
+  }
 }
 
 /**
@@ -66,6 +90,7 @@ export class ConfigService {
     const key = this.checkedKey(params);
     if (isNonBlank(params.betaIps)) throw new ConfigNotSupportedError('beta');
     const content = checkContent(params.content, this.options.maxContentBytes);
+    checkQueryable(content, params.encryptedDataKey, this.options.maxMessageBytes);
     const advance = checkAdvanceInfo({ desc: params.desc, use: params.use, effect: params.effect, type: params.type, schema: params.schema });
     const result = await this.store.publish({
       ...advance,
@@ -99,20 +124,23 @@ export class ConfigService {
    */
   async listen(connectionId: string, keys: readonly ListenParams[], listen: boolean): Promise<ConfigKey[]> {
     // Names are not checked as on a write (Nacos does not either): a client may listen to any
-    // key, and one odd key must not fail the batch for the others.
+    // key whose dataId and group are not blank. A blank one fails the whole batch before anything
+    // is recorded, as Nacos's group key fails on it.
     const checked = keys.map((params) => ({ key: this.listenedKey(params), md5: params.md5 ?? ABSENT_MD5 }));
-    const changed: ConfigKey[] = [];
-    for (const { key, md5 } of checked) {
-      const gk = groupKey(key);
-      if (!listen) {
-        this.context.unlisten(connectionId, gk);
-        continue;
-      }
-      this.context.listen(connectionId, gk, md5);
-      const stored = await this.store.get(key);
-      if ((stored?.md5 ?? ABSENT_MD5) !== md5) changed.push(key);
+    if (!listen) {
+      for (const { key } of checked) this.context.unlisten(connectionId, groupKey(key));
+      return [];
     }
-    return changed;
+    // Every listen is recorded before the first read, so a publish during the reads notifies.
+    for (const { key, md5 } of checked) this.context.listen(connectionId, groupKey(key), md5);
+    const stored = await Promise.all(checked.map(({ key }) => this.store.get(key)));
+    // The connection may have closed during the reads, its context cleared already: what was
+    // recorded for it here would then stay for good.
+    if (!this.options.isConnected(connectionId)) {
+      this.context.clearConnection(connectionId);
+      return [];
+    }
+    return checked.filter(({ md5 }, index) => (stored[index]?.md5 ?? ABSENT_MD5) !== md5).map(({ key }) => key);
   }
 
   /** A key's history, newest first (Nacos op types: I new content, U and D previous). */

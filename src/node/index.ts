@@ -138,12 +138,14 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
+  const configStore = await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
   const configModule = attachConfig({
     server,
-    store: openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' })),
+    store: configStore,
     timers: systemTimers,
     logger: logger.child({ component: 'config' }),
     maxContentBytes: config.config.maxContentBytes,
+    maxMessageBytes: config.maxMessageBytes,
     notify: config.config.notify,
     // Until the shared-database store lands, config runs on a node alone.
     standalone: () => members.list().length <= 1,
@@ -214,12 +216,17 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });
-  await http.listen({ host: config.host, port: config.port });
   try {
+    await http.listen({ host: config.host, port: config.port });
     // Hostname members are trusted from their first connection.
     await members.resolveAddresses();
     await server.start();
   } catch (error) {
+    // Naming's sync timers and the config store are already open: a failed start must not leave
+    // them running (or the SQLite file locked) in the host process.
+    await server.close();
+    await naming.close();
+    await members.close();
     await http.close();
     await configModule.close();
     throw error;

@@ -82,6 +82,20 @@ describe('config open API (HTTP)', async () => {
     const elsewhere = await inject({ method: 'GET', url: `/nacos/v2/cs/history?dataId=cas.txt&group=G&nid=${nid}` });
     assert.equal(elsewhere.statusCode, 404);
   });
+
+  it('a huge history page number gives 500 instead of 400: now 400 naming pageNo; the last allowed page answers empty', async () => {
+    await inject({ method: 'POST', url: '/nacos/v2/cs/config', headers: FORM, payload: form({ dataId: 'pages.txt', group: 'G', content: 'x' }) });
+    for (const pageNo of ['100000000000000000000', '9007199254740993', String(Math.floor(Number.MAX_SAFE_INTEGER / 500) + 1)]) {
+      const reply = await inject({ method: 'GET', url: `/nacos/v2/cs/history/list?dataId=pages.txt&group=G&pageNo=${pageNo}&pageSize=500` });
+      assert.equal(reply.statusCode, 400, `pageNo=${pageNo}: ${reply.body}`);
+      assert.match(reply.body, /pageNo/);
+    }
+    const last = Math.floor(Number.MAX_SAFE_INTEGER / 500);
+    const reply = await inject({ method: 'GET', url: `/nacos/v2/cs/history/list?dataId=pages.txt&group=G&pageNo=${last}&pageSize=500` });
+    assert.equal(reply.statusCode, 200, reply.body);
+    assert.equal(reply.json().data.totalCount, 1);
+    assert.deepEqual(reply.json().data.pageItems, []);
+  });
 });
 
 describe('config open API writes follow the admin write rule', async () => {

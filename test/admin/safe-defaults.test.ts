@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,6 +10,7 @@ import { NodeMetrics } from '../../src/admin/metrics.js';
 import { ClusterLoader } from '../../src/cluster/cluster-loader.js';
 import { ClusterMembers } from '../../src/cluster/cluster-members.js';
 import { parseMember } from '../../src/cluster/members.js';
+import { ShedPriority } from '../../src/server/control/shed-pacer.js';
 import { NacosServer } from '../../src/server/nacos-server.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';
@@ -169,6 +170,47 @@ describe('admin HTTP safe defaults: cross-site requests', () => {
   });
 });
 
+describe('admin HTTP safe defaults: DNS rebinding', () => {
+  // A page on evil.example:8848 whose name was rebound to 127.0.0.1: the browser calls it
+  // same-origin, Origin equals Host, and the request comes from loopback.
+  const rebound = { host: 'evil.example:8848', origin: 'http://evil.example:8848', 'sec-fetch-site': 'same-origin' };
+
+  it('DNS rebinding gets around the admin write rule: a loopback write addressed to a foreign name is refused; nothing changes', async () => {
+    const { app, server, drains } = adminApp();
+    for (const write of WRITES) {
+      const res = await app.inject({ ...write, remoteAddress: '127.0.0.1', headers: rebound });
+      assert.equal(res.statusCode, 403, `${write.method} ${write.url}`);
+      assert.match(res.json().message, /Host: evil\.example:8848/, write.url);
+    }
+    assert.equal(server.manager.limitRule.countLimit, -1);
+    assert.deepEqual(drains, []);
+    await app.close();
+  });
+
+  it('protected reads without a token are refused the same way', async () => {
+    const { app } = adminApp({ auth: { tokens: [], protectReads: true } });
+    assert.equal((await app.inject({ url: `${LOADER}/current`, remoteAddress: '127.0.0.1', headers: rebound })).statusCode, 403);
+    await app.close();
+  });
+
+  it('writes addressed to an IP, localhost or a member name are accepted; a token lifts the name rule', async () => {
+    const { app } = adminApp();
+    for (const host of ['127.0.0.1:8848', '[::1]:8848', 'localhost:8848', 'LOCALHOST', '10.9.9.9:8848']) {
+      const res = await app.inject({ url: `${LOADER}/reloadCurrent?count=0`, remoteAddress: '127.0.0.1', headers: { host } });
+      assert.equal(res.statusCode, 200, host);
+    }
+    await app.close();
+    const withToken = adminApp({ auth: { tokens: ['a-long-token'], protectReads: false } });
+    const res = await withToken.app.inject({
+      url: `${LOADER}/reloadCurrent?count=0`,
+      remoteAddress: '127.0.0.1',
+      headers: { host: 'nacos.internal:8848', accessToken: 'a-long-token' },
+    });
+    assert.equal(res.statusCode, 200);
+    await withToken.app.close();
+  });
+});
+
 describe('admin HTTP safe defaults: POST forms', () => {
   it("each of Nacos's GET write forms also answers POST, under the same rule", async () => {
     const { app } = adminApp();
@@ -249,6 +291,31 @@ describe('admin HTTP safe defaults: internal errors', () => {
     assert.match(JSON.stringify(logged['err']), /ENOTDIR/);
     const again = await app.inject({ method: 'PUT', url: CONTROL, payload: { countLimit: 5 } });
     assert.notEqual(again.headers['x-request-id'], requestId, 'each request has its own id');
+    await app.close();
+  });
+});
+
+describe('admin HTTP: the control PUT and a drain', () => {
+  it('the control PUT can persist a rule it did not apply: a drain that starts during the write leaves the file as it was', async () => {
+    const { app, server, home } = adminApp();
+    const file = join(home, 'data', 'connection', 'limitRule');
+    const manager = server.manager;
+    const check = manager.assertCanShed.bind(manager);
+    // The drain starts right after the route's check passes, while the file is being written.
+    manager.assertCanShed = (priority) => {
+      check(priority);
+      manager.reserveShedding(ShedPriority.DRAIN);
+    };
+
+    const first = await app.inject({ method: 'PUT', url: CONTROL, payload: { countLimit: 5 } });
+    assert.equal(first.statusCode, 409, first.body);
+    assert.equal(existsSync(file), false, 'no file before, none after');
+    assert.equal(manager.limitRule.countLimit, -1);
+
+    writeFileSync(file, '{ "countLimit": 7 }\n');
+    const second = await app.inject({ method: 'PUT', url: CONTROL, payload: { countLimit: 5 } });
+    assert.equal(second.statusCode, 409, second.body);
+    assert.equal(readFileSync(file, 'utf8'), '{ "countLimit": 7 }\n', 'the previous rule is back');
     await app.close();
   });
 });

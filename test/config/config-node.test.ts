@@ -220,6 +220,31 @@ describe('config store across a restart', () => {
   });
 });
 
+describe('config at the size cap', () => {
+  it('a config at the size cap cannot be read back over gRPC: one whose query answer would not fit is refused at publish; one that fits reads back', async () => {
+    // JSON escapes a control character to six bytes: 3 KiB of them is 18 KiB in the answer.
+    const node = await startTestNode({ maxMessageBytes: 16 * 1024, config: { maxContentBytes: 12 * 1024 } });
+    const peer = await configPeer(node.server.ports.sdk);
+    const publishOverHttp = (dataId: string, content: string) =>
+      node.http.inject({ method: 'POST', url: '/nacos/v2/cs/config', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ dataId, group: 'G', content }).toString() });
+    try {
+      const refused = await publishOverHttp('escaped.txt', '\u0001'.repeat(3 * 1024));
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.match(refused.json().data, /maxMessageBytes \(16384\)/);
+      assert.equal(await node.configModule.service.store.count(), 0, 'nothing stored');
+
+      const fits = '"'.repeat(3 * 1024);
+      assert.equal((await publishOverHttp('quoted.txt', fits)).statusCode, 200);
+      const found = await peer.unary(configRequest('ConfigQueryRequest', { dataId: 'quoted.txt', group: 'G', tenant: '' }));
+      assert.equal(found.resultCode, 200, found.message);
+      assert.equal(found.body['content'], fits);
+    } finally {
+      peer.close();
+      await node.dispose();
+    }
+  });
+});
+
 describe('config in a cluster', () => {
   it('answers a clear error saying it needs a shared database', async () => {
     const port = await findMainPort();

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { NacosRemoteError } from '../../protocol/index.js';
@@ -141,10 +141,24 @@ export function surplusConnections(sheddable: readonly Counted[], rule: Connecti
   return picked;
 }
 
-/** Writes the rule where Nacos keeps it, atomically (temp file + rename). */
-export async function writeLimitRuleFile(path: string, rule: ConnectionLimitRule): Promise<void> {
+/**
+ * Writes the rule where Nacos keeps it, atomically (temp file + rename), and returns how to put
+ * the file back as it was (an absent file is removed again): the caller's apply can still fail.
+ */
+export async function replaceLimitRuleFile(path: string, rule: ConnectionLimitRule): Promise<() => Promise<void>> {
+  let previous: string | undefined;
+  try {
+    previous = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await writeAtomically(path, `${JSON.stringify(rule, null, 2)}\n`);
+  return () => (previous === undefined ? rm(path, { force: true }) : writeAtomically(path, previous));
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(rule, null, 2)}\n`, 'utf8');
+  await writeFile(temp, text, 'utf8');
   await rename(temp, path);
 }

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { groupKey, type ConfigKey } from '../../src/config/keys.js';
+import { ListenContext } from '../../src/config/listen-context.js';
+import { ConfigNotifier } from '../../src/config/notifier.js';
+import { ConfigService } from '../../src/config/service.js';
+import { SqliteConfigStore } from '../../src/config/store/sqlite.js';
+import type { ConfigRecord } from '../../src/config/store/types.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { eventually } from '../support/raw-peer.js';
+
+/** The embedded store, whose reads wait until the test opens the gate: an async store mid-read. */
+class GatedStore extends SqliteConfigStore {
+  private open!: () => void;
+  readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+  reads = 0;
+
+  release(): void {
+    this.open();
+  }
+
+  override async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
+    this.reads++;
+    await this.gate;
+    return super.get(key);
+  }
+}
+
+describe('ConfigService batch listen', () => {
+  const home = mkdtempSync(join(tmpdir(), 'nacos-config-service-'));
+  after(() => rmSync(home, { recursive: true, force: true }));
+
+  function setup(file: string) {
+    const timers = new ManualTimers(0);
+    const store = new GatedStore(join(home, file));
+    const context = new ListenContext();
+    const connected = new Set(['c1']);
+    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('no pushes here')), isConnected: (id) => connected.has(id), drop: () => undefined }, timers);
+    const service = new ConfigService(store, context, notifier, timers, {
+      maxContentBytes: 1024,
+      maxMessageBytes: 64 * 1024,
+      isConnected: (id) => connected.has(id),
+      standalone: () => true,
+    });
+    return { store, context, connected, service };
+  }
+
+  const keys = ['a', 'b', 'c'].map((dataId) => ({ dataId, group: 'G', tenant: '', md5: '' }));
+
+  it('a connection closed during the reads of a batch listen keeps no listen', async () => {
+    const { store, context, connected, service } = setup('closed.db');
+    const listening = service.listen('c1', keys, true);
+    await eventually(() => store.reads > 0, 10_000, 'a read under way');
+    connected.delete('c1');
+    service.connectionClosed('c1');
+    store.release();
+    assert.deepEqual(await listening, []);
+    assert.equal(context.connectionCount, 0);
+    for (const key of keys) assert.deepEqual(context.listeners(groupKey(key)), [], key.dataId);
+    await store.close();
+  });
+
+  it('a connection still open listens to every key of the batch and hears which differ', async () => {
+    const { store, context, service } = setup('open.db');
+    store.release();
+    await service.publish({ dataId: 'b', group: 'G', content: 'x' });
+    const changed = await service.listen('c1', keys, true);
+    assert.deepEqual(
+      changed.map((k) => k.dataId),
+      ['b'],
+    );
+    for (const key of keys) assert.deepEqual(context.listeners(groupKey(key)), ['c1'], key.dataId);
+    await store.close();
+  });
+
+  it('a blank dataId fails the whole batch and records nothing', async () => {
+    const { store, context, service } = setup('blank.db');
+    store.release();
+    await assert.rejects(service.listen('c1', [...keys, { dataId: ' ', group: 'G', tenant: '', md5: '' }], true), /invalid dataId/);
+    assert.equal(context.connectionCount, 0);
+    await store.close();
+  });
+});
