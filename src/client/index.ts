@@ -11,7 +11,8 @@
  * await client.shutdown();
  * ```
  *
- * Service discovery: {@link NamingClient} (docs/naming.md, "The client").
+ * Service discovery: {@link NamingClient} (docs/naming.md, "The client"). Configuration:
+ * {@link ConfigClient} (docs/config.md, "The client").
  */
 export {
   RpcClient,
@@ -31,6 +32,7 @@ export {
   UnknownResponseTypeError,
   InvalidResponseError,
   UnexpectedResponseTypeError,
+  ConfigRequestError,
 } from './errors.js';
 export {
   NamingClient,
@@ -41,6 +43,9 @@ export {
   type ReadOptions,
 } from './naming-client.js';
 export type { InstancesChangeEvent, InstancesListener } from './service-cache.js';
+export { ConfigClient, type ConfigClientOptions, type PublishOptions } from './config-client.js';
+export type { ConfigChangeEvent, ConfigListener } from './config-cache.js';
+export { ConfigMessages, type ConfigKey } from '../protocol/config/index.js';
 export {
   NamingMessages,
   DEFAULT_NAMESPACE,
