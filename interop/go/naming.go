@@ -51,21 +51,13 @@ func runNaming(args []string) {
 	// Set before the client exists: the SDK keeps a logger it finds instead of writing log files.
 	logger.SetLogger(newStderrLogger(logLevel))
 
-	serverConfigs := make([]constant.ServerConfig, 0, len(servers))
-	for _, s := range servers {
-		ip, port, err := splitHostPort(s)
-		if err != nil {
-			fatal("bad server "+s, err)
-		}
-		serverConfigs = append(serverConfigs, constant.ServerConfig{IpAddr: ip, Port: port, Scheme: "http", ContextPath: "/nacos"})
-	}
 	client, err := clients.NewNamingClient(vo.NacosClientParam{
 		// UpdateCacheWhenEmpty: by default the SDK drops an empty instance list, so the last
 		// instance's removal would never reach the callback.
 		ClientConfig: &constant.ClientConfig{
 			TimeoutMs: 5000, NotLoadCacheAtStart: true, UpdateCacheWhenEmpty: true, CacheDir: cacheDir, LogLevel: logLevel,
 		},
-		ServerConfigs: serverConfigs,
+		ServerConfigs: sdkServerConfigs(servers),
 	})
 	if err != nil {
 		fatal("cannot create naming client", err)
@@ -143,4 +135,17 @@ func instancesEvent(source string, hosts []model.Instance) ordered {
 	}
 	sort.Strings(addresses)
 	return event("instances").set("source", source).set("hosts", addresses)
+}
+
+// sdkServerConfigs: the SDK's server list from main addresses (it adds 1000 for gRPC itself).
+func sdkServerConfigs(servers []string) []constant.ServerConfig {
+	configs := make([]constant.ServerConfig, 0, len(servers))
+	for _, s := range servers {
+		ip, port, err := splitHostPort(s)
+		if err != nil {
+			fatal("bad server "+s, err)
+		}
+		configs = append(configs, constant.ServerConfig{IpAddr: ip, Port: port, Scheme: "http", ContextPath: "/nacos"})
+	}
+	return configs
 }
