@@ -7,5 +7,6 @@ const goDir = fileURLToPath(new URL('../../interop/go/', import.meta.url));
 realConfigClientSuite({
   name: 'Go nacos-sdk-go/v2',
   build: `${goDir}build.sh`,
+  losesPushDuringListen: true,
   command: (server, cacheDir) => [`${goDir}bin/nacos-interop-go`, ['config', '--servers', server, '--cache-dir', cacheDir, '--log-level', 'warn']],
 });
