@@ -14,63 +14,26 @@ package main
 //	        any failure                      -> {"event":"error","message":"...","code":-1}
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/nacos-group/nacos-sdk-go/v2/clients"
 	"github.com/nacos-group/nacos-sdk-go/v2/clients/config_client"
 	"github.com/nacos-group/nacos-sdk-go/v2/common/constant"
-	"github.com/nacos-group/nacos-sdk-go/v2/common/logger"
 	"github.com/nacos-group/nacos-sdk-go/v2/vo"
 )
 
 func runConfig(args []string) {
-	servers := []string{"127.0.0.1:8848"}
-	cacheDir := ""
-	logLevel := "info"
-	for i := 0; i+1 < len(args); i += 2 {
-		switch args[i] {
-		case "--servers":
-			servers = splitTrim(args[i+1])
-		case "--cache-dir":
-			cacheDir = args[i+1]
-		case "--log-level":
-			logLevel = args[i+1]
-		default:
-			fmt.Fprintln(os.Stderr, "usage: config --servers ip:port[,...] --cache-dir DIR [--log-level LEVEL]")
-			os.Exit(2)
-		}
-	}
-	logger.SetLogger(newStderrLogger(logLevel))
+	parsed := parseSDKModeArgs("config", args)
 	client, err := clients.NewConfigClient(vo.NacosClientParam{
-		ClientConfig:  &constant.ClientConfig{TimeoutMs: 5000, NotLoadCacheAtStart: true, CacheDir: cacheDir, LogLevel: logLevel},
-		ServerConfigs: sdkServerConfigs(servers),
+		ClientConfig:  &constant.ClientConfig{TimeoutMs: 5000, NotLoadCacheAtStart: true, CacheDir: parsed.cacheDir, LogLevel: parsed.logLevel},
+		ServerConfigs: sdkServerConfigs(parsed.servers),
 	})
 	if err != nil {
 		fatal("cannot create config client", err)
 	}
 	emit(event("started"))
-
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		line := strings.TrimSpace(in.Text())
-		if line == "" {
-			continue
-		}
-		if line == "quit" {
-			break
-		}
-		answer, err := runConfigCommand(client, strings.SplitN(line, " ", 4))
-		if err != nil {
-			answer = event("error").set("message", err.Error()).set("code", -1)
-		}
-		emit(answer)
-	}
-	client.CloseClient()
-	emit(event("bye"))
-	os.Exit(0)
+	serveCommands(func(line string) (ordered, error) { return runConfigCommand(client, strings.SplitN(line, " ", 4)) }, client.CloseClient)
 }
 
 func runConfigCommand(client config_client.IConfigClient, words []string) (ordered, error) {
