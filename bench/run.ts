@@ -37,6 +37,7 @@ const STEPS: readonly Step[] = [
   { name: 'registration', script: 'bench/registration-latency.ts', args: quick ? ['200', '1'] : ['1000', '1'] },
   { name: 'registration', script: 'bench/registration-latency.ts', args: quick ? ['200', '16'] : ['1000', '16'] },
   { name: 'client', script: 'bench/client.ts', args: quick ? ['100'] : ['300'], nodeArgs: ['--expose-gc'] },
+  { name: 'config', script: 'bench/config.ts', args: quick ? ['--quick'] : [] },
   { name: 'rebalance', script: 'bench/rebalance.ts', args: quick ? ['--quick'] : [] },
   { name: 'naming', script: 'bench/naming.ts', args: quick ? ['--quick'] : [] },
 ];

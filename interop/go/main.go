@@ -22,7 +22,8 @@
 // stray fmt.Println anywhere in the SDK cannot corrupt the protocol; events go to a private dup of
 // the original stdout.
 //
-// `nacos-interop-go naming ...` drives the SDK's naming client instead (naming.go).
+// `nacos-interop-go naming ...` drives the SDK's naming client instead (naming.go), and
+// `nacos-interop-go config ...` its config client (config.go).
 package main
 
 import (
@@ -51,6 +52,10 @@ func main() {
 	out = protocolOut()
 	if len(os.Args) > 1 && os.Args[1] == "naming" {
 		runNaming(os.Args[2:])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "config" {
+		runConfig(os.Args[2:])
 		return
 	}
 

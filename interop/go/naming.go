@@ -16,9 +16,7 @@ package main
 //	        any failure                        -> {"event":"error","message":"...","code":-1}
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,70 +24,25 @@ import (
 	"github.com/nacos-group/nacos-sdk-go/v2/clients"
 	"github.com/nacos-group/nacos-sdk-go/v2/clients/naming_client"
 	"github.com/nacos-group/nacos-sdk-go/v2/common/constant"
-	"github.com/nacos-group/nacos-sdk-go/v2/common/logger"
 	"github.com/nacos-group/nacos-sdk-go/v2/model"
 	"github.com/nacos-group/nacos-sdk-go/v2/vo"
 )
 
 func runNaming(args []string) {
-	servers := []string{"127.0.0.1:8848"}
-	cacheDir := ""
-	logLevel := "info"
-	for i := 0; i+1 < len(args); i += 2 {
-		switch args[i] {
-		case "--servers":
-			servers = splitTrim(args[i+1])
-		case "--cache-dir":
-			cacheDir = args[i+1]
-		case "--log-level":
-			logLevel = args[i+1]
-		default:
-			fmt.Fprintln(os.Stderr, "usage: naming --servers ip:port[,...] --cache-dir DIR [--log-level LEVEL]")
-			os.Exit(2)
-		}
-	}
-	// Set before the client exists: the SDK keeps a logger it finds instead of writing log files.
-	logger.SetLogger(newStderrLogger(logLevel))
-
-	serverConfigs := make([]constant.ServerConfig, 0, len(servers))
-	for _, s := range servers {
-		ip, port, err := splitHostPort(s)
-		if err != nil {
-			fatal("bad server "+s, err)
-		}
-		serverConfigs = append(serverConfigs, constant.ServerConfig{IpAddr: ip, Port: port, Scheme: "http", ContextPath: "/nacos"})
-	}
+	parsed := parseSDKModeArgs("naming", args)
 	client, err := clients.NewNamingClient(vo.NacosClientParam{
 		// UpdateCacheWhenEmpty: by default the SDK drops an empty instance list, so the last
 		// instance's removal would never reach the callback.
 		ClientConfig: &constant.ClientConfig{
-			TimeoutMs: 5000, NotLoadCacheAtStart: true, UpdateCacheWhenEmpty: true, CacheDir: cacheDir, LogLevel: logLevel,
+			TimeoutMs: 5000, NotLoadCacheAtStart: true, UpdateCacheWhenEmpty: true, CacheDir: parsed.cacheDir, LogLevel: parsed.logLevel,
 		},
-		ServerConfigs: serverConfigs,
+		ServerConfigs: sdkServerConfigs(parsed.servers),
 	})
 	if err != nil {
 		fatal("cannot create naming client", err)
 	}
 	emit(event("started"))
-
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		words := strings.Fields(in.Text())
-		if len(words) == 0 {
-			continue
-		}
-		if words[0] == "quit" {
-			break
-		}
-		answer, err := runNamingCommand(client, words)
-		if err != nil {
-			answer = event("error").set("message", err.Error()).set("code", -1)
-		}
-		emit(answer)
-	}
-	client.CloseClient()
-	emit(event("bye"))
-	os.Exit(0)
+	serveCommands(func(line string) (ordered, error) { return runNamingCommand(client, strings.Fields(line)) }, client.CloseClient)
 }
 
 func runNamingCommand(client naming_client.INamingClient, words []string) (ordered, error) {

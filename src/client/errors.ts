@@ -87,3 +87,14 @@ export class UnexpectedResponseTypeError extends UnusableResponseError {
     this.responseType = responseType;
   }
 }
+
+/**
+ * A config request the server refused (a typed response with resultCode 500): bad names or content
+ * (errorCode 400), a CAS publish whose md5 no longer matches (500, `Cas publish fail...`), or a
+ * store failure. The server's errorCode and message are kept.
+ */
+export class ConfigRequestError extends NacosRemoteError {
+  constructor(requestType: string, errorCode: number, message: string) {
+    super('CONFIG_REQUEST_REFUSED', errorCode, `${requestType} refused: ${message}`);
+  }
+}

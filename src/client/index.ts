@@ -11,7 +11,8 @@
  * await client.shutdown();
  * ```
  *
- * Service discovery: {@link NamingClient} (docs/naming.md, "The client").
+ * Service discovery: {@link NamingClient} (docs/naming.md, "The client"). Configuration:
+ * {@link ConfigClient} (docs/config.md, "The client").
  */
 export {
   RpcClient,
@@ -33,6 +34,7 @@ export {
   UnknownResponseTypeError,
   InvalidResponseError,
   UnexpectedResponseTypeError,
+  ConfigRequestError,
 } from './errors.js';
 export {
   NamingClient,
@@ -43,6 +45,9 @@ export {
   type ReadOptions,
 } from './naming-client.js';
 export type { InstancesChangeEvent, InstancesListener } from './service-cache.js';
+export { ConfigClient, type ConfigClientOptions, type PublishOptions } from './config-client.js';
+export type { ConfigChangeEvent, ConfigListener } from './config-cache.js';
+export { ConfigMessages, type ConfigKey } from '../protocol/config/index.js';
 export {
   NamingMessages,
   DEFAULT_NAMESPACE,

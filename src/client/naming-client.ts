@@ -23,6 +23,7 @@ import {
 import { InvalidParamError } from './errors.js';
 import { RedoAction, RedoEntries } from './naming-redo.js';
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
+import { sdkLabels } from './sdk-labels.js';
 import { ServiceInfoCache, serviceInfoKey, type InstancesListener } from './service-cache.js';
 
 /** What redo keeps of a registration: the request to send again. */
@@ -129,8 +130,7 @@ export class NamingClient {
     this.cache = new ServiceInfoCache((error, key) => this.logger.error({ err: error, service: key }, 'naming listener failed'));
     this.rpcClient = new RpcClient({
       ...rpcOptions,
-      // Java's naming labels; its AppName is 'unknown' when the application has none.
-      labels: { source: 'sdk', ...(options.appName === undefined ? { AppName: 'unknown' } : {}), ...options.labels, module: 'naming' },
+      labels: sdkLabels('naming', options.appName, options.labels),
       messageTypes: Object.values(NamingMessages),
     });
     this.rpcClient.onServerRequest('NotifySubscriberRequest', (push) => {

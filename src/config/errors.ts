@@ -1,9 +1,10 @@
+import { CONFIG_NOT_FOUND } from '../protocol/config/index.js';
 import { ErrorCode, NacosRemoteError } from '../protocol/index.js';
 
 /** Error codes config answers with beyond the connection layer's (docs/config.md). */
 export const ConfigErrorCode = {
   /** ConfigQueryResponse.CONFIG_NOT_FOUND. */
-  NOT_FOUND: 300,
+  NOT_FOUND: CONFIG_NOT_FOUND,
   /** Our code for what this server does not do (beta/tag configs, config in a cluster). */
   NOT_SUPPORTED: 501,
 } as const;

@@ -11,7 +11,7 @@ import { configBatchListenHandler } from './handlers/batch-listen.js';
 import { configPublishHandler } from './handlers/publish.js';
 import { configQueryHandler } from './handlers/query.js';
 import { configRemoveHandler } from './handlers/remove.js';
-import { CONFIG_MODULE, ConfigTypes } from './handlers/wire.js';
+import { CONFIG_MODULE, ConfigTypes } from '../protocol/config/index.js';
 import { ListenContext } from './listen-context.js';
 import { registerConfigMetrics } from './metrics.js';
 import { ConfigNotifier, type NotifyOptions } from './notifier.js';

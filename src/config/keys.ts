@@ -1,32 +1,5 @@
-import { createHash } from 'node:crypto';
+import type { ConfigKey } from '../protocol/config/index.js';
 import { InvalidConfigParamError } from './errors.js';
-
-/** A config's name: tenant `''` is the public namespace. */
-export interface ConfigKey {
-  readonly dataId: string;
-  readonly group: string;
-  readonly tenant: string;
-}
-
-/** The md5 of a key that has no config (Nacos `Constants.NULL`). */
-export const ABSENT_MD5 = '';
-
-/** Lower-case hex MD5 of the content's UTF-8 bytes, as Nacos's `MD5Utils.md5Hex(content, "UTF-8")`. */
-export function md5Hex(content: string): string {
-  return createHash('md5').update(content, 'utf8').digest('hex');
-}
-
-/** Nacos's group key (`GroupKey2.getKey`): parts URL-encoded, joined by `+`, no tenant part when public. */
-export function groupKey(key: ConfigKey): string {
-  const parts = [encodePart(key.dataId), encodePart(key.group)];
-  if (key.tenant !== '') parts.push(encodePart(key.tenant));
-  return parts.join('+');
-}
-
-// GroupKey2 escapes only '+' and '%', which is all a '+'-joined key needs to stay unambiguous.
-function encodePart(part: string): string {
-  return part.replace(/%/g, '%25').replace(/\+/g, '%2B');
-}
 
 // Java `Character.isLetterOrDigit` plus ParamUtils's four extra characters.
 const VALID_NAME = /^[\p{L}\p{Nd}_\-.:]*$/u;

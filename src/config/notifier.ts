@@ -1,5 +1,5 @@
 import type { RequestMessage, ResponseMessage, Timers } from '../protocol/index.js';
-import { groupKey, type ConfigKey } from './keys.js';
+import { groupKey, type ConfigKey } from '../protocol/config/index.js';
 import type { ListenContext } from './listen-context.js';
 
 /** Nacos's RpcConfigChangeNotifier numbers: 3 s per push, try n+1 after 2n s, 50 tries. */

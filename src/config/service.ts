@@ -1,6 +1,7 @@
 import type { Timers } from '../protocol/index.js';
 import { CasMismatchError, ConfigNotSupportedError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
-import { ABSENT_MD5, checkAdvanceInfo, checkContent, checkKey, groupKey, type ConfigAdvanceInfo, type ConfigKey } from './keys.js';
+import { ABSENT_MD5, groupKey, type ConfigKey } from '../protocol/config/index.js';
+import { checkAdvanceInfo, checkContent, checkKey, type ConfigAdvanceInfo } from './keys.js';
 import type { ListenContext } from './listen-context.js';
 import type { ConfigNotifier } from './notifier.js';
 import type { ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page } from './store/types.js';

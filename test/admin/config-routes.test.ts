@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { md5Hex } from '../../src/config/keys.js';
+import { md5Hex } from '../../src/protocol/config/index.js';
 import { startTestNode } from '../support/node.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { md5Hex } from '../../src/config/keys.js';
+import { md5Hex } from '../../src/protocol/config/index.js';
 import { MessageRegistry, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';

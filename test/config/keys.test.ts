@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidConfigParamError } from '../../src/config/errors.js';
-import { checkAdvanceInfo, checkContent, checkKey, groupKey, md5Hex } from '../../src/config/keys.js';
+import { checkAdvanceInfo, checkContent, checkKey } from '../../src/config/keys.js';
+import { groupKey, md5Hex } from '../../src/protocol/config/index.js';
 
 describe('config keys', () => {
   it('md5 is the hex MD5 of the UTF-8 bytes, as Nacos MD5Utils.md5Hex(content, "UTF-8")', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ListenContext } from '../../src/config/listen-context.js';
-import { groupKey } from '../../src/config/keys.js';
+import { groupKey } from '../../src/protocol/config/index.js';
 import { ConfigNotifier, DEFAULT_NOTIFY_OPTIONS, type NotifyOutcome, type NotifyTransport } from '../../src/config/notifier.js';
 import { RequestTimeoutError, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
 import { ManualTimers } from '../support/manual-timers.js';

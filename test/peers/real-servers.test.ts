@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ClientStatus, NamingClient, RpcClient, type InstancesChangeEvent } from '../../src/client/index.js';
+import { ClientStatus, ConfigClient, NamingClient, RpcClient, type InstancesChangeEvent } from '../../src/client/index.js';
 import { request } from '../../src/protocol/index.js';
 import { NACOS_224, PeerServer, RNACOS, type PeerKind } from '../support/peer-server.js';
 import { findMainPort } from '../support/ports.js';
@@ -95,6 +95,44 @@ for (const kind of [RNACOS, NACOS_224] satisfies PeerKind[]) {
       // The subscription was redone too: a change after the restart reaches the listener.
       await late.registerInstance('peer-orders', { ip: '10.0.0.7', port: 8080 });
       await eventually(() => latest.includes('10.0.0.7:8080'), 60_000, () => `pushed after the restart: ${JSON.stringify(latest)}`);
+    });
+  });
+
+  describe(`our ConfigClient against ${kind.name}`, { timeout: 45 * 60_000 }, () => {
+    let server: PeerServer | undefined;
+    const clients: ConfigClient[] = [];
+    after(async () => {
+      await Promise.all(clients.map((c) => c.shutdown()));
+      await server?.dispose();
+    });
+
+    it('publishes, reads, and a listener on another connection is notified, before and after the server restarts', async () => {
+      const started = await startPeer(kind);
+      server = started.server;
+      const config = (): ConfigClient => {
+        const created = new ConfigClient({ serverAddresses: [`127.0.0.1:${started.port}`], logger: testLogger, keepAliveMs: 1000, syncIntervalMs: 1000 });
+        clients.push(created);
+        return created;
+      };
+      const [publisher, listener] = [config(), config()];
+      await Promise.all([publisher.start(), listener.start()]);
+      const heard: (string | undefined)[] = [];
+      await listener.addListener('peer.properties', 'DEFAULT_GROUP', (change) => heard.push(change.content));
+
+      await publisher.publishConfig('peer.properties', 'DEFAULT_GROUP', 'v=1');
+      // Nacos answers reads from its dump of the database, written just after the publish.
+      await eventually(async () => (await publisher.getConfig('peer.properties', 'DEFAULT_GROUP')) === 'v=1', 30_000, 'read back');
+      await eventually(() => heard.includes('v=1'), 30_000, () => `notified: ${JSON.stringify(heard)}`);
+      await publisher.publishConfig('peer.properties', 'DEFAULT_GROUP', 'v=2');
+      await eventually(() => heard.includes('v=2'), 30_000, () => `notified again: ${JSON.stringify(heard)}`);
+
+      const firstId = listener.rpcClient.connectionId;
+      await server.stop();
+      await server.start();
+      await eventually(() => listener.rpcClient.status === ClientStatus.RUNNING && listener.rpcClient.connectionId !== firstId, 120_000, 'reconnected');
+      await eventually(() => publisher.publishConfig('peer.properties', 'DEFAULT_GROUP', 'v=3').then(() => true, () => false), 60_000, 'published after the restart');
+      await eventually(() => heard.includes('v=3'), 60_000, () => `notified after the restart: ${JSON.stringify(heard)}`);
+      assert.equal(new Set(heard).size, heard.length, `no content twice: ${JSON.stringify(heard)}`);
     });
   });
 }

@@ -1,7 +1,7 @@
 import { InvalidBodyError, type JsonObject, type RequestMessage, type ResponseMessage } from '../../protocol/index.js';
 import type { RequestHandler, RequestMeta } from '../../server/handlers/index.js';
 import type { ConfigService, ListenParams } from '../service.js';
-import { configFailure, configResponse, ConfigTypes, stringField } from './wire.js';
+import { configFailure, configResponse, ConfigTypes, stringField } from '../../protocol/config/index.js';
 
 function listenContexts(body: JsonObject): ListenParams[] {
   const value = body['configListenContexts'];

@@ -1,7 +1,7 @@
 import type { RequestMessage, ResponseMessage } from '../../protocol/index.js';
 import type { RequestHandler, RequestMeta } from '../../server/handlers/index.js';
 import type { ConfigService } from '../service.js';
-import { configFailure, configResponse, ConfigTypes, objectField, stringField } from './wire.js';
+import { configFailure, configResponse, ConfigTypes, objectField, stringField } from '../../protocol/config/index.js';
 
 /** ConfigPublishRequest: stores the config (CAS with casMd5) and notifies listeners. */
 export function configPublishHandler(service: ConfigService): RequestHandler {

@@ -2,7 +2,7 @@ import { ErrorCode, type RequestMessage, type ResponseMessage } from '../../prot
 import type { RequestHandler } from '../../server/handlers/index.js';
 import { ConfigErrorCode, InvalidConfigParamError } from '../errors.js';
 import type { ConfigService } from '../service.js';
-import { configFailure, configResponse, ConfigTypes, stringField } from './wire.js';
+import { configFailure, configResponse, ConfigTypes, stringField } from '../../protocol/config/index.js';
 
 /** ConfigQueryRequest: the content with md5, lastModified and type; 300 when absent. */
 export function configQueryHandler(service: ConfigService): RequestHandler {

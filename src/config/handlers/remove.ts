@@ -1,7 +1,7 @@
 import type { RequestMessage, ResponseMessage } from '../../protocol/index.js';
 import type { RequestHandler, RequestMeta } from '../../server/handlers/index.js';
 import type { ConfigService } from '../service.js';
-import { configFailure, configResponse, ConfigTypes, stringField } from './wire.js';
+import { configFailure, configResponse, ConfigTypes, stringField } from '../../protocol/config/index.js';
 
 /** ConfigRemoveRequest: removes the config (absent is success) and notifies listeners. */
 export function configRemoveHandler(service: ConfigService): RequestHandler {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigStoreError } from '../errors.js';
-import { md5Hex, type ConfigKey } from '../keys.js';
+import { md5Hex, type ConfigKey } from '../../protocol/config/index.js';
 import {
   HistoryOp,
   type ChangeSource,

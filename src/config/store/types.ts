@@ -1,4 +1,5 @@
-import type { ConfigAdvanceInfo, ConfigKey } from '../keys.js';
+import type { ConfigKey } from '../../protocol/config/index.js';
+import type { ConfigAdvanceInfo } from '../keys.js';
 
 /** One stored config: the columns of Nacos's `config_info` (docs/config.md), times in epoch ms. */
 export interface ConfigRecord extends ConfigKey, ConfigAdvanceInfo {

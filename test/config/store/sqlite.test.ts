@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { md5Hex } from '../../../src/config/keys.js';
+import { md5Hex } from '../../../src/protocol/config/index.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
 import { HistoryOp } from '../../../src/config/store/types.js';
 

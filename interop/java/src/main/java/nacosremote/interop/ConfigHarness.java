@@ -1,0 +1,124 @@
+package nacosremote.interop;
+
+import com.alibaba.nacos.api.PropertyKeyConst;
+import com.alibaba.nacos.api.config.ConfigFactory;
+import com.alibaba.nacos.api.config.ConfigService;
+import com.alibaba.nacos.api.config.listener.AbstractListener;
+import com.alibaba.nacos.api.exception.NacosException;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Properties;
+
+import static nacosremote.interop.LineProtocol.emit;
+import static nacosremote.interop.LineProtocol.event;
+
+/**
+ * Drives the real nacos-client {@link ConfigService} against a server under test.
+ *
+ * <p>Same line protocol as {@link NamingHarness}; commands on stdin, one per line:
+ * {@code get DATAID GROUP} (answers {@code config} with {@code source: query}),
+ * {@code publish DATAID GROUP CONTENT...} (the rest of the line is the content; answers {@code ok}
+ * or {@code error}), {@code listen DATAID GROUP} (answers {@code ok}; every change is then a
+ * {@code config} event with {@code source: push}), {@code quit}. A {@code config} event carries
+ * {@code dataId}, {@code group} and {@code content} (null when there is none).
+ */
+public final class ConfigHarness {
+
+    private ConfigHarness() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        LineProtocol.claimStdout();
+        System.setProperty("nacos.logging.default.config.enabled", "false");
+
+        Properties properties = new Properties();
+        properties.setProperty(PropertyKeyConst.SERVER_ADDR, "127.0.0.1:8848");
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--servers" -> properties.setProperty(PropertyKeyConst.SERVER_ADDR, args[i + 1]);
+                // Where the client keeps its snapshots (default: ~/nacos/config); read statically, so set first.
+                case "--cache-dir" -> System.setProperty("JM.SNAPSHOT.PATH", args[i + 1]);
+                default -> {
+                    System.err.println("usage: --servers ip:port[,ip:port...] [--cache-dir DIR]");
+                    System.exit(2);
+                }
+            }
+        }
+
+        ConfigService config = ConfigFactory.createConfigService(properties);
+        emit(event("started"));
+
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] words = line.trim().split("\\s+", 4);
+            if (words[0].isEmpty()) {
+                continue;
+            }
+            if (words[0].equals("quit")) {
+                break;
+            }
+            try {
+                emit(run(config, words));
+            } catch (NacosException e) {
+                Map<String, Object> err = event("error");
+                err.put("code", e.getErrCode());
+                err.put("message", e.getErrMsg());
+                emit(err);
+            } catch (RuntimeException e) {
+                Map<String, Object> err = event("error");
+                err.put("code", -1);
+                err.put("message", String.valueOf(e));
+                emit(err);
+            }
+        }
+        try {
+            config.shutDown();
+        } catch (NacosException e) {
+            System.err.println("shutdown failed: " + e);
+        }
+        emit(event("bye"));
+        System.exit(0);
+    }
+
+    private static Map<String, Object> run(ConfigService config, String[] words) throws NacosException {
+        if (words.length < 3) {
+            throw new IllegalArgumentException(words[0] + " needs DATAID GROUP");
+        }
+        String dataId = words[1];
+        String group = words[2];
+        switch (words[0]) {
+            case "get" -> {
+                return change("query", dataId, group, config.getConfig(dataId, group, 5000));
+            }
+            case "publish" -> {
+                if (words.length < 4 || !config.publishConfig(dataId, group, words[3])) {
+                    throw new IllegalStateException("publish refused");
+                }
+                return event("ok");
+            }
+            case "listen" -> {
+                config.addListener(dataId, group, new AbstractListener() {
+                    @Override
+                    public void receiveConfigInfo(String content) {
+                        emit(change("push", dataId, group, content));
+                    }
+                });
+                return event("ok");
+            }
+            default -> throw new IllegalArgumentException("unknown command: " + words[0]);
+        }
+    }
+
+    private static Map<String, Object> change(String source, String dataId, String group, String content) {
+        Map<String, Object> ev = event("config");
+        ev.put("source", source);
+        ev.put("dataId", dataId);
+        ev.put("group", group);
+        ev.put("content", content);
+        return ev;
+    }
+}
