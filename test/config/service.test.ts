@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { groupKey, type ConfigKey } from '../../src/config/keys.js';
+import { groupKey, type ConfigKey } from '../../src/protocol/config/index.js';
 import { ListenContext } from '../../src/config/listen-context.js';
 import { ConfigNotifier } from '../../src/config/notifier.js';
 import { ConfigService } from '../../src/config/service.js';
