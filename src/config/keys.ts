@@ -19,6 +19,17 @@ export function isValidName(value: string): boolean {
  * returns it with the tenant defaulted to public.
  * @throws InvalidConfigParamError with Nacos's message
  */
+/**
+ * The namespace a key is stored under (Nacos's `NamespaceUtil.processNamespaceParameter`): blank,
+ * `public` and `null` (any case) are the default namespace `""`; others are trimmed. Nacos 3.x
+ * clients name the default namespace `public`, 2.x clients `""`: both reach the same configs.
+ */
+export function storedNamespace(tenant: string | undefined): string {
+  const trimmed = (tenant ?? '').trim();
+  const lower = trimmed.toLowerCase();
+  return lower === 'public' || lower === 'null' ? '' : trimmed;
+}
+
 export function checkKey(dataId: string | undefined, group: string | undefined, tenant: string | undefined): ConfigKey {
   if (isBlank(dataId) || !isValidName(dataId.trim())) throw new InvalidConfigParamError(`invalid dataId : ${dataId ?? 'null'}`);
   if (isBlank(group) || !isValidName(group)) throw new InvalidConfigParamError(`invalid group : ${group ?? 'null'}`);
@@ -27,7 +38,7 @@ export function checkKey(dataId: string | undefined, group: string | undefined, 
     if (!isValidName(namespace.trim())) throw new InvalidConfigParamError('invalid tenant');
     if (namespace.length > TENANT_MAX_LENGTH) throw new InvalidConfigParamError(`too long tenant, over ${TENANT_MAX_LENGTH}`);
   }
-  return { dataId, group, tenant: namespace };
+  return { dataId, group, tenant: storedNamespace(namespace) };
 }
 
 /**

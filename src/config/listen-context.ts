@@ -5,15 +5,31 @@
 export class ListenContext {
   private readonly byKey = new Map<string, Set<string>>();
   private readonly byConnection = new Map<string, Map<string, string>>();
+  /** Per connection and key, the namespace as the client spelled it, where that is not as stored. */
+  private readonly spelledTenants = new Map<string, Map<string, string>>();
 
-  /** Records that a connection listens to a group key holding `md5` (a repeat updates the md5). */
-  listen(connectionId: string, groupKey: string, md5: string): void {
+  /**
+   * Records that a connection listens to a group key holding `md5` (a repeat updates the md5).
+   * `spelledTenant`: the client's own name of the key's namespace (`public` for the stored `""`),
+   * which its notifications must carry for the client to find its key.
+   */
+  listen(connectionId: string, groupKey: string, md5: string, spelledTenant?: string): void {
     let connections = this.byKey.get(groupKey);
     if (connections === undefined) this.byKey.set(groupKey, (connections = new Set()));
     connections.add(connectionId);
     let keys = this.byConnection.get(connectionId);
     if (keys === undefined) this.byConnection.set(connectionId, (keys = new Map()));
     keys.set(groupKey, md5);
+    const spelled = this.spelledTenants.get(connectionId);
+    if (spelledTenant !== undefined) {
+      if (spelled === undefined) this.spelledTenants.set(connectionId, new Map([[groupKey, spelledTenant]]));
+      else spelled.set(groupKey, spelledTenant);
+    } else spelled?.delete(groupKey);
+  }
+
+  /** The namespace as the connection spelled it when it listened to the key, if not as stored. */
+  spelledTenantOf(connectionId: string, groupKey: string): string | undefined {
+    return this.spelledTenants.get(connectionId)?.get(groupKey);
   }
 
   unlisten(connectionId: string, groupKey: string): void {
@@ -22,6 +38,7 @@ export class ListenContext {
       connections.delete(connectionId);
       if (connections.size === 0) this.byKey.delete(groupKey);
     }
+    this.spelledTenants.get(connectionId)?.delete(groupKey);
     const keys = this.byConnection.get(connectionId);
     if (keys !== undefined) {
       keys.delete(groupKey);
@@ -39,6 +56,7 @@ export class ListenContext {
       if (connections?.size === 0) this.byKey.delete(groupKey);
     }
     this.byConnection.delete(connectionId);
+    this.spelledTenants.delete(connectionId);
   }
 
   /** The connections listening to a key (a copy). */

@@ -40,9 +40,9 @@ interface NotifyTask {
   cancelRetry: (() => void) | undefined;
 }
 
-/** Builds the ConfigChangeNotifyRequest for a key. */
-export function changeNotifyRequest(key: ConfigKey): RequestMessage {
-  return { kind: 'request', type: 'ConfigChangeNotifyRequest', headers: {}, body: { dataId: key.dataId, group: key.group, tenant: key.tenant } };
+/** Builds the ConfigChangeNotifyRequest for a key, its namespace named as the listener named it. */
+export function changeNotifyRequest(key: ConfigKey, tenant = key.tenant): RequestMessage {
+  return { kind: 'request', type: 'ConfigChangeNotifyRequest', headers: {}, body: { dataId: key.dataId, group: key.group, tenant } };
 }
 
 /**
@@ -112,7 +112,8 @@ export class ConfigNotifier {
     task.attempt++;
     task.inFlight = true;
     task.again = false;
-    this.transport.push(task.connectionId, changeNotifyRequest(task.key), this.options.timeoutMs).then(
+    const tenant = this.context.spelledTenantOf(task.connectionId, groupKey(task.key));
+    this.transport.push(task.connectionId, changeNotifyRequest(task.key, tenant), this.options.timeoutMs).then(
       () => this.settled(task, true),
       () => this.settled(task, false),
     );

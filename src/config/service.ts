@@ -1,7 +1,7 @@
 import type { Timers } from '../protocol/index.js';
 import { CasMismatchError, ConfigNotSupportedError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
 import { ABSENT_MD5, groupKey, type ConfigKey } from '../protocol/config/index.js';
-import { checkAdvanceInfo, checkContent, checkKey, type ConfigAdvanceInfo } from './keys.js';
+import { checkAdvanceInfo, checkContent, checkKey, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
 import type { ListenContext } from './listen-context.js';
 import type { ConfigNotifier } from './notifier.js';
 import type { ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page } from './store/types.js';
@@ -127,13 +127,17 @@ export class ConfigService {
     // Names are not checked as on a write (Nacos does not either): a client may listen to any
     // key whose dataId and group are not blank. A blank one fails the whole batch before anything
     // is recorded, as Nacos's group key fails on it.
-    const checked = keys.map((params) => ({ key: this.listenedKey(params), md5: params.md5 ?? ABSENT_MD5 }));
+    const checked = keys.map((params) => {
+      const key = this.listenedKey(params);
+      const spelled = params.tenant ?? '';
+      return { key, md5: params.md5 ?? ABSENT_MD5, spelled: spelled === key.tenant ? undefined : spelled };
+    });
     if (!listen) {
       for (const { key } of checked) this.context.unlisten(connectionId, groupKey(key));
       return [];
     }
     // Every listen is recorded before the first read, so a publish during the reads notifies.
-    for (const { key, md5 } of checked) this.context.listen(connectionId, groupKey(key), md5);
+    for (const { key, md5, spelled } of checked) this.context.listen(connectionId, groupKey(key), md5, spelled);
     const stored = await Promise.all(checked.map(({ key }) => this.store.get(key)));
     // The connection may have closed during the reads, its context cleared already: what was
     // recorded for it here would then stay for good.
@@ -141,7 +145,10 @@ export class ConfigService {
       this.context.clearConnection(connectionId);
       return [];
     }
-    return checked.filter(({ md5 }, index) => (stored[index]?.md5 ?? ABSENT_MD5) !== md5).map(({ key }) => key);
+    // Named back as the client named them (Nacos echoes the listen context's tenant).
+    return checked
+      .filter(({ md5 }, index) => (stored[index]?.md5 ?? ABSENT_MD5) !== md5)
+      .map(({ key, spelled }) => (spelled === undefined ? key : { ...key, tenant: spelled }));
   }
 
   /** A key's history, newest first (Nacos op types: I new content, U and D previous). */
@@ -178,7 +185,7 @@ export class ConfigService {
     this.checkSupported(params);
     if (!isNonBlank(params.dataId)) throw new InvalidConfigParamError(`invalid dataId : ${params.dataId ?? 'null'}`);
     if (!isNonBlank(params.group)) throw new InvalidConfigParamError(`invalid group : ${params.group ?? 'null'}`);
-    return { dataId: params.dataId, group: params.group, tenant: params.tenant ?? '' };
+    return { dataId: params.dataId, group: params.group, tenant: storedNamespace(params.tenant) };
   }
 
   private checkSupported(params: KeyParams): void {

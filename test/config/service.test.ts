@@ -38,14 +38,19 @@ describe('ConfigService batch listen', () => {
     const store = new GatedStore(join(home, file));
     const context = new ListenContext();
     const connected = new Set(['c1']);
-    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('no pushes here')), isConnected: (id) => connected.has(id), drop: () => undefined }, timers);
+    const pushes: { connectionId: string; body: unknown }[] = [];
+    const push = (connectionId: string, message: { body: unknown }) => {
+      pushes.push({ connectionId, body: message.body });
+      return Promise.reject(new Error('not answered here'));
+    };
+    const notifier = new ConfigNotifier(context, { push, isConnected: (id) => connected.has(id), drop: () => undefined }, timers);
     const service = new ConfigService(store, context, notifier, timers, {
       maxContentBytes: 1024,
       maxMessageBytes: 64 * 1024,
       isConnected: (id) => connected.has(id),
       standalone: () => true,
     });
-    return { store, context, connected, service };
+    return { store, context, connected, service, pushes };
   }
 
   const keys = ['a', 'b', 'c'].map((dataId) => ({ dataId, group: 'G', tenant: '', md5: '' }));
@@ -73,6 +78,19 @@ describe('ConfigService batch listen', () => {
       ['b'],
     );
     for (const key of keys) assert.deepEqual(context.listeners(groupKey(key)), ['c1'], key.dataId);
+    await store.close();
+  });
+
+  it("the default namespace named 'public' (Nacos 3.x clients) is the stored '': same config, and answers and pushes name it as the client did", async () => {
+    const { store, service, pushes } = setup('public.db');
+    store.release();
+    await service.publish({ dataId: 'a', group: 'G', tenant: '', content: 'v1' });
+    assert.equal((await service.query({ dataId: 'a', group: 'G', tenant: 'public' }))?.content, 'v1');
+    const changed = await service.listen('c1', [{ dataId: 'a', group: 'G', tenant: 'public', md5: '' }], true);
+    assert.deepEqual(changed, [{ dataId: 'a', group: 'G', tenant: 'public' }]);
+    await service.publish({ dataId: 'a', group: 'G', tenant: 'PUBLIC', content: 'v2' });
+    assert.deepEqual(pushes, [{ connectionId: 'c1', body: { dataId: 'a', group: 'G', tenant: 'public' } }]);
+    assert.equal((await service.query({ dataId: 'a', group: 'G' }))?.content, 'v2', 'one config, not two');
     await store.close();
   });
 
