@@ -6,9 +6,6 @@ import com.alibaba.nacos.api.config.ConfigService;
 import com.alibaba.nacos.api.config.listener.AbstractListener;
 import com.alibaba.nacos.api.exception.NacosException;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Properties;
 
@@ -51,37 +48,7 @@ public final class ConfigHarness {
         ConfigService config = ConfigFactory.createConfigService(properties);
         emit(event("started"));
 
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String line;
-        while ((line = in.readLine()) != null) {
-            String[] words = line.trim().split("\\s+", 4);
-            if (words[0].isEmpty()) {
-                continue;
-            }
-            if (words[0].equals("quit")) {
-                break;
-            }
-            try {
-                emit(run(config, words));
-            } catch (NacosException e) {
-                Map<String, Object> err = event("error");
-                err.put("code", e.getErrCode());
-                err.put("message", e.getErrMsg());
-                emit(err);
-            } catch (RuntimeException e) {
-                Map<String, Object> err = event("error");
-                err.put("code", -1);
-                err.put("message", String.valueOf(e));
-                emit(err);
-            }
-        }
-        try {
-            config.shutDown();
-        } catch (NacosException e) {
-            System.err.println("shutdown failed: " + e);
-        }
-        emit(event("bye"));
-        System.exit(0);
+        LineProtocol.serve(4, words -> run(config, words), config::shutDown);
     }
 
     private static Map<String, Object> run(ConfigService config, String[] words) throws NacosException {

@@ -1,8 +1,12 @@
 package nacosremote.interop;
 
+import com.alibaba.nacos.api.exception.NacosException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import java.io.BufferedReader;
 import java.io.FileDescriptor;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -39,5 +43,56 @@ final class LineProtocol {
         } catch (Exception e) {
             System.err.println("cannot serialize " + ev + ": " + e);
         }
+    }
+
+    /** One command line, split into words, turned into the event to emit. */
+    interface Command {
+        Map<String, Object> run(String[] words) throws NacosException;
+    }
+
+    /** Closes the client when stdin ends or says {@code quit}. */
+    interface Shutdown {
+        void run() throws NacosException;
+    }
+
+    /**
+     * Reads commands from stdin until {@code quit} or its end, splitting each line into at most
+     * {@code maxWords} words (0: no limit); emits each command's event, or an {@code error} event
+     * with the Nacos code (-1 for anything else). Then shuts the client down, emits {@code bye}
+     * and exits 0.
+     */
+    static void serve(int maxWords, Command command, Shutdown shutdown) throws IOException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] words = line.trim().split("\\s+", maxWords);
+            if (words[0].isEmpty()) {
+                continue;
+            }
+            if (words[0].equals("quit")) {
+                break;
+            }
+            try {
+                emit(command.run(words));
+            } catch (NacosException e) {
+                emit(error(e.getErrCode(), e.getErrMsg()));
+            } catch (RuntimeException e) {
+                emit(error(-1, String.valueOf(e)));
+            }
+        }
+        try {
+            shutdown.run();
+        } catch (NacosException e) {
+            System.err.println("shutdown failed: " + e);
+        }
+        emit(event("bye"));
+        System.exit(0);
+    }
+
+    private static Map<String, Object> error(int code, String message) {
+        Map<String, Object> err = event("error");
+        err.put("code", code);
+        err.put("message", message);
+        return err;
     }
 }

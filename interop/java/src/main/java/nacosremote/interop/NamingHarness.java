@@ -7,9 +7,6 @@ import com.alibaba.nacos.api.naming.NamingService;
 import com.alibaba.nacos.api.naming.listener.NamingEvent;
 import com.alibaba.nacos.api.naming.pojo.Instance;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -54,37 +51,7 @@ public final class NamingHarness {
         NamingService naming = NamingFactory.createNamingService(properties);
         emit(event("started"));
 
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String line;
-        while ((line = in.readLine()) != null) {
-            String[] words = line.trim().split("\\s+");
-            if (words[0].isEmpty()) {
-                continue;
-            }
-            if (words[0].equals("quit")) {
-                break;
-            }
-            try {
-                emit(run(naming, words));
-            } catch (NacosException e) {
-                Map<String, Object> err = event("error");
-                err.put("code", e.getErrCode());
-                err.put("message", e.getErrMsg());
-                emit(err);
-            } catch (RuntimeException e) {
-                Map<String, Object> err = event("error");
-                err.put("code", -1);
-                err.put("message", String.valueOf(e));
-                emit(err);
-            }
-        }
-        try {
-            naming.shutDown();
-        } catch (NacosException e) {
-            System.err.println("shutdown failed: " + e);
-        }
-        emit(event("bye"));
-        System.exit(0);
+        LineProtocol.serve(0, words -> run(naming, words), naming::shutDown);
     }
 
     private static Map<String, Object> run(NamingService naming, String[] words) throws NacosException {
