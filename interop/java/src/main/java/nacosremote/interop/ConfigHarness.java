@@ -1,6 +1,5 @@
 package nacosremote.interop;
 
-import com.alibaba.nacos.api.PropertyKeyConst;
 import com.alibaba.nacos.api.config.ConfigFactory;
 import com.alibaba.nacos.api.config.ConfigService;
 import com.alibaba.nacos.api.config.listener.AbstractListener;
@@ -28,23 +27,7 @@ public final class ConfigHarness {
     }
 
     public static void main(String[] args) throws Exception {
-        LineProtocol.claimStdout();
-        System.setProperty("nacos.logging.default.config.enabled", "false");
-
-        Properties properties = new Properties();
-        properties.setProperty(PropertyKeyConst.SERVER_ADDR, "127.0.0.1:8848");
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            switch (args[i]) {
-                case "--servers" -> properties.setProperty(PropertyKeyConst.SERVER_ADDR, args[i + 1]);
-                // Where the client keeps its snapshots (default: ~/nacos/config); read statically, so set first.
-                case "--cache-dir" -> System.setProperty("JM.SNAPSHOT.PATH", args[i + 1]);
-                default -> {
-                    System.err.println("usage: --servers ip:port[,ip:port...] [--cache-dir DIR]");
-                    System.exit(2);
-                }
-            }
-        }
-
+        Properties properties = LineProtocol.serviceClientProperties(args);
         ConfigService config = ConfigFactory.createConfigService(properties);
         emit(event("started"));
 

@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * The harnesses' output: one JSON object per line on the real stdout. {@link #claimStdout()}
@@ -28,6 +29,33 @@ final class LineProtocol {
 
     static void claimStdout() {
         System.setOut(System.err);
+    }
+
+    /**
+     * The start of a NamingService or ConfigService harness: stdout claimed, the client's own log
+     * config off, and its Properties from {@code --servers} and {@code --cache-dir}. The cache dir
+     * is set as a system property too: the config client reads it statically from there, the
+     * naming client from its Properties. Exits 2 on an unknown flag.
+     */
+    static Properties serviceClientProperties(String[] args) {
+        claimStdout();
+        System.setProperty("nacos.logging.default.config.enabled", "false");
+        Properties properties = new Properties();
+        properties.setProperty("serverAddr", "127.0.0.1:8848");
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--servers" -> properties.setProperty("serverAddr", args[i + 1]);
+                case "--cache-dir" -> {
+                    System.setProperty("JM.SNAPSHOT.PATH", args[i + 1]);
+                    properties.setProperty("JM.SNAPSHOT.PATH", args[i + 1]);
+                }
+                default -> {
+                    System.err.println("usage: --servers ip:port[,ip:port...] [--cache-dir DIR]");
+                    System.exit(2);
+                }
+            }
+        }
+        return properties;
     }
 
     /** A new event object whose first field is {@code event: name}. */

@@ -1,6 +1,5 @@
 package nacosremote.interop;
 
-import com.alibaba.nacos.api.PropertyKeyConst;
 import com.alibaba.nacos.api.exception.NacosException;
 import com.alibaba.nacos.api.naming.NamingFactory;
 import com.alibaba.nacos.api.naming.NamingService;
@@ -31,23 +30,7 @@ public final class NamingHarness {
     }
 
     public static void main(String[] args) throws Exception {
-        LineProtocol.claimStdout();
-        System.setProperty("nacos.logging.default.config.enabled", "false");
-
-        Properties properties = new Properties();
-        properties.setProperty(PropertyKeyConst.SERVER_ADDR, "127.0.0.1:8848");
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            switch (args[i]) {
-                case "--servers" -> properties.setProperty(PropertyKeyConst.SERVER_ADDR, args[i + 1]);
-                // Where the client keeps its service cache (default: ~/nacos/naming).
-                case "--cache-dir" -> properties.setProperty("JM.SNAPSHOT.PATH", args[i + 1]);
-                default -> {
-                    System.err.println("usage: --servers ip:port[,ip:port...] [--cache-dir DIR]");
-                    System.exit(2);
-                }
-            }
-        }
-
+        Properties properties = LineProtocol.serviceClientProperties(args);
         NamingService naming = NamingFactory.createNamingService(properties);
         emit(event("started"));
 
