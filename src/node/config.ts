@@ -13,6 +13,33 @@ const port = z.number().int().min(1).max(65535);
 const bufferedBytes = z.number().int().min(-1);
 const BUFFERED_BYTES_KEYS = ['maxSessionBufferedBytes', 'maxBufferedBytes'] as const;
 
+/**
+ * TLS on the gRPC ports (both, as Nacos's `nacos.remote.server.rpc.tls.*`; docs/security.md):
+ * off by default; compatibility (TLS and plaintext on one port) on by default, as Nacos.
+ */
+const TlsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** PEM certificate chain (Nacos: certChainFile). */
+    certFile: z.string().min(1).optional(),
+    /** PEM private key (Nacos: certPrivateKey). */
+    keyFile: z.string().min(1).optional(),
+    /** PEM CA bundle client certificates are checked against (Nacos: trustCollectionCertFile). */
+    caFile: z.string().min(1).optional(),
+    /** Require client certificates signed by caFile (Nacos: mutualAuthEnable). */
+    mutual: z.boolean().default(false),
+    compatibility: z.boolean().default(true),
+    /** How often the files are checked for changes; a change applies to new connections. */
+    reloadIntervalMs: ms.default(10_000),
+  })
+  .superRefine((tls, context) => {
+    if (!tls.enabled) return;
+    for (const key of ['certFile', 'keyFile'] as const) {
+      if (tls[key] === undefined) context.addIssue({ code: 'custom', path: [key], message: 'required when tls.enabled is true' });
+    }
+    if (tls.mutual && tls.caFile === undefined) context.addIssue({ code: 'custom', path: ['caFile'], message: 'required when tls.mutual is true (the CA client certificates are checked against)' });
+  });
+
 /** Every node option; the config file (`--config`) takes the same keys, validated strictly. */
 export const NodeConfigSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -22,6 +49,7 @@ export const NodeConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
   logFormat: z.enum(LOG_FORMATS).optional(),
+  tls: TlsSchema.default({ enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000 }),
   /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
   transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),

@@ -28,6 +28,7 @@ import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { ShedPriority } from '../server/control/shed-pacer.js';
 import { NacosServer } from '../server/nacos-server.js';
+import type { ServerTlsOptions } from '../server/transport/tls-terminator.js';
 import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 import { createNodeLogger } from './logger.js';
 
@@ -100,6 +101,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       : { identity: { key: config.cluster.identityKey, value: config.cluster.identityValue } }),
   });
   const metrics = new NodeMetrics();
+  const tls = serverTls(config);
   const server = new NacosServer({
     host: config.host,
     port: config.port,
@@ -123,6 +125,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     isTrustedMember: (ip, headers) => members.isTrustedMember(ip, headers),
     // Refused and shut-down clients are spread as a drain spreads them, never to a draining member.
     redirectTarget: (): string | undefined => spreadRedirect(cluster.latest, self, members.upOthers(), Math.random),
+    ...(tls === undefined ? {} : { tls }),
   });
   const naming = attachNaming(server, {
     memberId: self,
@@ -236,6 +239,13 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
   return { config, server, cluster, members, balancer, naming, metrics, http, logger, configModule, close, drain, closed };
+}
+
+/** The gRPC ports' TLS options, when TLS is on (the schema has checked the files are named). */
+function serverTls(config: NodeConfig): ServerTlsOptions | undefined {
+  const { enabled, certFile, keyFile, caFile, mutual, compatibility, reloadIntervalMs } = config.tls;
+  if (!enabled || certFile === undefined || keyFile === undefined) return undefined;
+  return { certFile, keyFile, ...(caFile === undefined ? {} : { caFile }), mutual, compatibility, reloadIntervalMs };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */
