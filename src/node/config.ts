@@ -103,7 +103,28 @@ export const NodeConfigSchema = z.strictObject({
    * `nacos.core.auth.server.identity.key/value`) is sent on cluster requests and trusted when shown.
    */
   cluster: z
-    .strictObject({ resolveIntervalMs: ms.default(30_000), identityKey: z.string().min(1).optional(), identityValue: z.string().min(1).optional() })
+    .strictObject({
+      resolveIntervalMs: ms.default(30_000),
+      identityKey: z.string().min(1).optional(),
+      identityValue: z.string().min(1).optional(),
+      /**
+       * TLS from this node's member clients to the other members' cluster ports (ours: in Nacos
+       * 2.2.4 members talk in plaintext). Their server certificates must name the members' IPs.
+       */
+      tls: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** PEM CA bundle the members' certificates are checked against; default Node's roots. */
+          caFile: z.string().min(1).optional(),
+          /** PEM client certificate and key, for members that require one (tls.mutual). */
+          certFile: z.string().min(1).optional(),
+          keyFile: z.string().min(1).optional(),
+          /** The name checked in the members' certificates instead of their IPs. */
+          serverName: z.string().min(1).optional(),
+        })
+        .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together' })
+        .optional(),
+    })
     .refine((c) => (c.identityKey === undefined) === (c.identityValue === undefined), { message: 'identityKey and identityValue go together' })
     .default({ resolveIntervalMs: 30_000 }),
   /** `/cluster` and smartReloadCluster timeouts (Nacos: 200 ms per member, 1 s in all, 100 ms per reload). */

@@ -19,6 +19,7 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
+import { channelSecurity, type ClientTlsOptions } from '../client/tls.js';
 import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
@@ -94,7 +95,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     logger,
     ...(membership.confPath === undefined ? {} : { clusterConfPath: membership.confPath }),
     clusterConfPollMs: config.clusterConfPollMs,
-    clientOptions: config.memberClient,
+    clientOptions: { ...config.memberClient, ...memberClientTls(config) },
     resolveIntervalMs: config.cluster.resolveIntervalMs,
     ...(config.cluster.identityKey === undefined || config.cluster.identityValue === undefined
       ? {}
@@ -246,6 +247,24 @@ function serverTls(config: NodeConfig): ServerTlsOptions | undefined {
   const { enabled, certFile, keyFile, caFile, mutual, compatibility, reloadIntervalMs } = config.tls;
   if (!enabled || certFile === undefined || keyFile === undefined) return undefined;
   return { certFile, keyFile, ...(caFile === undefined ? {} : { caFile }), mutual, compatibility, reloadIntervalMs };
+}
+
+/**
+ * The member clients' TLS, when cluster.tls is on; its files are read here, so a bad one stops
+ * the start instead of failing each member client.
+ * @throws InvalidClientOptionError naming the file
+ */
+function memberClientTls(config: NodeConfig): { tls?: ClientTlsOptions } {
+  const { enabled, caFile, certFile, keyFile, serverName } = config.cluster.tls ?? { enabled: false };
+  if (!enabled) return {};
+  const tls: ClientTlsOptions = {
+    ...(caFile === undefined ? {} : { caFile }),
+    ...(certFile === undefined ? {} : { certFile }),
+    ...(keyFile === undefined ? {} : { keyFile }),
+    ...(serverName === undefined ? {} : { serverName }),
+  };
+  channelSecurity(tls);
+  return { tls };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

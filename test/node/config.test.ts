@@ -120,3 +120,21 @@ describe('node config: TLS on the gRPC ports', () => {
     });
   }
 });
+
+describe('node config: TLS between members', () => {
+  it('is absent by default and takes a CA, a client certificate and a server name', () => {
+    assert.equal(parseNodeConfig({}).cluster.tls, undefined);
+    const tls = { enabled: true, caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', serverName: 'nacos.internal' };
+    assert.deepEqual(parseNodeConfig({ cluster: { tls } }).cluster.tls, tls);
+  });
+
+  for (const [input, key] of [
+    [{ cluster: { tls: { enabled: true, certFile: '/c.pem' } } }, 'cluster.tls'],
+    [{ cluster: { tls: { enabled: 'yes' } } }, 'cluster.tls.enabled'],
+    [{ cluster: { tls: { mutual: true } } }, 'cluster.tls.mutual'],
+  ] as const) {
+    it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}`));
+    });
+  }
+});

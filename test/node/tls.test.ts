@@ -1,6 +1,7 @@
 /**
  * A node with TLS on its gRPC ports, from its config keys: the naming and config clients work
- * over TLS only, and unusable certificate files stop the start with a message naming the file.
+ * over TLS only; members that require client certificates reach each other with cluster.tls and
+ * sync naming; unusable certificate files stop the start with a message naming the file.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigClient, NamingClient, type ClientTlsOptions } from '../../src/client/index.js';
 import { startTestNode } from '../support/node.js';
+import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';
 import { createTestPki } from '../support/tls-certificates.js';
@@ -37,6 +39,40 @@ describe('a node with TLS only on its gRPC ports', { timeout: 60_000 }, async ()
   });
 });
 
+describe('two members that require client certificates, with TLS between them (cluster.tls)', { timeout: 60_000 }, async () => {
+  const hosts = ['127.0.0.1', '127.0.0.2'];
+  const port = await findMainPort(hosts);
+  const members = hosts.map((h) => `${h}:${port}`).join(',');
+  const nodes = await Promise.all(
+    hosts.map((host) =>
+      startTestNode({
+        host,
+        port,
+        members,
+        tls: { enabled: true, certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile, mutual: true, compatibility: false },
+        cluster: { tls: { enabled: true, caFile: pki.ca.certFile, ...pki.client } },
+        naming: { sync: { debounceMs: 20 } },
+      }),
+    ),
+  );
+  const naming = new NamingClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, tls: { caFile: pki.ca.certFile, ...pki.client } });
+  after(async () => {
+    await naming.shutdown();
+    await Promise.all(nodes.map((n) => n.dispose()));
+  });
+
+  it('are up to each other, and an instance registered on one is listed on the other', async () => {
+    await eventually(() => nodes.every((n) => n.members.upOthers().length === 1), 30_000, 'members up over mutual TLS');
+    await naming.start();
+    await naming.registerInstance('synced', { ip: '10.0.0.7', port: 8080 });
+    await eventually(
+      () => nodes[1]!.naming.reader.query({ namespace: 'public', group: 'DEFAULT_GROUP', name: 'synced' }, { healthyOnly: false }).hosts.length === 1,
+      20_000,
+      'the instance synced to the other member',
+    );
+  });
+});
+
 describe('a node whose TLS files cannot be used', () => {
   it('does not start, and the message names the file', async () => {
     const badKey = join(pki.dir, 'not-a-key.pem');
@@ -48,6 +84,10 @@ describe('a node whose TLS files cannot be used', () => {
     await assert.rejects(
       startTestNode({ tls: { enabled: true, certFile: join(pki.dir, 'missing.crt'), keyFile: badKey } }),
       (error: Error) => error.message.includes('missing.crt'),
+    );
+    await assert.rejects(
+      startTestNode({ cluster: { tls: { enabled: true, caFile: join(pki.dir, 'missing-ca.crt') } } }),
+      (error: Error) => error.message.includes('missing-ca.crt'),
     );
   });
 });
