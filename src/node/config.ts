@@ -31,8 +31,16 @@ const TlsSchema = z
     compatibility: z.boolean().default(true),
     /** How often the files are checked for changes; a change applies to new connections. */
     reloadIntervalMs: ms.default(10_000),
+    /** HTTPS on the main port with the same certificate (logins and tokens off the wire in clear). */
+    https: z.boolean().default(false),
+    /** With https: a plaintext HTTP listener on 127.0.0.1 at this port too, for local health checks. */
+    plaintextLoopbackPort: port.optional(),
   })
   .superRefine((tls, context) => {
+    if (tls.https && !tls.enabled) context.addIssue({ code: 'custom', path: ['https'], message: 'needs tls.enabled (HTTPS serves the gRPC ports\' certificate)' });
+    if (tls.plaintextLoopbackPort !== undefined && !tls.https) {
+      context.addIssue({ code: 'custom', path: ['plaintextLoopbackPort'], message: 'only with tls.https (without it the main port is plaintext already)' });
+    }
     if (!tls.enabled) return;
     for (const key of ['certFile', 'keyFile'] as const) {
       if (tls[key] === undefined) context.addIssue({ code: 'custom', path: [key], message: 'required when tls.enabled is true' });
@@ -49,7 +57,7 @@ export const NodeConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
   logFormat: z.enum(LOG_FORMATS).optional(),
-  tls: TlsSchema.default({ enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000 }),
+  tls: TlsSchema.default({ enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000, https: false }),
   /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
   transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),

@@ -12,6 +12,8 @@
  * await node.close();
  * ```
  */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
@@ -188,6 +190,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       await server.close();
       await naming.close();
       await members.close();
+      await closeServer(loopbackHttp);
       await http.close();
       await configModule.close();
       resolveClosed();
@@ -214,14 +217,22 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
+  const https = config.tls.https ? server.tls?.secureContextOptions : undefined;
   const http = createAdminApp({ server, cluster, members, metrics, naming: naming.reader, limitRuleFile, auth: config.auth, policy: config.admin, logger,
+    ...(https === undefined ? {} : { https }),
     config: { service: configModule.service, maxContentBytes: config.config.maxContentBytes },
     drain: () => {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });
+  // The HTTPS listener takes each reloaded certificate as the gRPC ports do.
+  if (https !== undefined) server.tls?.onReload((options) => (http.server as unknown as TlsServer).setSecureContext(options));
+  let loopbackHttp: HttpServer | undefined;
   try {
     await http.listen({ host: config.host, port: config.port });
+    if (https !== undefined && config.tls.plaintextLoopbackPort !== undefined) {
+      loopbackHttp = await listenPlaintextLoopback(http, config.tls.plaintextLoopbackPort);
+    }
     // Hostname members are trusted from their first connection.
     await members.resolveAddresses();
     await server.start();
@@ -231,6 +242,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     await server.close();
     await naming.close();
     await members.close();
+    await closeServer(loopbackHttp);
     await http.close();
     await configModule.close();
     throw error;
@@ -240,6 +252,27 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
   return { config, server, cluster, members, balancer, naming, metrics, http, logger, configModule, close, drain, closed };
+}
+
+/**
+ * A plaintext HTTP listener on 127.0.0.1 in front of the same routes, for health checks on the
+ * host itself while the main port speaks HTTPS.
+ */
+function listenPlaintextLoopback(app: FastifyInstance, port: number): Promise<HttpServer> {
+  const server = createHttpServer((request, reply) => app.routing(request, reply));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function closeServer(server: HttpServer | undefined): Promise<void> {
+  if (server === undefined || !server.listening) return Promise.resolve();
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 /** The gRPC ports' TLS options, when TLS is on (the schema has checked the files are named). */

@@ -109,7 +109,8 @@ export class NacosServer {
   readonly registry: MessageRegistry;
   private readonly sdkTransport: ServerTransport;
   private readonly clusterTransport: ServerTransport;
-  private readonly tls: TlsTerminator | undefined;
+  /** TLS on the gRPC ports, when on: its certificate serves HTTPS too. */
+  readonly tls: TlsTerminator | undefined;
   private readonly ejector: ConnectionEjector;
   private readonly timers: Timers;
   private readonly logger: Logger;

@@ -100,11 +100,11 @@ describe('node config: delays a timer can hold', () => {
 
 describe('node config: TLS on the gRPC ports', () => {
   it('is off by default, with compatibility on as Nacos', () => {
-    assert.deepEqual(parseNodeConfig({}).tls, { enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000 });
+    assert.deepEqual(parseNodeConfig({}).tls, { enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000, https: false });
   });
 
   it('takes the files, mutual TLS and compatibility off', () => {
-    const tls = { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', caFile: '/ca.pem', mutual: true, compatibility: false, reloadIntervalMs: 500 };
+    const tls = { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', caFile: '/ca.pem', mutual: true, compatibility: false, reloadIntervalMs: 500, https: true, plaintextLoopbackPort: 8849 };
     assert.deepEqual(parseNodeConfig({ tls }).tls, tls);
   });
 
@@ -114,6 +114,8 @@ describe('node config: TLS on the gRPC ports', () => {
     [{ tls: { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', mutual: true } }, 'tls.caFile'],
     [{ tls: { reloadIntervalMs: 0 } }, 'tls.reloadIntervalMs'],
     [{ tls: { trustAll: true } }, 'tls.trustAll'],
+    [{ tls: { https: true } }, 'tls.https'],
+    [{ tls: { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', plaintextLoopbackPort: 8849 } }, 'tls.plaintextLoopbackPort'],
   ] as const) {
     it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
       assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));

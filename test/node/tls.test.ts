@@ -4,7 +4,10 @@
  * sync naming; unusable certificate files stop the start with a message naming the file.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigClient, NamingClient, type ClientTlsOptions } from '../../src/client/index.js';
@@ -70,6 +73,44 @@ describe('two members that require client certificates, with TLS between them (c
       20_000,
       'the instance synced to the other member',
     );
+  });
+});
+
+/** GET over HTTPS (trusting the test CA) or plain HTTP: the status and the certificate serial shown. */
+function get(url: string, ca?: Buffer): Promise<{ status: number; serial?: string }> {
+  return new Promise((resolve, reject) => {
+    const request = (url.startsWith('https:') ? https : http).get(url, { ...(ca === undefined ? {} : { ca }), agent: false }, (response) => {
+      const socket = response.socket as TLSSocket;
+      const serial = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().serialNumber : undefined;
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, ...(serial === undefined ? {} : { serial }) }));
+    });
+    request.once('error', reject);
+  });
+}
+
+describe('a node serving HTTPS on its main port, with a plaintext loopback listener', { timeout: 60_000 }, async () => {
+  const files = { certFile: join(pki.dir, 'https.crt'), keyFile: join(pki.dir, 'https.key') };
+  await copyFile(pki.server.certFile, files.certFile);
+  await copyFile(pki.server.keyFile, files.keyFile);
+  const loopbackPort = await findMainPort(['127.0.0.1'], [0]);
+  const node = await startTestNode({ tls: { enabled: true, ...files, https: true, plaintextLoopbackPort: loopbackPort, reloadIntervalMs: 50 } });
+  const ca = await readFile(pki.ca.certFile);
+  const readiness = '/nacos/v1/console/health/readiness';
+  after(() => node.dispose());
+
+  it('answers over HTTPS, not over plaintext HTTP on the main port, and in plaintext on the loopback port', async () => {
+    assert.equal((await get(`https://127.0.0.1:${node.config.port}${readiness}`, ca)).status, 200);
+    await assert.rejects(get(`http://127.0.0.1:${node.config.port}${readiness}`));
+    assert.equal((await get(`http://127.0.0.1:${loopbackPort}${readiness}`)).status, 200);
+  });
+
+  it('serves a replaced certificate to new HTTPS connections', async () => {
+    const before = (await get(`https://127.0.0.1:${node.config.port}${readiness}`, ca)).serial;
+    const renewed = await pki.issue(pki.ca, 'https-renewed', 'server');
+    await copyFile(renewed.keyFile, files.keyFile);
+    await copyFile(renewed.certFile, files.certFile);
+    await eventually(async () => (await get(`https://127.0.0.1:${node.config.port}${readiness}`, ca)).serial !== before, 10_000, 'the new certificate on HTTPS');
   });
 });
 

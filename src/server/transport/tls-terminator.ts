@@ -68,6 +68,9 @@ export class TlsTerminator {
   /** Sockets in their handshake, by `remoteAddress:remotePort`, with what to do once it succeeds. */
   private readonly pending = new Map<string, { readonly connectionId: string; readonly ready: (socket: net.Socket) => void }>();
   private stamps: readonly FileStamp[];
+  private contextOptions: tls.SecureContextOptions;
+  /** Told of every new context (the HTTPS listener serves the same certificate). */
+  private readonly reloadListeners = new Set<(options: tls.SecureContextOptions) => void>();
   private cancelPoll: (() => void) | undefined;
   private stopped = false;
 
@@ -78,8 +81,9 @@ export class TlsTerminator {
     private readonly logger: Logger,
   ) {
     this.stamps = this.stampFiles();
+    this.contextOptions = this.loadContextOptions();
     this.handshaker = tls.createServer({
-      ...this.loadContextOptions(),
+      ...this.contextOptions,
       ALPNProtocols: ['h2'],
       requestCert: options.mutual,
       rejectUnauthorized: options.mutual,
@@ -103,6 +107,17 @@ export class TlsTerminator {
     this.schedulePoll();
   }
 
+  /** The certificate, key and CA now in use (PEM contents). */
+  get secureContextOptions(): tls.SecureContextOptions {
+    return this.contextOptions;
+  }
+
+  /** Calls `listener` with the new contents each time the files are reloaded; returns its removal. */
+  onReload(listener: (options: tls.SecureContextOptions) => void): () => void {
+    this.reloadListeners.add(listener);
+    return () => this.reloadListeners.delete(listener);
+  }
+
   stop(): void {
     this.stopped = true;
     this.cancelPoll?.();
@@ -124,11 +139,13 @@ export class TlsTerminator {
     }
     if (stamps.every((stamp, i) => stamp.mtimeMs === this.stamps[i]?.mtimeMs && stamp.size === this.stamps[i]?.size)) return false;
     try {
-      this.handshaker.setSecureContext(this.loadContextOptions());
+      this.contextOptions = this.loadContextOptions();
     } catch (error) {
       this.logger.warn({ err: error }, 'TLS files changed but do not load; keeping the current certificate');
       return false;
     }
+    this.handshaker.setSecureContext(this.contextOptions);
+    for (const listener of this.reloadListeners) listener(this.contextOptions);
     this.stamps = stamps;
     this.logger.info({ certFile: this.options.certFile }, 'TLS certificate reloaded; new connections use it');
     return true;
