@@ -64,8 +64,9 @@ describe('two members that require client certificates, with TLS between them (c
     await Promise.all(nodes.map((n) => n.dispose()));
   });
 
-  it('are up to each other, and an instance registered on one is listed on the other', async () => {
+  it("are up to each other, read each other's load (what balancing runs on), and an instance registered on one is listed on the other", async () => {
     await eventually(() => nodes.every((n) => n.members.upOthers().length === 1), 30_000, 'members up over mutual TLS');
+    for (const node of nodes) assert.equal((await node.cluster.load()).metricsCount, 2);
     await naming.start();
     await naming.registerInstance('synced', { ip: '10.0.0.7', port: 8080 });
     await eventually(
