@@ -40,6 +40,7 @@ export type { Connection, ConnectionMeta } from '../server/connection.js';
 export type { ConnectionListener, ConnectionManager } from '../server/connection-manager.js';
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
+export { TlsFilesError, type ServerTlsOptions } from '../server/transport/tls-terminator.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
 export type { ConfigModule, ConfigRecord, ConfigService, ConfigStore, HistoryEntry, HistorySummary } from '../config/index.js';

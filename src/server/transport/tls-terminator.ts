@@ -52,6 +52,16 @@ interface FileStamp {
   readonly size: number;
 }
 
+/** A socket in its handshake: what to do with it once the handshake succeeds. */
+interface PendingHandshake {
+  readonly connectionId: string;
+  readonly ready: (socket: net.Socket) => void;
+}
+
+function unreadable(path: string, error: unknown): TlsFilesError {
+  return new TlsFilesError(`cannot read TLS file ${path}: ${(error as Error).message}`, { cause: error });
+}
+
 /**
  * TLS for one node's gRPC listeners, terminated on our own sockets below the gRPC transport: it
  * looks at each connection's first byte, runs the handshake (ALPN `h2`, optionally requiring a
@@ -66,7 +76,7 @@ export class TlsTerminator {
    */
   private readonly handshaker: tls.Server;
   /** Sockets in their handshake, by `remoteAddress:remotePort`, with what to do once it succeeds. */
-  private readonly pending = new Map<string, { readonly connectionId: string; readonly ready: (socket: net.Socket) => void }>();
+  private readonly pending = new Map<string, PendingHandshake>();
   private stamps: readonly FileStamp[];
   private contextOptions: tls.SecureContextOptions;
   /** Told of every new context (the HTTPS listener serves the same certificate). */
@@ -76,7 +86,7 @@ export class TlsTerminator {
 
   /** @throws TlsFilesError when a file cannot be read or the pair does not make a context */
   constructor(
-    readonly options: ServerTlsOptions,
+    private readonly options: ServerTlsOptions,
     private readonly timers: Timers,
     private readonly logger: Logger,
   ) {
@@ -129,7 +139,7 @@ export class TlsTerminator {
    * mid-write or a bad pair keeps the old context (and is tried again next time).
    * @returns whether the context was replaced
    */
-  reloadIfChanged(): boolean {
+  private reloadIfChanged(): boolean {
     let stamps: readonly FileStamp[];
     try {
       stamps = this.stampFiles();
@@ -170,13 +180,13 @@ export class TlsTerminator {
         ready(raw);
       } else {
         this.logger.info({ connectionId }, 'plaintext connection refused: this port requires TLS (compatibility off)');
-        raw.end(TLS_REQUIRED_GOAWAY);
+        raw.write(TLS_REQUIRED_GOAWAY);
         raw.destroySoon();
       }
     });
   }
 
-  private takePending(socket: tls.TLSSocket): { readonly connectionId: string; readonly ready: (socket: net.Socket) => void } | undefined {
+  private takePending(socket: tls.TLSSocket): PendingHandshake | undefined {
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     const waiting = this.pending.get(key);
     this.pending.delete(key);
@@ -202,7 +212,7 @@ export class TlsTerminator {
         const stat = statSync(path);
         return { path, mtimeMs: stat.mtimeMs, size: stat.size };
       } catch (error) {
-        throw new TlsFilesError(`cannot read TLS file ${path}: ${(error as Error).message}`, { cause: error });
+        throw unreadable(path, error);
       }
     });
   }
@@ -214,7 +224,7 @@ export class TlsTerminator {
       try {
         return readFileSync(path);
       } catch (error) {
-        throw new TlsFilesError(`cannot read TLS file ${path}: ${(error as Error).message}`, { cause: error });
+        throw unreadable(path, error);
       }
     };
     const contextOptions = { cert: read(certFile), key: read(keyFile), ...(caFile === undefined ? {} : { ca: read(caFile) }) };
