@@ -40,6 +40,7 @@ const STEPS: readonly Step[] = [
   { name: 'config', script: 'bench/config.ts', args: quick ? ['--quick'] : [] },
   { name: 'rebalance', script: 'bench/rebalance.ts', args: quick ? ['--quick'] : [] },
   { name: 'naming', script: 'bench/naming.ts', args: quick ? ['--quick'] : [] },
+  { name: 'tls', script: 'bench/tls.ts', args: quick ? ['--quick'] : [] },
 ];
 
 function run(step: Step): Promise<number> {

@@ -4,6 +4,7 @@
 // the bi-stream carries ConnectionSetupRequest so the server registers the connection.
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import {
   decodePayload,
   encodePayload,
@@ -23,6 +24,8 @@ export interface H2ConnectOptions {
   /** Source address to bind (any of 127.0.0.0/8 on loopback), to spread connections over IPs. */
   readonly localAddress?: string;
   readonly connectTimeoutMs?: number;
+  /** PEM CA to trust: the connection speaks TLS (ALPN h2) instead of plaintext. */
+  readonly tlsCa?: string;
 }
 
 /** A call that ended without `grpc-status: 0` and a message (or with a transport error). */
@@ -67,10 +70,14 @@ export class H2GrpcConnection {
 
   /** Opens the TCP connection and the HTTP/2 session; resolves once the session is up. */
   static connect(options: H2ConnectOptions): Promise<H2GrpcConnection> {
-    const { host, port, localAddress, connectTimeoutMs = 5000 } = options;
-    const authority = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const { host, port, localAddress, connectTimeoutMs = 5000, tlsCa } = options;
+    const authority = `${tlsCa === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const bind = localAddress === undefined ? {} : { localAddress };
     const session = http2.connect(authority, {
-      createConnection: () => net.connect({ host, port, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) }),
+      createConnection: () => {
+        const socket = net.connect({ host, port, noDelay: true, ...bind });
+        return tlsCa === undefined ? socket : tls.connect({ socket, host, ca: tlsCa, ALPNProtocols: ['h2'], ...(net.isIP(host) === 0 ? { servername: host } : {}) });
+      },
     });
     return new Promise((resolve, reject) => {
       const fail = (error: Error) => {

@@ -112,11 +112,11 @@ function spawnTs(args: readonly string[], nodeOptions: readonly string[] = []): 
   return spawn(process.execPath, [...extraServerArgs, ...nodeOptions, '--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-/** Our node, started as an operator would (CLI), with a fresh home; ready once readiness says 200. */
-export async function startOurNode(host: string, timeoutMs = 60_000): Promise<ServerProcess> {
+/** Our node, started as an operator would (CLI, plus `extraArgs`), with a fresh home; ready once readiness says 200. */
+export async function startOurNode(host: string, timeoutMs = 60_000, extraArgs: readonly string[] = []): Promise<ServerProcess> {
   const port = await findMainPort([host]);
   const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
-  const child = spawnTs([CLI, 'server', '--host', host, '--port', String(port), '--home', home, '--log-level', 'warn']);
+  const child = spawnTs([CLI, 'server', '--host', host, '--port', String(port), '--home', home, '--log-level', 'warn', ...extraArgs]);
   const server = new ServerProcess('ours', host, child, home);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -19,6 +19,8 @@ export interface DriverPlan {
   /** Check that the server's connectionId names our source address and port (a real server does). */
   readonly checkConnectionId: boolean;
   readonly callTimeoutMs: number;
+  /** PEM CA to trust: every connection speaks TLS. */
+  readonly tlsCa?: string;
 }
 
 export type ToDriver =
@@ -58,7 +60,7 @@ function send(message: FromDriver): void {
 async function prepare(p: DriverPlan): Promise<void> {
   plan = p;
   connections = await Promise.all(
-    p.localAddresses.map((localAddress) => H2GrpcConnection.connect({ host: p.host, port: p.port, ...(localAddress === '' ? {} : { localAddress }) })),
+    p.localAddresses.map((localAddress) => H2GrpcConnection.connect({ host: p.host, port: p.port, ...(localAddress === '' ? {} : { localAddress }), ...(p.tlsCa === undefined ? {} : { tlsCa: p.tlsCa }) })),
   );
   await Promise.all(
     connections.map(async (connection) => {

@@ -24,6 +24,8 @@ export interface UnaryLoadOptions {
   readonly durationMs: number;
   /** The server's process, to charge it its CPU time over the window (Linux /proc). */
   readonly serverPid?: number;
+  /** PEM CA to trust: the connections speak TLS. */
+  readonly tlsCa?: string;
 }
 
 export interface UnaryLoadResult {
@@ -61,6 +63,7 @@ export async function runUnaryLoad(options: UnaryLoadOptions): Promise<UnaryLoad
         register: options.register,
         checkConnectionId: options.checkConnectionId,
         callTimeoutMs: 10_000,
+        ...(options.tlsCa === undefined ? {} : { tlsCa: options.tlsCa }),
       };
       driver.send({ type: 'prepare', plan });
     });

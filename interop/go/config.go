@@ -6,6 +6,7 @@ package main
 //	args:   --servers ip:port[,ip:port...]   main ports; the SDK adds 1000 for gRPC
 //	        --cache-dir DIR                  where the SDK keeps its config snapshots
 //	        [--log-level debug|info|warn|error]
+//	        [--tls-ca CA.pem [--tls-cert CERT.pem --tls-key KEY.pem]]  TLS to the gRPC port (mutual with a certificate)
 //	stdin:  get DATAID GROUP                 -> {"event":"config","source":"query","dataId":...,"group":...,"content":"..."}
 //	        publish DATAID GROUP CONTENT...  -> {"event":"ok"} (the rest of the line is the content)
 //	        listen DATAID GROUP              -> {"event":"ok"}, then every change:
@@ -26,7 +27,7 @@ import (
 func runConfig(args []string) {
 	parsed := parseSDKModeArgs("config", args)
 	client, err := clients.NewConfigClient(vo.NacosClientParam{
-		ClientConfig:  &constant.ClientConfig{TimeoutMs: 5000, NotLoadCacheAtStart: true, CacheDir: parsed.cacheDir, LogLevel: parsed.logLevel},
+		ClientConfig:  &constant.ClientConfig{TimeoutMs: 5000, NotLoadCacheAtStart: true, CacheDir: parsed.cacheDir, LogLevel: parsed.logLevel, TLSCfg: parsed.tls},
 		ServerConfigs: sdkServerConfigs(parsed.servers),
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ package main
 //	args:   --servers ip:port[,ip:port...]   main ports; the SDK adds 1000 for gRPC
 //	        --cache-dir DIR                  where the SDK keeps its service cache
 //	        [--log-level debug|info|warn|error]
+//	        [--tls-ca CA.pem [--tls-cert CERT.pem --tls-key KEY.pem]]  TLS to the gRPC port (mutual with a certificate)
 //	stdin:  register SERVICE IP PORT [CLUSTER] -> {"event":"ok"}
 //	        register-persistent SERVICE IP PORT -> {"event":"ok"} (the SDK sends it over HTTP)
 //	        deregister SERVICE IP PORT         -> {"event":"ok"}
@@ -34,7 +35,7 @@ func runNaming(args []string) {
 		// UpdateCacheWhenEmpty: by default the SDK drops an empty instance list, so the last
 		// instance's removal would never reach the callback.
 		ClientConfig: &constant.ClientConfig{
-			TimeoutMs: 5000, NotLoadCacheAtStart: true, UpdateCacheWhenEmpty: true, CacheDir: parsed.cacheDir, LogLevel: parsed.logLevel,
+			TimeoutMs: 5000, NotLoadCacheAtStart: true, UpdateCacheWhenEmpty: true, CacheDir: parsed.cacheDir, LogLevel: parsed.logLevel, TLSCfg: parsed.tls,
 		},
 		ServerConfigs: sdkServerConfigs(parsed.servers),
 	})

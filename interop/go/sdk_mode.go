@@ -17,9 +17,12 @@ type sdkModeArgs struct {
 	servers  []string
 	cacheDir string
 	logLevel string
+	// tls: off unless --tls-ca, --tls-cert or --tls-key is given; Appointed so the SDK does not
+	// read it from the environment instead.
+	tls constant.TLSConfig
 }
 
-// parseSDKModeArgs reads --servers, --cache-dir and --log-level, and installs the SDK's logger:
+// parseSDKModeArgs reads --servers, --cache-dir, --log-level and the --tls-* files, and installs the SDK's logger:
 // set before a client exists, the SDK keeps a logger it finds instead of writing log files.
 func parseSDKModeArgs(mode string, args []string) sdkModeArgs {
 	parsed := sdkModeArgs{servers: []string{"127.0.0.1:8848"}, logLevel: "info"}
@@ -31,8 +34,17 @@ func parseSDKModeArgs(mode string, args []string) sdkModeArgs {
 			parsed.cacheDir = args[i+1]
 		case "--log-level":
 			parsed.logLevel = args[i+1]
+		case "--tls-ca":
+			parsed.tls.CaFile = args[i+1]
+			parsed.tls.Enable, parsed.tls.Appointed = true, true
+		case "--tls-cert":
+			parsed.tls.CertFile = args[i+1]
+			parsed.tls.Enable, parsed.tls.Appointed = true, true
+		case "--tls-key":
+			parsed.tls.KeyFile = args[i+1]
+			parsed.tls.Enable, parsed.tls.Appointed = true, true
 		default:
-			fmt.Fprintf(os.Stderr, "usage: %s --servers ip:port[,...] --cache-dir DIR [--log-level LEVEL]\n", mode)
+			fmt.Fprintf(os.Stderr, "usage: %s --servers ip:port[,...] --cache-dir DIR [--log-level LEVEL] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]\n", mode)
 			os.Exit(2)
 		}
 	}

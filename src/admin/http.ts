@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
+import https from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ClusterLoader } from '../cluster/cluster-loader.js';
@@ -44,6 +47,8 @@ export interface AdminContext {
   readonly drain?: () => void;
   /** Config's open API; absent, the config routes are not served. */
   readonly config?: { readonly service: ConfigService; readonly maxContentBytes: number };
+  /** Serve HTTPS with this certificate and key (the gRPC ports'; docs/security.md); plaintext HTTP when absent. */
+  readonly https?: SecureContextOptions;
 }
 
 /**
@@ -57,7 +62,13 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   // Request lines would drown connection events at info; HTTP logs warnings and up.
   const httpLogger = logger.child({ component: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' });
   // Request ids are random: a caller who has one may ask for its log lines, not guess others'.
-  const app = Fastify({ loggerInstance: httpLogger as FastifyBaseLogger, bodyLimit: 1024 * 1024, genReqId: () => randomUUID() });
+  const secure = context.https;
+  const app = Fastify({
+    loggerInstance: httpLogger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    genReqId: () => randomUUID(),
+    ...(secure === undefined ? {} : { serverFactory: (handler: RequestListener) => https.createServer({ ...secure }, handler) }),
+  });
   const checkAccess = createAccessCheck(
     context.auth ?? AUTH_OFF,
     policy.anonymousWrites,

@@ -28,14 +28,22 @@ program
   .option('--advertise-ip <ip>', 'the IP clients and members reach this node at (default --host, or the first non-internal IPv4)')
   .option('--members <list>', 'cluster members, ip:port,ip:port,... (main ports, self included); default <home>/conf/cluster.conf')
   .option('--auth-token <token>', 'require this accessToken on write endpoints (repeatable)', (t: string, all: string[] = []) => [...all, t])
+  .option('--tls-cert <file>', 'PEM certificate chain: turns TLS on for the gRPC ports (with --tls-key; docs/security.md)')
+  .option('--tls-key <file>', 'PEM private key of --tls-cert')
+  .option('--tls-ca <file>', 'PEM CA bundle client certificates are checked against (mutual TLS: tls.mutual in the config file)')
   .option('--config <file>', 'JSON file with any of the options (flags win)')
-  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; logFormat?: LogFormat; advertiseIp?: string; members?: string; authToken?: string[]; config?: string }) => {
-    const { config: configFile, authToken, ...given } = flags;
+  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; logFormat?: LogFormat; advertiseIp?: string; members?: string; authToken?: string[]; tlsCert?: string; tlsKey?: string; tlsCa?: string; config?: string }) => {
+    const { config: configFile, authToken, tlsCert, tlsKey, tlsCa, ...given } = flags;
     const fromFile = configFile === undefined ? {} : await readConfigFile(configFile);
     const fromFlags: Record<string, unknown> = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
     if (authToken !== undefined) {
       const fileAuth = (fromFile['auth'] ?? {}) as Record<string, unknown>;
       fromFlags['auth'] = { ...fileAuth, tokens: authToken };
+    }
+    const tlsFlags = { certFile: tlsCert, keyFile: tlsKey, caFile: tlsCa };
+    if (Object.values(tlsFlags).some((v) => v !== undefined)) {
+      const fileTls = (fromFile['tls'] ?? {}) as Record<string, unknown>;
+      fromFlags['tls'] = { ...fileTls, enabled: true, ...Object.fromEntries(Object.entries(tlsFlags).filter(([, v]) => v !== undefined)) };
     }
     let forceAfterMs = 0;
     const started = exitOnSignals(process, () => forceAfterMs);

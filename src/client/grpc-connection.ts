@@ -15,6 +15,7 @@ import {
 } from '../protocol/index.js';
 import { decodeResponse } from './decode-response.js';
 import { formatAddress, type ServerAddress } from './server-list.js';
+import type { ChannelSecurity } from './tls.js';
 import type { ClientConnection } from './transport.js';
 
 const identity = (b: Buffer): Buffer => b;
@@ -28,6 +29,8 @@ export interface GrpcConnectionOptions {
   readonly clientIp: string;
   readonly registry: MessageRegistry;
   readonly logger: Logger;
+  /** Plaintext or TLS, and how. */
+  readonly security: ChannelSecurity;
 }
 
 /**
@@ -47,7 +50,8 @@ export class GrpcConnection implements ClientConnection {
 
   constructor(private readonly options: GrpcConnectionOptions) {
     this.server = options.server;
-    this.client = new grpc.Client(`${hostForTarget(options.server.ip)}:${options.server.port + options.grpcPortOffset}`, grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(`${hostForTarget(options.server.ip)}:${options.server.port + options.grpcPortOffset}`, options.security.credentials(), {
+      ...options.security.channelOptions,
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,

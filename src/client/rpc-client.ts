@@ -35,6 +35,7 @@ import {
   UnusableResponseError,
 } from './errors.js';
 import { GrpcConnection } from './grpc-connection.js';
+import { channelSecurity, type ChannelSecurity, type ClientTlsOptions } from './tls.js';
 import type { ClientConnection, ConnectionFactory } from './transport.js';
 import { formatAddress, parseServerAddress, ServerList, type ServerAddress } from './server-list.js';
 
@@ -92,6 +93,8 @@ export interface RpcClientOptions {
   logger?: Logger;
   timers?: Timers;
   random?: () => number;
+  /** TLS to the gRPC port (docs/security.md); plaintext when unset. */
+  tls?: ClientTlsOptions;
   /** @internal Replaces the gRPC transport (tests). */
   connectionFactory?: ConnectionFactory;
 }
@@ -163,6 +166,7 @@ export class RpcClient {
   private readonly random: () => number;
   private readonly logger: Logger;
   private readonly clientIp: string;
+  private readonly security: ChannelSecurity;
   private lastActive = 0;
   private startWaiters: StartWaiter[] = [];
   private signal: SwitchSignal | undefined;
@@ -170,7 +174,7 @@ export class RpcClient {
   private readonly o: Required<
     Omit<
       RpcClientOptions,
-      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes'
+      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes' | 'tls'
     >
   >;
 
@@ -185,6 +189,7 @@ export class RpcClient {
     this.logger = options.logger ?? pino({ level: 'warn' });
     this.serverList = new ServerList(options.serverAddresses, this.random);
     this.clientIp = options.clientIp ?? firstNonInternalIPv4();
+    this.security = channelSecurity(options.tls);
     this.o = {
       headers: options.headers ?? {},
       grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,
@@ -442,7 +447,13 @@ export class RpcClient {
         },
         (reason) => this.onStreamEnd(connection, reason),
       );
-      const labels = { source: 'sdk', ...(this.options.appName ? { AppName: this.options.appName } : {}), ...this.options.labels };
+      // Java's GrpcClient always says whether it dialled with TLS.
+      const labels = {
+        source: 'sdk',
+        ...(this.options.appName ? { AppName: this.options.appName } : {}),
+        'tls.enable': String(this.security.tls),
+        ...this.options.labels,
+      };
       connection.send(
         this.withHeaders(request('ConnectionSetupRequest', {
           clientVersion: `Nacos-Node-Client:v${PACKAGE_VERSION}`,
@@ -475,6 +486,7 @@ export class RpcClient {
       clientIp: this.clientIp,
       registry: this.registry,
       logger: this.logger,
+      security: this.security,
     });
   }
 

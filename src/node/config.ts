@@ -13,6 +13,41 @@ const port = z.number().int().min(1).max(65535);
 const bufferedBytes = z.number().int().min(-1);
 const BUFFERED_BYTES_KEYS = ['maxSessionBufferedBytes', 'maxBufferedBytes'] as const;
 
+/**
+ * TLS on the gRPC ports (both, as Nacos's `nacos.remote.server.rpc.tls.*`; docs/security.md):
+ * off by default; compatibility (TLS and plaintext on one port) on by default, as Nacos.
+ */
+const TlsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** PEM certificate chain (Nacos: certChainFile). */
+    certFile: z.string().min(1).optional(),
+    /** PEM private key (Nacos: certPrivateKey). */
+    keyFile: z.string().min(1).optional(),
+    /** PEM CA bundle client certificates are checked against (Nacos: trustCollectionCertFile). */
+    caFile: z.string().min(1).optional(),
+    /** Require client certificates signed by caFile (Nacos: mutualAuthEnable). */
+    mutual: z.boolean().default(false),
+    compatibility: z.boolean().default(true),
+    /** How often the files are checked for changes; a change applies to new connections. */
+    reloadIntervalMs: ms.default(10_000),
+    /** HTTPS on the main port with the same certificate (logins and tokens off the wire in clear). */
+    https: z.boolean().default(false),
+    /** With https: a plaintext HTTP listener on 127.0.0.1 at this port too, for local health checks. */
+    plaintextLoopbackPort: port.optional(),
+  })
+  .superRefine((tls, context) => {
+    if (tls.https && !tls.enabled) context.addIssue({ code: 'custom', path: ['https'], message: 'needs tls.enabled (HTTPS serves the gRPC ports\' certificate)' });
+    if (tls.plaintextLoopbackPort !== undefined && !tls.https) {
+      context.addIssue({ code: 'custom', path: ['plaintextLoopbackPort'], message: 'only with tls.https (without it the main port is plaintext already)' });
+    }
+    if (!tls.enabled) return;
+    for (const key of ['certFile', 'keyFile'] as const) {
+      if (tls[key] === undefined) context.addIssue({ code: 'custom', path: [key], message: 'required when tls.enabled is true' });
+    }
+    if (tls.mutual && tls.caFile === undefined) context.addIssue({ code: 'custom', path: ['caFile'], message: 'required when tls.mutual is true (the CA client certificates are checked against)' });
+  });
+
 /** Every node option; the config file (`--config`) takes the same keys, validated strictly. */
 export const NodeConfigSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -22,6 +57,7 @@ export const NodeConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty when stdout is a terminal, else json. */
   logFormat: z.enum(LOG_FORMATS).optional(),
+  tls: TlsSchema.default({ enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000, https: false }),
   /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
   transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
@@ -75,7 +111,28 @@ export const NodeConfigSchema = z.strictObject({
    * `nacos.core.auth.server.identity.key/value`) is sent on cluster requests and trusted when shown.
    */
   cluster: z
-    .strictObject({ resolveIntervalMs: ms.default(30_000), identityKey: z.string().min(1).optional(), identityValue: z.string().min(1).optional() })
+    .strictObject({
+      resolveIntervalMs: ms.default(30_000),
+      identityKey: z.string().min(1).optional(),
+      identityValue: z.string().min(1).optional(),
+      /**
+       * TLS from this node's member clients to the other members' cluster ports (ours: in Nacos
+       * 2.2.4 members talk in plaintext). Their server certificates must name the members' IPs.
+       */
+      tls: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** PEM CA bundle the members' certificates are checked against; default Node's roots. */
+          caFile: z.string().min(1).optional(),
+          /** PEM client certificate and key, for members that require one (tls.mutual). */
+          certFile: z.string().min(1).optional(),
+          keyFile: z.string().min(1).optional(),
+          /** The name checked in the members' certificates instead of their IPs. */
+          serverName: z.string().min(1).optional(),
+        })
+        .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together' })
+        .optional(),
+    })
     .refine((c) => (c.identityKey === undefined) === (c.identityValue === undefined), { message: 'identityKey and identityValue go together' })
     .default({ resolveIntervalMs: 30_000 }),
   /** `/cluster` and smartReloadCluster timeouts (Nacos: 200 ms per member, 1 s in all, 100 ms per reload). */

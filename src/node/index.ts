@@ -12,6 +12,8 @@
  * await node.close();
  * ```
  */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
@@ -19,6 +21,7 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
+import { channelSecurity, type ClientTlsOptions } from '../client/tls.js';
 import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
@@ -28,6 +31,7 @@ import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { ShedPriority } from '../server/control/shed-pacer.js';
 import { NacosServer } from '../server/nacos-server.js';
+import type { ServerTlsOptions } from '../server/transport/tls-terminator.js';
 import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 import { createNodeLogger } from './logger.js';
 
@@ -36,6 +40,7 @@ export type { Connection, ConnectionMeta } from '../server/connection.js';
 export type { ConnectionListener, ConnectionManager } from '../server/connection-manager.js';
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
+export { TlsFilesError, type ServerTlsOptions } from '../server/transport/tls-terminator.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
 export type { ConfigModule, ConfigRecord, ConfigService, ConfigStore, HistoryEntry, HistorySummary } from '../config/index.js';
@@ -93,13 +98,14 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     logger,
     ...(membership.confPath === undefined ? {} : { clusterConfPath: membership.confPath }),
     clusterConfPollMs: config.clusterConfPollMs,
-    clientOptions: config.memberClient,
+    clientOptions: { ...config.memberClient, ...memberClientTls(config) },
     resolveIntervalMs: config.cluster.resolveIntervalMs,
     ...(config.cluster.identityKey === undefined || config.cluster.identityValue === undefined
       ? {}
       : { identity: { key: config.cluster.identityKey, value: config.cluster.identityValue } }),
   });
   const metrics = new NodeMetrics();
+  const tls = serverTls(config);
   const server = new NacosServer({
     host: config.host,
     port: config.port,
@@ -123,6 +129,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     isTrustedMember: (ip, headers) => members.isTrustedMember(ip, headers),
     // Refused and shut-down clients are spread as a drain spreads them, never to a draining member.
     redirectTarget: (): string | undefined => spreadRedirect(cluster.latest, self, members.upOthers(), Math.random),
+    ...(tls === undefined ? {} : { tls }),
   });
   const naming = attachNaming(server, {
     memberId: self,
@@ -184,6 +191,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       await server.close();
       await naming.close();
       await members.close();
+      await closeServer(loopbackHttp);
       await http.close();
       await configModule.close();
       resolveClosed();
@@ -210,14 +218,22 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     })();
     return draining;
   };
+  const https = config.tls.https ? server.tls?.secureContextOptions : undefined;
   const http = createAdminApp({ server, cluster, members, metrics, naming: naming.reader, limitRuleFile, auth: config.auth, policy: config.admin, logger,
+    ...(https === undefined ? {} : { https }),
     config: { service: configModule.service, maxContentBytes: config.config.maxContentBytes },
     drain: () => {
       drain().catch((error: unknown) => logger.error({ err: error }, 'drain failed'));
     },
   });
+  // The HTTPS listener takes each reloaded certificate as the gRPC ports do.
+  if (https !== undefined) server.tls?.onReload((options) => (http.server as unknown as TlsServer).setSecureContext(options));
+  let loopbackHttp: HttpServer | undefined;
   try {
     await http.listen({ host: config.host, port: config.port });
+    if (https !== undefined && config.tls.plaintextLoopbackPort !== undefined) {
+      loopbackHttp = await listenPlaintextLoopback(http, config.tls.plaintextLoopbackPort);
+    }
     // Hostname members are trusted from their first connection.
     await members.resolveAddresses();
     await server.start();
@@ -227,6 +243,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     await server.close();
     await naming.close();
     await members.close();
+    await closeServer(loopbackHttp);
     await http.close();
     await configModule.close();
     throw error;
@@ -236,6 +253,52 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   logger.info({ host: config.host, port: config.port, grpcPort: server.ports.sdk, clusterPort: server.ports.cluster, home: config.home }, 'node started');
 
   return { config, server, cluster, members, balancer, naming, metrics, http, logger, configModule, close, drain, closed };
+}
+
+/**
+ * A plaintext HTTP listener on 127.0.0.1 in front of the same routes, for health checks on the
+ * host itself while the main port speaks HTTPS.
+ */
+function listenPlaintextLoopback(app: FastifyInstance, port: number): Promise<HttpServer> {
+  const server = createHttpServer((request, reply) => app.routing(request, reply));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function closeServer(server: HttpServer | undefined): Promise<void> {
+  if (server === undefined || !server.listening) return Promise.resolve();
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** The gRPC ports' TLS options, when TLS is on (the schema has checked the files are named). */
+function serverTls(config: NodeConfig): ServerTlsOptions | undefined {
+  const { enabled, certFile, keyFile, caFile, mutual, compatibility, reloadIntervalMs } = config.tls;
+  if (!enabled || certFile === undefined || keyFile === undefined) return undefined;
+  return { certFile, keyFile, ...(caFile === undefined ? {} : { caFile }), mutual, compatibility, reloadIntervalMs };
+}
+
+/**
+ * The member clients' TLS, when cluster.tls is on; its files are read here, so a bad one stops
+ * the start instead of failing each member client.
+ * @throws InvalidClientOptionError naming the file
+ */
+function memberClientTls(config: NodeConfig): { tls?: ClientTlsOptions } {
+  const { enabled, caFile, certFile, keyFile, serverName } = config.cluster.tls ?? { enabled: false };
+  if (!enabled) return {};
+  const tls: ClientTlsOptions = {
+    ...(caFile === undefined ? {} : { caFile }),
+    ...(certFile === undefined ? {} : { certFile }),
+    ...(keyFile === undefined ? {} : { keyFile }),
+    ...(serverName === undefined ? {} : { serverName }),
+  };
+  channelSecurity(tls);
+  return { tls };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

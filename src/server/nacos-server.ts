@@ -24,6 +24,7 @@ import { applyServerReload } from './handlers/server-reload.js';
 import { GrpcTransport } from './transport/grpc-transport.js';
 import { Http2Transport } from './transport/http2-transport.js';
 import { ByteBudget } from './transport/inbound-budget.js';
+import { TlsTerminator, type ServerTlsOptions } from './transport/tls-terminator.js';
 import type { ServerTransport, Transport, TransportHandlers, TransportKind } from './transport/types.js';
 
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -91,6 +92,8 @@ export interface NacosServerOptions {
    */
   isTrustedMember?: (ip: string, headers: Readonly<Record<string, string>>) => boolean;
   observer?: ServerObserver;
+  /** TLS on both gRPC ports (as Nacos's one `nacos.remote.server.rpc.tls` setting); off when unset. */
+  tls?: ServerTlsOptions;
 }
 
 /** A registered connection as the embedding API shows it. */
@@ -106,6 +109,8 @@ export class NacosServer {
   readonly registry: MessageRegistry;
   private readonly sdkTransport: ServerTransport;
   private readonly clusterTransport: ServerTransport;
+  /** TLS on the gRPC ports, when on: its certificate serves HTTPS too. */
+  readonly tls: TlsTerminator | undefined;
   private readonly ejector: ConnectionEjector;
   private readonly timers: Timers;
   private readonly logger: Logger;
@@ -164,6 +169,7 @@ export class NacosServer {
       registered: (transport: Transport) => this.manager.checkValid(transport.id),
     };
     const offset = options.grpcPortOffset ?? PortOffset.SDK_GRPC;
+    this.tls = options.tls === undefined ? undefined : new TlsTerminator(options.tls, timers, options.logger);
     const transportOptions = {
       host: options.host,
       maxMessageBytes,
@@ -177,6 +183,7 @@ export class NacosServer {
       unregisteredTimeoutMs: 2 * (options.setupTimeoutMs ?? 10_000),
       now: () => timers.now(),
       logger: options.logger,
+      ...(this.tls === undefined ? {} : { tls: this.tls }),
     };
     const TransportImpl = options.transport === 'http2' ? Http2Transport : GrpcTransport;
     this.sdkTransport = new TransportImpl({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
@@ -213,6 +220,7 @@ export class NacosServer {
       throw error;
     }
     this.listening = true;
+    this.tls?.start();
   }
 
   /** Binds (if needed), starts the ejector and marks the server started. */
@@ -305,6 +313,7 @@ export class NacosServer {
     this.manager.stopShedding();
     this.sdkTransport.stopAccepting();
     this.clusterTransport.stopAccepting();
+    this.tls?.stop();
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
     // A target per client, so they spread over the other members instead of all going to one.
     const resets = this.manager

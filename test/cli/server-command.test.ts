@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findMainPort } from '../support/ports.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
+import { createTestPki } from '../support/tls-certificates.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -125,6 +126,24 @@ describe('nacos-remote server (CLI)', () => {
     child.kill('SIGKILL');
     await exited;
     await eventually(async () => (await httpStatus(`http://127.0.0.1:${port}/nacos/v1/console/health/liveness`)) === 0, 10_000, 'node gone');
+  });
+
+  it('turns TLS on with --tls-cert and --tls-key; one without the other, or an unreadable file, stops the start naming it', async () => {
+    const pki = await createTestPki();
+    try {
+      assert.match(await logOfAStart(['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile]), /node started/);
+      for (const [flags, named] of [
+        [['--tls-key', pki.server.keyFile], /'tls\.certFile': required when tls\.enabled is true/],
+        [['--tls-cert', pki.server.certFile, '--tls-key', join(pki.dir, 'missing.key')], /missing\.key/],
+      ] as const) {
+        const run = runCli(['server', '--host', '127.0.0.1', '--home', home, ...flags]);
+        children.push(run.child);
+        assert.equal(await run.exit, 1, run.output());
+        assert.match(run.output(), named);
+      }
+    } finally {
+      await pki.cleanup();
+    }
   });
 
   it('rejects a bad flag value', async () => {

@@ -85,7 +85,7 @@ describe('ConfigClient (fake transport, injected clock)', () => {
     const { net, config, start } = setup();
     await start();
     const setupRequest = net.connections[0]!.sent.find((m) => m.type === 'ConnectionSetupRequest');
-    assert.deepEqual((setupRequest?.body as JsonObject)['labels'], { source: 'sdk', AppName: 'unknown', module: 'config', taskId: '0' });
+    assert.deepEqual((setupRequest?.body as JsonObject)['labels'], { source: 'sdk', AppName: 'unknown', module: 'config', taskId: '0', 'tls.enable': 'false' });
     await config.shutdown();
   });
 

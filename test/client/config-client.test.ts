@@ -46,7 +46,7 @@ describe('ConfigClient on a real node', { timeout: 90_000 }, () => {
     const publisher = await client(node, { appName: 'orders' });
     const listener = await client(node);
     const labelsOf = (config: ConfigClient) => node.server.connections().find((c) => c.connectionId === config.rpcClient.connectionId)?.labels;
-    assert.deepEqual(labelsOf(publisher), { source: 'sdk', module: 'config', AppName: 'orders', taskId: '0' });
+    assert.deepEqual(labelsOf(publisher), { source: 'sdk', module: 'config', AppName: 'orders', taskId: '0', 'tls.enable': 'false' });
 
     assert.equal(await listener.getConfig('app.yaml', GROUP), undefined);
     const seen = recorder();

@@ -46,8 +46,8 @@ describe('NamingClient on a real node', { timeout: 60_000 }, () => {
 
     // Java's naming labels: source, module, and AppName ('unknown' when the application has none).
     const labelsOf = (naming: NamingClient) => node.server.connections().find((c) => c.connectionId === naming.rpcClient.connectionId)?.labels;
-    assert.deepEqual(labelsOf(publisher), { source: 'sdk', module: 'naming', AppName: 'orders' });
-    assert.deepEqual(labelsOf(subscriber), { source: 'sdk', module: 'naming', AppName: 'unknown' });
+    assert.deepEqual(labelsOf(publisher), { source: 'sdk', module: 'naming', AppName: 'orders', 'tls.enable': 'false' });
+    assert.deepEqual(labelsOf(subscriber), { source: 'sdk', module: 'naming', AppName: 'unknown', 'tls.enable': 'false' });
     await publisher.registerInstance('orders', { ip: '10.0.0.5', port: 8080, metadata: { v: '1' } });
     await subscriber.subscribe('orders', seen.listener);
     assert.deepEqual(seen.calls, [['10.0.0.5:8080']], 'the subscribe answer is the first call');

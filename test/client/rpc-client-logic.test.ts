@@ -68,7 +68,7 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     assert.deepEqual(sentTypes(conn.requests), ['ServerCheckRequest', 'HealthCheckRequest']);
     const setupMessage = conn.sent[0]!;
     assert.equal(setupMessage.type, 'ConnectionSetupRequest');
-    assert.deepEqual((setupMessage.body as { labels: unknown }).labels, { source: 'sdk', AppName: 'orders', zone: 'z1' });
+    assert.deepEqual((setupMessage.body as { labels: unknown }).labels, { source: 'sdk', AppName: 'orders', 'tls.enable': 'false', zone: 'z1' });
     assert.match(String((setupMessage.body as { clientVersion: string }).clientVersion), /^Nacos-Node-Client:v/);
     assert.deepEqual(events, [`connected ${A}`]);
     await client.start(); // a second start does nothing

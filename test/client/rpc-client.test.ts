@@ -43,7 +43,7 @@ describe('RpcClient against our server on 127.0.0.1-3', () => {
     assert.equal(c.status, ClientStatus.RUNNING);
     const info = serverOf(c).connections().find((x) => x.connectionId === c.connectionId)!;
     assert.ok(info, 'registered on the server it reports');
-    assert.deepEqual(info.labels, { source: 'sdk', AppName: 'orders', team: 'a' });
+    assert.deepEqual(info.labels, { source: 'sdk', AppName: 'orders', 'tls.enable': 'false', team: 'a' });
     assert.match(info.version, /^Nacos-Node-Client:v\d+\.\d+\.\d+/);
     assert.equal(info.tenant, 'ns');
     const reply = await c.request(request('HealthCheckRequest'));

@@ -97,3 +97,46 @@ describe('node config: delays a timer can hold', () => {
     assert.equal(parseNodeConfig({ drainWindowMs: 0 }).drainWindowMs, 0);
   });
 });
+
+describe('node config: TLS on the gRPC ports', () => {
+  it('is off by default, with compatibility on as Nacos', () => {
+    assert.deepEqual(parseNodeConfig({}).tls, { enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000, https: false });
+  });
+
+  it('takes the files, mutual TLS and compatibility off', () => {
+    const tls = { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', caFile: '/ca.pem', mutual: true, compatibility: false, reloadIntervalMs: 500, https: true, plaintextLoopbackPort: 8849 };
+    assert.deepEqual(parseNodeConfig({ tls }).tls, tls);
+  });
+
+  for (const [input, key] of [
+    [{ tls: { enabled: true, keyFile: '/k.pem' } }, 'tls.certFile'],
+    [{ tls: { enabled: true, certFile: '/c.pem' } }, 'tls.keyFile'],
+    [{ tls: { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', mutual: true } }, 'tls.caFile'],
+    [{ tls: { reloadIntervalMs: 0 } }, 'tls.reloadIntervalMs'],
+    [{ tls: { trustAll: true } }, 'tls.trustAll'],
+    [{ tls: { https: true } }, 'tls.https'],
+    [{ tls: { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', plaintextLoopbackPort: 8849 } }, 'tls.plaintextLoopbackPort'],
+  ] as const) {
+    it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));
+    });
+  }
+});
+
+describe('node config: TLS between members', () => {
+  it('is absent by default and takes a CA, a client certificate and a server name', () => {
+    assert.equal(parseNodeConfig({}).cluster.tls, undefined);
+    const tls = { enabled: true, caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', serverName: 'nacos.internal' };
+    assert.deepEqual(parseNodeConfig({ cluster: { tls } }).cluster.tls, tls);
+  });
+
+  for (const [input, key] of [
+    [{ cluster: { tls: { enabled: true, certFile: '/c.pem' } } }, 'cluster.tls'],
+    [{ cluster: { tls: { enabled: 'yes' } } }, 'cluster.tls.enabled'],
+    [{ cluster: { tls: { mutual: true } } }, 'cluster.tls.mutual'],
+  ] as const) {
+    it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}`));
+    });
+  }
+});

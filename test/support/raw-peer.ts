@@ -35,8 +35,9 @@ export class RawPeer {
     readonly host: string,
     readonly grpcPort: number,
     options: grpc.ChannelOptions = {},
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ) {
-    this.client = new grpc.Client(`${host}:${grpcPort}`, grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(`${host}:${grpcPort}`, credentials, {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': 10 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,

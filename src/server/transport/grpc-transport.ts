@@ -7,6 +7,7 @@ import { ErrorCode, GrpcPaths, NacosRemoteError } from '../../protocol/index.js'
 import { isBeyondTimers, parseGrpcTimeout } from './grpc-status.js';
 import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
 import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
+import type { TlsTerminator } from './tls-terminator.js';
 import { StreamEnd, type StreamSink, type Transport, type TransportHandlers } from './types.js';
 
 export interface GrpcTransportOptions {
@@ -30,6 +31,8 @@ export interface GrpcTransportOptions {
   readonly nodeBufferedBytes: ByteBudget;
   readonly now: () => number;
   readonly logger: Logger;
+  /** TLS below the HTTP/2 server (our own sockets), when the node has it on. */
+  readonly tls?: TlsTerminator;
 }
 
 const identity = (value: Buffer): Buffer => value;

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { connectionIdOf, normalizeIp } from './address.js';
+import type { TlsTerminator } from './tls-terminator.js';
 import type { ServerTransport, Transport, TransportHandlers } from './types.js';
 
 export interface SocketListenerOptions {
@@ -10,6 +11,8 @@ export interface SocketListenerOptions {
   readonly unregisteredTimeoutMs: number;
   readonly now: () => number;
   readonly logger: Logger;
+  /** When set, every socket goes through it (TLS, or plaintext in compatibility mode) before HTTP/2. */
+  readonly tls?: TlsTerminator;
 }
 
 /** Who is on the other end of an accepted socket; the connection id is made from it once. */
@@ -33,6 +36,8 @@ export interface ListenedTransport extends Transport {
 export class SocketListener<T extends ListenedTransport> {
   private readonly server: net.Server;
   readonly transports = new Set<T>();
+  /** Sockets still in their TLS handshake (or not yet showing whether they speak TLS). */
+  private readonly handshaking = new Set<net.Socket>();
   /** Set while waiting in drained(): called when the last socket has closed. */
   private onDrained: (() => void) | undefined;
 
@@ -59,9 +64,10 @@ export class SocketListener<T extends ListenedTransport> {
     });
   }
 
-  /** Stops accepting new TCP connections; existing ones stay. */
+  /** Stops accepting new TCP connections; existing ones stay, those still in a TLS handshake go. */
   stopAccepting(): void {
     if (this.server.listening) this.server.close();
+    for (const socket of this.handshaking) socket.destroy();
   }
 
   /**
@@ -76,27 +82,51 @@ export class SocketListener<T extends ListenedTransport> {
     });
   }
 
-  private onSocket(socket: net.Socket): void {
-    const remoteAddress = socket.remoteAddress;
-    const remotePort = socket.remotePort;
+  private onSocket(raw: net.Socket): void {
+    const remoteAddress = raw.remoteAddress;
+    const remotePort = raw.remotePort;
     if (remoteAddress === undefined || remotePort === undefined) {
-      socket.destroy();
+      raw.destroy();
       return;
     }
     const { options } = this;
     const remoteIp = normalizeIp(remoteAddress);
-    const transport = this.accept(socket, {
+    // The identity is the TCP peer's, whatever runs on top of it.
+    const identity: SocketIdentity = {
       id: connectionIdOf(options.now(), remoteIp, remotePort),
       remoteIp,
       remotePort,
-      localPort: socket.localPort ?? options.port,
+      localPort: raw.localPort ?? options.port,
+    };
+    raw.setKeepAlive(true, 60_000);
+    const terminator = options.tls;
+    if (terminator === undefined) {
+      this.adopt(raw, identity);
+      return;
+    }
+    this.handshaking.add(raw);
+    // A peer that never finishes its handshake is not kept either.
+    const handshakeDeadline = setTimeout(() => raw.destroy(), options.unregisteredTimeoutMs).unref();
+    raw.on('error', (error) => options.logger.debug({ err: error, connectionId: identity.id }, 'socket error before TLS'));
+    raw.once('close', () => {
+      clearTimeout(handshakeDeadline);
+      this.handshaking.delete(raw);
     });
+    terminator.accept(raw, identity.id, (socket) => {
+      clearTimeout(handshakeDeadline);
+      this.handshaking.delete(raw);
+      this.adopt(socket, identity);
+    });
+  }
+
+  private adopt(socket: net.Socket, identity: SocketIdentity): void {
+    const { options } = this;
+    const transport = this.accept(socket, identity);
     if (transport === undefined) {
       socket.destroy();
       return;
     }
     this.transports.add(transport);
-    socket.setKeepAlive(true, 60_000);
     // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
     const unregisteredDeadline = setTimeout(() => {
       if (!transport.closed && !this.handlers.registered(transport)) transport.close();

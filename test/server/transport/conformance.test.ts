@@ -1,9 +1,12 @@
 /**
  * The same gRPC behaviour from both server transports (grpc-js and node:http2), seen from raw
- * node:http2 clients (to send what real clients would not) and from grpc-js clients.
+ * node:http2 clients (to send what real clients would not) and from grpc-js clients; the main
+ * suite runs over plaintext and again over TLS (TLS only, compatibility off).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
 import { after, describe, it } from 'node:test';
 import { RpcClient } from '../../../src/client/index.js';
 import { decodePayload, encodePayload, GrpcPaths, request, response, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
@@ -11,6 +14,7 @@ import { UnregisterReason } from '../../../src/server/connection-manager.js';
 import type { TransportKind } from '../../../src/server/transport/types.js';
 import { eventually, RawPeer } from '../../support/raw-peer.js';
 import { startTestServer, testLogger } from '../../support/server.js';
+import { createTestPki } from '../../support/tls-certificates.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_STREAMS = 4;
@@ -95,15 +99,29 @@ async function unaryReply(session: http2.ClientHttp2Session, message: RequestMes
   return reply as ResponseMessage;
 }
 
-for (const transport of ['grpc-js', 'http2'] as const satisfies readonly TransportKind[]) {
-  describe(`transport conformance: ${transport}`, { timeout: 60_000 }, async () => {
+const pki = await createTestPki();
+after(() => pki.cleanup());
+const caPem = readFileSync(pki.ca.certFile);
+
+for (const [transport, security] of [
+  ['grpc-js', 'plaintext'],
+  ['http2', 'plaintext'],
+  ['grpc-js', 'tls'],
+  ['http2', 'tls'],
+] as const satisfies readonly (readonly [TransportKind, 'plaintext' | 'tls'])[]) {
+  const overTls = security === 'tls';
+  describe(`transport conformance: ${transport}${overTls ? ' over TLS' : ''}`, { timeout: 60_000 }, async () => {
     const { server, port, sdkPort, host } = await startTestServer({
       transport,
       maxMessageBytes: MAX_MESSAGE_BYTES,
       maxOutboundBytes: 256 * 1024,
       maxConcurrentStreams: MAX_STREAMS,
       setupTimeoutMs: 5000,
+      ...(overTls
+        ? { tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, mutual: false, compatibility: false, reloadIntervalMs: 60_000 } }
+        : {}),
     });
+    const clientTls = overTls ? { tls: { caFile: pki.ca.certFile } } : {};
     // A handler that answers when the test says so (never by sleeping).
     let releaseSlow: () => void = () => undefined;
     let slowStarted: () => void = () => undefined;
@@ -116,7 +134,7 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
     const sessions: http2.ClientHttp2Session[] = [];
     const peers: RawPeer[] = [];
     const connect = async (): Promise<http2.ClientHttp2Session> => {
-      const session = http2.connect(`http://${host}:${sdkPort}`);
+      const session = overTls ? http2.connect(`https://${host}:${sdkPort}`, { ca: caPem }) : http2.connect(`http://${host}:${sdkPort}`);
       session.on('error', () => undefined);
       sessions.push(session);
       await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
@@ -153,7 +171,7 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
     });
 
     it('answers a unary call and pushes on the bi-stream with their acks (grpc-js client)', async () => {
-      const peer = new RawPeer(host, sdkPort);
+      const peer = new RawPeer(host, sdkPort, {}, overTls ? grpc.credentials.createSsl(caPem) : grpc.credentials.createInsecure());
       peers.push(peer);
       const id = await peer.register();
       assert.equal((await peer.unary(request('HealthCheckRequest'))).resultCode, 200);
@@ -162,7 +180,7 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
     });
 
     it('our RpcClient works unchanged: two in one process get two registered connections', async () => {
-      const clients = [0, 1].map(() => new RpcClient({ serverAddresses: [`${host}:${port}`], logger: testLogger }));
+      const clients = [0, 1].map(() => new RpcClient({ serverAddresses: [`${host}:${port}`], logger: testLogger, ...clientTls }));
       try {
         await Promise.all(clients.map((client) => client.start()));
         const ids = clients.map((client) => client.connectionId);

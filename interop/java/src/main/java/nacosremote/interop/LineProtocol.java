@@ -35,7 +35,8 @@ final class LineProtocol {
      * The start of a NamingService or ConfigService harness: stdout claimed, the client's own log
      * config off, and its Properties from {@code --servers} and {@code --cache-dir}. The cache dir
      * is set as a system property too: the config client reads it statically from there, the
-     * naming client from its Properties. Exits 2 on an unknown flag.
+     * naming client from its Properties. {@code --tls-trust}, {@code --tls-cert} and
+     * {@code --tls-key} turn on TLS (mutual with a certificate). Exits 2 on an unknown flag.
      */
     static Properties serviceClientProperties(String[] args) {
         claimStdout();
@@ -49,8 +50,19 @@ final class LineProtocol {
                     System.setProperty("JM.SNAPSHOT.PATH", args[i + 1]);
                     properties.setProperty("JM.SNAPSHOT.PATH", args[i + 1]);
                 }
+                // TLS as an application sets it: Properties read by RpcClientTlsConfig.properties;
+                // paths as file: URLs (a bare path would be looked up on the classpath).
+                case "--tls-trust" -> {
+                    properties.setProperty("nacos.remote.client.rpc.tls.enable", "true");
+                    properties.setProperty("nacos.remote.client.rpc.tls.trustCollectionChainPath", "file:" + args[i + 1]);
+                }
+                case "--tls-cert" -> {
+                    properties.setProperty("nacos.remote.client.rpc.tls.mutualAuth", "true");
+                    properties.setProperty("nacos.remote.client.rpc.tls.certChainFile", "file:" + args[i + 1]);
+                }
+                case "--tls-key" -> properties.setProperty("nacos.remote.client.rpc.tls.certPrivateKey", "file:" + args[i + 1]);
                 default -> {
-                    System.err.println("usage: --servers ip:port[,ip:port...] [--cache-dir DIR]");
+                    System.err.println("usage: --servers ip:port[,ip:port...] [--cache-dir DIR] [--tls-trust CA.pem [--tls-cert CERT.pem --tls-key KEY.pem]]");
                     System.exit(2);
                 }
             }

@@ -1,0 +1,106 @@
+/**
+ * TlsTerminator alone, on a bare net.Server, its polling driven by a manual clock: which
+ * certificate new connections are shown as the files change, and what a bad file does.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { TlsTerminator } from '../../../src/server/transport/tls-terminator.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+import { testLogger } from '../../support/server.js';
+import { createTestPki, type CertificateFiles, type TestPki } from '../../support/tls-certificates.js';
+
+const RELOAD_MS = 1000;
+
+describe('TlsTerminator: certificate reload', () => {
+  let pki: TestPki;
+  let renewed: CertificateFiles;
+  let files: CertificateFiles;
+  let timers: ManualTimers;
+  let terminator: TlsTerminator;
+  let server: net.Server;
+  let port = 0;
+  /** Sockets handed on after their handshake, by the terminator. */
+  const handedOn: net.Socket[] = [];
+
+  before(async () => {
+    pki = await createTestPki();
+    renewed = await pki.issue(pki.ca, 'renewed', 'server');
+    files = { certFile: `${pki.dir}/live.crt`, keyFile: `${pki.dir}/live.key` };
+  });
+  after(() => pki.cleanup());
+
+  beforeEach(async () => {
+    await copyFile(pki.server.certFile, files.certFile);
+    await copyFile(pki.server.keyFile, files.keyFile);
+    timers = new ManualTimers();
+    terminator?.stop();
+    terminator = new TlsTerminator({ ...files, mutual: false, compatibility: true, reloadIntervalMs: RELOAD_MS }, timers, testLogger);
+    terminator.start();
+    server?.close();
+    for (const socket of handedOn.splice(0)) socket.destroy();
+    server = net.createServer((raw) => terminator.accept(raw, 'test', (socket) => handedOn.push(socket)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  after(() => {
+    terminator.stop();
+    server.close();
+    for (const socket of handedOn) socket.destroy();
+  });
+
+  async function connect(): Promise<tls.TLSSocket> {
+    const ca = await readFile(pki.ca.certFile);
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ca, ALPNProtocols: ['h2'] }, () => resolve(socket));
+      socket.once('error', reject);
+    });
+  }
+
+  async function servedSerial(): Promise<string> {
+    const socket = await connect();
+    const serial = socket.getPeerCertificate().serialNumber;
+    socket.destroy();
+    return serial;
+  }
+
+  async function serialOf(certFile: string): Promise<string> {
+    return new crypto.X509Certificate(await readFile(certFile)).serialNumber;
+  }
+
+  async function replaceWith(source: CertificateFiles): Promise<void> {
+    await copyFile(source.keyFile, files.keyFile);
+    await copyFile(source.certFile, files.certFile);
+  }
+
+  it('serves a replaced certificate to new connections after the next poll; a connection made before stays open', async () => {
+    const early = await connect();
+    assert.equal(early.getPeerCertificate().serialNumber, await serialOf(pki.server.certFile));
+    await replaceWith(renewed);
+    assert.equal(await servedSerial(), await serialOf(pki.server.certFile), 'not before the poll');
+    await timers.advance(RELOAD_MS);
+    assert.equal(await servedSerial(), await serialOf(renewed.certFile));
+    assert.equal(early.destroyed, false);
+    early.write('still open');
+    early.destroy();
+  });
+
+  it('keeps the current certificate while the files do not load, and takes them once they do', async () => {
+    await writeFile(files.keyFile, 'half-written key\n');
+    await timers.advance(RELOAD_MS);
+    assert.equal(await servedSerial(), await serialOf(pki.server.certFile));
+    await replaceWith(renewed);
+    await timers.advance(RELOAD_MS);
+    assert.equal(await servedSerial(), await serialOf(renewed.certFile));
+  });
+
+  it('polls no more once stopped', async () => {
+    terminator.stop();
+    await replaceWith(renewed);
+    await timers.advance(10 * RELOAD_MS);
+    assert.equal(await servedSerial(), await serialOf(pki.server.certFile));
+  });
+});
