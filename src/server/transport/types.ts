@@ -43,7 +43,8 @@ export interface StreamSession {
 
 /** What a transport hands accepted calls to (the same for every transport). */
 export interface TransportHandlers {
-  unary(bytes: Uint8Array, transport: Transport): Promise<Uint8Array>;
+  /** The reply, at once when it is ready at once (no promise per call then). */
+  unary(bytes: Uint8Array, transport: Transport): Uint8Array | Promise<Uint8Array>;
   openStream(transport: Transport, sink: StreamSink): StreamSession;
   /** The TCP connection is gone (socket close, client crash, keepalive failure). */
   transportClosed(transport: Transport): void;

@@ -334,6 +334,21 @@ describe('UnaryAcceptor: steps 7-8, the handler', () => {
     assert.equal(connection.lastActiveTime, createdAt);
   });
 
+  it('answers at once, without a promise, when the handler answers at once; a promise when it answers later', async () => {
+    const h = harness();
+    const { transport } = h.registered();
+    const acceptor = new UnaryAcceptor({ isStarted: () => true, manager: h.manager, handlers: h.handlers, registry: h.registry, logger: testLogger });
+    for (const type of ['ServerCheckRequest', 'HealthCheckRequest', 'NoSuchRequest']) {
+      const reply = acceptor.handle(clientPayload(request(type)), transport);
+      assert.ok(reply instanceof Uint8Array, `${type} answered at once`);
+    }
+    assert.ok(acceptor.handle(MALFORMED_PROTOBUF, transport) instanceof Uint8Array, 'malformed bytes answered at once');
+    h.spyHandler('HealthCheckRequest', async () => response('HealthCheckResponse'));
+    const later = acceptor.handle(clientPayload(request('HealthCheckRequest')), transport);
+    assert.ok(later instanceof Promise, 'an async handler is awaited');
+    assert.equal(decodePayload(await later, h.registry).type, 'HealthCheckResponse');
+  });
+
   it('reports every reply exactly once to onReply, with the request type', async () => {
     const h = harness();
     const { transport } = h.registered();
