@@ -53,7 +53,10 @@ export interface TransportHandlers {
 }
 
 /** Which implementation serves a gRPC port. */
-export type TransportKind = 'grpc-js' | 'http2';
+export const TRANSPORT_KINDS = ['grpc-js', 'http2'] as const;
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
+/** The transport a node uses unless configured otherwise (CI also runs a lane on the other one). */
+export const DEFAULT_TRANSPORT: TransportKind = 'grpc-js';
 
 /** One gRPC listener (the SDK port or the cluster port), whichever implementation serves it. */
 export interface ServerTransport {
