@@ -108,10 +108,9 @@ export class ServerProcess {
  */
 const extraServerArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 
-function spawnTs(args: readonly string[], nodeOptions: readonly string[] = [], env: NodeJS.ProcessEnv = process.env, wrapper: readonly string[] = []): ChildProcess {
-  const command = [...wrapper, process.execPath, ...extraServerArgs, ...nodeOptions, '--import', 'tsx', ...args];
+function spawnTs(args: readonly string[], nodeOptions: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   // cwd: the repository, so that `--import tsx` resolves from its node_modules.
-  return spawn(command[0]!, command.slice(1), { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
+  return spawn(process.execPath, [...extraServerArgs, ...nodeOptions, '--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
 }
 
 /**
@@ -154,18 +153,15 @@ export interface StandaloneOptions {
   readonly transport?: TransportKind;
   /** More node flags, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
-  /** A command that runs node, e.g. valgrind and its flags (its process is then the server's pid). */
-  readonly wrapper?: readonly string[];
 }
 
 /** A server module run standalone (bench/support/standalone.ts): ready on its JSON line. */
 export async function startStandaloneServer(name: string, moduleUrl: URL, host: string, options: StandaloneOptions = {}): Promise<ServerProcess> {
-  const { exposeGc = false, timeoutMs = 30_000, transport, nodeArgs = [], wrapper = [] } = options;
+  const { exposeGc = false, timeoutMs = 30_000, transport, nodeArgs = [] } = options;
   const child = spawnTs(
     [fileURLToPath(moduleUrl), '--host', host, '--port', '0'],
     [...(exposeGc ? ['--expose-gc'] : []), ...nodeArgs],
     transport === undefined ? process.env : { ...process.env, NACOS_TRANSPORT: transport },
-    wrapper,
   );
   const server = new ServerProcess(name, host, child);
   let readyLine: string;
