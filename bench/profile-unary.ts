@@ -38,14 +38,17 @@ function inWindow(profile: CpuProfile, fromMicros: number, toMicros: number): Cp
   return { ...profile, samples };
 }
 
+/** Whether a function is ours: under src/, and not a dependency's own src/ (protobufjs, grpc-js). */
+const ours = (url: string, dir: string): boolean => url.includes(dir) && !url.includes('/node_modules/');
+
 /** The parts of the path, by where a function's code lives; the first that matches names it. */
 const PARTS: readonly (readonly [string, (url: string, name: string) => boolean])[] = [
   ['garbage collection', (_url, name) => name === '(garbage collector)'],
-  ['our transport (src/server/transport)', (url) => url.includes('/src/server/transport/')],
-  ['our acceptors and connections (src/server)', (url) => url.includes('/src/server/')],
-  ['our codec (src/protocol)', (url) => url.includes('/src/protocol/')],
-  ['our metrics and admin (src/admin)', (url) => url.includes('/src/admin/')],
-  ['our other code (src)', (url) => url.includes('/src/')],
+  ['our transport (src/server/transport)', (url) => ours(url, '/src/server/transport/')],
+  ['our acceptors and connections (src/server)', (url) => ours(url, '/src/server/')],
+  ['our codec (src/protocol)', (url) => ours(url, '/src/protocol/')],
+  ['our metrics and admin (src/admin)', (url) => ours(url, '/src/admin/')],
+  ['our other code (src)', (url) => ours(url, '/src/')],
   ['protobufjs', (url) => url.includes('/node_modules/protobufjs/') || url.includes('/node_modules/@protobufjs/')],
   ['prom-client', (url) => url.includes('/node_modules/prom-client/')],
   ['pino', (url) => url.includes('/node_modules/pino')],
