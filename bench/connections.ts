@@ -17,7 +17,8 @@
 //    each one gone (ours: unregistered and listeners told); latency is the difference of the two
 //    processes' wall clocks (same machine, sub-ms precision).
 // Usage: node --import tsx bench/connections.ts [--levels 1000,5000,10000,19500] [--fanout-at 10000]
-//          [--closes 1000] [--drivers 4] [--quick] [--skip-rnacos] [--targets ours,raw-h2,grpc-js,r-nacos]
+//          [--closes 1000] [--drivers 4] [--quick] [--skip-rnacos] [--targets raw-h2,grpc-js,r-nacos]
+// Our node runs on both gRPC transports (ours: grpc-js, ours-h2: node:http2), always.
 // The top level stays below 20,000: this machine's hard limit on open files per process is 20,000.
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,7 @@ import type { ServerProcess } from './support/server-process.js';
 import type { FromConnectionWorker, ToConnectionWorker } from './support/connection-worker.js';
 import { median, percentile } from './support/stats.js';
 import { kib, mib, textTable } from './support/format.js';
-import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
+import { benchTargets, isOurs, type BenchTarget, type TargetKey } from './support/targets.js';
 import type { FanOutResult } from './support/standalone.js';
 
 const { values: args } = parseArgs({
@@ -234,21 +235,30 @@ console.log(
     results.map((r) => [r.label, r.fanOut ? String(r.fanOut.medianMs) : '-', r.fanOut ? String(r.fanOut.acksPerSecond) : '-', r.close ? String(r.close.p50Ms) : '-', r.close ? String(r.close.p99Ms) : '-', r.close ? String(r.close.missing) : '-']),
   ),
 );
-const ours = results.find((r) => r.target === 'ours')!;
+// Each of our transports against every baseline, and node:http2 against grpc-js.
 const ratios = results
-  .filter((r) => r.target !== 'ours')
-  .map((r) => {
-    const top = Math.min(ours.levels.length, r.levels.length) - 1;
+  .filter((mine) => isOurs(mine.target))
+  .flatMap((mine) => results.filter((r) => r.target !== mine.target && (!isOurs(r.target) || mine.target === 'ours-h2')).map((r) => [mine, r] as const))
+  .map(([mine, r]) => {
+    const top = Math.min(mine.levels.length, r.levels.length) - 1;
     return {
+      of: mine.target,
       against: r.target,
-      atConnections: ours.levels[top]!.connections,
-      rssPerConnection: round2(ours.levels[top]!.rssKiBPerConnection / r.levels[top]!.rssKiBPerConnection),
-      setupsPerSecond: round2(ours.levels[top]!.setupsPerSecond / r.levels[top]!.setupsPerSecond),
-      fanOutMs: ours.fanOut && r.fanOut ? round2(ours.fanOut.medianMs / r.fanOut.medianMs) : null,
+      atConnections: mine.levels[top]!.connections,
+      rssPerConnection: round2(mine.levels[top]!.rssKiBPerConnection / r.levels[top]!.rssKiBPerConnection),
+      heapPerConnection: mine.levels[top]!.heapKiBPerConnection !== null && r.levels[top]!.heapKiBPerConnection ? round2(mine.levels[top]!.heapKiBPerConnection / r.levels[top]!.heapKiBPerConnection) : null,
+      setupsPerSecond: round2(mine.levels[top]!.setupsPerSecond / r.levels[top]!.setupsPerSecond),
+      fanOutMs: mine.fanOut && r.fanOut ? round2(mine.fanOut.medianMs / r.fanOut.medianMs) : null,
     };
   });
+const labelOf = (key: TargetKey) => TARGETS.find((t) => t.key === key)?.label ?? key;
 console.log('\nratios ours / baseline at the top level (memory and time: lower is better; setups: higher)');
-console.log(textTable(['baseline', 'connections', 'rss/conn', 'setups/s', 'fan-out time'], ratios.map((r) => [r.against, String(r.atConnections), r.rssPerConnection.toFixed(2), r.setupsPerSecond.toFixed(2), r.fanOutMs?.toFixed(2) ?? '-'])));
+console.log(
+  textTable(
+    ['ours', 'baseline', 'connections', 'rss/conn', 'heap/conn', 'setups/s', 'fan-out time'],
+    ratios.map((r) => [labelOf(r.of), labelOf(r.against), String(r.atConnections), r.rssPerConnection.toFixed(2), r.heapPerConnection?.toFixed(2) ?? '-', r.setupsPerSecond.toFixed(2), r.fanOutMs?.toFixed(2) ?? '-']),
+  ),
+);
 
 console.log(`\nwrote ${writeResult('connections', { config, results, ratios })}`);
 process.exit(0);

@@ -62,7 +62,7 @@ async function setupsPerSecond(port: number, tlsCa: string | undefined): Promise
 
 const pki = await createTestPki();
 const tlsCa = readFileSync(pki.ca.certFile, 'utf8');
-const server = await startOurNode(HOST, 60_000, ['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile]);
+const server = await startOurNode(HOST, { extraArgs: ['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile] });
 const rows: { round: number; security: Security; unaryRps: number; p50Ms: number; serverCores: number; setupsPerSecond: number }[] = [];
 try {
   for (let round = 1; round <= config.rounds; round++) {

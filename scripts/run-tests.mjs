@@ -9,6 +9,16 @@ import { join } from 'node:path';
 const isScenario = (file) => file.endsWith('.scenario.test.ts');
 const isInterop = (file) => file.includes('/interop/');
 
+// CI's second transport lane (issue 16): the tests that pin the gRPC wire on whichever transport
+// is not the node's default (NACOS_TRANSPORT=other, read by test/support/server.ts).
+const TRANSPORT_LANE = [
+  'test/server/transport/conformance.test.ts',
+  'test/server/bad-input.test.ts',
+  'test/client/bad-server-input.test.ts',
+  'test/interop/java-client.test.ts',
+  'test/interop/go-client.test.ts',
+];
+
 const suites = {
   // The fast loop: pure logic and servers on loopback in this process, no JVM or Go harness, no npm install.
   unit: (file) => !isInterop(file) && !file.includes('/peers/') && !isScenario(file) && !file.includes('/package/'),
@@ -19,6 +29,7 @@ const suites = {
   interop: isInterop,
   // Our client against real servers no one here wrote (r-nacos, Nacos 2.2.4).
   peers: (file) => file.includes('/peers/'),
+  transport: (file) => TRANSPORT_LANE.includes(file),
 };
 
 function listTests(dir) {
@@ -42,6 +53,6 @@ const files = extra.length > 0 ? extra : listTests('test').filter(filter);
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: suite === 'transport' ? { ...process.env, NACOS_TRANSPORT: 'other' } : process.env },
 );
 process.exit(result.status ?? 1);

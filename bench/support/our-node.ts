@@ -2,6 +2,7 @@
 // signal handling), answering the connection benchmark's commands (standalone.ts). A fan-out is
 // one awaited ClientDetectionRequest push per registered connection; a close is logged when the
 // connection is unregistered and listeners are told (this logger is the last listener).
+// Its gRPC transport: NACOS_TRANSPORT (grpc-js or http2), as in the tests.
 // Standalone: node --expose-gc --import tsx bench/support/our-node.ts [--host H] [--port P]
 //   (--port: the SDK gRPC port wanted, 0 = any free main port; HTTP is 1000 below it)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,13 +11,14 @@ import { join } from 'node:path';
 import { PortOffset, request } from '../../src/protocol/index.js';
 import { startNode } from '../../src/node/index.js';
 import { findMainPort } from '../../test/support/ports.js';
+import { transportUnderTest } from '../../test/support/server.js';
 import { CloseLog } from './fan-out.js';
 import { isEntryPoint, serveStandalone, type RunningServer } from './standalone.js';
 
 export async function startOurNodeServer(host: string, sdkPort: number): Promise<RunningServer> {
   const port = sdkPort === 0 ? await findMainPort([host]) : sdkPort - PortOffset.SDK_GRPC;
   const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
-  const node = await startNode({ host, port, home, logLevel: 'warn' });
+  const node = await startNode({ host, port, home, logLevel: 'warn', transport: transportUnderTest() });
   const closes = new CloseLog();
   node.server.addConnectionListener({ name: 'bench-close-log', onDisconnected: (c) => closes.record(`${c.meta.remoteIp}:${c.meta.remotePort}`) });
   const detection = request('ClientDetectionRequest');

@@ -1,13 +1,14 @@
 // Servers under test, each in its own child process so that its event loop and CPU time are its
 // own: our node started by the CLI, standalone server modules (see standalone.ts), and r-nacos.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PortOffset } from '../../src/protocol/index.js';
+import type { TransportKind } from '../../src/server/transport/types.js';
 import { PeerServer, type PeerKind } from '../../test/support/peer-server.js';
 import { findMainPort } from '../../test/support/ports.js';
 import type { BenchCommand } from './standalone.js';
@@ -107,17 +108,29 @@ export class ServerProcess {
  */
 const extraServerArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 
-function spawnTs(args: readonly string[], nodeOptions: readonly string[] = []): ChildProcess {
+function spawnTs(args: readonly string[], nodeOptions: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   // cwd: the repository, so that `--import tsx` resolves from its node_modules.
-  return spawn(process.execPath, [...extraServerArgs, ...nodeOptions, '--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...extraServerArgs, ...nodeOptions, '--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
 }
 
-/** Our node, started as an operator would (CLI, plus `extraArgs`), with a fresh home; ready once readiness says 200. */
-export async function startOurNode(host: string, timeoutMs = 60_000, extraArgs: readonly string[] = []): Promise<ServerProcess> {
+/**
+ * Our node, started as an operator would (CLI, plus `extraArgs`), with a fresh home, on the given
+ * gRPC transport (in its config file; else the default); ready once readiness says 200.
+ */
+export async function startOurNode(
+  host: string,
+  options: { readonly transport?: TransportKind; readonly extraArgs?: readonly string[]; readonly timeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const { transport, extraArgs = [], timeoutMs = 60_000 } = options;
   const port = await findMainPort([host]);
   const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
-  const child = spawnTs([CLI, 'server', '--host', host, '--port', String(port), '--home', home, '--log-level', 'warn', ...extraArgs]);
-  const server = new ServerProcess('ours', host, child, home);
+  const args = [CLI, 'server', '--host', host, '--port', String(port), '--home', home, '--log-level', 'warn', ...extraArgs];
+  if (transport !== undefined) {
+    const configFile = join(home, 'node.json');
+    writeFileSync(configFile, JSON.stringify({ transport }));
+    args.push('--config', configFile);
+  }
+  const server = new ServerProcess(transport === undefined ? 'ours' : `ours (${transport})`, host, spawnTs(args), home);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (server.exited) throw new Error(`our node exited during start:\n${server.output()}`);
@@ -137,15 +150,23 @@ export async function startOurNode(host: string, timeoutMs = 60_000, extraArgs: 
   return server;
 }
 
+export interface StandaloneOptions {
+  readonly exposeGc?: boolean;
+  readonly timeoutMs?: number;
+  /** Our node's gRPC transport (NACOS_TRANSPORT for bench/support/our-node.ts; the baselines have one each). */
+  readonly transport?: TransportKind;
+  /** More node flags, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
+}
+
 /** A server module run standalone (bench/support/standalone.ts): ready on its JSON line. */
-export async function startStandaloneServer(
-  name: string,
-  moduleUrl: URL,
-  host: string,
-  options: { readonly exposeGc?: boolean; readonly timeoutMs?: number } = {},
-): Promise<ServerProcess> {
-  const { exposeGc = false, timeoutMs = 30_000 } = options;
-  const child = spawnTs([fileURLToPath(moduleUrl), '--host', host, '--port', '0'], exposeGc ? ['--expose-gc'] : []);
+export async function startStandaloneServer(name: string, moduleUrl: URL, host: string, options: StandaloneOptions = {}): Promise<ServerProcess> {
+  const { exposeGc = false, timeoutMs = 30_000, transport, nodeArgs = [] } = options;
+  const child = spawnTs(
+    [fileURLToPath(moduleUrl), '--host', host, '--port', '0'],
+    [...(exposeGc ? ['--expose-gc'] : []), ...nodeArgs],
+    transport === undefined ? process.env : { ...process.env, NACOS_TRANSPORT: transport },
+  );
   const server = new ServerProcess(name, host, child);
   let readyLine: string;
   try {

@@ -1,13 +1,19 @@
 // The servers a benchmark measures side by side: our node and the baselines, each started in a
 // process of its own (server-process.ts).
 import { NACOS_224, PeerServer, RNACOS } from '../../test/support/peer-server.js';
+import type { TransportKind } from '../../src/server/transport/types.js';
 import { startOurNode, startPeer, startStandaloneServer, type ServerProcess } from './server-process.js';
 
-export type TargetKey = 'ours' | 'raw-h2' | 'grpc-js' | 'r-nacos' | 'nacos';
+export type TargetKey = 'ours' | 'ours-h2' | 'raw-h2' | 'grpc-js' | 'r-nacos' | 'nacos';
+
+/** Our node on each gRPC transport: `ours` on grpc-js, `ours-h2` on node:http2 (issue 16). */
+export const OUR_TARGETS: readonly TargetKey[] = ['ours', 'ours-h2'];
+export const isOurs = (key: TargetKey): boolean => OUR_TARGETS.includes(key);
 
 /** How tables name each target. */
 export const TARGET_LABEL: Record<TargetKey, string> = {
-  ours: 'ours',
+  ours: 'ours (grpc-js)',
+  'ours-h2': 'ours (http2)',
   'raw-h2': 'raw node:http2',
   'grpc-js': 'bare grpc-js',
   'r-nacos': 'r-nacos 0.8.8',
@@ -33,7 +39,7 @@ export interface TargetOptions {
   readonly skipRnacos?: boolean;
   /** Add a real Nacos 2.2.4 server when built (interop/peers/nacos-server.sh build). */
   readonly nacos?: boolean;
-  /** Only these (ours always runs: every ratio needs it). */
+  /** Only these (ours, on both transports, always runs: every ratio needs it). */
   readonly only?: readonly string[];
 }
 
@@ -41,10 +47,13 @@ const module = (path: string) => new URL(path, import.meta.url);
 
 export function benchTargets(host: string, options: TargetOptions): BenchTarget[] {
   const exposeGc = options.exposeGc ?? false;
-  const targets: BenchTarget[] = [
+  const ours = (key: TargetKey, transport: TransportKind): BenchTarget =>
     options.ours === 'cli'
-      ? { key: 'ours', label: TARGET_LABEL.ours, start: () => startOurNode(host), commands: false, realConnectionIds: true }
-      : { key: 'ours', label: TARGET_LABEL.ours, start: () => startStandaloneServer('ours', module('./our-node.ts'), host, { exposeGc }), commands: true, realConnectionIds: true },
+      ? { key, label: TARGET_LABEL[key], start: () => startOurNode(host, { transport }), commands: false, realConnectionIds: true }
+      : { key, label: TARGET_LABEL[key], start: () => startStandaloneServer(key, module('./our-node.ts'), host, { exposeGc, transport }), commands: true, realConnectionIds: true };
+  const targets: BenchTarget[] = [
+    ours('ours', 'grpc-js'),
+    ours('ours-h2', 'http2'),
     { key: 'raw-h2', label: TARGET_LABEL['raw-h2'], start: () => startStandaloneServer('raw-h2', module('../baselines/raw-h2-responder.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
     { key: 'grpc-js', label: TARGET_LABEL['grpc-js'], start: () => startStandaloneServer('grpc-js', module('../baselines/grpcjs-bare.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
   ];
@@ -54,5 +63,5 @@ export function benchTargets(host: string, options: TargetOptions): BenchTarget[
   if (options.nacos === true && PeerServer.installed(NACOS_224)) {
     targets.push({ key: 'nacos', label: TARGET_LABEL.nacos, start: () => startPeer(NACOS_224, host), commands: false, realConnectionIds: false });
   }
-  return targets.filter((t) => options.only === undefined || t.key === 'ours' || options.only.includes(t.key));
+  return targets.filter((t) => options.only === undefined || isOurs(t.key) || options.only.includes(t.key));
 }

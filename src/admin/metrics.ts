@@ -29,11 +29,14 @@ export class NodeMetrics {
   private manager: ConnectionManager | undefined;
   private knownType: KnownType = () => false;
   /**
-   * Labelled children by `type|code`, looked up once: prom-client hashes the label object on
-   * every inc/observe otherwise, a measurable share of a unary call's cost. Bounded by the
-   * known types (anything else is `other`) times the result codes.
+   * Unary answers by type label, then result code, as plain numbers handed to prom-client at
+   * scrape time: its labelled inc() hashes the label object on every call (a child from
+   * labels() too), a measurable share of a unary call. Bounded by the known types (anything else
+   * is `other`) times the result codes.
    */
-  private readonly unaryChildren = new Map<string, { readonly count: Counter.Internal; readonly latency: Histogram.Internal<'type'> }>();
+  private readonly unaryCounts = new Map<string, Map<number, number>>();
+  /** Latency children by type label (prom-client still hashes on observe; this saves the label object). */
+  private readonly unaryLatencyChildren = new Map<string, Histogram.Internal<'type'>>();
   /** The same for pushes, by `type|outcome`: two increments per push, 10k pushes in a fan-out. */
   private readonly pushChildren = new Map<string, Counter.Internal>();
 
@@ -68,7 +71,16 @@ export class NodeMetrics {
       labelNames: ['type', 'outcome'],
       registers,
     });
-    this.unary = new Counter({ name: 'nacos_remote_unary_requests_total', help: 'Unary requests by type and result', labelNames: ['type', 'code'], registers });
+    this.unary = new Counter({
+      name: 'nacos_remote_unary_requests_total',
+      help: 'Unary requests by type and result',
+      labelNames: ['type', 'code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [type, byCode] of metrics.unaryCounts) for (const [code, n] of byCode) this.inc({ type, code: String(code) }, n);
+      },
+    });
     this.unaryLatency = new Histogram({
       name: 'nacos_remote_unary_request_seconds',
       help: 'Unary request handling time',
@@ -128,15 +140,17 @@ export class NodeMetrics {
     },
     unaryAnswered: (type, resultCode, errorCode, elapsedMs) => {
       const label = this.knownType(type) ? type : 'other';
-      const code = String(resultCode === 200 ? 200 : errorCode);
-      const key = `${label}|${code}`;
-      let children = this.unaryChildren.get(key);
-      if (children === undefined) {
-        children = { count: this.unary.labels({ type: label, code }), latency: this.unaryLatency.labels({ type: label }) };
-        this.unaryChildren.set(key, children);
+      const code = resultCode === 200 ? 200 : errorCode;
+      let byCode = this.unaryCounts.get(label);
+      let latency = this.unaryLatencyChildren.get(label);
+      if (byCode === undefined || latency === undefined) {
+        byCode = new Map();
+        latency = this.unaryLatency.labels({ type: label });
+        this.unaryCounts.set(label, byCode);
+        this.unaryLatencyChildren.set(label, latency);
       }
-      children.count.inc();
-      children.latency.observe(elapsedMs / 1000);
+      byCode.set(code, (byCode.get(code) ?? 0) + 1);
+      latency.observe(elapsedMs / 1000);
     },
     // Push types are chosen by server code, not by clients, so they are bounded already.
     pushObserved: (type: string, outcome: PushOutcome) => {

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MAX_TIMER_DELAY_MS, NacosRemoteError } from '../protocol/index.js';
+import { DEFAULT_TRANSPORT, TRANSPORT_KINDS } from '../server/transport/types.js';
 import { LOG_FORMATS } from './logger.js';
 
 /** A delay or interval: a timer holds at most MAX_TIMER_DELAY_MS, and fires after 1 ms past it. */
@@ -59,7 +60,7 @@ export const NodeConfigSchema = z.strictObject({
   logFormat: z.enum(LOG_FORMATS).optional(),
   tls: TlsSchema.default({ enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000, https: false }),
   /** Which gRPC implementation serves the SDK and cluster ports (docs/server.md). */
-  transport: z.enum(['grpc-js', 'http2']).default('grpc-js'),
+  transport: z.enum(TRANSPORT_KINDS).default(DEFAULT_TRANSPORT),
   maxMessageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   maxOutboundBytes: z.number().int().min(1024).optional(),
   /**

@@ -25,7 +25,7 @@ import { GrpcTransport } from './transport/grpc-transport.js';
 import { Http2Transport } from './transport/http2-transport.js';
 import { ByteBudget } from './transport/inbound-budget.js';
 import { TlsTerminator, type ServerTlsOptions } from './transport/tls-terminator.js';
-import type { ServerTransport, Transport, TransportHandlers, TransportKind } from './transport/types.js';
+import { DEFAULT_TRANSPORT, type ServerTransport, type Transport, type TransportHandlers, type TransportKind } from './transport/types.js';
 
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 export const DEFAULT_MAX_SESSION_BUFFERED_BYTES = 32 * 1024 * 1024;
@@ -185,7 +185,7 @@ export class NacosServer {
       logger: options.logger,
       ...(this.tls === undefined ? {} : { tls: this.tls }),
     };
-    const TransportImpl = options.transport === 'http2' ? Http2Transport : GrpcTransport;
+    const TransportImpl = (options.transport ?? DEFAULT_TRANSPORT) === 'http2' ? Http2Transport : GrpcTransport;
     this.sdkTransport = new TransportImpl({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
     this.clusterTransport = new TransportImpl(
       { ...transportOptions, port: options.port + offset + (PortOffset.CLUSTER_GRPC - PortOffset.SDK_GRPC), kind: 'cluster' },

@@ -6,6 +6,7 @@ import { createAdminApp } from '../../src/admin/http.js';
 import { NodeMetrics } from '../../src/admin/metrics.js';
 import { ClusterLoader } from '../../src/cluster/cluster-loader.js';
 import { ClusterMembers } from '../../src/cluster/cluster-members.js';
+import { request } from '../../src/protocol/index.js';
 import { NacosServer } from '../../src/server/nacos-server.js';
 import { startTestNode } from '../support/node.js';
 import { metricValue, parsePrometheus } from '../support/prometheus.js';
@@ -178,6 +179,24 @@ describe('admin HTTP: loader API and control on one node', () => {
     const after = await scrape();
     assert.equal(metricValue(after, 'nacos_remote_registrations_total'), metricValue(before, 'nacos_remote_registrations_total') + 1);
     assert.ok(metricValue(after, 'nacos_remote_setup_seconds_count') >= 4, 'setups timed');
+  });
+
+  it('metrics: unary answers are counted by type and code, once each however often scraped', async () => {
+    const scrape = async () => parsePrometheus((await get('/metrics')).body);
+    const counted = (samples: Awaited<ReturnType<typeof scrape>>, type: string, code: string) => metricValue(samples, 'nacos_remote_unary_requests_total', { type, code });
+    const before = await scrape();
+    const p = new RawPeer('127.0.0.1', node.server.ports.sdk);
+    peers.push(p);
+    await p.unary(request('ServerCheckRequest'));
+    await p.unary(request('ServerCheckRequest'));
+    assert.equal((await p.unary(request('HealthCheckRequest'))).errorCode, 301);
+    const once = await scrape();
+    const twice = await scrape();
+    for (const samples of [once, twice]) {
+      assert.equal(counted(samples, 'ServerCheckRequest', '200'), counted(before, 'ServerCheckRequest', '200') + 2);
+      assert.equal(counted(samples, 'HealthCheckRequest', '301'), counted(before, 'HealthCheckRequest', '301') + 1);
+    }
+    assert.equal(metricValue(twice, 'nacos_remote_unary_request_seconds_count', { type: 'HealthCheckRequest' }), metricValue(once, 'nacos_remote_unary_request_seconds_count', { type: 'HealthCheckRequest' }));
   });
 });
 

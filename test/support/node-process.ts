@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_TRANSPORT } from '../../src/server/transport/types.js';
 import { transportUnderTest } from './server.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -61,7 +62,7 @@ export class NodeProcess {
    */
   private withTransport(): readonly string[] {
     const transport = transportUnderTest();
-    if (transport === 'grpc-js') return this.extraArgs;
+    if (transport === DEFAULT_TRANSPORT) return this.extraArgs;
     const at = this.extraArgs.indexOf('--config');
     const given = at >= 0 ? (JSON.parse(readFileSync(this.extraArgs[at + 1]!, 'utf8')) as Record<string, unknown>) : {};
     const file = join(this.home, 'transport-under-test.json');

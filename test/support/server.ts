@@ -1,16 +1,19 @@
 import pino from 'pino';
 import { NacosServer, type NacosServerOptions } from '../../src/server/nacos-server.js';
-import type { TransportKind } from '../../src/server/transport/types.js';
+import { DEFAULT_TRANSPORT, TRANSPORT_KINDS, type TransportKind } from '../../src/server/transport/types.js';
 import { findMainPort } from './ports.js';
 
 /**
- * The gRPC transport test servers and nodes use: `NACOS_TRANSPORT=http2` runs a test file on the
- * node:http2 transport instead of grpc-js (docs/server.md). An explicit `transport` option wins.
+ * The gRPC transport test servers and nodes use: the node's default, or NACOS_TRANSPORT
+ * (`grpc-js`, `http2`, or `other`: whichever is not the default, as CI's transport lane runs;
+ * docs/server.md). An explicit `transport` option wins.
  */
 export function transportUnderTest(): TransportKind {
-  const chosen = process.env['NACOS_TRANSPORT'] ?? 'grpc-js';
-  if (chosen !== 'grpc-js' && chosen !== 'http2') throw new Error(`NACOS_TRANSPORT must be grpc-js or http2, not ${chosen}`);
-  return chosen;
+  const chosen = process.env['NACOS_TRANSPORT'] ?? DEFAULT_TRANSPORT;
+  if (chosen === 'other') return TRANSPORT_KINDS.find((kind) => kind !== DEFAULT_TRANSPORT)!;
+  const kind = TRANSPORT_KINDS.find((k) => k === chosen);
+  if (kind === undefined) throw new Error(`NACOS_TRANSPORT must be ${TRANSPORT_KINDS.join(', ')} or other, not ${chosen}`);
+  return kind;
 }
 
 /** A silent logger for tests; set LOG_LEVEL to see the server's logs. */

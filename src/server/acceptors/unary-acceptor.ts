@@ -25,44 +25,71 @@ export interface UnaryAcceptorDeps {
   readonly onReply?: (type: string, reply: ResponseMessage, elapsedMs: number) => void;
 }
 
+// The refusals' answers are constants (encoded once; see encode()).
+const STARTING = Object.freeze(errorResponse(ErrorCode.INVALID_SERVER_STATUS, 'Server is starting,please try later.'));
+const NO_HANDLER = Object.freeze(errorResponse(ErrorCode.NO_HANDLER, 'RequestHandler Not Found'));
+const UNREGISTERED = Object.freeze(errorResponse(ErrorCode.UN_REGISTER, 'Connection is unregistered.'));
+
 /**
  * The unary `Request/request` acceptor with Nacos's check order and codes (spec 5.3):
  * not started 300 → ServerCheck → no handler 302 → unregistered 301 → bad payload 502 →
  * handler (failure 500, or the error's own code). Every path answers exactly once, in the payload.
  */
 export class UnaryAcceptor {
+  /** The encoding of each frozen reply (a handler's constant answer), made once. */
+  private readonly constantReplies = new WeakMap<ResponseMessage, Uint8Array>();
+
   constructor(private readonly deps: UnaryAcceptorDeps) {}
 
-  async handle(bytes: Uint8Array, transport: Transport): Promise<Uint8Array> {
+  /**
+   * Answers one request. Synchronous when its handler is (ServerCheck, HealthCheck, refusals):
+   * a promise per call costs a measurable share of the unary path.
+   */
+  handle(bytes: Uint8Array, transport: Transport): Uint8Array | Promise<Uint8Array> {
     const started = performance.now();
-    let envelope: Envelope | undefined;
-    let reply: ResponseMessage;
+    let type = '';
+    let reply: ResponseMessage | Promise<ResponseMessage>;
     try {
-      envelope = decodeEnvelope(bytes);
-      reply = await this.dispatch(envelope, transport);
+      const envelope = decodeEnvelope(bytes);
+      type = envelope.type;
+      reply = this.dispatch(envelope, transport);
     } catch (error) {
       // Only decodeEnvelope can throw here: dispatch turns handler failures into replies.
       reply = errorResponse(ErrorCode.BAD_GATEWAY, NacosRemoteError.from(error).message);
     }
-    this.deps.onReply?.(envelope?.type ?? '', reply, performance.now() - started);
-    return encodePayload(reply, { registry: this.deps.registry });
+    return reply instanceof Promise ? reply.then((settled) => this.encode(type, settled, started)) : this.encode(type, reply, started);
   }
 
-  private async dispatch(envelope: Envelope, transport: Transport): Promise<ResponseMessage> {
+  /**
+   * A frozen reply is a constant (HealthCheck's answer, the refusals): its bytes are encoded once
+   * and shared, since transports only copy them out.
+   */
+  private encode(type: string, reply: ResponseMessage, started: number): Uint8Array {
+    this.deps.onReply?.(type, reply, performance.now() - started);
+    if (!Object.isFrozen(reply)) return encodePayload(reply, { registry: this.deps.registry });
+    let bytes = this.constantReplies.get(reply);
+    if (bytes === undefined) {
+      bytes = encodePayload(reply, { registry: this.deps.registry });
+      this.constantReplies.set(reply, bytes);
+    }
+    return bytes;
+  }
+
+  private dispatch(envelope: Envelope, transport: Transport): ResponseMessage | Promise<ResponseMessage> {
     const { manager, handlers, logger } = this.deps;
     if (manager.traced(envelope.clientIp)) {
       logger.info({ connectionId: transport.id, type: envelope.type, body: Buffer.from(envelope.body).toString('utf8') }, 'traced request');
     }
     if (!this.deps.isStarted()) {
-      return errorResponse(ErrorCode.INVALID_SERVER_STATUS, 'Server is starting,please try later.');
+      return STARTING;
     }
     if (envelope.type === 'ServerCheckRequest') {
       return response('ServerCheckResponse', { connectionId: transport.id });
     }
     const handler = handlers.get(envelope.type);
-    if (handler === undefined) return errorResponse(ErrorCode.NO_HANDLER, 'RequestHandler Not Found');
+    if (handler === undefined) return NO_HANDLER;
     const connection = manager.get(transport.id);
-    if (connection === undefined) return errorResponse(ErrorCode.UN_REGISTER, 'Connection is unregistered.');
+    if (connection === undefined) return UNREGISTERED;
 
     let message;
     try {
@@ -74,8 +101,16 @@ export class UnaryAcceptor {
 
     connection.freshActiveTime();
     const { meta } = connection;
+    const failed = (error: unknown): ResponseMessage => {
+      const nacosError = NacosRemoteError.from(error);
+      if (!(error instanceof NacosRemoteError)) {
+        logger.error({ err: error, type: envelope.type, connectionId: transport.id }, 'request handler failed');
+      }
+      return errorResponse(nacosError.errorCode, nacosError.message);
+    };
+    let answer: ResponseMessage | Promise<ResponseMessage>;
     try {
-      return await handler(message, {
+      answer = handler(message, {
         connectionId: meta.connectionId,
         clientIp: meta.clientIp,
         clientVersion: meta.version,
@@ -83,11 +118,8 @@ export class UnaryAcceptor {
         connection,
       });
     } catch (error) {
-      const nacosError = NacosRemoteError.from(error);
-      if (!(error instanceof NacosRemoteError)) {
-        logger.error({ err: error, type: envelope.type, connectionId: transport.id }, 'request handler failed');
-      }
-      return errorResponse(nacosError.errorCode, nacosError.message);
+      return failed(error);
     }
+    return answer instanceof Promise ? answer.catch(failed) : answer;
   }
 }

@@ -268,7 +268,7 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
       callback({ code: grpc.status.UNAVAILABLE, details: 'connection is closing' });
       return;
     }
-    this.handlers.unary(call.request, transport).then(
+    new Promise<Uint8Array>((resolve) => resolve(this.handlers.unary(call.request, transport))).then(
       (bytes) => callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
       (error: unknown) => callback({ code: grpc.status.INTERNAL, details: String(error) }),
     );

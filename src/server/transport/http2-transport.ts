@@ -246,7 +246,7 @@ class UnaryCall extends Call {
       return;
     }
     this.releaseRequest();
-    void this.run(request);
+    this.run(request);
   }
 
   protected override settle(): void {
@@ -263,17 +263,31 @@ class UnaryCall extends Call {
     if (!this.done) this.fail(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded');
   }
 
-  private async run(request: Buffer): Promise<void> {
-    let reply: Uint8Array;
+  private run(request: Buffer): void {
+    let reply: Uint8Array | Promise<Uint8Array>;
     try {
-      reply = await this.connection.owner.handlers.unary(request, this.connection);
+      reply = this.connection.owner.handlers.unary(request, this.connection);
     } catch (error) {
-      if (!this.done) this.fail(GrpcStatus.INTERNAL, String(error));
+      this.fail(GrpcStatus.INTERNAL, String(error));
       return;
     }
+    if (reply instanceof Promise) {
+      reply.then(
+        (settled) => this.answer(settled),
+        (error: unknown) => {
+          if (!this.done) this.fail(GrpcStatus.INTERNAL, String(error));
+        },
+      );
+    } else {
+      this.answer(reply);
+    }
+  }
+
+  private answer(reply: Uint8Array): void {
     if (this.done || this.stream.destroyed) return;
-    if (reply.byteLength > this.connection.owner.options.maxMessageBytes) {
-      this.fail(GrpcStatus.RESOURCE_EXHAUSTED, `Sent message larger than max (${reply.byteLength} vs. ${this.connection.owner.options.maxMessageBytes})`);
+    const { maxMessageBytes } = this.connection.owner.options;
+    if (reply.byteLength > maxMessageBytes) {
+      this.fail(GrpcStatus.RESOURCE_EXHAUSTED, `Sent message larger than max (${reply.byteLength} vs. ${maxMessageBytes})`);
       return;
     }
     this.settle();

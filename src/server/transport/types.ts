@@ -43,7 +43,8 @@ export interface StreamSession {
 
 /** What a transport hands accepted calls to (the same for every transport). */
 export interface TransportHandlers {
-  unary(bytes: Uint8Array, transport: Transport): Promise<Uint8Array>;
+  /** The reply, at once when it is ready at once (no promise per call then). */
+  unary(bytes: Uint8Array, transport: Transport): Uint8Array | Promise<Uint8Array>;
   openStream(transport: Transport, sink: StreamSink): StreamSession;
   /** The TCP connection is gone (socket close, client crash, keepalive failure). */
   transportClosed(transport: Transport): void;
@@ -52,7 +53,10 @@ export interface TransportHandlers {
 }
 
 /** Which implementation serves a gRPC port. */
-export type TransportKind = 'grpc-js' | 'http2';
+export const TRANSPORT_KINDS = ['grpc-js', 'http2'] as const;
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
+/** The transport a node uses unless configured otherwise (CI also runs a lane on the other one). */
+export const DEFAULT_TRANSPORT: TransportKind = 'grpc-js';
 
 /** One gRPC listener (the SDK port or the cluster port), whichever implementation serves it. */
 export interface ServerTransport {

@@ -334,6 +334,35 @@ describe('UnaryAcceptor: steps 7-8, the handler', () => {
     assert.equal(connection.lastActiveTime, createdAt);
   });
 
+  it('answers at once, without a promise, when the handler answers at once; a promise when it answers later', async () => {
+    const h = harness();
+    const { transport } = h.registered();
+    const acceptor = new UnaryAcceptor({ isStarted: () => true, manager: h.manager, handlers: h.handlers, registry: h.registry, logger: testLogger });
+    for (const type of ['ServerCheckRequest', 'HealthCheckRequest', 'NoSuchRequest']) {
+      const reply = acceptor.handle(clientPayload(request(type)), transport);
+      assert.ok(reply instanceof Uint8Array, `${type} answered at once`);
+    }
+    assert.ok(acceptor.handle(MALFORMED_PROTOBUF, transport) instanceof Uint8Array, 'malformed bytes answered at once');
+    h.spyHandler('HealthCheckRequest', async () => response('HealthCheckResponse'));
+    const later = acceptor.handle(clientPayload(request('HealthCheckRequest')), transport);
+    assert.ok(later instanceof Promise, 'an async handler is awaited');
+    assert.equal(decodePayload(await later, h.registry).type, 'HealthCheckResponse');
+  });
+
+  it("encodes a frozen reply once and shares its bytes; other replies are encoded per call", async () => {
+    const h = harness();
+    const { transport } = h.registered();
+    const acceptor = new UnaryAcceptor({ isStarted: () => true, manager: h.manager, handlers: h.handlers, registry: h.registry, logger: testLogger });
+    const twice = (type: string, on = transport) => [acceptor.handle(clientPayload(request(type)), on), acceptor.handle(clientPayload(request(type)), on)];
+    const [health1, health2] = twice('HealthCheckRequest');
+    assert.equal(health1, health2, 'HealthCheckResponse (a frozen constant) encoded once');
+    assert.equal(decodePayload(health1 as Uint8Array, h.registry).type, 'HealthCheckResponse');
+    const [unregistered1, unregistered2] = twice('HealthCheckRequest', new FakeTransport());
+    assert.equal(unregistered1, unregistered2, 'the 301 refusal encoded once');
+    const [check1, check2] = twice('ServerCheckRequest');
+    assert.notEqual(check1, check2, 'a reply built per call is encoded per call');
+  });
+
   it('reports every reply exactly once to onReply, with the request type', async () => {
     const h = harness();
     const { transport } = h.registered();

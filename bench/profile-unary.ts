@@ -1,0 +1,181 @@
+// The unary path's cost per request on our node, measured so that other load on the machine moves
+// it little: a fixed number of ServerCheck and HealthCheck calls, charged to the server process by
+// its own CPU time (/proc), and with --cpu-prof, where that time goes, by part of the code (sample
+// shares of the server's busy time). Used to find what the unary path spends without need.
+// Usage: node --import tsx bench/profile-unary.ts [--transport http2|grpc-js] [--requests 20000]
+//          [--rounds 3] [--connections 8] [--in-flight 64] [--cpu-prof [--functions 30]]
+// CPU time still moves with the machine's load (caches, shared cores): compare two servers or two
+// versions run side by side, in the same minutes. (Valgrind's instruction counts were tried: under
+// load the instrumented node is too slow for the node's ejector and the client's timeouts.)
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { decodeEnvelope, encodePayload, request } from '../src/protocol/index.js';
+import { encodeFrame } from './support/grpc-framing.js';
+import { H2GrpcConnection } from './support/h2-grpc-client.js';
+import { textTable } from './support/format.js';
+import { cpuTimeMs } from './support/proc-stats.js';
+import { median } from './support/stats.js';
+import { startStandaloneServer } from './support/server-process.js';
+import type { UnaryCall } from './support/unary-load-worker.js';
+
+interface CpuProfile {
+  readonly nodes: readonly { readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string } }[];
+  readonly startTime: number;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** The profile's samples taken between two monotonic times (microseconds). */
+function inWindow(profile: CpuProfile, fromMicros: number, toMicros: number): CpuProfile {
+  let at = profile.startTime;
+  const samples = profile.samples.filter((_, i) => {
+    at += profile.timeDeltas[i]!;
+    return at >= fromMicros && at <= toMicros;
+  });
+  if (samples.length === 0) throw new Error('no profile samples in the measured window (is the profile clock not the monotonic clock?)');
+  return { ...profile, samples };
+}
+
+/** Whether a function is ours: under src/, and not a dependency's own src/ (protobufjs, grpc-js). */
+const ours = (url: string, dir: string): boolean => url.includes(dir) && !url.includes('/node_modules/');
+
+/** The parts of the path, by where a function's code lives; the first that matches names it. */
+const PARTS: readonly (readonly [string, (url: string, name: string) => boolean])[] = [
+  ['garbage collection', (_url, name) => name === '(garbage collector)'],
+  ['our transport (src/server/transport)', (url) => ours(url, '/src/server/transport/')],
+  ['our acceptors and connections (src/server)', (url) => ours(url, '/src/server/')],
+  ['our codec (src/protocol)', (url) => ours(url, '/src/protocol/')],
+  ['our metrics and admin (src/admin)', (url) => ours(url, '/src/admin/')],
+  ['our other code (src)', (url) => ours(url, '/src/')],
+  ['protobufjs', (url) => url.includes('/node_modules/protobufjs/') || url.includes('/node_modules/@protobufjs/')],
+  ['prom-client', (url) => url.includes('/node_modules/prom-client/')],
+  ['pino', (url) => url.includes('/node_modules/pino')],
+  ['grpc-js', (url) => url.includes('/node_modules/@grpc/')],
+  ['node:http2', (url) => url.startsWith('node:internal/http2')],
+  ['node: streams', (url) => url.startsWith('node:internal/streams')],
+  ['node: timers', (url) => url.startsWith('node:internal/timers') || url === 'node:timers'],
+  ['node: other', (url) => url.startsWith('node:')],
+  ['native and unattributed', () => true],
+];
+
+/** Busy samples (not idle) counted by a key of their function; largest first, as shares. */
+function shares(profile: CpuProfile, keyOf: (url: string, name: string) => string, top = Infinity): string[][] {
+  const keys = new Map<number, string>();
+  for (const node of profile.nodes) {
+    const { url, functionName } = node.callFrame;
+    keys.set(node.id, functionName === '(idle)' || functionName === '(program)' ? '' : keyOf(url, functionName));
+  }
+  const counts = new Map<string, number>();
+  let busy = 0;
+  for (const id of profile.samples) {
+    const key = keys.get(id) ?? '';
+    if (key === '') continue;
+    busy++;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([key, count]) => [key, `${((count * 100) / busy).toFixed(1)} %`]);
+}
+
+const partOf = (url: string, name: string): string => PARTS.find(([, matches]) => matches(url, name))![0];
+const functionOf = (url: string, name: string): string => `${name || '(anonymous)'} ${url.replace(/^.*\/(src|node_modules)\//, '$1/')}`;
+
+const { values: args } = parseArgs({
+  options: {
+    /** ours (our node), or raw-h2 (the minimal node:http2 responder, the platform's limit). */
+    server: { type: 'string', default: 'ours' },
+    transport: { type: 'string', default: 'http2' },
+    requests: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '8' },
+    'in-flight': { type: 'string', default: '64' },
+    'cpu-prof': { type: 'boolean', default: false },
+    /** With --cpu-prof: also list the functions with the most samples. */
+    functions: { type: 'string', default: '0' },
+  },
+});
+const transport = args.transport;
+if (transport !== 'http2' && transport !== 'grpc-js') throw new Error(`--transport must be http2 or grpc-js, not ${transport}`);
+const requests = Number(args.requests);
+const rounds = Number(args.rounds);
+const HOST = '127.0.0.1';
+const CALLS: readonly UnaryCall[] = ['ServerCheck', 'HealthCheck'];
+
+const SERVERS: Record<string, URL> = { ours: new URL('./support/our-node.ts', import.meta.url), 'raw-h2': new URL('./baselines/raw-h2-responder.ts', import.meta.url) };
+const serverModule = SERVERS[args.server];
+if (serverModule === undefined) throw new Error(`--server must be ${Object.keys(SERVERS).join(' or ')}, not ${args.server}`);
+const profileDir = args['cpu-prof'] ? mkdtempSync(join(os.tmpdir(), 'nacos-profile-unary-')) : undefined;
+const server = await startStandaloneServer(args.server, serverModule, HOST, {
+  transport,
+  nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+});
+process.on('exit', () => server.kill());
+
+const connections = await Promise.all(Array.from({ length: Number(args.connections) }, () => H2GrpcConnection.connect({ host: HOST, port: server.port })));
+await Promise.all(connections.map((c) => c.register()));
+const callTimeoutMs = 10_000;
+const frames = (call: UnaryCall) => connections.map((c) => encodeFrame(encodePayload(request(`${call}Request`), { clientIp: c.localAddress })));
+
+/** Sends `count` calls, `inFlight` at a time spread over the connections; every reply must be the expected type. */
+async function drive(call: UnaryCall, count: number): Promise<void> {
+  const perConnection = frames(call);
+  const expected = `${call}Response`;
+  let next = 0;
+  const lane = async (lane: number) => {
+    const connection = connections[lane % connections.length]!;
+    const frame = perConnection[lane % connections.length]!;
+    while (next < count) {
+      next++;
+      const type = decodeEnvelope(await connection.unaryFrame(frame, callTimeoutMs)).type;
+      if (type !== expected) throw new Error(`expected ${expected}, got ${type}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Number(args['in-flight']) }, (_, i) => lane(i)));
+}
+
+const loadAtStart = os.loadavg();
+// Warm-up: the JIT settles before anything is counted.
+for (const call of CALLS) await drive(call, Math.min(requests, 5000));
+const costPerCall = new Map<UnaryCall, number[]>(CALLS.map((call) => [call, []]));
+// The profile's clock is the monotonic clock hrtime reads: its samples in this window are the calls'.
+const windowStartMicros = Number(process.hrtime.bigint() / 1000n);
+for (let round = 0; round < rounds; round++) {
+  for (const call of CALLS) {
+    const cpuBefore = cpuTimeMs(server.pid);
+    await drive(call, requests);
+    costPerCall.get(call)!.push(((cpuTimeMs(server.pid) - cpuBefore) * 1000) / requests);
+  }
+}
+const windowEndMicros = Number(process.hrtime.bigint() / 1000n);
+await Promise.all(connections.map((c) => c.close()));
+await server.stop(30_000);
+
+console.log(`unary profile: ${args.server === 'ours' ? `our node on ${transport}` : args.server}, ${requests} calls x ${rounds} rounds per type, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  textTable(
+    ['call', 'server CPU us/call (median)', 'range'],
+    CALLS.map((call) => {
+      const values = costPerCall.get(call)!;
+      const show = (value: number) => value.toFixed(1);
+      return [call, show(median(values)), `${show(Math.min(...values))}-${show(Math.max(...values))}`];
+    }),
+    2,
+  ),
+);
+
+if (profileDir !== undefined) {
+  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error(`no profile written in ${profileDir}`);
+  console.log(`\nwhere the server's busy time goes during the counted calls`);
+  const profile = inWindow(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, windowStartMicros, windowEndMicros);
+  console.log(textTable(['part', 'share of busy samples'], shares(profile, partOf), 2));
+  const functions = Number(args.functions);
+  if (functions > 0) console.log(`\n${textTable(['function (self time)', 'share'], shares(profile, functionOf, functions), 2)}`);
+  rmSync(profileDir, { recursive: true, force: true });
+}
+process.exit(0);
+
