@@ -46,6 +46,8 @@ export const NodeConfigSchema = z.strictObject({
   setupTimeoutMs: ms.default(10_000),
   refusalCloseDelayMs: delayMs.default(300),
   shutdownResetWaitMs: delayMs.default(1000),
+  /** A client that closes within this of acking a ConnectResetRequest has moved, not gone (docs/naming.md). */
+  moveWindowMs: delayMs.default(5000),
   ejector: z
     .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms, probeBatchSize: z.number().int().positive() })
     .partial()

@@ -33,7 +33,7 @@ import { createNodeLogger } from './logger.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
-export type { ConnectionListener, ConnectionManager } from '../server/connection-manager.js';
+export { Departure, type ConnectionListener, type ConnectionManager } from '../server/connection-manager.js';
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
@@ -115,6 +115,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     setupTimeoutMs: config.setupTimeoutMs,
     refusalCloseDelayMs: config.refusalCloseDelayMs,
     shutdownResetWaitMs: config.shutdownResetWaitMs,
+    moveWindowMs: config.moveWindowMs,
     ejector: config.ejector,
     shed: config.shed,
     limitRule,
