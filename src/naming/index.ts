@@ -19,6 +19,9 @@ export type { ServiceNamePage } from './naming-state.js';
 export type { PushObserver } from './push/push-engine.js';
 export type { SyncPeers } from './sync/naming-sync.js';
 
+/** How long a moved connection's instances stay listed by default (issue 13). */
+export const DEFAULT_MOVE_GRACE_MS = 10_000;
+
 /** Naming options of a node (config key `naming`). */
 export interface NamingOptions {
   /** Changes of a service within this window go out as one push; default 20 ms (Nacos: 500). */
@@ -27,6 +30,12 @@ export interface NamingOptions {
   readonly pushTimeoutMs?: number;
   /** A failed push is retried after this; default 1000 ms, as Nacos. */
   readonly pushRetryDelayMs?: number;
+  /**
+   * A moved connection's instances stay listed this long on every member, for its register on its
+   * new connection to adopt them without a push; default 10 000 ms; 0: they go at once, as Nacos's
+   * (docs/naming.md, Moves).
+   */
+  readonly moveGraceMs?: number;
   /** Sync of this member's clients to the other members (docs/naming.md, Across members). */
   readonly sync?: {
     /** Changes within this window go to a member as one message; default 50 ms (Nacos: 1000). */
@@ -77,7 +86,7 @@ export function attachNaming(
   },
 ): NamingService {
   const { timers, options = {} } = deps;
-  const state = new NamingState(deps.memberId, () => timers.now());
+  const state = new NamingState(deps.memberId, () => timers.now(), { moveGraceMs: options.moveGraceMs ?? DEFAULT_MOVE_GRACE_MS, timers });
   const pushOptions: PushEngineOptions = {
     delayMs: options.pushDelayMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.delayMs,
     timeoutMs: options.pushTimeoutMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.timeoutMs,
@@ -88,7 +97,7 @@ export function attachNaming(
 
   defineNamingTypes(server.registry);
   for (const [type, handler] of Object.entries(namingHandlers(state))) server.registerHandler(type, handler, { module: NAMING_MODULE });
-  const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection) => state.release(connection.id) });
+  const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection, _reason, departure) => state.release(connection.id, departure) });
 
   const sync =
     deps.peers === undefined

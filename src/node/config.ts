@@ -107,6 +107,8 @@ export const NodeConfigSchema = z.strictObject({
       pushDelayMs: delayMs,
       pushTimeoutMs: ms,
       pushRetryDelayMs: ms,
+      /** A moved client's instances stay listed this long for its new connection to adopt (default 10 000 ms; 0 as Nacos). */
+      moveGraceMs: delayMs,
       /** Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms) and expiry of synced clients (180 000 ms). */
       sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms }).partial(),
     })
