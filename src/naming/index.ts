@@ -111,12 +111,15 @@ export function attachNaming(
   );
   for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   sync?.start();
+  // A member gone down: its clients' instances get the move grace to be adopted by their redo elsewhere.
+  const removeDownListener = deps.peers?.onMemberDown?.((member) => state.holdMemberClients(member));
 
   return {
     reader: state,
     stats: state,
     close: async () => {
       removeListener();
+      removeDownListener?.();
       push.close();
       await sync?.close();
     },

@@ -179,7 +179,11 @@ export class NamingState {
     const held = this.clients.get(data.clientId);
     if (held !== undefined && this.isLocal(held)) return false;
     if (held !== undefined && held.ownerMemberId === ownerMemberId && held.revision >= data.revision) {
-      if (held.revision === data.revision) held.renewedAt = this.now();
+      if (held.revision !== data.revision) return false;
+      held.renewedAt = this.now();
+      // Held here while its owner was down, and the owner has it live after all; or the reverse.
+      if (held.heldUntil !== undefined && data.heldForMs === undefined) this.unhold(held);
+      else if (held.heldUntil === undefined && data.heldForMs !== undefined) this.holdRemote(held, data.heldForMs);
       return false;
     }
     this.replaceRemote(held, ownerMemberId, data);
@@ -208,9 +212,30 @@ export class NamingState {
   replaceMemberClients(ownerMemberId: string, owned: readonly string[], clients: readonly SyncedClient[]): void {
     const listed = new Set(owned);
     for (const client of [...this.clients.values()]) {
-      if (!this.isLocal(client) && client.ownerMemberId === ownerMemberId && !listed.has(client.id)) this.remove(client);
+      if (this.isLocal(client) || client.ownerMemberId !== ownerMemberId) continue;
+      // Held instances are past their owner: they end with their hold, or a register adopts them.
+      if (!listed.has(client.id) && client.heldUntil === undefined) this.remove(client);
     }
     for (const data of clients) this.applyRemote(ownerMemberId, data);
+  }
+
+  /**
+   * The owner is marked down: its clients' instances are held for the move grace, for their redo
+   * on other members to adopt, and then go on this member (not at the sync expiry). With grace 0
+   * they are left to the expiry, as Nacos's.
+   */
+  holdMemberClients(ownerMemberId: string): void {
+    if (this.hold.moveGraceMs === 0) return;
+    const owned = [...this.clients.values()].filter((c) => !this.isLocal(c) && c.ownerMemberId === ownerMemberId && c.heldUntil === undefined);
+    for (const client of owned) if (this.clients.get(client.id) === client) this.holdRemote(client, this.hold.moveGraceMs);
+  }
+
+  /** Holds a copy of another member's client for `forMs`; a live client's twin instances adopt it at once. */
+  private holdRemote(client: NamingClient, forMs: number): void {
+    client.heldUntil = this.now() + forMs;
+    this.indexHeld(client);
+    this.scheduleHoldEnd(client.id, forMs);
+    this.adoptByLive(client);
   }
 
   /** Removes the synced clients not renewed since the time given; answers their ids. */
@@ -327,6 +352,14 @@ export class NamingState {
     );
   }
 
+  /** A held copy of another member's client is live again. */
+  private unhold(client: NamingClient): void {
+    this.unindexHeld(client);
+    client.heldUntil = undefined;
+    this.holdTimers.get(client.id)?.();
+    this.holdTimers.delete(client.id);
+  }
+
   /** Nobody adopted the held client's instances within the grace: they go, as a close's would. */
   private endHold(clientId: string): void {
     this.holdTimers.delete(clientId);
@@ -426,9 +459,8 @@ export class NamingState {
     const next = new NamingClient(data.clientId, ownerMemberId, now);
     for (const { service, instances } of data.publications) next.publish(service, instances, now);
     next.revision = data.revision;
-    if (data.heldForMs !== undefined) next.heldUntil = now + data.heldForMs;
     const adopting = new Map<string, string>();
-    if (next.heldUntil === undefined) {
+    if (data.heldForMs === undefined) {
       for (const { service, instances } of data.publications) {
         if (this.hasHeldTwin(service, instances, next.id)) adopting.set(serviceKey(service), visibleForm(this.storage.get(service)));
       }
@@ -451,11 +483,8 @@ export class NamingState {
         this.changed(service);
       }
     }
-    if (data.heldForMs !== undefined) {
-      this.indexHeld(next);
-      this.scheduleHoldEnd(next.id, data.heldForMs);
-      this.adoptByLive(next);
-    } else if (held?.heldUntil !== undefined) {
+    if (data.heldForMs !== undefined) this.holdRemote(next, data.heldForMs);
+    else if (held?.heldUntil !== undefined) {
       this.holdTimers.get(next.id)?.();
       this.holdTimers.delete(next.id);
     }

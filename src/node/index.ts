@@ -22,7 +22,7 @@ import { ClusterMembers } from '../cluster/cluster-members.js';
 import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
-import { attachNaming, type NamingService } from '../naming/index.js';
+import { attachNaming, DEFAULT_MOVE_GRACE_MS, type NamingService } from '../naming/index.js';
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
@@ -135,6 +135,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       others: () => members.list().filter((m) => !m.self).map((m) => m.address),
       request: (member, message, options) => members.request(member, message, options),
       onMemberUp: (listener) => members.onMemberUp(listener),
+      onMemberDown: (listener) => members.onMemberDown(listener),
     },
   });
   metrics.attachNaming(naming.stats);
@@ -167,7 +168,12 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       random: Math.random,
       logger: logger.child({ component: 'balancer' }),
     },
-    { ...DEFAULT_BALANCER_OPTIONS, ...config.balancer },
+    {
+      ...DEFAULT_BALANCER_OPTIONS,
+      ...config.balancer,
+      // A client moved again before its last move's hold ended would be mid-move twice (docs/balancing.md).
+      cooldownMs: Math.max(config.balancer.cooldownMs ?? DEFAULT_BALANCER_OPTIONS.cooldownMs, config.naming.moveGraceMs ?? DEFAULT_MOVE_GRACE_MS),
+    },
   );
   // Any operator move on this member holds every member's balancer (docs/balancing.md).
   server.manager.onOperatorMove = () => balancer.holdForOperator();

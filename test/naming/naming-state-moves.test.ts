@@ -190,3 +190,70 @@ describe('NamingState: holds across members', () => {
     assert.deepEqual(b.endpoints(), ['10.0.0.5:8080']);
   });
 });
+
+describe('NamingState: a member marked down', () => {
+  const C = '10.0.0.3:8848';
+  /** b holds a client of a's ('gone', 10.0.0.5) and one of c's ('kept', 10.0.0.7). */
+  function setup(moveGraceMs = GRACE_MS) {
+    const timers = new ManualTimers();
+    const b = member(B, timers, moveGraceMs);
+    b.state.applyRemote(A, { clientId: 'gone', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.5')] }] });
+    b.state.applyRemote(C, { clientId: 'kept', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.7')] }] });
+    b.changed.length = 0;
+    return { timers, b };
+  }
+
+  it('its clients\' instances are held for the grace and then removed, with one push, long before the sync expiry', async () => {
+    const { timers, b } = setup();
+    b.state.holdMemberClients(A);
+    assert.equal(b.state.isHeld('gone'), true);
+    assert.equal(b.state.isHeld('kept'), false, 'another member\'s clients are left alone');
+    await timers.advance(GRACE_MS - 1);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.7:8080']);
+    assert.deepEqual(b.changed, []);
+    await timers.advance(1);
+    assert.deepEqual(b.endpoints(), ['10.0.0.7:8080']);
+    assert.deepEqual(b.changed, ['orders']);
+  });
+
+  it('the client\'s redo on a member that stays adopts its instance without a push', async () => {
+    const { timers, b } = setup();
+    b.state.holdMemberClients(A);
+    b.state.register('redo', orders, instance('10.0.0.5'));
+    await timers.advance(GRACE_MS);
+    assert.deepEqual(b.changed, []);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.7:8080']);
+    assert.equal(b.state.clientOf('gone'), undefined);
+  });
+
+  it('a member that returns sends a fresh snapshot: the old holds run out and nothing it held before comes back', async () => {
+    const { timers, b } = setup();
+    b.state.holdMemberClients(A);
+    const fresh = { clientId: 'fresh', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.6')] }] };
+    b.state.replaceMemberClients(A, ['fresh'], [fresh]);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.6:8080', '10.0.0.7:8080'], 'a held instance outlives its owner\'s restart');
+    await timers.advance(GRACE_MS);
+    assert.deepEqual(b.endpoints(), ['10.0.0.6:8080', '10.0.0.7:8080']);
+    b.state.replaceMemberClients(A, ['fresh'], [fresh]);
+    assert.equal(b.state.applyRemote(A, { clientId: 'fresh', revision: 1, publications: fresh.publications }), false);
+    assert.equal(b.state.verifyRemote(A, 'gone', 1), false, 'the old client is unknown: its owner is told to send it if it still has it');
+    assert.deepEqual(b.endpoints(), ['10.0.0.6:8080', '10.0.0.7:8080']);
+  });
+
+  it('a link that only flapped: the member\'s snapshot lists the client live again and the hold ends without removing it', async () => {
+    const { timers, b } = setup();
+    b.state.holdMemberClients(A);
+    b.state.replaceMemberClients(A, ['gone'], [{ clientId: 'gone', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.5')] }] }]);
+    assert.equal(b.state.isHeld('gone'), false);
+    await timers.advance(GRACE_MS * 2);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.7:8080']);
+    assert.deepEqual(b.changed, []);
+  });
+
+  it('with grace 0 a down member\'s clients are left to the sync expiry, as Nacos\'s', async () => {
+    const { timers, b } = setup(0);
+    b.state.holdMemberClients(A);
+    await timers.advance(GRACE_MS * 2);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.7:8080']);
+  });
+});
