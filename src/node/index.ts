@@ -17,18 +17,19 @@ import type { Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
-import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
+import { Balancer } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
 import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
-import { attachNaming, DEFAULT_MOVE_GRACE_MS, type NamingService } from '../naming/index.js';
+import { attachNaming, type NamingService } from '../naming/index.js';
 import { firstNonInternalIPv4, systemTimers } from '../protocol/index.js';
 import { isSdkSource } from '../server/connection.js';
 import { readLimitRuleFile } from '../server/control/limit-rule.js';
 import { ShedPriority } from '../server/control/shed-pacer.js';
 import { NacosServer } from '../server/nacos-server.js';
 import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { balancerOptionsOf } from './balancer-options.js';
 import { createNodeLogger } from './logger.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
@@ -168,12 +169,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       random: Math.random,
       logger: logger.child({ component: 'balancer' }),
     },
-    {
-      ...DEFAULT_BALANCER_OPTIONS,
-      ...config.balancer,
-      // A client moved again before its last move's hold ended would be mid-move twice (docs/balancing.md).
-      cooldownMs: Math.max(config.balancer.cooldownMs ?? DEFAULT_BALANCER_OPTIONS.cooldownMs, config.naming.moveGraceMs ?? DEFAULT_MOVE_GRACE_MS),
-    },
+    balancerOptionsOf(config),
   );
   // Any operator move on this member holds every member's balancer (docs/balancing.md).
   server.manager.onOperatorMove = () => balancer.holdForOperator();
