@@ -55,7 +55,7 @@ export interface NamingReader {
 
 /** Figures for metrics. */
 export interface NamingStats {
-  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number };
+  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number; readonly held: number };
 }
 
 /** The naming service running on a node. */

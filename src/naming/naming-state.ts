@@ -272,12 +272,14 @@ export class NamingState {
   }
 
   /** Figures for metrics. */
-  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number } {
+  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number; readonly held: number } {
     return {
       clients: this.clients.size,
       services: this.index.publishedServiceCount,
       instances: this.storage.instanceCount,
       subscribers: this.index.subscriberCount,
+      // Every held client, ours or synced, has its hold's end scheduled.
+      held: this.holdTimers.size,
     };
   }
 

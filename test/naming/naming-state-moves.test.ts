@@ -39,6 +39,7 @@ describe('NamingState: a moved connection\'s instances are held for the grace', 
     assert.deepEqual(a.endpoints(), ['10.0.0.5:8080']);
     assert.deepEqual(a.changed, [], 'a hold is no change');
     assert.equal(a.state.isHeld('old'), true);
+    assert.equal(a.state.stats().held, 1);
     assert.deepEqual(a.released, []);
     await timers.advance(GRACE_MS - 1);
     assert.deepEqual(a.endpoints(), ['10.0.0.5:8080']);
@@ -47,6 +48,7 @@ describe('NamingState: a moved connection\'s instances are held for the grace', 
     assert.deepEqual(a.changed, ['orders']);
     assert.deepEqual(a.released, ['old'], 'the other members are told to delete it');
     assert.equal(a.state.clientOf('old'), undefined);
+    assert.equal(a.state.stats().held, 0);
   });
 
   it('a register of the same (service, cluster, ip, port) by a new connection adopts it: no push, nothing left to expire', async () => {
