@@ -12,12 +12,31 @@ import { NamingState, type ServiceNamePage } from './naming-state.js';
 import { DEFAULT_PUSH_ENGINE_OPTIONS, PushEngine, type PushEngineOptions, type PushObserver } from './push/push-engine.js';
 import { namingSyncHandlers } from './sync/handlers.js';
 import { NAMING_SYNC_MODULE, NAMING_SYNC_TYPES } from './sync/messages.js';
-import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type SyncPeers } from './sync/naming-sync.js';
+import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type NamingSyncOptions, type SyncPeers } from './sync/naming-sync.js';
+import { StartupLoad } from './sync/startup-load.js';
+import type { RequestHandler } from '../server/handlers/index.js';
 
 export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
 export type { ServiceNamePage } from './naming-state.js';
 export type { PushObserver } from './push/push-engine.js';
 export type { SyncPeers } from './sync/naming-sync.js';
+
+/** The sync's timing from the node's options (startupWaitMs is not the sync's). */
+function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
+  const { startupWaitMs: _startup, ...timing } = options;
+  return { ...DEFAULT_NAMING_SYNC_OPTIONS, ...timing };
+}
+
+/** How long a member that started waits for the others' snapshots before it answers reads. */
+const DEFAULT_STARTUP_WAIT_MS = 5000;
+
+/** A handler that answers once the member has the others' data (see {@link StartupLoad}). */
+function afterLoad(startup: StartupLoad, handler: RequestHandler): RequestHandler {
+  return async (request, meta) => {
+    if (!startup.isLoaded) await startup.loaded;
+    return handler(request, meta);
+  };
+}
 
 /** How long a moved connection's instances stay listed by default (issue 13). */
 export const DEFAULT_MOVE_GRACE_MS = 10_000;
@@ -44,6 +63,11 @@ export interface NamingOptions {
     readonly verifyIntervalMs?: number;
     /** A synced client its owner stopped verifying is removed after this; default 180 000 ms, as Nacos. */
     readonly expireMs?: number;
+    /**
+     * After a start, subscribes and queries wait for every other member's snapshot, at most this
+     * long; default 5000 ms; 0: they are answered at once, from what has arrived (as Nacos's gRPC).
+     */
+    readonly startupWaitMs?: number;
   };
 }
 
@@ -96,18 +120,23 @@ export function attachNaming(
   state.addListener(push);
 
   defineNamingTypes(server.registry);
-  for (const [type, handler] of Object.entries(namingHandlers(state))) server.registerHandler(type, handler, { module: NAMING_MODULE });
+  const startup = new StartupLoad(deps.peers?.others() ?? [], timers, options.sync?.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS);
+  for (const [type, handler] of Object.entries(namingHandlers(state))) {
+    const waits = type === 'SubscribeServiceRequest' || type === 'ServiceQueryRequest';
+    server.registerHandler(type, waits ? afterLoad(startup, handler) : handler, { module: NAMING_MODULE });
+  }
   const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection, _reason, departure) => state.release(connection.id, departure) });
 
   const sync =
     deps.peers === undefined
       ? undefined
-      : new NamingSync(state, deps.memberId, deps.peers, timers, { ...DEFAULT_NAMING_SYNC_OPTIONS, ...options.sync }, deps.logger.child({ part: 'sync' }));
+      : new NamingSync(state, deps.memberId, deps.peers, timers, syncOptionsOf(options.sync), deps.logger.child({ part: 'sync' }));
   server.defineMessageTypes(...NAMING_SYNC_TYPES);
   const syncHandlers = namingSyncHandlers(
     state,
     { self: deps.memberId, others: () => deps.peers?.others() ?? [] },
     (member) => sync?.snapshotAsked(member),
+    (member) => startup.snapshotReceived(member),
   );
   for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   sync?.start();

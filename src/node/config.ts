@@ -109,8 +109,11 @@ export const NodeConfigSchema = z.strictObject({
       pushRetryDelayMs: ms,
       /** A moved client's instances stay listed this long for its new connection to adopt (default 10 000 ms; 0 as Nacos). */
       moveGraceMs: delayMs,
-      /** Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms) and expiry of synced clients (180 000 ms). */
-      sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms }).partial(),
+      /**
+       * Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms), expiry of synced clients
+       * (180 000 ms), and how long reads wait after a start for the others' snapshots (5000 ms).
+       */
+      sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms, startupWaitMs: delayMs }).partial(),
     })
     .partial()
     .default({}),
