@@ -50,6 +50,14 @@ function instanceSlot(key: string, instance: PublishedInstance): string {
   return `${key}\u0000${instance.clusterName}\u0000${instance.ip}\u0000${instance.port}`;
 }
 
+/** The slots of every instance the client publishes. */
+function* slotsOf(client: NamingClient): Generator<string> {
+  for (const { service, instances } of client.allPublications()) {
+    const key = serviceKey(service);
+    for (const instance of instances) yield instanceSlot(key, instance);
+  }
+}
+
 /** A service's visible instances, in an order-free form: equal when a push would show the same. */
 function visibleForm(snapshot: ServiceSnapshot): string {
   return snapshot.hosts.map((host) => JSON.stringify(host)).sort().join('\n');
@@ -390,26 +398,18 @@ export class NamingState {
   }
 
   private indexHeld(client: NamingClient): void {
-    for (const { service, instances } of client.allPublications()) {
-      const key = serviceKey(service);
-      for (const instance of instances) {
-        const slot = instanceSlot(key, instance);
-        let ids = this.heldSlots.get(slot);
-        if (ids === undefined) this.heldSlots.set(slot, (ids = new Set()));
-        ids.add(client.id);
-      }
+    for (const slot of slotsOf(client)) {
+      let ids = this.heldSlots.get(slot);
+      if (ids === undefined) this.heldSlots.set(slot, (ids = new Set()));
+      ids.add(client.id);
     }
   }
 
   private unindexHeld(client: NamingClient): void {
-    for (const { service, instances } of client.allPublications()) {
-      const key = serviceKey(service);
-      for (const instance of instances) {
-        const slot = instanceSlot(key, instance);
-        const ids = this.heldSlots.get(slot);
-        ids?.delete(client.id);
-        if (ids?.size === 0) this.heldSlots.delete(slot);
-      }
+    for (const slot of slotsOf(client)) {
+      const ids = this.heldSlots.get(slot);
+      ids?.delete(client.id);
+      if (ids?.size === 0) this.heldSlots.delete(slot);
     }
   }
 

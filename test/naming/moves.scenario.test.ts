@@ -140,32 +140,46 @@ async function settled(scenario: ClusterScenario, log: PushLog, fleet: NamingFle
   await eventually(async () => log.allList(fleet.instances) && (await heldAnywhere(scenario)) === 0, GRACE_MS + 60_000, () => `settled: ${log.describe()}`);
 }
 
-describe('naming through moves: a member SIGKILLed and restarted, the balancer evens out', { timeout: 300_000 }, () => {
-  let tearDown: (() => Promise<void>) | undefined;
-  after(() => tearDown?.());
+type Setup = Awaited<ReturnType<typeof setUp>>;
 
-  it('(a) every subscriber ends with every instance, and no list lacked a live instance', async () => {
-    const setup = await setUp(GRACE_MS, true);
-    tearDown = setup.tearDown;
-    const { scenario, log, fleet } = setup;
-    await killAndRestart(scenario, fleet);
-    let counts: Record<string, number> = {};
-    await eventually(async () => isEven((counts = await fleet.perServer()), scenario.addresses, 0.2), 90_000, () => `even again: ${JSON.stringify(counts)}`);
-    await settled(scenario, log, fleet);
-    assert.deepEqual(log.lacking(fleet.instances), []);
+/** One scenario in a describe of its own: its own cluster, subscribers and fleet, torn down after. */
+function scenario(title: string, name: string, config: { moveGraceMs: number; balancing: boolean }, body: (setup: Setup) => Promise<void>): void {
+  describe(title, { timeout: 300_000 }, () => {
+    let tearDown: (() => Promise<void>) | undefined;
+    after(() => tearDown?.());
+    it(name, async () => {
+      const setup = await setUp(config.moveGraceMs, config.balancing);
+      tearDown = setup.tearDown;
+      await body(setup);
+    });
   });
-});
+}
 
-describe('naming through moves: balancer off, smartReloadCluster by hand', { timeout: 300_000 }, () => {
-  let tearDown: (() => Promise<void>) | undefined;
-  after(() => tearDown?.());
+/** SIGKILL and restart the first member, wait for the balancer to even out and for the holds to run out. */
+async function restartAndEvenOut({ scenario: cluster, log, fleet }: Setup): Promise<void> {
+  await killAndRestart(cluster, fleet);
+  let counts: Record<string, number> = {};
+  await eventually(async () => isEven((counts = await fleet.perServer()), cluster.addresses, 0.2), 90_000, () => `even again: ${JSON.stringify(counts)}`);
+  await settled(cluster, log, fleet);
+}
 
-  it('(b) every subscriber ends with every instance, and no list lacked a live instance', async () => {
-    const setup = await setUp(GRACE_MS, false);
-    tearDown = setup.tearDown;
-    const { scenario, log, fleet } = setup;
-    const victim = await killAndRestart(scenario, fleet);
-    const other = scenario.addresses.find((a) => a !== victim)!;
+scenario(
+  'naming through moves: a member SIGKILLed and restarted, the balancer evens out',
+  '(a) every subscriber ends with every instance, and no list lacked a live instance',
+  { moveGraceMs: GRACE_MS, balancing: true },
+  async (setup) => {
+    await restartAndEvenOut(setup);
+    assert.deepEqual(setup.log.lacking(setup.fleet.instances), []);
+  },
+);
+
+scenario(
+  'naming through moves: balancer off, smartReloadCluster by hand',
+  '(b) every subscriber ends with every instance, and no list lacked a live instance',
+  { moveGraceMs: GRACE_MS, balancing: false },
+  async ({ scenario: cluster, log, fleet }) => {
+    const victim = await killAndRestart(cluster, fleet);
+    const other = cluster.addresses.find((a) => a !== victim)!;
     let counts: Record<string, number> = {};
     await eventually(async () => {
       const reply = await fetch(`http://${other}/nacos/v2/core/loader/smartReloadCluster?loaderFactor=0.1`, { method: 'POST' });
@@ -173,37 +187,31 @@ describe('naming through moves: balancer off, smartReloadCluster by hand', { tim
       counts = await fleet.perServer();
       return (counts[victim] ?? 0) >= FLEET_SIZE / 3 / 2;
     }, 90_000, () => `smartReloadCluster moved clients to the restarted member: ${JSON.stringify(counts)}`);
-    await settled(scenario, log, fleet);
+    await settled(cluster, log, fleet);
     assert.deepEqual(log.lacking(fleet.instances), []);
-  });
-});
+  },
+);
 
-describe('naming through moves: a rolling restart by drain', { timeout: 300_000 }, () => {
-  let tearDown: (() => Promise<void>) | undefined;
-  after(() => tearDown?.());
-
-  it('(c) each member drained (SIGTERM) and started again in turn: no list lacked a live instance', async () => {
-    const setup = await setUp(GRACE_MS, true);
-    tearDown = setup.tearDown;
-    const { scenario, log, fleet } = setup;
-    for (const node of scenario.nodes) {
+scenario(
+  'naming through moves: a rolling restart by drain',
+  '(c) each member drained (SIGTERM) and started again in turn: no list lacked a live instance',
+  { moveGraceMs: GRACE_MS, balancing: true },
+  async ({ scenario: cluster, log, fleet }) => {
+    for (const node of cluster.nodes) {
       assert.equal(await node.stop('SIGTERM'), 0, `${node.address} exited 0 after its drain`);
       await node.start();
-      await settled(scenario, log, fleet);
+      await settled(cluster, log, fleet);
     }
     assert.deepEqual(log.lacking(fleet.instances), []);
-  });
-});
+  },
+);
 
-describe('naming through member failures: a member SIGKILLed with its clients', { timeout: 300_000 }, () => {
-  let tearDown: (() => Promise<void>) | undefined;
-  after(() => tearDown?.());
-
-  it('(d) the clients first, then their member: their instances are gone from every other member within grace + 5 s', async () => {
-    const setup = await setUp(GRACE_MS, true);
-    tearDown = setup.tearDown;
-    const { scenario, log, fleet, fleets } = setup;
-    const victim = scenario.nodes[0]!;
+scenario(
+  'naming through member failures: a member SIGKILLed with its clients',
+  '(d) the clients first, then their member: their instances are gone from every other member within grace + 5 s',
+  { moveGraceMs: GRACE_MS, balancing: true },
+  async ({ scenario: cluster, log, fleet, fleets }) => {
+    const victim = cluster.nodes[0]!;
     const doomed = new NamingFleet(5, [victim.address], '10.41');
     fleets.push(doomed);
     await doomed.ready();
@@ -211,7 +219,7 @@ describe('naming through member failures: a member SIGKILLed with its clients', 
     await doomed.process.kill();
     await victim.stop('SIGKILL');
     const killedAt = Date.now();
-    const others = scenario.addresses.filter((a) => a !== victim.address);
+    const others = cluster.addresses.filter((a) => a !== victim.address);
     const gone = () => others.every((a) => doomed.instances.every((x) => !(log.lists.get(a)!.at(-1) ?? []).includes(x)));
     await eventually(gone, GRACE_MS + 30_000, () => `the doomed instances gone on ${others.join(', ')}: ${log.describe()}`);
     const tookMs = Date.now() - killedAt;
@@ -219,21 +227,15 @@ describe('naming through member failures: a member SIGKILLed with its clients', 
     console.log(`(d) the killed member's clients' instances gone from the others ${tookMs} ms after the kill`);
     assert.ok(tookMs <= GRACE_MS + 5000, `gone ${tookMs} ms after the kill (grace ${GRACE_MS} ms + 5 s)`);
     assert.ok(others.every((a) => fleet.instances.every((x) => (log.lists.get(a)!.at(-1) ?? []).includes(x))), 'the live fleet still listed');
-  });
-});
+  },
+);
 
-describe('naming through moves with grace 0 (Nacos\'s behaviour)', { timeout: 300_000 }, () => {
-  let tearDown: (() => Promise<void>) | undefined;
-  after(() => tearDown?.());
-
-  it('(e) the same kill, restart and evening out as (a) shows lists lacking moved instances: the scenarios can fail', async () => {
-    const setup = await setUp(0, true);
-    tearDown = setup.tearDown;
-    const { scenario, log, fleet } = setup;
-    await killAndRestart(scenario, fleet);
-    let counts: Record<string, number> = {};
-    await eventually(async () => isEven((counts = await fleet.perServer()), scenario.addresses, 0.2), 90_000, () => `even again: ${JSON.stringify(counts)}`);
-    await settled(scenario, log, fleet);
-    assert.ok(log.lacking(fleet.instances).length > 0, `flaps expected without the grace: ${log.describe()}`);
-  });
-});
+scenario(
+  'naming through moves with grace 0 (Nacos\'s behaviour)',
+  '(e) the same kill, restart and evening out as (a) shows lists lacking moved instances: the scenarios can fail',
+  { moveGraceMs: 0, balancing: true },
+  async (setup) => {
+    await restartAndEvenOut(setup);
+    assert.ok(setup.log.lacking(setup.fleet.instances).length > 0, `flaps expected without the grace: ${setup.log.describe()}`);
+  },
+);
