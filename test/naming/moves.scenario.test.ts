@@ -30,7 +30,14 @@ const BALANCER = { intervalMs: 500, warmupMs: 1000, settleMs: 1000, cooldownMs: 
 const fleetScript = fileURLToPath(new URL('../support/naming-fleet.ts', import.meta.url));
 
 function clusterConfig(moveGraceMs: number, balancing: boolean): Record<string, unknown> {
-  return { naming: { moveGraceMs, sync: { verifyIntervalMs: 1000 } }, balancer: { ...BALANCER, enabled: balancing }, drainWindowMs: 2000 };
+  return {
+    naming: { moveGraceMs, sync: { verifyIntervalMs: 1000 } },
+    balancer: { ...BALANCER, enabled: balancing },
+    drainWindowMs: 2000,
+    // Member links patient enough for a loaded machine: a member wrongly marked down for longer
+    // than the grace has its clients' instances removed on the others until its link is back.
+    memberClient: { keepAliveMs: 1000, healthCheckTimeoutMs: 2000 },
+  };
 }
 
 /** A NamingClient pinned to each member, subscribed to the service, keeping every list it is told. */
@@ -49,7 +56,7 @@ class PushLog {
 
   async start(addresses: readonly string[]): Promise<void> {
     for (const address of addresses) {
-      const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 500, redoIntervalMs: 500 });
+      const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 2000, redoIntervalMs: 500 });
       this.clients.push(naming);
       this.lists.set(address, []);
       this.times.set(address, []);

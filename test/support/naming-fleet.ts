@@ -14,12 +14,24 @@ const prefix = process.argv[5] ?? '10.40';
 const logger = pino({ level: 'silent' });
 
 const instances = Array.from({ length: count }, (_, i) => ({ ip: `${prefix}.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 8080 }));
+// Health checks patient enough for a loaded machine: a slow answer is not a lost member.
 const clients = instances.map(
-  () => new NamingClient({ serverAddresses: servers, logger, keepAliveMs: 1000, healthCheckTimeoutMs: 500, redoIntervalMs: 500 }),
+  () => new NamingClient({ serverAddresses: servers, logger, keepAliveMs: 1000, healthCheckTimeoutMs: 2000, redoIntervalMs: 500 }),
 );
+/** Starts a client, trying again while no member answers in time (the machine may be loaded). */
+async function startPatiently(client: NamingClient): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.start();
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
+}
 await Promise.all(
   clients.map(async (client, i) => {
-    await client.start();
+    await startPatiently(client);
     await client.registerInstance(service, instances[i]!);
   }),
 );
