@@ -85,7 +85,7 @@ export class NamingState {
   private readonly listeners = new Set<NamingChangeListener>();
   /** Held clients by the slots of their instances (see {@link instanceSlot}). */
   private readonly heldSlots = new Map<string, Set<string>>();
-  /** Ends of the holds of this member's own moved clients, by client id. */
+  /** The scheduled ends of holds (ours and synced clients'), by client id: cancels them. */
   private readonly holdTimers = new Map<string, () => void>();
 
   constructor(
@@ -332,8 +332,7 @@ export class NamingState {
         continue;
       }
       this.clients.delete(id);
-      this.holdTimers.get(id)?.();
-      this.holdTimers.delete(id);
+      this.cancelHoldEnd(id);
       if (this.isLocal(held)) for (const listener of this.listeners) listener.localClientReleased?.(id);
     }
   }
@@ -355,19 +354,23 @@ export class NamingState {
    * (a drained member exits within the grace): the owner's delete, if it comes, finds nothing.
    */
   private scheduleHoldEnd(clientId: string, afterMs: number): void {
-    this.holdTimers.get(clientId)?.();
+    this.cancelHoldEnd(clientId);
     this.holdTimers.set(
       clientId,
       this.hold.timers.setTimeout(() => this.endHold(clientId), afterMs),
     );
   }
 
+  private cancelHoldEnd(clientId: string): void {
+    this.holdTimers.get(clientId)?.();
+    this.holdTimers.delete(clientId);
+  }
+
   /** A held copy of another member's client is live again. */
   private unhold(client: NamingClient): void {
     this.unindexHeld(client);
     client.heldUntil = undefined;
-    this.holdTimers.get(client.id)?.();
-    this.holdTimers.delete(client.id);
+    this.cancelHoldEnd(client.id);
   }
 
   /** Nobody adopted the held client's instances within the grace: they go, as a close's would. */
@@ -442,8 +445,7 @@ export class NamingState {
   private remove(client: NamingClient): void {
     this.clients.delete(client.id);
     if (client.heldUntil !== undefined) this.unindexHeld(client);
-    this.holdTimers.get(client.id)?.();
-    this.holdTimers.delete(client.id);
+    this.cancelHoldEnd(client.id);
     for (const { service } of client.allSubscriptions()) this.index.removeSubscriber(service, client.id);
     for (const { service } of client.allPublications()) {
       this.index.removePublisher(service, client.id);
@@ -486,10 +488,7 @@ export class NamingState {
       }
     }
     if (data.heldForMs !== undefined) this.holdRemote(next, data.heldForMs);
-    else if (held?.heldUntil !== undefined) {
-      this.holdTimers.get(next.id)?.();
-      this.holdTimers.delete(next.id);
-    }
+    else this.cancelHoldEnd(next.id);
   }
 
   private changed(service: ServiceName): void {
