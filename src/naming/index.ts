@@ -13,8 +13,7 @@ import { DEFAULT_PUSH_ENGINE_OPTIONS, PushEngine, type PushEngineOptions, type P
 import { namingSyncHandlers } from './sync/handlers.js';
 import { NAMING_SYNC_MODULE, NAMING_SYNC_TYPES } from './sync/messages.js';
 import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type NamingSyncOptions, type SyncPeers } from './sync/naming-sync.js';
-import { StartupLoad } from './sync/startup-load.js';
-import type { RequestHandler } from '../server/handlers/index.js';
+import { afterLoad, StartupLoad } from './sync/startup-load.js';
 
 export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
 export type { ServiceNamePage } from './naming-state.js';
@@ -29,14 +28,6 @@ function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
 
 /** How long a member that started waits for the others' snapshots before it answers reads. */
 const DEFAULT_STARTUP_WAIT_MS = 5000;
-
-/** A handler that answers once the member has the others' data (see {@link StartupLoad}). */
-function afterLoad(startup: StartupLoad, handler: RequestHandler): RequestHandler {
-  return async (request, meta) => {
-    if (!startup.isLoaded) await startup.loaded;
-    return handler(request, meta);
-  };
-}
 
 /** How long a moved connection's instances stay listed by default (issue 13). */
 export const DEFAULT_MOVE_GRACE_MS = 10_000;

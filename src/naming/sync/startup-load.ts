@@ -1,4 +1,5 @@
-import type { Timers } from '../../protocol/index.js';
+import { ConnectionClosedError, type Timers } from '../../protocol/index.js';
+import type { RequestHandler } from '../../server/handlers/index.js';
 
 /**
  * Whether a member that just started has the other members' naming data: until each of them has
@@ -33,4 +34,18 @@ export class StartupLoad {
     this.finished = true;
     this.finish();
   }
+}
+
+/**
+ * A handler that answers once the member has the others' data. A connection that closed while it
+ * waited is answered with an error and left alone: its naming state was released already, and a
+ * subscription made now would never be.
+ */
+export function afterLoad(startup: StartupLoad, handler: RequestHandler): RequestHandler {
+  return async (request, meta) => {
+    if (startup.isLoaded) return handler(request, meta);
+    await startup.loaded;
+    if (!meta.connection.connected) throw new ConnectionClosedError(`connection ${meta.connectionId} closed while the member was loading`);
+    return handler(request, meta);
+  };
 }
