@@ -194,14 +194,25 @@ export class NamingState {
       else if (held.heldUntil === undefined && data.heldForMs !== undefined) this.holdRemote(held, data.heldForMs);
       return false;
     }
+    if (held?.heldUntil !== undefined && held.ownerMemberId === ownerMemberId && data.heldForMs !== undefined) {
+      // A held client changes only by adoption, and the adopter's data, which may still be on its
+      // way here, adopts it here too: taking the owner's smaller copy first would push a removal.
+      held.revision = data.revision;
+      held.renewedAt = this.now();
+      return false;
+    }
     this.replaceRemote(held, ownerMemberId, data);
     return true;
   }
 
-  /** The owner deleted its client; a client of another owner is left alone. */
+  /**
+   * The owner deleted its client; a client of another owner is left alone, and so is a held one:
+   * its owner deletes it once a register adopted it, and the adopter's data, which may still be on
+   * its way here, adopts it here too (removing it first would push a removal); else its hold ends.
+   */
   removeRemote(ownerMemberId: string, clientId: string): void {
     const held = this.clients.get(clientId);
-    if (held !== undefined && !this.isLocal(held) && held.ownerMemberId === ownerMemberId) this.remove(held);
+    if (held !== undefined && !this.isLocal(held) && held.ownerMemberId === ownerMemberId && held.heldUntil === undefined) this.remove(held);
   }
 
   /** The owner still has the client at this revision: renewed (true), or false when held otherwise. */

@@ -183,6 +183,36 @@ describe('NamingState: holds across members', () => {
     assert.deepEqual(c.endpoints(), ['10.0.0.5:8080']);
   });
 
+  it('the owner\'s delete (or smaller copy) after an adoption elsewhere, arriving before the adopter\'s data: no push, and the data adopts', async () => {
+    const timers = new ManualTimers();
+    const a = member(A, timers);
+    const b = member(B, timers);
+    const c = member('10.0.0.3:8848', timers);
+    a.state.register('old', orders, instance('10.0.0.5'));
+    a.state.register('pair', orders, instance('10.0.0.8'));
+    a.state.batchRegister('batch', orders, [instance('10.0.0.6'), instance('10.0.0.7')]);
+    for (const id of ['old', 'batch']) a.state.release(id, 'moved');
+    for (const id of ['old', 'pair', 'batch']) c.state.applyRemote(A, a.state.localClient(id)!);
+    // The clients redo on b; a hears of it first and adopts, c not yet.
+    b.state.register('new', orders, instance('10.0.0.5'));
+    b.state.register('new-batch', orders, instance('10.0.0.6'));
+    a.state.applyRemote(B, b.state.localClient('new')!);
+    a.state.applyRemote(B, b.state.localClient('new-batch')!);
+    assert.equal(a.state.clientOf('old'), undefined);
+    assert.deepEqual(a.state.localClient('batch')?.publications[0]?.instances.map((i) => i.ip), ['10.0.0.7']);
+    c.changed.length = 0;
+    c.state.removeRemote(A, 'old');
+    c.state.applyRemote(A, a.state.localClient('batch')!);
+    assert.deepEqual(c.changed, [], 'the owner\'s word alone removes nothing held');
+    c.state.applyRemote(B, b.state.localClient('new')!);
+    c.state.applyRemote(B, b.state.localClient('new-batch')!);
+    assert.deepEqual(c.changed, []);
+    assert.deepEqual(c.endpoints(), ['10.0.0.5:8080', '10.0.0.6:8080', '10.0.0.7:8080', '10.0.0.8:8080']);
+    await timers.advance(GRACE_MS);
+    assert.deepEqual(c.endpoints(), ['10.0.0.5:8080', '10.0.0.6:8080', '10.0.0.8:8080'], 'what nobody adopted goes at the end of the hold');
+    assert.equal(c.state.stats().held, 0);
+  });
+
   it('data from a member that does not know holds (no heldForMs) is a live client, as before', async () => {
     const timers = new ManualTimers();
     const b = member(B, timers);
