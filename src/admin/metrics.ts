@@ -96,7 +96,7 @@ export class NodeMetrics {
     });
     new Gauge({
       name: 'nacos_remote_naming',
-      help: 'Naming state: services with instances, instances, subscriptions, connections with naming state (label what)',
+      help: 'Naming state: services with instances, instances, subscriptions, connections with naming state, clients held after a move or a member down (label what)',
       labelNames: ['what'],
       registers,
       collect() {

@@ -53,6 +53,7 @@ export class ClusterMembers {
   private members: MemberAddress[];
   private readonly clients = new Map<string, RpcClient>();
   private readonly upListeners = new Set<(address: string) => void>();
+  private readonly downListeners = new Set<(address: string) => void>();
   private closed = false;
   /** Member entries' IPs: literal ones, and what hostname entries resolved to. */
   private trustedIps = new Set<string>();
@@ -144,6 +145,12 @@ export class ClusterMembers {
     return () => this.upListeners.delete(listener);
   }
 
+  /** Calls back each time this node's client to a member loses its connection (the member is DOWN). */
+  onMemberDown(listener: (address: string) => void): () => void {
+    this.downListeners.add(listener);
+    return () => this.downListeners.delete(listener);
+  }
+
   /** Sends a request to a member over its cluster client. @throws when it is unknown or down */
   request(address: string, message: RequestMessage, timeoutMs: number): Promise<ResponseMessage>;
   request<T extends string, B extends object>(
@@ -223,7 +230,10 @@ export class ClusterMembers {
         this.options.logger.info({ member: member.address }, 'member up');
         for (const listener of this.upListeners) listener(member.address);
       });
-      client.on('lost', () => this.options.logger.warn({ member: member.address }, 'member down'));
+      client.on('lost', () => {
+        this.options.logger.warn({ member: member.address }, 'member down');
+        for (const listener of this.downListeners) listener(member.address);
+      });
       this.clients.set(member.address, client);
       // A member that is not up yet is retried in the background by its client.
       client.start().catch(() => undefined);

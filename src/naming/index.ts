@@ -12,12 +12,25 @@ import { NamingState, type ServiceNamePage } from './naming-state.js';
 import { DEFAULT_PUSH_ENGINE_OPTIONS, PushEngine, type PushEngineOptions, type PushObserver } from './push/push-engine.js';
 import { namingSyncHandlers } from './sync/handlers.js';
 import { NAMING_SYNC_MODULE, NAMING_SYNC_TYPES } from './sync/messages.js';
-import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type SyncPeers } from './sync/naming-sync.js';
+import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type NamingSyncOptions, type SyncPeers } from './sync/naming-sync.js';
+import { afterLoad, StartupLoad } from './sync/startup-load.js';
 
 export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
 export type { ServiceNamePage } from './naming-state.js';
 export type { PushObserver } from './push/push-engine.js';
 export type { SyncPeers } from './sync/naming-sync.js';
+
+/** The sync's timing from the node's options (startupWaitMs is not the sync's). */
+function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
+  const { startupWaitMs: _startup, ...timing } = options;
+  return { ...DEFAULT_NAMING_SYNC_OPTIONS, ...timing };
+}
+
+/** How long a member that started waits for the others' snapshots before it answers reads. */
+const DEFAULT_STARTUP_WAIT_MS = 5000;
+
+/** How long a moved connection's instances stay listed by default (issue 13). */
+export const DEFAULT_MOVE_GRACE_MS = 10_000;
 
 /** Naming options of a node (config key `naming`). */
 export interface NamingOptions {
@@ -27,6 +40,12 @@ export interface NamingOptions {
   readonly pushTimeoutMs?: number;
   /** A failed push is retried after this; default 1000 ms, as Nacos. */
   readonly pushRetryDelayMs?: number;
+  /**
+   * A moved connection's instances stay listed this long on every member, for its register on its
+   * new connection to adopt them without a push; default 10 000 ms; 0: they go at once, as Nacos's
+   * (docs/naming.md, Moves).
+   */
+  readonly moveGraceMs?: number;
   /** Sync of this member's clients to the other members (docs/naming.md, Across members). */
   readonly sync?: {
     /** Changes within this window go to a member as one message; default 50 ms (Nacos: 1000). */
@@ -35,6 +54,11 @@ export interface NamingOptions {
     readonly verifyIntervalMs?: number;
     /** A synced client its owner stopped verifying is removed after this; default 180 000 ms, as Nacos. */
     readonly expireMs?: number;
+    /**
+     * After a start, subscribes and queries wait for every other member's snapshot, at most this
+     * long; default 5000 ms; 0: they are answered at once, from what has arrived (as Nacos's gRPC).
+     */
+    readonly startupWaitMs?: number;
   };
 }
 
@@ -46,7 +70,7 @@ export interface NamingReader {
 
 /** Figures for metrics. */
 export interface NamingStats {
-  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number };
+  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number; readonly held: number };
 }
 
 /** The naming service running on a node. */
@@ -77,7 +101,7 @@ export function attachNaming(
   },
 ): NamingService {
   const { timers, options = {} } = deps;
-  const state = new NamingState(deps.memberId, () => timers.now());
+  const state = new NamingState(deps.memberId, () => timers.now(), { moveGraceMs: options.moveGraceMs ?? DEFAULT_MOVE_GRACE_MS, timers });
   const pushOptions: PushEngineOptions = {
     delayMs: options.pushDelayMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.delayMs,
     timeoutMs: options.pushTimeoutMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.timeoutMs,
@@ -87,27 +111,35 @@ export function attachNaming(
   state.addListener(push);
 
   defineNamingTypes(server.registry);
-  for (const [type, handler] of Object.entries(namingHandlers(state))) server.registerHandler(type, handler, { module: NAMING_MODULE });
-  const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection) => state.release(connection.id) });
+  const startup = new StartupLoad(deps.peers?.others() ?? [], timers, options.sync?.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS);
+  for (const [type, handler] of Object.entries(namingHandlers(state))) {
+    const waits = type === 'SubscribeServiceRequest' || type === 'ServiceQueryRequest';
+    server.registerHandler(type, waits ? afterLoad(startup, handler) : handler, { module: NAMING_MODULE });
+  }
+  const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection, _reason, departure) => state.release(connection.id, departure) });
 
   const sync =
     deps.peers === undefined
       ? undefined
-      : new NamingSync(state, deps.memberId, deps.peers, timers, { ...DEFAULT_NAMING_SYNC_OPTIONS, ...options.sync }, deps.logger.child({ part: 'sync' }));
+      : new NamingSync(state, deps.memberId, deps.peers, timers, syncOptionsOf(options.sync), deps.logger.child({ part: 'sync' }));
   server.defineMessageTypes(...NAMING_SYNC_TYPES);
   const syncHandlers = namingSyncHandlers(
     state,
     { self: deps.memberId, others: () => deps.peers?.others() ?? [] },
     (member) => sync?.snapshotAsked(member),
+    (member) => startup.snapshotReceived(member),
   );
   for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   sync?.start();
+  // A member gone down: its clients' instances get the move grace to be adopted by their redo elsewhere.
+  const removeDownListener = deps.peers?.onMemberDown?.((member) => state.holdMemberClients(member));
 
   return {
     reader: state,
     stats: state,
     close: async () => {
       removeListener();
+      removeDownListener?.();
       push.close();
       await sync?.close();
     },

@@ -25,6 +25,11 @@ export class NamingClient {
   revision = 0;
   /** When its owner last confirmed it (synced clients only: they expire when not renewed). */
   renewedAt: number;
+  /**
+   * Set while the client's connection has moved away: its instances stay listed until then, for
+   * a register elsewhere to adopt (docs/naming.md, Moves). It subscribes to nothing meanwhile.
+   */
+  heldUntil: number | undefined = undefined;
 
   constructor(
     readonly id: string,
@@ -38,6 +43,31 @@ export class NamingClient {
   publish(service: ServiceName, instances: readonly PublishedInstance[], now: number): void {
     this.publications.set(serviceKey(service), { service, instances });
     this.touch(now);
+  }
+
+  /** Holds the client's instances until `until`; its subscriptions end (nobody is there to push to). */
+  hold(until: number, now: number): void {
+    this.heldUntil = until;
+    this.subscriptions.clear();
+    this.touch(now);
+  }
+
+  /**
+   * Drops the service's instances that `matches` picks; true when any went. The revision stays:
+   * a synced copy must keep its owner's (the owner's client is bumped by {@link touch}).
+   */
+  dropInstances(key: string, matches: (instance: PublishedInstance) => boolean): boolean {
+    const publication = this.publications.get(key);
+    if (publication === undefined) return false;
+    const kept = publication.instances.filter((instance) => !matches(instance));
+    if (kept.length === publication.instances.length) return false;
+    if (kept.length === 0) this.publications.delete(key);
+    else this.publications.set(key, { service: publication.service, instances: kept });
+    return true;
+  }
+
+  get publishesNothing(): boolean {
+    return this.publications.size === 0;
   }
 
   /** Stops publishing the service; false when it published nothing there. */
@@ -73,7 +103,8 @@ export class NamingClient {
     return this.subscriptions.values();
   }
 
-  private touch(now: number): void {
+  /** What the client publishes changed. */
+  touch(now: number): void {
     this.revision++;
     this.lastUpdatedTime = now;
   }

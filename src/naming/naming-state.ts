@@ -1,3 +1,5 @@
+import type { Departure } from '../server/connection-manager.js';
+import type { Timers } from '../protocol/index.js';
 import { ClientServiceIndex } from './client-index.js';
 import {
   selectServiceInfo,
@@ -28,6 +30,37 @@ export interface SyncedClient {
   readonly clientId: string;
   readonly revision: number;
   readonly publications: readonly Publication[];
+  /**
+   * Set when the client's connection moved away and its instances are held this much longer
+   * (docs/naming.md, Moves): a register of the same instance anywhere adopts them. Members that
+   * do not know the field list the client as live until its owner deletes it.
+   */
+  readonly heldForMs?: number;
+}
+
+/** How long a moved client's instances stay listed, and the clock that ends the hold. */
+export interface HoldOptions {
+  /** 0: a moved connection's instances go at once, as Nacos's. */
+  readonly moveGraceMs: number;
+  readonly timers: Pick<Timers, 'setTimeout'>;
+}
+
+/** One instance's place: a register of the same (service, cluster, ip, port) adopts a held one. */
+function instanceSlot(key: string, instance: PublishedInstance): string {
+  return `${key}\u0000${instance.clusterName}\u0000${instance.ip}\u0000${instance.port}`;
+}
+
+/** The slots of every instance the client publishes. */
+function* slotsOf(client: NamingClient): Generator<string> {
+  for (const { service, instances } of client.allPublications()) {
+    const key = serviceKey(service);
+    for (const instance of instances) yield instanceSlot(key, instance);
+  }
+}
+
+/** A service's visible instances, in an order-free form: equal when a push would show the same. */
+function visibleForm(snapshot: ServiceSnapshot): string {
+  return snapshot.hosts.map((host) => JSON.stringify(host)).sort().join('\n');
 }
 
 /** A page of a namespace's service names, as ServiceListRequest and the v2 open API answer. */
@@ -50,11 +83,16 @@ export class NamingState {
   private readonly index = new ClientServiceIndex();
   private readonly storage: ServiceStorage;
   private readonly listeners = new Set<NamingChangeListener>();
+  /** Held clients by the slots of their instances (see {@link instanceSlot}). */
+  private readonly heldSlots = new Map<string, Set<string>>();
+  /** The scheduled ends of holds (ours and synced clients'), by client id: cancels them. */
+  private readonly holdTimers = new Map<string, () => void>();
 
   constructor(
     /** This member's id: the owner of every client created here. */
     private readonly memberId: string,
     private readonly now: () => number,
+    private readonly hold: HoldOptions = { moveGraceMs: 0, timers: { setTimeout: () => () => undefined } },
   ) {
     this.storage = new ServiceStorage(this.index, (id) => this.clients.get(id), now);
   }
@@ -110,24 +148,34 @@ export class NamingState {
 
   /**
    * The connection ended: its instances go (each affected service changes) and so do its
-   * subscriptions. Unknown ids are ignored.
+   * subscriptions; a connection that moved keeps its instances listed for the move grace (held,
+   * see {@link HoldOptions}). Unknown ids are ignored.
    */
-  release(clientId: string): void {
+  release(clientId: string, departure: Departure = 'closed'): void {
     const client = this.clients.get(clientId);
-    if (client === undefined || !this.isLocal(client)) return;
+    if (client === undefined || !this.isLocal(client) || client.heldUntil !== undefined) return;
+    if (departure === 'moved' && this.hold.moveGraceMs > 0 && !client.publishesNothing) {
+      this.holdLocal(client);
+      return;
+    }
     this.remove(client);
     for (const listener of this.listeners) listener.localClientReleased?.(clientId);
+  }
+
+  /** Whether the client's instances are held for adoption (its connection moved away). */
+  isHeld(clientId: string): boolean {
+    return this.clients.get(clientId)?.heldUntil !== undefined;
   }
 
   /** What this member syncs of its own client; undefined when it has none by that id. */
   localClient(clientId: string): SyncedClient | undefined {
     const client = this.clients.get(clientId);
-    return client === undefined || !this.isLocal(client) ? undefined : toSynced(client);
+    return client === undefined || !this.isLocal(client) ? undefined : toSynced(client, this.now());
   }
 
   /** Every client this member owns, as it syncs them. */
   localClients(): SyncedClient[] {
-    return [...this.clients.values()].filter((c) => this.isLocal(c)).map(toSynced);
+    return [...this.clients.values()].filter((c) => this.isLocal(c)).map((c) => toSynced(c, this.now()));
   }
 
   /**
@@ -139,17 +187,32 @@ export class NamingState {
     const held = this.clients.get(data.clientId);
     if (held !== undefined && this.isLocal(held)) return false;
     if (held !== undefined && held.ownerMemberId === ownerMemberId && held.revision >= data.revision) {
-      if (held.revision === data.revision) held.renewedAt = this.now();
+      if (held.revision !== data.revision) return false;
+      held.renewedAt = this.now();
+      // Held here while its owner was down, and the owner has it live after all; or the reverse.
+      if (held.heldUntil !== undefined && data.heldForMs === undefined) this.unhold(held);
+      else if (held.heldUntil === undefined && data.heldForMs !== undefined) this.holdRemote(held, data.heldForMs);
+      return false;
+    }
+    if (held?.heldUntil !== undefined && held.ownerMemberId === ownerMemberId && data.heldForMs !== undefined) {
+      // A held client changes only by adoption, and the adopter's data, which may still be on its
+      // way here, adopts it here too: taking the owner's smaller copy first would push a removal.
+      held.revision = data.revision;
+      held.renewedAt = this.now();
       return false;
     }
     this.replaceRemote(held, ownerMemberId, data);
     return true;
   }
 
-  /** The owner deleted its client; a client of another owner is left alone. */
+  /**
+   * The owner deleted its client; a client of another owner is left alone, and so is a held one:
+   * its owner deletes it once a register adopted it, and the adopter's data, which may still be on
+   * its way here, adopts it here too (removing it first would push a removal); else its hold ends.
+   */
   removeRemote(ownerMemberId: string, clientId: string): void {
     const held = this.clients.get(clientId);
-    if (held !== undefined && !this.isLocal(held) && held.ownerMemberId === ownerMemberId) this.remove(held);
+    if (held !== undefined && !this.isLocal(held) && held.ownerMemberId === ownerMemberId && held.heldUntil === undefined) this.remove(held);
   }
 
   /** The owner still has the client at this revision: renewed (true), or false when held otherwise. */
@@ -168,9 +231,30 @@ export class NamingState {
   replaceMemberClients(ownerMemberId: string, owned: readonly string[], clients: readonly SyncedClient[]): void {
     const listed = new Set(owned);
     for (const client of [...this.clients.values()]) {
-      if (!this.isLocal(client) && client.ownerMemberId === ownerMemberId && !listed.has(client.id)) this.remove(client);
+      if (this.isLocal(client) || client.ownerMemberId !== ownerMemberId) continue;
+      // Held instances are past their owner: they end with their hold, or a register adopts them.
+      if (!listed.has(client.id) && client.heldUntil === undefined) this.remove(client);
     }
     for (const data of clients) this.applyRemote(ownerMemberId, data);
+  }
+
+  /**
+   * The owner is marked down: its clients' instances are held for the move grace, for their redo
+   * on other members to adopt, and then go on this member (not at the sync expiry). With grace 0
+   * they are left to the expiry, as Nacos's.
+   */
+  holdMemberClients(ownerMemberId: string): void {
+    if (this.hold.moveGraceMs === 0) return;
+    const owned = [...this.clients.values()].filter((c) => !this.isLocal(c) && c.ownerMemberId === ownerMemberId && c.heldUntil === undefined);
+    for (const client of owned) if (this.clients.get(client.id) === client) this.holdRemote(client, this.hold.moveGraceMs);
+  }
+
+  /** Holds a copy of another member's client for `forMs`; a live client's twin instances adopt it at once. */
+  private holdRemote(client: NamingClient, forMs: number): void {
+    client.heldUntil = this.now() + forMs;
+    this.indexHeld(client);
+    this.scheduleHoldEnd(client.id, forMs);
+    this.adoptByLive(client);
   }
 
   /** Removes the synced clients not renewed since the time given; answers their ids. */
@@ -207,20 +291,150 @@ export class NamingState {
   }
 
   /** Figures for metrics. */
-  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number } {
+  stats(): { readonly clients: number; readonly services: number; readonly instances: number; readonly subscribers: number; readonly held: number } {
     return {
       clients: this.clients.size,
       services: this.index.publishedServiceCount,
       instances: this.storage.instanceCount,
       subscribers: this.index.subscriberCount,
+      // Every held client, ours or synced, has its hold's end scheduled.
+      held: this.holdTimers.size,
     };
   }
 
   private publish(clientId: string, service: ServiceName, instances: readonly PublishedInstance[]): void {
+    const before = this.hasHeldTwin(service, instances, clientId) ? visibleForm(this.storage.get(service)) : undefined;
     this.client(clientId).publish(service, instances, this.now());
     this.index.addPublisher(service, clientId);
-    this.changed(service);
+    if (before !== undefined) this.adoptHeld(service, instances, clientId);
+    this.changedUnlessSame(service, before);
     for (const listener of this.listeners) listener.localClientChanged?.(clientId);
+  }
+
+  /** Whether a held client other than `adopterId` publishes one of the instances' slots in the service. */
+  private hasHeldTwin(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): boolean {
+    const key = serviceKey(service);
+    return instances.some((instance) => [...(this.heldSlots.get(instanceSlot(key, instance)) ?? [])].some((id) => id !== adopterId));
+  }
+
+  /**
+   * Takes the instances' slots out of the held clients that publish them in the service (the
+   * adopter publishes them now). A held client of ours left with nothing is released, one with
+   * less is synced again; a held copy of another member's client changes here only: its owner
+   * does the same when the adopter's data reaches it.
+   */
+  private adoptHeld(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): void {
+    const key = serviceKey(service);
+    const slots = new Set(instances.map((instance) => instanceSlot(key, instance)));
+    const holders = new Set<string>();
+    for (const slot of slots) for (const id of this.heldSlots.get(slot) ?? []) if (id !== adopterId) holders.add(id);
+    for (const id of holders) {
+      const held = this.clients.get(id);
+      if (held === undefined) continue;
+      this.unindexHeld(held);
+      held.dropInstances(key, (instance) => slots.has(instanceSlot(key, instance)));
+      if (held.publication(key) === undefined) this.index.removePublisher(service, id);
+      if (!held.publishesNothing) {
+        this.indexHeld(held);
+        if (this.isLocal(held)) {
+          held.touch(this.now());
+          for (const listener of this.listeners) listener.localClientChanged?.(id);
+        }
+        continue;
+      }
+      this.clients.delete(id);
+      this.cancelHoldEnd(id);
+      if (this.isLocal(held)) for (const listener of this.listeners) listener.localClientReleased?.(id);
+    }
+  }
+
+  /** Holds a moved connection's instances for the grace, for a register anywhere to adopt. */
+  private holdLocal(client: NamingClient): void {
+    const now = this.now();
+    for (const { service } of client.allSubscriptions()) this.index.removeSubscriber(service, client.id);
+    client.hold(now + this.hold.moveGraceMs, now);
+    this.indexHeld(client);
+    this.scheduleHoldEnd(client.id, this.hold.moveGraceMs);
+    // The same instance may be registered already (a client that connects before it closes the old connection).
+    this.adoptByLive(client);
+    if (this.clients.get(client.id) === client) for (const listener of this.listeners) listener.localClientChanged?.(client.id);
+  }
+
+  /**
+   * Every member ends a hold itself, so held instances go on time even when their owner is gone
+   * (a drained member exits within the grace): the owner's delete, if it comes, finds nothing.
+   */
+  private scheduleHoldEnd(clientId: string, afterMs: number): void {
+    this.cancelHoldEnd(clientId);
+    this.holdTimers.set(
+      clientId,
+      this.hold.timers.setTimeout(() => this.endHold(clientId), afterMs),
+    );
+  }
+
+  private cancelHoldEnd(clientId: string): void {
+    this.holdTimers.get(clientId)?.();
+    this.holdTimers.delete(clientId);
+  }
+
+  /** A held copy of another member's client is live again. */
+  private unhold(client: NamingClient): void {
+    this.unindexHeld(client);
+    client.heldUntil = undefined;
+    this.cancelHoldEnd(client.id);
+  }
+
+  /** Nobody adopted the held client's instances within the grace: they go, as a close's would. */
+  private endHold(clientId: string): void {
+    this.holdTimers.delete(clientId);
+    const client = this.clients.get(clientId);
+    if (client?.heldUntil === undefined) return;
+    this.remove(client);
+    if (this.isLocal(client)) for (const listener of this.listeners) listener.localClientReleased?.(clientId);
+  }
+
+  /** A newly held client's instances that a live client already publishes are adopted by it. */
+  private adoptByLive(held: NamingClient): void {
+    for (const { service, instances } of [...held.allPublications()]) {
+      const key = serviceKey(service);
+      const heldHere = new Set(instances.map((instance) => instanceSlot(key, instance)));
+      const twins: PublishedInstance[] = [];
+      for (const publisherId of this.index.publishersOf(key)) {
+        const live = this.clients.get(publisherId);
+        if (live === undefined || live.heldUntil !== undefined) continue;
+        for (const instance of live.publication(key)?.instances ?? []) if (heldHere.has(instanceSlot(key, instance))) twins.push(instance);
+      }
+      if (twins.length === 0) continue;
+      const before = visibleForm(this.storage.get(service));
+      this.adoptHeld(service, twins);
+      this.changedUnlessSame(service, before);
+    }
+  }
+
+  private indexHeld(client: NamingClient): void {
+    for (const slot of slotsOf(client)) {
+      let ids = this.heldSlots.get(slot);
+      if (ids === undefined) this.heldSlots.set(slot, (ids = new Set()));
+      ids.add(client.id);
+    }
+  }
+
+  private unindexHeld(client: NamingClient): void {
+    for (const slot of slotsOf(client)) {
+      const ids = this.heldSlots.get(slot);
+      ids?.delete(client.id);
+      if (ids?.size === 0) this.heldSlots.delete(slot);
+    }
+  }
+
+  /** The service's publishers changed; subscribers are told unless what they see is `before` again. */
+  private changedUnlessSame(service: ServiceName, before: string | undefined): void {
+    if (before === undefined) {
+      this.changed(service);
+      return;
+    }
+    this.storage.changed(service);
+    if (visibleForm(this.storage.get(service)) !== before) for (const listener of this.listeners) listener.serviceChanged?.(service);
   }
 
   /** This member's client by that id, created on first use. */
@@ -241,6 +455,8 @@ export class NamingState {
   /** Takes a client out of the maps and the index; each service it published changes. */
   private remove(client: NamingClient): void {
     this.clients.delete(client.id);
+    if (client.heldUntil !== undefined) this.unindexHeld(client);
+    this.cancelHoldEnd(client.id);
     for (const { service } of client.allSubscriptions()) this.index.removeSubscriber(service, client.id);
     for (const { service } of client.allPublications()) {
       this.index.removePublisher(service, client.id);
@@ -248,12 +464,23 @@ export class NamingState {
     }
   }
 
-  /** Swaps a synced client for the owner's data; only services whose instances differ change. */
+  /**
+   * Swaps a synced client for the owner's data; only services whose instances differ change. Data
+   * that adopts held instances, or held data whose instances a live client publishes, changes a
+   * service only when what its subscribers see differs.
+   */
   private replaceRemote(held: NamingClient | undefined, ownerMemberId: string, data: SyncedClient): void {
     const now = this.now();
     const next = new NamingClient(data.clientId, ownerMemberId, now);
     for (const { service, instances } of data.publications) next.publish(service, instances, now);
     next.revision = data.revision;
+    const adopting = new Map<string, string>();
+    if (data.heldForMs === undefined) {
+      for (const { service, instances } of data.publications) {
+        if (this.hasHeldTwin(service, instances, next.id)) adopting.set(serviceKey(service), visibleForm(this.storage.get(service)));
+      }
+    }
+    if (held?.heldUntil !== undefined) this.unindexHeld(held);
     this.clients.set(next.id, next);
     const touched = new Map<string, ServiceName>();
     for (const { service } of held?.allPublications() ?? []) touched.set(serviceKey(service), service);
@@ -263,8 +490,16 @@ export class NamingState {
       const after = next.publication(key);
       if (after === undefined) this.index.removePublisher(service, next.id);
       else this.index.addPublisher(service, next.id);
-      if (JSON.stringify(before?.instances) !== JSON.stringify(after?.instances)) this.changed(service);
+      const visibleBefore = adopting.get(key);
+      if (visibleBefore !== undefined && after !== undefined) {
+        this.adoptHeld(service, after.instances, next.id);
+        this.changedUnlessSame(service, visibleBefore);
+      } else if (JSON.stringify(before?.instances) !== JSON.stringify(after?.instances)) {
+        this.changed(service);
+      }
     }
+    if (data.heldForMs !== undefined) this.holdRemote(next, data.heldForMs);
+    else this.cancelHoldEnd(next.id);
   }
 
   private changed(service: ServiceName): void {
@@ -274,6 +509,7 @@ export class NamingState {
 }
 
 
-function toSynced(client: NamingClient): SyncedClient {
-  return { clientId: client.id, revision: client.revision, publications: [...client.allPublications()] };
+function toSynced(client: NamingClient, now: number): SyncedClient {
+  const synced = { clientId: client.id, revision: client.revision, publications: [...client.allPublications()] };
+  return client.heldUntil === undefined ? synced : { ...synced, heldForMs: Math.max(0, client.heldUntil - now) };
 }

@@ -83,6 +83,8 @@ export const NodeConfigSchema = z.strictObject({
   setupTimeoutMs: ms.default(10_000),
   refusalCloseDelayMs: delayMs.default(300),
   shutdownResetWaitMs: delayMs.default(1000),
+  /** A client that closes within this of acking a ConnectResetRequest has moved, not gone (docs/naming.md). */
+  moveWindowMs: delayMs.default(5000),
   ejector: z
     .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms, probeBatchSize: z.number().int().positive() })
     .partial()
@@ -163,8 +165,13 @@ export const NodeConfigSchema = z.strictObject({
       pushDelayMs: delayMs,
       pushTimeoutMs: ms,
       pushRetryDelayMs: ms,
-      /** Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms) and expiry of synced clients (180 000 ms). */
-      sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms }).partial(),
+      /** A moved client's instances stay listed this long for its new connection to adopt (default 10 000 ms; 0 as Nacos). */
+      moveGraceMs: delayMs,
+      /**
+       * Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms), expiry of synced clients
+       * (180 000 ms), and how long reads wait after a start for the others' snapshots (5000 ms).
+       */
+      sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms, startupWaitMs: delayMs }).partial(),
     })
     .partial()
     .default({}),

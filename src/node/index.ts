@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
-import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
+import { Balancer } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
 import { channelSecurity, type ClientTlsOptions } from '../client/tls.js';
 import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
@@ -33,11 +33,12 @@ import { ShedPriority } from '../server/control/shed-pacer.js';
 import { NacosServer } from '../server/nacos-server.js';
 import type { ServerTlsOptions } from '../server/transport/tls-terminator.js';
 import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
+import { balancerOptionsOf } from './balancer-options.js';
 import { createNodeLogger } from './logger.js';
 
 export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
-export type { ConnectionListener, ConnectionManager } from '../server/connection-manager.js';
+export { Departure, type ConnectionListener, type ConnectionManager } from '../server/connection-manager.js';
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { TlsFilesError, type ServerTlsOptions } from '../server/transport/tls-terminator.js';
@@ -121,6 +122,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     setupTimeoutMs: config.setupTimeoutMs,
     refusalCloseDelayMs: config.refusalCloseDelayMs,
     shutdownResetWaitMs: config.shutdownResetWaitMs,
+    moveWindowMs: config.moveWindowMs,
     ejector: config.ejector,
     shed: config.shed,
     limitRule,
@@ -141,6 +143,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       others: () => members.list().filter((m) => !m.self).map((m) => m.address),
       request: (member, message, options) => members.request(member, message, options),
       onMemberUp: (listener) => members.onMemberUp(listener),
+      onMemberDown: (listener) => members.onMemberDown(listener),
     },
   });
   metrics.attachNaming(naming.stats);
@@ -173,7 +176,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       random: Math.random,
       logger: logger.child({ component: 'balancer' }),
     },
-    { ...DEFAULT_BALANCER_OPTIONS, ...config.balancer },
+    balancerOptionsOf(config),
   );
   // Any operator move on this member holds every member's balancer (docs/balancing.md).
   server.manager.onOperatorMove = () => balancer.holdForOperator();

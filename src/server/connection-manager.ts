@@ -18,11 +18,20 @@ export const UnregisterReason = {
 } as const;
 export type UnregisterReason = (typeof UnregisterReason)[keyof typeof UnregisterReason];
 
+/**
+ * How a connection left, for the layers above (naming holds a moved client's instances for a
+ * grace, docs/naming.md): `moved` when this member had sent it a ConnectResetRequest that was
+ * still awaiting its ack or was acked at most the move window before the close; `ejected` when
+ * the ejector found it dead; `closed` otherwise.
+ */
+export const Departure = { MOVED: 'moved', EJECTED: 'ejected', CLOSED: 'closed' } as const;
+export type Departure = (typeof Departure)[keyof typeof Departure];
+
 /** Told of every registration and unregistration, in order; a throwing listener is isolated. */
 export interface ConnectionListener {
   readonly name: string;
   onConnected?(connection: Connection): void;
-  onDisconnected?(connection: Connection, reason: UnregisterReason): void;
+  onDisconnected?(connection: Connection, reason: UnregisterReason, departure: Departure): void;
 }
 
 export type RegisterResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'closed' | Exclude<LimitVerdict, 'ok'> };
@@ -35,6 +44,14 @@ export type ClientIpCounting = 'reported' | 'transport';
 
 /** How long `loadSingle` waits for the client to acknowledge its ConnectResetRequest (Nacos: 3 s). */
 export const RESET_ACK_TIMEOUT_MS = 3000;
+
+/** A connection closed within this of acking its ConnectResetRequest has moved (issue 13: 5 s). */
+export const DEFAULT_MOVE_WINDOW_MS = 5000;
+
+/** A ConnectResetRequest sent to a connection: awaiting its ack (`ackedAt` undefined) or acked then. */
+interface SentReset {
+  ackedAt: number | undefined;
+}
 
 /**
  * Registered connections by id, with per-client-IP (reported, or transport: see
@@ -51,14 +68,18 @@ export class ConnectionManager {
   private readonly listeners: ConnectionListener[] = [];
   private rule: ConnectionLimitRule = UNLIMITED_RULE;
   private readonly shedPacer: ShedPacer;
+  /** Resets sent to registered connections, by id: what tells a move from a close. */
+  private readonly resets = new Map<string, SentReset>();
   /** Told when an operator moves clients (the balancer holds off then). */
   onOperatorMove: (() => void) | undefined;
 
   constructor(
     private readonly logger: Logger,
-    timers: Timers,
+    private readonly timers: Timers,
     shedOptions: ShedPacerOptions,
     private readonly countClientIpBy: ClientIpCounting = 'reported',
+    /** See {@link DEFAULT_MOVE_WINDOW_MS}. */
+    private readonly moveWindowMs: number = DEFAULT_MOVE_WINDOW_MS,
   ) {
     this.shedPacer = new ShedPacer(
       {
@@ -139,7 +160,9 @@ export class ConnectionManager {
   unregister(connectionId: string, reason: UnregisterReason): boolean {
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return false;
+    const departure = this.departureOf(connectionId, reason);
     this.connections.delete(connectionId);
+    this.resets.delete(connectionId);
     const { meta } = connection;
     if (!meta.trustedCluster) {
       this.limitedCount--;
@@ -147,9 +170,17 @@ export class ConnectionManager {
       increment(this.perApp, meta.appName, -1);
     }
     connection.close();
-    this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason }, 'connection unregistered');
-    this.notify((listener) => listener.onDisconnected?.(connection, reason));
+    this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason, departure }, 'connection unregistered');
+    this.notify((listener) => listener.onDisconnected?.(connection, reason, departure));
     return true;
+  }
+
+  private departureOf(connectionId: string, reason: UnregisterReason): Departure {
+    if (reason === UnregisterReason.EJECTED) return Departure.EJECTED;
+    const reset = this.resets.get(connectionId);
+    // Still awaiting the ack: a client may switch (and close this connection) before its ack is read.
+    if (reset !== undefined && (reset.ackedAt === undefined || this.timers.now() - reset.ackedAt <= this.moveWindowMs)) return Departure.MOVED;
+    return Departure.CLOSED;
   }
 
   /** Whether the total limit refuses the next connection now. */
@@ -226,18 +257,25 @@ export class ConnectionManager {
 
   /**
    * Asks one connection to move (ConnectResetRequest, to `redirectAddress` when it is `ip:port`)
-   * and waits for its ack. A connection found closed is unregistered. Resolves true on an ack.
+   * and waits `ackTimeoutMs` for its ack. A connection found closed is unregistered (as moved: it
+   * was told to go). Resolves true on an ack; the connection's close within the move window after
+   * it is then a move ({@link Departure}). Every path that moves clients comes through here.
    */
-  async loadSingle(connectionId: string, redirectAddress?: string): Promise<boolean> {
+  async loadSingle(connectionId: string, redirectAddress?: string, ackTimeoutMs = RESET_ACK_TIMEOUT_MS): Promise<boolean> {
     const connection = this.connections.get(connectionId);
     if (connection === undefined || !this.isSheddable(connection)) return false;
+    const reset: SentReset = { ackedAt: undefined };
+    this.resets.set(connectionId, reset);
     try {
-      await connection.request(request('ConnectResetRequest', splitRedirect(redirectAddress)), RESET_ACK_TIMEOUT_MS);
+      await connection.request(request('ConnectResetRequest', splitRedirect(redirectAddress)), ackTimeoutMs);
+      reset.ackedAt = this.timers.now();
       return true;
     } catch (error) {
       if (error instanceof ConnectionClosedError || !connection.connected) {
         this.unregister(connectionId, UnregisterReason.CLOSED_WHILE_RESETTING);
       } else {
+        // Not acked: a later close is not this reset's doing.
+        if (this.resets.get(connectionId) === reset) this.resets.delete(connectionId);
         this.logger.warn({ connectionId, err: error }, 'connection reset not acknowledged');
       }
       return false;

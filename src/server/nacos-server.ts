@@ -3,7 +3,6 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   MessageRegistry,
   PortOffset,
-  request,
   systemTimers,
   type MessageTypeDefinition,
   type RequestMessage,
@@ -13,7 +12,7 @@ import {
 } from '../protocol/index.js';
 import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
 import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
-import { ConnectionManager, splitRedirect, UnregisterReason, type ClientIpCounting, type ConnectionListener } from './connection-manager.js';
+import { ConnectionManager, UnregisterReason, type ClientIpCounting, type ConnectionListener } from './connection-manager.js';
 import type { Connection, PushOutcome } from './connection.js';
 import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
 import type { ShedPacerOptions } from './control/shed-pacer.js';
@@ -82,6 +81,8 @@ export interface NacosServerOptions {
   countClientIpBy?: ClientIpCounting;
   /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
   shutdownResetWaitMs?: number;
+  /** A connection that closes within this of acking a ConnectResetRequest has moved (listeners are told); default 5 s. */
+  moveWindowMs?: number;
   /** Where a refused or shut-down client is sent (another member's `ip:port`); asked once per client. */
   redirectTarget?: () => string | undefined;
   /** More loader metrics from the layers above (the balancer's operator hold). */
@@ -128,7 +129,13 @@ export class NacosServer {
     this.logger = options.logger;
     const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.registry = MessageRegistry.connectionLayer();
-    this.manager = new ConnectionManager(options.logger, timers, { ratePerSecond: 100, tickMs: 100, ...options.shed }, options.countClientIpBy);
+    this.manager = new ConnectionManager(
+      options.logger,
+      timers,
+      { ratePerSecond: 100, tickMs: 100, ...options.shed },
+      options.countClientIpBy,
+      options.moveWindowMs,
+    );
     this.manager.setLimitRule(options.limitRule ?? UNLIMITED_RULE);
     this.cpuUsage = createCpuSampler();
     this.handlers = connectionLayerHandlers(this.manager, () => this.loaderMetrics());
@@ -316,9 +323,7 @@ export class NacosServer {
     this.tls?.stop();
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
     // A target per client, so they spread over the other members instead of all going to one.
-    const resets = this.manager
-      .sheddable()
-      .map((c) => c.request(request('ConnectResetRequest', splitRedirect(this.options.redirectTarget?.())), waitMs).catch(() => undefined));
+    const resets = this.manager.sheddable().map((c) => this.manager.loadSingle(c.id, this.options.redirectTarget?.(), waitMs));
     await Promise.all(resets);
     for (const connection of this.manager.list()) this.manager.unregister(connection.id, UnregisterReason.SHUTDOWN);
     this.startedFlag = false;

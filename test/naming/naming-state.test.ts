@@ -94,7 +94,7 @@ describe('NamingState: release on disconnect', () => {
     assert.deepEqual(changed.sort(), ['billing', 'orders']);
     assert.deepEqual([...state.subscribersOf(orders)], []);
     assert.equal(state.clientOf('c1'), undefined);
-    assert.deepEqual(state.stats(), { clients: 1, services: 1, instances: 1, subscribers: 0 });
+    assert.deepEqual(state.stats(), { clients: 1, services: 1, instances: 1, subscribers: 0, held: 0 });
   });
 
   it('a connection that only subscribed changes no service when it goes', () => {

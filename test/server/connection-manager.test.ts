@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConnectionClosedError, request, type Labels } from '../../src/protocol/index.js';
-import { RESET_ACK_TIMEOUT_MS } from '../../src/server/connection-manager.js';
+import {
+  ConnectionManager,
+  DEFAULT_MOVE_WINDOW_MS,
+  Departure,
+  RESET_ACK_TIMEOUT_MS,
+  UnregisterReason,
+} from '../../src/server/connection-manager.js';
 import { parseLimitRule, UNLIMITED_RULE } from '../../src/server/control/limit-rule.js';
 import {
   ackAll,
@@ -13,6 +19,7 @@ import {
   type FakeConnection,
 } from '../support/fakes.js';
 import { ManualTimers } from '../support/manual-timers.js';
+import { testLogger } from '../support/server.js';
 
 function harness() {
   const timers = new ManualTimers();
@@ -644,5 +651,97 @@ describe('splitRedirect', () => {
     assert.deepEqual(splitRedirect('1.1.1.1'), {});
     assert.deepEqual(splitRedirect(''), {});
     assert.deepEqual(splitRedirect(undefined), {});
+  });
+});
+
+describe('ConnectionManager: departures (moved, ejected, closed)', () => {
+  /** A harness whose listener records each connection's departure. */
+  function departures(moveWindowMs?: number) {
+    const timers = new ManualTimers();
+    const manager =
+      moveWindowMs === undefined
+        ? newManager(timers)
+        : new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
+    const seen = new Map<string, Departure>();
+    manager.addListener({ name: 'departures', onDisconnected: (c, _reason, departure) => seen.set(c.id, departure) });
+    const add = (): FakeConnection => {
+      const fake = fakeConnection({ timers });
+      assert.deepEqual(manager.register(fake.connection), { ok: true });
+      return fake;
+    };
+    return { timers, manager, seen, add };
+  }
+
+  it('a connection that closes within the move window after acking its reset has moved; after it, closed', async () => {
+    const { timers, manager, seen, add } = departures();
+    const soon = add();
+    const late = add();
+    autoAck(soon);
+    autoAck(late);
+    assert.equal(await manager.loadSingle(soon.connection.id), true);
+    assert.equal(await manager.loadSingle(late.connection.id), true);
+    await timers.advance(DEFAULT_MOVE_WINDOW_MS);
+    manager.unregister(soon.connection.id, UnregisterReason.TRANSPORT_CLOSED);
+    await timers.advance(1);
+    manager.unregister(late.connection.id, UnregisterReason.STREAM_ENDED);
+    assert.equal(seen.get(soon.connection.id), Departure.MOVED);
+    assert.equal(seen.get(late.connection.id), Departure.CLOSED);
+  });
+
+  it('the move window is configurable', async () => {
+    const { timers, manager, seen, add } = departures(1000);
+    const fake = add();
+    autoAck(fake);
+    assert.equal(await manager.loadSingle(fake.connection.id), true);
+    await timers.advance(1001);
+    manager.unregister(fake.connection.id, UnregisterReason.TRANSPORT_CLOSED);
+    assert.equal(seen.get(fake.connection.id), Departure.CLOSED);
+  });
+
+  it('a connection that closes while its reset awaits the ack has moved (a client may switch before its ack is read)', async () => {
+    const { manager, seen, add } = departures();
+    const fake = add();
+    const result = manager.loadSingle(fake.connection.id);
+    manager.unregister(fake.connection.id, UnregisterReason.TRANSPORT_CLOSED);
+    assert.equal(await result, false);
+    assert.equal(seen.get(fake.connection.id), Departure.MOVED);
+  });
+
+  it('a reset never acked does not make a later close a move', async () => {
+    const { timers, manager, seen, add } = departures();
+    const fake = add();
+    const result = manager.loadSingle(fake.connection.id);
+    await timers.advance(RESET_ACK_TIMEOUT_MS);
+    assert.equal(await result, false);
+    manager.unregister(fake.connection.id, UnregisterReason.TRANSPORT_CLOSED);
+    assert.equal(seen.get(fake.connection.id), Departure.CLOSED);
+  });
+
+  it('ejected is ejected even mid-move; a connection never reset has closed', async () => {
+    const { manager, seen, add } = departures();
+    const ejected = add();
+    const plain = add();
+    autoAck(ejected);
+    assert.equal(await manager.loadSingle(ejected.connection.id), true);
+    manager.unregister(ejected.connection.id, UnregisterReason.EJECTED);
+    manager.unregister(plain.connection.id, UnregisterReason.STREAM_ENDED);
+    assert.equal(seen.get(ejected.connection.id), Departure.EJECTED);
+    assert.equal(seen.get(plain.connection.id), Departure.CLOSED);
+  });
+
+  it('operator and shedding paths (reloadClient, loadCount) mark the moves they make', async () => {
+    const { timers, manager, seen, add } = departures();
+    const one = add();
+    const two = add();
+    autoAck(one);
+    autoAck(two);
+    assert.equal(await manager.reloadClient(one.connection.id), true);
+    manager.unregister(one.connection.id, UnregisterReason.TRANSPORT_CLOSED);
+    assert.equal(manager.loadCount(0), 1);
+    await timers.advance(500);
+    assert.equal(two.sink.pushes('ConnectResetRequest').length, 1);
+    manager.unregister(two.connection.id, UnregisterReason.STREAM_ENDED);
+    assert.equal(seen.get(one.connection.id), Departure.MOVED);
+    assert.equal(seen.get(two.connection.id), Departure.MOVED);
   });
 });

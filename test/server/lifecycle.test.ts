@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { request } from '../../src/protocol/index.js';
+import type { Departure } from '../../src/server/connection-manager.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
 import { startTestServer } from '../support/server.js';
 
@@ -79,5 +80,26 @@ describe('server close', () => {
     const closing = server.close().then(() => (closed = true));
     await eventually(() => closed, 10_000, 'server.close() resolved');
     await closing;
+  });
+});
+
+describe('server close tells listeners who was moved', () => {
+  it('a client that acked its ConnectResetRequest left as moved; one that never answered, as closed', async () => {
+    const { server, sdkPort, host } = await startTestServer({ shutdownResetWaitMs: 300 });
+    const departures = new Map<string, Departure>();
+    server.addConnectionListener({ name: 'departures', onDisconnected: (c, _reason, departure) => departures.set(c.id, departure) });
+    const acking = new RawPeer(host, sdkPort);
+    const silent = new RawPeer(host, sdkPort);
+    silent.autoAck = false;
+    try {
+      const acked = await acking.register();
+      const unanswered = await silent.register();
+      await server.close();
+      assert.equal(acking.pushesOf('ConnectResetRequest').length, 1);
+      assert.deepEqual(Object.fromEntries(departures), { [acked]: 'moved', [unanswered]: 'closed' });
+    } finally {
+      acking.close();
+      silent.close();
+    }
   });
 });

@@ -30,7 +30,12 @@ function requireOtherMember(member: string, members: SyncMembers, type: string):
  * The receiving end of NamingSync: one handler per sync request type. `snapshotAsked` is told of a
  * member that asks for this member's snapshot (NamingSync sends it, in order with its other messages).
  */
-export function namingSyncHandlers(state: NamingState, members: SyncMembers, snapshotAsked: (member: string) => void): Record<string, RequestHandler> {
+export function namingSyncHandlers(
+  state: NamingState,
+  members: SyncMembers,
+  snapshotAsked: (member: string) => void,
+  snapshotReceived: (member: string) => void = () => undefined,
+): Record<string, RequestHandler> {
   return {
     [NamingSyncRequest.type]: (request, meta): ResponseMessage => {
       requireMember(meta, request.type);
@@ -40,6 +45,8 @@ export function namingSyncHandlers(state: NamingState, members: SyncMembers, sna
       if (snapshot) state.replaceMemberClients(member, owned, clients);
       else for (const client of clients) state.applyRemote(member, client);
       for (const clientId of deleted) state.removeRemote(member, clientId);
+      // Told at a snapshot's first message: the rest of one too large for a message follows at once, in order.
+      if (snapshot) snapshotReceived(member);
       return response('NamingSyncResponse');
     },
     [NamingVerifyRequest.type]: (request, meta): ResponseMessage => {

@@ -31,6 +31,8 @@ const SyncedClientSchema = z.object({
       instances: z.array(PublishedInstanceSchema),
     }),
   ),
+  /** The client moved away; its instances are held this much longer (older members ignore the field). */
+  heldForMs: z.number().int().min(0).optional(),
 });
 
 const NamingSyncBodySchema = z

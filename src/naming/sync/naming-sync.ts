@@ -46,6 +46,8 @@ export interface SyncPeers {
   ): Promise<ResponseMessage<T, B>>;
   /** Calls back each time the link to a member comes up (at start, and when it returns); returns a remover. */
   onMemberUp(listener: (member: string) => void): () => void;
+  /** Calls back each time the link to a member is lost; returns a remover. */
+  onMemberDown?(listener: (member: string) => void): () => void;
 }
 
 /** What is due to one member. */
