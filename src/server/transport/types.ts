@@ -56,7 +56,7 @@ export interface TransportHandlers {
 export const TRANSPORT_KINDS = ['grpc-js', 'http2'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 /** The transport a node uses unless configured otherwise (CI also runs a lane on the other one). */
-export const DEFAULT_TRANSPORT: TransportKind = 'grpc-js';
+export const DEFAULT_TRANSPORT: TransportKind = 'http2';
 
 /** One gRPC listener (the SDK port or the cluster port), whichever implementation serves it. */
 export interface ServerTransport {
