@@ -44,9 +44,9 @@ describe('node config: the admin API policy', () => {
 });
 
 describe('node config: the gRPC transport', () => {
-  it('defaults to grpc-js and takes http2', () => {
-    assert.equal(parseNodeConfig({}).transport, 'grpc-js');
-    assert.equal(parseNodeConfig({ transport: 'http2' }).transport, 'http2');
+  it('defaults to http2 and takes grpc-js', () => {
+    assert.equal(parseNodeConfig({}).transport, 'http2');
+    assert.equal(parseNodeConfig({ transport: 'grpc-js' }).transport, 'grpc-js');
   });
 
   it('rejects an unknown transport, naming the key', () => {
