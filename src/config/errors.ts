@@ -47,3 +47,13 @@ export class ConfigStoreError extends NacosRemoteError {
     super('CONFIG_STORE_ERROR', ErrorCode.SERVER_ERROR, message, options);
   }
 }
+
+/**
+ * The shared database cannot be reached (refused, timed out, connection lost): the change was not
+ * made. Reads are answered from the member's cache meanwhile; the store reconnects by itself.
+ */
+export class ConfigStoreUnavailableError extends NacosRemoteError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG_STORE_UNAVAILABLE', ErrorCode.OVER_THRESHOLD, message, options);
+  }
+}
