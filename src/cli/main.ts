@@ -29,14 +29,16 @@ program
   .option('--members <list>', 'cluster members, ip:port,ip:port,... (main ports, self included); default <home>/conf/cluster.conf')
   .option('--auth-token <token>', 'require this accessToken on write endpoints (repeatable)', (t: string, all: string[] = []) => [...all, t])
   .option('--config <file>', 'JSON file with any of the options (flags win)')
-  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; logFormat?: LogFormat; advertiseIp?: string; members?: string; authToken?: string[]; config?: string }) => {
-    const { config: configFile, authToken, ...given } = flags;
+  .option('--db-init', "create Nacos's config tables in the db database when missing (config key db.init)")
+  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; logFormat?: LogFormat; advertiseIp?: string; members?: string; authToken?: string[]; config?: string; dbInit?: boolean }) => {
+    const { config: configFile, authToken, dbInit, ...given } = flags;
     const fromFile = configFile === undefined ? {} : await readConfigFile(configFile);
     const fromFlags: Record<string, unknown> = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
     if (authToken !== undefined) {
       const fileAuth = (fromFile['auth'] ?? {}) as Record<string, unknown>;
       fromFlags['auth'] = { ...fileAuth, tokens: authToken };
     }
+    if (dbInit === true) fromFlags['db'] = { ...((fromFile['db'] ?? {}) as Record<string, unknown>), init: true };
     let forceAfterMs = 0;
     const started = exitOnSignals(process, () => forceAfterMs);
     const node = await startNode({ ...fromFile, ...fromFlags });

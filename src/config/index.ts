@@ -17,12 +17,14 @@ import { registerConfigMetrics } from './metrics.js';
 import { ConfigNotifier, type NotifyOptions } from './notifier.js';
 import { ConfigService } from './service.js';
 import { ConfigStoreError } from './errors.js';
+import type { MysqlStoreOptions } from './store/mysql.js';
 import type { ConfigStore } from './store/types.js';
 import { UnavailableConfigStore } from './store/unavailable.js';
 
 export { ConfigService, type KeyParams, type ListenParams, type PublishParams } from './service.js';
 export { UnavailableConfigStore } from './store/unavailable.js';
 export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './store/types.js';
+export type { MysqlStoreOptions } from './store/mysql.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
 
 export interface ConfigModuleOptions {
@@ -35,8 +37,10 @@ export interface ConfigModuleOptions {
   /** The server's largest gRPC message: a config must fit in its query answer. */
   readonly maxMessageBytes: number;
   readonly notify: NotifyOptions;
-  /** Whether the node runs alone; in a cluster every config call says it needs a shared store. */
-  readonly standalone: () => boolean;
+  /** Whether the node serves config: alone, or in a cluster on a shared database; if not, every config call says it needs one. */
+  readonly serving: () => boolean;
+  /** Accept 4-byte UTF-8 characters in what is stored (docs/config.md#four-byte-characters). */
+  readonly allowFourByteUtf8: boolean;
   /** The node's Prometheus registry, for config's metrics. */
   readonly metricsRegistry?: Registry;
 }
@@ -77,6 +81,15 @@ export async function openEmbeddedStore(file: string, logger: Logger, load: Embe
   }
 }
 
+/**
+ * The shared MySQL/MariaDB store. It opens no connection here: a database that is down at start
+ * fails config calls with a clear error until it is back, and the node serves the rest meanwhile.
+ */
+export async function openSharedStore(options: MysqlStoreOptions): Promise<ConfigStore> {
+  const { MysqlConfigStore } = await import('./store/mysql.js');
+  return new MysqlConfigStore(options);
+}
+
 function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {
   logger.error({ err: reason }, 'config store unavailable: config requests will fail until the node restarts with a working store');
   return new UnavailableConfigStore(reason);
@@ -108,7 +121,8 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
     maxContentBytes: options.maxContentBytes,
     maxMessageBytes: options.maxMessageBytes,
     isConnected: (connectionId) => server.manager.get(connectionId)?.connected === true,
-    standalone: options.standalone,
+    serving: options.serving,
+    allowFourByteUtf8: options.allowFourByteUtf8,
   });
 
   server.registry.defineRequest(ConfigTypes.CHANGE_NOTIFY, { module: CONFIG_MODULE });

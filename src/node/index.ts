@@ -19,7 +19,7 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
-import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
+import { attachConfig, openEmbeddedStore, openSharedStore, type ConfigModule } from '../config/index.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { attachNaming, type NamingService } from '../naming/index.js';
@@ -138,7 +138,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
-  const configStore = await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
+  const sharedDb = config.config.store === 'embedded' ? undefined : config.db;
+  const configStore =
+    sharedDb !== undefined ? await openSharedStore(sharedDb) : await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
   const configModule = attachConfig({
     server,
     store: configStore,
@@ -147,8 +149,9 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     maxContentBytes: config.config.maxContentBytes,
     maxMessageBytes: config.maxMessageBytes,
     notify: config.config.notify,
-    // Until the shared-database store lands, config runs on a node alone.
-    standalone: () => members.list().length <= 1,
+    // Members each on their own embedded store would disagree: a cluster needs the shared one.
+    serving: () => sharedDb !== undefined || members.list().length <= 1,
+    allowFourByteUtf8: config.config.allowFourByteUtf8,
     metricsRegistry: metrics.registry,
   });
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });

@@ -83,6 +83,13 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     }
   });
 
+  it("a 4-byte character reaching Nacos's utf8 tables is refused by the database: a ConfigStoreError, nothing stored", async () => {
+    const store = await open('four_byte');
+    await assert.rejects(store.publish({ key, content: 'ok 😀', time: 1000 }), (error: unknown) => error instanceof ConfigStoreError && /Incorrect string value/.test(error.message));
+    assert.equal(await store.get(key), undefined);
+    assert.equal((await store.history(key, { offset: 0, limit: 10 })).total, 0);
+  });
+
   it('without --db-init and without tables: a ConfigStoreError that says how to create them', async () => {
     const store = await open('no_schema', false);
     await assert.rejects(store.get(key), (error: unknown) => error instanceof ConfigStoreError && /--db-init/.test(error.message));
