@@ -41,6 +41,8 @@ export interface ConfigServiceOptions {
   readonly serving: () => boolean;
   /** Accept 4-byte UTF-8 characters (the tables must be utf8mb4); refused by default, as Nacos's utf8 schema. */
   readonly allowFourByteUtf8: boolean;
+  /** Tells the other members of a change made here (a cluster on a shared database). */
+  readonly announce?: (key: ConfigKey, time: number) => void;
 }
 
 function isNonBlank(value: string | undefined): value is string {
@@ -111,7 +113,7 @@ export class ConfigService {
     });
     if (!result.ok) throw new CasMismatchError();
     // As Nacos's dump: the same content again is kept in history but tells no listener.
-    if (result.contentChanged) this.notifier.changed(key);
+    if (result.contentChanged) this.changed(key, result.record.modifiedAt);
     return result.record;
   }
 
@@ -120,8 +122,14 @@ export class ConfigService {
     const key = this.checkedKey(params);
     const removed = await this.store.remove(key, { srcIp: params.srcIp, srcUser: params.srcUser, time: this.timers.now() });
     if (removed === undefined) return false;
-    this.notifier.changed(key);
+    this.changed(key, this.timers.now());
     return true;
+  }
+
+  /** A change made here: this member's listeners and the other members are told. */
+  private changed(key: ConfigKey, time: number): void {
+    this.notifier.changed(key);
+    this.options.announce?.(key, time);
   }
 
   /**

@@ -186,8 +186,12 @@ export const NodeConfigSchema = z.strictObject({
         .strictObject({ timeoutMs: ms.default(3000), retryStepMs: ms.default(2000), maxAttempts: z.number().int().min(1).default(50) })
         .default({ timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }),
       allowFourByteUtf8: z.boolean().default(false),
+      /** On a shared database: how often a member reads the history table for changes it was not told of. */
+      catchUpMs: ms.default(30_000),
+      /** On a shared database: whether changes are announced to the other members (false: catch-up only, a test hook). */
+      announce: z.boolean().default(true),
     })
-    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false }),
+    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true }),
   /** The shared MySQL/MariaDB database with Nacos's schema (docs/config.md#a-cluster-on-mysql). */
   db: DbSchema.optional(),
 }).superRefine((config, context) => {

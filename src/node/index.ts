@@ -19,7 +19,8 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer, DEFAULT_BALANCER_OPTIONS } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
-import { attachConfig, openEmbeddedStore, openSharedStore, type ConfigModule } from '../config/index.js';
+import { attachConfig, DEFAULT_CONFIG_SYNC_OPTIONS, openEmbeddedStore, openSharedStore, type ConfigModule } from '../config/index.js';
+import type { MemberPeers } from '../cluster/member-messages.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { attachNaming, type NamingService } from '../naming/index.js';
@@ -124,17 +125,19 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     // Refused and shut-down clients are spread as a drain spreads them, never to a draining member.
     redirectTarget: (): string | undefined => spreadRedirect(cluster.latest, self, members.upOthers(), Math.random),
   });
+  // How naming's sync and config's announcements reach the other members.
+  const memberPeers: MemberPeers = {
+    others: () => members.list().filter((m) => !m.self).map((m) => m.address),
+    request: (member, message, options) => members.request(member, message, options),
+    onMemberUp: (listener) => members.onMemberUp(listener),
+  };
   const naming = attachNaming(server, {
     memberId: self,
     timers: systemTimers,
     logger: logger.child({ component: 'naming' }),
     options: config.naming,
     observer: metrics.namingPushObserver,
-    peers: {
-      others: () => members.list().filter((m) => !m.self).map((m) => m.address),
-      request: (member, message, options) => members.request(member, message, options),
-      onMemberUp: (listener) => members.onMemberUp(listener),
-    },
+    peers: memberPeers,
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
@@ -153,6 +156,10 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     serving: () => sharedDb !== undefined || members.list().length <= 1,
     allowFourByteUtf8: config.config.allowFourByteUtf8,
     metricsRegistry: metrics.registry,
+    shared:
+      sharedDb === undefined
+        ? undefined
+        : { peers: memberPeers, sync: { ...DEFAULT_CONFIG_SYNC_OPTIONS, catchUpMs: config.config.catchUpMs, announce: config.config.announce } },
   });
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
   const balancer = new Balancer(

@@ -2,9 +2,10 @@ import { createPool, type Pool, type PoolConnection, type RowDataPacket, type Re
 import type { ConfigKey } from '../../protocol/config/index.js';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../errors.js';
 import { MYSQL_SCHEMA } from './mysql-schema.js';
-import { keyParams, planPublish, previousInHistory, toHistorySummary, toRecord, type ConfigRow, type ConfigValues, type HistoryRow, type HistoryValues } from './rows.js';
+import { keyParams, planPublish, previousInHistory, toChangeMark, toHistorySummary, toRecord, type ChangeRow, type ConfigRow, type ConfigValues, type HistoryRow, type HistoryValues } from './rows.js';
 import {
   HistoryOp,
+  type ChangeMark,
   type ChangeSource,
   type ConfigRecord,
   type ConfigStore,
@@ -198,6 +199,20 @@ export class MysqlConfigStore implements ConfigStore {
   count(): Promise<number> {
     return this.withConnection(async (connection) => {
       const [row] = await this.rows<RowDataPacket>(connection, 'SELECT COUNT(*) AS n FROM config_info', []);
+      return Number(row?.['n'] ?? 0);
+    });
+  }
+
+  changesAfter(afterNid: number, limit: number): Promise<readonly ChangeMark[]> {
+    return this.withConnection(async (connection) => {
+      const rows = await this.rows<ChangeRow & RowDataPacket>(connection, 'SELECT nid, data_id, group_id, tenant_id FROM his_config_info WHERE nid > ? ORDER BY nid LIMIT ?', [afterNid, limit]);
+      return rows.map(toChangeMark);
+    });
+  }
+
+  latestChange(): Promise<number> {
+    return this.withConnection(async (connection) => {
+      const [row] = await this.rows<RowDataPacket>(connection, 'SELECT MAX(nid) AS n FROM his_config_info', []);
       return Number(row?.['n'] ?? 0);
     });
   }

@@ -1,5 +1,5 @@
 import { md5Hex, type ConfigKey } from '../../protocol/config/index.js';
-import { HistoryOp, type ChangeSource, type ConfigRecord, type HistorySummary, type PublishInput } from './types.js';
+import { HistoryOp, type ChangeMark, type ChangeSource, type ConfigRecord, type HistorySummary, type PublishInput } from './types.js';
 
 /**
  * Rows of Nacos's `config_info` and `his_config_info` as both stores read them, and what a publish
@@ -41,6 +41,18 @@ export interface HistoryRow<Time> {
   op_type: string;
   tenant_id: string;
   encrypted_data_key?: string;
+}
+
+/** The columns of a history row that name the change's key. */
+export interface ChangeRow {
+  nid: number;
+  data_id: string;
+  group_id: string;
+  tenant_id: string;
+}
+
+export function toChangeMark(row: ChangeRow): ChangeMark {
+  return { nid: Number(row.nid), dataId: row.data_id, group: row.group_id, tenant: row.tenant_id };
 }
 
 /** Drops SQL NULLs so records hold absent fields, not nulls. */

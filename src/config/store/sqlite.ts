@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigStoreError } from '../errors.js';
 import type { ConfigKey } from '../../protocol/config/index.js';
-import { keyParams, planPublish, previousInHistory, toHistorySummary, toRecord, type ConfigRow, type HistoryRow } from './rows.js';
+import { keyParams, planPublish, previousInHistory, toChangeMark, toHistorySummary, toRecord, type ChangeRow, type ConfigRow, type HistoryRow } from './rows.js';
 import {
   HistoryOp,
+  type ChangeMark,
   type ChangeSource,
   type ConfigRecord,
   type ConfigStore,
@@ -123,6 +124,8 @@ export class SqliteConfigStore implements ConfigStore {
       historyEntry: db.prepare<[number], SqliteHistoryRow>('SELECT * FROM his_config_info WHERE nid = ?'),
       list: db.prepare<[number, number], SqliteConfigRow>('SELECT * FROM config_info WHERE id > ? ORDER BY id LIMIT ?'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM config_info'),
+      changesAfter: db.prepare<[number, number], ChangeRow>('SELECT nid, data_id, group_id, tenant_id FROM his_config_info WHERE nid > ? ORDER BY nid LIMIT ?'),
+      latestChange: db.prepare<[], { n: number | null }>('SELECT MAX(nid) AS n FROM his_config_info'),
     };
     this.publishTx = db.transaction((input: PublishInput) => this.publishInTransaction(input));
     this.removeTx = db.transaction((key: ConfigKey, source: ChangeSource & { time: number }) => this.removeInTransaction(key, source));
@@ -165,6 +168,14 @@ export class SqliteConfigStore implements ConfigStore {
 
   count(): Promise<number> {
     return this.run(() => this.statements.count.get()?.n ?? 0);
+  }
+
+  changesAfter(afterNid: number, limit: number): Promise<readonly ChangeMark[]> {
+    return this.run(() => this.statements.changesAfter.all(afterNid, limit).map(toChangeMark));
+  }
+
+  latestChange(): Promise<number> {
+    return this.run(() => this.statements.latestChange.get()?.n ?? 0);
   }
 
   close(): Promise<void> {

@@ -76,4 +76,20 @@ export function storeContract(open: (name: string) => Promise<ConfigStore>): voi
     assert.deepEqual(rest.map((r) => r.tenant), ['dev']);
     await store.close();
   });
+
+  it('names each change by its history nid, in order, for a catch-up cursor', async () => {
+    const store = await open('changes');
+    assert.equal(await store.latestChange(), 0);
+    const other = { ...key, dataId: 'other.yaml' };
+    await store.publish({ key, content: 'a', time: 1000 });
+    await store.publish({ key: other, content: 'b', time: 2000 });
+    await store.remove(key, { time: 3000 });
+    const changes = await store.changesAfter(0, 10);
+    assert.deepEqual(changes.map((c) => c.dataId), ['app.yaml', 'other.yaml', 'app.yaml']);
+    assert.ok(changes[0]!.nid < changes[1]!.nid && changes[1]!.nid < changes[2]!.nid);
+    assert.equal(await store.latestChange(), changes[2]!.nid);
+    assert.deepEqual(await store.changesAfter(changes[1]!.nid, 10), [{ ...key, nid: changes[2]!.nid }]);
+    assert.deepEqual((await store.changesAfter(0, 1)).length, 1);
+    await store.close();
+  });
 }
