@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { findMainPort } from './ports.js';
+import { spawnUntilReady } from './ready-process.js';
 
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
 const SERVER = '/usr/sbin/mariadbd';
@@ -57,7 +58,7 @@ export class MariaDb {
     }
     // One free port (no gRPC offsets); kept across restarts so clients reconnect to the same address.
     if (this.port === 0) this.port = await findMainPort(['127.0.0.1'], [0]);
-    const child = spawn(
+    this.child = await spawnUntilReady(
       SERVER,
       [
         '--no-defaults',
@@ -75,23 +76,12 @@ export class MariaDb {
         '--innodb-log-file-size=8M',
         '--performance-schema=OFF',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child = child;
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`mariadbd exited ${child.exitCode}: ${this.output}`);
-      try {
+      async () => {
         await this.query('SELECT 1');
-        return;
-      } catch {
-        // not accepting connections yet
-      }
-      if (Date.now() > deadline) throw new Error(`mariadbd not ready on ${this.port}: ${this.output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+        return true;
+      },
+      { name: `mariadbd on ${this.port}`, timeoutMs, onOutput: (text) => (this.output += text) },
+    );
   }
 
   /** Runs one statement as root on a fresh connection. */
