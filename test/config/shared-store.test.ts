@@ -6,7 +6,7 @@ import { configPeer, configRequest } from '../support/config-peer.js';
 import { MariaDb } from '../support/mariadb.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';
-import type { RawPeer } from '../support/raw-peer.js';
+import { eventually, type RawPeer } from '../support/raw-peer.js';
 
 type TestNode = Awaited<ReturnType<typeof startTestNode>>;
 const HOSTS = ['127.0.0.1', '127.0.0.2'] as const;
@@ -45,6 +45,8 @@ describe('config across members on a shared MariaDB', { timeout: 180_000 }, () =
       ),
     );
     nodes.push(...started);
+    // Announcements travel on the member links: a change made before they are up waits for the catch-up.
+    await eventually(() => started.every((n) => n.members.upOthers().length === HOSTS.length - 1), 30_000, 'member links up');
     return started;
   }
 
@@ -70,6 +72,14 @@ describe('config across members on a shared MariaDB', { timeout: 180_000 }, () =
     assert.equal(reply.resultCode, 200, JSON.stringify(reply));
     await listener.waitFor(() => notifiesOf(listener, 'shop.yaml').length > 0, 10_000, 'notified on b');
     assert.equal((await query(listener, 'shop.yaml')).body['content'], 'v: 1');
+  });
+
+  it('an announcement from a client (not a trusted member) is refused and changes nothing', async () => {
+    const [a] = nodes;
+    const client = await peerOn(a!);
+    const reply = await client.unary(configRequest('ConfigChangeClusterSyncRequest', { dataId: 'shop.yaml', group: 'G', tenant: '', lastModified: 0 }));
+    assert.equal(reply.errorCode, 403, JSON.stringify(reply));
+    assert.match(String(reply.message), /cluster members only/);
   });
 
   it('announcements dropped: the listener still converges within catchUpMs', async () => {
