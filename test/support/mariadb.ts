@@ -51,6 +51,7 @@ export class MariaDb {
 
   /** Creates the data directory on the first call, then starts the server and waits until it answers. */
   async start(timeoutMs = 60_000): Promise<void> {
+    if (!mariadbInstalled()) throw new Error(`MariaDB is not installed (${SERVER}): apt-get install mariadb-server, as .ci/run does`);
     if (!this.installed) {
       // Only the system tables: no test database, no name lookups; root logs in without a password.
       await run(INSTALL_DB, ['--no-defaults', '--user=root', '--auth-root-authentication-method=normal', `--datadir=${this.dataDir}`, '--skip-test-db', '--skip-name-resolve']);
