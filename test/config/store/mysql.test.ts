@@ -107,4 +107,20 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     assert.equal((await store.get(key))?.content, 'before');
     assert.ok((await store.publish({ key, content: 'after', time: 3000 })).ok);
   });
+
+  it('database frozen (SIGSTOP): calls fail with ConfigStoreUnavailableError after the timeouts instead of hanging, then work again', async () => {
+    const store = await open('frozen');
+    await store.publish({ key, content: 'before', time: 1000 });
+    db.pause();
+    try {
+      const started = Date.now();
+      await assert.rejects(store.get(key), ConfigStoreUnavailableError);
+      await assert.rejects(store.publish({ key, content: 'during', time: 2000 }), ConfigStoreUnavailableError);
+      assert.ok(Date.now() - started < 15_000, `failed within the timeouts (${Date.now() - started} ms), not hung`);
+    } finally {
+      db.resume();
+    }
+    assert.equal((await store.get(key))?.content, 'before');
+    assert.ok((await store.publish({ key, content: 'after', time: 3000 })).ok);
+  });
 });
