@@ -9,6 +9,9 @@ import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
 import { ConfigSync } from '../../../src/config/sync/config-sync.js';
 import type { MemberPeers } from '../../../src/cluster/member-messages.js';
 import type { ConfigKey } from '../../../src/protocol/config/index.js';
+import { ConfigStoreError } from '../../../src/config/errors.js';
+import { UnavailableConfigStore } from '../../../src/config/store/unavailable.js';
+import type { ChangeMark, ConfigRecord, ConfigStore } from '../../../src/config/store/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 
 const key = { dataId: 'app.yaml', group: 'G', tenant: '' };
@@ -91,5 +94,37 @@ describe('ConfigSync: catch-up from the history table', () => {
     await sync.close();
     await elsewhere.close();
     await here.close();
+  });
+
+  it('a history row committed after a higher one was read (a late commit) is still told at the next round', async () => {
+    // A store whose history shows nid 2 before nid 1: the transaction that took id 1 committed last.
+    const records = new Map<string, ConfigRecord>();
+    let visible: ChangeMark[] = [];
+    const inner: ConfigStore = {
+      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
+      get: (k) => Promise.resolve(records.get(k.dataId)),
+      list: () => Promise.resolve([]),
+      latestChange: () => Promise.resolve(0),
+      changesAfter: (after, limit) => Promise.resolve(visible.filter((m) => m.nid > after).slice(0, limit)),
+      close: () => Promise.resolve(),
+    };
+    const record = (dataId: string, content: string): ConfigRecord => ({ ...key, dataId, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
+    const timers = new ManualTimers();
+    const told: string[] = [];
+    const sync = new ConfigSync(new CachedConfigStore(inner), (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    sync.start();
+    await sync.catchUp();
+
+    records.set('late', record('late', 'l1'));
+    records.set('early', record('early', 'e1'));
+    visible = [{ ...key, dataId: 'early', nid: 2 }];
+    await sync.catchUp();
+    assert.deepEqual(told, ['early']);
+    visible = [{ ...key, dataId: 'late', nid: 1 }, ...visible];
+    await sync.catchUp();
+    assert.deepEqual(told, ['early', 'late'], 'the late row is read though the cursor passed its id');
+    await sync.catchUp();
+    assert.deepEqual(told, ['early', 'late'], 'and only once');
+    await sync.close();
   });
 });
