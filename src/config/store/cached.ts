@@ -4,6 +4,8 @@ import type { ChangeMark, ChangeSource, ConfigRecord, ConfigStore, HistoryEntry,
 
 /** Rows read per page when the whole table is loaded. */
 const LOAD_PAGE = 500;
+/** Reads of the whole table when writes keep overlapping them. */
+const LOAD_TRIES = 3;
 
 /**
  * A member's copy of every config in the shared database, as Nacos keeps its dump: reads go to
@@ -14,6 +16,8 @@ const LOAD_PAGE = 500;
  */
 export class CachedConfigStore implements ConfigStore {
   private readonly records = new Map<string, ConfigRecord>();
+  /** Writes through this store so far: a read that overlapped one may hold the older row. */
+  private writes = 0;
   private loaded = false;
 
   constructor(private readonly inner: ConfigStore) {}
@@ -28,18 +32,15 @@ export class CachedConfigStore implements ConfigStore {
    * what the copy held (added, changed or gone), for listeners to be told.
    */
   async load(): Promise<ConfigKey[]> {
-    const fresh = new Map<string, ConfigRecord>();
-    for (let afterId = 0; ; ) {
-      const page = await this.inner.list(afterId, LOAD_PAGE);
-      for (const record of page) fresh.set(groupKey(record), record);
-      if (page.length < LOAD_PAGE) break;
-      afterId = page[page.length - 1]!.id;
-    }
+    let fresh = await this.readAll();
+    // A write here during the read may be missing from it: read again (the next catch-up round
+    // would also set it right).
+    for (let tries = 1; fresh.writes !== this.writes && tries < LOAD_TRIES; tries++) fresh = await this.readAll();
     const changed: ConfigKey[] = [];
-    for (const [id, record] of fresh) if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
-    for (const [id, record] of this.records) if (!fresh.has(id)) changed.push(record);
+    for (const [id, record] of fresh.records) if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
+    for (const [id, record] of this.records) if (!fresh.records.has(id)) changed.push(record);
     this.records.clear();
-    for (const [id, record] of fresh) this.records.set(id, record);
+    for (const [id, record] of fresh.records) this.records.set(id, record);
     this.loaded = true;
     return changed;
   }
@@ -53,9 +54,10 @@ export class CachedConfigStore implements ConfigStore {
 
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     const id = groupKey(key);
+    const writesBefore = this.writes;
     try {
       const record = await this.inner.get(key);
-      this.remember(id, record);
+      if (this.writes === writesBefore) this.remember(id, record);
       return record;
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
@@ -67,12 +69,14 @@ export class CachedConfigStore implements ConfigStore {
 
   async publish(input: PublishInput): Promise<PublishResult> {
     const result = await this.inner.publish(input);
+    this.writes++;
     if (result.ok) this.remember(groupKey(input.key), result.record);
     return result;
   }
 
   async remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
     const removed = await this.inner.remove(key, source);
+    this.writes++;
     this.remember(groupKey(key), undefined);
     return removed;
   }
@@ -114,5 +118,17 @@ export class CachedConfigStore implements ConfigStore {
   private remember(id: string, record: ConfigRecord | undefined): void {
     if (record === undefined) this.records.delete(id);
     else this.records.set(id, record);
+  }
+
+  private async readAll(): Promise<{ records: Map<string, ConfigRecord>; writes: number }> {
+    const writes = this.writes;
+    const records = new Map<string, ConfigRecord>();
+    for (let afterId = 0; ; ) {
+      const page = await this.inner.list(afterId, LOAD_PAGE);
+      for (const record of page) records.set(groupKey(record), record);
+      if (page.length < LOAD_PAGE) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    return { records, writes };
   }
 }

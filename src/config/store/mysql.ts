@@ -318,7 +318,12 @@ export class MysqlConfigStore implements ConfigStore {
     const { code, message } = (error ?? {}) as DriverError;
     const where = `${this.options.host}:${this.options.port}/${this.options.database}`;
     if (isUnreachable(error)) return new ConfigStoreUnavailableError(`config database ${where} unreachable: ${message ?? code ?? String(error)}`, { cause: error });
-    const hint = code === 'ER_NO_SUCH_TABLE' || code === 'ER_BAD_DB_ERROR' ? ' (create the schema: start with --db-init, or apply Nacos\'s mysql-schema.sql)' : '';
+    const hint =
+      code === 'ER_NO_SUCH_TABLE'
+        ? " (create the tables: start with --db-init, or apply Nacos's mysql-schema.sql)"
+        : code === 'ER_BAD_DB_ERROR'
+          ? ' (create the database first: CREATE DATABASE … CHARACTER SET utf8 COLLATE utf8_bin)'
+          : '';
     return new ConfigStoreError(`config database ${where}: ${message ?? String(error)}${hint}`, { cause: error });
   }
 }
