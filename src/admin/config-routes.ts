@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CasMismatchError, ConfigErrorCode, InvalidConfigParamError } from '../config/errors.js';
+import { CasMismatchError, ConfigErrorCode, ConfigStoreUnavailableError, InvalidConfigParamError } from '../config/errors.js';
 import type { ConfigService } from '../config/service.js';
 import type { HistorySummary } from '../config/store/types.js';
 import { NacosRemoteError } from '../protocol/index.js';
@@ -58,6 +58,8 @@ function v2Failure(error: unknown): { status: number; body: Record<string, unkno
   if (error instanceof InvalidConfigParamError) return { status: 400, body: { code: ResultCode.PARAMETER_VALIDATE_ERROR, message: 'parameter validate error', data: error.message } };
   // Nacos answers 500 here; a lost race is the caller's to retry, not a server fault.
   if (error instanceof CasMismatchError) return { status: 409, body: { code: ResultCode.RESOURCE_CONFLICT, message: 'resource conflict', data: error.message } };
+  // The shared database is away: the caller may retry, as with any 503.
+  if (error instanceof ConfigStoreUnavailableError) return { status: 503, body: { code: ResultCode.SERVER_ERROR, message: 'config database unavailable', data: error.message } };
   if (error instanceof NacosRemoteError && error.errorCode === ConfigErrorCode.NOT_SUPPORTED) {
     return { status: 501, body: { code: ResultCode.SERVER_ERROR, message: 'not supported', data: error.message } };
   }

@@ -32,8 +32,9 @@ program
   .option('--tls-key <file>', 'PEM private key of --tls-cert')
   .option('--tls-ca <file>', 'PEM CA bundle client certificates are checked against (mutual TLS: tls.mutual in the config file)')
   .option('--config <file>', 'JSON file with any of the options (flags win)')
-  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; logFormat?: LogFormat; advertiseIp?: string; members?: string; authToken?: string[]; tlsCert?: string; tlsKey?: string; tlsCa?: string; config?: string }) => {
-    const { config: configFile, authToken, tlsCert, tlsKey, tlsCa, ...given } = flags;
+  .option('--db-init', "create Nacos's config tables in the db database when missing (config key db.init)")
+  .action(async (flags: { port?: number; host?: string; grpcPortOffset?: number; home?: string; logLevel?: string; logFormat?: LogFormat; advertiseIp?: string; members?: string; authToken?: string[]; tlsCert?: string; tlsKey?: string; tlsCa?: string; config?: string; dbInit?: boolean }) => {
+    const { config: configFile, authToken, tlsCert, tlsKey, tlsCa, dbInit, ...given } = flags;
     const fromFile = configFile === undefined ? {} : await readConfigFile(configFile);
     const fromFlags: Record<string, unknown> = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
     if (authToken !== undefined) {
@@ -45,6 +46,7 @@ program
       const fileTls = (fromFile['tls'] ?? {}) as Record<string, unknown>;
       fromFlags['tls'] = { ...fileTls, enabled: true, ...Object.fromEntries(Object.entries(tlsFlags).filter(([, v]) => v !== undefined)) };
     }
+    if (dbInit === true) fromFlags['db'] = { ...((fromFile['db'] ?? {}) as Record<string, unknown>), init: true };
     let forceAfterMs = 0;
     const started = exitOnSignals(process, () => forceAfterMs);
     const node = await startNode({ ...fromFile, ...fromFlags });

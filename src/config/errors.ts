@@ -30,13 +30,13 @@ export class ConfigNotSupportedError extends NacosRemoteError {
   }
 }
 
-/** Config on a node with other members needs a store the members share (not there yet). */
+/** Config on a node with other members needs a store the members share (node config `db`). */
 export class SharedStoreRequiredError extends NacosRemoteError {
   constructor() {
     super(
       'CONFIG_NEEDS_SHARED_STORE',
       ConfigErrorCode.NOT_SUPPORTED,
-      'config in a cluster needs a shared database, which this version does not have; run config on a standalone node',
+      'config in a cluster needs a shared database: configure db (a MySQL/MariaDB with Nacos\'s schema, docs/config.md), or run config on a standalone node',
     );
   }
 }
@@ -45,5 +45,15 @@ export class SharedStoreRequiredError extends NacosRemoteError {
 export class ConfigStoreError extends NacosRemoteError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CONFIG_STORE_ERROR', ErrorCode.SERVER_ERROR, message, options);
+  }
+}
+
+/**
+ * The shared database cannot be reached (refused, timed out, connection lost): the change was not
+ * made. Reads are answered from the member's cache meanwhile; the store reconnects by itself.
+ */
+export class ConfigStoreUnavailableError extends NacosRemoteError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG_STORE_UNAVAILABLE', ErrorCode.OVER_THRESHOLD, message, options);
   }
 }

@@ -17,13 +17,20 @@ import { registerConfigMetrics } from './metrics.js';
 import { ConfigNotifier, type NotifyOptions } from './notifier.js';
 import { ConfigService } from './service.js';
 import { ConfigStoreError } from './errors.js';
+import type { MysqlStoreOptions } from './store/mysql.js';
 import type { ConfigStore } from './store/types.js';
+import { CachedConfigStore } from './store/cached.js';
+import { ConfigSync, configSyncHandler, type ConfigSyncOptions } from './sync/config-sync.js';
+import { CONFIG_SYNC_MODULE, CONFIG_SYNC_TYPES, ConfigChangeClusterSyncRequest } from './sync/messages.js';
+import type { MemberPeers } from '../cluster/member-messages.js';
 import { UnavailableConfigStore } from './store/unavailable.js';
 
 export { ConfigService, type KeyParams, type ListenParams, type PublishParams } from './service.js';
 export { UnavailableConfigStore } from './store/unavailable.js';
 export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './store/types.js';
+export type { MysqlStoreOptions } from './store/mysql.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
+export { DEFAULT_CONFIG_SYNC_OPTIONS, type ConfigSyncOptions } from './sync/config-sync.js';
 
 export interface ConfigModuleOptions {
   readonly server: NacosServer;
@@ -35,10 +42,18 @@ export interface ConfigModuleOptions {
   /** The server's largest gRPC message: a config must fit in its query answer. */
   readonly maxMessageBytes: number;
   readonly notify: NotifyOptions;
-  /** Whether the node runs alone; in a cluster every config call says it needs a shared store. */
-  readonly standalone: () => boolean;
+  /** Whether the node serves config: alone, or in a cluster on a shared database; if not, every config call says it needs one. */
+  readonly serving: () => boolean;
+  /** Accept 4-byte UTF-8 characters in what is stored (docs/config.md#four-byte-characters). */
+  readonly allowFourByteUtf8: boolean;
   /** The node's Prometheus registry, for config's metrics. */
   readonly metricsRegistry?: Registry;
+  /**
+   * On a shared database: the other members, to announce changes to and hear theirs, and the
+   * catch-up from the history table. The store is then read through a copy that answers reads
+   * while the database is away.
+   */
+  readonly shared?: { readonly peers: MemberPeers; readonly sync: ConfigSyncOptions };
 }
 
 /** Config attached to a node. */
@@ -77,6 +92,15 @@ export async function openEmbeddedStore(file: string, logger: Logger, load: Embe
   }
 }
 
+/**
+ * The shared MySQL/MariaDB store. It opens no connection here: a database that is down at start
+ * fails config calls with a clear error until it is back, and the node serves the rest meanwhile.
+ */
+export async function openSharedStore(options: MysqlStoreOptions): Promise<ConfigStore> {
+  const { MysqlConfigStore } = await import('./store/mysql.js');
+  return new MysqlConfigStore(options);
+}
+
 function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {
   logger.error({ err: reason }, 'config store unavailable: config requests will fail until the node restarts with a working store');
   return new UnavailableConfigStore(reason);
@@ -87,7 +111,9 @@ function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {
  * clears a connection's listen context the moment it closes, and notifies with retries.
  */
 export function attachConfig(options: ConfigModuleOptions): ConfigModule {
-  const { server, store, logger } = options;
+  const { server, logger, shared } = options;
+  const cached = shared === undefined ? undefined : new CachedConfigStore(options.store);
+  const store = cached ?? options.store;
   const context = new ListenContext();
   const observe = options.metricsRegistry === undefined ? undefined : registerConfigMetrics(options.metricsRegistry, store, context);
   const notifier = new ConfigNotifier(
@@ -104,11 +130,14 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
     options.notify,
     observe,
   );
+  const sync = cached === undefined || shared === undefined ? undefined : new ConfigSync(cached, (key) => notifier.changed(key), shared.peers, options.timers, shared.sync, logger.child({ part: 'sync' }));
   const service = new ConfigService(store, context, notifier, options.timers, {
     maxContentBytes: options.maxContentBytes,
     maxMessageBytes: options.maxMessageBytes,
     isConnected: (connectionId) => server.manager.get(connectionId)?.connected === true,
-    standalone: options.standalone,
+    serving: options.serving,
+    allowFourByteUtf8: options.allowFourByteUtf8,
+    announce: sync === undefined ? undefined : (key, time) => sync.announce(key, time),
   });
 
   server.registry.defineRequest(ConfigTypes.CHANGE_NOTIFY, { module: CONFIG_MODULE });
@@ -118,6 +147,11 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   server.registerHandler(ConfigTypes.PUBLISH, configPublishHandler(service), module);
   server.registerHandler(ConfigTypes.REMOVE, configRemoveHandler(service), module);
   server.registerHandler(ConfigTypes.BATCH_LISTEN, configBatchListenHandler(service), module);
+  if (sync !== undefined) {
+    server.defineMessageTypes(...CONFIG_SYNC_TYPES);
+    server.registerHandler(ConfigChangeClusterSyncRequest.type, configSyncHandler(sync), { module: CONFIG_SYNC_MODULE });
+    sync.start();
+  }
   const removeListener = server.addConnectionListener({
     name: 'config',
     onDisconnected: (connection) => service.connectionClosed(connection.id),
@@ -127,6 +161,7 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
     service,
     async close() {
       removeListener();
+      await sync?.close();
       await service.close();
     },
   };

@@ -75,3 +75,25 @@ export function checkAdvanceInfo(info: ConfigAdvanceInfo): ConfigAdvanceInfo {
   }
   return info;
 }
+
+// A character outside the Basic Multilingual Plane: four bytes in UTF-8 (emoji, rare CJK).
+const FOUR_BYTE_UTF8 = /[\u{10000}-\u{10FFFF}]/u;
+
+/**
+ * Nacos's schema stores text as MySQL `utf8`, three bytes a character at most: a four-byte
+ * character cannot be stored there. Refused the same way whichever store is used, so a config
+ * that works on one node works on a cluster (docs/config.md#four-byte-characters).
+ * @throws InvalidConfigParamError naming the field
+ */
+export function checkThreeByteUtf8(fields: Readonly<Record<string, string | undefined>>): void {
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const found = FOUR_BYTE_UTF8.exec(value);
+    if (found !== null) {
+      const codePoint = found[0].codePointAt(0)!.toString(16).toUpperCase();
+      throw new InvalidConfigParamError(
+        `invalid ${field}: it holds U+${codePoint} at index ${found.index}, a 4-byte UTF-8 character that Nacos's utf8 schema cannot store (config.allowFourByteUtf8 accepts it where the tables are utf8mb4)`,
+      );
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import type { Timers } from '../protocol/index.js';
 import { CasMismatchError, ConfigNotSupportedError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
 import { ABSENT_MD5, groupKey, type ConfigKey } from '../protocol/config/index.js';
-import { checkAdvanceInfo, checkContent, checkKey, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
+import { checkAdvanceInfo, checkContent, checkKey, checkThreeByteUtf8, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
 import type { ListenContext } from './listen-context.js';
 import type { ConfigNotifier } from './notifier.js';
 import type { ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page } from './store/types.js';
@@ -37,8 +37,12 @@ export interface ConfigServiceOptions {
   readonly maxMessageBytes: number;
   /** Whether a connection is still registered (a listen that outlives it is dropped). */
   readonly isConnected: (connectionId: string) => boolean;
-  /** Whether this node runs alone: in a cluster config needs a shared store (next issue). */
-  readonly standalone: () => boolean;
+  /** Whether this node serves config: alone, or in a cluster on a database the members share. */
+  readonly serving: () => boolean;
+  /** Accept 4-byte UTF-8 characters (the tables must be utf8mb4); refused by default, as Nacos's utf8 schema. */
+  readonly allowFourByteUtf8: boolean;
+  /** Tells the other members of a change made here (a cluster on a shared database). */
+  readonly announce?: (key: ConfigKey, time: number) => void;
 }
 
 function isNonBlank(value: string | undefined): value is string {
@@ -93,6 +97,9 @@ export class ConfigService {
     const content = checkContent(params.content, this.options.maxContentBytes);
     checkQueryable(content, params.encryptedDataKey, this.options.maxMessageBytes);
     const advance = checkAdvanceInfo({ desc: params.desc, use: params.use, effect: params.effect, type: params.type, schema: params.schema });
+    if (!this.options.allowFourByteUtf8) {
+      checkThreeByteUtf8({ ...advance, dataId: key.dataId, group: key.group, tenant: key.tenant, content, appName: params.appName, srcUser: params.srcUser, encryptedDataKey: params.encryptedDataKey });
+    }
     const result = await this.store.publish({
       ...advance,
       key,
@@ -106,7 +113,7 @@ export class ConfigService {
     });
     if (!result.ok) throw new CasMismatchError();
     // As Nacos's dump: the same content again is kept in history but tells no listener.
-    if (result.contentChanged) this.notifier.changed(key);
+    if (result.contentChanged) this.changed(key, result.record.modifiedAt);
     return result.record;
   }
 
@@ -115,8 +122,14 @@ export class ConfigService {
     const key = this.checkedKey(params);
     const removed = await this.store.remove(key, { srcIp: params.srcIp, srcUser: params.srcUser, time: this.timers.now() });
     if (removed === undefined) return false;
-    this.notifier.changed(key);
+    this.changed(key, this.timers.now());
     return true;
+  }
+
+  /** A change made here: this member's listeners and the other members are told. */
+  private changed(key: ConfigKey, time: number): void {
+    this.notifier.changed(key);
+    this.options.announce?.(key, time);
   }
 
   /**
@@ -189,7 +202,7 @@ export class ConfigService {
   }
 
   private checkSupported(params: KeyParams): void {
-    if (!this.options.standalone()) throw new SharedStoreRequiredError();
+    if (!this.options.serving()) throw new SharedStoreRequiredError();
     if (isNonBlank(params.tag)) throw new ConfigNotSupportedError('tag');
   }
 }

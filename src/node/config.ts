@@ -49,6 +49,66 @@ const TlsSchema = z
     if (tls.mutual && tls.caFile === undefined) context.addIssue({ code: 'custom', path: ['caFile'], message: 'required when tls.mutual is true (the CA client certificates are checked against)' });
   });
 
+/**
+ * The shared database: a `mysql://user:password@host:port/database` URL, or its parts (the parts
+ * win over the URL's); pool size and timeouts; `init` (`--db-init`) creates Nacos's tables when
+ * missing; `timezone` is how DATETIMEs are read and written (`Z`, as Nacos with serverTimezone=UTC).
+ */
+const DbSchema = z
+  .strictObject({
+    url: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    port: port.optional(),
+    user: z.string().min(1).optional(),
+    password: z.string().optional(),
+    database: z.string().min(1).optional(),
+    poolSize: z.number().int().min(1).max(1000).default(10),
+    connectTimeoutMs: ms.default(3000),
+    queryTimeoutMs: ms.default(10_000),
+    timezone: z.string().regex(/^(Z|local|[+-]\d{2}:\d{2})$/, 'must be Z, local or an offset such as +08:00').default('Z'),
+    init: z.boolean().default(false),
+  })
+  .transform((db, context) => {
+    let fromUrl: { host?: string; port?: number; user?: string; password?: string; database?: string } = {};
+    if (db.url !== undefined) {
+      let url: URL;
+      try {
+        url = new URL(db.url);
+      } catch {
+        context.addIssue({ code: 'custom', path: ['url'], message: 'must be a URL such as mysql://user:password@host:3306/nacos' });
+        return z.NEVER;
+      }
+      if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+        context.addIssue({ code: 'custom', path: ['url'], message: `must be a mysql:// URL, not ${url.protocol}//` });
+        return z.NEVER;
+      }
+      fromUrl = {
+        host: url.hostname === '' ? undefined : url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port === '' ? undefined : Number(url.port),
+        user: url.username === '' ? undefined : decodeURIComponent(url.username),
+        password: url.password === '' ? undefined : decodeURIComponent(url.password),
+        database: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined,
+      };
+    }
+    const host = db.host ?? fromUrl.host;
+    const database = db.database ?? fromUrl.database;
+    if (host === undefined) context.addIssue({ code: 'custom', path: ['host'], message: 'is required (or a url with a host)' });
+    if (database === undefined) context.addIssue({ code: 'custom', path: ['database'], message: 'is required (or a url with a /database path)' });
+    if (host === undefined || database === undefined) return z.NEVER;
+    return {
+      host,
+      port: db.port ?? fromUrl.port ?? 3306,
+      user: db.user ?? fromUrl.user ?? 'root',
+      password: db.password ?? fromUrl.password ?? '',
+      database,
+      poolSize: db.poolSize,
+      connectTimeoutMs: db.connectTimeoutMs,
+      queryTimeoutMs: db.queryTimeoutMs,
+      timezone: db.timezone,
+      init: db.init,
+    };
+  });
+
 /** Every node option; the config file (`--config`) takes the same keys, validated strictly. */
 export const NodeConfigSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -177,16 +237,32 @@ export const NodeConfigSchema = z.strictObject({
     .default({}),
   /** Intervals of the clients this node keeps to the other members. */
   memberClient: z.strictObject({ keepAliveMs: ms, healthCheckTimeoutMs: ms, serverCheckTimeoutMs: ms }).partial().default({}),
-  /** Config (docs/config.md): content limit in UTF-8 bytes, notify retries as Nacos's RpcConfigChangeNotifier. */
+  /**
+   * Config (docs/config.md): where configs are stored (`embedded`: SQLite under home, one node;
+   * `mysql`: the database in `db`, shared by members; default `mysql` when `db` is set), content
+   * limit in UTF-8 bytes, notify retries as Nacos's RpcConfigChangeNotifier, and whether 4-byte
+   * UTF-8 characters are accepted (only where the tables are utf8mb4).
+   */
   config: z
     .strictObject({
+      store: z.enum(['embedded', 'mysql']).optional(),
       maxContentBytes: z.number().int().min(1).default(10 * 1024 * 1024),
       notify: z
         .strictObject({ timeoutMs: ms.default(3000), retryStepMs: ms.default(2000), maxAttempts: z.number().int().min(1).default(50) })
         .default({ timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }),
+      allowFourByteUtf8: z.boolean().default(false),
+      /** On a shared database: how often a member reads the history table for changes it was not told of. */
+      catchUpMs: ms.default(30_000),
+      /** On a shared database: whether changes are announced to the other members (false: catch-up only, a test hook). */
+      announce: z.boolean().default(true),
     })
-    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 } }),
+    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true }),
+  /** The shared MySQL/MariaDB database with Nacos's schema (docs/config.md#a-cluster-on-mysql). */
+  db: DbSchema.optional(),
 }).superRefine((config, context) => {
+  if (config.config.store === 'mysql' && config.db === undefined) {
+    context.addIssue({ code: 'custom', path: ['config', 'store'], message: '"mysql" needs db (url, or host and database)' });
+  }
   for (const key of BUFFERED_BYTES_KEYS) {
     const value = config.grpc[key];
     if (value === undefined || value === -1 || value >= config.maxMessageBytes) continue;

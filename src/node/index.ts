@@ -22,7 +22,8 @@ import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loade
 import { Balancer } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
 import { channelSecurity, type ClientTlsOptions } from '../client/tls.js';
-import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
+import { attachConfig, DEFAULT_CONFIG_SYNC_OPTIONS, openEmbeddedStore, openSharedStore, type ConfigModule } from '../config/index.js';
+import type { MemberPeers } from '../cluster/member-messages.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
 import { attachNaming, type NamingService } from '../naming/index.js';
@@ -133,22 +134,26 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     redirectTarget: (): string | undefined => spreadRedirect(cluster.latest, self, members.upOthers(), Math.random),
     ...(tls === undefined ? {} : { tls }),
   });
+  // How naming's sync and config's announcements reach the other members.
+  const memberPeers: MemberPeers = {
+    others: () => members.list().filter((m) => !m.self).map((m) => m.address),
+    request: (member, message, options) => members.request(member, message, options),
+    onMemberUp: (listener) => members.onMemberUp(listener),
+    onMemberDown: (listener) => members.onMemberDown(listener),
+  };
   const naming = attachNaming(server, {
     memberId: self,
     timers: systemTimers,
     logger: logger.child({ component: 'naming' }),
     options: config.naming,
     observer: metrics.namingPushObserver,
-    peers: {
-      others: () => members.list().filter((m) => !m.self).map((m) => m.address),
-      request: (member, message, options) => members.request(member, message, options),
-      onMemberUp: (listener) => members.onMemberUp(listener),
-      onMemberDown: (listener) => members.onMemberDown(listener),
-    },
+    peers: memberPeers,
   });
   metrics.attachNaming(naming.stats);
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
-  const configStore = await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
+  const sharedDb = config.config.store === 'embedded' ? undefined : config.db;
+  const configStore =
+    sharedDb !== undefined ? await openSharedStore(sharedDb) : await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
   const configModule = attachConfig({
     server,
     store: configStore,
@@ -157,9 +162,14 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     maxContentBytes: config.config.maxContentBytes,
     maxMessageBytes: config.maxMessageBytes,
     notify: config.config.notify,
-    // Until the shared-database store lands, config runs on a node alone.
-    standalone: () => members.list().length <= 1,
+    // Members each on their own embedded store would disagree: a cluster needs the shared one.
+    serving: () => sharedDb !== undefined || members.list().length <= 1,
+    allowFourByteUtf8: config.config.allowFourByteUtf8,
     metricsRegistry: metrics.registry,
+    shared:
+      sharedDb === undefined
+        ? undefined
+        : { peers: memberPeers, sync: { ...DEFAULT_CONFIG_SYNC_OPTIONS, catchUpMs: config.config.catchUpMs, announce: config.config.announce } },
   });
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
   const balancer = new Balancer(

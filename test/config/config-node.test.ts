@@ -4,37 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { md5Hex } from '../../src/protocol/config/index.js';
-import { MessageRegistry, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
+import type { RequestMessage, ResponseMessage } from '../../src/protocol/index.js';
+import { configPeer, configRequest } from '../support/config-peer.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';
 import { parsePrometheus } from '../support/prometheus.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
 
-/** What a Nacos config client knows: the connection layer plus config's types. */
-function configRegistry(): MessageRegistry {
-  const registry = MessageRegistry.connectionLayer().defineRequest('ConfigChangeNotifyRequest', { module: 'config' });
-  for (const type of ['ConfigQueryRequest', 'ConfigPublishRequest', 'ConfigRemoveRequest', 'ConfigBatchListenRequest']) {
-    registry.defineRequest(type, { module: 'config' });
-  }
-  for (const type of ['ConfigQueryResponse', 'ConfigPublishResponse', 'ConfigRemoveResponse', 'ConfigChangeBatchListenResponse']) {
-    registry.defineResponse(type);
-  }
-  return registry;
-}
-
-function configRequest(type: string, body: Record<string, unknown>): RequestMessage {
-  return { kind: 'request', type, headers: {}, body };
-}
-
 const key = { dataId: 'shop.yaml', group: 'DEFAULT_GROUP', tenant: '' };
 const other = { dataId: 'other.yaml', group: 'DEFAULT_GROUP', tenant: '' };
-
-async function configPeer(grpcPort: number): Promise<RawPeer> {
-  const peer = new RawPeer('127.0.0.1', grpcPort);
-  peer.registry = configRegistry();
-  await peer.register({ source: 'sdk', module: 'config' });
-  return peer;
-}
 
 describe('config over gRPC on a standalone node', async () => {
   const node = await startTestNode({ config: { maxContentBytes: 1024, notify: { timeoutMs: 500, retryStepMs: 100, maxAttempts: 3 } } });

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { groupKey, type ConfigKey } from '../../src/protocol/config/index.js';
 import { ListenContext } from '../../src/config/listen-context.js';
 import { ConfigNotifier } from '../../src/config/notifier.js';
+import { InvalidConfigParamError } from '../../src/config/errors.js';
 import { ConfigService } from '../../src/config/service.js';
 import { SqliteConfigStore } from '../../src/config/store/sqlite.js';
 import type { ConfigRecord } from '../../src/config/store/types.js';
@@ -33,7 +34,7 @@ describe('ConfigService batch listen', () => {
   const home = mkdtempSync(join(tmpdir(), 'nacos-config-service-'));
   after(() => rmSync(home, { recursive: true, force: true }));
 
-  function setup(file: string) {
+  function setup(file: string, allowFourByteUtf8 = false) {
     const timers = new ManualTimers(0);
     const store = new GatedStore(join(home, file));
     const context = new ListenContext();
@@ -48,7 +49,8 @@ describe('ConfigService batch listen', () => {
       maxContentBytes: 1024,
       maxMessageBytes: 64 * 1024,
       isConnected: (id) => connected.has(id),
-      standalone: () => true,
+      serving: () => true,
+      allowFourByteUtf8,
     });
     return { store, context, connected, service, pushes };
   }
@@ -99,6 +101,28 @@ describe('ConfigService batch listen', () => {
     store.release();
     await assert.rejects(service.listen('c1', [...keys, { dataId: ' ', group: 'G', tenant: '', md5: '' }], true), /invalid dataId/);
     assert.equal(context.connectionCount, 0);
+    await store.close();
+  });
+
+  it('refuses a 4-byte UTF-8 character in what it would store, naming the field, and stores nothing', async () => {
+    const { store, service } = setup('four-byte.db');
+    store.release();
+    await assert.rejects(
+      service.publish({ dataId: 'a', group: 'G', content: 'ok 😀' }),
+      (error: unknown) => error instanceof InvalidConfigParamError && /invalid content: it holds U\+1F600 at index 3/.test(error.message),
+    );
+    await assert.rejects(service.publish({ dataId: 'a', group: 'G', content: 'ok', desc: '𠀀' }), /invalid desc: it holds U\+20000/);
+    await assert.rejects(service.publish({ dataId: '𠀀', group: 'G', content: 'ok' }), InvalidConfigParamError);
+    assert.equal(await service.query({ dataId: 'a', group: 'G' }), undefined);
+    assert.ok(await service.publish({ dataId: 'a', group: 'G', content: 'ünïcødé ✓ 中文' }), '3-byte characters are stored');
+    await store.close();
+  });
+
+  it('with config.allowFourByteUtf8, stores a 4-byte character (for utf8mb4 tables)', async () => {
+    const { store, service } = setup('four-byte-allowed.db', true);
+    store.release();
+    await service.publish({ dataId: 'a', group: 'G', content: 'ok 😀' });
+    assert.equal((await service.query({ dataId: 'a', group: 'G' }))?.content, 'ok 😀');
     await store.close();
   });
 });

@@ -140,3 +140,51 @@ describe('node config: TLS between members', () => {
     });
   }
 });
+
+describe('node config: the shared database', () => {
+  it('takes a URL, percent-decoded, with the defaults filled in', () => {
+    const { db } = parseNodeConfig({ db: { url: 'mysql://nacos:p%40ss@db.internal:3307/nacos_config' } });
+    assert.deepEqual(db, {
+      host: 'db.internal',
+      port: 3307,
+      user: 'nacos',
+      password: 'p@ss',
+      database: 'nacos_config',
+      poolSize: 10,
+      connectTimeoutMs: 3000,
+      queryTimeoutMs: 10_000,
+      timezone: 'Z',
+      init: false,
+    });
+  });
+
+  it('takes parts, which win over the URL', () => {
+    const { db } = parseNodeConfig({ db: { url: 'mysql://a@h1/d1', host: 'h2', database: 'd2', password: 'secret', poolSize: 3, init: true } });
+    assert.equal(db?.host, 'h2');
+    assert.equal(db?.database, 'd2');
+    assert.equal(db?.user, 'a');
+    assert.equal(db?.port, 3306);
+    assert.equal(db?.poolSize, 3);
+    assert.equal(db?.init, true);
+  });
+
+  for (const [input, key] of [
+    [{ db: { host: 'h' } }, 'db.database'],
+    [{ db: { database: 'd' } }, 'db.host'],
+    [{ db: { url: 'postgres://h/d' } }, 'db.url'],
+    [{ db: { url: 'not a url' } }, 'db.url'],
+    [{ db: { url: 'mysql://h/d', poolSize: 0 } }, 'db.poolSize'],
+    [{ db: { url: 'mysql://h/d', timezone: 'Europe/Paris' } }, 'db.timezone'],
+    [{ db: { url: 'mysql://h/d', passwrd: 'x' } }, 'db.passwrd'],
+    [{ config: { store: 'mysql' } }, 'config.store'],
+  ] as const) {
+    it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
+      assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));
+    });
+  }
+
+  it('refuses 4-byte characters unless config.allowFourByteUtf8', () => {
+    assert.equal(parseNodeConfig({}).config.allowFourByteUtf8, false);
+    assert.equal(parseNodeConfig({ config: { allowFourByteUtf8: true } }).config.allowFourByteUtf8, true);
+  });
+});

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TRANSPORT } from '../../src/server/transport/types.js';
+import { spawnUntilReady } from './ready-process.js';
 import { transportUnderTest } from './server.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -34,26 +35,12 @@ export class NodeProcess {
 
   /** Starts the node and waits until readiness answers 200. */
   async start(timeoutMs = 30_000): Promise<void> {
-    const child = spawn(
+    this.child = await spawnUntilReady(
       process.execPath,
       ['--import', 'tsx', cli, 'server', '--host', this.host, '--port', String(this.port), '--home', this.home, '--log-level', 'warn', ...this.withTransport()],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      async () => (await fetch(`http://${this.address}/nacos/v1/console/health/readiness`)).status === 200,
+      { name: `node ${this.address}`, timeoutMs, onOutput: (text) => (this.output += text) },
     );
-    this.child = child;
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`node ${this.address} exited: ${this.output}`);
-      try {
-        const res = await fetch(`http://${this.address}/nacos/v1/console/health/readiness`);
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`node ${this.address} not ready: ${this.output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   /**

@@ -32,6 +32,8 @@ export class PeerServer {
   constructor(
     readonly kind: PeerKind,
     readonly port: number,
+    /** Passed to the server after the script's own (Nacos: Spring Boot `--key=value` properties). */
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   /** Whether the server is built or installed in its cache already (no minutes-long build). */
@@ -74,7 +76,7 @@ export class PeerServer {
   }
 
   private async startOnce(): Promise<void> {
-    const child = spawn(join(peersDir, this.kind.script), ['run', String(this.port), this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(peersDir, this.kind.script), ['run', String(this.port), this.dir, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const waiter = new AbortController();
     const failed = new Promise<never>((_, reject) => {

@@ -61,6 +61,11 @@ export interface HistoryEntry extends HistorySummary {
   readonly encryptedDataKey: string;
 }
 
+/** A history row as a change to a key, nothing more. */
+export interface ChangeMark extends ConfigKey {
+  readonly nid: number;
+}
+
 export interface Page<T> {
   readonly total: number;
   readonly items: readonly T[];
@@ -81,6 +86,10 @@ export interface ConfigStore {
   historyEntry(nid: number): Promise<HistoryEntry | undefined>;
   /** Configs with id above `afterId`, by id: for a catch-up scan. */
   list(afterId: number, limit: number): Promise<readonly ConfigRecord[]>;
+  /** History rows with nid above `afterNid`, by nid, as the keys they changed: a member's catch-up cursor. */
+  changesAfter(afterNid: number, limit: number): Promise<readonly ChangeMark[]>;
+  /** The newest history row's nid; 0 when there is none. */
+  latestChange(): Promise<number>;
   count(): Promise<number>;
   close(): Promise<void>;
 }

@@ -16,6 +16,8 @@ export class UnavailableConfigStore implements ConfigStore {
   readonly historyEntry = this.fail;
   readonly list = this.fail;
   readonly count = this.fail;
+  readonly changesAfter = this.fail;
+  readonly latestChange = this.fail;
 
   close(): Promise<void> {
     return Promise.resolve();

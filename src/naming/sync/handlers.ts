@@ -1,30 +1,11 @@
-import { InvalidBodyError, NoRightError, response, type ResponseMessage } from '../../protocol/index.js';
+import { requireOtherMember, requireTrustedMember as requireMember, type KnownMembers } from '../../cluster/member-messages.js';
+import { InvalidBodyError, response, type ResponseMessage } from '../../protocol/index.js';
 import type { RequestHandler, RequestMeta } from '../../server/handlers/index.js';
 import type { NamingState } from '../naming-state.js';
 import { NamingSnapshotAskRequest, NamingSyncRequest, NamingVerifyRequest } from './messages.js';
 
-/** Sync data changes what every subscriber is shown, so only a trusted member may send it (decision 10.11). */
-function requireMember(meta: RequestMeta, type: string): void {
-  if (!meta.connection.meta.trustedCluster) throw new NoRightError(`${type} is accepted from cluster members only`);
-}
-
 /** Who the members are, as the handlers check a sender's claim. */
-export interface SyncMembers {
-  /** This member's id. */
-  readonly self: string;
-  /** Ids of the other members now (none when standalone). */
-  others(): readonly string[];
-}
-
-/**
- * A body speaks for one of the other members only: data owned by this member's id would be taken
- * for clients of its own connections (synced out again, never released when a connection ends),
- * and data of a member not listed would sit here until it expired.
- */
-function requireOtherMember(member: string, members: SyncMembers, type: string): void {
-  if (member === members.self) throw new NoRightError(`${type} names this member's own id '${member}' as its sender`);
-  if (!members.others().includes(member)) throw new NoRightError(`${type} names '${member}' as its sender, not a member of this cluster`);
-}
+export type SyncMembers = KnownMembers;
 
 /**
  * The receiving end of NamingSync: one handler per sync request type. `snapshotAsked` is told of a

@@ -3,7 +3,8 @@
  * port between members of ours only: not Nacos's Distro wire format.
  */
 import { z } from 'zod';
-import { defineRequestType, defineResponseType, InvalidBodyError, type JsonObject, type MessageTypeDefinition } from '../../protocol/index.js';
+import { bodyParser } from '../../cluster/member-messages.js';
+import { defineRequestType, defineResponseType, type MessageTypeDefinition } from '../../protocol/index.js';
 import type { SyncedClient } from '../naming-state.js';
 
 /** `module` written on the sync requests (receivers ignore it). */
@@ -77,35 +78,25 @@ export type NamingVerifyBody = z.infer<typeof NamingVerifyBodySchema>;
 export type NamingSnapshotAskBody = z.infer<typeof NamingSnapshotAskBodySchema>;
 export type NamingVerifyResponseBody = z.infer<typeof NamingVerifyResponseBodySchema>;
 
-/** A parser that answers InvalidBodyError naming the first bad field. */
-function parserOf<S extends z.ZodType>(schema: S): (json: JsonObject) => z.infer<S> {
-  return (json) => {
-    const result = schema.safeParse(json);
-    if (result.success) return result.data;
-    const issue = result.error.issues[0];
-    throw new InvalidBodyError(`field '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}`);
-  };
-}
-
 /** A member's changes, deletes, or its snapshot. */
 export const NamingSyncRequest = defineRequestType<'NamingSyncRequest', NamingSyncBody>('NamingSyncRequest', {
   module: NAMING_SYNC_MODULE,
-  parseBody: parserOf(NamingSyncBodySchema),
+  parseBody: bodyParser(NamingSyncBodySchema),
 });
 export const NamingSyncResponse = defineResponseType('NamingSyncResponse');
 /** A member's clients by id and revision, answered with those the receiver holds otherwise. */
 export const NamingVerifyRequest = defineRequestType<'NamingVerifyRequest', NamingVerifyBody>('NamingVerifyRequest', {
   module: NAMING_SYNC_MODULE,
-  parseBody: parserOf(NamingVerifyBodySchema),
+  parseBody: bodyParser(NamingVerifyBodySchema),
 });
 export const NamingVerifyResponse = defineResponseType<'NamingVerifyResponse', NamingVerifyResponseBody>('NamingVerifyResponse', {
-  parseBody: parserOf(NamingVerifyResponseBodySchema),
+  parseBody: bodyParser(NamingVerifyResponseBodySchema),
 });
 
 /** A member whose link to the receiver came up asks for the receiver's snapshot; answered NamingSyncResponse. */
 export const NamingSnapshotAskRequest = defineRequestType<'NamingSnapshotAskRequest', NamingSnapshotAskBody>('NamingSnapshotAskRequest', {
   module: NAMING_SYNC_MODULE,
-  parseBody: parserOf(NamingSnapshotAskBodySchema),
+  parseBody: bodyParser(NamingSnapshotAskBodySchema),
 });
 
 /** Every sync message type, for the registries of both ends. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { RequestMessage, ResponseMessage, ResponseTypeDefinition, Timers } from '../../protocol/index.js';
+import type { MemberPeers } from '../../cluster/member-messages.js';
+import type { RequestMessage, Timers } from '../../protocol/index.js';
 import type { NamingChangeListener, NamingState } from '../naming-state.js';
 import {
   NamingSnapshotAskRequest,
@@ -35,20 +36,8 @@ export const DEFAULT_NAMING_SYNC_OPTIONS: NamingSyncOptions = {
 };
 
 /** The other members, as the sync sees them (src/cluster's ClusterMembers on a node). */
-export interface SyncPeers {
-  /** Ids (`ip:port`) of the other members now. */
-  others(): readonly string[];
-  /** Sends a request over the member's cluster client. @throws when it is not connected or fails */
-  request<T extends string, B extends object>(
-    member: string,
-    message: RequestMessage,
-    options: { readonly timeoutMs: number; readonly expect: ResponseTypeDefinition<T, B> },
-  ): Promise<ResponseMessage<T, B>>;
-  /** Calls back each time the link to a member comes up (at start, and when it returns); returns a remover. */
-  onMemberUp(listener: (member: string) => void): () => void;
-  /** Calls back each time the link to a member is lost; returns a remover. */
-  onMemberDown?(listener: (member: string) => void): () => void;
-}
+/** How the sync reaches the other members. */
+export type SyncPeers = MemberPeers;
 
 /** What is due to one member. */
 interface Outbox {

@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { md5Hex } from '../../../src/protocol/config/index.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
-import { HistoryOp } from '../../../src/config/store/types.js';
+import { storeContract } from './store-contract.js';
 
 const key = { dataId: 'app.yaml', group: 'DEFAULT_GROUP', tenant: '' };
 
@@ -18,71 +17,7 @@ describe('SqliteConfigStore', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('publishes, reads, updates and removes a key, keeping Nacos history (I new, U and D previous)', async () => {
-    const store = new SqliteConfigStore(join(dir, 'crud.db'));
-    const first = await store.publish({ key, content: 'a: 1', type: 'yaml', appName: 'shop', srcIp: '10.0.0.1', time: 1000 });
-    assert.ok(first.ok);
-    assert.equal(first.record.md5, md5Hex('a: 1'));
-    assert.equal(first.record.createdAt, 1000);
-    const second = await store.publish({ key, content: 'a: 2', time: 2000 });
-    assert.ok(second.ok);
-    assert.equal(second.record.appName, 'shop', 'an update without appName keeps the stored one');
-    assert.equal(second.record.createdAt, 1000);
-    assert.equal(second.record.modifiedAt, 2000);
-    assert.equal((await store.get(key))?.content, 'a: 2');
-    const repeated = await store.publish({ key, content: 'a: 2', time: 2500 });
-    assert.ok(repeated.ok && !repeated.contentChanged && second.contentChanged && first.contentChanged);
-    const removed = await store.remove(key, { srcIp: '10.0.0.2', time: 3000 });
-    assert.equal(removed?.content, 'a: 2');
-    assert.equal(await store.get(key), undefined);
-    assert.equal(await store.remove(key, { time: 4000 }), undefined, 'removing nothing is no change');
-
-    const history = await store.history(key, { offset: 0, limit: 10 });
-    assert.equal(history.total, 4, 'a repeated publish is kept in history too, as Nacos');
-    assert.deepEqual(
-      history.items.map((h) => [h.opType, h.modifiedAt]),
-      [
-        [HistoryOp.DELETE, 3000],
-        [HistoryOp.UPDATE, 2500],
-        [HistoryOp.UPDATE, 2000],
-        [HistoryOp.INSERT, 1000],
-      ],
-    );
-    const contents = await Promise.all(history.items.map(async (h) => (await store.historyEntry(h.nid))?.content));
-    assert.deepEqual(contents, ['a: 2', 'a: 2', 'a: 1', 'a: 1']);
-    assert.equal(history.items[0]?.srcIp, '10.0.0.2');
-    assert.equal((await store.history(key, { offset: 1, limit: 1 })).items[0]?.opType, HistoryOp.UPDATE);
-    assert.equal(await store.historyEntry(999), undefined);
-    await store.close();
-  });
-
-  it('CAS: a matching md5 updates, another md5 changes nothing, a missing key is created', async () => {
-    const store = new SqliteConfigStore(join(dir, 'cas.db'));
-    const created = await store.publish({ key, content: 'v1', casMd5: 'anything', time: 1 });
-    assert.ok(created.ok, 'a CAS publish of a key that does not exist creates it (Nacos 2.2.4)');
-    const mismatch = await store.publish({ key, content: 'v2', casMd5: md5Hex('not v1'), time: 2 });
-    assert.deepEqual(mismatch, { ok: false, reason: 'cas-mismatch' });
-    assert.equal((await store.get(key))?.content, 'v1');
-    assert.equal((await store.history(key, { offset: 0, limit: 10 })).total, 1, 'a refused CAS writes no history');
-    const matched = await store.publish({ key, content: 'v2', casMd5: md5Hex('v1'), time: 3 });
-    assert.ok(matched.ok);
-    assert.equal((await store.get(key))?.content, 'v2');
-    await store.close();
-  });
-
-  it('keeps keys apart by tenant and lists by id for catch-up', async () => {
-    const store = new SqliteConfigStore(join(dir, 'tenants.db'));
-    await store.publish({ key, content: 'public', time: 1 });
-    await store.publish({ key: { ...key, tenant: 'dev' }, content: 'dev', time: 2 });
-    assert.equal((await store.get(key))?.content, 'public');
-    assert.equal((await store.get({ ...key, tenant: 'dev' }))?.content, 'dev');
-    assert.equal(await store.count(), 2);
-    const firstPage = await store.list(0, 1);
-    assert.equal(firstPage.length, 1);
-    const rest = await store.list(firstPage[0]!.id, 10);
-    assert.deepEqual(rest.map((r) => r.tenant), ['dev']);
-    await store.close();
-  });
+  storeContract((name) => Promise.resolve(new SqliteConfigStore(join(dir, `${name}.db`))));
 
   // The timeout is a hang guard for a child that never starts publishing.
   it('keeps every acknowledged publish when its process is SIGKILLed mid-stream', { timeout: 120_000 }, async (t) => {

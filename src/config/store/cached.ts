@@ -1,0 +1,134 @@
+import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
+import { ConfigStoreUnavailableError } from '../errors.js';
+import type { ChangeMark, ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page, PublishInput, PublishResult } from './types.js';
+
+/** Rows read per page when the whole table is loaded. */
+const LOAD_PAGE = 500;
+/** Reads of the whole table when writes keep overlapping them. */
+const LOAD_TRIES = 3;
+
+/**
+ * A member's copy of every config in the shared database, as Nacos keeps its dump: reads go to
+ * the database and refresh the copy; while the database cannot be reached, reads are answered
+ * from the copy (a key the copy does not hold is absent once the whole table has been loaded) and
+ * writes fail with {@link ConfigStoreUnavailableError}. {@link refresh} re-reads one key for an
+ * announcement or a catch-up and says whether its content changed.
+ */
+export class CachedConfigStore implements ConfigStore {
+  private readonly records = new Map<string, ConfigRecord>();
+  /** Writes through this store so far: a read that overlapped one may hold the older row. */
+  private writes = 0;
+  private loaded = false;
+
+  constructor(private readonly inner: ConfigStore) {}
+
+  /** Whether the whole table has been loaded: then a key not held is known absent. */
+  get complete(): boolean {
+    return this.loaded;
+  }
+
+  /**
+   * Loads every config, replacing the copy. Resolves with the keys whose content differs from
+   * what the copy held (added, changed or gone), for listeners to be told.
+   */
+  async load(): Promise<ConfigKey[]> {
+    let fresh = await this.readAll();
+    // A write here during the read may be missing from it: read again (the next catch-up round
+    // would also set it right).
+    for (let tries = 1; fresh.writes !== this.writes && tries < LOAD_TRIES; tries++) fresh = await this.readAll();
+    const changed: ConfigKey[] = [];
+    for (const [id, record] of fresh.records) if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
+    for (const [id, record] of this.records) if (!fresh.records.has(id)) changed.push(record);
+    this.records.clear();
+    for (const [id, record] of fresh.records) this.records.set(id, record);
+    this.loaded = true;
+    return changed;
+  }
+
+  /** Re-reads a key from the database; true when its md5 (or presence) differs from the copy's. */
+  async refresh(key: ConfigKey): Promise<boolean> {
+    const before = this.records.get(groupKey(key))?.md5;
+    const after = (await this.get(key))?.md5;
+    return before !== after;
+  }
+
+  async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
+    const id = groupKey(key);
+    const writesBefore = this.writes;
+    try {
+      const record = await this.inner.get(key);
+      if (this.writes === writesBefore) this.remember(id, record);
+      return record;
+    } catch (error) {
+      if (!(error instanceof ConfigStoreUnavailableError)) throw error;
+      const held = this.records.get(id);
+      if (held !== undefined || this.loaded) return held;
+      throw error;
+    }
+  }
+
+  async publish(input: PublishInput): Promise<PublishResult> {
+    const result = await this.inner.publish(input);
+    this.writes++;
+    if (result.ok) this.remember(groupKey(input.key), result.record);
+    return result;
+  }
+
+  async remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
+    const removed = await this.inner.remove(key, source);
+    this.writes++;
+    this.remember(groupKey(key), undefined);
+    return removed;
+  }
+
+  history(key: ConfigKey, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
+    return this.inner.history(key, page);
+  }
+
+  historyEntry(nid: number): Promise<HistoryEntry | undefined> {
+    return this.inner.historyEntry(nid);
+  }
+
+  list(afterId: number, limit: number): Promise<readonly ConfigRecord[]> {
+    return this.inner.list(afterId, limit);
+  }
+
+  changesAfter(afterNid: number, limit: number): Promise<readonly ChangeMark[]> {
+    return this.inner.changesAfter(afterNid, limit);
+  }
+
+  latestChange(): Promise<number> {
+    return this.inner.latestChange();
+  }
+
+  /** While the database is away, the copy's size. */
+  async count(): Promise<number> {
+    try {
+      return await this.inner.count();
+    } catch (error) {
+      if (error instanceof ConfigStoreUnavailableError && this.loaded) return this.records.size;
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private remember(id: string, record: ConfigRecord | undefined): void {
+    if (record === undefined) this.records.delete(id);
+    else this.records.set(id, record);
+  }
+
+  private async readAll(): Promise<{ records: Map<string, ConfigRecord>; writes: number }> {
+    const writes = this.writes;
+    const records = new Map<string, ConfigRecord>();
+    for (let afterId = 0; ; ) {
+      const page = await this.inner.list(afterId, LOAD_PAGE);
+      for (const record of page) records.set(groupKey(record), record);
+      if (page.length < LOAD_PAGE) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    return { records, writes };
+  }
+}

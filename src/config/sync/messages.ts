@@ -1,0 +1,31 @@
+/**
+ * Config's member-to-member message (docs/config.md, A cluster on MySQL): a member that changed a
+ * key tells the others to re-read it from the shared database. Named and shaped as Nacos 2.x's
+ * ConfigChangeClusterSyncRequest (dataId, group, tenant, lastModified), sent between our members only.
+ */
+import { z } from 'zod';
+import { bodyParser } from '../../cluster/member-messages.js';
+import { defineRequestType, defineResponseType, type MessageTypeDefinition } from '../../protocol/index.js';
+
+export const CONFIG_SYNC_MODULE = 'config';
+
+const nonBlank = z.string().trim().min(1);
+
+const ConfigChangeAnnouncementSchema = z.object({
+  dataId: nonBlank,
+  group: nonBlank,
+  tenant: z.string().default(''),
+  /** When the change was made, epoch ms (informational: the receiver reads the database). */
+  lastModified: z.number().int().min(0),
+});
+
+export type ConfigChangeAnnouncement = z.infer<typeof ConfigChangeAnnouncementSchema>;
+
+export const ConfigChangeClusterSyncRequest = defineRequestType<'ConfigChangeClusterSyncRequest', ConfigChangeAnnouncement>('ConfigChangeClusterSyncRequest', {
+  module: CONFIG_SYNC_MODULE,
+  parseBody: bodyParser(ConfigChangeAnnouncementSchema),
+});
+export const ConfigChangeClusterSyncResponse = defineResponseType('ConfigChangeClusterSyncResponse');
+
+/** Both ends' message types. */
+export const CONFIG_SYNC_TYPES: readonly MessageTypeDefinition[] = [ConfigChangeClusterSyncRequest, ConfigChangeClusterSyncResponse];

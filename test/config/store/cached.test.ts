@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigStoreUnavailableError } from '../../../src/config/errors.js';
+import { CachedConfigStore } from '../../../src/config/store/cached.js';
+import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
+import type { ConfigRecord, PublishInput, PublishResult } from '../../../src/config/store/types.js';
+import type { ConfigKey } from '../../../src/protocol/config/index.js';
+
+const key = { dataId: 'app.yaml', group: 'G', tenant: '' };
+const other = { dataId: 'other.yaml', group: 'G', tenant: '' };
+
+/** A store that can be switched off (every call fails as a database away) and whose reads can be held. */
+class FlakyStore extends SqliteConfigStore {
+  down = false;
+  hold: Promise<void> | undefined;
+
+  override async get(k: ConfigKey): Promise<ConfigRecord | undefined> {
+    if (this.down) throw new ConfigStoreUnavailableError('away');
+    const record = await super.get(k);
+    await this.hold;
+    return record;
+  }
+
+  override async publish(input: PublishInput): Promise<PublishResult> {
+    if (this.down) throw new ConfigStoreUnavailableError('away');
+    return super.publish(input);
+  }
+
+  override async list(afterId: number, limit: number): Promise<readonly ConfigRecord[]> {
+    if (this.down) throw new ConfigStoreUnavailableError('away');
+    return super.list(afterId, limit);
+  }
+}
+
+describe('CachedConfigStore: a member copy for when the database is away', () => {
+  it('answers reads of held keys while the database is away; an unknown key fails until the whole table was loaded, then it is absent', async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner);
+    await store.publish({ key, content: 'v1', time: 1000 });
+    inner.down = true;
+    assert.equal((await store.get(key))?.content, 'v1');
+    await assert.rejects(store.get(other), ConfigStoreUnavailableError, 'not loaded: absence is unknown');
+    await assert.rejects(store.publish({ key, content: 'v2', time: 2000 }), ConfigStoreUnavailableError);
+    inner.down = false;
+    assert.deepEqual((await store.load()).map((k) => k.dataId), [], 'the copy held what the table holds');
+    inner.down = true;
+    assert.equal(await store.get(other), undefined, 'loaded: a key not held is absent');
+    assert.equal(await store.count(), 1);
+    await inner.close();
+  });
+
+  it('a read that overlapped a publish does not put the older row back in the copy', async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner);
+    await store.publish({ key, content: 'v1', time: 1000 });
+    let release!: () => void;
+    inner.hold = new Promise((resolve) => (release = resolve));
+    const reading = store.get(key);
+    await new Promise((resolve) => setImmediate(resolve));
+    inner.hold = undefined;
+    await store.publish({ key, content: 'v2', time: 2000 });
+    release();
+    assert.equal((await reading)?.content, 'v1', 'the read answers what it read');
+    inner.down = true;
+    assert.equal((await store.get(key))?.content, 'v2', 'the copy keeps the publish');
+    await inner.close();
+  });
+
+  it('load tells which keys differ from the copy: added, changed, gone', async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner);
+    await store.publish({ key, content: 'v1', time: 1000 });
+    await store.publish({ key: other, content: 'o1', time: 1000 });
+    await store.load();
+    await inner.publish({ key, content: 'v2', time: 2000 });
+    await inner.remove(other, { time: 2000 });
+    await inner.publish({ key: { ...key, dataId: 'new.yaml' }, content: 'n1', time: 2000 });
+    assert.deepEqual((await store.load()).map((k) => k.dataId).sort(), ['app.yaml', 'new.yaml', 'other.yaml']);
+    await inner.close();
+  });
+});

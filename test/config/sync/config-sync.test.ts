@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import pino from 'pino';
+import { CachedConfigStore } from '../../../src/config/store/cached.js';
+import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
+import { ConfigSync } from '../../../src/config/sync/config-sync.js';
+import type { MemberPeers } from '../../../src/cluster/member-messages.js';
+import type { ConfigKey } from '../../../src/protocol/config/index.js';
+import { ConfigStoreError } from '../../../src/config/errors.js';
+import { UnavailableConfigStore } from '../../../src/config/store/unavailable.js';
+import type { ChangeMark, ConfigRecord, ConfigStore } from '../../../src/config/store/types.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+
+const key = { dataId: 'app.yaml', group: 'G', tenant: '' };
+const other = { dataId: 'other.yaml', group: 'G', tenant: '' };
+
+/** No other member answers: announcements are lost, as the tests want. */
+const noPeers: MemberPeers = {
+  others: () => ['10.0.0.2:8848'],
+  request: () => Promise.reject(new Error('lost')),
+  onMemberUp: () => () => undefined,
+};
+
+describe('ConfigSync: catch-up from the history table', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nacos-config-sync-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Two members on one database: two stores on one SQLite file; this member is the cached one. */
+  function members(name: string) {
+    const file = join(dir, `${name}.db`);
+    const elsewhere = new SqliteConfigStore(file);
+    const here = new CachedConfigStore(new SqliteConfigStore(file));
+    const timers = new ManualTimers();
+    const told: string[] = [];
+    const sync = new ConfigSync(here, (k: ConfigKey) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    return { elsewhere, here, timers, told, sync };
+  }
+
+  it('tells of every change another member made, once, at the next round, though no announcement came', async () => {
+    const { elsewhere, here, timers, told, sync } = members('rounds');
+    await elsewhere.publish({ key, content: 'v0', time: 1000 });
+    sync.start();
+    await timers.advance(0);
+    await sync.catchUp();
+    assert.equal((await here.get(key))?.content, 'v0', 'loaded at start');
+    told.length = 0;
+
+    await elsewhere.publish({ key, content: 'v1', time: 2000 });
+    await elsewhere.publish({ key: other, content: 'o1', time: 2000 });
+    await elsewhere.publish({ key, content: 'v1', time: 3000 });
+    assert.deepEqual(told, [], 'nothing before the round');
+    await timers.advance(1000);
+    await sync.catchUp();
+    assert.deepEqual(told.sort(), ['app.yaml', 'other.yaml'], 'each changed key once');
+    await timers.advance(1000);
+    await sync.catchUp();
+    assert.deepEqual(told.sort(), ['app.yaml', 'other.yaml'], 'nothing new: no one told again');
+
+    await elsewhere.remove(other, { time: 4000 });
+    await timers.advance(1000);
+    await sync.catchUp();
+    assert.deepEqual(told.slice(2), ['other.yaml'], 'a removal is a change');
+    await sync.close();
+    await elsewhere.close();
+    await here.close();
+  });
+
+  it('an announced change is told once: the round after it finds the same md5', async () => {
+    const { elsewhere, here, timers, told, sync } = members('announced');
+    sync.start();
+    await sync.catchUp();
+    await elsewhere.publish({ key, content: 'v1', time: 1000 });
+    await sync.announced(key);
+    assert.deepEqual(told, ['app.yaml']);
+    await timers.advance(1000);
+    await sync.catchUp();
+    assert.deepEqual(told, ['app.yaml']);
+    await sync.close();
+    await elsewhere.close();
+    await here.close();
+  });
+
+  it("this member's own publish is not told again by the round", async () => {
+    const { elsewhere, here, timers, told, sync } = members('own');
+    sync.start();
+    await sync.catchUp();
+    await here.publish({ key, content: 'mine', time: 1000 });
+    await timers.advance(1000);
+    await sync.catchUp();
+    assert.deepEqual(told, []);
+    await sync.close();
+    await elsewhere.close();
+    await here.close();
+  });
+
+  it('a history row committed after a higher one was read (a late commit) is still told at the next round', async () => {
+    // A store whose history shows nid 2 before nid 1: the transaction that took id 1 committed last.
+    const records = new Map<string, ConfigRecord>();
+    let visible: ChangeMark[] = [];
+    const inner: ConfigStore = {
+      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
+      get: (k) => Promise.resolve(records.get(k.dataId)),
+      list: () => Promise.resolve([]),
+      latestChange: () => Promise.resolve(0),
+      changesAfter: (after, limit) => Promise.resolve(visible.filter((m) => m.nid > after).slice(0, limit)),
+      close: () => Promise.resolve(),
+    };
+    const record = (dataId: string, content: string): ConfigRecord => ({ ...key, dataId, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
+    const timers = new ManualTimers();
+    const told: string[] = [];
+    const sync = new ConfigSync(new CachedConfigStore(inner), (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    sync.start();
+    await sync.catchUp();
+
+    records.set('late', record('late', 'l1'));
+    records.set('early', record('early', 'e1'));
+    visible = [{ ...key, dataId: 'early', nid: 2 }];
+    await sync.catchUp();
+    assert.deepEqual(told, ['early']);
+    visible = [{ ...key, dataId: 'late', nid: 1 }, ...visible];
+    await sync.catchUp();
+    assert.deepEqual(told, ['early', 'late'], 'the late row is read though the cursor passed its id');
+    await sync.catchUp();
+    assert.deepEqual(told, ['early', 'late'], 'and only once');
+    await sync.close();
+  });
+});

@@ -1,0 +1,31 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * Starts a server process with its stdout and stderr kept in `output`, and waits until `ready`
+ * resolves true (probed every 100 ms); fails with the output if it exits or the deadline passes.
+ */
+export async function spawnUntilReady(
+  command: string,
+  args: readonly string[],
+  ready: () => Promise<boolean>,
+  options: { readonly name: string; readonly timeoutMs: number; readonly onOutput: (text: string) => void },
+): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (d: Buffer): void => {
+    output += d.toString();
+    options.onOutput(d.toString());
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${options.name} exited ${child.exitCode}: ${output}`);
+    if (await ready().catch(() => false)) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} not ready within ${options.timeoutMs} ms: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
