@@ -1,30 +1,79 @@
-// Naming push latency across members: 3 member processes on 127.0.0.1-3 (default config: sync
-// debounce 50 ms, push delay 20 ms). A publisher (our NamingClient, on member A) changes its
-// instance's metadata N times, one change at a time; subscribers on member B (the figure) and on
-// member A itself (the baseline, same changes, no sync hop) time each change from the register
-// call to their listener being called with it (the push received, its ack on the way).
-// Then the removal: a registering process on A is SIGKILLed, and a subscriber on B times the kill
-// to the push without its instance (median of R runs).
-// Usage: node --import tsx bench/naming.ts [--changes 200] [--kills 5] [--quick]
+// Naming, in two parts.
+// 1. Across members: 3 member processes on 127.0.0.1-3 (default config: sync debounce 50 ms, push
+//    delay 20 ms). A publisher (our NamingClient, on member A) changes its instance's metadata N
+//    times, one change at a time; subscribers on member B (the figure) and on member A itself (the
+//    baseline, same changes, no sync hop) time each change from the register call to their listener
+//    being called with it. Then the removal: a registering process on A is SIGKILLed, and a
+//    subscriber on B times the kill to the push without its instance (median of R runs).
+// 2. One server, ours against r-nacos and Nacos 2.2.4 in the same run, over raw gRPC requests every
+//    one of them understands (driver processes: bench/support):
+//    - memory per registered instance: RSS (and, ours, JS heap after a full GC) before and after N
+//      instances registered by BatchInstanceRequest from a few connections, divided by N;
+//    - register throughput, InstanceRequest and BatchInstanceRequest (10 instances each), with the
+//      requests per server CPU-second (the server's own CPU time from /proc);
+//    - one change pushed to each level of subscribing connections (1,000, 10,000): from the
+//      register call until the first and the last subscriber got the push (each acks it at once);
+//    - disconnect: a registering connection dropped (as a dying client's FIN) until every one of
+//      the first level's subscribers got the push without its instance.
+// Usage: node --import tsx bench/naming.ts [--changes 200] [--kills 5] [--levels 1000,10000]
+//          [--pushes 20] [--disconnects 20] [--instances 20000] [--duration 5] [--quick]
+//          [--skip-cross] [--skip-nacos] [--skip-rnacos] [--targets ours,r-nacos,nacos]
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { NamingClient, type InstancesChangeEvent } from '../src/client/index.js';
+import { InstanceOperation } from '../src/protocol/naming/index.js';
 import { ClusterScenario } from '../test/support/cluster-scenario.js';
 import { HarnessProcess } from '../test/support/harness-process.js';
+import { formatNumber, textTable } from './support/format.js';
+import type { H2GrpcConnection } from './support/h2-grpc-client.js';
+import { rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
+import type { ServerProcess } from './support/server-process.js';
 import { median, summary } from './support/stats.js';
+import { SubscriberFleet, type PushTiming } from './support/subscriber-fleet.js';
+import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
+import { BATCH_SIZE, namingRequest, sdkCall, sdkConnection } from './support/unary-calls.js';
+import { runUnaryLoad } from './support/unary-load.js';
 
 const { values: args } = parseArgs({
   options: {
     changes: { type: 'string', default: '200' },
     kills: { type: 'string', default: '5' },
+    levels: { type: 'string', default: '1000,10000' },
+    pushes: { type: 'string', default: '20' },
+    disconnects: { type: 'string', default: '20' },
+    instances: { type: 'string', default: '20000' },
+    duration: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
+    'skip-cross': { type: 'boolean', default: false },
+    'skip-nacos': { type: 'boolean', default: false },
+    'skip-rnacos': { type: 'boolean', default: false },
+    targets: { type: 'string' },
   },
 });
 // The quick run keeps the 200 changes (about 30 s): fewer would make p99 a single sample.
 const config = { changes: Number(args.changes), kills: args.quick ? 3 : Number(args.kills), hangGuardMs: 30_000 };
+const serverConfig = {
+  levels: (args.quick ? '1000' : args.levels).split(',').map(Number),
+  pushes: args.quick ? 10 : Number(args.pushes),
+  disconnects: args.quick ? 10 : Number(args.disconnects),
+  /** Registered by `memoryConnections` connections, each a batch per service of `instances / (connections × services)`. */
+  instances: args.quick ? 2000 : Number(args.instances),
+  memoryConnections: 20,
+  memoryServices: 10,
+  throughputMs: (args.quick ? 2 : Number(args.duration)) * 1000,
+  warmupMs: args.quick ? 500 : 1000,
+  loadDrivers: 2,
+  loadConnections: 8,
+  loadInFlight: 32,
+  subscriberDrivers: 4,
+  sourceAddresses: Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`),
+  settleMs: 1500,
+  pushTimeoutMs: 30_000,
+};
+const HOST = '127.0.0.1';
 
 const publisherScript = fileURLToPath(new URL('../test/support/naming-publisher.ts', import.meta.url));
 const silent = pino({ level: 'silent' });
@@ -67,65 +116,319 @@ class TimedSubscriber {
 const hasSeq = (seq: string) => (e: InstancesChangeEvent) => e.instances.some((i) => i.metadata['seq'] === seq);
 const lacks = (address: string) => (e: InstancesChangeEvent) => !e.instances.some((i) => `${i.ip}:${i.port}` === address);
 
-const scenario = new ClusterScenario();
-const clients: NamingClient[] = [];
-const processes: HarnessProcess[] = [];
-try {
-  console.log(`naming benchmark on ${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}): 3 members, ${config.changes} changes, ${config.kills} kills`);
-  await scenario.start({});
-  const [a, b] = scenario.addresses as [string, string];
-
-  // Push latency: one publisher on A, subscribers on B and on A.
-  const onB = new TimedSubscriber(b);
-  const onA = new TimedSubscriber(a);
-  const publisher = new NamingClient({ serverAddresses: [a], logger: silent });
-  clients.push(onB.naming, onA.naming, publisher);
-  await publisher.start();
-  await Promise.all([onB.start('bench-changes'), onA.start('bench-changes')]);
-  const crossMs: number[] = [];
-  const sameMs: number[] = [];
-  for (let i = 0; i < config.changes; i++) {
-    const seq = String(i);
-    const seenOnB = onB.next(hasSeq(seq), `change ${seq} on B`);
-    const seenOnA = onA.next(hasSeq(seq), `change ${seq} on A`);
-    const started = performance.now();
-    await publisher.registerInstance('bench-changes', { ip: '10.9.0.1', port: 8080, metadata: { seq } });
-    const [atB, atA] = await Promise.all([seenOnB, seenOnA]);
-    crossMs.push(atB - started);
-    sameMs.push(atA - started);
-  }
-
-  // Removal after a crash: a registering process on A SIGKILLed, seen by the subscriber on B.
-  const removalMs: number[] = [];
-  const watcher = new TimedSubscriber(b);
-  clients.push(watcher.naming);
-  await watcher.start('bench-crash');
-  for (let run = 0; run < config.kills; run++) {
-    const instance = `10.9.1.${run + 1}:8080`;
-    const registered = watcher.next((e) => e.instances.some((i) => `${i.ip}:${i.port}` === instance), `${instance} registered`);
-    const crashing = new HarnessProcess(process.execPath, ['--import', 'tsx', publisherScript, a, 'bench-crash', `10.9.1.${run + 1}`, '8080']);
-    processes.push(crashing);
-    await crashing.waitForEvent((e) => e.event === 'registered', config.hangGuardMs, 'the crashing process registered');
-    await registered;
-    const removed = watcher.next(lacks(instance), `${instance} removed`);
-    const killed = performance.now();
-    await crashing.kill();
-    removalMs.push((await removed) - killed);
-  }
-
-  const result = {
-    config,
-    pushMs: { crossMember: summary(crossMs), sameMember: summary(sameMs) },
-    removalAfterKillMs: { median: Math.round(median(removalMs) * 10) / 10, runs: removalMs.map((ms) => Math.round(ms * 10) / 10) },
-  };
-  console.log(`\nnaming push, change request → subscriber's listener, ${config.changes} changes:`);
-  console.log(`  subscriber on another member: p50 ${result.pushMs.crossMember.p50} ms, p99 ${result.pushMs.crossMember.p99} ms, max ${result.pushMs.crossMember.max} ms`);
-  console.log(`  baseline, subscriber on the publisher's member: p50 ${result.pushMs.sameMember.p50} ms, p99 ${result.pushMs.sameMember.p99} ms`);
-  console.log(`registering process SIGKILLed → removal pushed on another member: median ${result.removalAfterKillMs.median} ms (${result.removalAfterKillMs.runs.join(', ')})`);
-  console.log(`\nwrote ${writeResult('naming', result)}`);
-} finally {
-  await Promise.all(processes.map((p) => p.kill()));
-  await Promise.all(clients.map((c) => c.shutdown()));
-  await scenario.dispose();
+interface CrossMemberResult {
+  readonly pushMs: { readonly crossMember: ReturnType<typeof summary>; readonly sameMember: ReturnType<typeof summary> };
+  readonly removalAfterKillMs: { readonly median: number; readonly runs: readonly number[] };
 }
+
+async function crossMember(): Promise<CrossMemberResult> {
+  const scenario = new ClusterScenario();
+  const clients: NamingClient[] = [];
+  const processes: HarnessProcess[] = [];
+  try {
+    console.log(`across members: 3 members, ${config.changes} changes, ${config.kills} kills`);
+    await scenario.start({});
+    const [a, b] = scenario.addresses as [string, string];
+
+    // Push latency: one publisher on A, subscribers on B and on A.
+    const onB = new TimedSubscriber(b);
+    const onA = new TimedSubscriber(a);
+    const publisher = new NamingClient({ serverAddresses: [a], logger: silent });
+    clients.push(onB.naming, onA.naming, publisher);
+    await publisher.start();
+    await Promise.all([onB.start('bench-changes'), onA.start('bench-changes')]);
+    const crossMs: number[] = [];
+    const sameMs: number[] = [];
+    for (let i = 0; i < config.changes; i++) {
+      const seq = String(i);
+      const seenOnB = onB.next(hasSeq(seq), `change ${seq} on B`);
+      const seenOnA = onA.next(hasSeq(seq), `change ${seq} on A`);
+      const started = performance.now();
+      await publisher.registerInstance('bench-changes', { ip: '10.9.0.1', port: 8080, metadata: { seq } });
+      const [atB, atA] = await Promise.all([seenOnB, seenOnA]);
+      crossMs.push(atB - started);
+      sameMs.push(atA - started);
+    }
+
+    // Removal after a crash: a registering process on A SIGKILLed, seen by the subscriber on B.
+    const removalMs: number[] = [];
+    const watcher = new TimedSubscriber(b);
+    clients.push(watcher.naming);
+    await watcher.start('bench-crash');
+    for (let run = 0; run < config.kills; run++) {
+      const instance = `10.9.1.${run + 1}:8080`;
+      const registered = watcher.next((e) => e.instances.some((i) => `${i.ip}:${i.port}` === instance), `${instance} registered`);
+      const crashing = new HarnessProcess(process.execPath, ['--import', 'tsx', publisherScript, a, 'bench-crash', `10.9.1.${run + 1}`, '8080']);
+      processes.push(crashing);
+      await crashing.waitForEvent((e) => e.event === 'registered', config.hangGuardMs, 'the crashing process registered');
+      await registered;
+      const removed = watcher.next(lacks(instance), `${instance} removed`);
+      const killed = performance.now();
+      await crashing.kill();
+      removalMs.push((await removed) - killed);
+    }
+
+    const result = {
+      pushMs: { crossMember: summary(crossMs), sameMember: summary(sameMs) },
+      removalAfterKillMs: { median: Math.round(median(removalMs) * 10) / 10, runs: removalMs.map((ms) => Math.round(ms * 10) / 10) },
+    };
+    console.log(`\nnaming push, change request → subscriber's listener, ${config.changes} changes:`);
+    console.log(`  subscriber on another member: p50 ${result.pushMs.crossMember.p50} ms, p99 ${result.pushMs.crossMember.p99} ms, max ${result.pushMs.crossMember.max} ms`);
+    console.log(`  baseline, subscriber on the publisher's member: p50 ${result.pushMs.sameMember.p50} ms, p99 ${result.pushMs.sameMember.p99} ms`);
+    console.log(`registering process SIGKILLed → removal pushed on another member: median ${result.removalAfterKillMs.median} ms (${result.removalAfterKillMs.runs.join(', ')})`);
+    return result;
+  } finally {
+    await Promise.all(processes.map((p) => p.kill()));
+    await Promise.all(clients.map((c) => c.shutdown()));
+    await scenario.dispose();
+  }
+}
+
+// --- one server: ours, r-nacos, Nacos 2.2.4 ------------------------------------------------------
+
+interface RegisterFigures {
+  readonly requestsPerSecond: number;
+  readonly instancesPerSecond: number;
+  readonly serverCores: number;
+  readonly requestsPerServerCpuSecond: number;
+  readonly instancesPerServerCpuSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly firstError?: string;
+}
+
+interface PushLevel {
+  readonly subscribers: number;
+  readonly changes: number;
+  /** Change request → last subscriber got the push (ms over the changes). */
+  readonly lastMs: ReturnType<typeof summary>;
+  readonly firstMs: ReturnType<typeof summary>;
+  /** Pushes never received within the hang guard, all changes together. */
+  readonly missing: number;
+}
+
+export interface NamingServerFigures {
+  readonly target: TargetKey;
+  readonly label: string;
+  readonly memory: { readonly instances: number; readonly rssBytesPerInstance: number; readonly heapBytesPerInstance: number | null } | null;
+  readonly register: { readonly single: RegisterFigures; readonly batch: RegisterFigures };
+  readonly push: readonly PushLevel[];
+  readonly disconnect: { readonly subscribers: number; readonly runs: number; readonly lastMs: ReturnType<typeof summary>; readonly missing: number } | null;
+  /** Why a part could not run on this target (it is left out, the rest goes on). */
+  readonly errors: readonly string[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Memory {
+  readonly rss: number;
+  readonly heapUsed: number | null;
+}
+
+async function memoryOf(target: BenchTarget, server: ServerProcess): Promise<Memory> {
+  if (target.commands) return server.command<Memory>('memory');
+  return { rss: rssBytes(server.pid), heapUsed: null };
+}
+
+async function instanceMemory(target: BenchTarget, server: ServerProcess): Promise<NamingServerFigures['memory']> {
+  const { memoryConnections, memoryServices } = serverConfig;
+  const perBatch = Math.max(1, Math.round(serverConfig.instances / (memoryConnections * memoryServices)));
+  const connections: H2GrpcConnection[] = [];
+  try {
+    for (let c = 0; c < memoryConnections; c++) connections.push(await sdkConnection(HOST, server.port, 'naming'));
+    await sleep(serverConfig.settleMs);
+    const before = await memoryOf(target, server);
+    await Promise.all(
+      connections.map(async (connection, c) => {
+        for (let s = 0; s < memoryServices; s++) {
+          const instances = Array.from({ length: perBatch }, (_, i) => ({ ip: `10.200.${c}.${s}`, port: 9000 + i, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: { app: 'bench' } }));
+          await sdkCall(connection, namingRequest('BatchInstanceRequest', { serviceName: `bench-memory-${s}`, type: InstanceOperation.BATCH_REGISTER, instances }));
+        }
+      }),
+    );
+    await sleep(serverConfig.settleMs);
+    const after = await memoryOf(target, server);
+    const instances = memoryConnections * memoryServices * perBatch;
+    return {
+      instances,
+      rssBytesPerInstance: Math.round((after.rss - before.rss) / instances),
+      heapBytesPerInstance: after.heapUsed === null || before.heapUsed === null ? null : Math.round((after.heapUsed - before.heapUsed) / instances),
+    };
+  } finally {
+    await Promise.all(connections.map((c) => c.close()));
+  }
+}
+
+async function registerThroughput(target: BenchTarget, server: ServerProcess, call: 'InstanceRegister' | 'BatchInstanceRegister'): Promise<RegisterFigures> {
+  const load = await runUnaryLoad({
+    host: HOST,
+    port: server.port,
+    call,
+    drivers: serverConfig.loadDrivers,
+    connections: serverConfig.loadConnections,
+    inFlight: serverConfig.loadInFlight,
+    sourceAddresses: serverConfig.sourceAddresses.slice(0, 4),
+    register: true,
+    checkConnectionId: target.realConnectionIds,
+    warmupMs: serverConfig.warmupMs,
+    durationMs: serverConfig.throughputMs,
+    serverPid: server.pid,
+  });
+  const perRequest = call === 'BatchInstanceRegister' ? BATCH_SIZE : 1;
+  const serverCores = load.serverCores ?? NaN;
+  const perCpuSecond = Math.round(load.requestsPerSecond / serverCores);
+  return {
+    requestsPerSecond: load.requestsPerSecond,
+    instancesPerSecond: load.requestsPerSecond * perRequest,
+    serverCores,
+    requestsPerServerCpuSecond: perCpuSecond,
+    instancesPerServerCpuSecond: perCpuSecond * perRequest,
+    p50Ms: load.latencyMs.p50,
+    p99Ms: load.latencyMs.p99,
+    errors: load.errors,
+    ...(load.firstError === undefined ? {} : { firstError: load.firstError }),
+  };
+}
+
+/** Subscribers at each level; one instance's metadata changed `pushes` times; disconnects at the first level. */
+async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 'push' | 'disconnect'>> {
+  const service = 'bench-push';
+  const fleet = new SubscriberFleet(serverConfig.subscriberDrivers, serverConfig.sourceAddresses);
+  const publisher = await sdkConnection(HOST, server.port, 'naming');
+  const levels: PushLevel[] = [];
+  let disconnect: NamingServerFigures['disconnect'] = null;
+  const register = (connection: H2GrpcConnection, ip: string, port: number, metadata: Record<string, string>) => () =>
+    sdkCall(connection, namingRequest('InstanceRequest', { serviceName: service, type: InstanceOperation.REGISTER, instance: { ip, port, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata } })).then(() => undefined);
+  try {
+    for (const level of serverConfig.levels) {
+      await fleet.open(HOST, server.port, level - fleet.held, { kind: 'naming', serviceName: service });
+      await sleep(serverConfig.settleMs);
+      const timings: PushTiming[] = [];
+      for (let i = 0; i < serverConfig.pushes; i++) {
+        const seq = `${level}-${i}`;
+        timings.push(await fleet.time({ kind: 'instance-with', key: 'seq', value: seq }, register(publisher, '10.9.0.1', 8080, { seq }), serverConfig.pushTimeoutMs));
+      }
+      levels.push(pushLevel(fleet.held, timings));
+      const last = levels.at(-1)!;
+      console.log(`    push to ${formatNumber(fleet.held)} subscribers: last p50 ${last.lastMs.p50} ms, p99 ${last.lastMs.p99} ms; first p50 ${last.firstMs.p50} ms${last.missing > 0 ? `; ${last.missing} pushes missing` : ''}`);
+
+      if (disconnect === null) {
+        const lastMs: number[] = [];
+        let missing = 0;
+        for (let run = 0; run < serverConfig.disconnects; run++) {
+          const leaver = await sdkConnection(HOST, server.port, 'naming');
+          const ip = `10.9.1.${run + 1}`;
+          const seen = await fleet.time({ kind: 'instance-with', key: 'leaver', value: String(run) }, register(leaver, ip, 8080, { leaver: String(run) }), serverConfig.pushTimeoutMs);
+          if (seen.missing > 0) throw new Error(`disconnect run ${run}: ${seen.missing} subscribers never saw the instance registered`);
+          const gone = await fleet.time({ kind: 'instance-without', ip, port: 8080 }, async () => leaver.destroy(), serverConfig.pushTimeoutMs);
+          missing += gone.missing;
+          if (gone.missing === 0) lastMs.push(gone.lastMs);
+        }
+        disconnect = { subscribers: fleet.held, runs: serverConfig.disconnects, lastMs: summary(lastMs), missing };
+        console.log(`    disconnect → all ${formatNumber(fleet.held)} subscribers told: p50 ${disconnect.lastMs.p50} ms, p99 ${disconnect.lastMs.p99} ms${missing > 0 ? `; ${missing} never told` : ''}`);
+      }
+    }
+    return { push: levels, disconnect };
+  } finally {
+    await publisher.close();
+    await fleet.close();
+  }
+}
+
+function pushLevel(subscribers: number, timings: readonly PushTiming[]): PushLevel {
+  const complete = timings.filter((t) => t.missing === 0);
+  return {
+    subscribers,
+    changes: timings.length,
+    lastMs: summary(complete.map((t) => t.lastMs)),
+    firstMs: summary(complete.map((t) => t.firstMs)),
+    missing: timings.reduce((sum, t) => sum + t.missing, 0),
+  };
+}
+
+/** Runs a part; a part a peer cannot do is noted and left out. */
+async function attempt<T>(errors: string[], part: string, run: () => Promise<T>): Promise<T | null> {
+  try {
+    return await run();
+  } catch (error) {
+    errors.push(`${part}: ${error instanceof Error ? error.message : String(error)}`);
+    console.log(`    ${part} failed: ${errors.at(-1)}`);
+    return null;
+  }
+}
+
+async function measureServer(target: BenchTarget): Promise<NamingServerFigures> {
+  console.log(`  ${target.label}:`);
+  const server = await target.start();
+  const errors: string[] = [];
+  try {
+    await sleep(serverConfig.settleMs);
+    const memory = await attempt(errors, 'memory', () => instanceMemory(target, server));
+    if (memory) console.log(`    memory per instance over ${formatNumber(memory.instances)}: rss ${memory.rssBytesPerInstance} B, heap ${memory.heapBytesPerInstance ?? '-'} B`);
+    const single = await registerThroughput(target, server, 'InstanceRegister');
+    const batch = await registerThroughput(target, server, 'BatchInstanceRegister');
+    for (const [name, r] of [['InstanceRequest', single], ['BatchInstanceRequest', batch]] as const) {
+      console.log(
+        `    ${name}: ${formatNumber(r.requestsPerSecond)} req/s (${formatNumber(r.instancesPerSecond)} instances/s), server ${r.serverCores} cores, ` +
+          `${formatNumber(r.requestsPerServerCpuSecond)} req per server CPU-s, p99 ${r.p99Ms} ms${r.errors > 0 ? `, ${r.errors} errors: ${r.firstError}` : ''}`,
+      );
+    }
+    const pushed = await attempt(errors, 'push', () => pushes(server));
+    return { target: target.key, label: target.label, memory, register: { single, batch }, push: pushed?.push ?? [], disconnect: pushed?.disconnect ?? null, errors };
+  } finally {
+    await server.stop();
+  }
+}
+
+// --- run ---------------------------------------------------------------------------------------
+
+const targets = benchTargets(HOST, {
+  ours: 'module',
+  exposeGc: true,
+  skipRnacos: args['skip-rnacos'],
+  nacos: !args['skip-nacos'] && !args.quick,
+  only: args.targets?.split(',') ?? ['r-nacos', 'nacos'],
+});
+console.log(
+  `naming benchmark on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
+    `one server: ${targets.map((t) => t.label).join(', ')}; subscribers ${serverConfig.levels.join(', ')}; ${serverConfig.instances} instances for memory`,
+);
+const cross = args['skip-cross'] ? null : await crossMember();
+const servers: NamingServerFigures[] = [];
+for (const target of targets) servers.push(await measureServer(target));
+
+const ours = servers.find((s) => s.target === 'ours')!;
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+const ratios = servers
+  .filter((s) => s.target !== 'ours')
+  .map((s) => ({
+    against: s.target,
+    registerPerServerCpuSecond: ratio(ours.register.single.requestsPerServerCpuSecond, s.register.single.requestsPerServerCpuSecond),
+    batchPerServerCpuSecond: ratio(ours.register.batch.requestsPerServerCpuSecond, s.register.batch.requestsPerServerCpuSecond),
+  }));
+console.log('\nregister throughput (requests per server CPU-second; batch: 10 instances a request)');
+console.log(
+  textTable(
+    ['server', 'single req/s', 'single per CPU-s', 'batch req/s', 'batch per CPU-s', 'errors'],
+    servers.map((s) => [s.label, formatNumber(s.register.single.requestsPerSecond), formatNumber(s.register.single.requestsPerServerCpuSecond), formatNumber(s.register.batch.requestsPerSecond), formatNumber(s.register.batch.requestsPerServerCpuSecond), String(s.register.single.errors + s.register.batch.errors)]),
+  ),
+);
+for (const r of ratios) console.log(`  ours / ${r.against} per server CPU-s: single ${r.registerPerServerCpuSecond}, batch ${r.batchPerServerCpuSecond}`);
+console.log('\npush: change request → last subscriber got it, ms');
+console.log(
+  textTable(
+    ['server', ...serverConfig.levels.flatMap((l) => [`${l / 1000}k p50`, `${l / 1000}k p99`]), 'disconnect p99', 'B/instance rss'],
+    servers.map((s) => [
+      s.label,
+      ...serverConfig.levels.flatMap((l) => {
+        const level = s.push.find((p) => p.subscribers === l);
+        return [formatNumber(level?.lastMs.p50, 1), formatNumber(level?.lastMs.p99, 1)];
+      }),
+      formatNumber(s.disconnect?.lastMs.p99, 1),
+      formatNumber(s.memory?.rssBytesPerInstance),
+    ]),
+  ),
+);
+console.log(`\nwrote ${writeResult('naming', { config: { ...config, ...serverConfig }, ...(cross ?? {}), servers, ratios })}`);
 process.exit(0);
