@@ -2,21 +2,24 @@
 // signal handling), answering the connection benchmark's commands (standalone.ts). A fan-out is
 // one awaited ClientDetectionRequest push per registered connection; a close is logged when the
 // connection is unregistered and listeners are told (this logger is the last listener).
-// Standalone: node --expose-gc --import tsx bench/support/our-node.ts [--host H] [--port P]
-//   (--port: the SDK gRPC port wanted, 0 = any free main port; HTTP is 1000 below it)
+// Standalone: node --expose-gc --import tsx bench/support/our-node.ts [--host H] [--port P] [--config F]
+//   (--port: the SDK gRPC port wanted, 0 = any free main port; HTTP is 1000 below it;
+//    --config: a node config file as the CLI takes, e.g. a `db` section for the config store)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PortOffset, request } from '../../src/protocol/index.js';
+import { readConfigFile } from '../../src/node/config.js';
 import { startNode } from '../../src/node/index.js';
 import { findMainPort } from '../../test/support/ports.js';
 import { CloseLog } from './fan-out.js';
-import { isEntryPoint, serveStandalone, type RunningServer } from './standalone.js';
+import { isEntryPoint, serveStandalone, type RunningServer, type StandaloneOptions } from './standalone.js';
 
-export async function startOurNodeServer(host: string, sdkPort: number): Promise<RunningServer> {
+export async function startOurNodeServer(host: string, sdkPort: number, options: StandaloneOptions = {}): Promise<RunningServer> {
   const port = sdkPort === 0 ? await findMainPort([host]) : sdkPort - PortOffset.SDK_GRPC;
   const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
-  const node = await startNode({ host, port, home, logLevel: 'warn' });
+  const fromFile = options.configFile === undefined ? {} : await readConfigFile(options.configFile);
+  const node = await startNode({ ...fromFile, host, port, home, logLevel: 'warn' });
   const closes = new CloseLog();
   node.server.addConnectionListener({ name: 'bench-close-log', onDisconnected: (c) => closes.record(`${c.meta.remoteIp}:${c.meta.remotePort}`) });
   const detection = request('ClientDetectionRequest');

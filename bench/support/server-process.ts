@@ -142,10 +142,10 @@ export async function startStandaloneServer(
   name: string,
   moduleUrl: URL,
   host: string,
-  options: { readonly exposeGc?: boolean; readonly timeoutMs?: number } = {},
+  options: { readonly exposeGc?: boolean; readonly timeoutMs?: number; readonly args?: readonly string[] } = {},
 ): Promise<ServerProcess> {
-  const { exposeGc = false, timeoutMs = 30_000 } = options;
-  const child = spawnTs([fileURLToPath(moduleUrl), '--host', host, '--port', '0'], exposeGc ? ['--expose-gc'] : []);
+  const { exposeGc = false, timeoutMs = 30_000, args = [] } = options;
+  const child = spawnTs([fileURLToPath(moduleUrl), '--host', host, '--port', '0', ...args], exposeGc ? ['--expose-gc'] : []);
   const server = new ServerProcess(name, host, child);
   let readyLine: string;
   try {

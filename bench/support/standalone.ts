@@ -46,9 +46,15 @@ function memory(): { rss: number; heapUsed: number | null } {
   return { rss: usage.rss, heapUsed: collect === undefined ? null : usage.heapUsed };
 }
 
-export async function serveStandalone(start: (host: string, port: number) => Promise<RunningServer>): Promise<void> {
-  const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } } });
-  const server = await start(values.host, Number(values.port));
+/** Options a server module may take besides where to listen. */
+export interface StandaloneOptions {
+  /** A node config file (`--config`, as the CLI's): our node only, e.g. to choose its config store. */
+  readonly configFile?: string;
+}
+
+export async function serveStandalone(start: (host: string, port: number, options: StandaloneOptions) => Promise<RunningServer>): Promise<void> {
+  const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, config: { type: 'string' } } });
+  const server = await start(values.host, Number(values.port), values.config === undefined ? {} : { configFile: values.config });
   console.log(JSON.stringify({ ready: true, port: server.port }));
   const stop = () => void server.close().finally(() => process.exit(0));
   const reply = (command: BenchCommand, body: object) => console.log(JSON.stringify({ reply: command, ...body }));

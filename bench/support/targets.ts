@@ -33,6 +33,8 @@ export interface TargetOptions {
   readonly skipRnacos?: boolean;
   /** Add a real Nacos 2.2.4 server when built (interop/peers/nacos-server.sh build). */
   readonly nacos?: boolean;
+  /** A node config file for our node as a module (e.g. the config store's database). */
+  readonly nodeConfigFile?: string;
   /** Only these (ours always runs: every ratio needs it). */
   readonly only?: readonly string[];
 }
@@ -44,7 +46,13 @@ export function benchTargets(host: string, options: TargetOptions): BenchTarget[
   const targets: BenchTarget[] = [
     options.ours === 'cli'
       ? { key: 'ours', label: TARGET_LABEL.ours, start: () => startOurNode(host), commands: false, realConnectionIds: true }
-      : { key: 'ours', label: TARGET_LABEL.ours, start: () => startStandaloneServer('ours', module('./our-node.ts'), host, { exposeGc }), commands: true, realConnectionIds: true },
+      : {
+          key: 'ours',
+          label: TARGET_LABEL.ours,
+          start: () => startStandaloneServer('ours', module('./our-node.ts'), host, { exposeGc, args: options.nodeConfigFile === undefined ? [] : ['--config', options.nodeConfigFile] }),
+          commands: true,
+          realConnectionIds: true,
+        },
     { key: 'raw-h2', label: TARGET_LABEL['raw-h2'], start: () => startStandaloneServer('raw-h2', module('../baselines/raw-h2-responder.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
     { key: 'grpc-js', label: TARGET_LABEL['grpc-js'], start: () => startStandaloneServer('grpc-js', module('../baselines/grpcjs-bare.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
   ];
