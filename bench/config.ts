@@ -22,14 +22,14 @@ import { md5Hex } from '../src/protocol/config/index.js';
 import type { RequestMessage } from '../src/protocol/index.js';
 import { formatNumber, textTable } from './support/format.js';
 import type { H2GrpcConnection } from './support/h2-grpc-client.js';
-import { rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
+import { attempt, describeLoad, measureLoad, memoryOf } from './support/server-figures.js';
 import type { ServerProcess } from './support/server-process.js';
 import { median, summary } from './support/stats.js';
-import { SubscriberFleet, type PushTiming } from './support/subscriber-fleet.js';
-import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
+import { SubscriberFleet, summarizeTimings, type PushTiming } from './support/subscriber-fleet.js';
+import type { ConfigServerFigures, QueryRound } from './support/result-types.js';
+import { benchTargets, type BenchTarget } from './support/targets.js';
 import { QUERIED_CONFIG, sdkCall, sdkConnection, type UnaryCall } from './support/unary-calls.js';
-import { runUnaryLoad } from './support/unary-load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,12 +55,16 @@ const config = {
   keyConnections: 20,
   /** Publishes timed through our ConfigClient (200 take seconds: the quick run keeps them). */
   clientPublishes: 200,
-  throughputMs: (args.quick ? 2 : Number(args.duration)) * 1000,
-  warmupMs: args.quick ? 500 : 1000,
   rounds: args.quick ? 1 : Number(args.rounds),
-  loadDrivers: 2,
-  loadConnections: 8,
-  loadInFlight: 64,
+  load: {
+    host: '127.0.0.1',
+    drivers: 2,
+    connections: 8,
+    inFlight: 64,
+    sourceAddresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'],
+    warmupMs: args.quick ? 500 : 1000,
+    durationMs: (args.quick ? 2 : Number(args.duration)) * 1000,
+  },
   listenerDrivers: 4,
   sourceAddresses: Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`),
   settleMs: 1500,
@@ -68,42 +72,6 @@ const config = {
 };
 const HOST = '127.0.0.1';
 const QUERIED_CONTENT = 'bench.key=value\n'.repeat(16);
-
-interface LoadFigures {
-  readonly requestsPerSecond: number;
-  readonly serverCores: number;
-  readonly perServerCpuSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-  readonly firstError?: string;
-}
-
-interface QueryRound {
-  readonly health: LoadFigures;
-  readonly query: LoadFigures;
-  /** ConfigQuery / HealthCheck throughput in this round. */
-  readonly ratio: number;
-}
-
-interface ChangeLevel {
-  readonly listeners: number;
-  readonly changes: number;
-  /** Publish request → last listener got its notification (ms over the changes). */
-  readonly lastMs: ReturnType<typeof summary>;
-  readonly firstMs: ReturnType<typeof summary>;
-  readonly missing: number;
-}
-
-export interface ConfigServerFigures {
-  readonly target: TargetKey;
-  readonly label: string;
-  readonly query: { readonly rounds: readonly QueryRound[]; readonly medianRatio: number } | null;
-  readonly publish: LoadFigures | null;
-  readonly change: readonly ChangeLevel[];
-  readonly memory: { readonly keys: number; readonly rssBytesPerKey: number; readonly heapBytesPerKey: number | null } | null;
-  readonly errors: readonly string[];
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const publishRequest = (dataId: string, content: string): RequestMessage => ({
@@ -113,35 +81,7 @@ const publishRequest = (dataId: string, content: string): RequestMessage => ({
   body: { dataId, group: 'DEFAULT_GROUP', tenant: '', content, additionMap: {} },
 });
 
-async function load(target: BenchTarget, server: ServerProcess, call: UnaryCall): Promise<LoadFigures> {
-  const result = await runUnaryLoad({
-    host: HOST,
-    port: server.port,
-    call,
-    drivers: config.loadDrivers,
-    connections: config.loadConnections,
-    inFlight: config.loadInFlight,
-    sourceAddresses: config.sourceAddresses.slice(0, 4),
-    register: true,
-    checkConnectionId: target.realConnectionIds,
-    warmupMs: config.warmupMs,
-    durationMs: config.throughputMs,
-    serverPid: server.pid,
-  });
-  const serverCores = result.serverCores ?? NaN;
-  return {
-    requestsPerSecond: result.requestsPerSecond,
-    serverCores,
-    perServerCpuSecond: Math.round(result.requestsPerSecond / serverCores),
-    p50Ms: result.latencyMs.p50,
-    p99Ms: result.latencyMs.p99,
-    errors: result.errors,
-    ...(result.firstError === undefined ? {} : { firstError: result.firstError }),
-  };
-}
-
-const describeLoad = (name: string, f: LoadFigures) =>
-  `    ${name}: ${formatNumber(f.requestsPerSecond)} req/s, server ${f.serverCores} cores, ${formatNumber(f.perServerCpuSecond)} per server CPU-s, p99 ${f.p99Ms} ms${f.errors > 0 ? `, ${f.errors} errors: ${f.firstError}` : ''}`;
+const load = (target: BenchTarget, server: ServerProcess, call: UnaryCall) => measureLoad(target, server, call, config.load);
 
 async function queryRounds(target: BenchTarget, server: ServerProcess): Promise<NonNullable<ConfigServerFigures['query']>> {
   const publisher = await sdkConnection(HOST, server.port, 'config');
@@ -162,11 +102,11 @@ async function queryRounds(target: BenchTarget, server: ServerProcess): Promise<
   return { rounds, medianRatio: median(rounds.map((r) => r.ratio)) };
 }
 
-async function changeLevels(server: ServerProcess): Promise<ChangeLevel[]> {
+async function changeLevels(server: ServerProcess): Promise<ConfigServerFigures['change'][number][]> {
   const dataId = 'bench-fanout';
   const fleet = new SubscriberFleet(config.listenerDrivers, config.sourceAddresses);
   const publisher = await sdkConnection(HOST, server.port, 'config');
-  const levels: ChangeLevel[] = [];
+  const levels: ConfigServerFigures['change'][number][] = [];
   try {
     const initial = 'version=initial\n';
     await sdkCall(publisher, publishRequest(dataId, initial));
@@ -178,14 +118,7 @@ async function changeLevels(server: ServerProcess): Promise<ChangeLevel[]> {
         const publish = () => sdkCall(publisher, publishRequest(dataId, `version=${level}-${i}\n`)).then(() => undefined);
         timings.push(await fleet.time({ kind: 'config-changed', dataId }, publish, config.pushTimeoutMs));
       }
-      const complete = timings.filter((t) => t.missing === 0);
-      const figures = {
-        listeners: fleet.held,
-        changes: timings.length,
-        lastMs: summary(complete.map((t) => t.lastMs)),
-        firstMs: summary(complete.map((t) => t.firstMs)),
-        missing: timings.reduce((sum, t) => sum + t.missing, 0),
-      };
+      const figures = { listeners: fleet.held, ...summarizeTimings(timings) };
       levels.push(figures);
       console.log(
         `    change to ${formatNumber(figures.listeners)} listeners: last p50 ${figures.lastMs.p50} ms, p99 ${figures.lastMs.p99} ms; first p50 ${figures.firstMs.p50} ms${figures.missing > 0 ? `; ${figures.missing} notifications missing` : ''}`,
@@ -196,16 +129,6 @@ async function changeLevels(server: ServerProcess): Promise<ChangeLevel[]> {
     await publisher.close();
     await fleet.close();
   }
-}
-
-interface Memory {
-  readonly rss: number;
-  readonly heapUsed: number | null;
-}
-
-async function memoryOf(target: BenchTarget, server: ServerProcess): Promise<Memory> {
-  if (target.commands) return server.command<Memory>('memory');
-  return { rss: rssBytes(server.pid), heapUsed: null };
 }
 
 async function listenedKeyMemory(target: BenchTarget, server: ServerProcess): Promise<NonNullable<ConfigServerFigures['memory']>> {
@@ -232,17 +155,6 @@ async function listenedKeyMemory(target: BenchTarget, server: ServerProcess): Pr
     };
   } finally {
     await Promise.all(connections.map((c) => c.close()));
-  }
-}
-
-/** Runs a part; a part a peer cannot do is noted and left out. */
-async function attempt<T>(errors: string[], part: string, run: () => Promise<T>): Promise<T | null> {
-  try {
-    return await run();
-  } catch (error) {
-    errors.push(`${part}: ${error instanceof Error ? error.message : String(error)}`);
-    console.log(`    ${part} failed: ${errors.at(-1)}`);
-    return null;
   }
 }
 

@@ -11,8 +11,8 @@
 //      instances registered by BatchInstanceRequest from a few connections, divided by N;
 //    - register throughput, InstanceRequest and BatchInstanceRequest (10 instances each), with the
 //      requests per server CPU-second (the server's own CPU time from /proc);
-//    - one change pushed to each level of subscribing connections (1,000, 10,000): from the
-//      register call until the first and the last subscriber got the push (each acks it at once);
+//    - one change (an instance at a new address) pushed to each level of subscribing connections
+//      (1,000, 10,000): from the register call until the first and the last subscriber got the push (each acks it at once);
 //    - disconnect: a registering connection dropped (as a dying client's FIN) until every one of
 //      the first level's subscribers got the push without its instance.
 // Usage: node --import tsx bench/naming.ts [--changes 200] [--kills 5] [--levels 1000,10000]
@@ -28,14 +28,14 @@ import { ClusterScenario } from '../test/support/cluster-scenario.js';
 import { HarnessProcess } from '../test/support/harness-process.js';
 import { formatNumber, textTable } from './support/format.js';
 import type { H2GrpcConnection } from './support/h2-grpc-client.js';
-import { rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
+import { attempt, describeLoad, measureLoad, memoryOf } from './support/server-figures.js';
 import type { ServerProcess } from './support/server-process.js';
 import { median, summary } from './support/stats.js';
-import { SubscriberFleet, type PushTiming } from './support/subscriber-fleet.js';
-import { benchTargets, type BenchTarget, type TargetKey } from './support/targets.js';
+import { SubscriberFleet, summarizeTimings, type PushTiming } from './support/subscriber-fleet.js';
+import type { NamingServerFigures, RegisterFigures } from './support/result-types.js';
+import { benchTargets, type BenchTarget } from './support/targets.js';
 import { BATCH_SIZE, namingRequest, sdkCall, sdkConnection } from './support/unary-calls.js';
-import { runUnaryLoad } from './support/unary-load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,11 +63,15 @@ const serverConfig = {
   instances: args.quick ? 2000 : Number(args.instances),
   memoryConnections: 20,
   memoryServices: 10,
-  throughputMs: (args.quick ? 2 : Number(args.duration)) * 1000,
-  warmupMs: args.quick ? 500 : 1000,
-  loadDrivers: 2,
-  loadConnections: 8,
-  loadInFlight: 32,
+  load: {
+    host: '127.0.0.1',
+    drivers: 2,
+    connections: 8,
+    inFlight: 32,
+    sourceAddresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'],
+    warmupMs: args.quick ? 500 : 1000,
+    durationMs: (args.quick ? 2 : Number(args.duration)) * 1000,
+  },
   subscriberDrivers: 4,
   sourceAddresses: Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`),
   settleMs: 1500,
@@ -186,50 +190,7 @@ async function crossMember(): Promise<CrossMemberResult> {
 
 // --- one server: ours, r-nacos, Nacos 2.2.4 ------------------------------------------------------
 
-interface RegisterFigures {
-  readonly requestsPerSecond: number;
-  readonly instancesPerSecond: number;
-  readonly serverCores: number;
-  readonly requestsPerServerCpuSecond: number;
-  readonly instancesPerServerCpuSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-  readonly firstError?: string;
-}
-
-interface PushLevel {
-  readonly subscribers: number;
-  readonly changes: number;
-  /** Change request → last subscriber got the push (ms over the changes). */
-  readonly lastMs: ReturnType<typeof summary>;
-  readonly firstMs: ReturnType<typeof summary>;
-  /** Pushes never received within the hang guard, all changes together. */
-  readonly missing: number;
-}
-
-export interface NamingServerFigures {
-  readonly target: TargetKey;
-  readonly label: string;
-  readonly memory: { readonly instances: number; readonly rssBytesPerInstance: number; readonly heapBytesPerInstance: number | null } | null;
-  readonly register: { readonly single: RegisterFigures; readonly batch: RegisterFigures };
-  readonly push: readonly PushLevel[];
-  readonly disconnect: { readonly subscribers: number; readonly runs: number; readonly lastMs: ReturnType<typeof summary>; readonly missing: number } | null;
-  /** Why a part could not run on this target (it is left out, the rest goes on). */
-  readonly errors: readonly string[];
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Memory {
-  readonly rss: number;
-  readonly heapUsed: number | null;
-}
-
-async function memoryOf(target: BenchTarget, server: ServerProcess): Promise<Memory> {
-  if (target.commands) return server.command<Memory>('memory');
-  return { rss: rssBytes(server.pid), heapUsed: null };
-}
 
 async function instanceMemory(target: BenchTarget, server: ServerProcess): Promise<NamingServerFigures['memory']> {
   const { memoryConnections, memoryServices } = serverConfig;
@@ -260,56 +221,29 @@ async function instanceMemory(target: BenchTarget, server: ServerProcess): Promi
   }
 }
 
-async function registerThroughput(target: BenchTarget, server: ServerProcess, call: 'InstanceRegister' | 'BatchInstanceRegister'): Promise<RegisterFigures> {
-  const load = await runUnaryLoad({
-    host: HOST,
-    port: server.port,
-    call,
-    drivers: serverConfig.loadDrivers,
-    connections: serverConfig.loadConnections,
-    inFlight: serverConfig.loadInFlight,
-    sourceAddresses: serverConfig.sourceAddresses.slice(0, 4),
-    register: true,
-    checkConnectionId: target.realConnectionIds,
-    warmupMs: serverConfig.warmupMs,
-    durationMs: serverConfig.throughputMs,
-    serverPid: server.pid,
-  });
-  const perRequest = call === 'BatchInstanceRegister' ? BATCH_SIZE : 1;
-  const serverCores = load.serverCores ?? NaN;
-  const perCpuSecond = Math.round(load.requestsPerSecond / serverCores);
-  return {
-    requestsPerSecond: load.requestsPerSecond,
-    instancesPerSecond: load.requestsPerSecond * perRequest,
-    serverCores,
-    requestsPerServerCpuSecond: perCpuSecond,
-    instancesPerServerCpuSecond: perCpuSecond * perRequest,
-    p50Ms: load.latencyMs.p50,
-    p99Ms: load.latencyMs.p99,
-    errors: load.errors,
-    ...(load.firstError === undefined ? {} : { firstError: load.firstError }),
-  };
-}
+const registerLoad = (target: BenchTarget, server: ServerProcess, call: 'InstanceRegister' | 'BatchInstanceRegister'): Promise<RegisterFigures> =>
+  measureLoad(target, server, call, serverConfig.load).then((figures) => ({ ...figures, instancesPerRequest: call === 'BatchInstanceRegister' ? BATCH_SIZE : 1 }));
 
 /** Subscribers at each level; one instance's metadata changed `pushes` times; disconnects at the first level. */
 async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 'push' | 'disconnect'>> {
   const service = 'bench-push';
   const fleet = new SubscriberFleet(serverConfig.subscriberDrivers, serverConfig.sourceAddresses);
   const publisher = await sdkConnection(HOST, server.port, 'naming');
-  const levels: PushLevel[] = [];
+  const levels: NamingServerFigures['push'][number][] = [];
   let disconnect: NamingServerFigures['disconnect'] = null;
-  const register = (connection: H2GrpcConnection, ip: string, port: number, metadata: Record<string, string>) => () =>
-    sdkCall(connection, namingRequest('InstanceRequest', { serviceName: service, type: InstanceOperation.REGISTER, instance: { ip, port, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata } })).then(() => undefined);
+  const register = (connection: H2GrpcConnection, ip: string, port: number) => () =>
+    sdkCall(connection, namingRequest('InstanceRequest', { serviceName: service, type: InstanceOperation.REGISTER, instance: { ip, port, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: {} } })).then(() => undefined);
   try {
     for (const level of serverConfig.levels) {
       await fleet.open(HOST, server.port, level - fleet.held, { kind: 'naming', serviceName: service });
       await sleep(serverConfig.settleMs);
       const timings: PushTiming[] = [];
       for (let i = 0; i < serverConfig.pushes; i++) {
-        const seq = `${level}-${i}`;
-        timings.push(await fleet.time({ kind: 'instance-with', key: 'seq', value: seq }, register(publisher, '10.9.0.1', 8080, { seq }), serverConfig.pushTimeoutMs));
+        // A new port each time: Nacos replaces the connection's instance, r-nacos adds one.
+        const port = 20_000 + fleet.held + i;
+        timings.push(await fleet.time({ kind: 'instance', ip: '10.9.0.1', port, present: true }, register(publisher, '10.9.0.1', port), serverConfig.pushTimeoutMs));
       }
-      levels.push(pushLevel(fleet.held, timings));
+      levels.push({ subscribers: fleet.held, ...summarizeTimings(timings) });
       const last = levels.at(-1)!;
       console.log(`    push to ${formatNumber(fleet.held)} subscribers: last p50 ${last.lastMs.p50} ms, p99 ${last.lastMs.p99} ms; first p50 ${last.firstMs.p50} ms${last.missing > 0 ? `; ${last.missing} pushes missing` : ''}`);
 
@@ -319,9 +253,9 @@ async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 
         for (let run = 0; run < serverConfig.disconnects; run++) {
           const leaver = await sdkConnection(HOST, server.port, 'naming');
           const ip = `10.9.1.${run + 1}`;
-          const seen = await fleet.time({ kind: 'instance-with', key: 'leaver', value: String(run) }, register(leaver, ip, 8080, { leaver: String(run) }), serverConfig.pushTimeoutMs);
+          const seen = await fleet.time({ kind: 'instance', ip, port: 8080, present: true }, register(leaver, ip, 8080), serverConfig.pushTimeoutMs);
           if (seen.missing > 0) throw new Error(`disconnect run ${run}: ${seen.missing} subscribers never saw the instance registered`);
-          const gone = await fleet.time({ kind: 'instance-without', ip, port: 8080 }, async () => leaver.destroy(), serverConfig.pushTimeoutMs);
+          const gone = await fleet.time({ kind: 'instance', ip, port: 8080, present: false }, async () => leaver.destroy(), serverConfig.pushTimeoutMs);
           missing += gone.missing;
           if (gone.missing === 0) lastMs.push(gone.lastMs);
         }
@@ -336,28 +270,6 @@ async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 
   }
 }
 
-function pushLevel(subscribers: number, timings: readonly PushTiming[]): PushLevel {
-  const complete = timings.filter((t) => t.missing === 0);
-  return {
-    subscribers,
-    changes: timings.length,
-    lastMs: summary(complete.map((t) => t.lastMs)),
-    firstMs: summary(complete.map((t) => t.firstMs)),
-    missing: timings.reduce((sum, t) => sum + t.missing, 0),
-  };
-}
-
-/** Runs a part; a part a peer cannot do is noted and left out. */
-async function attempt<T>(errors: string[], part: string, run: () => Promise<T>): Promise<T | null> {
-  try {
-    return await run();
-  } catch (error) {
-    errors.push(`${part}: ${error instanceof Error ? error.message : String(error)}`);
-    console.log(`    ${part} failed: ${errors.at(-1)}`);
-    return null;
-  }
-}
-
 async function measureServer(target: BenchTarget): Promise<NamingServerFigures> {
   console.log(`  ${target.label}:`);
   const server = await target.start();
@@ -366,16 +278,13 @@ async function measureServer(target: BenchTarget): Promise<NamingServerFigures> 
     await sleep(serverConfig.settleMs);
     const memory = await attempt(errors, 'memory', () => instanceMemory(target, server));
     if (memory) console.log(`    memory per instance over ${formatNumber(memory.instances)}: rss ${memory.rssBytesPerInstance} B, heap ${memory.heapBytesPerInstance ?? '-'} B`);
-    const single = await registerThroughput(target, server, 'InstanceRegister');
-    const batch = await registerThroughput(target, server, 'BatchInstanceRegister');
-    for (const [name, r] of [['InstanceRequest', single], ['BatchInstanceRequest', batch]] as const) {
-      console.log(
-        `    ${name}: ${formatNumber(r.requestsPerSecond)} req/s (${formatNumber(r.instancesPerSecond)} instances/s), server ${r.serverCores} cores, ` +
-          `${formatNumber(r.requestsPerServerCpuSecond)} req per server CPU-s, p99 ${r.p99Ms} ms${r.errors > 0 ? `, ${r.errors} errors: ${r.firstError}` : ''}`,
-      );
+    const register = await attempt(errors, 'register', async () => ({ single: await registerLoad(target, server, 'InstanceRegister'), batch: await registerLoad(target, server, 'BatchInstanceRegister') }));
+    if (register) {
+      console.log(describeLoad('InstanceRequest', register.single));
+      console.log(describeLoad('BatchInstanceRequest', register.batch, ` (${formatNumber(register.batch.requestsPerSecond * BATCH_SIZE)} instances/s)`));
     }
     const pushed = await attempt(errors, 'push', () => pushes(server));
-    return { target: target.key, label: target.label, memory, register: { single, batch }, push: pushed?.push ?? [], disconnect: pushed?.disconnect ?? null, errors };
+    return { target: target.key, label: target.label, memory, register, push: pushed?.push ?? [], disconnect: pushed?.disconnect ?? null, errors };
   } finally {
     await server.stop();
   }
@@ -399,22 +308,25 @@ const servers: NamingServerFigures[] = [];
 for (const target of targets) servers.push(await measureServer(target));
 
 const ours = servers.find((s) => s.target === 'ours')!;
-const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Math.round((a / b) * 100) / 100);
 const ratios = servers
   .filter((s) => s.target !== 'ours')
   .map((s) => ({
     against: s.target,
-    registerPerServerCpuSecond: ratio(ours.register.single.requestsPerServerCpuSecond, s.register.single.requestsPerServerCpuSecond),
-    batchPerServerCpuSecond: ratio(ours.register.batch.requestsPerServerCpuSecond, s.register.batch.requestsPerServerCpuSecond),
+    registerPerServerCpuSecond: ratio(ours.register?.single.perServerCpuSecond, s.register?.single.perServerCpuSecond),
+    batchPerServerCpuSecond: ratio(ours.register?.batch.perServerCpuSecond, s.register?.batch.perServerCpuSecond),
   }));
 console.log('\nregister throughput (requests per server CPU-second; batch: 10 instances a request)');
 console.log(
   textTable(
     ['server', 'single req/s', 'single per CPU-s', 'batch req/s', 'batch per CPU-s', 'errors'],
-    servers.map((s) => [s.label, formatNumber(s.register.single.requestsPerSecond), formatNumber(s.register.single.requestsPerServerCpuSecond), formatNumber(s.register.batch.requestsPerSecond), formatNumber(s.register.batch.requestsPerServerCpuSecond), String(s.register.single.errors + s.register.batch.errors)]),
+    servers.map((s) => {
+      const r = s.register;
+      return [s.label, formatNumber(r?.single.requestsPerSecond), formatNumber(r?.single.perServerCpuSecond), formatNumber(r?.batch.requestsPerSecond), formatNumber(r?.batch.perServerCpuSecond), r ? String(r.single.errors + r.batch.errors) : '-'];
+    }),
   ),
 );
-for (const r of ratios) console.log(`  ours / ${r.against} per server CPU-s: single ${r.registerPerServerCpuSecond}, batch ${r.batchPerServerCpuSecond}`);
+for (const r of ratios) console.log(`  ours / ${r.against} per server CPU-s: single ${r.registerPerServerCpuSecond ?? '-'}, batch ${r.batchPerServerCpuSecond ?? '-'}`);
 console.log('\npush: change request → last subscriber got it, ms');
 console.log(
   textTable(

@@ -5,6 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import { ForkedWorker } from './forked-worker.js';
 import { epochNow } from './standalone.js';
+import type { PushSummary } from './result-types.js';
+import { summary } from './stats.js';
 import type { Expectation, FromSubscriberWorker, Subscription, ToSubscriberWorker } from './subscriber-worker.js';
 
 const WORKER = fileURLToPath(new URL('./subscriber-worker.ts', import.meta.url));
@@ -45,7 +47,10 @@ export class SubscriberFleet {
     if (failures.length > 0) throw new Error(`subscribers: ${failures.join('; ')}`);
   }
 
-  /** Arms every driver for `expect`, runs `change`, and times the pushes from its start. */
+  /**
+   * Arms every driver for `expect`, runs `change`, and times the pushes from its start.
+   * @throws when no subscriber got the push: the server does not push this (no use timing more).
+   */
   async time(expect: Expectation, change: () => Promise<void>, timeoutMs: number): Promise<PushTiming> {
     for (const driver of this.drivers) driver.send({ type: 'watch', expect, timeoutMs });
     for (const driver of this.drivers) await driver.next('watching');
@@ -62,10 +67,22 @@ export class SubscriberFleet {
         lastAt = Math.max(lastAt, seen.lastAt);
       }
     }
+    if (missing > 0 && missing === this.held) throw new Error(`no subscriber got the push (${JSON.stringify(expect)}) within ${timeoutMs} ms`);
     return { firstMs: firstAt - started, lastMs: lastAt - started, missing };
   }
 
   async close(): Promise<void> {
     await Promise.all(this.drivers.map((d) => d.close()));
   }
+}
+
+/** Repeated changes at one level: first and last push over the changes every subscriber got, and the pushes missed. */
+export function summarizeTimings(timings: readonly PushTiming[]): PushSummary {
+  const complete = timings.filter((t) => t.missing === 0);
+  return {
+    changes: timings.length,
+    lastMs: summary(complete.map((t) => t.lastMs)),
+    firstMs: summary(complete.map((t) => t.firstMs)),
+    missing: timings.reduce((sum, t) => sum + t.missing, 0),
+  };
 }

@@ -20,10 +20,11 @@ export type Subscription =
 
 /** The push a watch waits for on every connection. */
 export type Expectation =
-  /** A NotifySubscriberRequest listing an instance whose metadata has `key` = `value`. */
-  | { readonly kind: 'instance-with'; readonly key: string; readonly value: string }
-  /** A NotifySubscriberRequest that does not list `ip:port`. */
-  | { readonly kind: 'instance-without'; readonly ip: string; readonly port: number }
+  /**
+   * A NotifySubscriberRequest that lists `ip:port` (`present`) or does not. Changes are new
+   * addresses, not new metadata: r-nacos 0.8.8 keeps an instance's first metadata on a re-register.
+   */
+  | { readonly kind: 'instance'; readonly ip: string; readonly port: number; readonly present: boolean }
   /** A ConfigChangeNotifyRequest for the data id. */
   | { readonly kind: 'config-changed'; readonly dataId: string };
 
@@ -63,10 +64,8 @@ function matches(expect: Expectation, message: Message): boolean {
   const body = message.body;
   if (expect.kind === 'config-changed') return message.type === 'ConfigChangeNotifyRequest' && body['dataId'] === expect.dataId;
   if (message.type !== 'NotifySubscriberRequest') return false;
-  const info = body['serviceInfo'] as { hosts?: { ip: string; port: number; metadata?: Record<string, string> }[] } | undefined;
-  const hosts = info?.hosts ?? [];
-  if (expect.kind === 'instance-with') return hosts.some((h) => h.metadata?.[expect.key] === expect.value);
-  return !hosts.some((h) => h.ip === expect.ip && h.port === expect.port);
+  const info = body['serviceInfo'] as { hosts?: { ip: string; port: number }[] } | undefined;
+  return (info?.hosts ?? []).some((h) => h.ip === expect.ip && h.port === expect.port) === expect.present;
 }
 
 function onPush(index: number, message: Message | Error): void {
