@@ -103,8 +103,9 @@ export function describeFailures(stats: FleetStats, which: 'counted' | 'all' = '
 /** The client fleet process. */
 export class Fleet {
   private readonly process: HarnessProcess;
-  constructor(count: number, servers: readonly string[], intervalMs = 300) {
-    this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, String(count), servers.join(','), String(intervalMs)]);
+  /** With `service`, each client is a NamingClient that registers one instance of it. */
+  constructor(count: number, servers: readonly string[], intervalMs = 300, service?: string) {
+    this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, String(count), servers.join(','), String(intervalMs), ...(service === undefined ? [] : [service])]);
   }
   async ready(timeoutMs = 60_000): Promise<FleetStats> {
     return (await this.process.waitForEvent((e) => e.event === 'ready', timeoutMs, 'fleet ready')) as HarnessEvent & FleetStats;
