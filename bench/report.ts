@@ -228,7 +228,7 @@ function rebalanceSection(r: RebalanceResult, plotPath: string): string {
   return [
     `### Rebalance after a restart`,
     ``,
-    `3 members on 127.0.0.1–3, ${num(r.config.clients)} clients (our RpcClient, one process); one member SIGKILLed, its clients move to the others, ` +
+    `3 members on 127.0.0.1–3, ${num(r.config.clients)} clients (our ${r.removals ? 'NamingClient' : 'RpcClient'}, one process); one member SIGKILLed, its clients move to the others, ` +
       `then it restarts. Time from the restart until every member is within ±10 % of even; moves are ConnectResetRequests sent (minimum ${num(r.minimumMoves)}).`,
     ``,
     ...(r.removals

@@ -2,7 +2,7 @@
 // and the reply type that counts as success. Calls that change state (register, publish) cycle
 // through a ring of messages so that every call changes what the server stores, as real traffic
 // does, while the driver encodes each message once.
-import { ConfigMessages } from '../../src/protocol/config/index.js';
+import { CONFIG_MODULE, ConfigMessages, ConfigTypes } from '../../src/protocol/config/index.js';
 import { decodePayload, encodePayload, MessageRegistry, request, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
 import { InstanceOperation, NamingMessages } from '../../src/protocol/naming/index.js';
 import { encodeFrame } from './grpc-framing.js';
@@ -21,8 +21,12 @@ const KEYS = 16;
 /** Versions of each key's value a ring cycles through: consecutive calls on a key always differ. */
 const VERSIONS = 4;
 
-/** Naming and config request types as our SDK names their module (Nacos routes by type alone). */
+/**
+ * Naming and config types, requests with the `module` Java's SDK sends (Nacos routes by type alone,
+ * but a peer may read it). Our ConfigClient sends config requests as 'internal': its registry has none.
+ */
 export const SDK_REGISTRY = MessageRegistry.connectionLayer().register(...Object.values(NamingMessages), ...Object.values(ConfigMessages));
+for (const type of [ConfigTypes.QUERY, ConfigTypes.PUBLISH, ConfigTypes.BATCH_LISTEN]) SDK_REGISTRY.defineRequest(type, { module: CONFIG_MODULE });
 
 const EXPECTED_REPLY: Record<UnaryCall, string> = {
   ServerCheck: 'ServerCheckResponse',
