@@ -23,12 +23,12 @@ import type { RequestMessage } from '../src/protocol/index.js';
 import { formatNumber, textTable } from './support/format.js';
 import type { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { writeResult } from './support/results.js';
-import { attempt, describeLoad, measureLoad, memoryOf } from './support/server-figures.js';
+import { attempt, describeLoad, loadSettings, measureLoad, memoryPerItem, serverTargets, SOURCE_ADDRESSES } from './support/server-figures.js';
 import type { ServerProcess } from './support/server-process.js';
 import { median, summary } from './support/stats.js';
 import { SubscriberFleet, summarizeTimings, type PushTiming } from './support/subscriber-fleet.js';
-import type { ConfigServerFigures, QueryRound } from './support/result-types.js';
-import { benchTargets, type BenchTarget } from './support/targets.js';
+import type { ConfigServerFigures, MemoryPerItem, QueryRound } from './support/result-types.js';
+import type { BenchTarget } from './support/targets.js';
 import { QUERIED_CONFIG, sdkCall, sdkConnection, type UnaryCall } from './support/unary-calls.js';
 
 const { values: args } = parseArgs({
@@ -56,17 +56,8 @@ const config = {
   /** Publishes timed through our ConfigClient (200 take seconds: the quick run keeps them). */
   clientPublishes: 200,
   rounds: args.quick ? 1 : Number(args.rounds),
-  load: {
-    host: '127.0.0.1',
-    drivers: 2,
-    connections: 8,
-    inFlight: 64,
-    sourceAddresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'],
-    warmupMs: args.quick ? 500 : 1000,
-    durationMs: (args.quick ? 2 : Number(args.duration)) * 1000,
-  },
+  load: loadSettings(args.quick, Number(args.duration), 64),
   listenerDrivers: 4,
-  sourceAddresses: Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`),
   settleMs: 1500,
   pushTimeoutMs: 30_000,
 };
@@ -90,11 +81,14 @@ async function queryRounds(target: BenchTarget, server: ServerProcess): Promise<
   } finally {
     await publisher.close();
   }
-  // Peers get one round: the ratio to the goal is ours.
+  // Not counted: the first load on a fresh server runs before its JIT has warmed up.
+  await load(target, server, 'ConfigQuery');
+  // Peers get one round: the ratio to the goal is ours. Rounds alternate which load goes first.
   const rounds: QueryRound[] = [];
   for (let round = 0; round < (target.key === 'ours' ? config.rounds : 1); round++) {
-    const health = await load(target, server, 'HealthCheck');
-    const query = await load(target, server, 'ConfigQuery');
+    const first = await load(target, server, round % 2 === 0 ? 'HealthCheck' : 'ConfigQuery');
+    const second = await load(target, server, round % 2 === 0 ? 'ConfigQuery' : 'HealthCheck');
+    const [health, query] = round % 2 === 0 ? [first, second] : [second, first];
     rounds.push({ health, query, ratio: Math.round((query.requestsPerSecond / health.requestsPerSecond) * 100) / 100 });
     console.log(describeLoad('HealthCheck', health));
     console.log(describeLoad('ConfigQuery', query));
@@ -104,7 +98,7 @@ async function queryRounds(target: BenchTarget, server: ServerProcess): Promise<
 
 async function changeLevels(server: ServerProcess): Promise<ConfigServerFigures['change'][number][]> {
   const dataId = 'bench-fanout';
-  const fleet = new SubscriberFleet(config.listenerDrivers, config.sourceAddresses);
+  const fleet = new SubscriberFleet(config.listenerDrivers, SOURCE_ADDRESSES);
   const publisher = await sdkConnection(HOST, server.port, 'config');
   const levels: ConfigServerFigures['change'][number][] = [];
   try {
@@ -131,31 +125,14 @@ async function changeLevels(server: ServerProcess): Promise<ConfigServerFigures[
   }
 }
 
-async function listenedKeyMemory(target: BenchTarget, server: ServerProcess): Promise<NonNullable<ConfigServerFigures['memory']>> {
+/** Keys nobody published (md5 ''): what a listener costs, not what a config costs. */
+function listenedKeyMemory(target: BenchTarget, server: ServerProcess): Promise<MemoryPerItem> {
   const perConnection = Math.max(1, Math.round(config.keys / config.keyConnections));
-  const connections: H2GrpcConnection[] = [];
-  try {
-    for (let c = 0; c < config.keyConnections; c++) connections.push(await sdkConnection(HOST, server.port, 'config'));
-    await sleep(config.settleMs);
-    const before = await memoryOf(target, server);
-    await Promise.all(
-      connections.map((connection, c) => {
-        // Keys nobody published (md5 ''): what a listener costs, not what a config costs.
-        const configListenContexts = Array.from({ length: perConnection }, (_, k) => ({ dataId: `bench-listen-${c}-${k}`, group: 'DEFAULT_GROUP', tenant: '', md5: '' }));
-        return sdkCall(connection, { kind: 'request', type: 'ConfigBatchListenRequest', headers: {}, body: { listen: true, configListenContexts } });
-      }),
-    );
-    await sleep(config.settleMs);
-    const after = await memoryOf(target, server);
-    const keys = perConnection * config.keyConnections;
-    return {
-      keys,
-      rssBytesPerKey: Math.round((after.rss - before.rss) / keys),
-      heapBytesPerKey: after.heapUsed === null || before.heapUsed === null ? null : Math.round((after.heapUsed - before.heapUsed) / keys),
-    };
-  } finally {
-    await Promise.all(connections.map((c) => c.close()));
-  }
+  return memoryPerItem(target, server, 'config', config.keyConnections, config.settleMs, async (connection, c) => {
+    const configListenContexts = Array.from({ length: perConnection }, (_, k) => ({ dataId: `bench-listen-${c}-${k}`, group: 'DEFAULT_GROUP', tenant: '', md5: '' }));
+    await sdkCall(connection, { kind: 'request', type: 'ConfigBatchListenRequest', headers: {}, body: { listen: true, configListenContexts } });
+    return perConnection;
+  });
 }
 
 async function measureServer(target: BenchTarget): Promise<ConfigServerFigures> {
@@ -163,9 +140,8 @@ async function measureServer(target: BenchTarget): Promise<ConfigServerFigures> 
   const server = await target.start();
   const errors: string[] = [];
   try {
-    await sleep(config.settleMs);
     const memory = await attempt(errors, 'memory', () => listenedKeyMemory(target, server));
-    if (memory) console.log(`    memory per listened key over ${formatNumber(memory.keys)}: rss ${memory.rssBytesPerKey} B, heap ${memory.heapBytesPerKey ?? '-'} B`);
+    if (memory) console.log(`    memory per listened key over ${formatNumber(memory.items)}: rss ${memory.rssBytesPerItem} B, heap ${memory.heapBytesPerItem ?? '-'} B`);
     const query = await attempt(errors, 'query', () => queryRounds(target, server));
     const publish = await attempt(errors, 'publish', () => load(target, server, 'ConfigPublish'));
     if (publish) console.log(describeLoad('ConfigPublish', publish));
@@ -208,14 +184,7 @@ async function clientNotify(): Promise<ReturnType<typeof summary>> {
 
 // --- run ---------------------------------------------------------------------------------------
 
-const targets = benchTargets(HOST, {
-  ours: 'module',
-  exposeGc: true,
-  skipRnacos: args['skip-rnacos'],
-  nacos: !args['skip-nacos'] && !args.quick,
-  only: args.targets?.split(',') ?? ['r-nacos', 'nacos'],
-  ...(args['node-config'] === undefined ? {} : { nodeConfigFile: resolve(args['node-config']) }),
-});
+const targets = serverTargets(HOST, args, args['node-config'] === undefined ? undefined : resolve(args['node-config']));
 console.log(
   `config benchmark on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
     `${targets.map((t) => t.label).join(', ')}; our store ${config.store}; listeners ${config.levels.join(', ')}; ${config.keys} keys for memory`,
@@ -253,8 +222,8 @@ console.log(
         const level = s.change.find((c) => c.listeners === l);
         return [formatNumber(level?.lastMs.p50, 1), formatNumber(level?.lastMs.p99, 1)];
       }),
-      formatNumber(s.memory?.rssBytesPerKey),
-      formatNumber(s.memory?.heapBytesPerKey),
+      formatNumber(s.memory?.rssBytesPerItem),
+      formatNumber(s.memory?.heapBytesPerItem),
     ]),
   ),
 );

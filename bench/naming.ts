@@ -29,12 +29,12 @@ import { HarnessProcess } from '../test/support/harness-process.js';
 import { formatNumber, textTable } from './support/format.js';
 import type { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { writeResult } from './support/results.js';
-import { attempt, describeLoad, measureLoad, memoryOf } from './support/server-figures.js';
+import { attempt, describeLoad, loadSettings, measureLoad, memoryPerItem, serverTargets, SOURCE_ADDRESSES } from './support/server-figures.js';
 import type { ServerProcess } from './support/server-process.js';
 import { median, summary } from './support/stats.js';
 import { SubscriberFleet, summarizeTimings, type PushTiming } from './support/subscriber-fleet.js';
-import type { NamingServerFigures, RegisterFigures } from './support/result-types.js';
-import { benchTargets, type BenchTarget } from './support/targets.js';
+import type { MemoryPerItem, NamingServerFigures, RegisterFigures } from './support/result-types.js';
+import type { BenchTarget } from './support/targets.js';
 import { BATCH_SIZE, namingRequest, sdkCall, sdkConnection } from './support/unary-calls.js';
 
 const { values: args } = parseArgs({
@@ -63,17 +63,8 @@ const serverConfig = {
   instances: args.quick ? 2000 : Number(args.instances),
   memoryConnections: 20,
   memoryServices: 10,
-  load: {
-    host: '127.0.0.1',
-    drivers: 2,
-    connections: 8,
-    inFlight: 32,
-    sourceAddresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'],
-    warmupMs: args.quick ? 500 : 1000,
-    durationMs: (args.quick ? 2 : Number(args.duration)) * 1000,
-  },
+  load: loadSettings(args.quick, Number(args.duration), 32),
   subscriberDrivers: 4,
-  sourceAddresses: Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`),
   settleMs: 1500,
   pushTimeoutMs: 30_000,
 };
@@ -192,42 +183,26 @@ async function crossMember(): Promise<CrossMemberResult> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function instanceMemory(target: BenchTarget, server: ServerProcess): Promise<NamingServerFigures['memory']> {
+/** Instances registered by batch, one batch per service on each connection. */
+function instanceMemory(target: BenchTarget, server: ServerProcess): Promise<MemoryPerItem> {
   const { memoryConnections, memoryServices } = serverConfig;
   const perBatch = Math.max(1, Math.round(serverConfig.instances / (memoryConnections * memoryServices)));
-  const connections: H2GrpcConnection[] = [];
-  try {
-    for (let c = 0; c < memoryConnections; c++) connections.push(await sdkConnection(HOST, server.port, 'naming'));
-    await sleep(serverConfig.settleMs);
-    const before = await memoryOf(target, server);
-    await Promise.all(
-      connections.map(async (connection, c) => {
-        for (let s = 0; s < memoryServices; s++) {
-          const instances = Array.from({ length: perBatch }, (_, i) => ({ ip: `10.200.${c}.${s}`, port: 9000 + i, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: { app: 'bench' } }));
-          await sdkCall(connection, namingRequest('BatchInstanceRequest', { serviceName: `bench-memory-${s}`, type: InstanceOperation.BATCH_REGISTER, instances }));
-        }
-      }),
-    );
-    await sleep(serverConfig.settleMs);
-    const after = await memoryOf(target, server);
-    const instances = memoryConnections * memoryServices * perBatch;
-    return {
-      instances,
-      rssBytesPerInstance: Math.round((after.rss - before.rss) / instances),
-      heapBytesPerInstance: after.heapUsed === null || before.heapUsed === null ? null : Math.round((after.heapUsed - before.heapUsed) / instances),
-    };
-  } finally {
-    await Promise.all(connections.map((c) => c.close()));
-  }
+  return memoryPerItem(target, server, 'naming', memoryConnections, serverConfig.settleMs, async (connection, c) => {
+    for (let s = 0; s < memoryServices; s++) {
+      const instances = Array.from({ length: perBatch }, (_, i) => ({ ip: `10.200.${c}.${s}`, port: 9000 + i, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: { app: 'bench' } }));
+      await sdkCall(connection, namingRequest('BatchInstanceRequest', { serviceName: `bench-memory-${s}`, type: InstanceOperation.BATCH_REGISTER, instances }));
+    }
+    return memoryServices * perBatch;
+  });
 }
 
 const registerLoad = (target: BenchTarget, server: ServerProcess, call: 'InstanceRegister' | 'BatchInstanceRegister'): Promise<RegisterFigures> =>
   measureLoad(target, server, call, serverConfig.load).then((figures) => ({ ...figures, instancesPerRequest: call === 'BatchInstanceRegister' ? BATCH_SIZE : 1 }));
 
-/** Subscribers at each level; one instance's metadata changed `pushes` times; disconnects at the first level. */
+/** Subscribers at each level, an instance registered at a new address `pushes` times; disconnects at the first level. */
 async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 'push' | 'disconnect'>> {
   const service = 'bench-push';
-  const fleet = new SubscriberFleet(serverConfig.subscriberDrivers, serverConfig.sourceAddresses);
+  const fleet = new SubscriberFleet(serverConfig.subscriberDrivers, SOURCE_ADDRESSES);
   const publisher = await sdkConnection(HOST, server.port, 'naming');
   const levels: NamingServerFigures['push'][number][] = [];
   let disconnect: NamingServerFigures['disconnect'] = null;
@@ -275,9 +250,8 @@ async function measureServer(target: BenchTarget): Promise<NamingServerFigures> 
   const server = await target.start();
   const errors: string[] = [];
   try {
-    await sleep(serverConfig.settleMs);
     const memory = await attempt(errors, 'memory', () => instanceMemory(target, server));
-    if (memory) console.log(`    memory per instance over ${formatNumber(memory.instances)}: rss ${memory.rssBytesPerInstance} B, heap ${memory.heapBytesPerInstance ?? '-'} B`);
+    if (memory) console.log(`    memory per instance over ${formatNumber(memory.items)}: rss ${memory.rssBytesPerItem} B, heap ${memory.heapBytesPerItem ?? '-'} B`);
     const register = await attempt(errors, 'register', async () => ({ single: await registerLoad(target, server, 'InstanceRegister'), batch: await registerLoad(target, server, 'BatchInstanceRegister') }));
     if (register) {
       console.log(describeLoad('InstanceRequest', register.single));
@@ -292,13 +266,7 @@ async function measureServer(target: BenchTarget): Promise<NamingServerFigures> 
 
 // --- run ---------------------------------------------------------------------------------------
 
-const targets = benchTargets(HOST, {
-  ours: 'module',
-  exposeGc: true,
-  skipRnacos: args['skip-rnacos'],
-  nacos: !args['skip-nacos'] && !args.quick,
-  only: args.targets?.split(',') ?? ['r-nacos', 'nacos'],
-});
+const targets = serverTargets(HOST, args);
 console.log(
   `naming benchmark on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
     `one server: ${targets.map((t) => t.label).join(', ')}; subscribers ${serverConfig.levels.join(', ')}; ${serverConfig.instances} instances for memory`,
@@ -338,7 +306,7 @@ console.log(
         return [formatNumber(level?.lastMs.p50, 1), formatNumber(level?.lastMs.p99, 1)];
       }),
       formatNumber(s.disconnect?.lastMs.p99, 1),
-      formatNumber(s.memory?.rssBytesPerInstance),
+      formatNumber(s.memory?.rssBytesPerItem),
     ]),
   ),
 );

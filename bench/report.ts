@@ -300,7 +300,7 @@ function namingServersSection(servers: readonly NamingServerFigures[]): string {
         perCpu(s.register?.batch),
         ...levels.map((l) => percentiles(s.push.find((p) => p.subscribers === l))),
         s.disconnect && s.disconnect.lastMs.n > 0 ? `${num(s.disconnect.lastMs.p50, 1)} / ${num(s.disconnect.lastMs.p99, 1)}` : '-',
-        s.memory ? `${num(s.memory.rssBytesPerInstance)} / ${num(s.memory.heapBytesPerInstance)}` : '-',
+        s.memory ? `${num(s.memory.rssBytesPerItem)} / ${num(s.memory.heapBytesPerItem)}` : '-',
       ]),
     ),
     ...(notes.length > 0 ? [``, `Parts a server could not do:`, ``, ...notes] : []),
@@ -329,7 +329,7 @@ function configSection(c: ConfigResult & { readonly servers: readonly ConfigServ
           s.query ? s.query.medianRatio.toFixed(2) : '-',
           perCpu(s.publish),
           ...levels.map((l) => percentiles(s.change.find((p) => p.listeners === l))),
-          s.memory ? `${num(s.memory.rssBytesPerKey)} / ${num(s.memory.heapBytesPerKey)}` : '-',
+          s.memory ? `${num(s.memory.rssBytesPerItem)} / ${num(s.memory.heapBytesPerItem)}` : '-',
         ];
       }),
     ),

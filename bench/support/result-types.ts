@@ -49,6 +49,13 @@ export interface PushSummary {
   readonly missing: number;
 }
 
+/** Server memory growth per item (instance, listened key) over `items`; heap null where the server cannot say. */
+export interface MemoryPerItem {
+  readonly items: number;
+  readonly rssBytesPerItem: number;
+  readonly heapBytesPerItem: number | null;
+}
+
 /** Register throughput: a batch request carries `instancesPerRequest` instances. */
 export interface RegisterFigures extends LoadFigures {
   readonly instancesPerRequest: number;
@@ -57,7 +64,8 @@ export interface RegisterFigures extends LoadFigures {
 export interface NamingServerFigures {
   readonly target: TargetKey;
   readonly label: string;
-  readonly memory: { readonly instances: number; readonly rssBytesPerInstance: number; readonly heapBytesPerInstance: number | null } | null;
+  /** Per registered instance. */
+  readonly memory: MemoryPerItem | null;
   readonly register: { readonly single: RegisterFigures; readonly batch: RegisterFigures } | null;
   readonly push: readonly (PushSummary & { readonly subscribers: number })[];
   /** A registering connection dropped → every subscriber got the push without its instance. */
@@ -79,6 +87,7 @@ export interface ConfigServerFigures {
   readonly query: { readonly rounds: readonly QueryRound[]; readonly medianRatio: number } | null;
   readonly publish: LoadFigures | null;
   readonly change: readonly (PushSummary & { readonly listeners: number })[];
-  readonly memory: { readonly keys: number; readonly rssBytesPerKey: number; readonly heapBytesPerKey: number | null } | null;
+  /** Per listened key. */
+  readonly memory: MemoryPerItem | null;
   readonly errors: readonly string[];
 }

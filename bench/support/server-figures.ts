@@ -1,9 +1,10 @@
 // Helpers shared by the benchmarks that measure one server at a time (naming, config).
+import type { H2GrpcConnection } from './h2-grpc-client.js';
 import { rssBytes } from './proc-stats.js';
-import type { LoadFigures } from './result-types.js';
+import type { LoadFigures, MemoryPerItem } from './result-types.js';
 import type { ServerProcess } from './server-process.js';
-import type { BenchTarget } from './targets.js';
-import type { UnaryCall } from './unary-calls.js';
+import { benchTargets, type BenchTarget } from './targets.js';
+import { sdkConnection, type UnaryCall } from './unary-calls.js';
 import { runUnaryLoad } from './unary-load.js';
 
 export interface Memory {
@@ -57,3 +58,74 @@ export async function measureLoad(target: BenchTarget, server: ServerProcess, ca
 /** One line of a load's figures for the console. */
 export const describeLoad = (name: string, f: LoadFigures, extra = ''): string =>
   `    ${name}: ${f.requestsPerSecond.toLocaleString('en-US')} req/s${extra}, server ${f.serverCores} cores, ${f.perServerCpuSecond.toLocaleString('en-US')} per server CPU-s, p99 ${f.p99Ms} ms${f.errors > 0 ? `, ${f.errors} errors: ${f.firstError}` : ''}`;
+
+/** Sources the drivers bind in turn (any of 127.0.0.0/8 on loopback), so ephemeral ports do not run out. */
+export const SOURCE_ADDRESSES: readonly string[] = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
+
+/** 8 registered connections from 2 driver processes, `inFlight` calls in flight in all; --quick: 2 s windows. */
+export function loadSettings(quick: boolean, durationSeconds: number, inFlight: number): LoadSettings {
+  return {
+    host: '127.0.0.1',
+    drivers: 2,
+    connections: 8,
+    inFlight,
+    sourceAddresses: SOURCE_ADDRESSES.slice(0, 4),
+    warmupMs: quick ? 500 : 1000,
+    durationMs: (quick ? 2 : durationSeconds) * 1000,
+  };
+}
+
+/**
+ * What the server's memory grows by per item `fill` adds over `connectionCount` registered
+ * connections (they are open before the first figure, so their own cost is not counted).
+ * `fill` returns how many items it added on its connection.
+ */
+export async function memoryPerItem(
+  target: BenchTarget,
+  server: ServerProcess,
+  module: 'naming' | 'config',
+  connectionCount: number,
+  settleMs: number,
+  fill: (connection: H2GrpcConnection, index: number) => Promise<number>,
+): Promise<MemoryPerItem> {
+  const connections: H2GrpcConnection[] = [];
+  try {
+    for (let c = 0; c < connectionCount; c++) connections.push(await sdkConnection(server.host, server.port, module));
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const before = await memoryOf(target, server);
+    const items = (await Promise.all(connections.map(fill))).reduce((sum, n) => sum + n, 0);
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const after = await memoryOf(target, server);
+    return {
+      items,
+      rssBytesPerItem: Math.round((after.rss - before.rss) / items),
+      heapBytesPerItem: after.heapUsed === null || before.heapUsed === null ? null : Math.round((after.heapUsed - before.heapUsed) / items),
+    };
+  } finally {
+    await Promise.all(connections.map((c) => c.close()));
+  }
+}
+
+/** The command-line options (as parseArgs gives them) that choose the servers. */
+export interface PeerChoice {
+  readonly quick: boolean;
+  readonly 'skip-nacos': boolean;
+  readonly 'skip-rnacos': boolean;
+  /** A subset of ours, r-nacos, nacos (ours always runs). */
+  readonly targets?: string | undefined;
+}
+
+/**
+ * Ours (as a module answering the memory command, heap after GC) and the peers that do naming and
+ * config: r-nacos when installed, Nacos 2.2.4 when built, except in --quick runs (it starts slowly).
+ */
+export function serverTargets(host: string, choice: PeerChoice, nodeConfigFile?: string): BenchTarget[] {
+  return benchTargets(host, {
+    ours: 'module',
+    exposeGc: true,
+    skipRnacos: choice['skip-rnacos'],
+    nacos: !choice['skip-nacos'] && !choice.quick,
+    only: choice.targets?.split(',') ?? ['r-nacos', 'nacos'],
+    ...(nodeConfigFile === undefined ? {} : { nodeConfigFile }),
+  });
+}

@@ -3,7 +3,8 @@
 // config key, acks every push as an SDK does, and notes when the push a watch waits for arrived.
 // Protocol over IPC: open → opened; watch → watching, later seen; exit on disconnect.
 import { decodeEnvelope, encodePayload, type Message } from '../../src/protocol/index.js';
-import { H2GrpcConnection } from './h2-grpc-client.js';
+import type { H2GrpcConnection } from './h2-grpc-client.js';
+import { ConnectionRamp, type OpenPlan } from './open-lanes.js';
 import { epochNow } from './standalone.js';
 import { namingRequest, SDK_REGISTRY } from './unary-calls.js';
 
@@ -29,17 +30,7 @@ export type Expectation =
   | { readonly kind: 'config-changed'; readonly dataId: string };
 
 export type ToSubscriberWorker =
-  | {
-      readonly type: 'open';
-      readonly host: string;
-      readonly port: number;
-      readonly count: number;
-      /** Source addresses, used in turn. */
-      readonly localAddresses: readonly string[];
-      /** Setups in flight at once. */
-      readonly concurrency: number;
-      readonly subscription: Subscription;
-    }
+  | ({ readonly type: 'open'; readonly subscription: Subscription } & OpenPlan)
   | { readonly type: 'watch'; readonly expect: Expectation; readonly timeoutMs: number };
 
 export type FromSubscriberWorker =
@@ -56,7 +47,7 @@ interface Watch {
 }
 
 const connections: H2GrpcConnection[] = [];
-let nextSource = 0;
+const ramp = new ConnectionRamp();
 let watch: Watch | undefined;
 
 function matches(expect: Expectation, message: Message): boolean {
@@ -90,34 +81,18 @@ function subscribeMessage(subscription: Subscription): Message {
 }
 
 async function open(message: Extract<ToSubscriberWorker, { type: 'open' }>): Promise<FromSubscriberWorker> {
-  let remaining = message.count;
-  let opened = 0;
-  let errors = 0;
-  let firstError: string | undefined;
   const subscribe = subscribeMessage(message.subscription);
-  async function lane(): Promise<void> {
-    while (remaining > 0) {
-      remaining--;
-      const localAddress = message.localAddresses[nextSource++ % message.localAddresses.length];
-      try {
-        const connection = await H2GrpcConnection.connect({ host: message.host, port: message.port, ...(localAddress === undefined ? {} : { localAddress }) });
-        const index = connections.length;
-        connections.push(connection);
-        // The bi-stream first, with our decoder: register() reuses it, and every push is acked.
-        connection.openBiStream({ registry: SDK_REGISTRY, onMessage: (m) => onPush(index, m) });
-        await connection.register({ source: 'sdk', module: message.subscription.kind });
-        const reply = await connection.unary(encodePayload(subscribe, { clientIp: connection.localAddress, registry: SDK_REGISTRY }), 10_000);
-        const replyType = decodeEnvelope(reply).type;
-        if (replyType !== SUBSCRIBED[message.subscription.kind]) throw new Error(`subscription answered ${replyType}`);
-        opened++;
-      } catch (error) {
-        errors++;
-        firstError ??= String(error);
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: message.concurrency }, lane));
-  return { type: 'opened', opened, errors, ...(firstError === undefined ? {} : { firstError }) };
+  const tally = await ramp.open(message, async (connection) => {
+    const index = connections.length;
+    connections.push(connection);
+    // The bi-stream first, with our decoder: register() reuses it, and every push is acked.
+    connection.openBiStream({ registry: SDK_REGISTRY, onMessage: (m) => onPush(index, m) });
+    await connection.register({ source: 'sdk', module: message.subscription.kind });
+    const reply = await connection.unary(encodePayload(subscribe, { clientIp: connection.localAddress, registry: SDK_REGISTRY }), 10_000);
+    const replyType = decodeEnvelope(reply).type;
+    if (replyType !== SUBSCRIBED[message.subscription.kind]) throw new Error(`subscription answered ${replyType}`);
+  });
+  return { type: 'opened', ...tally };
 }
 
 /** Arms a watch (answered `watching` at once) and resolves `seen` once every connection got the push, or at the timeout. */
