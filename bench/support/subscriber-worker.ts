@@ -111,12 +111,14 @@ function startWatch(expect: Expectation, timeoutMs: number): Promise<FromSubscri
   });
 }
 
+// Whatever ends this process is told to the parent, whose wait then fails with it (not just an exit code).
+const fail = (error: unknown) => {
+  process.send?.({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies FromSubscriberWorker, () => process.exit(1));
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 process.on('message', (message: ToSubscriberWorker) => {
-  const reply = (work: Promise<FromSubscriberWorker>) =>
-    work.then(
-      (result) => process.send!(result),
-      (error: unknown) => process.send!({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies FromSubscriberWorker),
-    );
+  const reply = (work: Promise<FromSubscriberWorker>) => work.then((result) => process.send!(result), fail);
   if (message.type === 'open') {
     reply(open(message));
   } else {
