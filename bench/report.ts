@@ -290,7 +290,7 @@ function namingServersSection(servers: readonly NamingServerFigures[]): string {
     `Each server below (ours and the peers that ran), one at a time, over raw gRPC requests from driver processes. Register: 8 registered connections × 4 calls in flight, ` +
       `each call a new address for one of 16 services (batch: 10 instances); req/s with requests per server CPU-second in brackets. ` +
       `Push: an instance registered at a new address, timed from the request until the last subscribing connection got the NotifySubscriberRequest (each acks at once). ` +
-      `Disconnect: a registering connection dropped → the last subscriber told. Memory: RSS (ours: heap after GC) over the instances registered by batch, per instance.`,
+      `Disconnect: a registering connection dropped → the last subscriber told. Memory: RSS (ours: heap after GC) over the instances registered by batch, per instance; a JVM's RSS (Nacos) follows its heap sizing more than the items and may even shrink.`,
     ``,
     table(
       ['server', 'InstanceRequest/s (per CPU-s)', 'BatchInstanceRequest/s (per CPU-s)', ...levels.map((l) => `push to ${num(l)} p50 / p99 ms`), 'disconnect → all told p50 / p99 ms', 'B per instance RSS / heap'],
@@ -316,7 +316,7 @@ function configSection(c: ConfigResult & { readonly servers: readonly ConfigServ
     `Each server below (ours on store ${c.config.store}, and the peers that ran), one at a time, over raw gRPC requests from driver processes (8 registered connections × 8 calls in flight). ` +
       `Query: ConfigQueryRequest for one key against HealthCheck on the same server, the ratio their throughput's (median of rounds). ` +
       `Publish: each call a new content for one of 16 keys. req/s with requests per server CPU-second in brackets. ` +
-      `Change: a publish, timed until the last listening connection got its ConfigChangeNotifyRequest. Memory: per listened key, over keys listened by ConfigBatchListenRequest.`,
+      `Change: a publish, timed until the last listening connection got its ConfigChangeNotifyRequest. Memory: per listened key, over keys listened by ConfigBatchListenRequest (a JVM's RSS, as for naming, is noise).`,
     ``,
     table(
       ['server', 'HealthCheck/s (per CPU-s)', 'ConfigQuery/s (per CPU-s)', 'query / HealthCheck', 'ConfigPublish/s (per CPU-s)', ...levels.map((l) => `change to ${num(l)} p50 / p99 ms`), 'B per key RSS / heap'],
