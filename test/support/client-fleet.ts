@@ -68,7 +68,19 @@ for (let i = 0; i < count; i++) {
   fleet.push(member);
 }
 if (service === undefined) await Promise.all(fleet.map((m) => m.client.start().catch(() => undefined)));
-else await Promise.all(namingClients.map((n, i) => n.start().then(() => n.registerInstance(service, { ip: `10.60.${i >> 8}.${i & 255}`, port: 8080 })).catch(() => undefined)));
+else {
+  // A start that gives up goes on reconnecting in the background (thousands starting at once in
+  // one process do); the registration is kept first, so the redo registers it once connected.
+  await Promise.all(
+    namingClients.map((n, i) =>
+      n
+        .start()
+        .catch(() => undefined)
+        .then(() => n.registerInstance(service, { ip: `10.60.${i >> 8}.${i & 255}`, port: 8080 }))
+        .catch(() => undefined),
+    ),
+  );
+}
 
 /** The error with its class, codes and causes, on one line. */
 function describeError(error: unknown): string {
