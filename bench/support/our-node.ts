@@ -25,6 +25,7 @@ export async function startOurNodeServer(host: string, sdkPort: number, options:
   const detection = request('ClientDetectionRequest');
   return {
     port: port + PortOffset.SDK_GRPC,
+    home,
     close: async () => {
       await node.close();
       rmSync(home, { recursive: true, force: true });

@@ -24,7 +24,7 @@ export class ServerProcess {
     readonly host: string,
     private readonly child: ChildProcess,
     /** Removed when the process stops. */
-    private readonly tempDir?: string,
+    private tempDir?: string,
   ) {
     for (const output of [child.stdout, child.stderr]) {
       if (output === null) continue;
@@ -45,6 +45,11 @@ export class ServerProcess {
 
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** A dir the process made (a standalone module's home): removed after it stops, even when killed. */
+  removeOnStop(dir: string | undefined): void {
+    this.tempDir = dir;
   }
 
   /** The last lines the process printed, for error messages. */
@@ -154,8 +159,9 @@ export async function startStandaloneServer(
     await server.stop();
     throw error;
   }
-  const ready = JSON.parse(readyLine) as { port: number };
+  const ready = JSON.parse(readyLine) as { port: number; home?: string };
   server.port = ready.port;
+  server.removeOnStop(ready.home);
   return server;
 }
 
