@@ -18,8 +18,14 @@ import { isEntryPoint, serveStandalone, type RunningServer, type StandaloneOptio
 export async function startOurNodeServer(host: string, sdkPort: number, options: StandaloneOptions = {}): Promise<RunningServer> {
   const port = sdkPort === 0 ? await findMainPort([host]) : sdkPort - PortOffset.SDK_GRPC;
   const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
-  const fromFile = options.configFile === undefined ? {} : await readConfigFile(options.configFile);
-  const node = await startNode({ ...fromFile, host, port, home, logLevel: 'warn' });
+  let node: Awaited<ReturnType<typeof startNode>>;
+  try {
+    const fromFile = options.configFile === undefined ? {} : await readConfigFile(options.configFile);
+    node = await startNode({ ...fromFile, host, port, home, logLevel: 'warn' });
+  } catch (error) {
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   const closes = new CloseLog();
   node.server.addConnectionListener({ name: 'bench-close-log', onDisconnected: (c) => closes.record(`${c.meta.remoteIp}:${c.meta.remotePort}`) });
   const detection = request('ClientDetectionRequest');
