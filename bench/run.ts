@@ -4,8 +4,9 @@
 // Usage: node --import tsx bench/run.ts [--quick] [--only unary,connections,naming,...] [--no-readme]
 //   --quick: every benchmark at a small scale, for a smoke run (naming, config and rebalance take
 //   about 5 minutes of it: they start r-nacos when installed, and up to 1,000 subscribers);
-//   full: about 45 minutes on 2 cores (naming and config each start ours, r-nacos and Nacos 2.2.4
-//   and push to 10,000 connections; the rebalance runs 3,000 naming clients 4 times).
+//   full: about an hour on 2 cores (estimated from its parts: naming and config each start ours,
+//   r-nacos and Nacos 2.2.4 and push to 10,000 connections, about 10 minutes each; the rebalance
+//   runs 3,000 naming clients 4 times, about 25).
 // Benchmarks print figures; none passes or fails on speed. A benchmark that crashes is reported
 // and the suite goes on; the exit code is then 1.
 import { spawn } from 'node:child_process';
