@@ -13,9 +13,9 @@ import { readConfigFile } from '../../src/node/config.js';
 import { startNode } from '../../src/node/index.js';
 import { findMainPort } from '../../test/support/ports.js';
 import { CloseLog } from './fan-out.js';
-import { isEntryPoint, serveStandalone, type RunningServer, type StandaloneOptions } from './standalone.js';
+import { isEntryPoint, serveStandalone, type RunningServer, type ServerModuleOptions } from './standalone.js';
 
-export async function startOurNodeServer(host: string, sdkPort: number, options: StandaloneOptions = {}): Promise<RunningServer> {
+export async function startOurNodeServer(host: string, sdkPort: number, options: ServerModuleOptions = {}): Promise<RunningServer> {
   const port = sdkPort === 0 ? await findMainPort([host]) : sdkPort - PortOffset.SDK_GRPC;
   const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
   let node: Awaited<ReturnType<typeof startNode>>;

@@ -49,12 +49,12 @@ function memory(): { rss: number; heapUsed: number | null } {
 }
 
 /** Options a server module may take besides where to listen. */
-export interface StandaloneOptions {
+export interface ServerModuleOptions {
   /** A node config file (`--config`, as the CLI's): our node only, e.g. to choose its config store. */
   readonly configFile?: string;
 }
 
-export async function serveStandalone(start: (host: string, port: number, options: StandaloneOptions) => Promise<RunningServer>): Promise<void> {
+export async function serveStandalone(start: (host: string, port: number, options: ServerModuleOptions) => Promise<RunningServer>): Promise<void> {
   const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, config: { type: 'string' } } });
   const server = await start(values.host, Number(values.port), values.config === undefined ? {} : { configFile: values.config });
   console.log(JSON.stringify({ ready: true, port: server.port, ...(server.home === undefined ? {} : { home: server.home }) }));
