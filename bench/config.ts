@@ -1,90 +1,231 @@
-// Config over our node (CLI process, fresh home), driven by our ConfigClient and RpcClient:
-//  - publish -> listener notified: one ConfigClient publishes, another (its own connection) listens;
-//    time from the publish call until the listener is called with that content, one at a time;
-//  - ConfigQuery throughput against HealthCheck throughput in the same run (the ratio is the
-//    figure: both go through the same driver, so its cost cancels out).
-// Usage: node --import tsx bench/config.ts [--quick]   (--quick: 1 round of 2 s per throughput load instead of 3 of 5 s)
+// Config, ours against r-nacos and Nacos 2.2.4 in the same run (each server in its own process,
+// raw gRPC requests all of them understand, load from driver processes: bench/support):
+//  - query throughput: ConfigQueryRequest for one key against HealthCheck on the same server, in
+//    alternating rounds; the ratio is the figure (the store must never be a read's bottleneck);
+//  - publish throughput: ConfigPublishRequest over 16 keys per connection, each publish a new
+//    content; requests per server CPU-second. The store is ours's default (SQLite) unless
+//    `--node-config` gives our node a config file choosing another (`--store` names it in the results);
+//  - a change delivered to each level of listening connections (1,000, 10,000): from the publish
+//    request until the first and the last listener got its ConfigChangeNotifyRequest (each acks
+//    at once; a real client then reads the content, which is not timed here);
+//  - memory per listened key: RSS (ours: and JS heap after a full GC) before and after N keys
+//    listened by ConfigBatchListenRequest from a few connections, divided by N;
+//  - ours only: publish by our ConfigClient → its listener on another ConfigClient called, one at a time.
+// Usage: node --import tsx bench/config.ts [--quick] [--levels 1000,10000] [--changes 20] [--keys 10000]
+//          [--duration 5] [--rounds 3] [--store sqlite --node-config node.json] [--skip-nacos] [--skip-rnacos]
+//          [--targets ours,r-nacos,nacos]
+import os from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigClient, ConfigMessages, RpcClient } from '../src/client/index.js';
-import { request, type RequestMessage } from '../src/protocol/index.js';
+import { ConfigClient } from '../src/client/index.js';
+import { md5Hex } from '../src/protocol/config/index.js';
+import type { RequestMessage } from '../src/protocol/index.js';
+import { formatNumber, textTable } from './support/format.js';
+import type { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { writeResult } from './support/results.js';
-import { startOurNode } from './support/server-process.js';
-import { summary } from './support/stats.js';
+import { attempt, describeLoad, loadSettings, measureLoad, memoryPerItem, serverTargets, SOURCE_ADDRESSES } from './support/server-figures.js';
+import type { ServerProcess } from './support/server-process.js';
+import { median, summary } from './support/stats.js';
+import { SubscriberFleet, summarizeTimings, type PushTiming } from './support/subscriber-fleet.js';
+import type { ConfigServerFigures, MemoryPerItem, QueryRound } from './support/result-types.js';
+import type { BenchTarget } from './support/targets.js';
+import { QUERIED_CONFIG, sdkCall, sdkConnection, type UnaryCall } from './support/unary-calls.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
-// 200 publishes take seconds: the quick run measures as many.
-const publishes = 200;
-const throughputMs = args.quick ? 2000 : 5000;
-const rounds = args.quick ? 1 : 3;
-const connections = 8;
-const inFlight = 8;
-const host = '127.0.0.1';
-const DATA_ID = 'bench.properties';
-const GROUP = 'DEFAULT_GROUP';
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    levels: { type: 'string', default: '1000,10000' },
+    changes: { type: 'string', default: '20' },
+    keys: { type: 'string', default: '10000' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    store: { type: 'string', default: 'sqlite' },
+    'node-config': { type: 'string' },
+    'skip-nacos': { type: 'boolean', default: false },
+    'skip-rnacos': { type: 'boolean', default: false },
+    targets: { type: 'string' },
+  },
+});
+const config = {
+  store: args.store,
+  levels: (args.quick ? '1000' : args.levels).split(',').map(Number),
+  changes: args.quick ? 10 : Number(args.changes),
+  /** Listened by `keyConnections` connections, an equal share each. */
+  keys: args.quick ? 2000 : Number(args.keys),
+  keyConnections: 20,
+  /** Publishes timed through our ConfigClient (200 take seconds: the quick run keeps them). */
+  clientPublishes: 200,
+  rounds: args.quick ? 1 : Number(args.rounds),
+  load: loadSettings(args.quick, Number(args.duration), 64),
+  listenerDrivers: 4,
+  settleMs: 1500,
+  pushTimeoutMs: 30_000,
+};
+const HOST = '127.0.0.1';
+const QUERIED_CONTENT = 'bench.key=value\n'.repeat(16);
 
-const server = await startOurNode(host);
-const address = `${host}:${server.port - 1000}`;
-const publisher = new ConfigClient({ serverAddresses: [address], appName: 'bench-publisher' });
-const listener = new ConfigClient({ serverAddresses: [address], appName: 'bench-listener' });
-const drivers = Array.from({ length: connections }, () => new RpcClient({ serverAddresses: [address], appName: 'bench-driver', messageTypes: Object.values(ConfigMessages) }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const publishRequest = (dataId: string, content: string): RequestMessage => ({
+  kind: 'request',
+  type: 'ConfigPublishRequest',
+  headers: {},
+  body: { dataId, group: 'DEFAULT_GROUP', tenant: '', content, additionMap: {} },
+});
 
-try {
-  await Promise.all([publisher.start(), listener.start(), ...drivers.map((d) => d.start())]);
+const load = (target: BenchTarget, server: ServerProcess, call: UnaryCall) => measureLoad(target, server, call, config.load);
 
-  // Latency: each publish waits for the previous one to be heard.
-  let waiting: { content: string; heard: () => void } | undefined;
-  await listener.addListener(DATA_ID, GROUP, (change) => {
-    if (waiting !== undefined && change.content === waiting.content) waiting.heard();
-  });
-  const publishAndHear = async (content: string): Promise<number> => {
-    const heard = new Promise<void>((resolve) => (waiting = { content, heard: resolve }));
-    const t0 = performance.now();
-    await publisher.publishConfig(DATA_ID, GROUP, content);
-    await heard;
-    return performance.now() - t0;
-  };
-  for (let i = 0; i < 20; i++) await publishAndHear(`warm=${i}`); // JIT, not counted
-  const latencyMs: number[] = [];
-  for (let i = 0; i < publishes; i++) latencyMs.push(await publishAndHear(`n=${i}`));
-
-  // Throughput: `connections` × `inFlight` requests in flight for `throughputMs`.
-  const query: RequestMessage = { kind: 'request', type: 'ConfigQueryRequest', headers: {}, body: { dataId: DATA_ID, group: GROUP, tenant: '' } };
-  const load = async (message: RequestMessage): Promise<{ perSecond: number; errors: number }> => {
-    let done = 0;
-    let errors = 0;
-    const end = performance.now() + throughputMs;
-    await Promise.all(
-      drivers.flatMap((driver) =>
-        Array.from({ length: inFlight }, async () => {
-          while (performance.now() < end) {
-            const reply = await driver.request(message).catch(() => undefined);
-            if (reply?.resultCode === 200) done++;
-            else errors++;
-          }
-        }),
-      ),
-    );
-    return { perSecond: Math.round((done * 1000) / throughputMs), errors };
-  };
-  await load(query); // warm-up
-  const measured: { query: number; health: number; ratio: number; errors: number }[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const health = await load(request('HealthCheckRequest'));
-    const queried = await load(query);
-    measured.push({ query: queried.perSecond, health: health.perSecond, ratio: Math.round((queried.perSecond / health.perSecond) * 100) / 100, errors: queried.errors + health.errors });
+async function queryRounds(target: BenchTarget, server: ServerProcess): Promise<NonNullable<ConfigServerFigures['query']>> {
+  const publisher = await sdkConnection(HOST, server.port, 'config');
+  try {
+    await sdkCall(publisher, publishRequest(QUERIED_CONFIG.dataId, QUERIED_CONTENT));
+  } finally {
+    await publisher.close();
   }
-  const ratios = measured.map((m) => m.ratio).sort((a, b) => a - b);
-  const medianRatio = ratios[Math.floor(ratios.length / 2)]!;
-
-  const latency = summary(latencyMs);
-  console.log(`config: publish -> listener notified over ${publishes} publishes (ms): p50 ${latency.p50}  p99 ${latency.p99}  max ${latency.max}`);
-  for (const m of measured) console.log(`config: ConfigQuery ${m.query}/s, HealthCheck ${m.health}/s, ratio ${m.ratio} (errors ${m.errors})`);
-  console.log(`config: ConfigQuery / HealthCheck throughput, median of ${rounds}: ${medianRatio}`);
-  console.log(
-    `wrote ${writeResult('config', { publishes, notifyMs: latency, throughput: { connections, inFlight, durationMs: throughputMs, rounds: measured, medianRatio } })}`,
-  );
-} finally {
-  await Promise.all([publisher.shutdown(), listener.shutdown(), ...drivers.map((d) => d.shutdown())]);
-  await server.stop();
+  // Not counted: the first load on a fresh server runs before its JIT has warmed up.
+  await load(target, server, 'ConfigQuery');
+  // Peers get one round: the ratio to the goal is ours. Rounds alternate which load goes first.
+  const rounds: QueryRound[] = [];
+  for (let round = 0; round < (target.key === 'ours' ? config.rounds : 1); round++) {
+    const first = await load(target, server, round % 2 === 0 ? 'HealthCheck' : 'ConfigQuery');
+    const second = await load(target, server, round % 2 === 0 ? 'ConfigQuery' : 'HealthCheck');
+    const [health, query] = round % 2 === 0 ? [first, second] : [second, first];
+    rounds.push({ health, query, ratio: Math.round((query.requestsPerSecond / health.requestsPerSecond) * 100) / 100 });
+    console.log(describeLoad('HealthCheck', health));
+    console.log(describeLoad('ConfigQuery', query));
+  }
+  return { rounds, medianRatio: median(rounds.map((r) => r.ratio)) };
 }
+
+async function changeLevels(server: ServerProcess): Promise<ConfigServerFigures['change'][number][]> {
+  const dataId = 'bench-fanout';
+  const fleet = new SubscriberFleet(config.listenerDrivers, SOURCE_ADDRESSES);
+  const publisher = await sdkConnection(HOST, server.port, 'config');
+  const levels: ConfigServerFigures['change'][number][] = [];
+  try {
+    const initial = 'version=initial\n';
+    await sdkCall(publisher, publishRequest(dataId, initial));
+    for (const level of config.levels) {
+      await fleet.open(HOST, server.port, level - fleet.held, { kind: 'config', dataId, group: 'DEFAULT_GROUP', md5: md5Hex(initial) });
+      await sleep(config.settleMs);
+      const timings: PushTiming[] = [];
+      for (let i = 0; i < config.changes; i++) {
+        const publish = () => sdkCall(publisher, publishRequest(dataId, `version=${level}-${i}\n`)).then(() => undefined);
+        timings.push(await fleet.time({ kind: 'config-changed', dataId }, publish, config.pushTimeoutMs));
+      }
+      const figures = { listeners: fleet.held, ...summarizeTimings(timings) };
+      levels.push(figures);
+      console.log(
+        `    change to ${formatNumber(figures.listeners)} listeners: last p50 ${figures.lastMs.p50} ms, p99 ${figures.lastMs.p99} ms; first p50 ${figures.firstMs.p50} ms${figures.missing > 0 ? `; ${figures.missing} notifications missing` : ''}`,
+      );
+    }
+    return levels;
+  } finally {
+    await publisher.close();
+    await fleet.close();
+  }
+}
+
+/** Keys nobody published (md5 ''): what a listener costs, not what a config costs. */
+function listenedKeyMemory(target: BenchTarget, server: ServerProcess): Promise<MemoryPerItem> {
+  const perConnection = Math.max(1, Math.round(config.keys / config.keyConnections));
+  return memoryPerItem(target, server, 'config', config.keyConnections, config.settleMs, async (connection, c) => {
+    const configListenContexts = Array.from({ length: perConnection }, (_, k) => ({ dataId: `bench-listen-${c}-${k}`, group: 'DEFAULT_GROUP', tenant: '', md5: '' }));
+    await sdkCall(connection, { kind: 'request', type: 'ConfigBatchListenRequest', headers: {}, body: { listen: true, configListenContexts } });
+    return perConnection;
+  });
+}
+
+async function measureServer(target: BenchTarget): Promise<ConfigServerFigures> {
+  console.log(`  ${target.label}${target.key === 'ours' ? ` (store: ${config.store})` : ''}:`);
+  const server = await target.start();
+  const errors: string[] = [];
+  try {
+    const memory = await attempt(errors, 'memory', () => listenedKeyMemory(target, server));
+    if (memory) console.log(`    memory per listened key over ${formatNumber(memory.items)}: rss ${memory.rssBytesPerItem} B, heap ${memory.heapBytesPerItem ?? '-'} B`);
+    const query = await attempt(errors, 'query', () => queryRounds(target, server));
+    const publish = await attempt(errors, 'publish', () => load(target, server, 'ConfigPublish'));
+    if (publish) console.log(describeLoad('ConfigPublish', publish));
+    const change = (await attempt(errors, 'change', () => changeLevels(server))) ?? [];
+    return { target: target.key, label: target.label, query, publish, change, memory, errors };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Our ConfigClient publishing, another one's listener called with the content: one at a time. */
+async function clientNotify(): Promise<ReturnType<typeof summary>> {
+  const target = targets.find((t) => t.key === 'ours')!;
+  const server = await target.start();
+  const address = `${HOST}:${server.port - 1000}`;
+  const publisher = new ConfigClient({ serverAddresses: [address], appName: 'bench-publisher' });
+  const listener = new ConfigClient({ serverAddresses: [address], appName: 'bench-listener' });
+  try {
+    await Promise.all([publisher.start(), listener.start()]);
+    let waiting: { content: string; heard: () => void } | undefined;
+    await listener.addListener(QUERIED_CONFIG.dataId, QUERIED_CONFIG.group, (change) => {
+      if (waiting !== undefined && change.content === waiting.content) waiting.heard();
+    });
+    const publishAndHear = async (content: string): Promise<number> => {
+      const heard = new Promise<void>((r) => (waiting = { content, heard: r }));
+      const t0 = performance.now();
+      await publisher.publishConfig(QUERIED_CONFIG.dataId, QUERIED_CONFIG.group, content);
+      await heard;
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < 20; i++) await publishAndHear(`warm=${i}`); // JIT, not counted
+    const latencyMs: number[] = [];
+    for (let i = 0; i < config.clientPublishes; i++) latencyMs.push(await publishAndHear(`n=${i}`));
+    return summary(latencyMs);
+  } finally {
+    await Promise.all([publisher.shutdown(), listener.shutdown()]);
+    await server.stop();
+  }
+}
+
+// --- run ---------------------------------------------------------------------------------------
+
+const targets = serverTargets(HOST, args, args['node-config'] === undefined ? undefined : resolve(args['node-config']));
+console.log(
+  `config benchmark on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
+    `${targets.map((t) => t.label).join(', ')}; our store ${config.store}; listeners ${config.levels.join(', ')}; ${config.keys} keys for memory`,
+);
+const notifyMs = await clientNotify();
+console.log(`  ours, ConfigClient publish → another ConfigClient's listener, ${config.clientPublishes} publishes: p50 ${notifyMs.p50} ms, p99 ${notifyMs.p99} ms, max ${notifyMs.max} ms`);
+const servers: ConfigServerFigures[] = [];
+for (const target of targets) servers.push(await measureServer(target));
+
+console.log('\nthroughput per server CPU-second, and ConfigQuery / HealthCheck on each server');
+console.log(
+  textTable(
+    ['server', 'HealthCheck/s', 'ConfigQuery/s', 'query / health', 'query per CPU-s', 'publish/s', 'publish per CPU-s'],
+    servers.map((s) => {
+      const last = s.query?.rounds.at(-1);
+      return [
+        s.label,
+        formatNumber(last?.health.requestsPerSecond),
+        formatNumber(last?.query.requestsPerSecond),
+        formatNumber(s.query?.medianRatio, 2),
+        formatNumber(last?.query.perServerCpuSecond),
+        formatNumber(s.publish?.requestsPerSecond),
+        formatNumber(s.publish?.perServerCpuSecond),
+      ];
+    }),
+  ),
+);
+console.log('\nchange → last listener notified, ms; memory per listened key');
+console.log(
+  textTable(
+    ['server', ...config.levels.flatMap((l) => [`${l / 1000}k p50`, `${l / 1000}k p99`]), 'B/key rss', 'B/key heap'],
+    servers.map((s) => [
+      s.label,
+      ...config.levels.flatMap((l) => {
+        const level = s.change.find((c) => c.listeners === l);
+        return [formatNumber(level?.lastMs.p50, 1), formatNumber(level?.lastMs.p99, 1)];
+      }),
+      formatNumber(s.memory?.rssBytesPerItem),
+      formatNumber(s.memory?.heapBytesPerItem),
+    ]),
+  ),
+);
+console.log(`\nwrote ${writeResult('config', { config, notifyMs, servers })}`);
 process.exit(0);

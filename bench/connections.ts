@@ -18,7 +18,7 @@
 //    processes' wall clocks (same machine, sub-ms precision).
 // Usage: node --import tsx bench/connections.ts [--levels 1000,5000,10000,19500] [--fanout-at 10000]
 //          [--closes 1000] [--drivers 4] [--quick] [--skip-rnacos] [--targets raw-h2,grpc-js,r-nacos]
-// Our node runs on both gRPC transports (ours: grpc-js, ours-h2: node:http2), always.
+// Our node runs on both gRPC transports (ours: the default, ours-other: the other), always.
 // The top level stays below 20,000: this machine's hard limit on open files per process is 20,000.
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +60,7 @@ const HOST = '127.0.0.1';
 const WORKER = fileURLToPath(new URL('./support/connection-worker.ts', import.meta.url));
 
 type Target = BenchTarget;
-const TARGETS = benchTargets(HOST, { ours: 'module', exposeGc: true, skipRnacos: args['skip-rnacos'], ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) });
+const TARGETS = benchTargets(HOST, { ours: 'module', bothTransports: true, exposeGc: true, skipRnacos: args['skip-rnacos'], ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) });
 const rnacos = TARGETS.some((t) => t.key === 'r-nacos');
 
 interface LevelFigures {
@@ -238,7 +238,7 @@ console.log(
 // Each of our transports against every baseline, and node:http2 against grpc-js.
 const ratios = results
   .filter((mine) => isOurs(mine.target))
-  .flatMap((mine) => results.filter((r) => r.target !== mine.target && (!isOurs(r.target) || mine.target === 'ours-h2')).map((r) => [mine, r] as const))
+  .flatMap((mine) => results.filter((r) => r.target !== mine.target && (!isOurs(r.target) || mine.target === 'ours')).map((r) => [mine, r] as const))
   .map(([mine, r]) => {
     const top = Math.min(mine.levels.length, r.levels.length) - 1;
     return {

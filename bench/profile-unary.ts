@@ -18,7 +18,6 @@ import { textTable } from './support/format.js';
 import { cpuTimeMs } from './support/proc-stats.js';
 import { median } from './support/stats.js';
 import { startStandaloneServer } from './support/server-process.js';
-import type { UnaryCall } from './support/unary-load-worker.js';
 
 interface CpuProfile {
   readonly nodes: readonly { readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string } }[];
@@ -103,6 +102,8 @@ if (transport !== 'http2' && transport !== 'grpc-js') throw new Error(`--transpo
 const requests = Number(args.requests);
 const rounds = Number(args.rounds);
 const HOST = '127.0.0.1';
+/** The connection layer's own calls: what every request pays before a service's handler. */
+type UnaryCall = 'ServerCheck' | 'HealthCheck';
 const CALLS: readonly UnaryCall[] = ['ServerCheck', 'HealthCheck'];
 
 const SERVERS: Record<string, URL> = { ours: new URL('./support/our-node.ts', import.meta.url), 'raw-h2': new URL('./baselines/raw-h2-responder.ts', import.meta.url) };

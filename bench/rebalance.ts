@@ -4,10 +4,15 @@
 // Balancing on (median of R runs) against the baseline in the same run: balancing off with an
 // operator calling smartReloadCluster every second (Nacos's manual tool). Connections per member
 // are sampled throughout and plotted (bench/results/rebalance.svg), balancing on and off.
+// Every client is a NamingClient that registers one instance of one service; a subscriber on each
+// member that stays up counts the instances that vanish from its pushed list from the restart until
+// the end of the run: subscriber-visible removals, what a caller of the service would see flap.
 // Usage: node --import tsx bench/rebalance.ts [--clients 3000] [--runs 3] [--interval 5000]
 //          [--limit 90] [--quick] [--skip-baseline]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { NamingClient, type InstancesChangeEvent } from '../src/client/index.js';
 import { ClusterScenario, Fleet, isEven } from '../test/support/cluster-scenario.js';
 import { writeArtifact, writeResult } from './support/results.js';
 import { median } from './support/stats.js';
@@ -40,10 +45,43 @@ interface Sample {
   readonly perServer: Record<string, number>;
 }
 
+const SERVICE = 'bench-rebalance';
+
+/** A NamingClient on one member, subscribed to the fleet's service, counting instances that vanish from its list. */
+class RemovalCounter {
+  private readonly naming: NamingClient;
+  private listed = new Set<string>();
+  counting = false;
+  removals = 0;
+
+  constructor(address: string) {
+    this.naming = new NamingClient({ serverAddresses: [address], logger: pino({ level: 'silent' }) });
+  }
+
+  async start(): Promise<void> {
+    await this.naming.start();
+    await this.naming.subscribe(SERVICE, (event: InstancesChangeEvent) => {
+      const now = new Set(event.instances.map((i) => `${i.ip}:${i.port}`));
+      if (this.counting) for (const instance of this.listed) if (!now.has(instance)) this.removals++;
+      this.listed = now;
+    });
+  }
+
+  get size(): number {
+    return this.listed.size;
+  }
+
+  shutdown(): Promise<void> {
+    return this.naming.shutdown();
+  }
+}
+
 interface Outcome {
   readonly seconds: number | null;
   readonly moves: number;
   readonly failed: number;
+  /** Subscriber-visible removals from the restart on, per subscriber (one on each member that stayed up). */
+  readonly removals: readonly number[];
   readonly timeline: Sample[];
   readonly addresses: string[];
 }
@@ -63,11 +101,16 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
   const scenario = new ClusterScenario();
   let fleet: Fleet | undefined;
   let sampler: NodeJS.Timeout | undefined;
+  const counters: RemovalCounter[] = [];
   try {
     await scenario.start(balancing ? {} : { balancer: { enabled: false } });
-    fleet = new Fleet(config.clients, scenario.addresses, config.requestIntervalMs);
+    fleet = new Fleet(config.clients, scenario.addresses, config.requestIntervalMs, SERVICE);
     const f = fleet;
     await f.ready(180_000);
+    // Subscribers on the members that stay up (nodes[0] is the one killed).
+    for (const node of scenario.nodes.slice(1)) counters.push(new RemovalCounter(node.address));
+    await Promise.all(counters.map((c) => c.start()));
+    const allListed = async () => counters.every((c) => c.size === config.clients);
     const fleetUp = Date.now();
     await until(async () => isEven((await f.stats()).perServer, scenario.addresses), 90_000);
     // Steady state before the failure: clients connected for longer than the balancer's cool-down,
@@ -89,8 +132,11 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
       const s = await f.stats();
       return !s.perServer[victim.address] && !s.perServer['unconnected'];
     }, 90_000);
+    // Every instance registered again elsewhere: removals from here on are the rebalance's.
+    if (!(await until(allListed, 90_000))) throw new Error(`subscribers list ${counters.map((c) => c.size).join(', ')} of ${config.clients} instances after the kill`);
     const before = await scenario.resetsSent();
     const failedBefore = (await f.stats()).failed;
+    for (const counter of counters) counter.counting = true;
     await victim.start();
     restartedAt = Date.now();
     // Samples taken before the restart was known: re-based on the restart time.
@@ -104,19 +150,29 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
     const seconds = even ? (Date.now() - restartedAt) / 1000 : null;
     clearInterval(operator);
     await sleep(3000);
+    // Instances removed and not yet back: waited for (a re-add ends the flap), up to the limit.
+    await until(allListed, config.limitMs);
     clearInterval(sampler);
     const moves = (await scenario.resetsSent()) - before;
     const failed = (await f.stats()).failed - failedBefore;
-    return { seconds, moves, failed, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
+    const removals = counters.map((c) => c.removals);
+    return { seconds, moves, failed, removals, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
   } finally {
     clearInterval(sampler);
+    await Promise.all(counters.map((c) => c.shutdown()));
     await fleet?.stop();
     await scenario.dispose();
   }
 }
 
 const minimum = Math.floor(config.clients / 3);
-const summarize = (o: Outcome) => ({ seconds: o.seconds, moves: o.moves, failed: o.failed });
+const summarize = (o: Outcome) => ({ seconds: o.seconds, moves: o.moves, failed: o.failed, removals: o.removals });
+/** Removals a subscriber saw (the median subscriber), and per moved client. */
+const removalFigures = (outcomes: readonly Outcome[]) => {
+  const perRun = outcomes.map((o) => median(o.removals));
+  const moves = median(outcomes.map((o) => o.moves));
+  return { median: median(perRun), perMovedClient: moves === 0 ? 0 : Math.round((median(perRun) / moves) * 100) / 100, runs: outcomes.map((o) => o.removals) };
+};
 
 console.log(
   `rebalance benchmark on ${os.cpus().length} cores: ${config.clients} clients (a request each ${config.requestIntervalMs} ms), 3 members, ` +
@@ -143,17 +199,19 @@ const result = {
     failedRequests: on.reduce((s, o) => s + o.failed, 0),
     runs: on.map(summarize),
   },
-  baseline: off ? { ...summarize(off), movesPerMinimum: Math.round((off.moves / minimum) * 100) / 100 } : null,
+  removals: removalFigures(on),
+  baseline: off ? { ...summarize(off), movesPerMinimum: Math.round((off.moves / minimum) * 100) / 100, removalsPerSubscriber: median(off.removals) } : null,
 };
 console.log(`\nrebalance, ${config.clients} clients, 3 members, restart of one (minimum moves = floor(total/3) = ${minimum})`);
 console.log(
   `  balancing on  (median of ${config.runs}): ${Number.isFinite(onMedianSeconds) ? `${onMedianSeconds.toFixed(1)} s` : `not even within ${config.limitMs / 1000} s`} to ±10 %, ` +
     `moves ${onMoves} (${result.balancingOn.movesPerMinimum} × minimum), failed requests ${result.balancingOn.failedRequests} in all runs`,
 );
+console.log(`  subscriber-visible removals from the restart on (balancing on): ${result.removals.median} per subscriber, ${result.removals.perMovedClient} per moved client (goal 0)`);
 if (off) {
   console.log(
     `  baseline, off + smartReloadCluster each second: ${off.seconds === null ? `not even within ${config.limitMs / 1000} s` : `${off.seconds.toFixed(1)} s`}, ` +
-      `moves ${off.moves} (${result.baseline!.movesPerMinimum} × minimum), failed ${off.failed}`,
+      `moves ${off.moves} (${result.baseline!.movesPerMinimum} × minimum), failed ${off.failed}, removals ${result.baseline!.removalsPerSubscriber} per subscriber`,
   );
 }
 

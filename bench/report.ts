@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNumber } from './support/format.js';
-import type { UnaryFigures } from './support/result-types.js';
+import type { ConfigServerFigures, LoadFigures, NamingServerFigures, PushSummary, UnaryFigures } from './support/result-types.js';
 import { RESULTS_DIR } from './support/results.js';
 import { isEntryPoint } from './support/standalone.js';
 import { TARGET_LABEL, type TargetKey } from './support/targets.js';
@@ -71,12 +71,23 @@ interface RebalanceResult extends Common {
   readonly config: { readonly clients: number; readonly runs: number; readonly limitMs: number };
   readonly minimumMoves: number;
   readonly balancingOn: { readonly medianSeconds: number | null; readonly medianMoves: number; readonly movesPerMinimum: number; readonly failedRequests: number };
-  readonly baseline: (RebalanceOutcome & { readonly movesPerMinimum: number }) | null;
+  readonly baseline: (RebalanceOutcome & { readonly movesPerMinimum: number; readonly removalsPerSubscriber?: number }) | null;
+  /** Every client registering an instance: removals a subscriber saw from the restart on (absent in results from before). */
+  readonly removals?: { readonly median: number; readonly perMovedClient: number };
 }
 interface NamingResult extends Common {
   readonly config: { readonly changes: number; readonly kills: number };
-  readonly pushMs: { readonly crossMember: Percentiles; readonly sameMember: Percentiles };
-  readonly removalAfterKillMs: { readonly median: number; readonly runs: readonly number[] };
+  /** Across members: absent when the run skipped that part. */
+  readonly pushMs?: { readonly crossMember: Percentiles; readonly sameMember: Percentiles };
+  readonly removalAfterKillMs?: { readonly median: number; readonly runs: readonly number[] };
+  /** One server at a time, ours and the peers (absent in results from before). */
+  readonly servers?: readonly NamingServerFigures[];
+}
+interface ConfigResult extends Common {
+  readonly config: { readonly store: string; readonly levels: readonly number[]; readonly changes: number; readonly clientPublishes: number };
+  readonly notifyMs: Percentiles;
+  /** Absent in results from before the per-server figures. */
+  readonly servers?: readonly ConfigServerFigures[];
 }
 
 interface Results {
@@ -87,6 +98,7 @@ interface Results {
   readonly client?: ClientResult;
   readonly rebalance?: RebalanceResult;
   readonly naming?: NamingResult;
+  readonly config?: ConfigResult;
 }
 
 function read<T>(dir: string, name: string): T | undefined {
@@ -216,23 +228,31 @@ function rebalanceSection(r: RebalanceResult, plotPath: string): string {
   return [
     `### Rebalance after a restart`,
     ``,
-    `3 members on 127.0.0.1–3, ${num(r.config.clients)} clients (our RpcClient, one process); one member SIGKILLed, its clients move to the others, ` +
+    `3 members on 127.0.0.1–3, ${num(r.config.clients)} clients (our ${r.removals ? 'NamingClient' : 'RpcClient'}, one process); one member SIGKILLed, its clients move to the others, ` +
       `then it restarts. Time from the restart until every member is within ±10 % of even; moves are ConnectResetRequests sent (minimum ${num(r.minimumMoves)}).`,
     ``,
+    ...(r.removals
+      ? [
+          `Each client is a NamingClient that registered one instance of one service; a subscriber on each member that stayed up counts the instances that vanished from its list ` +
+            `from the restart on (subscriber-visible removals, the median subscriber; goal 0).`,
+          ``,
+        ]
+      : []),
     table(
-      ['', 'to ±10 %', 'moves', 'moves / minimum', 'failed requests'],
+      ['', 'to ±10 %', 'moves', 'moves / minimum', 'failed requests', 'removals seen'],
       [
-        [`balancing on (median of ${r.config.runs})`, seconds(on.medianSeconds), num(on.medianMoves), on.movesPerMinimum.toFixed(2), num(on.failedRequests)],
-        ...(off ? [['balancing off, smartReloadCluster every 1 s', seconds(off.seconds), num(off.moves), off.movesPerMinimum.toFixed(2), num(off.failed)]] : []),
+        [`balancing on (median of ${r.config.runs})`, seconds(on.medianSeconds), num(on.medianMoves), on.movesPerMinimum.toFixed(2), num(on.failedRequests), num(r.removals?.median)],
+        ...(off ? [['balancing off, smartReloadCluster every 1 s', seconds(off.seconds), num(off.moves), off.movesPerMinimum.toFixed(2), num(off.failed), num(off.removalsPerSubscriber)]] : []),
       ],
-      ['l', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r'],
     ),
     ``,
     `![connections per member over time, balancing on and off](${plotPath})`,
   ].join('\n');
 }
 
-function namingSection(n: NamingResult): string {
+function namingSection(n: NamingResult): string | undefined {
+  if (n.pushMs === undefined || n.removalAfterKillMs === undefined) return undefined;
   const cross = n.pushMs.crossMember;
   const same = n.pushMs.sameMember;
   return [
@@ -252,6 +272,70 @@ function namingSection(n: NamingResult): string {
     ),
     ``,
     `Registering process SIGKILLed → removal pushed on another member: median ${num(n.removalAfterKillMs.median, 1)} ms over ${n.removalAfterKillMs.runs.length} runs.`,
+  ].join('\n');
+}
+
+const percentiles = (p: PushSummary | undefined): string => (p === undefined || p.lastMs.n === 0 ? '-' : `${num(p.lastMs.p50, 1)} / ${num(p.lastMs.p99, 1)}`);
+const perCpu = (f: LoadFigures | null | undefined): string => (f ? `${num(f.requestsPerSecond)} (${num(f.perServerCpuSecond)})` : '-');
+/** A part a peer could not do: shown as a note under the tables, not as a zero. */
+const partNotes = (servers: readonly { readonly label: string; readonly errors: readonly string[] }[]): string[] =>
+  servers.flatMap((s) => s.errors.map((e) => `- ${s.label}: ${e.split('\n')[0]}`));
+
+function namingServersSection(servers: readonly NamingServerFigures[]): string {
+  const levels = [...new Set(servers.flatMap((s) => s.push.map((p) => p.subscribers)))].sort((a, b) => a - b);
+  const notes = partNotes(servers);
+  return [
+    `### Naming on one server`,
+    ``,
+    `Each server below (ours and the peers that ran), one at a time, over raw gRPC requests from driver processes. Register: 8 registered connections × 4 calls in flight, ` +
+      `each call a new address for one of 16 services (batch: 10 instances); req/s with requests per server CPU-second in brackets. ` +
+      `Push: an instance registered at a new address, timed from the request until the last subscribing connection got the NotifySubscriberRequest (each acks at once). ` +
+      `Disconnect: a registering connection dropped → the last subscriber told. Memory: RSS (ours: heap after GC) over the instances registered by batch, per instance; a JVM's RSS (Nacos) follows its heap sizing more than the items and may even shrink.`,
+    ``,
+    table(
+      ['server', 'InstanceRequest/s (per CPU-s)', 'BatchInstanceRequest/s (per CPU-s)', ...levels.map((l) => `push to ${num(l)} p50 / p99 ms`), 'disconnect → all told p50 / p99 ms', 'B per instance RSS / heap'],
+      servers.map((s) => [
+        s.label,
+        perCpu(s.register?.single),
+        perCpu(s.register?.batch),
+        ...levels.map((l) => percentiles(s.push.find((p) => p.subscribers === l))),
+        s.disconnect && s.disconnect.lastMs.n > 0 ? `${num(s.disconnect.lastMs.p50, 1)} / ${num(s.disconnect.lastMs.p99, 1)}` : '-',
+        s.memory ? `${num(s.memory.rssBytesPerItem)} / ${num(s.memory.heapBytesPerItem)}` : '-',
+      ]),
+    ),
+    ...(notes.length > 0 ? [``, `Parts a server could not do:`, ``, ...notes] : []),
+  ].join('\n');
+}
+
+function configSection(c: ConfigResult & { readonly servers: readonly ConfigServerFigures[] }): string {
+  const levels = c.config.levels;
+  const notes = partNotes(c.servers);
+  return [
+    `### Config`,
+    ``,
+    `Each server below (ours on store ${c.config.store}, and the peers that ran), one at a time, over raw gRPC requests from driver processes (8 registered connections × 8 calls in flight). ` +
+      `Query: ConfigQueryRequest for one key against HealthCheck on the same server, the ratio their throughput's (median of rounds). ` +
+      `Publish: each call a new content for one of 16 keys. req/s with requests per server CPU-second in brackets. ` +
+      `Change: a publish, timed until the last listening connection got its ConfigChangeNotifyRequest. Memory: per listened key, over keys listened by ConfigBatchListenRequest (a JVM's RSS, as for naming, is noise).`,
+    ``,
+    table(
+      ['server', 'HealthCheck/s (per CPU-s)', 'ConfigQuery/s (per CPU-s)', 'query / HealthCheck', 'ConfigPublish/s (per CPU-s)', ...levels.map((l) => `change to ${num(l)} p50 / p99 ms`), 'B per key RSS / heap'],
+      c.servers.map((s) => {
+        const round = s.query?.rounds.at(-1);
+        return [
+          s.label,
+          perCpu(round?.health),
+          perCpu(round?.query),
+          s.query ? s.query.medianRatio.toFixed(2) : '-',
+          perCpu(s.publish),
+          ...levels.map((l) => percentiles(s.change.find((p) => p.listeners === l))),
+          s.memory ? `${num(s.memory.rssBytesPerItem)} / ${num(s.memory.heapBytesPerItem)}` : '-',
+        ];
+      }),
+    ),
+    ``,
+    `Our ConfigClient publishing → another ConfigClient's listener called, one at a time over ${num(c.config.clientPublishes)} publishes: p50 ${num(c.notifyMs.p50, 1)} ms, p99 ${num(c.notifyMs.p99, 1)} ms.`,
+    ...(notes.length > 0 ? [``, `Parts a server could not do:`, ``, ...notes] : []),
   ].join('\n');
 }
 
@@ -284,6 +368,26 @@ function targetsSection(results: Results): string {
       `${rb.balancingOn.medianSeconds === null ? 'not even' : `${rb.balancingOn.medianSeconds.toFixed(1)} s`}, ${rb.balancingOn.movesPerMinimum.toFixed(2)} ×, ${rb.balancingOn.failedRequests} failed`,
     ]);
   }
+  const naming = results.naming?.servers;
+  const ourNaming = naming?.find((s) => s.target === 'ours');
+  if (ourNaming) {
+    const push1k = ourNaming.push.find((p) => p.subscribers === 1000);
+    if (push1k) rows.push(['naming push to 1,000 subscribers p99 < 200 ms', `${num(push1k.lastMs.p99, 1)} ms`]);
+    if (ourNaming.disconnect) rows.push(['naming disconnect → every subscriber told p99 < 100 ms', `${num(ourNaming.disconnect.lastMs.p99, 1)} ms (${num(ourNaming.disconnect.subscribers)} subscribers)`]);
+    const nacos = naming?.find((s) => s.target === 'nacos')?.register;
+    if (ourNaming.register && nacos) {
+      const single = ourNaming.register.single.perServerCpuSecond / nacos.single.perServerCpuSecond;
+      const batch = ourNaming.register.batch.perServerCpuSecond / nacos.batch.perServerCpuSecond;
+      rows.push(['register ≥ 0.5 × Nacos 2.2.4 per server CPU-s', `single ${single.toFixed(2)}, batch ${batch.toFixed(2)}`]);
+    }
+  }
+  const ourConfig = results.config?.servers?.find((s) => s.target === 'ours');
+  if (ourConfig) {
+    if (ourConfig.query) rows.push(['config query ≥ 0.8 × our HealthCheck throughput', ourConfig.query.medianRatio.toFixed(2)]);
+    const change1k = ourConfig.change.find((c) => c.listeners === 1000);
+    if (change1k) rows.push(['config change to 1,000 listeners p99 < 200 ms', `${num(change1k.lastMs.p99, 1)} ms`]);
+  }
+  if (rb?.removals) rows.push(['rebalance with instances: subscriber-visible removals 0', `${num(rb.removals.median)} (${rb.removals.perMovedClient.toFixed(2)} per moved client)`]);
   return [`### Targets`, ``, table(['target', 'measured'], rows, ['l', 'l'])].join('\n');
 }
 
@@ -303,6 +407,7 @@ export function writeReport(options: ReportOptions): { markdown: string; paths: 
     client: read<ClientResult>(dir, 'client'),
     rebalance: read<RebalanceResult>(dir, 'rebalance'),
     naming: read<NamingResult>(dir, 'naming'),
+    config: read<ConfigResult>(dir, 'config'),
   };
   const any = Object.values(results).find((r): r is Common => r !== undefined);
   const plotFromRepo = 'bench/results/rebalance.svg';
@@ -315,6 +420,8 @@ export function writeReport(options: ReportOptions): { markdown: string; paths: 
     results.client && clientSection(results.client),
     results.rebalance && rebalanceSection(results.rebalance, plotFromRepo),
     results.naming && namingSection(results.naming),
+    results.naming?.servers && namingServersSection(results.naming.servers),
+    results.config?.servers && configSection({ ...results.config, servers: results.config.servers }),
   ].filter((s): s is string => typeof s === 'string');
   const markdown = `${sections.join('\n\n')}\n`;
   const paths = [join(dir, 'latest.json'), join(dir, 'latest.md')];

@@ -2,8 +2,11 @@
 // the machine with another), then bench/results/latest.json, latest.md and the README's
 // performance section from their results (bench/report.ts).
 // Usage: node --import tsx bench/run.ts [--quick] [--only unary,connections,naming,...] [--no-readme]
-//   --quick: every benchmark at a small scale (under 2 minutes), for a smoke run;
-//   full: about 15 minutes on 2 cores.
+//   --quick: every benchmark at a small scale, for a smoke run (naming, config and rebalance take
+//   about 5 minutes of it: they start r-nacos when installed, and up to 1,000 subscribers);
+//   full: about an hour on 2 cores (estimated from its parts: naming and config each start ours,
+//   r-nacos and Nacos 2.2.4 and push to 10,000 connections, about 10 minutes each; the rebalance
+//   runs 3,000 naming clients 4 times, about 25).
 // Benchmarks print figures; none passes or fails on speed. A benchmark that crashes is reported
 // and the suite goes on; the exit code is then 1.
 import { spawn } from 'node:child_process';

@@ -63,7 +63,7 @@ const h2loadAvailable = args['skip-h2load'] ? undefined : h2loadVersion();
 
 type Target = BenchTarget;
 // Baselines first: round 1 visits them before ours, round 2 after, and so on.
-const TARGETS = benchTargets(HOST, { ours: 'cli', skipRnacos: args['skip-rnacos'], nacos: !args['skip-nacos'] && !args.quick, ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) }).sort(
+const TARGETS = benchTargets(HOST, { ours: 'cli', bothTransports: true, skipRnacos: args['skip-rnacos'], nacos: !args['skip-nacos'] && !args.quick, ...(args.targets === undefined ? {} : { only: args.targets.split(',') }) }).sort(
   (a, b) => Number(isOurs(a.key)) - Number(isOurs(b.key)),
 );
 const label = (key: TargetKey) => TARGETS.find((t) => t.key === key)!.label;
@@ -260,15 +260,15 @@ interface Pair {
   readonly note: string;
 }
 const PAIRS: readonly Pair[] = ([
-  { a: 'ours-h2', b: 'raw-h2', note: 'issue 16: >= 0.85, per server CPU-s too' },
-  { a: 'ours-h2', b: 'ours', note: 'http2 / grpc-js transport' },
-  { a: 'ours', b: 'grpc-js', note: 'target >= 0.85' },
-  { a: 'ours', b: 'raw-h2', note: '' },
+  { a: 'ours', b: 'raw-h2', note: 'issue 16: >= 0.85, per server CPU-s too' },
+  { a: 'ours', b: 'ours-other', note: 'default / other gRPC transport' },
+  { a: 'ours-other', b: 'grpc-js', note: '' },
+  { a: 'ours-other', b: 'raw-h2', note: '' },
   { a: 'grpc-js', b: 'raw-h2', note: 'issue: ~0.67' },
-  { a: 'ours-h2', b: 'r-nacos', note: 'target >= 1 per server CPU-s' },
-  { a: 'ours', b: 'r-nacos', note: '' },
-  { a: 'ours-h2', b: 'nacos', note: '' },
+  { a: 'ours', b: 'r-nacos', note: 'target >= 1 per server CPU-s' },
+  { a: 'ours-other', b: 'r-nacos', note: '' },
   { a: 'ours', b: 'nacos', note: '' },
+  { a: 'ours-other', b: 'nacos', note: '' },
 ] satisfies Pair[]).filter((pair) => TARGETS.some((t) => t.key === pair.a) && TARGETS.some((t) => t.key === pair.b));
 /** Ratio a/b of one figure within each round; median and range over rounds. */
 function ratio(a: TargetKey, b: TargetKey, load: Load, pick: (r: Row) => number): { median: number; min: number; max: number } {

@@ -2,20 +2,12 @@
 // opens and registers its share of idle connections (raw node:http2 with our codec, answering
 // pushes), and drops some of them on request, noting when it did.
 // Protocol over IPC: open → opened, drop → dropped, exit on disconnect.
-import { H2GrpcConnection } from './h2-grpc-client.js';
+import type { H2GrpcConnection } from './h2-grpc-client.js';
+import { ConnectionRamp, type OpenPlan } from './open-lanes.js';
 import { epochNow } from './standalone.js';
 
 export type ToConnectionWorker =
-  | {
-      readonly type: 'open';
-      readonly host: string;
-      readonly port: number;
-      readonly count: number;
-      /** Source addresses, used in turn. */
-      readonly localAddresses: readonly string[];
-      /** Setups in flight at once. */
-      readonly concurrency: number;
-    }
+  | ({ readonly type: 'open' } & OpenPlan)
   | { readonly type: 'drop'; readonly count: number; readonly intervalMs: number };
 
 export type FromConnectionWorker =
@@ -25,31 +17,15 @@ export type FromConnectionWorker =
   | { readonly type: 'failed'; readonly error: string };
 
 const connections: H2GrpcConnection[] = [];
-let nextSource = 0;
+const ramp = new ConnectionRamp();
 
 async function open(message: Extract<ToConnectionWorker, { type: 'open' }>): Promise<FromConnectionWorker> {
-  let remaining = message.count;
-  let opened = 0;
-  let errors = 0;
-  let firstError: string | undefined;
   const started = performance.now();
-  async function lane(): Promise<void> {
-    while (remaining > 0) {
-      remaining--;
-      const localAddress = message.localAddresses[nextSource++ % message.localAddresses.length];
-      try {
-        const connection = await H2GrpcConnection.connect({ host: message.host, port: message.port, ...(localAddress === undefined ? {} : { localAddress }) });
-        connections.push(connection);
-        await connection.register();
-        opened++;
-      } catch (error) {
-        errors++;
-        firstError ??= String(error);
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: message.concurrency }, lane));
-  return { type: 'opened', opened, errors, ...(firstError === undefined ? {} : { firstError }), ms: performance.now() - started };
+  const tally = await ramp.open(message, async (connection) => {
+    connections.push(connection);
+    await connection.register();
+  });
+  return { type: 'opened', ...tally, ms: performance.now() - started };
 }
 
 async function drop(count: number, intervalMs: number): Promise<FromConnectionWorker> {

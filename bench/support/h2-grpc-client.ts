@@ -11,6 +11,7 @@ import {
   ErrorCode,
   GrpcPaths,
   request,
+  type MessageRegistry,
   type Labels,
   type Message,
   type RequestMessage,
@@ -221,6 +222,8 @@ export interface H2BiStreamOptions {
   readonly autoAck?: boolean;
   /** Every message the server sends, decoded (or the decode error). */
   readonly onMessage?: (message: Message | Error) => void;
+  /** The types pushes are decoded with (default: the connection layer's); naming and config pushes need theirs. */
+  readonly registry?: MessageRegistry;
 }
 
 /** The client's half of `/BiRequestStream/requestBiStream`. */
@@ -268,7 +271,7 @@ export class H2BiStream {
     this.received++;
     let message: Message | Error;
     try {
-      message = decodePayload(bytes);
+      message = decodePayload(bytes, this.options.registry);
     } catch (error) {
       message = error as Error;
     }

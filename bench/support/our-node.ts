@@ -3,27 +3,37 @@
 // one awaited ClientDetectionRequest push per registered connection; a close is logged when the
 // connection is unregistered and listeners are told (this logger is the last listener).
 // Its gRPC transport: NACOS_TRANSPORT (grpc-js or http2), as in the tests.
-// Standalone: node --expose-gc --import tsx bench/support/our-node.ts [--host H] [--port P]
-//   (--port: the SDK gRPC port wanted, 0 = any free main port; HTTP is 1000 below it)
+// Standalone: node --expose-gc --import tsx bench/support/our-node.ts [--host H] [--port P] [--config F]
+//   (--port: the SDK gRPC port wanted, 0 = any free main port; HTTP is 1000 below it;
+//    --config: a node config file as the CLI takes, e.g. a `db` section for the config store)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PortOffset, request } from '../../src/protocol/index.js';
+import { readConfigFile } from '../../src/node/config.js';
 import { startNode } from '../../src/node/index.js';
 import { findMainPort } from '../../test/support/ports.js';
 import { transportUnderTest } from '../../test/support/server.js';
 import { CloseLog } from './fan-out.js';
-import { isEntryPoint, serveStandalone, type RunningServer } from './standalone.js';
+import { isEntryPoint, serveStandalone, type RunningServer, type ServerModuleOptions } from './standalone.js';
 
-export async function startOurNodeServer(host: string, sdkPort: number): Promise<RunningServer> {
+export async function startOurNodeServer(host: string, sdkPort: number, options: ServerModuleOptions = {}): Promise<RunningServer> {
   const port = sdkPort === 0 ? await findMainPort([host]) : sdkPort - PortOffset.SDK_GRPC;
   const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
-  const node = await startNode({ host, port, home, logLevel: 'warn', transport: transportUnderTest() });
+  let node: Awaited<ReturnType<typeof startNode>>;
+  try {
+    const fromFile = options.configFile === undefined ? {} : await readConfigFile(options.configFile);
+    node = await startNode({ transport: transportUnderTest(), ...fromFile, host, port, home, logLevel: 'warn' });
+  } catch (error) {
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   const closes = new CloseLog();
   node.server.addConnectionListener({ name: 'bench-close-log', onDisconnected: (c) => closes.record(`${c.meta.remoteIp}:${c.meta.remotePort}`) });
   const detection = request('ClientDetectionRequest');
   return {
     port: port + PortOffset.SDK_GRPC,
+    home,
     close: async () => {
       await node.close();
       rmSync(home, { recursive: true, force: true });

@@ -18,3 +18,76 @@ export interface UnaryFigures<Load extends string = string> {
   readonly driverCores: number | null;
   readonly errors: number;
 }
+
+/** Percentiles of a set of samples (stats.ts `summary`), ms. */
+export interface Summary {
+  readonly n: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** A unary load against a server that runs a module's handlers (naming, config). */
+export interface LoadFigures {
+  readonly requestsPerSecond: number;
+  /** Server CPU time over the window, in cores. */
+  readonly serverCores: number;
+  readonly perServerCpuSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly firstError?: string;
+}
+
+/** One change pushed to many connections, repeated (subscriber-fleet.ts `summarizeTimings`). */
+export interface PushSummary {
+  readonly changes: number;
+  /** From the change's request until the last / first connection got its push, over the changes every connection got. */
+  readonly lastMs: Summary;
+  readonly firstMs: Summary;
+  /** Pushes never received within the hang guard, all changes together. */
+  readonly missing: number;
+}
+
+/** Server memory growth per item (instance, listened key) over `items`; heap null where the server cannot say. */
+export interface MemoryPerItem {
+  readonly items: number;
+  readonly rssBytesPerItem: number;
+  readonly heapBytesPerItem: number | null;
+}
+
+/** Register throughput: a batch request carries `instancesPerRequest` instances. */
+export interface RegisterFigures extends LoadFigures {
+  readonly instancesPerRequest: number;
+}
+
+export interface NamingServerFigures {
+  readonly target: TargetKey;
+  readonly label: string;
+  /** Per registered instance. */
+  readonly memory: MemoryPerItem | null;
+  readonly register: { readonly single: RegisterFigures; readonly batch: RegisterFigures } | null;
+  readonly push: readonly (PushSummary & { readonly subscribers: number })[];
+  /** A registering connection dropped → every subscriber got the push without its instance. */
+  readonly disconnect: { readonly subscribers: number; readonly runs: number; readonly lastMs: Summary; readonly missing: number } | null;
+  /** Why a part could not run on this target (it is left out, the rest goes on). */
+  readonly errors: readonly string[];
+}
+
+export interface QueryRound {
+  readonly health: LoadFigures;
+  readonly query: LoadFigures;
+  /** ConfigQuery / HealthCheck throughput in this round. */
+  readonly ratio: number;
+}
+
+export interface ConfigServerFigures {
+  readonly target: TargetKey;
+  readonly label: string;
+  readonly query: { readonly rounds: readonly QueryRound[]; readonly medianRatio: number } | null;
+  readonly publish: LoadFigures | null;
+  readonly change: readonly (PushSummary & { readonly listeners: number })[];
+  /** Per listened key. */
+  readonly memory: MemoryPerItem | null;
+  readonly errors: readonly string[];
+}

@@ -25,7 +25,7 @@ export class ServerProcess {
     readonly host: string,
     private readonly child: ChildProcess,
     /** Removed when the process stops. */
-    private readonly tempDir?: string,
+    private tempDir?: string,
   ) {
     for (const output of [child.stdout, child.stderr]) {
       if (output === null) continue;
@@ -46,6 +46,11 @@ export class ServerProcess {
 
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** A dir the process made (a standalone module's home): removed after it stops, even when killed. */
+  removeOnStop(dir: string | undefined): void {
+    this.tempDir = dir;
   }
 
   /** The last lines the process printed, for error messages. */
@@ -157,13 +162,15 @@ export interface StandaloneOptions {
   readonly transport?: TransportKind;
   /** More node flags, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** More arguments for the module, e.g. our node's `--config FILE`. */
+  readonly args?: readonly string[];
 }
 
 /** A server module run standalone (bench/support/standalone.ts): ready on its JSON line. */
 export async function startStandaloneServer(name: string, moduleUrl: URL, host: string, options: StandaloneOptions = {}): Promise<ServerProcess> {
-  const { exposeGc = false, timeoutMs = 30_000, transport, nodeArgs = [] } = options;
+  const { exposeGc = false, timeoutMs = 30_000, transport, nodeArgs = [], args = [] } = options;
   const child = spawnTs(
-    [fileURLToPath(moduleUrl), '--host', host, '--port', '0'],
+    [fileURLToPath(moduleUrl), '--host', host, '--port', '0', ...args],
     [...(exposeGc ? ['--expose-gc'] : []), ...nodeArgs],
     transport === undefined ? process.env : { ...process.env, NACOS_TRANSPORT: transport },
   );
@@ -175,8 +182,9 @@ export async function startStandaloneServer(name: string, moduleUrl: URL, host: 
     await server.stop();
     throw error;
   }
-  const ready = JSON.parse(readyLine) as { port: number };
+  const ready = JSON.parse(readyLine) as { port: number; home?: string };
   server.port = ready.port;
+  server.removeOnStop(ready.home);
   return server;
 }
 

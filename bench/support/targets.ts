@@ -1,19 +1,20 @@
 // The servers a benchmark measures side by side: our node and the baselines, each started in a
 // process of its own (server-process.ts).
 import { NACOS_224, PeerServer, RNACOS } from '../../test/support/peer-server.js';
-import type { TransportKind } from '../../src/server/transport/types.js';
+import { DEFAULT_TRANSPORT, TRANSPORT_KINDS, type TransportKind } from '../../src/server/transport/types.js';
 import { startOurNode, startPeer, startStandaloneServer, type ServerProcess } from './server-process.js';
 
-export type TargetKey = 'ours' | 'ours-h2' | 'raw-h2' | 'grpc-js' | 'r-nacos' | 'nacos';
+export type TargetKey = 'ours' | 'ours-other' | 'raw-h2' | 'grpc-js' | 'r-nacos' | 'nacos';
 
-/** Our node on each gRPC transport: `ours` on grpc-js, `ours-h2` on node:http2 (issue 16). */
-export const OUR_TARGETS: readonly TargetKey[] = ['ours', 'ours-h2'];
+/** Our node: `ours` on the default gRPC transport, `ours-other` on the other one (issue 16). */
+export const OUR_TARGETS: readonly TargetKey[] = ['ours', 'ours-other'];
+const OTHER_TRANSPORT: TransportKind = TRANSPORT_KINDS.find((kind) => kind !== DEFAULT_TRANSPORT)!;
 export const isOurs = (key: TargetKey): boolean => OUR_TARGETS.includes(key);
 
 /** How tables name each target. */
 export const TARGET_LABEL: Record<TargetKey, string> = {
-  ours: 'ours (grpc-js)',
-  'ours-h2': 'ours (http2)',
+  ours: `ours (${DEFAULT_TRANSPORT})`,
+  'ours-other': `ours (${OTHER_TRANSPORT})`,
   'raw-h2': 'raw node:http2',
   'grpc-js': 'bare grpc-js',
   'r-nacos': 'r-nacos 0.8.8',
@@ -39,7 +40,11 @@ export interface TargetOptions {
   readonly skipRnacos?: boolean;
   /** Add a real Nacos 2.2.4 server when built (interop/peers/nacos-server.sh build). */
   readonly nacos?: boolean;
-  /** Only these (ours, on both transports, always runs: every ratio needs it). */
+  /** A node config file for our node as a module (e.g. the config store's database). */
+  readonly nodeConfigFile?: string;
+  /** Our node on both gRPC transports (`ours` and `ours-other`); else on the default one only. */
+  readonly bothTransports?: boolean;
+  /** Only these (ours always runs: every ratio needs it). */
   readonly only?: readonly string[];
 }
 
@@ -50,10 +55,17 @@ export function benchTargets(host: string, options: TargetOptions): BenchTarget[
   const ours = (key: TargetKey, transport: TransportKind): BenchTarget =>
     options.ours === 'cli'
       ? { key, label: TARGET_LABEL[key], start: () => startOurNode(host, { transport }), commands: false, realConnectionIds: true }
-      : { key, label: TARGET_LABEL[key], start: () => startStandaloneServer(key, module('./our-node.ts'), host, { exposeGc, transport }), commands: true, realConnectionIds: true };
+      : {
+          key,
+          label: TARGET_LABEL[key],
+          start: () =>
+            startStandaloneServer(key, module('./our-node.ts'), host, { exposeGc, transport, args: options.nodeConfigFile === undefined ? [] : ['--config', options.nodeConfigFile] }),
+          commands: true,
+          realConnectionIds: true,
+        };
   const targets: BenchTarget[] = [
-    ours('ours', 'grpc-js'),
-    ours('ours-h2', 'http2'),
+    ours('ours', DEFAULT_TRANSPORT),
+    ...(options.bothTransports === true ? [ours('ours-other', OTHER_TRANSPORT)] : []),
     { key: 'raw-h2', label: TARGET_LABEL['raw-h2'], start: () => startStandaloneServer('raw-h2', module('../baselines/raw-h2-responder.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
     { key: 'grpc-js', label: TARGET_LABEL['grpc-js'], start: () => startStandaloneServer('grpc-js', module('../baselines/grpcjs-bare.ts'), host, { exposeGc }), commands: true, realConnectionIds: false },
   ];

@@ -1,11 +1,11 @@
 // A load driver process for unary benchmarks (forked by unary-load.ts): holds its share of the
 // connections with h2-grpc-client.ts and keeps a fixed number of calls in flight on each.
 // Protocol over IPC ('advanced' serialization): prepare → ready, run → result, close → exit.
-import { decodeEnvelope, encodePayload, request } from '../../src/protocol/index.js';
-import { encodeFrame } from './grpc-framing.js';
+import { decodeEnvelope } from '../../src/protocol/index.js';
 import { H2GrpcConnection } from './h2-grpc-client.js';
+import { callFrames, expectedReply, moduleLabel, type UnaryCall } from './unary-calls.js';
 
-export type UnaryCall = 'ServerCheck' | 'HealthCheck';
+export type { UnaryCall } from './unary-calls.js';
 
 export interface DriverPlan {
   readonly host: string;
@@ -45,11 +45,6 @@ export type FromDriver =
   | { readonly type: 'result'; readonly result: DriverResult }
   | { readonly type: 'failed'; readonly error: string };
 
-const EXPECTED_REPLY: Record<UnaryCall, string> = {
-  ServerCheck: 'ServerCheckResponse',
-  HealthCheck: 'HealthCheckResponse',
-};
-
 let connections: H2GrpcConnection[] = [];
 let plan: DriverPlan | undefined;
 
@@ -64,7 +59,8 @@ async function prepare(p: DriverPlan): Promise<void> {
   );
   await Promise.all(
     connections.map(async (connection) => {
-      const connectionId = p.register ? await connection.register() : await connection.serverCheck();
+      const module = moduleLabel(p.call);
+      const connectionId = p.register ? await connection.register({ source: 'sdk', ...(module === undefined ? {} : { module }) }) : await connection.serverCheck();
       const expected = `_${connection.localAddress}_${connection.localPort}`;
       if (p.checkConnectionId && !connectionId.endsWith(expected)) {
         throw new Error(`connectionId ${connectionId} does not end with ${expected}`);
@@ -75,10 +71,9 @@ async function prepare(p: DriverPlan): Promise<void> {
 
 async function run(warmupMs: number, durationMs: number): Promise<DriverResult> {
   const p = plan!;
-  const expectedType = EXPECTED_REPLY[p.call];
-  const message = request(`${p.call}Request`);
-  // Encoded and framed once per connection (they differ only by clientIp), sent as is on every call.
-  const frames = connections.map((c) => encodeFrame(encodePayload(message, { clientIp: c.localAddress })));
+  const expectedType = expectedReply(p.call);
+  // Encoded and framed once per connection (they differ by clientIp and instance), sent in turn.
+  const rings = connections.map((c) => callFrames(p.call, c.localAddress, c.localPort));
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -88,11 +83,11 @@ async function run(warmupMs: number, durationMs: number): Promise<DriverResult> 
   let cpuAtFrom: NodeJS.CpuUsage | undefined;
   const cpuTimer = setTimeout(() => (cpuAtFrom = process.cpuUsage()), warmupMs);
 
-  async function lane(connection: H2GrpcConnection, frame: Buffer): Promise<void> {
-    while (performance.now() < to) {
+  async function lane(connection: H2GrpcConnection, ring: readonly Buffer[], offset: number): Promise<void> {
+    for (let turn = offset; performance.now() < to; turn++) {
       const t0 = performance.now();
       try {
-        const reply = await connection.unaryFrame(frame, p.callTimeoutMs);
+        const reply = await connection.unaryFrame(ring[turn % ring.length]!, p.callTimeoutMs);
         const t1 = performance.now();
         // Protobuf layer only: enough to tell a HealthCheckResponse from a 301 ErrorResponse.
         const type = decodeEnvelope(reply).type;
@@ -106,7 +101,9 @@ async function run(warmupMs: number, durationMs: number): Promise<DriverResult> 
     }
   }
 
-  await Promise.all(connections.flatMap((c, i) => Array.from({ length: p.inFlightPerConnection }, () => lane(c, frames[i]!))));
+  // Lanes of one connection start at different places in its ring, so they change different keys.
+  const stride = (ring: readonly Buffer[]) => Math.max(1, Math.floor(ring.length / p.inFlightPerConnection));
+  await Promise.all(connections.flatMap((c, i) => Array.from({ length: p.inFlightPerConnection }, (_, laneIndex) => lane(c, rings[i]!, laneIndex * stride(rings[i]!)))));
   clearTimeout(cpuTimer);
   const cpu = process.cpuUsage(cpuAtFrom);
   return {

@@ -4,16 +4,19 @@
 // replacement yet (its server was killed), as the balancing scenario defines them. Each failure,
 // counted or not, is also described (error, the client's status and connection before and after,
 // its connection events around the request), so a failed assertion says why.
-// Usage: node --import tsx test/support/client-fleet.ts <count> <ip:port,...> [intervalMs]
+// With a service name, each client is a NamingClient (its HealthChecks on the same connection)
+// that registers one instance of that service, 10.60.<i / 256>.<i % 256>:8080.
+// Usage: node --import tsx test/support/client-fleet.ts <count> <ip:port,...> [intervalMs] [service]
 import { createInterface } from 'node:readline';
 import pino from 'pino';
-import { ClientStatus, RpcClient } from '../../src/client/index.js';
+import { ClientStatus, NamingClient, RpcClient } from '../../src/client/index.js';
 import { NacosRemoteError, request } from '../../src/protocol/index.js';
 import type { FleetFailure } from './cluster-scenario.js';
 
 const count = Number(process.argv[2] ?? 90);
 const servers = (process.argv[3] ?? '').split(',');
 const intervalMs = Number(process.argv[4] ?? 300);
+const service = process.argv[5];
 const logger = pino({ level: 'silent' });
 // Failures described in full, of each kind (counted, while orphaned); later ones are only counted.
 const MAX_DESCRIBED = 20;
@@ -45,8 +48,12 @@ function remember(member: Member, what: string): void {
   while (member.events.length > 0 && member.events[0]!.at < now - EVENT_LOOKBACK_MS) member.events.shift();
 }
 
+const namingClients: NamingClient[] = [];
 for (let i = 0; i < count; i++) {
-  const client = new RpcClient({ serverAddresses: servers, logger, keepAliveMs: 2000, healthCheckTimeoutMs: 1000 });
+  const options = { serverAddresses: servers, logger, keepAliveMs: 2000, healthCheckTimeoutMs: 1000 };
+  const naming = service === undefined ? undefined : new NamingClient(options);
+  if (naming) namingClients.push(naming);
+  const client = naming?.rpcClient ?? new RpcClient(options);
   const member: Member = { index: i, client, orphaned: false, losses: 0, events: [] };
   client.on('lost', (id, server, reason) => {
     member.orphaned = true;
@@ -60,7 +67,20 @@ for (let i = 0; i < count; i++) {
   client.on('disconnected', (id, server) => remember(member, `disconnected ${id} from ${server}`));
   fleet.push(member);
 }
-await Promise.all(fleet.map((m) => m.client.start().catch(() => undefined)));
+if (service === undefined) await Promise.all(fleet.map((m) => m.client.start().catch(() => undefined)));
+else {
+  // A start that gives up goes on reconnecting in the background (thousands starting at once in
+  // one process do); the registration is kept first, so the redo registers it once connected.
+  await Promise.all(
+    namingClients.map((n, i) =>
+      n
+        .start()
+        .catch(() => undefined)
+        .then(() => n.registerInstance(service, { ip: `10.60.${i >> 8}.${i & 255}`, port: 8080 }))
+        .catch(() => undefined),
+    ),
+  );
+}
 
 /** The error with its class, codes and causes, on one line. */
 function describeError(error: unknown): string {
@@ -126,7 +146,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'quit') {
     running = false;
     void Promise.all(loops)
-      .then(() => Promise.all(fleet.map((m) => m.client.shutdown())))
+      .then(() => Promise.all(service === undefined ? fleet.map((m) => m.client.shutdown()) : namingClients.map((n) => n.shutdown())))
       .then(() => {
         console.log(JSON.stringify({ ...stats(), event: 'bye' }));
         process.exit(0);

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +13,14 @@ export const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 export class ClusterScenario {
   nodes: NodeProcess[] = [];
   port = 0;
+  /** Holds the members' config file; removed by dispose(). */
+  private configDir: string | undefined;
 
   async start(config: Record<string, unknown>): Promise<void> {
     this.port = await findMainPort(HOSTS);
     const members = HOSTS.map((h) => `${h}:${this.port}`).join(',');
     const dir = mkdtempSync(join(tmpdir(), 'nacos-remote-scenario-'));
+    this.configDir = dir;
     const file = join(dir, 'node.json');
     writeFileSync(file, JSON.stringify({ memberClient: { keepAliveMs: 1000, healthCheckTimeoutMs: 500 }, ...config }));
     this.nodes = HOSTS.map((h) => new NodeProcess(h, this.port, ['--members', members, '--config', file]));
@@ -59,6 +62,7 @@ export class ClusterScenario {
 
   async dispose(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.dispose()));
+    if (this.configDir !== undefined) rmSync(this.configDir, { recursive: true, force: true });
   }
 }
 
@@ -103,8 +107,9 @@ export function describeFailures(stats: FleetStats, which: 'counted' | 'all' = '
 /** The client fleet process. */
 export class Fleet {
   private readonly process: HarnessProcess;
-  constructor(count: number, servers: readonly string[], intervalMs = 300) {
-    this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, String(count), servers.join(','), String(intervalMs)]);
+  /** With `service`, each client is a NamingClient that registers one instance of it. */
+  constructor(count: number, servers: readonly string[], intervalMs = 300, service?: string) {
+    this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, String(count), servers.join(','), String(intervalMs), ...(service === undefined ? [] : [service])]);
   }
   async ready(timeoutMs = 60_000): Promise<FleetStats> {
     return (await this.process.waitForEvent((e) => e.event === 'ready', timeoutMs, 'fleet ready')) as HarnessEvent & FleetStats;
