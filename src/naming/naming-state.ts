@@ -271,6 +271,11 @@ export class NamingState {
     this.adoptByLive(client);
   }
 
+  /** Cancels every hold's end: a closed member's state changes no more. */
+  close(): void {
+    for (const clientId of [...this.holdTimers.keys()]) this.cancelHoldEnd(clientId);
+  }
+
   /** Removes the synced clients not renewed since the time given; answers their ids. */
   expireRemote(renewedBefore: number): string[] {
     const expired = [...this.clients.values()].filter((c) => !this.isLocal(c) && c.renewedAt < renewedBefore);

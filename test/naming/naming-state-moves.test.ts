@@ -325,6 +325,15 @@ describe('NamingState: a member marked down', () => {
     assert.equal(b.state.isHeld('two'), false);
   });
 
+  it('close() cancels every hold\'s end: nothing changes after a node closed', async () => {
+    const { timers, b } = setup();
+    b.state.holdMemberClients(A);
+    b.state.close();
+    assert.equal(timers.scheduledCount, 0);
+    await timers.advance(GRACE_MS * 2);
+    assert.deepEqual(b.changed, []);
+  });
+
   it('with grace 0 a down member\'s clients are left to the sync expiry, as Nacos\'s', async () => {
     const { timers, b } = setup(0);
     b.state.holdMemberClients(A);
