@@ -133,6 +133,11 @@ export interface ClientEvents {
   disconnected: (connectionId: string, server: string) => void;
   /** The current connection failed before a replacement exists. */
   lost: (connectionId: string, server: string, reason: string) => void;
+  /**
+   * The current connection failed its health checks: the client is UNHEALTHY and looks for another
+   * while keeping it open (a hung server's stream may end only minutes later, at its keepalive).
+   */
+  unhealthy: (connectionId: string, server: string) => void;
 }
 
 /** A start() call waiting for RUNNING; it gives up after `attemptsLeft` more failed connect attempts. */
@@ -161,7 +166,7 @@ export class RpcClient {
   private readonly serverList: ServerList;
   private readonly registry = MessageRegistry.connectionLayer();
   private readonly handlers = new Map<string, ServerRequestHandler>();
-  private readonly listeners: { [K in keyof ClientEvents]: ClientEvents[K][] } = { connected: [], disconnected: [], lost: [] };
+  private readonly listeners: { [K in keyof ClientEvents]: ClientEvents[K][] } = { connected: [], disconnected: [], lost: [], unhealthy: [] };
   private readonly timers: Timers;
   private readonly random: () => number;
   private readonly logger: Logger;
@@ -555,6 +560,7 @@ export class RpcClient {
           if (await this.healthCheck()) this.lastActive = this.timers.now();
           else if (this.current !== undefined && !this.isShutdown()) {
             this.statusValue = ClientStatus.UNHEALTHY;
+            this.emit('unhealthy', this.current.connectionId, this.current.address);
             await this.reconnect(undefined, false);
           }
         }

@@ -54,6 +54,8 @@ export class ClusterMembers {
   private readonly clients = new Map<string, RpcClient>();
   private readonly upListeners = new Set<(address: string) => void>();
   private readonly downListeners = new Set<(address: string) => void>();
+  /** Clients whose member the down listeners were told of since they last connected: told once. */
+  private readonly toldDown = new WeakSet<RpcClient>();
   private closed = false;
   /** Member entries' IPs: literal ones, and what hostname entries resolved to. */
   private trustedIps = new Set<string>();
@@ -145,7 +147,10 @@ export class ClusterMembers {
     return () => this.upListeners.delete(listener);
   }
 
-  /** Calls back each time this node's client to a member loses its connection (the member is DOWN). */
+  /**
+   * Calls back each time this node's client to a member stops being connected (the member is
+   * DOWN): its stream ended, its health checks failed (a hung member), or its first connect failed.
+   */
   onMemberDown(listener: (address: string) => void): () => void {
     this.downListeners.add(listener);
     return () => this.downListeners.delete(listener);
@@ -189,6 +194,14 @@ export class ClusterMembers {
     return this.clients.get(address)?.status === ClientStatus.RUNNING ? 'UP' : 'DOWN';
   }
 
+  /** Tells the down listeners, once until the client connects again, unless the member left or we close. */
+  private memberDown(address: string, client: RpcClient): void {
+    if (this.closed || this.toldDown.has(client) || this.clients.get(address) !== client) return;
+    this.toldDown.add(client);
+    this.options.logger.warn({ member: address }, 'member down');
+    for (const listener of this.downListeners) listener(address);
+  }
+
   private async reload(path: string): Promise<void> {
     if (this.closed) return;
     try {
@@ -227,16 +240,15 @@ export class ClusterMembers {
         ...this.options.clientOptions,
       });
       client.on('connected', () => {
+        this.toldDown.delete(client);
         this.options.logger.info({ member: member.address }, 'member up');
         for (const listener of this.upListeners) listener(member.address);
       });
-      client.on('lost', () => {
-        this.options.logger.warn({ member: member.address }, 'member down');
-        for (const listener of this.downListeners) listener(member.address);
-      });
+      const down = (): void => this.memberDown(member.address, client);
+      client.on('lost', down).on('unhealthy', down);
       this.clients.set(member.address, client);
       // A member that is not up yet is retried in the background by its client.
-      client.start().catch(() => undefined);
+      client.start().catch(down);
     }
   }
 }

@@ -26,8 +26,11 @@ function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
   return { ...DEFAULT_NAMING_SYNC_OPTIONS, ...timing };
 }
 
-/** How long a member that started waits for the others' snapshots before it answers reads. */
-const DEFAULT_STARTUP_WAIT_MS = 5000;
+/**
+ * How long a member that started waits for the others' snapshots before it answers reads: under
+ * the 3 s a Java 2.2.4 client gives a request, so a read that waits the whole time still answers.
+ */
+const DEFAULT_STARTUP_WAIT_MS = 2000;
 
 /** How long a moved connection's instances stay listed by default (issue 13). */
 export const DEFAULT_MOVE_GRACE_MS = 10_000;
@@ -55,8 +58,9 @@ export interface NamingOptions {
     /** A synced client its owner stopped verifying is removed after this; default 180 000 ms, as Nacos. */
     readonly expireMs?: number;
     /**
-     * After a start, subscribes and queries wait for every other member's snapshot, at most this
-     * long; default 5000 ms; 0: they are answered at once, from what has arrived (as Nacos's gRPC).
+     * After a start, gRPC subscribes and queries wait for the snapshot of every other member not
+     * found down, at most this long; default 2000 ms (under Java's 3 s request timeout); 0: they are
+     * answered at once, from what has arrived (as Nacos's gRPC).
      */
     readonly startupWaitMs?: number;
   };
@@ -131,8 +135,12 @@ export function attachNaming(
   );
   for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   sync?.start();
-  // A member gone down: its clients' instances get the move grace to be adopted by their redo elsewhere.
-  const removeDownListener = deps.peers?.onMemberDown?.((member) => state.holdMemberClients(member));
+  // A member gone down: its clients' instances get the move grace to be adopted by their redo
+  // elsewhere, and a start does not wait for a snapshot it cannot send.
+  const removeDownListener = deps.peers?.onMemberDown?.((member) => {
+    state.holdMemberClients(member);
+    startup.memberDown(member);
+  });
 
   return {
     reader: state,
@@ -140,8 +148,11 @@ export function attachNaming(
     close: async () => {
       removeListener();
       removeDownListener?.();
+      startup.close();
       push.close();
       await sync?.close();
+      // After the sync's last send: nothing here changes once the node is closed (an embedding process goes on).
+      state.close();
     },
   };
 }

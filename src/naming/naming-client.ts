@@ -13,6 +13,12 @@ export interface Subscription {
 }
 
 /**
+ * Why instances are held: 'moved', the owner's connection moved away (the owner's word ends it only
+ * by adoption); 'member-down', this member lost its link to the owner (the owner's word ends it).
+ */
+export type HoldCause = 'moved' | 'member-down';
+
+/**
  * The naming state of one connection (Nacos `ConnectionBasedClient`): at most one publication
  * per service and one subscription per service. Its id is the connection id; `ownerMemberId`
  * names the member holding the connection: a client owned by another member was synced from it
@@ -30,6 +36,8 @@ export class NamingClient {
    * a register elsewhere to adopt (docs/naming.md, Moves). It subscribes to nothing meanwhile.
    */
   heldUntil: number | undefined = undefined;
+  /** Why a synced copy is held: its owner moved it, or this member saw the owner go down. */
+  holdCause: HoldCause | undefined = undefined;
 
   constructor(
     readonly id: string,
@@ -48,6 +56,7 @@ export class NamingClient {
   /** Holds the client's instances until `until`; its subscriptions end (nobody is there to push to). */
   hold(until: number, now: number): void {
     this.heldUntil = until;
+    this.holdCause = 'moved';
     this.subscriptions.clear();
     this.touch(now);
   }

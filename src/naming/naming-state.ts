@@ -10,7 +10,7 @@ import {
   type ServiceName,
   type ServiceSnapshot,
 } from './model.js';
-import { NamingClient, type Publication, type Subscription } from './naming-client.js';
+import { NamingClient, type HoldCause, type Publication, type Subscription } from './naming-client.js';
 import { ServiceStorage } from './service-storage.js';
 
 /** Told of every change, synchronously, after the state is consistent again. */
@@ -181,7 +181,8 @@ export class NamingState {
   /**
    * Puts the owner's data for one of its clients in place of what was held, pushing every service
    * whose instances changed. Ignored (false) when the data is older than what is held or the id
-   * is this member's own client; the same revision again only renews it.
+   * is this member's own client; the same revision again only renews it, or rebuilds a held copy
+   * the owner has live (true then).
    */
   applyRemote(ownerMemberId: string, data: SyncedClient): boolean {
     const held = this.clients.get(data.clientId);
@@ -189,9 +190,13 @@ export class NamingState {
     if (held !== undefined && held.ownerMemberId === ownerMemberId && held.revision >= data.revision) {
       if (held.revision !== data.revision) return false;
       held.renewedAt = this.now();
-      // Held here while its owner was down, and the owner has it live after all; or the reverse.
-      if (held.heldUntil !== undefined && data.heldForMs === undefined) this.unhold(held);
-      else if (held.heldUntil === undefined && data.heldForMs !== undefined) this.holdRemote(held, data.heldForMs);
+      if (held.heldUntil !== undefined && data.heldForMs === undefined) {
+        // Held here while its owner seemed down, and the owner has it live after all: its data
+        // replaces the copy, which adoption meanwhile may have trimmed.
+        this.replaceRemote(held, ownerMemberId, data);
+        return true;
+      }
+      if (data.heldForMs !== undefined && held.holdCause !== 'moved') this.holdRemote(held, data.heldForMs, 'moved');
       return false;
     }
     if (held?.heldUntil !== undefined && held.ownerMemberId === ownerMemberId && data.heldForMs !== undefined) {
@@ -199,6 +204,7 @@ export class NamingState {
       // way here, adopts it here too: taking the owner's smaller copy first would push a removal.
       held.revision = data.revision;
       held.renewedAt = this.now();
+      held.holdCause = 'moved';
       return false;
     }
     this.replaceRemote(held, ownerMemberId, data);
@@ -206,21 +212,28 @@ export class NamingState {
   }
 
   /**
-   * The owner deleted its client; a client of another owner is left alone, and so is a held one:
-   * its owner deletes it once a register adopted it, and the adopter's data, which may still be on
-   * its way here, adopts it here too (removing it first would push a removal); else its hold ends.
+   * The owner deleted its client; a client of another owner is left alone, and so is one the owner
+   * said it holds (moved): its owner deletes it once a register adopted it, and the adopter's data,
+   * which may still be on its way here, adopts it here too (removing it first would push a
+   * removal); else its hold ends. A copy held only because the owner seemed down goes: the owner
+   * speaks for it (a gracefully closing member's deletes of connections that did not move).
    */
   removeRemote(ownerMemberId: string, clientId: string): void {
     const held = this.clients.get(clientId);
-    if (held !== undefined && !this.isLocal(held) && held.ownerMemberId === ownerMemberId && held.heldUntil === undefined) this.remove(held);
+    if (held === undefined || this.isLocal(held) || held.ownerMemberId !== ownerMemberId || held.holdCause === 'moved') return;
+    this.remove(held);
   }
 
-  /** The owner still has the client at this revision: renewed (true), or false when held otherwise. */
+  /**
+   * The owner still has the client at this revision: renewed (true), or false when held otherwise.
+   * A copy held because the owner seemed down answers false, so the owner sends its data, which
+   * ends the hold (see {@link applyRemote}): the owner can reach us, whatever our link to it says.
+   */
   verifyRemote(ownerMemberId: string, clientId: string, revision: number): boolean {
     const held = this.clients.get(clientId);
     if (held === undefined || this.isLocal(held) || held.ownerMemberId !== ownerMemberId || held.revision !== revision) return false;
     held.renewedAt = this.now();
-    return true;
+    return held.holdCause !== 'member-down';
   }
 
   /**
@@ -246,15 +259,21 @@ export class NamingState {
   holdMemberClients(ownerMemberId: string): void {
     if (this.hold.moveGraceMs === 0) return;
     const owned = [...this.clients.values()].filter((c) => !this.isLocal(c) && c.ownerMemberId === ownerMemberId && c.heldUntil === undefined);
-    for (const client of owned) if (this.clients.get(client.id) === client) this.holdRemote(client, this.hold.moveGraceMs);
+    for (const client of owned) if (this.clients.get(client.id) === client) this.holdRemote(client, this.hold.moveGraceMs, 'member-down');
   }
 
   /** Holds a copy of another member's client for `forMs`; a live client's twin instances adopt it at once. */
-  private holdRemote(client: NamingClient, forMs: number): void {
+  private holdRemote(client: NamingClient, forMs: number, cause: HoldCause): void {
     client.heldUntil = this.now() + forMs;
+    client.holdCause = cause;
     this.indexHeld(client);
     this.scheduleHoldEnd(client.id, forMs);
     this.adoptByLive(client);
+  }
+
+  /** Cancels every hold's end: a closed member's state changes no more. */
+  close(): void {
+    for (const clientId of [...this.holdTimers.keys()]) this.cancelHoldEnd(clientId);
   }
 
   /** Removes the synced clients not renewed since the time given; answers their ids. */
@@ -377,13 +396,6 @@ export class NamingState {
     this.holdTimers.delete(clientId);
   }
 
-  /** A held copy of another member's client is live again. */
-  private unhold(client: NamingClient): void {
-    this.unindexHeld(client);
-    client.heldUntil = undefined;
-    this.cancelHoldEnd(client.id);
-  }
-
   /** Nobody adopted the held client's instances within the grace: they go, as a close's would. */
   private endHold(clientId: string): void {
     this.holdTimers.delete(clientId);
@@ -498,7 +510,7 @@ export class NamingState {
         this.changed(service);
       }
     }
-    if (data.heldForMs !== undefined) this.holdRemote(next, data.heldForMs);
+    if (data.heldForMs !== undefined) this.holdRemote(next, data.heldForMs, 'moved');
     else this.cancelHoldEnd(next.id);
   }
 

@@ -260,8 +260,15 @@ export class ConnectionManager {
    * and waits `ackTimeoutMs` for its ack. A connection found closed is unregistered (as moved: it
    * was told to go). Resolves true on an ack; the connection's close within the move window after
    * it is then a move ({@link Departure}). Every path that moves clients comes through here.
+   * `unackedLogLevel`: a shutdown, which resets every connection at once, logs each at debug and
+   * sums them up itself.
    */
-  async loadSingle(connectionId: string, redirectAddress?: string, ackTimeoutMs = RESET_ACK_TIMEOUT_MS): Promise<boolean> {
+  async loadSingle(
+    connectionId: string,
+    redirectAddress?: string,
+    ackTimeoutMs = RESET_ACK_TIMEOUT_MS,
+    unackedLogLevel: 'warn' | 'debug' = 'warn',
+  ): Promise<boolean> {
     const connection = this.connections.get(connectionId);
     if (connection === undefined || !this.isSheddable(connection)) return false;
     const reset: SentReset = { ackedAt: undefined };
@@ -276,7 +283,7 @@ export class ConnectionManager {
       } else {
         // Not acked: a later close is not this reset's doing.
         if (this.resets.get(connectionId) === reset) this.resets.delete(connectionId);
-        this.logger.warn({ connectionId, err: error }, 'connection reset not acknowledged');
+        this.logger[unackedLogLevel]({ connectionId, err: error }, 'connection reset not acknowledged');
       }
       return false;
     }

@@ -323,8 +323,14 @@ export class NacosServer {
     this.tls?.stop();
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
     // A target per client, so they spread over the other members instead of all going to one.
-    const resets = this.manager.sheddable().map((c) => this.manager.loadSingle(c.id, this.options.redirectTarget?.(), waitMs));
-    await Promise.all(resets);
+    const resets = this.manager.sheddable().map((c) => this.manager.loadSingle(c.id, this.options.redirectTarget?.(), waitMs, 'debug'));
+    const acknowledged = (await Promise.all(resets)).filter(Boolean).length;
+    // One line for the lot: thousands of clients that did not answer in time are no news one by one.
+    if (resets.length > 0) {
+      const summary = { told: resets.length, acknowledged };
+      if (acknowledged < resets.length) this.logger.warn(summary, 'shutdown: connections told to move, some did not acknowledge in time');
+      else this.logger.info(summary, 'shutdown: connections told to move');
+    }
     for (const connection of this.manager.list()) this.manager.unregister(connection.id, UnregisterReason.SHUTDOWN);
     this.startedFlag = false;
     await Promise.all([this.sdkTransport.close(), this.clusterTransport.close()]);

@@ -37,6 +37,7 @@ function setup(options: Partial<RpcClientOptions> = {}, addresses = [A, B, C]) {
   client.on('connected', (id, server) => events.push(`connected ${server}`));
   client.on('disconnected', (id, server) => events.push(`disconnected ${server}`));
   client.on('lost', (id, server) => events.push(`lost ${server}`));
+  client.on('unhealthy', (id, server) => events.push(`unhealthy ${server}`));
   const start = async () => {
     const started = client.start();
     await timers.advance(100); // the setup wait
@@ -118,7 +119,19 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     assert.equal(conn.requests.length - before, 4, 'exactly 4 tries');
     assert.equal(client.status, ClientStatus.RUNNING);
     assert.notEqual(client.currentServer(), A);
-    assert.deepEqual(events.slice(1), [`disconnected ${A}`, `connected ${client.currentServer()}`]);
+    assert.deepEqual(events.slice(1), [`unhealthy ${A}`, `disconnected ${A}`, `connected ${client.currentServer()}`]);
+    await client.shutdown();
+  });
+
+  it('a hung server (health checks time out, nothing else to go to): unhealthy is emitted at once, not lost, while its stream stays open', async () => {
+    const { client, net, start, timers, events } = setup({}, [A]);
+    await start();
+    net.server(A).health = 'timeout';
+    net.server(A).up = false;
+    await timers.advance(5000 + 4 * 3000 + 500);
+    assert.equal(client.status, ClientStatus.UNHEALTHY);
+    assert.equal(net.connections[0]!.closed, false, 'the old connection is kept');
+    assert.deepEqual(events, [`connected ${A}`, `unhealthy ${A}`]);
     await client.shutdown();
   });
 

@@ -123,3 +123,45 @@ describe('naming through a move between two members', { timeout: 120_000 }, () =
     for (const pushes of pushesAfterMove) assert.deepEqual(ipsOf(pushes.at(-1)!), [STAYER, MOVER].sort(), 'and then back');
   });
 });
+
+describe('a member closed gracefully', { timeout: 120_000 }, () => {
+  it('a connection that never answered its ConnectResetRequest is removed on the other member at once, not held for the grace', async () => {
+    const GRACE_MS = 30_000;
+    const port = await findMainPort([...HOSTS]);
+    const config = {
+      port,
+      members: HOSTS.map((h) => `${h}:${port}`).join(','),
+      naming: { pushDelayMs: 10, moveGraceMs: GRACE_MS, sync: { debounceMs: 10, verifyIntervalMs: 500, expireMs: 600_000 } },
+      memberClient: { keepAliveMs: 1000, healthCheckTimeoutMs: 500 },
+      balancer: { enabled: false },
+    };
+    const [closing, staying] = await Promise.all(HOSTS.map((host) => startTestNode({ host, ...config })));
+    const peers: RawPeer[] = [];
+    try {
+      await eventually(() => [closing!, staying!].every((n) => n.members.list().every((m) => m.state === 'UP')), 30_000, 'both members up');
+      const publisher = new RawPeer(HOSTS[0], closing!.server.ports.sdk);
+      peers.push(publisher);
+      await publisher.register({ source: 'sdk', module: 'naming' });
+      // It answers no push: the closing member's reset goes unacknowledged, so its end is a close, not a move.
+      publisher.autoAck = false;
+      const registerMessage: RequestMessage = {
+        kind: 'request',
+        type: 'InstanceRequest',
+        headers: {},
+        body: { namespace: 'public', groupName: 'DEFAULT_GROUP', serviceName: 'orders', type: 'registerInstance', instance: { ip: STAYER, port: 8080, weight: 1, healthy: true, enabled: true, ephemeral: true, clusterName: 'DEFAULT', metadata: {} } },
+      };
+      decodePayload(await publisher.unaryRaw(encodePayload(registerMessage, { clientIp: '127.0.0.1' })));
+      const orders = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
+      const listedOnStaying = () => staying!.naming.reader.query(orders, { healthyOnly: false }).hosts.map((h) => h.ip);
+      await eventually(() => listedOnStaying().includes(STAYER), 10_000, 'the instance synced to the other member');
+      const closedAt = Date.now();
+      await closing!.dispose();
+      await eventually(() => !listedOnStaying().includes(STAYER), GRACE_MS + 10_000, 'the instance removed on the other member');
+      const tookMs = Date.now() - closedAt;
+      assert.ok(tookMs < GRACE_MS / 3, `removed after ${tookMs} ms: held for the grace as if it had moved`);
+    } finally {
+      for (const peer of peers) peer.close();
+      await Promise.all([closing!, staying!].map((n) => n.dispose()));
+    }
+  });
+});

@@ -282,6 +282,58 @@ describe('NamingState: a member marked down', () => {
     assert.deepEqual(b.changed, []);
   });
 
+  it('the owner\'s delete removes a copy held only because its member went down, at once (a graceful close\'s final deletes)', () => {
+    const { b } = setup();
+    b.state.holdMemberClients(A);
+    b.state.removeRemote(A, 'gone');
+    assert.deepEqual(b.endpoints(), ['10.0.0.7:8080']);
+    assert.deepEqual(b.changed, ['orders']);
+    assert.equal(b.state.stats().held, 0, 'no hold left to end');
+  });
+
+  it('the owner\'s delete of a copy it said it holds (moved) is still ignored: only adoption or the hold\'s end removes it', () => {
+    const { b } = setup();
+    b.state.applyRemote(A, { clientId: 'gone', revision: 2, publications: [{ service: orders, instances: [instance('10.0.0.5')] }], heldForMs: GRACE_MS });
+    b.state.holdMemberClients(A);
+    b.state.removeRemote(A, 'gone');
+    assert.equal(b.state.isHeld('gone'), true);
+  });
+
+  it('a matching verify from the owner (its link to us works) ends a member-down hold through its data: no removal at the grace, no flap', async () => {
+    const { timers, b } = setup();
+    b.state.holdMemberClients(A);
+    assert.equal(b.state.verifyRemote(A, 'gone', 1), false, 'the owner is asked for its data');
+    b.state.applyRemote(A, { clientId: 'gone', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.5')] }] });
+    assert.equal(b.state.isHeld('gone'), false);
+    await timers.advance(GRACE_MS * 2);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.7:8080']);
+    assert.deepEqual(b.changed, []);
+  });
+
+  it('a member-down hold partly adopted, then live again at the same revision: the copy is rebuilt from the owner\'s data', () => {
+    const { b } = setup();
+    b.state.applyRemote(A, { clientId: 'two', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.8'), instance('10.0.0.9')] }] });
+    b.state.holdMemberClients(A);
+    b.state.register('redo', orders, instance('10.0.0.8'));
+    b.state.deregister('redo', orders);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.7:8080', '10.0.0.9:8080']);
+    b.state.replaceMemberClients(A, ['gone', 'two'], [
+      { clientId: 'gone', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.5')] }] },
+      { clientId: 'two', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.8'), instance('10.0.0.9')] }] },
+    ]);
+    assert.deepEqual(b.endpoints(), ['10.0.0.5:8080', '10.0.0.7:8080', '10.0.0.8:8080', '10.0.0.9:8080']);
+    assert.equal(b.state.isHeld('two'), false);
+  });
+
+  it('close() cancels every hold\'s end: nothing changes after a node closed', async () => {
+    const { timers, b } = setup();
+    b.state.holdMemberClients(A);
+    b.state.close();
+    assert.equal(timers.scheduledCount, 0);
+    await timers.advance(GRACE_MS * 2);
+    assert.deepEqual(b.changed, []);
+  });
+
   it('with grace 0 a down member\'s clients are left to the sync expiry, as Nacos\'s', async () => {
     const { timers, b } = setup(0);
     b.state.holdMemberClients(A);

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { request } from '../../src/protocol/index.js';
 import type { Departure } from '../../src/server/connection-manager.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
@@ -100,6 +101,27 @@ describe('server close tells listeners who was moved', () => {
     } finally {
       acking.close();
       silent.close();
+    }
+  });
+
+  it('a shutdown logs the resets nobody acknowledged as one warning with the count, not a warning each', async () => {
+    const lines: { level: number; msg: string; told?: number; acknowledged?: number }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { server, sdkPort, host } = await startTestServer({ shutdownResetWaitMs: 300, logger });
+    const silent = [new RawPeer(host, sdkPort), new RawPeer(host, sdkPort), new RawPeer(host, sdkPort)];
+    try {
+      for (const peer of silent) {
+        peer.autoAck = false;
+        await peer.register();
+      }
+      await server.close();
+      const warnings = lines.filter((l) => l.level >= 40);
+      assert.deepEqual(
+        warnings.map((l) => [l.msg, l.told, l.acknowledged]),
+        [['shutdown: connections told to move, some did not acknowledge in time', 3, 0]],
+      );
+    } finally {
+      for (const peer of silent) peer.close();
     }
   });
 });

@@ -20,6 +20,11 @@ export class ManualTimers implements Timers {
     return () => this.pending.delete(id);
   }
 
+  /** How many timers are set and not yet fired or cancelled (a closed component leaves none). */
+  get scheduledCount(): number {
+    return this.pending.size;
+  }
+
   /** Moves time forward, firing due timers in time order; lets promise callbacks run between them. */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;

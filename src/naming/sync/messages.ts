@@ -11,6 +11,8 @@ import type { SyncedClient } from '../naming-state.js';
 export const NAMING_SYNC_MODULE = 'naming-sync';
 
 const nonBlank = z.string().trim().min(1);
+/** What a Node timer holds: a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 const PublishedInstanceSchema = z.object({
   ip: nonBlank,
@@ -33,7 +35,7 @@ const SyncedClientSchema = z.object({
     }),
   ),
   /** The client moved away; its instances are held this much longer (older members ignore the field). */
-  heldForMs: z.number().int().min(0).optional(),
+  heldForMs: z.number().int().min(0).max(MAX_TIMER_MS).optional(),
 });
 
 const NamingSyncBodySchema = z
@@ -48,6 +50,11 @@ const NamingSyncBodySchema = z
     clients: z.array(SyncedClientSchema),
     /** Ids of clients the member no longer has. */
     deleted: z.array(nonBlank),
+    /**
+     * On a snapshot's messages only: false while more of it follows, true on its last. Missing on
+     * a snapshot's first message (an older member's) means it is whole.
+     */
+    last: z.boolean().optional(),
   })
   .refine((body) => !body.snapshot || body.owned !== undefined, { path: ['owned'], message: 'a snapshot lists the clients it owns' });
 
@@ -73,6 +80,7 @@ export type NamingSyncBody = {
   readonly owned?: readonly string[];
   readonly clients: readonly SyncedClient[];
   readonly deleted: readonly string[];
+  readonly last?: boolean;
 };
 export type NamingVerifyBody = z.infer<typeof NamingVerifyBodySchema>;
 export type NamingSnapshotAskBody = z.infer<typeof NamingSnapshotAskBodySchema>;

@@ -213,10 +213,15 @@ export class NamingSync implements NamingChangeListener {
     }
     const member = this.memberId;
     const size = this.options.clientsPerMessage;
+    const parts = Math.max(1, Math.ceil(clients.length / size));
+    // A snapshot's parts say which is the last, for a receiver that waits for all of it (StartupLoad).
+    const lastOf = (part: number) => (snapshot ? { last: part === parts - 1 } : {});
     const bodies: NamingSyncBody[] = [
-      { member, snapshot, ...(snapshot ? { owned: clients.map((c) => c.clientId) } : {}), clients: clients.slice(0, size), deleted },
+      { member, snapshot, ...(snapshot ? { owned: clients.map((c) => c.clientId) } : {}), clients: clients.slice(0, size), deleted, ...lastOf(0) },
     ];
-    for (let i = size; i < clients.length; i += size) bodies.push({ member, snapshot: false, clients: clients.slice(i, i + size), deleted: [] });
+    for (let part = 1; part < parts; part++) {
+      bodies.push({ member, snapshot: false, clients: clients.slice(part * size, (part + 1) * size), deleted: [], ...lastOf(part) });
+    }
     return bodies;
   }
 

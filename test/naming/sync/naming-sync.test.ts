@@ -367,5 +367,47 @@ describe('NamingSync handlers', () => {
       () => overTheWire<RequestMessage>(snapshotWithoutOwned),
       (error: unknown) => error instanceof InvalidBodyError && error.message.includes("'owned'"),
     );
+    // A longer timer than Node holds would fire at once: the hold would end as it began.
+    const heldTooLong = { clientId: 'a1', revision: 1, publications: [], heldForMs: 2 ** 31 };
+    assert.throws(
+      () => overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'a', snapshot: false, clients: [heldTooLong], deleted: [] } }),
+      (error: unknown) => error instanceof InvalidBodyError && error.message.includes('clients.0.heldForMs'),
+    );
+  });
+});
+
+describe('NamingSync: a snapshot in several messages', () => {
+  it('tells the receiver it has the snapshot only at its last part (reads released at the first part saw 200 of 450)', async () => {
+    const timers = new ManualTimers();
+    const a = new NamingState('a', () => timers.now());
+    const b = new NamingState('b', () => timers.now());
+    for (let i = 0; i < 450; i++) a.register(`a${i}`, orders, instance(`10.0.${Math.floor(i / 250)}.${i % 250}`));
+    const seenAtSnapshot: number[] = [];
+    const handlers = namingSyncHandlers(b, { self: 'b', others: () => ['a'] }, () => undefined, () => seenAtSnapshot.push(b.query(orders, { healthyOnly: false }).hosts.length));
+    let messages = 0;
+    const peers: SyncPeers = {
+      others: () => ['b'],
+      request: async (_member, message) => {
+        messages++;
+        return overTheWire(await handlers[message.type]!(overTheWire(message), memberMeta(true))) as never;
+      },
+      onMemberUp: () => () => undefined,
+    };
+    const sync = new NamingSync(a, 'a', peers, timers, OPTIONS, testLogger);
+    sync.snapshotAsked('b');
+    await timers.advance(OPTIONS.debounceMs);
+    assert.equal(messages, 3, '450 clients in messages of 200');
+    assert.deepEqual(seenAtSnapshot, [450]);
+    await sync.close();
+  });
+
+  it('from a member that does not mark the last part (older), the first part still counts as the whole snapshot', () => {
+    const b = new NamingState('b', () => 0);
+    let received = 0;
+    const handlers = namingSyncHandlers(b, { self: 'b', others: () => ['a'] }, () => undefined, () => received++);
+    const client = { clientId: 'a1', revision: 1, publications: [{ service: orders, instances: [instance('10.0.0.1')] }] };
+    const body = { member: 'a', snapshot: true, owned: ['a1'], clients: [client], deleted: [] };
+    handlers['NamingSyncRequest']!(overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body }), memberMeta(true));
+    assert.equal(received, 1);
   });
 });

@@ -29,6 +29,23 @@ describe('StartupLoad: reads wait after a start for the other members\' snapshot
     assert.equal(resolved, true);
   });
 
+  it('a member found down is not waited for: reads go before a Java client\'s 3 s request timeout', () => {
+    const timers = new ManualTimers();
+    const load = new StartupLoad(['b', 'c'], timers, 2000);
+    load.snapshotReceived('b');
+    load.memberDown('c');
+    assert.equal(load.isLoaded, true);
+    assert.equal(timers.scheduledCount, 0, 'the wait\'s timer is cancelled');
+  });
+
+  it('close() ends the wait and cancels its timer (nothing runs after a node closed)', () => {
+    const timers = new ManualTimers();
+    const load = new StartupLoad(['b'], timers, 2000);
+    load.close();
+    assert.equal(load.isLoaded, true);
+    assert.equal(timers.scheduledCount, 0);
+  });
+
   it('standalone, or a wait of 0, is loaded at once', () => {
     assert.equal(new StartupLoad([], new ManualTimers(), 5000).isLoaded, true);
     assert.equal(new StartupLoad(['b'], new ManualTimers(), 0).isLoaded, true);
