@@ -16,8 +16,10 @@ const LOAD_TRIES = 3;
  */
 export class CachedConfigStore implements ConfigStore {
   private readonly records = new Map<string, ConfigRecord>();
-  /** Writes through this store so far: a read that overlapped one may hold the older row. */
+  /** Rows stored by a publish, remove or refresh so far: a whole-table read that overlapped one may hold an older row. */
   private writes = 0;
+  /** Per key, rows stored by a publish, remove or refresh: a read that overlapped one may hold an older row. */
+  private readonly versions = new Map<string, number>();
   private loaded = false;
 
   constructor(private readonly inner: ConfigStore) {}
@@ -45,19 +47,29 @@ export class CachedConfigStore implements ConfigStore {
     return changed;
   }
 
-  /** Re-reads a key from the database; true when its md5 (or presence) differs from the copy's. */
+  /**
+   * Re-reads a key from the database; true when its md5 (or presence) differs from the copy's.
+   * Never answered from the copy: a database that cannot be reached fails the refresh, so the
+   * change it was asked about is not taken as seen.
+   */
   async refresh(key: ConfigKey): Promise<boolean> {
-    const before = this.records.get(groupKey(key))?.md5;
-    const after = (await this.get(key))?.md5;
-    return before !== after;
+    const id = groupKey(key);
+    const version = this.versionOf(id);
+    const record = await this.inner.get(key);
+    // A publish or refresh of this key finished meanwhile and stored what it read: it told of it.
+    if (this.versionOf(id) !== version) return false;
+    const before = this.records.get(id)?.md5;
+    this.store(id, record);
+    return before !== record?.md5;
   }
 
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     const id = groupKey(key);
-    const writesBefore = this.writes;
+    const version = this.versionOf(id);
     try {
       const record = await this.inner.get(key);
-      if (this.writes === writesBefore) this.remember(id, record);
+      // A read that started before a change stored here may hold the older row.
+      if (this.versionOf(id) === version) this.remember(id, record);
       return record;
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
@@ -69,15 +81,13 @@ export class CachedConfigStore implements ConfigStore {
 
   async publish(input: PublishInput): Promise<PublishResult> {
     const result = await this.inner.publish(input);
-    this.writes++;
-    if (result.ok) this.remember(groupKey(input.key), result.record);
+    if (result.ok) this.store(groupKey(input.key), result.record);
     return result;
   }
 
   async remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
     const removed = await this.inner.remove(key, source);
-    this.writes++;
-    this.remember(groupKey(key), undefined);
+    this.store(groupKey(key), undefined);
     return removed;
   }
 
@@ -113,6 +123,17 @@ export class CachedConfigStore implements ConfigStore {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  /** Stores a row newer than any read still under way: those are then not remembered. */
+  private store(id: string, record: ConfigRecord | undefined): void {
+    this.writes++;
+    this.versions.set(id, this.versionOf(id) + 1);
+    this.remember(id, record);
+  }
+
+  private versionOf(id: string): number {
+    return this.versions.get(id) ?? 0;
   }
 
   private remember(id: string, record: ConfigRecord | undefined): void {

@@ -72,7 +72,8 @@ export class ConfigSync {
     try {
       if (await this.store.refresh(key)) this.changed(key);
     } catch (error) {
-      this.logger.warn({ key: groupKey(key), err: error }, 'announced config change not read: the catch-up will');
+      // The database away: the history row stays unseen and the catch-up reads it once it is back.
+      this.logger.debug({ key: groupKey(key), err: error }, 'announced config change not read: the catch-up will');
     }
   }
 
