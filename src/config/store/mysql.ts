@@ -242,13 +242,17 @@ export class MysqlConfigStore implements ConfigStore {
     // READ COMMITTED takes no gap locks: members creating different new keys do not deadlock
     // on the gap between existing ones; two creating the same key meet on its unique index.
     await this.run(connection, 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED', []);
-    await connection.beginTransaction();
+    // As statements with the query timeout: the driver's own begin, commit and rollback have none.
+    await this.run(connection, 'START TRANSACTION', []);
     try {
       const result = await work();
-      await connection.commit();
+      await this.run(connection, 'COMMIT', []);
       return result;
     } catch (error) {
-      await connection.rollback().catch(() => undefined);
+      // A statement that timed out is still running on the connection, and a rollback would wait
+      // behind it for as long as the database takes: withConnection destroys the connection
+      // instead, and the server rolls back when it sees it gone.
+      if (!isUnreachable(error)) await this.run(connection, 'ROLLBACK', []).catch(() => connection.destroy());
       throw error;
     }
   }

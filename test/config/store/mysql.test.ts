@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createConnection } from 'mysql2/promise';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { MysqlConfigStore, type MysqlStoreOptions } from '../../../src/config/store/mysql.js';
 import { md5Hex } from '../../../src/protocol/config/index.js';
@@ -88,6 +89,31 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     await assert.rejects(store.publish({ key, content: 'ok 😀', time: 1000 }), (error: unknown) => error instanceof ConfigStoreError && /Incorrect string value/.test(error.message));
     assert.equal(await store.get(key), undefined);
     assert.equal((await store.history(key, { offset: 0, limit: 10 })).total, 0);
+  });
+
+  it('a publish stuck behind a row lock fails after the query timeout, not when the lock is let go (no rollback queued behind it)', async () => {
+    const store = await open('row_lock');
+    await store.publish({ key, content: 'v1', time: 1000 });
+    const holder = await createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, database: 'row_lock' });
+    try {
+      await holder.beginTransaction();
+      await holder.query('SELECT * FROM config_info WHERE data_id = ? FOR UPDATE', [key.dataId]);
+      const started = Date.now();
+      // Let go of the lock after 10 s at the latest, so the test ends either way.
+      const letGo = setTimeout(() => void holder.rollback(), 10_000);
+      try {
+        await assert.rejects(store.publish({ key, content: 'v2', time: 2000 }), ConfigStoreUnavailableError);
+      } finally {
+        clearTimeout(letGo);
+      }
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 6000, `failed after ${elapsed} ms: the query timeout is 2000 ms`);
+      await holder.rollback();
+    } finally {
+      await holder.end();
+    }
+    assert.ok((await store.publish({ key, content: 'v3', time: 3000 })).ok, 'the store works on once the lock is gone');
+    assert.equal((await store.get(key))?.content, 'v3');
   });
 
   it('without --db-init and without tables: a ConfigStoreError that says how to create them', async () => {
