@@ -82,13 +82,24 @@ const DbSchema = z
         context.addIssue({ code: 'custom', path: ['url'], message: `must be a mysql:// URL, not ${url.protocol}//` });
         return z.NEVER;
       }
-      fromUrl = {
-        host: url.hostname === '' ? undefined : url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port === '' ? undefined : Number(url.port),
-        user: url.username === '' ? undefined : decodeURIComponent(url.username),
-        password: url.password === '' ? undefined : decodeURIComponent(url.password),
-        database: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined,
-      };
+      // JDBC-style parameters (?ssl=true, ?useSSL=true) would be dropped silently: none is read.
+      if (url.search !== '' || url.hash !== '') {
+        context.addIssue({ code: 'custom', path: ['url'], message: `takes no query parameters or fragment (${url.search}${url.hash}): set the db options instead; the connection to the database is plaintext (docs/security.md)` });
+        return z.NEVER;
+      }
+      try {
+        fromUrl = {
+          host: url.hostname === '' ? undefined : url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port === '' ? undefined : Number(url.port),
+          user: url.username === '' ? undefined : decodeURIComponent(url.username),
+          password: url.password === '' ? undefined : decodeURIComponent(url.password),
+          database: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined,
+        };
+      } catch {
+        // A bare % in the user, password or database (mysql://nacos:50%off@db/nacos).
+        context.addIssue({ code: 'custom', path: ['url'], message: 'has a % that is not percent-encoding: write % as %25 (or set db.user, db.password, db.database)' });
+        return z.NEVER;
+      }
     }
     const host = db.host ?? fromUrl.host;
     const database = db.database ?? fromUrl.database;

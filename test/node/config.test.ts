@@ -173,6 +173,8 @@ describe('node config: the shared database', () => {
     [{ db: { database: 'd' } }, 'db.host'],
     [{ db: { url: 'postgres://h/d' } }, 'db.url'],
     [{ db: { url: 'not a url' } }, 'db.url'],
+    [{ db: { url: 'mysql://nacos:50%off@db/nacos' } }, 'db.url'],
+    [{ db: { url: 'mysql://nacos@db/nacos?ssl=true' } }, 'db.url'],
     [{ db: { url: 'mysql://h/d', poolSize: 0 } }, 'db.poolSize'],
     [{ db: { url: 'mysql://h/d', timezone: 'Europe/Paris' } }, 'db.timezone'],
     [{ db: { url: 'mysql://h/d', passwrd: 'x' } }, 'db.passwrd'],
