@@ -138,6 +138,7 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
     serving: options.serving,
     allowFourByteUtf8: options.allowFourByteUtf8,
     announce: sync === undefined ? undefined : (key, time) => sync.announce(key, time),
+    logger,
   });
 
   server.registry.defineRequest(ConfigTypes.CHANGE_NOTIFY, { module: CONFIG_MODULE });
