@@ -64,7 +64,11 @@ const DbSchema = z
     database: z.string().min(1).optional(),
     poolSize: z.number().int().min(1).max(1000).default(10),
     connectTimeoutMs: ms.default(3000),
-    queryTimeoutMs: ms.default(10_000),
+    // Below the 3 s a Java client waits for a config query: a frozen database's first read is
+    // answered from the copy before the client gives up.
+    queryTimeoutMs: ms.default(2000),
+    probeIntervalMs: ms.default(1000),
+    probeMaxIntervalMs: ms.default(30_000),
     timezone: z.string().regex(/^(Z|local|[+-]\d{2}:\d{2})$/, 'must be Z, local or an offset such as +08:00').default('Z'),
     init: z.boolean().default(false),
   })
@@ -115,6 +119,8 @@ const DbSchema = z
       poolSize: db.poolSize,
       connectTimeoutMs: db.connectTimeoutMs,
       queryTimeoutMs: db.queryTimeoutMs,
+      probeIntervalMs: db.probeIntervalMs,
+      probeMaxIntervalMs: db.probeMaxIntervalMs,
       timezone: db.timezone,
       init: db.init,
     };
@@ -266,8 +272,10 @@ export const NodeConfigSchema = z.strictObject({
       catchUpMs: ms.default(30_000),
       /** On a shared database: whether changes are announced to the other members (false: catch-up only, a test hook). */
       announce: z.boolean().default(true),
+      /** On a shared database: an announcement a member has not answered within this is left to its catch-up. */
+      announceTimeoutMs: ms.default(3000),
     })
-    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true }),
+    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true, announceTimeoutMs: 3000 }),
   /** The shared MySQL/MariaDB database with Nacos's schema (docs/config.md#a-cluster-on-mysql). */
   db: DbSchema.optional(),
 }).superRefine((config, context) => {

@@ -152,10 +152,14 @@ describe('node config: the shared database', () => {
       database: 'nacos_config',
       poolSize: 10,
       connectTimeoutMs: 3000,
-      queryTimeoutMs: 10_000,
+      queryTimeoutMs: 2000,
+      probeIntervalMs: 1000,
+      probeMaxIntervalMs: 30_000,
       timezone: 'Z',
       init: false,
     });
+    assert.equal(parseNodeConfig({}).config.announceTimeoutMs, 3000);
+    assert.equal(parseNodeConfig({ config: { announceTimeoutMs: 500 } }).config.announceTimeoutMs, 500);
   });
 
   it('takes parts, which win over the URL', () => {

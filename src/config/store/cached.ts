@@ -1,4 +1,5 @@
 import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
+import type { Timers } from '../../protocol/index.js';
 import { ConfigStoreUnavailableError } from '../errors.js';
 import type { ChangeMark, ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page, PublishInput, PublishResult } from './types.js';
 
@@ -7,12 +8,25 @@ const LOAD_PAGE = 500;
 /** Reads of the whole table when writes keep overlapping them. */
 const LOAD_TRIES = 3;
 
+/** How the copy finds out that the database answers again (node config `db`, docs/config.md). */
+export interface OutageProbeOptions {
+  /** The first probe after a read found the database away; each further one waits twice as long. */
+  readonly probeIntervalMs: number;
+  /** The longest wait between two probes. */
+  readonly probeMaxIntervalMs: number;
+}
+
+export const DEFAULT_OUTAGE_PROBE_OPTIONS: OutageProbeOptions = { probeIntervalMs: 1000, probeMaxIntervalMs: 30_000 };
+
 /**
  * A member's copy of every config in the shared database, as Nacos keeps its dump: reads go to
  * the database and refresh the copy; while the database cannot be reached, reads are answered
  * from the copy (a key the copy does not hold is absent once the whole table has been loaded) and
- * writes fail with {@link ConfigStoreUnavailableError}. {@link refresh} re-reads one key for an
- * announcement or a catch-up and says whether its content changed.
+ * writes fail with {@link ConfigStoreUnavailableError}. Once a read found the database away, reads
+ * are answered from the copy at once (a frozen database would hold each for the driver's timeouts)
+ * while one probe at a time, backing off, asks the database until it answers.
+ * {@link refresh} re-reads one key for an announcement or a catch-up and says whether its content
+ * changed.
  */
 export class CachedConfigStore implements ConfigStore {
   private readonly records = new Map<string, ConfigRecord>();
@@ -21,8 +35,16 @@ export class CachedConfigStore implements ConfigStore {
   /** Per key, rows stored by a publish, remove or refresh: a read that overlapped one may hold an older row. */
   private readonly versions = new Map<string, number>();
   private loaded = false;
+  /** Why the database was last found away; undefined while it answers. */
+  private away: ConfigStoreUnavailableError | undefined;
+  private cancelProbe: (() => void) | undefined;
+  private closed = false;
 
-  constructor(private readonly inner: ConfigStore) {}
+  constructor(
+    private readonly inner: ConfigStore,
+    private readonly timers: Timers,
+    private readonly probe: OutageProbeOptions = DEFAULT_OUTAGE_PROBE_OPTIONS,
+  ) {}
 
   /** Whether the whole table has been loaded: then a key not held is known absent. */
   get complete(): boolean {
@@ -44,6 +66,7 @@ export class CachedConfigStore implements ConfigStore {
     this.records.clear();
     for (const [id, record] of fresh.records) this.records.set(id, record);
     this.loaded = true;
+    this.answered();
     return changed;
   }
 
@@ -65,6 +88,7 @@ export class CachedConfigStore implements ConfigStore {
 
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     const id = groupKey(key);
+    if (this.away !== undefined) return this.fromCopy(id, this.away);
     const version = this.versionOf(id);
     try {
       const record = await this.inner.get(key);
@@ -73,10 +97,15 @@ export class CachedConfigStore implements ConfigStore {
       return record;
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
-      const held = this.records.get(id);
-      if (held !== undefined || this.loaded) return held;
-      throw error;
+      this.wentAway(error);
+      return this.fromCopy(id, error);
     }
+  }
+
+  private fromCopy(id: string, away: ConfigStoreUnavailableError): ConfigRecord | undefined {
+    const held = this.records.get(id);
+    if (held !== undefined || this.loaded) return held;
+    throw away;
   }
 
   async publish(input: PublishInput): Promise<PublishResult> {
@@ -113,6 +142,7 @@ export class CachedConfigStore implements ConfigStore {
 
   /** While the database is away, the copy's size. */
   async count(): Promise<number> {
+    if (this.away !== undefined && this.loaded) return this.records.size;
     try {
       return await this.inner.count();
     } catch (error) {
@@ -122,11 +152,40 @@ export class CachedConfigStore implements ConfigStore {
   }
 
   close(): Promise<void> {
+    this.closed = true;
+    this.cancelProbe?.();
     return this.inner.close();
+  }
+
+  private wentAway(error: ConfigStoreUnavailableError): void {
+    const probing = this.away !== undefined;
+    this.away = error;
+    if (!probing && !this.closed) this.probeAfter(this.probe.probeIntervalMs);
+  }
+
+  private probeAfter(delayMs: number): void {
+    this.cancelProbe = this.timers.setTimeout(() => {
+      this.inner.latestChange().then(
+        () => this.answered(),
+        (error: unknown) => {
+          // Any other failure is an answer: the database is there.
+          if (!(error instanceof ConfigStoreUnavailableError)) this.answered();
+          else if (!this.closed && this.away !== undefined) this.probeAfter(Math.min(delayMs * 2, this.probe.probeMaxIntervalMs));
+        },
+      );
+    }, delayMs);
+  }
+
+  /** The database answered: reads go to it again. */
+  private answered(): void {
+    this.away = undefined;
+    this.cancelProbe?.();
+    this.cancelProbe = undefined;
   }
 
   /** Stores a row newer than any read still under way: those are then not remembered. */
   private store(id: string, record: ConfigRecord | undefined): void {
+    this.answered();
     this.writes++;
     this.versions.set(id, this.versionOf(id) + 1);
     this.remember(id, record);

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createConnection } from 'mysql2/promise';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
+import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { MysqlConfigStore, type MysqlStoreOptions } from '../../../src/config/store/mysql.js';
+import { systemTimers } from '../../../src/protocol/index.js';
+import { eventually } from '../../support/raw-peer.js';
 import { md5Hex } from '../../../src/protocol/config/index.js';
 import { MariaDb } from '../../support/mariadb.js';
 import { storeContract } from './store-contract.js';
@@ -148,5 +151,26 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     }
     assert.equal((await store.get(key))?.content, 'before');
     assert.ok((await store.publish({ key, content: 'after', time: 3000 })).ok);
+  });
+
+  it('database frozen under a member copy: after the first read times out, reads answer from the copy at once; a probe finds the database again', async () => {
+    const direct = await open('frozen_copy');
+    const copy = new CachedConfigStore(new MysqlConfigStore(options('frozen_copy')), systemTimers, { probeIntervalMs: 200, probeMaxIntervalMs: 400 });
+    await direct.publish({ key, content: 'before', time: 1000 });
+    await copy.load();
+    db.pause();
+    try {
+      let started = Date.now();
+      assert.equal((await copy.get(key))?.content, 'before');
+      assert.ok(Date.now() - started < 3000, `the first read within the query timeout (${Date.now() - started} ms)`);
+      started = Date.now();
+      for (let n = 0; n < 10; n++) assert.equal((await copy.get(key))?.content, 'before');
+      assert.ok(Date.now() - started < 1000, `ten reads from the copy at once (${Date.now() - started} ms)`);
+    } finally {
+      db.resume();
+    }
+    await direct.publish({ key, content: 'after', time: 2000 });
+    await eventually(async () => (await copy.get(key))?.content === 'after', 20_000, 'reads go to the database again');
+    await copy.close();
   });
 });

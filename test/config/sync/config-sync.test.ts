@@ -32,7 +32,7 @@ describe('ConfigSync: catch-up from the history table', () => {
   function members(name: string) {
     const file = join(dir, `${name}.db`);
     const elsewhere = new SqliteConfigStore(file);
-    const here = new CachedConfigStore(new SqliteConfigStore(file));
+    const here = new CachedConfigStore(new SqliteConfigStore(file), new ManualTimers());
     const timers = new ManualTimers();
     const told: string[] = [];
     const sync = new ConfigSync(here, (k: ConfigKey) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
@@ -111,7 +111,7 @@ describe('ConfigSync: catch-up from the history table', () => {
     const record = (dataId: string, content: string): ConfigRecord => ({ ...key, dataId, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
     const timers = new ManualTimers();
     const told: string[] = [];
-    const sync = new ConfigSync(new CachedConfigStore(inner), (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    const sync = new ConfigSync(new CachedConfigStore(inner, new ManualTimers()), (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
     sync.start();
     await sync.catchUp();
 
@@ -148,7 +148,7 @@ describe('ConfigSync: catch-up from the history table', () => {
     records.set(key.dataId, record('v0'));
     const timers = new ManualTimers();
     const told: string[] = [];
-    const store = new CachedConfigStore(inner);
+    const store = new CachedConfigStore(inner, new ManualTimers());
     const sync = new ConfigSync(store, (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
     sync.start();
     await sync.catchUp();
@@ -180,7 +180,7 @@ describe('ConfigSync: catch-up from the history table', () => {
       },
       close: () => Promise.resolve(),
     };
-    const store = new CachedConfigStore(inner);
+    const store = new CachedConfigStore(inner, new ManualTimers());
     const slow = store.get(key);
     content = 'v1';
     while (release === undefined) await new Promise((resolve) => setImmediate(resolve));
