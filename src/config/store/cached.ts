@@ -53,7 +53,8 @@ export class CachedConfigStore implements ConfigStore {
 
   /**
    * Loads every config, replacing the copy. Resolves with the keys whose content differs from
-   * what the copy held (added, changed or gone), for listeners to be told.
+   * what the copy held (added, changed or gone), for listeners to be told; the first load leaves
+   * out keys the copy never held.
    */
   async load(): Promise<ConfigKey[]> {
     let fresh = await this.readAll();
@@ -61,7 +62,13 @@ export class CachedConfigStore implements ConfigStore {
     // would also set it right).
     for (let tries = 1; fresh.writes !== this.writes && tries < LOAD_TRIES; tries++) fresh = await this.readAll();
     const changed: ConfigKey[] = [];
-    for (const [id, record] of fresh.records) if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
+    for (const [id, record] of fresh.records) {
+      // Before the first load the copy holds only what was read here: a key it never held has
+      // told no listener anything yet, and telling every one at once (a database down at start)
+      // would push to every listener of the node together.
+      if (!this.loaded && !this.records.has(id)) continue;
+      if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
+    }
     for (const [id, record] of this.records) if (!fresh.records.has(id)) changed.push(record);
     this.records.clear();
     for (const [id, record] of fresh.records) this.records.set(id, record);

@@ -90,6 +90,17 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     await inner.close();
   });
 
+  it('the first load (the database down at start) tells only of keys the copy held, not of every key', async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    for (const dataId of ['a', 'b', 'c']) await inner.publish({ key: { ...key, dataId }, content: 'x', time: 1000 });
+    await inner.publish({ key, content: 'v1', time: 1000 });
+    assert.equal((await store.get(key))?.content, 'v1');
+    await inner.publish({ key, content: 'v2', time: 2000 });
+    assert.deepEqual((await store.load()).map((k) => k.dataId), ['app.yaml'], 'only the key read here, which changed since');
+    await inner.close();
+  });
+
   it('once a read found the database away, reads answer from the copy without asking it, while one probe backs off until it answers', async () => {
     const inner = new FlakyStore(':memory:');
     const timers = new ManualTimers();
