@@ -77,6 +77,11 @@ export class ConfigSync {
     }
   }
 
+  /** A beta or tag config changed (a Nacos member's): this server keeps neither, so nothing here changed. */
+  ignoredVariant(key: ConfigKey, variant: 'beta' | 'tag'): void {
+    this.logger.debug({ key: groupKey(key), variant }, 'announced change of a beta or tag config ignored: not kept here');
+  }
+
   /** One catch-up round (at most one at a time); the next is scheduled when it ends. */
   catchUp(): Promise<void> {
     this.round ??= this.runRound().finally(() => {
@@ -141,8 +146,10 @@ export function configSyncHandler(sync: ConfigSync): RequestHandler {
   return async (request, meta): Promise<ResponseMessage> => {
     requireTrustedMember(meta, request.type);
     if (!ConfigChangeClusterSyncRequest.is(request)) throw new InvalidBodyError('Invalid request');
-    const { dataId, group, tenant } = request.body;
-    await sync.announced({ dataId, group, tenant: storedNamespace(tenant) });
+    const { dataId, group, tenant, tag, beta } = request.body;
+    const key = { dataId, group, tenant: storedNamespace(tenant) };
+    if (beta === true || (tag ?? '').trim() !== '') sync.ignoredVariant(key, beta === true ? 'beta' : 'tag');
+    else await sync.announced(key);
     return response(ConfigChangeClusterSyncResponse.type);
   };
 }

@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
-import { ConfigSync } from '../../../src/config/sync/config-sync.js';
+import { ConfigSync, configSyncHandler } from '../../../src/config/sync/config-sync.js';
+import type { RequestMeta } from '../../../src/server/handlers/index.js';
 import type { MemberPeers } from '../../../src/cluster/member-messages.js';
 import type { ConfigKey } from '../../../src/protocol/config/index.js';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
@@ -78,6 +79,25 @@ describe('ConfigSync: catch-up from the history table', () => {
     await timers.advance(1000);
     await sync.catchUp();
     assert.deepEqual(told, ['app.yaml']);
+    await sync.close();
+    await elsewhere.close();
+    await here.close();
+  });
+
+  it('an announced change of a beta or tag config (a Nacos member) is ignored: those are not kept here', async () => {
+    const { elsewhere, here, told, sync } = members('variants');
+    sync.start();
+    await sync.catchUp();
+    await elsewhere.publish({ key, content: 'v1', time: 1000 });
+    const handle = configSyncHandler(sync);
+    const trusted = { connection: { meta: { trustedCluster: true } } } as unknown as RequestMeta;
+    const announce = (extra: Record<string, unknown>) =>
+      handle({ kind: 'request', type: 'ConfigChangeClusterSyncRequest', headers: {}, body: { ...key, lastModified: 1000, ...extra } }, trusted);
+    assert.equal((await announce({ beta: true })).type, 'ConfigChangeClusterSyncResponse');
+    await announce({ tag: 'canary' });
+    assert.deepEqual(told, [], 'not read for a beta or tag change');
+    await announce({ beta: false, tag: '' });
+    assert.deepEqual(told, ['app.yaml'], 'the plain config is read');
     await sync.close();
     await elsewhere.close();
     await here.close();
