@@ -34,7 +34,33 @@ describe('MysqlConfigStore on a real MariaDB', () => {
 
   storeContract((name) => open(name));
 
-  it('writes the columns Nacos writes: app_name and encrypted_data_key \'\', md5, UTC times, op types', async () => {
+  /** Runs `check` with the process in a zone that is not UTC, so local and UTC times differ. */
+  async function inShanghai(check: () => Promise<void>): Promise<void> {
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Shanghai';
+    try {
+      assert.equal(new Date(0).getTimezoneOffset(), -480, 'the zone took effect');
+      await check();
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  }
+
+  it("db.timezone '+08:00' writes DATETIMEs at that offset and reads them back to the same instant, whatever the process's zone", async () => {
+    await db.createDatabase('offset');
+    const store = new MysqlConfigStore({ ...options('offset'), timezone: '+08:00' });
+    stores.push(store);
+    const time = Date.UTC(2026, 0, 2, 3, 4, 5);
+    await inShanghai(async () => {
+      await store.publish({ key, content: 'v1', time });
+      assert.equal((await store.get(key))?.modifiedAt, time);
+    });
+    const [row] = (await db.query("SELECT DATE_FORMAT(gmt_modified, '%Y-%m-%d %H:%i:%s') AS modified FROM config_info", 'offset')) as { modified: string }[];
+    assert.equal(row?.modified, '2026-01-02 11:04:05');
+  });
+
+  it('writes the columns Nacos writes: app_name and encrypted_data_key \'\', md5, UTC times, op types', () => inShanghai(async () => {
     const store = await open('columns');
     await store.publish({ key, content: 'v1', srcIp: '10.0.0.1', srcUser: 'ops', time: Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
     await store.publish({ key, content: 'v2', time: Date.UTC(2026, 0, 2, 3, 4, 6) });
@@ -52,7 +78,7 @@ describe('MysqlConfigStore on a real MariaDB', () => {
         [configId, 'U', 'v1', md5Hex('v1'), null],
       ],
     );
-  });
+  }));
 
   it('reads a row written as Nacos 2.2.4 writes it (its statement, column defaults for the rest)', async () => {
     const store = await open('nacos_rows');
