@@ -30,8 +30,8 @@ export { UnavailableConfigStore } from './store/unavailable.js';
 export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './store/types.js';
 export type { MysqlStoreOptions } from './store/mysql.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
-export { DEFAULT_CONFIG_SYNC_OPTIONS, type ConfigSyncOptions } from './sync/config-sync.js';
-export { DEFAULT_OUTAGE_PROBE_OPTIONS, type OutageProbeOptions } from './store/cached.js';
+export type { ConfigSyncOptions } from './sync/config-sync.js';
+export type { OutageProbeOptions } from './store/cached.js';
 
 export interface ConfigModuleOptions {
   readonly server: NacosServer;

@@ -17,8 +17,6 @@ export interface ConfigSyncOptions {
   readonly announceTimeoutMs: number;
 }
 
-export const DEFAULT_CONFIG_SYNC_OPTIONS: ConfigSyncOptions = { catchUpMs: 30_000, announce: true, announceTimeoutMs: 3000 };
-
 /** History rows read per query. */
 const CHANGES_PAGE = 500;
 /**
