@@ -106,13 +106,13 @@ export class ConfigService {
     }
     const result = await this.stored(() =>
       this.store.publish({
-      ...advance,
-      key,
-      content,
-      appName: params.appName,
-      encryptedDataKey: params.encryptedDataKey,
-      srcIp: params.srcIp,
-      srcUser: params.srcUser,
+        ...advance,
+        key,
+        content,
+        appName: params.appName,
+        encryptedDataKey: params.encryptedDataKey,
+        srcIp: params.srcIp,
+        srcUser: params.srcUser,
         casMd5: isNonBlank(params.casMd5) ? params.casMd5 : undefined,
         time: this.timers.now(),
       }),
