@@ -60,10 +60,12 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     assert.equal(row?.modified, '2026-01-02 11:04:05');
   });
 
-  it('writes the columns Nacos writes: app_name and encrypted_data_key \'\', md5, UTC times, op types', () => inShanghai(async () => {
+  it('writes the columns Nacos writes: app_name and encrypted_data_key \'\', md5, UTC times, op types', async () => {
     const store = await open('columns');
-    await store.publish({ key, content: 'v1', srcIp: '10.0.0.1', srcUser: 'ops', time: Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
-    await store.publish({ key, content: 'v2', time: Date.UTC(2026, 0, 2, 3, 4, 6) });
+    await inShanghai(async () => {
+      await store.publish({ key, content: 'v1', srcIp: '10.0.0.1', srcUser: 'ops', time: Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
+      await store.publish({ key, content: 'v2', time: Date.UTC(2026, 0, 2, 3, 4, 6) });
+    });
     const rows = (await db.query(
       "SELECT app_name, encrypted_data_key, md5, DATE_FORMAT(gmt_create, '%Y-%m-%d %H:%i:%s') AS created, tenant_id FROM config_info",
       'columns',
@@ -78,7 +80,7 @@ describe('MysqlConfigStore on a real MariaDB', () => {
         [configId, 'U', 'v1', md5Hex('v1'), null],
       ],
     );
-  }));
+  });
 
   it('reads a row written as Nacos 2.2.4 writes it (its statement, column defaults for the rest)', async () => {
     const store = await open('nacos_rows');
