@@ -36,8 +36,9 @@ export function requireTrustedMember(meta: RequestMeta, type: string): void {
 }
 
 /**
- * A body speaks for one of the other members only: not for this member's own id, nor for a
- * member that is not listed.
+ * A body speaks for one of the other members only: data owned by this member's own id would be
+ * taken for data of its own clients (synced out again, never released when a connection ends),
+ * and data of a member not listed would sit here until it expired.
  */
 export function requireOtherMember(member: string, members: KnownMembers, type: string): void {
   if (member === members.self) throw new NoRightError(`${type} names this member's own id '${member}' as its sender`);

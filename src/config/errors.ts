@@ -49,8 +49,9 @@ export class ConfigStoreError extends NacosRemoteError {
 }
 
 /**
- * The shared database cannot be reached (refused, timed out, connection lost): the change was not
- * made. Reads are answered from the member's cache meanwhile; the store reconnects by itself.
+ * The shared database cannot be reached (refused, timed out, connection lost): a change may or may
+ * not have been made (a connection lost during its commit may have committed); read it back.
+ * Reads are answered from the member's cache meanwhile; the store reconnects by itself.
  */
 export class ConfigStoreUnavailableError extends NacosRemoteError {
   constructor(message: string, options?: { cause?: unknown }) {

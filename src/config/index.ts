@@ -19,7 +19,7 @@ import { ConfigService } from './service.js';
 import { ConfigStoreError } from './errors.js';
 import type { MysqlStoreOptions } from './store/mysql.js';
 import type { ConfigStore } from './store/types.js';
-import { CachedConfigStore } from './store/cached.js';
+import { CachedConfigStore, type OutageProbeOptions } from './store/cached.js';
 import { ConfigSync, configSyncHandler, type ConfigSyncOptions } from './sync/config-sync.js';
 import { CONFIG_SYNC_MODULE, CONFIG_SYNC_TYPES, ConfigChangeClusterSyncRequest } from './sync/messages.js';
 import type { MemberPeers } from '../cluster/member-messages.js';
@@ -30,7 +30,8 @@ export { UnavailableConfigStore } from './store/unavailable.js';
 export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './store/types.js';
 export type { MysqlStoreOptions } from './store/mysql.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
-export { DEFAULT_CONFIG_SYNC_OPTIONS, type ConfigSyncOptions } from './sync/config-sync.js';
+export type { ConfigSyncOptions } from './sync/config-sync.js';
+export type { OutageProbeOptions } from './store/cached.js';
 
 export interface ConfigModuleOptions {
   readonly server: NacosServer;
@@ -53,7 +54,7 @@ export interface ConfigModuleOptions {
    * catch-up from the history table. The store is then read through a copy that answers reads
    * while the database is away.
    */
-  readonly shared?: { readonly peers: MemberPeers; readonly sync: ConfigSyncOptions };
+  readonly shared?: { readonly peers: MemberPeers; readonly sync: ConfigSyncOptions; readonly probe: OutageProbeOptions };
 }
 
 /** Config attached to a node. */
@@ -112,7 +113,7 @@ function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {
  */
 export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   const { server, logger, shared } = options;
-  const cached = shared === undefined ? undefined : new CachedConfigStore(options.store);
+  const cached = shared === undefined ? undefined : new CachedConfigStore(options.store, options.timers, shared.probe);
   const store = cached ?? options.store;
   const context = new ListenContext();
   const observe = options.metricsRegistry === undefined ? undefined : registerConfigMetrics(options.metricsRegistry, store, context);
@@ -138,6 +139,7 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
     serving: options.serving,
     allowFourByteUtf8: options.allowFourByteUtf8,
     announce: sync === undefined ? undefined : (key, time) => sync.announce(key, time),
+    logger,
   });
 
   server.registry.defineRequest(ConfigTypes.CHANGE_NOTIFY, { module: CONFIG_MODULE });

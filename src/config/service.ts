@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Timers } from '../protocol/index.js';
-import { CasMismatchError, ConfigNotSupportedError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
+import { CasMismatchError, ConfigNotSupportedError, ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
 import { ABSENT_MD5, groupKey, type ConfigKey } from '../protocol/config/index.js';
 import { checkAdvanceInfo, checkContent, checkKey, checkThreeByteUtf8, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
 import type { ListenContext } from './listen-context.js';
@@ -43,6 +45,8 @@ export interface ConfigServiceOptions {
   readonly allowFourByteUtf8: boolean;
   /** Tells the other members of a change made here (a cluster on a shared database). */
   readonly announce?: (key: ConfigKey, time: number) => void;
+  /** Where a store failure's detail is logged; callers get a reference to it. */
+  readonly logger: Logger;
 }
 
 function isNonBlank(value: string | undefined): value is string {
@@ -84,7 +88,7 @@ export class ConfigService {
 
   /** The stored config, or undefined. */
   async query(params: KeyParams): Promise<ConfigRecord | undefined> {
-    return this.store.get(this.checkedKey(params));
+    return this.stored(() => this.store.get(this.checkedKey(params)));
   }
 
   /**
@@ -100,17 +104,19 @@ export class ConfigService {
     if (!this.options.allowFourByteUtf8) {
       checkThreeByteUtf8({ ...advance, dataId: key.dataId, group: key.group, tenant: key.tenant, content, appName: params.appName, srcUser: params.srcUser, encryptedDataKey: params.encryptedDataKey });
     }
-    const result = await this.store.publish({
-      ...advance,
-      key,
-      content,
-      appName: params.appName,
-      encryptedDataKey: params.encryptedDataKey,
-      srcIp: params.srcIp,
-      srcUser: params.srcUser,
-      casMd5: isNonBlank(params.casMd5) ? params.casMd5 : undefined,
-      time: this.timers.now(),
-    });
+    const result = await this.stored(() =>
+      this.store.publish({
+        ...advance,
+        key,
+        content,
+        appName: params.appName,
+        encryptedDataKey: params.encryptedDataKey,
+        srcIp: params.srcIp,
+        srcUser: params.srcUser,
+        casMd5: isNonBlank(params.casMd5) ? params.casMd5 : undefined,
+        time: this.timers.now(),
+      }),
+    );
     if (!result.ok) throw new CasMismatchError();
     // As Nacos's dump: the same content again is kept in history but tells no listener.
     if (result.contentChanged) this.changed(key, result.record.modifiedAt);
@@ -120,7 +126,7 @@ export class ConfigService {
   /** Removes a config (nothing there is no error), then notifies listeners if it was there. */
   async remove(params: KeyParams & ChangeSource): Promise<boolean> {
     const key = this.checkedKey(params);
-    const removed = await this.store.remove(key, { srcIp: params.srcIp, srcUser: params.srcUser, time: this.timers.now() });
+    const removed = await this.stored(() => this.store.remove(key, { srcIp: params.srcIp, srcUser: params.srcUser, time: this.timers.now() }));
     if (removed === undefined) return false;
     this.changed(key, this.timers.now());
     return true;
@@ -151,7 +157,7 @@ export class ConfigService {
     }
     // Every listen is recorded before the first read, so a publish during the reads notifies.
     for (const { key, md5, spelled } of checked) this.context.listen(connectionId, groupKey(key), md5, spelled);
-    const stored = await Promise.all(checked.map(({ key }) => this.store.get(key)));
+    const stored = await this.stored(() => Promise.all(checked.map(({ key }) => this.store.get(key))));
     // The connection may have closed during the reads, its context cleared already: what was
     // recorded for it here would then stay for good.
     if (!this.options.isConnected(connectionId)) {
@@ -166,13 +172,13 @@ export class ConfigService {
 
   /** A key's history, newest first (Nacos op types: I new content, U and D previous). */
   async history(params: KeyParams, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
-    return this.store.history(this.checkedKey(params), page);
+    return this.stored(() => this.store.history(this.checkedKey(params), page));
   }
 
   /** One history row of the key, or undefined (also when the row belongs to another key). */
   async historyEntry(params: KeyParams, nid: number): Promise<HistoryEntry | undefined> {
     const key = this.checkedKey(params);
-    const entry = await this.store.historyEntry(nid);
+    const entry = await this.stored(() => this.store.historyEntry(nid));
     if (entry === undefined || groupKey(entry) !== groupKey(key)) return undefined;
     return entry;
   }
@@ -187,6 +193,28 @@ export class ConfigService {
   async close(): Promise<void> {
     this.notifier.stop();
     await this.store.close();
+  }
+
+  /**
+   * Runs a store call. A store failure's message names the database and holds the driver's words
+   * (users, tables): it is logged here, and the caller, often an anonymous client, gets the same
+   * class with a fixed text and a reference to the log line.
+   */
+  private async stored<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      const reference = randomUUID();
+      if (error instanceof ConfigStoreUnavailableError) {
+        this.options.logger.warn({ err: error, reference }, 'config store unavailable');
+        throw new ConfigStoreUnavailableError(`config database unavailable, reference ${reference}`, { cause: error });
+      }
+      if (error instanceof ConfigStoreError) {
+        this.options.logger.error({ err: error, reference }, 'config store error');
+        throw new ConfigStoreError(`config store error, reference ${reference}`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   private checkedKey(params: KeyParams): ConfigKey {

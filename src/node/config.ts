@@ -64,7 +64,11 @@ const DbSchema = z
     database: z.string().min(1).optional(),
     poolSize: z.number().int().min(1).max(1000).default(10),
     connectTimeoutMs: ms.default(3000),
-    queryTimeoutMs: ms.default(10_000),
+    // Below the 3 s a Java client waits for a config query: a frozen database's first read is
+    // answered from the copy before the client gives up.
+    queryTimeoutMs: ms.default(2000),
+    probeIntervalMs: ms.default(1000),
+    probeMaxIntervalMs: ms.default(30_000),
     timezone: z.string().regex(/^(Z|local|[+-]\d{2}:\d{2})$/, 'must be Z, local or an offset such as +08:00').default('Z'),
     init: z.boolean().default(false),
   })
@@ -82,13 +86,24 @@ const DbSchema = z
         context.addIssue({ code: 'custom', path: ['url'], message: `must be a mysql:// URL, not ${url.protocol}//` });
         return z.NEVER;
       }
-      fromUrl = {
-        host: url.hostname === '' ? undefined : url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port === '' ? undefined : Number(url.port),
-        user: url.username === '' ? undefined : decodeURIComponent(url.username),
-        password: url.password === '' ? undefined : decodeURIComponent(url.password),
-        database: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined,
-      };
+      // JDBC-style parameters (?ssl=true, ?useSSL=true) would be dropped silently: none is read.
+      if (url.search !== '' || url.hash !== '') {
+        context.addIssue({ code: 'custom', path: ['url'], message: `takes no query parameters or fragment (${url.search}${url.hash}): set the db options instead; the connection to the database is plaintext (docs/security.md)` });
+        return z.NEVER;
+      }
+      try {
+        fromUrl = {
+          host: url.hostname === '' ? undefined : url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port === '' ? undefined : Number(url.port),
+          user: url.username === '' ? undefined : decodeURIComponent(url.username),
+          password: url.password === '' ? undefined : decodeURIComponent(url.password),
+          database: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined,
+        };
+      } catch {
+        // A bare % in the user, password or database (mysql://nacos:50%off@db/nacos).
+        context.addIssue({ code: 'custom', path: ['url'], message: 'has a % that is not percent-encoding: write % as %25 (or set db.user, db.password, db.database)' });
+        return z.NEVER;
+      }
     }
     const host = db.host ?? fromUrl.host;
     const database = db.database ?? fromUrl.database;
@@ -104,6 +119,8 @@ const DbSchema = z
       poolSize: db.poolSize,
       connectTimeoutMs: db.connectTimeoutMs,
       queryTimeoutMs: db.queryTimeoutMs,
+      probeIntervalMs: db.probeIntervalMs,
+      probeMaxIntervalMs: db.probeMaxIntervalMs,
       timezone: db.timezone,
       init: db.init,
     };
@@ -255,8 +272,10 @@ export const NodeConfigSchema = z.strictObject({
       catchUpMs: ms.default(30_000),
       /** On a shared database: whether changes are announced to the other members (false: catch-up only, a test hook). */
       announce: z.boolean().default(true),
+      /** On a shared database: an announcement a member has not answered within this is left to its catch-up. */
+      announceTimeoutMs: ms.default(3000),
     })
-    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true }),
+    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true, announceTimeoutMs: 3000 }),
   /** The shared MySQL/MariaDB database with Nacos's schema (docs/config.md#a-cluster-on-mysql). */
   db: DbSchema.optional(),
 }).superRefine((config, context) => {

@@ -22,7 +22,7 @@ import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loade
 import { Balancer } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
 import { channelSecurity, type ClientTlsOptions } from '../client/tls.js';
-import { attachConfig, DEFAULT_CONFIG_SYNC_OPTIONS, openEmbeddedStore, openSharedStore, type ConfigModule } from '../config/index.js';
+import { attachConfig, openEmbeddedStore, openSharedStore, type ConfigModule } from '../config/index.js';
 import type { MemberPeers } from '../cluster/member-messages.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
@@ -169,7 +169,11 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     shared:
       sharedDb === undefined
         ? undefined
-        : { peers: memberPeers, sync: { ...DEFAULT_CONFIG_SYNC_OPTIONS, catchUpMs: config.config.catchUpMs, announce: config.config.announce } },
+        : {
+            peers: memberPeers,
+            sync: { catchUpMs: config.config.catchUpMs, announce: config.config.announce, announceTimeoutMs: config.config.announceTimeoutMs },
+            probe: { probeIntervalMs: sharedDb.probeIntervalMs, probeMaxIntervalMs: sharedDb.probeMaxIntervalMs },
+          },
   });
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });
   const balancer = new Balancer(

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import pino from 'pino';
 import { groupKey, type ConfigKey } from '../../src/protocol/config/index.js';
 import { ListenContext } from '../../src/config/listen-context.js';
 import { ConfigNotifier } from '../../src/config/notifier.js';
-import { InvalidConfigParamError } from '../../src/config/errors.js';
+import { ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError } from '../../src/config/errors.js';
 import { ConfigService } from '../../src/config/service.js';
 import { SqliteConfigStore } from '../../src/config/store/sqlite.js';
 import type { ConfigRecord } from '../../src/config/store/types.js';
@@ -51,6 +52,7 @@ describe('ConfigService batch listen', () => {
       isConnected: (id) => connected.has(id),
       serving: () => true,
       allowFourByteUtf8,
+      logger: pino({ level: 'silent' }),
     });
     return { store, context, connected, service, pushes };
   }
@@ -123,6 +125,38 @@ describe('ConfigService batch listen', () => {
     store.release();
     await service.publish({ dataId: 'a', group: 'G', content: 'ok 😀' });
     assert.equal((await service.query({ dataId: 'a', group: 'G' }))?.content, 'ok 😀');
+    await store.close();
+  });
+
+  it('a store failure reaches callers as its class with a fixed text and a reference; the detail (host, user, driver text) only in the log', async () => {
+    const { store, context, connected } = setup('failures.db');
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const timers = new ManualTimers(0);
+    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('unused')), isConnected: () => true, drop: () => undefined }, timers);
+    const detail = "config database 10.0.0.9:3306/nacos unreachable: Access denied for user 'nacos'@'10.0.0.5'";
+    let failure: Error = new ConfigStoreUnavailableError(detail);
+    store.get = () => Promise.reject(failure);
+    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: (id) => connected.has(id), serving: () => true, allowFourByteUtf8: false, logger });
+
+    for (const [expected, text] of [
+      [ConfigStoreUnavailableError, 'config database unavailable'],
+      [ConfigStoreError, 'config store error'],
+    ] as const) {
+      const error = await service.query({ dataId: 'a', group: 'G' }).then(
+        () => assert.fail('resolved'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof expected, String(error));
+      const reference = new RegExp(`^${text}, reference ([0-9a-f-]{36})$`).exec(error.message)?.[1];
+      assert.ok(reference !== undefined, error.message);
+      assert.ok(!error.message.includes('10.0.0.9') && !error.message.includes('Access denied'));
+      const logged = lines.find((line) => line['reference'] === reference);
+      assert.match(JSON.stringify(logged), /Access denied for user/, 'the detail is in the log line the reference names');
+      failure = new ConfigStoreError("config database 10.0.0.9:3306/nacos: Access denied for user 'nacos'@'10.0.0.5'");
+    }
+    await assert.rejects(service.listen('c1', [{ dataId: 'a', group: 'G', md5: '' }], true), (e: unknown) => e instanceof ConfigStoreError && !e.message.includes('10.0.0.9'));
+    store.release();
     await store.close();
   });
 });

@@ -152,10 +152,14 @@ describe('node config: the shared database', () => {
       database: 'nacos_config',
       poolSize: 10,
       connectTimeoutMs: 3000,
-      queryTimeoutMs: 10_000,
+      queryTimeoutMs: 2000,
+      probeIntervalMs: 1000,
+      probeMaxIntervalMs: 30_000,
       timezone: 'Z',
       init: false,
     });
+    assert.equal(parseNodeConfig({}).config.announceTimeoutMs, 3000);
+    assert.equal(parseNodeConfig({ config: { announceTimeoutMs: 500 } }).config.announceTimeoutMs, 500);
   });
 
   it('takes parts, which win over the URL', () => {
@@ -173,6 +177,8 @@ describe('node config: the shared database', () => {
     [{ db: { database: 'd' } }, 'db.host'],
     [{ db: { url: 'postgres://h/d' } }, 'db.url'],
     [{ db: { url: 'not a url' } }, 'db.url'],
+    [{ db: { url: 'mysql://nacos:50%off@db/nacos' } }, 'db.url'],
+    [{ db: { url: 'mysql://nacos@db/nacos?ssl=true' } }, 'db.url'],
     [{ db: { url: 'mysql://h/d', poolSize: 0 } }, 'db.poolSize'],
     [{ db: { url: 'mysql://h/d', timezone: 'Europe/Paris' } }, 'db.timezone'],
     [{ db: { url: 'mysql://h/d', passwrd: 'x' } }, 'db.passwrd'],

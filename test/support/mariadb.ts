@@ -39,6 +39,8 @@ export class MariaDb {
   output = '';
   private child: ChildProcess | undefined;
   private installed = false;
+  /** A test process that dies without stop() takes the server with it instead of leaving it running. */
+  private readonly killOnExit = (): void => void this.child?.kill('SIGKILL');
 
   get dataDir(): string {
     return join(this.dir, 'data');
@@ -83,6 +85,12 @@ export class MariaDb {
       },
       { name: `mariadbd on ${this.port}`, timeoutMs, onOutput: (text) => (this.output += text) },
     );
+    process.once('exit', this.killOnExit);
+  }
+
+  /** The server's process id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Runs one statement as root on a fresh connection. */
@@ -115,6 +123,7 @@ export class MariaDb {
   async kill(): Promise<void> {
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    process.removeListener('exit', this.killOnExit);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGCONT');
     child.kill('SIGKILL');

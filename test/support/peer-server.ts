@@ -34,6 +34,8 @@ export class PeerServer {
     readonly port: number,
     /** Passed to the server after the script's own (Nacos: Spring Boot `--key=value` properties). */
     private readonly extraArgs: readonly string[] = [],
+    /** Added to the server's environment (TZ, to run it in a zone that is not UTC). */
+    private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
   /** Whether the server is built or installed in its cache already (no minutes-long build). */
@@ -76,7 +78,7 @@ export class PeerServer {
   }
 
   private async startOnce(): Promise<void> {
-    const child = spawn(join(peersDir, this.kind.script), ['run', String(this.port), this.dir, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(peersDir, this.kind.script), ['run', String(this.port), this.dir, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.child = child;
     const waiter = new AbortController();
     const failed = new Promise<never>((_, reject) => {

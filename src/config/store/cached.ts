@@ -1,4 +1,5 @@
 import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
+import type { Timers } from '../../protocol/index.js';
 import { ConfigStoreUnavailableError } from '../errors.js';
 import type { ChangeMark, ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page, PublishInput, PublishResult } from './types.js';
 
@@ -7,20 +8,43 @@ const LOAD_PAGE = 500;
 /** Reads of the whole table when writes keep overlapping them. */
 const LOAD_TRIES = 3;
 
+/** How the copy finds out that the database answers again (node config `db`, docs/config.md). */
+export interface OutageProbeOptions {
+  /** The first probe after a read found the database away; each further one waits twice as long. */
+  readonly probeIntervalMs: number;
+  /** The longest wait between two probes. */
+  readonly probeMaxIntervalMs: number;
+}
+
+export const DEFAULT_OUTAGE_PROBE_OPTIONS: OutageProbeOptions = { probeIntervalMs: 1000, probeMaxIntervalMs: 30_000 };
+
 /**
  * A member's copy of every config in the shared database, as Nacos keeps its dump: reads go to
  * the database and refresh the copy; while the database cannot be reached, reads are answered
  * from the copy (a key the copy does not hold is absent once the whole table has been loaded) and
- * writes fail with {@link ConfigStoreUnavailableError}. {@link refresh} re-reads one key for an
- * announcement or a catch-up and says whether its content changed.
+ * writes fail with {@link ConfigStoreUnavailableError}. Once a read found the database away, reads
+ * are answered from the copy at once (a frozen database would hold each for the driver's timeouts)
+ * while one probe at a time, backing off, asks the database until it answers.
+ * {@link refresh} re-reads one key for an announcement or a catch-up and says whether its content
+ * changed.
  */
 export class CachedConfigStore implements ConfigStore {
   private readonly records = new Map<string, ConfigRecord>();
-  /** Writes through this store so far: a read that overlapped one may hold the older row. */
+  /** Rows stored by a publish, remove or refresh so far: a whole-table read that overlapped one may hold an older row. */
   private writes = 0;
+  /** Per key, rows stored by a publish, remove or refresh: a read that overlapped one may hold an older row. */
+  private readonly versions = new Map<string, number>();
   private loaded = false;
+  /** Why the database was last found away; undefined while it answers. */
+  private away: ConfigStoreUnavailableError | undefined;
+  private cancelProbe: (() => void) | undefined;
+  private closed = false;
 
-  constructor(private readonly inner: ConfigStore) {}
+  constructor(
+    private readonly inner: ConfigStore,
+    private readonly timers: Timers,
+    private readonly probe: OutageProbeOptions = DEFAULT_OUTAGE_PROBE_OPTIONS,
+  ) {}
 
   /** Whether the whole table has been loaded: then a key not held is known absent. */
   get complete(): boolean {
@@ -29,7 +53,8 @@ export class CachedConfigStore implements ConfigStore {
 
   /**
    * Loads every config, replacing the copy. Resolves with the keys whose content differs from
-   * what the copy held (added, changed or gone), for listeners to be told.
+   * what the copy held (added, changed or gone), for listeners to be told; the first load leaves
+   * out keys the copy never held.
    */
   async load(): Promise<ConfigKey[]> {
     let fresh = await this.readAll();
@@ -37,47 +62,68 @@ export class CachedConfigStore implements ConfigStore {
     // would also set it right).
     for (let tries = 1; fresh.writes !== this.writes && tries < LOAD_TRIES; tries++) fresh = await this.readAll();
     const changed: ConfigKey[] = [];
-    for (const [id, record] of fresh.records) if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
+    for (const [id, record] of fresh.records) {
+      // Before the first load the copy holds only what was read here: a key it never held has
+      // told no listener anything yet, and telling every one at once (a database down at start)
+      // would push to every listener of the node together.
+      if (!this.loaded && !this.records.has(id)) continue;
+      if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
+    }
     for (const [id, record] of this.records) if (!fresh.records.has(id)) changed.push(record);
     this.records.clear();
     for (const [id, record] of fresh.records) this.records.set(id, record);
     this.loaded = true;
+    this.answered();
     return changed;
   }
 
-  /** Re-reads a key from the database; true when its md5 (or presence) differs from the copy's. */
+  /**
+   * Re-reads a key from the database; true when its md5 (or presence) differs from the copy's.
+   * Never answered from the copy: a database that cannot be reached fails the refresh, so the
+   * change it was asked about is not taken as seen.
+   */
   async refresh(key: ConfigKey): Promise<boolean> {
-    const before = this.records.get(groupKey(key))?.md5;
-    const after = (await this.get(key))?.md5;
-    return before !== after;
+    const id = groupKey(key);
+    const version = this.versionOf(id);
+    const record = await this.inner.get(key);
+    // A publish or refresh of this key finished meanwhile and stored what it read: it told of it.
+    if (this.versionOf(id) !== version) return false;
+    const before = this.records.get(id)?.md5;
+    this.store(id, record);
+    return before !== record?.md5;
   }
 
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     const id = groupKey(key);
-    const writesBefore = this.writes;
+    if (this.away !== undefined) return this.fromCopy(id, this.away);
+    const version = this.versionOf(id);
     try {
       const record = await this.inner.get(key);
-      if (this.writes === writesBefore) this.remember(id, record);
+      // A read that started before a change stored here may hold the older row.
+      if (this.versionOf(id) === version) this.remember(id, record);
       return record;
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
-      const held = this.records.get(id);
-      if (held !== undefined || this.loaded) return held;
-      throw error;
+      this.wentAway(error);
+      return this.fromCopy(id, error);
     }
+  }
+
+  private fromCopy(id: string, away: ConfigStoreUnavailableError): ConfigRecord | undefined {
+    const held = this.records.get(id);
+    if (held !== undefined || this.loaded) return held;
+    throw away;
   }
 
   async publish(input: PublishInput): Promise<PublishResult> {
     const result = await this.inner.publish(input);
-    this.writes++;
-    if (result.ok) this.remember(groupKey(input.key), result.record);
+    if (result.ok) this.store(groupKey(input.key), result.record);
     return result;
   }
 
   async remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
     const removed = await this.inner.remove(key, source);
-    this.writes++;
-    this.remember(groupKey(key), undefined);
+    this.store(groupKey(key), undefined);
     return removed;
   }
 
@@ -103,6 +149,7 @@ export class CachedConfigStore implements ConfigStore {
 
   /** While the database is away, the copy's size. */
   async count(): Promise<number> {
+    if (this.away !== undefined && this.loaded) return this.records.size;
     try {
       return await this.inner.count();
     } catch (error) {
@@ -112,7 +159,47 @@ export class CachedConfigStore implements ConfigStore {
   }
 
   close(): Promise<void> {
+    this.closed = true;
+    this.cancelProbe?.();
     return this.inner.close();
+  }
+
+  private wentAway(error: ConfigStoreUnavailableError): void {
+    const probing = this.away !== undefined;
+    this.away = error;
+    if (!probing && !this.closed) this.probeAfter(this.probe.probeIntervalMs);
+  }
+
+  private probeAfter(delayMs: number): void {
+    this.cancelProbe = this.timers.setTimeout(() => {
+      this.inner.latestChange().then(
+        () => this.answered(),
+        (error: unknown) => {
+          // Any other failure is an answer: the database is there.
+          if (!(error instanceof ConfigStoreUnavailableError)) this.answered();
+          else if (!this.closed && this.away !== undefined) this.probeAfter(Math.min(delayMs * 2, this.probe.probeMaxIntervalMs));
+        },
+      );
+    }, delayMs);
+  }
+
+  /** The database answered: reads go to it again. */
+  private answered(): void {
+    this.away = undefined;
+    this.cancelProbe?.();
+    this.cancelProbe = undefined;
+  }
+
+  /** Stores a row newer than any read still under way: those are then not remembered. */
+  private store(id: string, record: ConfigRecord | undefined): void {
+    this.answered();
+    this.writes++;
+    this.versions.set(id, this.versionOf(id) + 1);
+    this.remember(id, record);
+  }
+
+  private versionOf(id: string): number {
+    return this.versions.get(id) ?? 0;
   }
 
   private remember(id: string, record: ConfigRecord | undefined): void {

@@ -2,7 +2,7 @@ import { createPool, type Pool, type PoolConnection, type RowDataPacket, type Re
 import type { ConfigKey } from '../../protocol/config/index.js';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../errors.js';
 import { MYSQL_SCHEMA } from './mysql-schema.js';
-import { keyParams, planPublish, previousInHistory, toChangeMark, toHistorySummary, toRecord, type ChangeRow, type ConfigRow, type ConfigValues, type HistoryRow, type HistoryValues } from './rows.js';
+import { planPublish, previousInHistory, toChangeMark, toHistorySummary, toRecord, type ChangeRow, type ConfigRow, type ConfigValues, type HistoryRow, type HistoryValues } from './rows.js';
 import {
   HistoryOp,
   type ChangeMark,
@@ -76,6 +76,14 @@ function isUnreachable(error: unknown): boolean {
   // The server's own refusals (access denied, unknown database) are fatal to a connection too,
   // but they are the operator's to fix, not an outage.
   return fatal === true && !(code ?? '').startsWith('ER_');
+}
+
+/**
+ * A key with a 4-byte character compared with Nacos's utf8 (3-byte) columns: the database
+ * refuses the comparison, and no row can hold such a key, so it is absent.
+ */
+function isUnstorableKey(error: unknown): boolean {
+  return (error as DriverError | undefined)?.code === 'ER_CANT_AGGREGATE_2COLLATIONS';
 }
 
 /** Tries of a publish that lost a race to create its key. */
@@ -168,17 +176,23 @@ export class MysqlConfigStore implements ConfigStore {
   }
 
   history(key: ConfigKey, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
-    return this.withConnection(async (connection) => {
-      const k = keyParams(key);
-      const [counted] = await this.rows<RowDataPacket>(connection, `SELECT COUNT(*) AS n FROM his_config_info WHERE ${KEY_WHERE}`, [k.dataId, k.group, k.tenant]);
-      const rows = await this.rows<MysqlHistoryRow>(
-        connection,
-        `SELECT nid, id, data_id, group_id, tenant_id, app_name, src_ip, src_user, op_type, gmt_create, gmt_modified
-         FROM his_config_info WHERE ${KEY_WHERE} ORDER BY nid DESC LIMIT ? OFFSET ?`,
-        [k.dataId, k.group, k.tenant, page.limit, page.offset],
-      );
-      return { total: Number(counted?.['n'] ?? 0), items: rows.map((row) => toHistorySummary(row, dateMs)) };
-    });
+    return this.withConnection((connection) =>
+      this.keyHistory(connection, key, page).catch((error: unknown) => {
+        if (isUnstorableKey(error)) return { total: 0, items: [] };
+        throw error;
+      }),
+    );
+  }
+
+  private async keyHistory(connection: PoolConnection, key: ConfigKey, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
+    const [counted] = await this.rows<RowDataPacket>(connection, `SELECT COUNT(*) AS n FROM his_config_info WHERE ${KEY_WHERE}`, [key.dataId, key.group, key.tenant]);
+    const rows = await this.rows<MysqlHistoryRow>(
+      connection,
+      `SELECT nid, id, data_id, group_id, tenant_id, app_name, src_ip, src_user, op_type, gmt_create, gmt_modified
+       FROM his_config_info WHERE ${KEY_WHERE} ORDER BY nid DESC LIMIT ? OFFSET ?`,
+      [key.dataId, key.group, key.tenant, page.limit, page.offset],
+    );
+    return { total: Number(counted?.['n'] ?? 0), items: rows.map((row) => toHistorySummary(row, dateMs)) };
   }
 
   historyEntry(nid: number): Promise<HistoryEntry | undefined> {
@@ -234,21 +248,30 @@ export class MysqlConfigStore implements ConfigStore {
 
   /** The key's row; `forUpdate` locks it (or the gap where it would be) until the transaction ends. */
   private async selectConfig(connection: PoolConnection, key: ConfigKey, forUpdate: boolean): Promise<MysqlConfigRow | undefined> {
-    const [row] = await this.rows<MysqlConfigRow>(connection, `SELECT * FROM config_info WHERE ${KEY_WHERE}${forUpdate ? ' FOR UPDATE' : ''}`, [key.dataId, key.group, key.tenant]);
-    return row;
+    try {
+      const [row] = await this.rows<MysqlConfigRow>(connection, `SELECT * FROM config_info WHERE ${KEY_WHERE}${forUpdate ? ' FOR UPDATE' : ''}`, [key.dataId, key.group, key.tenant]);
+      return row;
+    } catch (error) {
+      if (isUnstorableKey(error)) return undefined;
+      throw error;
+    }
   }
 
   private async inTransaction<T>(connection: PoolConnection, work: () => Promise<T>): Promise<T> {
     // READ COMMITTED takes no gap locks: members creating different new keys do not deadlock
     // on the gap between existing ones; two creating the same key meet on its unique index.
     await this.run(connection, 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED', []);
-    await connection.beginTransaction();
+    // As statements with the query timeout: the driver's own begin, commit and rollback have none.
+    await this.run(connection, 'START TRANSACTION', []);
     try {
       const result = await work();
-      await connection.commit();
+      await this.run(connection, 'COMMIT', []);
       return result;
     } catch (error) {
-      await connection.rollback().catch(() => undefined);
+      // A statement that timed out is still running on the connection, and a rollback would wait
+      // behind it for as long as the database takes: withConnection destroys the connection
+      // instead, and the server rolls back when it sees it gone.
+      if (!isUnreachable(error)) await this.run(connection, 'ROLLBACK', []).catch(() => connection.destroy());
       throw error;
     }
   }

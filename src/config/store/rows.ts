@@ -60,6 +60,11 @@ function present<T>(value: T | null): T | undefined {
   return value === null ? undefined : value;
 }
 
+/** Nacos writes '' for no app name. */
+function appNameOf(row: { readonly app_name: string | null }): string | undefined {
+  return row.app_name === '' ? undefined : present(row.app_name);
+}
+
 export function toRecord<Time>(row: ConfigRow<Time>, toMs: (time: Time) => number): ConfigRecord {
   return {
     id: row.id,
@@ -68,8 +73,7 @@ export function toRecord<Time>(row: ConfigRow<Time>, toMs: (time: Time) => numbe
     tenant: row.tenant_id,
     content: row.content,
     md5: row.md5 ?? '',
-    // Nacos writes '' for no app name.
-    appName: row.app_name === '' ? undefined : present(row.app_name),
+    appName: appNameOf(row),
     encryptedDataKey: row.encrypted_data_key,
     srcUser: present(row.src_user),
     srcIp: present(row.src_ip),
@@ -90,18 +94,13 @@ export function toHistorySummary<Time>(row: HistoryRow<Time>, toMs: (time: Time)
     dataId: row.data_id,
     group: row.group_id,
     tenant: row.tenant_id,
-    appName: row.app_name === '' ? undefined : present(row.app_name),
+    appName: appNameOf(row),
     srcUser: present(row.src_user),
     srcIp: present(row.src_ip),
     opType: row.op_type.trim() as HistoryOp,
     createdAt: toMs(row.gmt_create),
     modifiedAt: toMs(row.gmt_modified),
   };
-}
-
-/** What a key's statements bind. */
-export function keyParams(key: ConfigKey): { dataId: string; group: string; tenant: string } {
-  return { dataId: key.dataId, group: key.group, tenant: key.tenant };
 }
 
 /** The values of a config row a publish writes; `time` is the store's own time value. */
@@ -152,7 +151,9 @@ export type PublishPlan<Time> =
  */
 export function planPublish<Time>(input: PublishInput, existing: ConfigRow<Time> | undefined, time: Time): PublishPlan<Time> {
   const values: ConfigValues<Time> = {
-    ...keyParams(input.key),
+    dataId: input.key.dataId,
+    group: input.key.group,
+    tenant: input.key.tenant,
     content: input.content,
     md5: md5Hex(input.content),
     time,

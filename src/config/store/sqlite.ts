@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigStoreError } from '../errors.js';
 import type { ConfigKey } from '../../protocol/config/index.js';
-import { keyParams, planPublish, previousInHistory, toChangeMark, toHistorySummary, toRecord, type ChangeRow, type ConfigRow, type HistoryRow } from './rows.js';
+import { planPublish, previousInHistory, toChangeMark, toHistorySummary, toRecord, type ChangeRow, type ConfigRow, type HistoryRow } from './rows.js';
 import {
   HistoryOp,
   type ChangeMark,
@@ -133,7 +133,7 @@ export class SqliteConfigStore implements ConfigStore {
 
   get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     return this.run(() => {
-      const row = this.statements.get.get(keyParams(key));
+      const row = this.statements.get.get(key);
       return row === undefined ? undefined : toRecord(row, epochMs);
     });
   }
@@ -148,8 +148,8 @@ export class SqliteConfigStore implements ConfigStore {
 
   history(key: ConfigKey, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
     return this.run(() => {
-      const total = this.statements.historyCount.get(keyParams(key))?.n ?? 0;
-      const rows = this.statements.historyPage.all({ ...keyParams(key), limit: page.limit, offset: page.offset });
+      const total = this.statements.historyCount.get(key)?.n ?? 0;
+      const rows = this.statements.historyPage.all({ ...key, limit: page.limit, offset: page.offset });
       return { total, items: rows.map((row) => toHistorySummary(row, epochMs)) };
     });
   }
@@ -185,17 +185,16 @@ export class SqliteConfigStore implements ConfigStore {
   }
 
   private publishInTransaction(input: PublishInput): PublishResult {
-    const key = keyParams(input.key);
-    const plan = planPublish(input, this.statements.get.get(key), input.time);
+    const plan = planPublish(input, this.statements.get.get(input.key), input.time);
     if (plan.action === 'cas-mismatch') return { ok: false, reason: 'cas-mismatch' };
     if (plan.action === 'insert') this.statements.insert.run(plan.values);
     else this.statements.update.run({ ...plan.values, id: plan.id });
     this.statements.history.run(plan.history);
-    return { ok: true, record: toRecord(this.statements.get.get(key)!, epochMs), contentChanged: plan.action === 'insert' || plan.contentChanged };
+    return { ok: true, record: toRecord(this.statements.get.get(input.key)!, epochMs), contentChanged: plan.action === 'insert' || plan.contentChanged };
   }
 
   private removeInTransaction(key: ConfigKey, source: ChangeSource & { time: number }): ConfigRecord | undefined {
-    const existing = this.statements.get.get(keyParams(key));
+    const existing = this.statements.get.get(key);
     if (existing === undefined) return undefined;
     this.statements.delete.run(existing.id);
     this.statements.history.run(previousInHistory(existing, source, source.time, HistoryOp.DELETE));

@@ -17,8 +17,6 @@ export interface ConfigSyncOptions {
   readonly announceTimeoutMs: number;
 }
 
-export const DEFAULT_CONFIG_SYNC_OPTIONS: ConfigSyncOptions = { catchUpMs: 30_000, announce: true, announceTimeoutMs: 3000 };
-
 /** History rows read per query. */
 const CHANGES_PAGE = 500;
 /**
@@ -72,8 +70,14 @@ export class ConfigSync {
     try {
       if (await this.store.refresh(key)) this.changed(key);
     } catch (error) {
-      this.logger.warn({ key: groupKey(key), err: error }, 'announced config change not read: the catch-up will');
+      // The database away: the history row stays unseen and the catch-up reads it once it is back.
+      this.logger.debug({ key: groupKey(key), err: error }, 'announced config change not read: the catch-up will');
     }
+  }
+
+  /** A beta or tag config changed (a Nacos member's): this server keeps neither, so nothing here changed. */
+  ignoredVariant(key: ConfigKey, variant: 'beta' | 'tag'): void {
+    this.logger.debug({ key: groupKey(key), variant }, 'announced change of a beta or tag config ignored: not kept here');
   }
 
   /** One catch-up round (at most one at a time); the next is scheduled when it ends. */
@@ -140,8 +144,10 @@ export function configSyncHandler(sync: ConfigSync): RequestHandler {
   return async (request, meta): Promise<ResponseMessage> => {
     requireTrustedMember(meta, request.type);
     if (!ConfigChangeClusterSyncRequest.is(request)) throw new InvalidBodyError('Invalid request');
-    const { dataId, group, tenant } = request.body;
-    await sync.announced({ dataId, group, tenant: storedNamespace(tenant) });
+    const { dataId, group, tenant, tag, beta } = request.body;
+    const key = { dataId, group, tenant: storedNamespace(tenant) };
+    if (beta === true || (tag ?? '').trim() !== '') sync.ignoredVariant(key, beta === true ? 'beta' : 'tag');
+    else await sync.announced(key);
     return response(ConfigChangeClusterSyncResponse.type);
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Config's member-to-member message (docs/config.md, A cluster on MySQL): a member that changed a
  * key tells the others to re-read it from the shared database. Named and shaped as Nacos 2.x's
- * ConfigChangeClusterSyncRequest (dataId, group, tenant, lastModified), sent between our members only.
+ * ConfigChangeClusterSyncRequest (dataId, group, tenant, lastModified; its tag and isBeta are read
+ * only to ignore a beta or tag config's change), sent between our members only.
  */
 import { z } from 'zod';
 import { bodyParser } from '../../cluster/member-messages.js';
@@ -17,6 +18,9 @@ const ConfigChangeAnnouncementSchema = z.object({
   tenant: z.string().default(''),
   /** When the change was made, epoch ms (informational: the receiver reads the database). */
   lastModified: z.number().int().min(0),
+  /** Nacos 2.2.4 also says whether a beta or tag config changed: we keep neither, so such a change is ignored. */
+  tag: z.string().optional(),
+  beta: z.boolean().optional(),
 });
 
 export type ConfigChangeAnnouncement = z.infer<typeof ConfigChangeAnnouncementSchema>;

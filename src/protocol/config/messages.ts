@@ -31,8 +31,16 @@ function parseQueryResponse(json: JsonObject): ConfigQueryResponseBody {
 
 const empty = (): Record<string, never> => ({});
 
-/** Config's message types a client registers: the answers it reads and the push it is sent. */
+/**
+ * Config's message types a client registers: the requests it sends (module "config", as Java's
+ * AbstractConfigRequest says; bodies as the client builds them), the answers it reads and the
+ * push it is sent.
+ */
 export const ConfigMessages = {
+  ConfigQueryRequest: defineRequestType('ConfigQueryRequest', { module: CONFIG_MODULE }),
+  ConfigPublishRequest: defineRequestType('ConfigPublishRequest', { module: CONFIG_MODULE }),
+  ConfigRemoveRequest: defineRequestType('ConfigRemoveRequest', { module: CONFIG_MODULE }),
+  ConfigBatchListenRequest: defineRequestType('ConfigBatchListenRequest', { module: CONFIG_MODULE }),
   ConfigQueryResponse: defineResponseType('ConfigQueryResponse', { parseBody: parseQueryResponse }),
   ConfigPublishResponse: defineResponseType('ConfigPublishResponse', { parseBody: empty }),
   ConfigRemoveResponse: defineResponseType('ConfigRemoveResponse', { parseBody: empty }),

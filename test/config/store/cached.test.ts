@@ -5,6 +5,7 @@ import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
 import type { ConfigRecord, PublishInput, PublishResult } from '../../../src/config/store/types.js';
 import type { ConfigKey } from '../../../src/protocol/config/index.js';
+import { ManualTimers } from '../../support/manual-timers.js';
 
 const key = { dataId: 'app.yaml', group: 'G', tenant: '' };
 const other = { dataId: 'other.yaml', group: 'G', tenant: '' };
@@ -15,6 +16,7 @@ class FlakyStore extends SqliteConfigStore {
   hold: Promise<void> | undefined;
 
   override async get(k: ConfigKey): Promise<ConfigRecord | undefined> {
+    this.gets++;
     if (this.down) throw new ConfigStoreUnavailableError('away');
     const record = await super.get(k);
     await this.hold;
@@ -26,6 +28,15 @@ class FlakyStore extends SqliteConfigStore {
     return super.publish(input);
   }
 
+  gets = 0;
+  probes = 0;
+
+  override async latestChange(): Promise<number> {
+    this.probes++;
+    if (this.down) throw new ConfigStoreUnavailableError('away');
+    return super.latestChange();
+  }
+
   override async list(afterId: number, limit: number): Promise<readonly ConfigRecord[]> {
     if (this.down) throw new ConfigStoreUnavailableError('away');
     return super.list(afterId, limit);
@@ -35,7 +46,7 @@ class FlakyStore extends SqliteConfigStore {
 describe('CachedConfigStore: a member copy for when the database is away', () => {
   it('answers reads of held keys while the database is away; an unknown key fails until the whole table was loaded, then it is absent', async () => {
     const inner = new FlakyStore(':memory:');
-    const store = new CachedConfigStore(inner);
+    const store = new CachedConfigStore(inner, new ManualTimers());
     await store.publish({ key, content: 'v1', time: 1000 });
     inner.down = true;
     assert.equal((await store.get(key))?.content, 'v1');
@@ -51,7 +62,7 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
 
   it('a read that overlapped a publish does not put the older row back in the copy', async () => {
     const inner = new FlakyStore(':memory:');
-    const store = new CachedConfigStore(inner);
+    const store = new CachedConfigStore(inner, new ManualTimers());
     await store.publish({ key, content: 'v1', time: 1000 });
     let release!: () => void;
     inner.hold = new Promise((resolve) => (release = resolve));
@@ -68,7 +79,7 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
 
   it('load tells which keys differ from the copy: added, changed, gone', async () => {
     const inner = new FlakyStore(':memory:');
-    const store = new CachedConfigStore(inner);
+    const store = new CachedConfigStore(inner, new ManualTimers());
     await store.publish({ key, content: 'v1', time: 1000 });
     await store.publish({ key: other, content: 'o1', time: 1000 });
     await store.load();
@@ -77,5 +88,50 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     await inner.publish({ key: { ...key, dataId: 'new.yaml' }, content: 'n1', time: 2000 });
     assert.deepEqual((await store.load()).map((k) => k.dataId).sort(), ['app.yaml', 'new.yaml', 'other.yaml']);
     await inner.close();
+  });
+
+  it('the first load (the database down at start) tells only of keys the copy held, not of every key', async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    for (const dataId of ['a', 'b', 'c']) await inner.publish({ key: { ...key, dataId }, content: 'x', time: 1000 });
+    await inner.publish({ key, content: 'v1', time: 1000 });
+    assert.equal((await store.get(key))?.content, 'v1');
+    await inner.publish({ key, content: 'v2', time: 2000 });
+    assert.deepEqual((await store.load()).map((k) => k.dataId), ['app.yaml'], 'only the key read here, which changed since');
+    await inner.close();
+  });
+
+  it('once a read found the database away, reads answer from the copy without asking it, while one probe backs off until it answers', async () => {
+    const inner = new FlakyStore(':memory:');
+    const timers = new ManualTimers();
+    const store = new CachedConfigStore(inner, timers, { probeIntervalMs: 1000, probeMaxIntervalMs: 2000 });
+    await store.publish({ key, content: 'v1', time: 1000 });
+    inner.down = true;
+    assert.equal((await store.get(key))?.content, 'v1');
+    const gets = inner.gets;
+    for (let n = 0; n < 5; n++) assert.equal((await store.get(key))?.content, 'v1');
+    assert.equal(inner.gets, gets, 'the copy answered: the database was not asked');
+    await assert.rejects(store.get(other), ConfigStoreUnavailableError, 'a key not held fails at once');
+
+    await timers.advance(999);
+    assert.equal(inner.probes, 0);
+    await timers.advance(1);
+    assert.equal(inner.probes, 1, 'the first probe after probeIntervalMs');
+    await timers.advance(1999);
+    assert.equal(inner.probes, 1);
+    await timers.advance(1);
+    assert.equal(inner.probes, 2, 'then twice as long');
+    await timers.advance(2000);
+    assert.equal(inner.probes, 3, 'at most probeMaxIntervalMs');
+
+    inner.down = false;
+    await inner.publish({ key, content: 'v2', time: 2000 });
+    assert.equal((await store.get(key))?.content, 'v1', 'still the copy until a probe finds the database');
+    await timers.advance(2000);
+    assert.equal((await store.get(key))?.content, 'v2', 'the database answers again');
+    assert.equal(inner.gets, gets + 1);
+    await timers.advance(10_000);
+    assert.equal(inner.probes, 4, 'no probe once it answered');
+    await store.close();
   });
 });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createConnection } from 'mysql2/promise';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
+import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { MysqlConfigStore, type MysqlStoreOptions } from '../../../src/config/store/mysql.js';
+import { systemTimers } from '../../../src/protocol/index.js';
+import { eventually } from '../../support/raw-peer.js';
 import { md5Hex } from '../../../src/protocol/config/index.js';
 import { MariaDb } from '../../support/mariadb.js';
 import { storeContract } from './store-contract.js';
@@ -30,10 +34,38 @@ describe('MysqlConfigStore on a real MariaDB', () => {
 
   storeContract((name) => open(name));
 
+  /** Runs `check` with the process in a zone that is not UTC, so local and UTC times differ. */
+  async function inShanghai(check: () => Promise<void>): Promise<void> {
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Shanghai';
+    try {
+      assert.equal(new Date(0).getTimezoneOffset(), -480, 'the zone took effect');
+      await check();
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
+  }
+
+  it("db.timezone '+08:00' writes DATETIMEs at that offset and reads them back to the same instant, whatever the process's zone", async () => {
+    await db.createDatabase('offset');
+    const store = new MysqlConfigStore({ ...options('offset'), timezone: '+08:00' });
+    stores.push(store);
+    const time = Date.UTC(2026, 0, 2, 3, 4, 5);
+    await inShanghai(async () => {
+      await store.publish({ key, content: 'v1', time });
+      assert.equal((await store.get(key))?.modifiedAt, time);
+    });
+    const [row] = (await db.query("SELECT DATE_FORMAT(gmt_modified, '%Y-%m-%d %H:%i:%s') AS modified FROM config_info", 'offset')) as { modified: string }[];
+    assert.equal(row?.modified, '2026-01-02 11:04:05');
+  });
+
   it('writes the columns Nacos writes: app_name and encrypted_data_key \'\', md5, UTC times, op types', async () => {
     const store = await open('columns');
-    await store.publish({ key, content: 'v1', srcIp: '10.0.0.1', srcUser: 'ops', time: Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
-    await store.publish({ key, content: 'v2', time: Date.UTC(2026, 0, 2, 3, 4, 6) });
+    await inShanghai(async () => {
+      await store.publish({ key, content: 'v1', srcIp: '10.0.0.1', srcUser: 'ops', time: Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
+      await store.publish({ key, content: 'v2', time: Date.UTC(2026, 0, 2, 3, 4, 6) });
+    });
     const rows = (await db.query(
       "SELECT app_name, encrypted_data_key, md5, DATE_FORMAT(gmt_create, '%Y-%m-%d %H:%i:%s') AS created, tenant_id FROM config_info",
       'columns',
@@ -90,6 +122,31 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     assert.equal((await store.history(key, { offset: 0, limit: 10 })).total, 0);
   });
 
+  it('a publish stuck behind a row lock fails after the query timeout, not when the lock is let go (no rollback queued behind it)', async () => {
+    const store = await open('row_lock');
+    await store.publish({ key, content: 'v1', time: 1000 });
+    const holder = await createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, database: 'row_lock' });
+    try {
+      await holder.beginTransaction();
+      await holder.query('SELECT * FROM config_info WHERE data_id = ? FOR UPDATE', [key.dataId]);
+      const started = Date.now();
+      // Let go of the lock after 10 s at the latest, so the test ends either way.
+      const letGo = setTimeout(() => void holder.rollback(), 10_000);
+      try {
+        await assert.rejects(store.publish({ key, content: 'v2', time: 2000 }), ConfigStoreUnavailableError);
+      } finally {
+        clearTimeout(letGo);
+      }
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 6000, `failed after ${elapsed} ms: the query timeout is 2000 ms`);
+      await holder.rollback();
+    } finally {
+      await holder.end();
+    }
+    assert.ok((await store.publish({ key, content: 'v3', time: 3000 })).ok, 'the store works on once the lock is gone');
+    assert.equal((await store.get(key))?.content, 'v3');
+  });
+
   it('without --db-init and without tables: a ConfigStoreError that says how to create them', async () => {
     const store = await open('no_schema', false);
     await assert.rejects(store.get(key), (error: unknown) => error instanceof ConfigStoreError && /--db-init/.test(error.message));
@@ -122,5 +179,26 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     }
     assert.equal((await store.get(key))?.content, 'before');
     assert.ok((await store.publish({ key, content: 'after', time: 3000 })).ok);
+  });
+
+  it('database frozen under a member copy: after the first read times out, reads answer from the copy at once; a probe finds the database again', async () => {
+    const direct = await open('frozen_copy');
+    const copy = new CachedConfigStore(new MysqlConfigStore(options('frozen_copy')), systemTimers, { probeIntervalMs: 200, probeMaxIntervalMs: 400 });
+    await direct.publish({ key, content: 'before', time: 1000 });
+    await copy.load();
+    db.pause();
+    try {
+      let started = Date.now();
+      assert.equal((await copy.get(key))?.content, 'before');
+      assert.ok(Date.now() - started < 3000, `the first read within the query timeout (${Date.now() - started} ms)`);
+      started = Date.now();
+      for (let n = 0; n < 10; n++) assert.equal((await copy.get(key))?.content, 'before');
+      assert.ok(Date.now() - started < 1000, `ten reads from the copy at once (${Date.now() - started} ms)`);
+    } finally {
+      db.resume();
+    }
+    await direct.publish({ key, content: 'after', time: 2000 });
+    await eventually(async () => (await copy.get(key))?.content === 'after', 20_000, 'reads go to the database again');
+    await copy.close();
   });
 });

@@ -92,4 +92,16 @@ export function storeContract(open: (name: string) => Promise<ConfigStore>): voi
     assert.deepEqual((await store.changesAfter(0, 1)).length, 1);
     await store.close();
   });
+  it('a key holding a 4-byte character that was never stored is absent: read, history and remove find nothing, other keys answer', async () => {
+    const store = await open('four_byte_key');
+    const unstorable = { ...key, dataId: 'app-\u{20000}.yaml' };
+    await store.publish({ key, content: 'a', time: 1000 });
+    const [absent, present] = await Promise.all([store.get(unstorable), store.get(key)]);
+    assert.equal(absent, undefined);
+    assert.equal(present?.content, 'a');
+    assert.deepEqual(await store.history(unstorable, { offset: 0, limit: 10 }), { total: 0, items: [] });
+    assert.equal(await store.remove(unstorable, { time: 2000 }), undefined);
+    assert.equal(await store.count(), 1);
+    await store.close();
+  });
 }

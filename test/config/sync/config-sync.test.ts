@@ -6,10 +6,11 @@ import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
-import { ConfigSync } from '../../../src/config/sync/config-sync.js';
+import { ConfigSync, configSyncHandler } from '../../../src/config/sync/config-sync.js';
+import type { RequestMeta } from '../../../src/server/handlers/index.js';
 import type { MemberPeers } from '../../../src/cluster/member-messages.js';
 import type { ConfigKey } from '../../../src/protocol/config/index.js';
-import { ConfigStoreError } from '../../../src/config/errors.js';
+import { ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { UnavailableConfigStore } from '../../../src/config/store/unavailable.js';
 import type { ChangeMark, ConfigRecord, ConfigStore } from '../../../src/config/store/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
@@ -32,7 +33,7 @@ describe('ConfigSync: catch-up from the history table', () => {
   function members(name: string) {
     const file = join(dir, `${name}.db`);
     const elsewhere = new SqliteConfigStore(file);
-    const here = new CachedConfigStore(new SqliteConfigStore(file));
+    const here = new CachedConfigStore(new SqliteConfigStore(file), new ManualTimers());
     const timers = new ManualTimers();
     const told: string[] = [];
     const sync = new ConfigSync(here, (k: ConfigKey) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
@@ -83,6 +84,25 @@ describe('ConfigSync: catch-up from the history table', () => {
     await here.close();
   });
 
+  it('an announced change of a beta or tag config (a Nacos member) is ignored: those are not kept here', async () => {
+    const { elsewhere, here, told, sync } = members('variants');
+    sync.start();
+    await sync.catchUp();
+    await elsewhere.publish({ key, content: 'v1', time: 1000 });
+    const handle = configSyncHandler(sync);
+    const trusted = { connection: { meta: { trustedCluster: true } } } as unknown as RequestMeta;
+    const announce = (extra: Record<string, unknown>) =>
+      handle({ kind: 'request', type: 'ConfigChangeClusterSyncRequest', headers: {}, body: { ...key, lastModified: 1000, ...extra } }, trusted);
+    assert.equal((await announce({ beta: true })).type, 'ConfigChangeClusterSyncResponse');
+    await announce({ tag: 'canary' });
+    assert.deepEqual(told, [], 'not read for a beta or tag change');
+    await announce({ beta: false, tag: '' });
+    assert.deepEqual(told, ['app.yaml'], 'the plain config is read');
+    await sync.close();
+    await elsewhere.close();
+    await here.close();
+  });
+
   it("this member's own publish is not told again by the round", async () => {
     const { elsewhere, here, timers, told, sync } = members('own');
     sync.start();
@@ -111,7 +131,7 @@ describe('ConfigSync: catch-up from the history table', () => {
     const record = (dataId: string, content: string): ConfigRecord => ({ ...key, dataId, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
     const timers = new ManualTimers();
     const told: string[] = [];
-    const sync = new ConfigSync(new CachedConfigStore(inner), (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    const sync = new ConfigSync(new CachedConfigStore(inner, new ManualTimers()), (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
     sync.start();
     await sync.catchUp();
 
@@ -126,5 +146,67 @@ describe('ConfigSync: catch-up from the history table', () => {
     await sync.catchUp();
     assert.deepEqual(told, ['early', 'late'], 'and only once');
     await sync.close();
+  });
+  it('a round that cannot read a changed key (database away right after the history read) leaves it for the next round', async () => {
+    const records = new Map<string, ConfigRecord>();
+    let visible: ChangeMark[] = [];
+    let down = false;
+    let goDown = false;
+    const inner: ConfigStore = {
+      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
+      get: (k) => (down ? Promise.reject(new ConfigStoreUnavailableError('away')) : Promise.resolve(records.get(k.dataId))),
+      list: () => Promise.resolve([...records.values()]),
+      latestChange: () => Promise.resolve(0),
+      changesAfter: (after, limit) => {
+        const marks = visible.filter((m) => m.nid > after).slice(0, limit);
+        down = marks.length > 0 && goDown;
+        return Promise.resolve(marks);
+      },
+      close: () => Promise.resolve(),
+    };
+    const record = (content: string): ConfigRecord => ({ ...key, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
+    records.set(key.dataId, record('v0'));
+    const timers = new ManualTimers();
+    const told: string[] = [];
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    const sync = new ConfigSync(store, (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    sync.start();
+    await sync.catchUp();
+    told.length = 0;
+
+    records.set(key.dataId, record('v1'));
+    visible = [{ ...key, nid: 1 }];
+    goDown = true;
+    await sync.catchUp();
+    await sync.announced(key);
+    assert.deepEqual(told, [], 'nothing could be read');
+    goDown = false;
+    down = false;
+    await sync.catchUp();
+    assert.deepEqual(told, ['app.yaml'], 'told once the database is back');
+    assert.equal((await store.get(key))?.md5, 'v1');
+    await sync.close();
+  });
+
+  it('a read that started before a refresh stored a newer row does not put the older one back', async () => {
+    let release: (() => void) | undefined;
+    let content = 'v0';
+    const inner: ConfigStore = {
+      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
+      get: async (k) => {
+        const read = { ...k, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 };
+        if (release === undefined) await new Promise<void>((resolve) => (release = resolve));
+        return read;
+      },
+      close: () => Promise.resolve(),
+    };
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    const slow = store.get(key);
+    content = 'v1';
+    while (release === undefined) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(await store.refresh(key), true);
+    release();
+    assert.equal((await slow)?.md5, 'v0', 'the slow read answers what it read');
+    assert.equal(await store.refresh(key), false, 'the copy still holds v1: no second change');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigMessages } from '../../../src/protocol/config/index.js';
-import { decodePayload, encodePayload, InvalidBodyError, MessageRegistry, type MessageTypeDefinition } from '../../../src/protocol/index.js';
+import { decodePayload, encodePayload, InvalidBodyError, MessageRegistry, messageToJson, type MessageTypeDefinition } from '../../../src/protocol/index.js';
 
 function registry(): MessageRegistry {
   const r = MessageRegistry.connectionLayer();
@@ -29,5 +29,12 @@ describe('config messages (client side)', () => {
     const r = registry();
     const bytes = encodePayload({ kind: 'request', type: 'ConfigChangeNotifyRequest', headers: {}, body: { group: 'g' } }, { registry: r });
     assert.throws(() => decodePayload(bytes, r), (error: unknown) => error instanceof InvalidBodyError && /dataId/.test(error.message));
+  });
+
+  it("the client's requests go out with module 'config', as Java 2.2.4's AbstractConfigRequest", () => {
+    const r = registry();
+    for (const type of ['ConfigQueryRequest', 'ConfigPublishRequest', 'ConfigRemoveRequest', 'ConfigBatchListenRequest']) {
+      assert.equal(messageToJson({ kind: 'request', type, headers: {}, body: { dataId: 'd', group: 'g' } }, r)['module'], 'config', type);
+    }
   });
 });
