@@ -58,6 +58,11 @@ interface PendingHandshake {
   readonly ready: (socket: net.Socket) => void;
 }
 
+/** A TCP connection's two ends: unique among open connections, whichever port it came in on. */
+function socketKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}>${socket.localAddress}:${socket.localPort}`;
+}
+
 function unreadable(path: string, error: unknown): TlsFilesError {
   return new TlsFilesError(`cannot read TLS file ${path}: ${(error as Error).message}`, { cause: error });
 }
@@ -75,7 +80,11 @@ export class TlsTerminator {
    * fed the sockets our listener accepted.
    */
   private readonly handshaker: tls.Server;
-  /** Sockets in their handshake, by `remoteAddress:remotePort`, with what to do once it succeeds. */
+  /**
+   * Sockets in their handshake, by both ends' address and port, with what to do once it succeeds.
+   * Both ends: one terminator serves both gRPC ports, and one source address and port may be
+   * connected to both at once (ephemeral ports are reused across destinations; a client may bind one).
+   */
   private readonly pending = new Map<string, PendingHandshake>();
   private stamps: readonly FileStamp[];
   private contextOptions: tls.SecureContextOptions;
@@ -172,9 +181,12 @@ export class TlsTerminator {
       raw.pause();
       raw.unshift(first);
       if (first[0] === TLS_HANDSHAKE_RECORD) {
-        const key = `${raw.remoteAddress}:${raw.remotePort}`;
-        this.pending.set(key, { connectionId, ready });
-        raw.once('close', () => this.pending.delete(key));
+        const key = socketKey(raw);
+        const waiting = { connectionId, ready };
+        this.pending.set(key, waiting);
+        raw.once('close', () => {
+          if (this.pending.get(key) === waiting) this.pending.delete(key);
+        });
         this.handshaker.emit('connection', raw);
       } else if (this.options.compatibility) {
         ready(raw);
@@ -187,7 +199,7 @@ export class TlsTerminator {
   }
 
   private takePending(socket: tls.TLSSocket): PendingHandshake | undefined {
-    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const key = socketKey(socket);
     const waiting = this.pending.get(key);
     this.pending.delete(key);
     return waiting;

@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { TlsTerminator } from '../../../src/server/transport/tls-terminator.js';
 import { ManualTimers } from '../../support/manual-timers.js';
+import { eventually } from '../../support/raw-peer.js';
 import { testLogger } from '../../support/server.js';
 import { createTestPki, type CertificateFiles, type TestPki } from '../../support/tls-certificates.js';
 
@@ -102,5 +103,69 @@ describe('TlsTerminator: certificate reload', () => {
     await replaceWith(renewed);
     await timers.advance(10 * RELOAD_MS);
     assert.equal(await servedSerial(), await serialOf(pki.server.certFile));
+  });
+});
+
+describe('TlsTerminator: one terminator behind two listeners', () => {
+  let pki: TestPki;
+  let terminator: TlsTerminator;
+  const servers: net.Server[] = [];
+  const sockets: net.Socket[] = [];
+
+  before(async () => {
+    pki = await createTestPki();
+    terminator = new TlsTerminator(
+      { certFile: pki.server.certFile, keyFile: pki.server.keyFile, mutual: false, compatibility: true, reloadIntervalMs: RELOAD_MS },
+      new ManualTimers(),
+      testLogger,
+    );
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    for (const server of servers) server.close();
+    await pki.cleanup();
+  });
+
+  /** A listener that hands each socket on with the listener it came in on. */
+  async function listener(handedOn: (listenerPort: number, socket: net.Socket) => void): Promise<number> {
+    const server = net.createServer((raw) => terminator.accept(raw, 'test', (socket) => handedOn(port, socket)));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    return port;
+  }
+
+  async function dial(port: number, localPort?: number): Promise<net.Socket> {
+    const raw = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1', ...(localPort === undefined ? {} : { localPort }) });
+    sockets.push(raw);
+    await new Promise<void>((resolve, reject) => raw.once('connect', resolve).once('error', reject));
+    return raw;
+  }
+
+  it('hands each handshake to the listener it came in on when one source address and port dials both at once', async () => {
+    const handed: { listenerPort: number; localPort: number | undefined }[] = [];
+    const record = (listenerPort: number, socket: net.Socket): void => {
+      sockets.push(socket);
+      handed.push({ listenerPort, localPort: socket.localPort });
+    };
+    const sdkPort = await listener(record);
+    const clusterPort = await listener(record);
+    // Linux reuses an ephemeral port across destinations, and a client may bind its own.
+    const toSdk = await dial(sdkPort);
+    const toCluster = await dial(clusterPort, toSdk.localPort);
+    const ca = await readFile(pki.ca.certFile);
+    const handshake = (socket: net.Socket): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const secured = tls.connect({ socket, ca, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined }, resolve);
+        sockets.push(secured);
+        secured.once('error', reject);
+      });
+    await Promise.all([handshake(toSdk), handshake(toCluster)]);
+    await eventually(() => handed.length === 2, 10_000, () => `both sockets handed on: ${JSON.stringify(handed)}`);
+    assert.deepEqual(
+      handed.map((h) => h.listenerPort === h.localPort).sort(),
+      [true, true],
+      `each socket arrives at its own listener: ${JSON.stringify(handed)}`,
+    );
   });
 });
