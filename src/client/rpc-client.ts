@@ -95,6 +95,11 @@ export interface RpcClientOptions {
   random?: () => number;
   /** TLS to the gRPC port (docs/security.md); plaintext when unset. */
   tls?: ClientTlsOptions;
+  /**
+   * Credentials already built by {@link channelSecurity}, shared by many clients (files read and
+   * checked once, as a node does for its member clients); `tls` is not read when this is set.
+   */
+  channelSecurity?: ChannelSecurity;
   /** @internal Replaces the gRPC transport (tests). */
   connectionFactory?: ConnectionFactory;
 }
@@ -174,7 +179,7 @@ export class RpcClient {
   private readonly o: Required<
     Omit<
       RpcClientOptions,
-      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes' | 'tls'
+      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes' | 'tls' | 'channelSecurity'
     >
   >;
 
@@ -189,7 +194,7 @@ export class RpcClient {
     this.logger = options.logger ?? pino({ level: 'warn' });
     this.serverList = new ServerList(options.serverAddresses, this.random);
     this.clientIp = options.clientIp ?? firstNonInternalIPv4();
-    this.security = channelSecurity(options.tls);
+    this.security = options.channelSecurity ?? channelSecurity(options.tls);
     this.o = {
       headers: options.headers ?? {},
       grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,

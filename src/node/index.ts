@@ -21,7 +21,7 @@ import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
-import { channelSecurity, type ClientTlsOptions } from '../client/tls.js';
+import { channelSecurity, type ChannelSecurity, type ClientTlsOptions } from '../client/tls.js';
 import { attachConfig, openEmbeddedStore, type ConfigModule } from '../config/index.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
 import { parseMember, parseMembersOption, readClusterConf, requireSelf, type MemberAddress } from '../cluster/members.js';
@@ -287,11 +287,12 @@ function serverTls(config: NodeConfig): ServerTlsOptions | undefined {
 }
 
 /**
- * The member clients' TLS, when cluster.tls is on; its files are read here, so a bad one stops
- * the start instead of failing each member client.
+ * The member clients' TLS, when cluster.tls is on: its files are read and the credentials built
+ * once, here, so a bad file stops the start instead of failing each member link, and a member
+ * added to cluster.conf later gets a client whatever has become of the files since.
  * @throws InvalidClientOptionError naming the file
  */
-function memberClientTls(config: NodeConfig): { tls?: ClientTlsOptions } {
+function memberClientTls(config: NodeConfig): { channelSecurity?: ChannelSecurity } {
   const { enabled, caFile, certFile, keyFile, serverName } = config.cluster.tls ?? { enabled: false };
   if (!enabled) return {};
   const tls: ClientTlsOptions = {
@@ -300,8 +301,7 @@ function memberClientTls(config: NodeConfig): { tls?: ClientTlsOptions } {
     ...(keyFile === undefined ? {} : { keyFile }),
     ...(serverName === undefined ? {} : { serverName }),
   };
-  channelSecurity(tls);
-  return { tls };
+  return { channelSecurity: channelSecurity(tls) };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { ErrorCode, NacosRemoteError, type Timers } from '../../protocol/index.js';
+import { caBundleProblem, ErrorCode, NacosRemoteError, type Timers } from '../../protocol/index.js';
 
 /** TLS on the gRPC ports, as Nacos 2.2.4's `nacos.remote.server.rpc.tls.*` (docs/security.md). */
 export interface ServerTlsOptions {
@@ -229,7 +229,7 @@ export class TlsTerminator {
     });
   }
 
-  /** The files' contents, checked by building a context from them. */
+  /** The files' contents, checked by building a context from them (and the CA file by parsing it). */
   private loadContextOptions(): tls.SecureContextOptions {
     const { certFile, keyFile, caFile } = this.options;
     const read = (path: string): Buffer => {
@@ -239,7 +239,11 @@ export class TlsTerminator {
         throw unreadable(path, error);
       }
     };
-    const contextOptions = { cert: read(certFile), key: read(keyFile), ...(caFile === undefined ? {} : { ca: read(caFile) }) };
+    const ca = caFile === undefined ? undefined : read(caFile);
+    // A CA file with no certificate in it makes a context, and then refuses every client certificate.
+    const caProblem = ca === undefined ? undefined : caBundleProblem(ca);
+    if (caProblem !== undefined) throw new TlsFilesError(`TLS CA file ${caFile} is not a CA bundle: ${caProblem}`);
+    const contextOptions = { cert: read(certFile), key: read(keyFile), ...(ca === undefined ? {} : { ca }) };
     try {
       tls.createSecureContext(contextOptions);
     } catch (error) {
