@@ -452,12 +452,12 @@ export class RpcClient {
         },
         (reason) => this.onStreamEnd(connection, reason),
       );
-      // Java's GrpcClient always says whether it dialled with TLS.
+      // Java's GrpcClient always says whether it dialled with TLS, after the user's labels, so none can claim it.
       const labels = {
         source: 'sdk',
         ...(this.options.appName ? { AppName: this.options.appName } : {}),
-        'tls.enable': String(this.security.tls),
         ...this.options.labels,
+        'tls.enable': String(this.security.tls),
       };
       connection.send(
         this.withHeaders(request('ConnectionSetupRequest', {
