@@ -188,7 +188,7 @@ export class NacosServer {
       closeGraceMs: 5000,
       // Twice the setup timeout: a stream's own timer fires first and says why.
       unregisteredTimeoutMs: 2 * (options.setupTimeoutMs ?? 10_000),
-      now: () => timers.now(),
+      timers,
       logger: options.logger,
       ...(this.tls === undefined ? {} : { tls: this.tls }),
     };
