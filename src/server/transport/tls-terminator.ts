@@ -101,6 +101,7 @@ export class TlsTerminator {
   ) {
     this.stamps = this.stampFiles();
     this.contextOptions = this.loadContextOptions();
+    this.warnOfIneffectiveSettings();
     this.handshaker = tls.createServer({
       ...this.contextOptions,
       ALPNProtocols: ['h2'],
@@ -118,6 +119,20 @@ export class TlsTerminator {
       this.logger.info({ err: error, connectionId: waiting?.connectionId, ...refusal }, 'TLS handshake failed');
       socket.destroy();
     });
+  }
+
+  /**
+   * Settings that start but do not do what they seem to, said once at start (Nacos accepts them
+   * silently): mutual TLS with plaintext still let in, and a CA file nothing checks against.
+   */
+  private warnOfIneffectiveSettings(): void {
+    const { mutual, compatibility, caFile } = this.options;
+    if (mutual && compatibility) {
+      this.logger.warn('TLS mutual is on but compatibility is too: plaintext clients still connect without a certificate; set compatibility false to require one');
+    }
+    if (!mutual && caFile !== undefined) {
+      this.logger.warn({ caFile }, 'TLS caFile is set but mutual is off: client certificates are not asked for, and the file is unused');
+    }
   }
 
   /** Starts polling the files for changes (every reloadIntervalMs). */

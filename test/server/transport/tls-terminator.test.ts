@@ -8,6 +8,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import pino from 'pino';
 import { TlsTerminator } from '../../../src/server/transport/tls-terminator.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { eventually } from '../../support/raw-peer.js';
@@ -48,8 +49,9 @@ describe('TlsTerminator: certificate reload', () => {
     port = (server.address() as net.AddressInfo).port;
   });
   after(() => {
-    terminator.stop();
-    server.close();
+    // Undefined when no test ran (a name filter).
+    terminator?.stop();
+    server?.close();
     for (const socket of handedOn) socket.destroy();
   });
 
@@ -167,5 +169,28 @@ describe('TlsTerminator: one terminator behind two listeners', () => {
       [true, true],
       `each socket arrives at its own listener: ${JSON.stringify(handed)}`,
     );
+  });
+});
+
+describe('TlsTerminator: settings that do not do what they seem to', () => {
+  let pki: TestPki;
+  before(async () => {
+    pki = await createTestPki();
+  });
+  after(() => pki.cleanup());
+
+  /** The warnings logged when a terminator is made with these settings. */
+  function warningsFor(settings: { mutual: boolean; compatibility: boolean; caFile?: string }): string[] {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line).msg as string) });
+    new TlsTerminator({ certFile: pki.server.certFile, keyFile: pki.server.keyFile, reloadIntervalMs: RELOAD_MS, ...settings }, new ManualTimers(), logger);
+    return lines;
+  }
+
+  it('warns at start of mutual TLS with compatibility on, and of a CA file without mutual TLS; not of the settings that work', () => {
+    assert.match(warningsFor({ mutual: true, compatibility: true, caFile: pki.ca.certFile }).join('\n'), /plaintext clients still connect without a certificate/);
+    assert.match(warningsFor({ mutual: false, compatibility: false, caFile: pki.ca.certFile }).join('\n'), /caFile is set but mutual is off/);
+    assert.deepEqual(warningsFor({ mutual: true, compatibility: false, caFile: pki.ca.certFile }), []);
+    assert.deepEqual(warningsFor({ mutual: false, compatibility: true }), []);
   });
 });
