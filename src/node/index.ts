@@ -16,7 +16,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAdminApp } from '../admin/http.js';
+import { applyHttpTimeouts, createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer } from '../cluster/balancer.js';
@@ -264,6 +264,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
  */
 function listenPlaintextLoopback(app: FastifyInstance, port: number): Promise<HttpServer> {
   const server = createHttpServer((request, reply) => app.routing(request, reply));
+  applyHttpTimeouts(server);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

@@ -11,6 +11,7 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { HTTP_TIMEOUTS } from '../../src/admin/http.js';
 import { ConfigClient, NamingClient, type ClientTlsOptions } from '../../src/client/index.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';
@@ -136,6 +137,12 @@ describe('a node serving HTTPS on its main port, with a plaintext loopback liste
     assert.equal((await get(`https://127.0.0.1:${node.config.port}${readiness}`, ca)).status, 200);
     await assert.rejects(get(`http://127.0.0.1:${node.config.port}${readiness}`));
     assert.equal((await get(`http://127.0.0.1:${loopbackPort}${readiness}`)).status, 200);
+  });
+
+  it('keeps the plaintext main port\'s timeouts on HTTPS (Fastify does not set them on a server it did not make)', () => {
+    assert.equal(node.http.server.keepAliveTimeout, HTTP_TIMEOUTS.keepAliveTimeout);
+    assert.equal(node.http.server.requestTimeout, HTTP_TIMEOUTS.requestTimeout);
+    assert.equal(node.http.server.timeout, HTTP_TIMEOUTS.connectionTimeout);
   });
 
   it('serves a replaced certificate to new HTTPS connections', async () => {
