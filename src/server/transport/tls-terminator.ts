@@ -16,7 +16,7 @@ export interface ServerTlsOptions {
   readonly mutual: boolean;
   /** Serve TLS and plaintext on the same port, told apart by the first byte (Nacos: `compatibility`, default true). */
   readonly compatibility: boolean;
-  /** How often the files' modification times are checked; a change swaps the certificate for new connections. */
+  /** How often the files' modification times are checked; a change swaps the certificate for new connections. 0: never (read once, as Nacos). */
   readonly reloadIntervalMs: number;
 }
 
@@ -116,7 +116,8 @@ export class TlsTerminator {
     this.handshaker.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       const waiting = this.takePending(socket);
       const refusal = socket.authorizationError === undefined ? {} : { clientCertificate: String(socket.authorizationError) };
-      this.logger.info({ err: error, connectionId: waiting?.connectionId, ...refusal }, 'TLS handshake failed');
+      // Debug: any peer can cause one, as often as it likes.
+      this.logger.debug({ err: error, connectionId: waiting?.connectionId, ...refusal }, 'TLS handshake failed');
       socket.destroy();
     });
   }
@@ -206,7 +207,7 @@ export class TlsTerminator {
       } else if (this.options.compatibility) {
         ready(raw);
       } else {
-        this.logger.info({ connectionId }, 'plaintext connection refused: this port requires TLS (compatibility off)');
+        this.logger.debug({ connectionId }, 'plaintext connection refused: this port requires TLS (compatibility off)');
         raw.write(TLS_REQUIRED_GOAWAY);
         raw.destroySoon();
       }
@@ -221,7 +222,8 @@ export class TlsTerminator {
   }
 
   private schedulePoll(): void {
-    if (this.stopped) return;
+    // 0: read once, at start, as Nacos.
+    if (this.stopped || this.options.reloadIntervalMs === 0) return;
     this.cancelPoll = this.timers.setTimeout(() => {
       this.reloadIfChanged();
       this.schedulePoll();

@@ -100,6 +100,14 @@ describe('TlsTerminator: certificate reload', () => {
     assert.equal(await servedSerial(), await serialOf(renewed.certFile));
   });
 
+  it('never polls with reloadIntervalMs 0: the files are read once, as Nacos', async () => {
+    terminator.stop();
+    const once = new TlsTerminator({ ...files, mutual: false, compatibility: true, reloadIntervalMs: 0 }, timers, testLogger);
+    once.start();
+    assert.equal(timers.pendingCount, 0);
+    once.stop();
+  });
+
   it('polls no more once stopped', async () => {
     terminator.stop();
     await replaceWith(renewed);
