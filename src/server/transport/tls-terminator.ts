@@ -20,6 +20,14 @@ export interface ServerTlsOptions {
   readonly reloadIntervalMs: number;
 }
 
+/** The node's current TLS certificate, for another listener that serves it (HTTPS on the main port). */
+export interface TlsCertificateSource {
+  /** The certificate, key and CA now in use (PEM contents). */
+  readonly secureContextOptions: tls.SecureContextOptions;
+  /** Calls `listener` with the new contents each time the files are reloaded; returns its removal. */
+  onReload(listener: (options: tls.SecureContextOptions) => void): () => void;
+}
+
 /** The certificate, key or CA file cannot be read or does not make a usable TLS context. */
 export class TlsFilesError extends NacosRemoteError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -74,7 +82,7 @@ function unreadable(path: string, error: unknown): TlsFilesError {
  * connections are handed on as they are. The files are polled, and a change applies to new
  * connections only: live ones keep the context they were made with.
  */
-export class TlsTerminator {
+export class TlsTerminator implements TlsCertificateSource {
   /**
    * Never listens: it is Node's handshake machinery (client-certificate verdict, secureConnection),
    * fed the sockets our listener accepted.
