@@ -50,6 +50,8 @@ describe('a node with TLS only on its gRPC ports', { timeout: 60_000 }, () => {
     assert.equal(await config.getConfig('app.properties', 'DEFAULT_GROUP'), 'a=1');
     const labels = node.server.connections().map((c) => c.labels['tls.enable']);
     assert.deepEqual(labels, ['true', 'true']);
+    const current = (await (await fetch(`${node.base}/nacos/v2/core/loader/current`)).json()) as Record<string, { metaInfo: { tls: boolean } }>;
+    assert.deepEqual(Object.values(current).map((c) => c.metaInfo.tls), [true, true], 'the loader API shows each connection as TLS');
   });
 });
 

@@ -118,6 +118,7 @@ class SocketTransport implements ListenedTransport {
   readonly remoteIp: string;
   readonly remotePort: number;
   readonly localPort: number;
+  readonly encrypted: boolean;
 
   constructor(
     identity: SocketIdentity,
@@ -127,7 +128,7 @@ class SocketTransport implements ListenedTransport {
     readonly socket: net.Socket,
     private readonly closeGraceMs: number,
   ) {
-    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort } = identity);
+    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort, encrypted: this.encrypted } = identity);
   }
 
   socketClosed(): void {

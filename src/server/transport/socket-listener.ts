@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Timers } from '../../protocol/index.js';
 import { connectionIdOf, normalizeIp } from './address.js';
@@ -23,6 +24,8 @@ export interface SocketIdentity {
   readonly remoteIp: string;
   readonly remotePort: number;
   readonly localPort: number;
+  /** Known once TLS (if any) is done: set when the socket is adopted. */
+  readonly encrypted: boolean;
 }
 
 /** A transport the listener tracks: told when its socket has closed. */
@@ -99,6 +102,7 @@ export class SocketListener<T extends ListenedTransport> {
       remoteIp,
       remotePort,
       localPort: raw.localPort ?? options.port,
+      encrypted: false,
     };
     raw.setKeepAlive(true, 60_000);
     const terminator = options.tls;
@@ -117,7 +121,7 @@ export class SocketListener<T extends ListenedTransport> {
     terminator.accept(raw, identity.id, (socket) => {
       cancelHandshakeDeadline();
       this.handshaking.delete(raw);
-      this.adopt(socket, identity);
+      this.adopt(socket, { ...identity, encrypted: socket instanceof TLSSocket });
     });
   }
 
