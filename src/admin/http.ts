@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestListener } from 'node:http';
+import type { RequestListener, Server as HttpServer } from 'node:http';
 import https from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -51,6 +51,20 @@ export interface AdminContext {
   readonly https?: SecureContextOptions;
 }
 
+/** The HTTP timeouts of every listener of the API (Fastify's defaults: 72 s keep-alive, no request or idle limit). */
+export const HTTP_TIMEOUTS = { keepAliveTimeout: 72_000, requestTimeout: 0, connectionTimeout: 0 } as const;
+
+/**
+ * Gives a server {@link HTTP_TIMEOUTS}: Fastify sets them only on servers it makes itself, not on
+ * one from serverFactory (HTTPS) or one beside it (the plaintext loopback listener), which would
+ * keep Node's (5 s keep-alive, 300 s per request).
+ */
+export function applyHttpTimeouts(server: HttpServer): void {
+  server.keepAliveTimeout = HTTP_TIMEOUTS.keepAliveTimeout;
+  server.requestTimeout = HTTP_TIMEOUTS.requestTimeout;
+  server.setTimeout(HTTP_TIMEOUTS.connectionTimeout);
+}
+
 /**
  * The node's HTTP API on the main port, under Nacos's context path `/nacos`: health (readiness
  * 500 until started, as Nacos, and 503 once leaving), the loader API, connection control, and
@@ -67,8 +81,10 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
     loggerInstance: httpLogger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
+    ...HTTP_TIMEOUTS,
     ...(secure === undefined ? {} : { serverFactory: (handler: RequestListener) => https.createServer({ ...secure }, handler) }),
   });
+  if (secure !== undefined) applyHttpTimeouts(app.server);
   const checkAccess = createAccessCheck(
     context.auth ?? AUTH_OFF,
     policy.anonymousWrites,

@@ -29,6 +29,8 @@ export function connectionView(connection: Connection): Record<string, unknown> 
       tenant: meta.tenant,
       labels: meta.labels,
       localPort: meta.localPort,
+      // Ours (Nacos has none): whether the connection is TLS, as the node saw it.
+      tls: meta.tls,
       tag: meta.labels['Vipserver-Tag'] ?? null,
       sdkSource: isSdkSource(meta.labels),
       clusterSource: isClusterSource(meta.labels),

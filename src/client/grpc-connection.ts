@@ -50,7 +50,7 @@ export class GrpcConnection implements ClientConnection {
 
   constructor(private readonly options: GrpcConnectionOptions) {
     this.server = options.server;
-    this.client = new grpc.Client(`${hostForTarget(options.server.ip)}:${options.server.port + options.grpcPortOffset}`, options.security.credentials(), {
+    this.client = new grpc.Client(`${hostForTarget(options.server.ip)}:${options.server.port + options.grpcPortOffset}`, options.security.credentials, {
       ...options.security.channelOptions,
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': options.maxMessageBytes,

@@ -56,7 +56,7 @@ export {
   type InstanceJson,
   type ServiceInfoJson,
 } from '../protocol/naming/index.js';
-export type { ClientTlsOptions } from './tls.js';
+export { channelSecurity, type ChannelSecurity, type ClientTlsOptions } from './tls.js';
 export { parseServerAddress, formatAddress, InvalidServerAddressError, type ServerAddress } from './server-list.js';
 export {
   request,

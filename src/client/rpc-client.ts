@@ -95,6 +95,11 @@ export interface RpcClientOptions {
   random?: () => number;
   /** TLS to the gRPC port (docs/security.md); plaintext when unset. */
   tls?: ClientTlsOptions;
+  /**
+   * Credentials already built by {@link channelSecurity}, shared by many clients (files read and
+   * checked once, as a node does for its member clients); `tls` is not read when this is set.
+   */
+  channelSecurity?: ChannelSecurity;
   /** @internal Replaces the gRPC transport (tests). */
   connectionFactory?: ConnectionFactory;
 }
@@ -179,7 +184,7 @@ export class RpcClient {
   private readonly o: Required<
     Omit<
       RpcClientOptions,
-      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes' | 'tls'
+      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes' | 'tls' | 'channelSecurity'
     >
   >;
 
@@ -194,7 +199,7 @@ export class RpcClient {
     this.logger = options.logger ?? pino({ level: 'warn' });
     this.serverList = new ServerList(options.serverAddresses, this.random);
     this.clientIp = options.clientIp ?? firstNonInternalIPv4();
-    this.security = channelSecurity(options.tls);
+    this.security = options.channelSecurity ?? channelSecurity(options.tls);
     this.o = {
       headers: options.headers ?? {},
       grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,
@@ -452,12 +457,12 @@ export class RpcClient {
         },
         (reason) => this.onStreamEnd(connection, reason),
       );
-      // Java's GrpcClient always says whether it dialled with TLS.
+      // Java's GrpcClient always says whether it dialled with TLS, after the user's labels, so none can claim it.
       const labels = {
         source: 'sdk',
         ...(this.options.appName ? { AppName: this.options.appName } : {}),
-        'tls.enable': String(this.security.tls),
         ...this.options.labels,
+        'tls.enable': String(this.security.tls),
       };
       connection.send(
         this.withHeaders(request('ConnectionSetupRequest', {

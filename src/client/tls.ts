@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { caBundleProblem } from '../protocol/index.js';
 import { InvalidClientOptionError } from './errors.js';
 
 /**
  * TLS to the server's gRPC port, as Java's `nacos.remote.client.rpc.tls.*` (docs/security.md).
- * Files are read once, when the client is made.
+ * Files are read, and the credentials built, once, when the client is made.
  */
 export interface ClientTlsOptions {
   /** PEM CA certificates the server's certificate is checked against (Java: `trustCollectionChainPath`); default Node's bundled roots. */
@@ -19,17 +20,20 @@ export interface ClientTlsOptions {
   readonly trustAll?: boolean;
 }
 
-/** How a connection dials: credentials and the channel options they need. */
+/**
+ * How a connection dials: credentials and the channel options they need. Built once by
+ * {@link channelSecurity}; many clients may share one (a node's member clients do).
+ */
 export interface ChannelSecurity {
   /** Whether TLS is on: Java sends it as the `tls.enable` label. */
   readonly tls: boolean;
-  credentials(): grpc.ChannelCredentials;
+  readonly credentials: grpc.ChannelCredentials;
   readonly channelOptions: grpc.ChannelOptions;
 }
 
-export const PLAINTEXT: ChannelSecurity = {
+const PLAINTEXT: ChannelSecurity = {
   tls: false,
-  credentials: () => grpc.credentials.createInsecure(),
+  credentials: grpc.credentials.createInsecure(),
   channelOptions: {},
 };
 
@@ -41,22 +45,38 @@ function readPem(option: string, path: string): Buffer {
   }
 }
 
+function readCaBundle(path: string): Buffer {
+  const pem = readPem('tls.caFile', path);
+  const problem = caBundleProblem(pem);
+  if (problem !== undefined) throw new InvalidClientOptionError('tls.caFile', `${path} is not a CA bundle: ${problem}`);
+  return pem;
+}
+
 /**
- * Reads the files and checks the options go together.
- * @throws InvalidClientOptionError naming the option whose file cannot be read, or a certificate without its key
+ * Reads the files, checks the options go together and builds the credentials, so a file that
+ * cannot work fails here rather than on every connection attempt.
+ * @throws InvalidClientOptionError naming the option whose file cannot be read or used (a CA file
+ * with no certificate, a key that does not match its certificate), or a certificate without its key
  */
 export function channelSecurity(options: ClientTlsOptions | undefined): ChannelSecurity {
   if (options === undefined) return PLAINTEXT;
   if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
     throw new InvalidClientOptionError('tls.certFile', 'a client certificate and its key (tls.keyFile) go together');
   }
-  const ca = options.caFile === undefined ? null : readPem('tls.caFile', options.caFile);
+  const ca = options.caFile === undefined ? null : readCaBundle(options.caFile);
   const cert = options.certFile === undefined ? null : readPem('tls.certFile', options.certFile);
   const key = options.keyFile === undefined ? null : readPem('tls.keyFile', options.keyFile);
   const verify: grpc.VerifyOptions = options.trustAll === true ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
+  let credentials: grpc.ChannelCredentials;
+  try {
+    credentials = grpc.credentials.createSsl(ca, key, cert, verify);
+  } catch (error) {
+    const files = [options.caFile, options.certFile, options.keyFile].filter((file) => file !== undefined).join(', ');
+    throw new InvalidClientOptionError('tls', `${files} do not make usable TLS credentials: ${(error as Error).message}`);
+  }
   return {
     tls: true,
-    credentials: () => grpc.credentials.createSsl(ca, key, cert, verify),
+    credentials,
     channelOptions: options.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': options.serverName, 'grpc.default_authority': options.serverName },
   };
 }

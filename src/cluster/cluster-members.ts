@@ -230,25 +230,37 @@ export class ClusterMembers {
     }
     for (const member of this.members) {
       if (!wanted.has(member.address) || this.clients.has(member.address)) continue;
-      const client = new RpcClient({
-        serverAddresses: [member.address],
-        labels: { source: 'cluster' },
-        grpcPortOffset: this.options.grpcPortOffset + 1,
-        retryTimes: 1,
-        ...(this.options.identity === undefined ? {} : { headers: { [this.options.identity.key]: this.options.identity.value } }),
-        logger: this.options.logger.child({ member: member.address }, { level: 'warn' }),
-        ...this.options.clientOptions,
-      });
-      client.on('connected', () => {
-        this.toldDown.delete(client);
-        this.options.logger.info({ member: member.address }, 'member up');
-        for (const listener of this.upListeners) listener(member.address);
-      });
-      const down = (): void => this.memberDown(member.address, client);
-      client.on('lost', down).on('unhealthy', down);
+      // One member's client failing to be made leaves the others theirs.
+      let client: RpcClient;
+      try {
+        client = this.createClient(member.address);
+      } catch (error) {
+        this.options.logger.error({ err: error, member: member.address }, 'no client for this member: it stays DOWN');
+        continue;
+      }
       this.clients.set(member.address, client);
       // A member that is not up yet is retried in the background by its client.
-      client.start().catch(down);
+      client.start().catch(() => this.memberDown(member.address, client));
     }
+  }
+
+  private createClient(address: string): RpcClient {
+    const client = new RpcClient({
+      serverAddresses: [address],
+      labels: { source: 'cluster' },
+      grpcPortOffset: this.options.grpcPortOffset + 1,
+      retryTimes: 1,
+      ...(this.options.identity === undefined ? {} : { headers: { [this.options.identity.key]: this.options.identity.value } }),
+      logger: this.options.logger.child({ member: address }, { level: 'warn' }),
+      ...this.options.clientOptions,
+    });
+    client.on('connected', () => {
+      this.toldDown.delete(client);
+      this.options.logger.info({ member: address }, 'member up');
+      for (const listener of this.upListeners) listener(address);
+    });
+    const down = (): void => this.memberDown(address, client);
+    client.on('lost', down).on('unhealthy', down);
+    return client;
   }
 }

@@ -30,8 +30,8 @@ const TlsSchema = z
     /** Require client certificates signed by caFile (Nacos: mutualAuthEnable). */
     mutual: z.boolean().default(false),
     compatibility: z.boolean().default(true),
-    /** How often the files are checked for changes; a change applies to new connections. */
-    reloadIntervalMs: ms.default(10_000),
+    /** How often the files are checked for changes; a change applies to new connections. 0: never (Nacos reads them once). */
+    reloadIntervalMs: delayMs.default(10_000),
     /** HTTPS on the main port with the same certificate (logins and tokens off the wire in clear). */
     https: z.boolean().default(false),
     /** With https: a plaintext HTTP listener on 127.0.0.1 at this port too, for local health checks. */

@@ -16,12 +16,12 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAdminApp } from '../admin/http.js';
+import { applyHttpTimeouts, createAdminApp } from '../admin/http.js';
 import { NodeMetrics } from '../admin/metrics.js';
 import { ClusterLoader, DEFAULT_LOADER_TIMEOUTS } from '../cluster/cluster-loader.js';
 import { Balancer } from '../cluster/balancer.js';
 import { ClusterMembers } from '../cluster/cluster-members.js';
-import { channelSecurity, type ClientTlsOptions } from '../client/tls.js';
+import { channelSecurity, type ChannelSecurity, type ClientTlsOptions } from '../client/tls.js';
 import { attachConfig, openEmbeddedStore, openSharedStore, type ConfigModule } from '../config/index.js';
 import type { MemberPeers } from '../cluster/member-messages.js';
 import { drainClients, spreadRedirect } from '../cluster/drain.js';
@@ -278,6 +278,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
  */
 function listenPlaintextLoopback(app: FastifyInstance, port: number): Promise<HttpServer> {
   const server = createHttpServer((request, reply) => app.routing(request, reply));
+  applyHttpTimeouts(server);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
@@ -301,11 +302,12 @@ function serverTls(config: NodeConfig): ServerTlsOptions | undefined {
 }
 
 /**
- * The member clients' TLS, when cluster.tls is on; its files are read here, so a bad one stops
- * the start instead of failing each member client.
+ * The member clients' TLS, when cluster.tls is on: its files are read and the credentials built
+ * once, here, so a bad file stops the start instead of failing each member link, and a member
+ * added to cluster.conf later gets a client whatever has become of the files since.
  * @throws InvalidClientOptionError naming the file
  */
-function memberClientTls(config: NodeConfig): { tls?: ClientTlsOptions } {
+function memberClientTls(config: NodeConfig): { channelSecurity?: ChannelSecurity } {
   const { enabled, caFile, certFile, keyFile, serverName } = config.cluster.tls ?? { enabled: false };
   if (!enabled) return {};
   const tls: ClientTlsOptions = {
@@ -314,8 +316,7 @@ function memberClientTls(config: NodeConfig): { tls?: ClientTlsOptions } {
     ...(keyFile === undefined ? {} : { keyFile }),
     ...(serverName === undefined ? {} : { serverName }),
   };
-  channelSecurity(tls);
-  return { tls };
+  return { channelSecurity: channelSecurity(tls) };
 }
 
 /** Members from --members, else `<home>/conf/cluster.conf`, else this node alone. Self must be listed. */

@@ -23,6 +23,8 @@ export interface ConnectionMeta {
   readonly remoteIp: string;
   readonly remotePort: number;
   readonly localPort: number;
+  /** Arrived over TLS: what the transport saw, whatever the `tls.enable` label claims. */
+  readonly tls: boolean;
   /** e.g. `Nacos-Java-Client:v2.2.4`. */
   readonly version: string;
   /** Label `AppName`, or "-". */

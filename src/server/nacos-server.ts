@@ -23,7 +23,7 @@ import { applyServerReload } from './handlers/server-reload.js';
 import { GrpcTransport } from './transport/grpc-transport.js';
 import { Http2Transport } from './transport/http2-transport.js';
 import { ByteBudget } from './transport/inbound-budget.js';
-import { TlsTerminator, type ServerTlsOptions } from './transport/tls-terminator.js';
+import { TlsTerminator, type ServerTlsOptions, type TlsCertificateSource } from './transport/tls-terminator.js';
 import { DEFAULT_TRANSPORT, type ServerTransport, type Transport, type TransportHandlers, type TransportKind } from './transport/types.js';
 
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -110,8 +110,11 @@ export class NacosServer {
   readonly registry: MessageRegistry;
   private readonly sdkTransport: ServerTransport;
   private readonly clusterTransport: ServerTransport;
-  /** TLS on the gRPC ports, when on: its certificate serves HTTPS too. */
-  readonly tls: TlsTerminator | undefined;
+  /** The gRPC ports' certificate, when TLS is on: it serves HTTPS too. */
+  get tls(): TlsCertificateSource | undefined {
+    return this.terminator;
+  }
+  private readonly terminator: TlsTerminator | undefined;
   private readonly ejector: ConnectionEjector;
   private readonly timers: Timers;
   private readonly logger: Logger;
@@ -176,7 +179,7 @@ export class NacosServer {
       registered: (transport: Transport) => this.manager.checkValid(transport.id),
     };
     const offset = options.grpcPortOffset ?? PortOffset.SDK_GRPC;
-    this.tls = options.tls === undefined ? undefined : new TlsTerminator(options.tls, timers, options.logger);
+    this.terminator = options.tls === undefined ? undefined : new TlsTerminator(options.tls, timers, options.logger);
     const transportOptions = {
       host: options.host,
       maxMessageBytes,
@@ -188,9 +191,9 @@ export class NacosServer {
       closeGraceMs: 5000,
       // Twice the setup timeout: a stream's own timer fires first and says why.
       unregisteredTimeoutMs: 2 * (options.setupTimeoutMs ?? 10_000),
-      now: () => timers.now(),
+      timers,
       logger: options.logger,
-      ...(this.tls === undefined ? {} : { tls: this.tls }),
+      ...(this.terminator === undefined ? {} : { tls: this.terminator }),
     };
     const TransportImpl = (options.transport ?? DEFAULT_TRANSPORT) === 'http2' ? Http2Transport : GrpcTransport;
     this.sdkTransport = new TransportImpl({ ...transportOptions, port: options.port + offset, kind: 'sdk' }, handlers);
@@ -227,7 +230,7 @@ export class NacosServer {
       throw error;
     }
     this.listening = true;
-    this.tls?.start();
+    this.terminator?.start();
   }
 
   /** Binds (if needed), starts the ejector and marks the server started. */
@@ -320,7 +323,7 @@ export class NacosServer {
     this.manager.stopShedding();
     this.sdkTransport.stopAccepting();
     this.clusterTransport.stopAccepting();
-    this.tls?.stop();
+    this.terminator?.stop();
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
     // A target per client, so they spread over the other members instead of all going to one.
     const resets = this.manager.sheddable().map((c) => this.manager.loadSingle(c.id, this.options.redirectTarget?.(), waitMs, 'debug'));

@@ -59,6 +59,15 @@ async function setupAfterFailedStart() {
 const sentTypes = (messages: readonly Message[]) => messages.map((m) => m.type);
 
 describe('RpcClient logic (fake transport, injected clock)', () => {
+  it('sends tls.enable after the application labels: a label cannot claim TLS on a plaintext connection', async () => {
+    const { client, net, start } = setup({ labels: { 'tls.enable': 'true', zone: 'z1' } });
+    await start();
+    const labels = (net.connections[0]!.sent[0]!.body as { labels: Record<string, string> }).labels;
+    assert.equal(labels['tls.enable'], 'false');
+    assert.equal(labels['zone'], 'z1');
+    await client.shutdown();
+  });
+
   it('state machine and connect sequence: ServerCheck, setup, 100 ms wait, confirming HealthCheck', async () => {
     const { client, net, start, events } = setup({ appName: 'orders', labels: { zone: 'z1' } });
     assert.equal(client.status, ClientStatus.INITIALIZED);

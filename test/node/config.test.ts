@@ -99,6 +99,10 @@ describe('node config: delays a timer can hold', () => {
 });
 
 describe('node config: TLS on the gRPC ports', () => {
+  it('takes tls.reloadIntervalMs 0: the files are read once, at start, as Nacos', () => {
+    assert.equal(parseNodeConfig({ tls: { enabled: true, certFile: 'a.crt', keyFile: 'a.key', reloadIntervalMs: 0 } }).tls.reloadIntervalMs, 0);
+  });
+
   it('is off by default, with compatibility on as Nacos', () => {
     assert.deepEqual(parseNodeConfig({}).tls, { enabled: false, mutual: false, compatibility: true, reloadIntervalMs: 10_000, https: false });
   });
@@ -112,7 +116,7 @@ describe('node config: TLS on the gRPC ports', () => {
     [{ tls: { enabled: true, keyFile: '/k.pem' } }, 'tls.certFile'],
     [{ tls: { enabled: true, certFile: '/c.pem' } }, 'tls.keyFile'],
     [{ tls: { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', mutual: true } }, 'tls.caFile'],
-    [{ tls: { reloadIntervalMs: 0 } }, 'tls.reloadIntervalMs'],
+    [{ tls: { reloadIntervalMs: -1 } }, 'tls.reloadIntervalMs'],
     [{ tls: { trustAll: true } }, 'tls.trustAll'],
     [{ tls: { https: true } }, 'tls.https'],
     [{ tls: { enabled: true, certFile: '/c.pem', keyFile: '/k.pem', plaintextLoopbackPort: 8849 } }, 'tls.plaintextLoopbackPort'],

@@ -4,12 +4,14 @@
  * sync naming; unusable certificate files stop the start with a message naming the file.
  */
 import assert from 'node:assert/strict';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { HTTP_TIMEOUTS } from '../../src/admin/http.js';
 import { ConfigClient, NamingClient, type ClientTlsOptions } from '../../src/client/index.js';
 import { startTestNode } from '../support/node.js';
 import { findMainPort } from '../support/ports.js';
@@ -20,34 +22,60 @@ import { createTestPki } from '../support/tls-certificates.js';
 const pki = await createTestPki();
 after(() => pki.cleanup());
 
-describe('a node with TLS only on its gRPC ports', { timeout: 60_000 }, async () => {
-  const node = await startTestNode({ tls: { enabled: true, certFile: pki.server.certFile, keyFile: pki.server.keyFile, compatibility: false, reloadIntervalMs: 1000 } });
-  const tls: ClientTlsOptions = { caFile: pki.ca.certFile };
-  const address = `127.0.0.1:${node.config.port}`;
-  const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, tls });
-  const config = new ConfigClient({ serverAddresses: [address], logger: testLogger, tls });
+type TestNode = Awaited<ReturnType<typeof startTestNode>>;
+
+describe('a node with TLS only on its gRPC ports', { timeout: 60_000 }, () => {
+  let node: TestNode | undefined;
+  let naming: NamingClient | undefined;
+  let config: ConfigClient | undefined;
+  before(async () => {
+    node = await startTestNode({ tls: { enabled: true, certFile: pki.server.certFile, keyFile: pki.server.keyFile, compatibility: false, reloadIntervalMs: 1000 } });
+    const tls: ClientTlsOptions = { caFile: pki.ca.certFile };
+    const address = `127.0.0.1:${node.config.port}`;
+    naming = new NamingClient({ serverAddresses: [address], logger: testLogger, tls });
+    config = new ConfigClient({ serverAddresses: [address], logger: testLogger, tls });
+  });
   after(async () => {
-    await Promise.all([naming.shutdown(), config.shutdown()]);
-    await node.dispose();
+    await Promise.all([naming?.shutdown(), config?.shutdown()]);
+    await node?.dispose();
   });
 
   it('NamingClient registers and discovers, ConfigClient publishes and reads, both over TLS', async () => {
+    assert(node && naming && config);
+    const registered = naming;
     await Promise.all([naming.start(), config.start()]);
     await naming.registerInstance('orders', { ip: '10.0.0.5', port: 8080 });
-    await eventually(async () => (await naming.getAllInstances('orders', { subscribe: false })).length === 1, 10_000, 'the instance to be listed');
+    await eventually(async () => (await registered.getAllInstances('orders', { subscribe: false })).length === 1, 10_000, 'the instance to be listed');
     await config.publishConfig('app.properties', 'DEFAULT_GROUP', 'a=1');
     assert.equal(await config.getConfig('app.properties', 'DEFAULT_GROUP'), 'a=1');
     const labels = node.server.connections().map((c) => c.labels['tls.enable']);
     assert.deepEqual(labels, ['true', 'true']);
+    const current = (await (await fetch(`${node.base}/nacos/v2/core/loader/current`)).json()) as Record<string, { metaInfo: { tls: boolean } }>;
+    assert.deepEqual(Object.values(current).map((c) => c.metaInfo.tls), [true, true], 'the loader API shows each connection as TLS');
   });
 });
 
-describe('two members that require client certificates, with TLS between them (cluster.tls)', { timeout: 60_000 }, async () => {
+/** Starts each node; when one fails, disposes of those that started, so none is left running. */
+async function startAll(starts: readonly (() => Promise<TestNode>)[]): Promise<TestNode[]> {
+  const results = await Promise.allSettled(starts.map((start) => start()));
+  const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(started.map((node) => node.dispose()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return started;
+}
+
+describe('two members that require client certificates, with TLS between them (cluster.tls)', { timeout: 60_000 }, () => {
   const hosts = ['127.0.0.1', '127.0.0.2'];
-  const port = await findMainPort(hosts);
-  const members = hosts.map((h) => `${h}:${port}`).join(',');
-  const nodes = await Promise.all(
-    hosts.map((host) =>
+  let nodes: TestNode[] = [];
+  let naming: NamingClient | undefined;
+  before(async () => {
+    const port = await findMainPort(hosts);
+    const members = hosts.map((h) => `${h}:${port}`).join(',');
+    nodes = await startAll(
+      hosts.map((host) => () =>
       startTestNode({
         host,
         port,
@@ -56,17 +84,19 @@ describe('two members that require client certificates, with TLS between them (c
         cluster: { tls: { enabled: true, caFile: pki.ca.certFile, ...pki.client } },
         naming: { sync: { debounceMs: 20 } },
       }),
-    ),
-  );
-  const naming = new NamingClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, tls: { caFile: pki.ca.certFile, ...pki.client } });
+      ),
+    );
+    naming = new NamingClient({ serverAddresses: [`127.0.0.1:${port}`], logger: testLogger, tls: { caFile: pki.ca.certFile, ...pki.client } });
+  });
   after(async () => {
-    await naming.shutdown();
+    await naming?.shutdown();
     await Promise.all(nodes.map((n) => n.dispose()));
   });
 
   it("are up to each other, read each other's load (what balancing runs on), and an instance registered on one is listed on the other", async () => {
     await eventually(() => nodes.every((n) => n.members.upOthers().length === 1), 30_000, 'members up over mutual TLS');
     for (const node of nodes) assert.equal((await node.cluster.load()).metricsCount, 2);
+    assert(naming);
     await naming.start();
     await naming.registerInstance('synced', { ip: '10.0.0.7', port: 8080 });
     await eventually(
@@ -90,20 +120,31 @@ function get(url: string, ca?: Buffer): Promise<{ status: number; serial?: strin
   });
 }
 
-describe('a node serving HTTPS on its main port, with a plaintext loopback listener', { timeout: 60_000 }, async () => {
+describe('a node serving HTTPS on its main port, with a plaintext loopback listener', { timeout: 60_000 }, () => {
   const files = { certFile: join(pki.dir, 'https.crt'), keyFile: join(pki.dir, 'https.key') };
-  await copyFile(pki.server.certFile, files.certFile);
-  await copyFile(pki.server.keyFile, files.keyFile);
-  const loopbackPort = await findMainPort(['127.0.0.1'], [0]);
-  const node = await startTestNode({ tls: { enabled: true, ...files, https: true, plaintextLoopbackPort: loopbackPort, reloadIntervalMs: 50 } });
-  const ca = await readFile(pki.ca.certFile);
   const readiness = '/nacos/v1/console/health/readiness';
-  after(() => node.dispose());
+  let loopbackPort = 0;
+  let node: TestNode;
+  let ca: Buffer;
+  before(async () => {
+    await copyFile(pki.server.certFile, files.certFile);
+    await copyFile(pki.server.keyFile, files.keyFile);
+    loopbackPort = await findMainPort(['127.0.0.1'], [0]);
+    ca = await readFile(pki.ca.certFile);
+    node = await startTestNode({ tls: { enabled: true, ...files, https: true, plaintextLoopbackPort: loopbackPort, reloadIntervalMs: 50 } });
+  });
+  after(() => node?.dispose());
 
   it('answers over HTTPS, not over plaintext HTTP on the main port, and in plaintext on the loopback port', async () => {
     assert.equal((await get(`https://127.0.0.1:${node.config.port}${readiness}`, ca)).status, 200);
     await assert.rejects(get(`http://127.0.0.1:${node.config.port}${readiness}`));
     assert.equal((await get(`http://127.0.0.1:${loopbackPort}${readiness}`)).status, 200);
+  });
+
+  it('keeps the plaintext main port\'s timeouts on HTTPS (Fastify does not set them on a server it did not make)', () => {
+    assert.equal(node.http.server.keepAliveTimeout, HTTP_TIMEOUTS.keepAliveTimeout);
+    assert.equal(node.http.server.requestTimeout, HTTP_TIMEOUTS.requestTimeout);
+    assert.equal(node.http.server.timeout, HTTP_TIMEOUTS.connectionTimeout);
   });
 
   it('serves a replaced certificate to new HTTPS connections', async () => {
@@ -115,21 +156,109 @@ describe('a node serving HTTPS on its main port, with a plaintext loopback liste
   });
 });
 
+describe('a member whose cluster.tls files are moved away after the start', { timeout: 60_000 }, () => {
+  const hosts = ['127.0.0.1', '127.0.0.2'];
+  let home = '';
+  let filesDir = '';
+  let nodes: TestNode[] = [];
+  let confPath = '';
+  let addresses: string[] = [];
+  before(async () => {
+    const port = await findMainPort(hosts);
+    addresses = hosts.map((h) => `${h}:${port}`);
+    home = await mkdtemp(join(tmpdir(), 'nacos-remote-tls-home-'));
+    filesDir = await mkdtemp(join(tmpdir(), 'nacos-remote-tls-files-'));
+    confPath = join(home, 'conf', 'cluster.conf');
+    await mkdir(join(home, 'conf'));
+    await writeFile(confPath, `${addresses[0]}\n`);
+    const caFile = join(filesDir, 'ca.crt');
+    await copyFile(pki.ca.certFile, caFile);
+    nodes = await startAll([
+      () => startTestNode({ host: hosts[0], port, home, clusterConfPollMs: 50, cluster: { tls: { enabled: true, caFile } } }),
+      () =>
+        startTestNode({
+          host: hosts[1],
+          port,
+          members: addresses.join(','),
+          tls: { enabled: true, certFile: pki.server.certFile, keyFile: pki.server.keyFile, compatibility: false },
+        }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.dispose()));
+    await rm(home, { recursive: true, force: true });
+    await rm(filesDir, { recursive: true, force: true });
+  });
+
+  it('still connects to a member added to cluster.conf: the credentials were built at the start', async () => {
+    const [first] = nodes;
+    assert(first);
+    await rm(filesDir, { recursive: true, force: true });
+    await writeFile(confPath, `${addresses.join('\n')}\n`);
+    await eventually(() => first.members.upOthers().includes(addresses[1]!), 20_000, 'the added member up over TLS');
+  });
+});
+
+/** Asserts the start is refused; a node that starts anyway is closed, so a failing check leaves nothing running. */
+async function assertStartRefused(options: Parameters<typeof startTestNode>[0], check: (error: Error) => boolean): Promise<void> {
+  await assert.rejects(
+    startTestNode(options).then(async (node) => {
+      await node.dispose();
+      return node;
+    }),
+    check,
+  );
+}
+
 describe('a node whose TLS files cannot be used', () => {
   it('does not start, and the message names the file', async () => {
     const badKey = join(pki.dir, 'not-a-key.pem');
     await writeFile(badKey, 'not a key\n');
-    await assert.rejects(
-      startTestNode({ tls: { enabled: true, certFile: pki.server.certFile, keyFile: badKey } }),
+    await assertStartRefused(
+      { tls: { enabled: true, certFile: pki.server.certFile, keyFile: badKey } },
       (error: Error) => error.message.includes(badKey) && (error as { code?: string }).code === 'TLS_FILES',
     );
-    await assert.rejects(
-      startTestNode({ tls: { enabled: true, certFile: join(pki.dir, 'missing.crt'), keyFile: badKey } }),
+    await assertStartRefused(
+      { tls: { enabled: true, certFile: join(pki.dir, 'missing.crt'), keyFile: badKey } },
       (error: Error) => error.message.includes('missing.crt'),
     );
-    await assert.rejects(
-      startTestNode({ cluster: { tls: { enabled: true, caFile: join(pki.dir, 'missing-ca.crt') } } }),
+    await assertStartRefused(
+      { cluster: { tls: { enabled: true, caFile: join(pki.dir, 'missing-ca.crt') } } },
       (error: Error) => error.message.includes('missing-ca.crt'),
     );
+  });
+
+  it('does not start with a CA file that holds no certificate, on the gRPC ports or for member clients', async () => {
+    const garbage = join(pki.dir, 'garbage-ca.pem');
+    await writeFile(garbage, 'not a pem\n');
+    await assertStartRefused(
+      { tls: { enabled: true, certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: garbage, mutual: true, compatibility: false } },
+      (error: Error) => error.message.includes(garbage) && (error as { code?: string }).code === 'TLS_FILES',
+    );
+    await assertStartRefused(
+      { cluster: { tls: { enabled: true, caFile: garbage } } },
+      (error: Error) => error.message.includes(garbage) && (error as { code?: string }).code === 'INVALID_CLIENT_OPTION',
+    );
+  });
+
+  it('does not start when the member clients\' certificate and key do not match', async () => {
+    await assertStartRefused(
+      { cluster: { tls: { enabled: true, caFile: pki.ca.certFile, certFile: pki.client.certFile, keyFile: pki.otherClient.keyFile } } },
+      (error: Error) => error.message.includes(pki.otherClient.keyFile) && (error as { code?: string }).code === 'INVALID_CLIENT_OPTION',
+    );
+  });
+
+  it('leaves no temporary home behind when the start fails', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'nacos-remote-tmp-'));
+    const previous = process.env['TMPDIR'];
+    process.env['TMPDIR'] = tmp;
+    try {
+      await assertStartRefused({ tls: { enabled: true, certFile: join(pki.dir, 'missing.crt'), keyFile: pki.server.keyFile } }, () => true);
+      assert.deepEqual(await readdir(tmp), []);
+    } finally {
+      if (previous === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = previous;
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -25,6 +25,7 @@ let portSeq = 40_000;
 /** A Transport that records closes; `closed` may also be set by a test to simulate a lost socket. */
 export class FakeTransport implements Transport {
   readonly id: string;
+  readonly encrypted = false;
   closed = false;
   closeCalls = 0;
 
@@ -114,6 +115,7 @@ export function fakeConnection(options: FakeConnectionOptions): FakeConnection {
     connectType: 'GRPC',
     clientIp: options.clientIp ?? transport.remoteIp,
     remoteIp: transport.remoteIp,
+    tls: transport.encrypted,
     remotePort: transport.remotePort,
     localPort: transport.localPort,
     version: options.version ?? 'Nacos-Test-Client:v1',

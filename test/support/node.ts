@@ -10,7 +10,14 @@ export async function startTestNode(options: NodeConfigInput = {}): Promise<Naco
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await findMainPort([host]));
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'nacos-remote-home-'));
-  const node = await startNode({ shutdownResetWaitMs: 200, transport: transportUnderTest(), ...options, host, port, home, logger: testLogger });
+  let node: NacosNode;
+  try {
+    node = await startNode({ shutdownResetWaitMs: 200, transport: transportUnderTest(), ...options, host, port, home, logger: testLogger });
+  } catch (error) {
+    // A start that fails (some tests mean it to) leaves no temporary home behind.
+    if (options.home === undefined) rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   return Object.assign(node, {
     home,
     base: `http://${host}:${port}`,

@@ -167,6 +167,7 @@ function buildMeta(
     remoteIp: transport.remoteIp,
     remotePort: transport.remotePort,
     localPort: transport.localPort,
+    tls: transport.encrypted,
     version: clientVersion,
     appName: labels['AppName'] ?? '-',
     tenant: tenant ?? '',

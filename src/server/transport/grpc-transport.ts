@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ErrorCode, GrpcPaths, NacosRemoteError } from '../../protocol/index.js';
+import { ErrorCode, GrpcPaths, NacosRemoteError, type Timers } from '../../protocol/index.js';
 import { isBeyondTimers, parseGrpcTimeout } from './grpc-status.js';
 import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
 import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
@@ -29,7 +29,7 @@ export interface GrpcTransportOptions {
   readonly maxSessionBufferedBytes: number;
   /** The same for the whole node, shared by its listeners. */
   readonly nodeBufferedBytes: ByteBudget;
-  readonly now: () => number;
+  readonly timers: Timers;
   readonly logger: Logger;
   /** TLS below the HTTP/2 server (our own sockets), when the node has it on. */
   readonly tls?: TlsTerminator;
@@ -118,6 +118,7 @@ class SocketTransport implements ListenedTransport {
   readonly remoteIp: string;
   readonly remotePort: number;
   readonly localPort: number;
+  readonly encrypted: boolean;
 
   constructor(
     identity: SocketIdentity,
@@ -127,7 +128,7 @@ class SocketTransport implements ListenedTransport {
     readonly socket: net.Socket,
     private readonly closeGraceMs: number,
   ) {
-    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort } = identity);
+    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort, encrypted: this.encrypted } = identity);
   }
 
   socketClosed(): void {

@@ -54,6 +54,7 @@ class H2Connection implements ListenedTransport {
   readonly remoteIp: string;
   readonly remotePort: number;
   readonly localPort: number;
+  readonly encrypted: boolean;
 
   constructor(
     identity: SocketIdentity,
@@ -61,7 +62,7 @@ class H2Connection implements ListenedTransport {
     readonly session: http2.ServerHttp2Session,
     readonly owner: Http2Transport,
   ) {
-    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort } = identity);
+    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort, encrypted: this.encrypted } = identity);
   }
 
   /**

@@ -1,5 +1,7 @@
 import net from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { Timers } from '../../protocol/index.js';
 import { connectionIdOf, normalizeIp } from './address.js';
 import type { TlsTerminator } from './tls-terminator.js';
 import type { ServerTransport, Transport, TransportHandlers } from './types.js';
@@ -9,7 +11,8 @@ export interface SocketListenerOptions {
   readonly port: number;
   /** A TCP connection with no registered connection on it after this is closed (idle sockets). */
   readonly unregisteredTimeoutMs: number;
-  readonly now: () => number;
+  /** The clock for connection ids and the deadlines above. */
+  readonly timers: Timers;
   readonly logger: Logger;
   /** When set, every socket goes through it (TLS, or plaintext in compatibility mode) before HTTP/2. */
   readonly tls?: TlsTerminator;
@@ -21,6 +24,8 @@ export interface SocketIdentity {
   readonly remoteIp: string;
   readonly remotePort: number;
   readonly localPort: number;
+  /** Known once TLS (if any) is done: set when the socket is adopted. */
+  readonly encrypted: boolean;
 }
 
 /** A transport the listener tracks: told when its socket has closed. */
@@ -93,10 +98,11 @@ export class SocketListener<T extends ListenedTransport> {
     const remoteIp = normalizeIp(remoteAddress);
     // The identity is the TCP peer's, whatever runs on top of it.
     const identity: SocketIdentity = {
-      id: connectionIdOf(options.now(), remoteIp, remotePort),
+      id: connectionIdOf(options.timers.now(), remoteIp, remotePort),
       remoteIp,
       remotePort,
       localPort: raw.localPort ?? options.port,
+      encrypted: false,
     };
     raw.setKeepAlive(true, 60_000);
     const terminator = options.tls;
@@ -106,16 +112,16 @@ export class SocketListener<T extends ListenedTransport> {
     }
     this.handshaking.add(raw);
     // A peer that never finishes its handshake is not kept either.
-    const handshakeDeadline = setTimeout(() => raw.destroy(), options.unregisteredTimeoutMs).unref();
+    const cancelHandshakeDeadline = options.timers.setTimeout(() => raw.destroy(), options.unregisteredTimeoutMs);
     raw.on('error', (error) => options.logger.debug({ err: error, connectionId: identity.id }, 'socket error before TLS'));
     raw.once('close', () => {
-      clearTimeout(handshakeDeadline);
+      cancelHandshakeDeadline();
       this.handshaking.delete(raw);
     });
     terminator.accept(raw, identity.id, (socket) => {
-      clearTimeout(handshakeDeadline);
+      cancelHandshakeDeadline();
       this.handshaking.delete(raw);
-      this.adopt(socket, identity);
+      this.adopt(socket, { ...identity, encrypted: socket instanceof TLSSocket });
     });
   }
 
@@ -128,11 +134,11 @@ export class SocketListener<T extends ListenedTransport> {
     }
     this.transports.add(transport);
     // A peer that connects and never registers (no stream, or only ServerChecks) is not kept.
-    const unregisteredDeadline = setTimeout(() => {
+    const cancelUnregisteredDeadline = options.timers.setTimeout(() => {
       if (!transport.closed && !this.handlers.registered(transport)) transport.close();
-    }, options.unregisteredTimeoutMs).unref();
+    }, options.unregisteredTimeoutMs);
     socket.once('close', () => {
-      clearTimeout(unregisteredDeadline);
+      cancelUnregisteredDeadline();
       transport.socketClosed();
       this.transports.delete(transport);
       this.forget(transport);

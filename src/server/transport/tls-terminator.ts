@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { ErrorCode, NacosRemoteError, type Timers } from '../../protocol/index.js';
+import { caBundleProblem, ErrorCode, NacosRemoteError, type Timers } from '../../protocol/index.js';
 
 /** TLS on the gRPC ports, as Nacos 2.2.4's `nacos.remote.server.rpc.tls.*` (docs/security.md). */
 export interface ServerTlsOptions {
@@ -16,8 +16,16 @@ export interface ServerTlsOptions {
   readonly mutual: boolean;
   /** Serve TLS and plaintext on the same port, told apart by the first byte (Nacos: `compatibility`, default true). */
   readonly compatibility: boolean;
-  /** How often the files' modification times are checked; a change swaps the certificate for new connections. */
+  /** How often the files' modification times are checked; a change swaps the certificate for new connections. 0: never (read once, as Nacos). */
   readonly reloadIntervalMs: number;
+}
+
+/** The node's current TLS certificate, for another listener that serves it (HTTPS on the main port). */
+export interface TlsCertificateSource {
+  /** The certificate, key and CA now in use (PEM contents). */
+  readonly secureContextOptions: tls.SecureContextOptions;
+  /** Calls `listener` with the new contents each time the files are reloaded; returns its removal. */
+  onReload(listener: (options: tls.SecureContextOptions) => void): () => void;
 }
 
 /** The certificate, key or CA file cannot be read or does not make a usable TLS context. */
@@ -58,6 +66,11 @@ interface PendingHandshake {
   readonly ready: (socket: net.Socket) => void;
 }
 
+/** A TCP connection's two ends: unique among open connections, whichever port it came in on. */
+function socketKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}>${socket.localAddress}:${socket.localPort}`;
+}
+
 function unreadable(path: string, error: unknown): TlsFilesError {
   return new TlsFilesError(`cannot read TLS file ${path}: ${(error as Error).message}`, { cause: error });
 }
@@ -69,13 +82,17 @@ function unreadable(path: string, error: unknown): TlsFilesError {
  * connections are handed on as they are. The files are polled, and a change applies to new
  * connections only: live ones keep the context they were made with.
  */
-export class TlsTerminator {
+export class TlsTerminator implements TlsCertificateSource {
   /**
    * Never listens: it is Node's handshake machinery (client-certificate verdict, secureConnection),
    * fed the sockets our listener accepted.
    */
   private readonly handshaker: tls.Server;
-  /** Sockets in their handshake, by `remoteAddress:remotePort`, with what to do once it succeeds. */
+  /**
+   * Sockets in their handshake, by both ends' address and port, with what to do once it succeeds.
+   * Both ends: one terminator serves both gRPC ports, and one source address and port may be
+   * connected to both at once (ephemeral ports are reused across destinations; a client may bind one).
+   */
   private readonly pending = new Map<string, PendingHandshake>();
   private stamps: readonly FileStamp[];
   private contextOptions: tls.SecureContextOptions;
@@ -92,6 +109,7 @@ export class TlsTerminator {
   ) {
     this.stamps = this.stampFiles();
     this.contextOptions = this.loadContextOptions();
+    this.warnOfIneffectiveSettings();
     this.handshaker = tls.createServer({
       ...this.contextOptions,
       ALPNProtocols: ['h2'],
@@ -106,9 +124,24 @@ export class TlsTerminator {
     this.handshaker.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       const waiting = this.takePending(socket);
       const refusal = socket.authorizationError === undefined ? {} : { clientCertificate: String(socket.authorizationError) };
-      this.logger.info({ err: error, connectionId: waiting?.connectionId, ...refusal }, 'TLS handshake failed');
+      // Debug: any peer can cause one, as often as it likes.
+      this.logger.debug({ err: error, connectionId: waiting?.connectionId, ...refusal }, 'TLS handshake failed');
       socket.destroy();
     });
+  }
+
+  /**
+   * Settings that start but do not do what they seem to, said once at start (Nacos accepts them
+   * silently): mutual TLS with plaintext still let in, and a CA file nothing checks against.
+   */
+  private warnOfIneffectiveSettings(): void {
+    const { mutual, compatibility, caFile } = this.options;
+    if (mutual && compatibility) {
+      this.logger.warn('TLS mutual is on but compatibility is too: plaintext clients still connect without a certificate; set compatibility false to require one');
+    }
+    if (!mutual && caFile !== undefined) {
+      this.logger.warn({ caFile }, 'TLS caFile is set but mutual is off: client certificates are not asked for, and the file is unused');
+    }
   }
 
   /** Starts polling the files for changes (every reloadIntervalMs). */
@@ -172,14 +205,17 @@ export class TlsTerminator {
       raw.pause();
       raw.unshift(first);
       if (first[0] === TLS_HANDSHAKE_RECORD) {
-        const key = `${raw.remoteAddress}:${raw.remotePort}`;
-        this.pending.set(key, { connectionId, ready });
-        raw.once('close', () => this.pending.delete(key));
+        const key = socketKey(raw);
+        const waiting = { connectionId, ready };
+        this.pending.set(key, waiting);
+        raw.once('close', () => {
+          if (this.pending.get(key) === waiting) this.pending.delete(key);
+        });
         this.handshaker.emit('connection', raw);
       } else if (this.options.compatibility) {
         ready(raw);
       } else {
-        this.logger.info({ connectionId }, 'plaintext connection refused: this port requires TLS (compatibility off)');
+        this.logger.debug({ connectionId }, 'plaintext connection refused: this port requires TLS (compatibility off)');
         raw.write(TLS_REQUIRED_GOAWAY);
         raw.destroySoon();
       }
@@ -187,14 +223,15 @@ export class TlsTerminator {
   }
 
   private takePending(socket: tls.TLSSocket): PendingHandshake | undefined {
-    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const key = socketKey(socket);
     const waiting = this.pending.get(key);
     this.pending.delete(key);
     return waiting;
   }
 
   private schedulePoll(): void {
-    if (this.stopped) return;
+    // 0: read once, at start, as Nacos.
+    if (this.stopped || this.options.reloadIntervalMs === 0) return;
     this.cancelPoll = this.timers.setTimeout(() => {
       this.reloadIfChanged();
       this.schedulePoll();
@@ -217,7 +254,7 @@ export class TlsTerminator {
     });
   }
 
-  /** The files' contents, checked by building a context from them. */
+  /** The files' contents, checked by building a context from them (and the CA file by parsing it). */
   private loadContextOptions(): tls.SecureContextOptions {
     const { certFile, keyFile, caFile } = this.options;
     const read = (path: string): Buffer => {
@@ -227,7 +264,11 @@ export class TlsTerminator {
         throw unreadable(path, error);
       }
     };
-    const contextOptions = { cert: read(certFile), key: read(keyFile), ...(caFile === undefined ? {} : { ca: read(caFile) }) };
+    const ca = caFile === undefined ? undefined : read(caFile);
+    // A CA file with no certificate in it makes a context, and then refuses every client certificate.
+    const caProblem = ca === undefined ? undefined : caBundleProblem(ca);
+    if (caProblem !== undefined) throw new TlsFilesError(`TLS CA file ${caFile} is not a CA bundle: ${caProblem}`);
+    const contextOptions = { cert: read(certFile), key: read(keyFile), ...(ca === undefined ? {} : { ca }) };
     try {
       tls.createSecureContext(contextOptions);
     } catch (error) {

@@ -10,6 +10,8 @@ export interface Transport {
   readonly remoteIp: string;
   readonly remotePort: number;
   readonly localPort: number;
+  /** Whether it arrived over TLS (the node's own terminator), not plaintext. */
+  readonly encrypted: boolean;
   /** Which listener accepted it: the SDK port or the cluster port. */
   readonly port: 'sdk' | 'cluster';
   readonly closed: boolean;

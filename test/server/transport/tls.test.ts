@@ -86,6 +86,10 @@ for (const transport of ['grpc-js', 'http2'] as const satisfies readonly Transpo
       const labels = new Map(server.connections().map((c) => [c.connectionId, c.labels['tls.enable']]));
       assert.equal(labels.get(secure.connectionId!), 'true');
       assert.equal(labels.get(plain.connectionId!), 'false');
+      // The server's own record, whatever the labels say.
+      const encrypted = new Map(server.connections().map((c) => [c.connectionId, c.tls]));
+      assert.equal(encrypted.get(secure.connectionId!), true);
+      assert.equal(encrypted.get(plain.connectionId!), false);
 
       // The id is the TCP peer's, under TLS as without; ALPN says h2.
       const session = await connectTls(sdkPort);
