@@ -89,6 +89,31 @@ describe('NamingClient redo (fake transport, injected clock)', () => {
     assert.equal(sent.length, 4, 'and the entry is gone: nothing more is sent');
   });
 
+  it('a register answered on a connection already replaced is registered again on the new one', async () => {
+    // A move: the old connection's in-flight register is answered after the client switched, and
+    // the switch's redo joined the pass that sent it. The answer must not count for the new connection.
+    const { net, naming, sent, start, until, setHold, timers } = setup();
+    await start();
+    await naming.registerInstance('orders', { ip: '10.0.0.5', port: 80 });
+    let release: (() => void) | undefined;
+    setHold((request) => {
+      if (describeRequest(request) !== 'register orders') return undefined;
+      return new Promise((resolve) => (release = () => resolve(answerFor(request))));
+    });
+    net.connections[0]!.endStream();
+    await until(() => release !== undefined, 'the redo sends the register on the second connection');
+    setHold(undefined);
+    const connectionsBefore = net.connections.length;
+    net.connections.at(-1)!.endStream();
+    await until(() => net.connections.length > connectionsBefore && naming.rpcClient.connectionId === net.connections.at(-1)!.connectionId, 'a third connection');
+    release!();
+    await until(() => sent.length === 3, 'a register on the third connection');
+    assert.deepEqual(sent, ['register orders', 'register orders', 'register orders']);
+    assert.ok(naming.isRegistered('orders'));
+    await timers.advance(10_000);
+    assert.equal(sent.length, 3, 'and no more');
+  });
+
   it('a redo that fails (on a connection that stays) is tried again on the next pass, redoIntervalMs later', async () => {
     const { net, naming, sent, start, until, setHold, timers } = setup();
     await start();
