@@ -71,6 +71,16 @@ class RemovalCounter {
     return this.listed.size;
   }
 
+  /** The fleet's instances (10.60.<i / 256>.<i % 256>:8080) this subscriber does not list. */
+  missing(clients: number): string[] {
+    const missing: string[] = [];
+    for (let i = 0; i < clients; i++) {
+      const instance = `10.60.${i >> 8}.${i & 255}:8080`;
+      if (!this.listed.has(instance)) missing.push(instance);
+    }
+    return missing;
+  }
+
   shutdown(): Promise<void> {
     return this.naming.shutdown();
   }
@@ -95,6 +105,28 @@ async function until(check: () => Promise<boolean>, limitMs: number): Promise<bo
     await sleep(200);
   }
   return false;
+}
+
+/** Where each instance a subscriber misses stands: listed by each live member's open API, and its client in the fleet. */
+async function whereMissing(counters: readonly RemovalCounter[], scenario: ClusterScenario, fleet: Fleet): Promise<string> {
+  const missing = [...new Set(counters.flatMap((c) => c.missing(config.clients)))].slice(0, 10);
+  const listedBy = new Map<string, Set<string>>();
+  for (const node of scenario.nodes.slice(1)) {
+    try {
+      const reply = await fetch(`http://${node.address}/nacos/v2/ns/instance/list?serviceName=${SERVICE}`);
+      const body = (await reply.json()) as { data?: { hosts?: { ip: string; port: number }[] } };
+      listedBy.set(node.address, new Set((body.data?.hosts ?? []).map((h) => `${h.ip}:${h.port}`)));
+    } catch (error) {
+      listedBy.set(node.address, new Set([`(list failed: ${String(error)})`]));
+    }
+  }
+  const lines: string[] = [];
+  for (const instance of missing) {
+    const members = [...listedBy].map(([address, listed]) => `${address} ${listed.has(instance) ? 'lists it' : `does not (lists ${listed.size})`}`);
+    const owner = await fleet.whois(instance).catch((error: unknown) => ({ error: String(error) }));
+    lines.push(`\n- ${instance}: ${members.join('; ')}\n  its client: ${JSON.stringify(owner)}`);
+  }
+  return lines.join('');
 }
 
 async function runOnce(balancing: boolean): Promise<Outcome> {
@@ -133,7 +165,9 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
       return !s.perServer[victim.address] && !s.perServer['unconnected'];
     }, 90_000);
     // Every instance registered again elsewhere: removals from here on are the rebalance's.
-    if (!(await until(allListed, 90_000))) throw new Error(`subscribers list ${counters.map((c) => c.size).join(', ')} of ${config.clients} instances after the kill`);
+    if (!(await until(allListed, 90_000))) {
+      throw new Error(`subscribers list ${counters.map((c) => c.size).join(', ')} of ${config.clients} instances after the kill${await whereMissing(counters, scenario, f)}`);
+    }
     const before = await scenario.resetsSent();
     const failedBefore = (await f.stats()).failed;
     for (const counter of counters) counter.counting = true;
