@@ -6,10 +6,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNumber } from './support/format.js';
+import type { TransportKind } from '../src/server/transport/types.js';
 import type { ConfigServerFigures, LoadFigures, NamingServerFigures, PushSummary, UnaryFigures } from './support/result-types.js';
 import { RESULTS_DIR } from './support/results.js';
 import { isEntryPoint } from './support/standalone.js';
-import { TARGET_LABEL, type TargetKey } from './support/targets.js';
+import { resultLabel, TARGET_LABEL, type TargetKey } from './support/targets.js';
 import { REPO_ROOT } from './support/server-process.js';
 
 interface Percentiles {
@@ -37,6 +38,8 @@ interface ConnectionsResult extends Common {
   readonly results: readonly {
     readonly target: string;
     readonly label: string;
+    /** Our node's transport; absent for the baselines and in results from before the http2 transport (grpc-js). */
+    readonly transport?: TransportKind;
     readonly levels: readonly {
       readonly connections: number;
       readonly rssKiBPerConnection: number;
@@ -117,9 +120,16 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 const TARGET_LABELS: Readonly<Record<string, string>> = TARGET_LABEL;
 const LOAD_LABELS: Record<string, string> = { ServerCheck: 'ServerCheck', HealthCheck: 'HealthCheck', h2load: 'ServerCheck by h2load' };
 
+/** A target of a unary result as its rows recorded it (see resultLabel). */
+const unaryLabel = (u: UnaryResult, target: string): string => resultLabel(target, u.summary.find((s) => s.target === target)?.transport);
+
+/** A ratio's pair; results from before the target keys carry only the label of the day, when `ours` was grpc-js. */
+const pairLabel = (u: UnaryResult, r: UnaryResult['ratios'][number]): string =>
+  r.a !== undefined && r.b !== undefined ? `${unaryLabel(u, r.a)} / ${unaryLabel(u, r.b)}` : r.pair.replace(/^ours \//, `${resultLabel('ours', undefined)} /`);
+
 function unarySection(u: UnaryResult): string {
   const rows = u.summary.map((s) => [
-    TARGET_LABELS[s.target] ?? s.target,
+    resultLabel(s.target, s.transport),
     LOAD_LABELS[s.load] ?? s.load,
     num(s.requestsPerSecond),
     num(s.p50Ms, 2),
@@ -130,7 +140,7 @@ function unarySection(u: UnaryResult): string {
   ]);
   const ratios = u.ratios
     .filter((r) => r.pair.startsWith('ours'))
-    .map((r) => [r.pair, LOAD_LABELS[r.load] ?? r.load, ratio(r.throughput), ratio(r.perServerCpuSecond)]);
+    .map((r) => [pairLabel(u, r), LOAD_LABELS[r.load] ?? r.load, ratio(r.throughput), ratio(r.perServerCpuSecond)]);
   return [
     `### Unary calls`,
     ``,
@@ -149,7 +159,7 @@ function unarySection(u: UnaryResult): string {
 function connectionsSection(c: ConnectionsResult): string {
   const levels = c.config.levels;
   const curve = (pick: (l: ConnectionsResult['results'][number]['levels'][number]) => number | null, digits: number) =>
-    c.results.map((r) => [r.label, ...levels.map((_, i) => num(r.levels[i] === undefined ? null : pick(r.levels[i]!), digits))]);
+    c.results.map((r) => [resultLabel(r.target, r.transport), ...levels.map((_, i) => num(r.levels[i] === undefined ? null : pick(r.levels[i]!), digits))]);
   const header = ['server', ...levels.map((l) => `${num(l)} conns`)];
   return [
     `### Idle registered connections`,
@@ -180,7 +190,7 @@ function connectionsSection(c: ConnectionsResult): string {
     table(
       ['server', 'fan-out to', 'fan-out ms', 'acks/s', 'close p50 ms', 'close p99 ms'],
       c.results.map((r) => [
-        r.label,
+        resultLabel(r.target, r.transport),
         r.fanOut ? num(r.fanOut.connections) : '-',
         r.fanOut ? num(r.fanOut.medianMs) : '-',
         r.fanOut ? num(r.fanOut.acksPerSecond) : '-',
@@ -346,11 +356,18 @@ function targetsSection(results: Results): string {
   if (u) {
     // By target keys, not labels (a label may name a version); results from before the keys: by label.
     const find = (b: TargetKey, load: string) =>
-      u.ratios.find((r) => r.load === load && r.a === 'ours' && r.b === b) ?? u.ratios.find((r) => r.load === load && r.pair === `ours / ${TARGET_LABELS[b]}`);
-    const grpc = find('grpc-js', 'h2load') ?? find('grpc-js', 'ServerCheck');
-    if (grpc) rows.push(['unary throughput ≥ 0.85 × bare grpc-js', `${grpc.throughput.median.toFixed(2)} (${LOAD_LABELS[grpc.load] ?? grpc.load}); per server CPU-s ${grpc.perServerCpuSecond.median.toFixed(2)}`]);
-    const rn = find('r-nacos', 'h2load') ?? find('r-nacos', 'ServerCheck');
-    if (rn) rows.push(['unary ≥ r-nacos per core', `${rn.perServerCpuSecond.median.toFixed(2)} per server CPU-s`]);
+      u.ratios.find((r) => r.load === load && r.a === 'ours' && r.b === b) ?? u.ratios.find((r) => r.load === load && r.a === undefined && r.pair === `ours / ${TARGET_LABELS[b]}`);
+    const ours = unaryLabel(u, 'ours');
+    // A target whose ratio the results lack says so (a renamed pair once dropped its row unseen).
+    const missing = (b: TargetKey) => `missing: no ${ours} / ${TARGET_LABELS[b]} ratio in the unary results`;
+    const unaryRow = (b: TargetKey, target: string, measured: (r: UnaryResult['ratios'][number]) => string) => {
+      const found = find(b, 'h2load') ?? find(b, 'ServerCheck');
+      rows.push([target, found ? `${ours}: ${measured(found)}` : missing(b)]);
+    };
+    const throughput = (r: UnaryResult['ratios'][number]) => `${r.throughput.median.toFixed(2)} (${LOAD_LABELS[r.load] ?? r.load}); per server CPU-s ${r.perServerCpuSecond.median.toFixed(2)}`;
+    unaryRow('raw-h2', 'unary throughput ≥ 0.85 × raw node:http2', throughput);
+    unaryRow('grpc-js', 'unary throughput ≥ 0.85 × bare grpc-js', throughput);
+    if (u.summary.some((s) => s.target === 'r-nacos')) unaryRow('r-nacos', 'unary ≥ r-nacos per core', (r) => `${r.perServerCpuSecond.median.toFixed(2)} per server CPU-s`);
   }
   const ours = results.connections?.results.find((r) => r.target === 'ours');
   if (ours) {
