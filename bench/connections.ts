@@ -23,6 +23,7 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ForkedWorker } from './support/forked-worker.js';
 import { cpuTimeMs, rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
@@ -91,7 +92,6 @@ interface TargetFigures {
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Memory {
   readonly rss: number;

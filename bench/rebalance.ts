@@ -11,6 +11,7 @@
 //          [--limit 90] [--quick] [--skip-baseline]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { NamingClient, type InstancesChangeEvent } from '../src/client/index.js';
 import { ClusterScenario, Fleet, isEven } from '../test/support/cluster-scenario.js';
@@ -96,7 +97,6 @@ interface Outcome {
   readonly addresses: string[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(check: () => Promise<boolean>, limitMs: number): Promise<boolean> {
   const deadline = Date.now() + limitMs;
