@@ -74,9 +74,9 @@ interface RebalanceResult extends Common {
   readonly config: { readonly clients: number; readonly runs: number; readonly limitMs: number };
   readonly minimumMoves: number;
   readonly balancingOn: { readonly medianSeconds: number | null; readonly medianMoves: number; readonly movesPerMinimum: number; readonly failedRequests: number };
-  readonly baseline: (RebalanceOutcome & { readonly movesPerMinimum: number; readonly removalsPerSubscriber?: number }) | null;
+  readonly baseline: (RebalanceOutcome & { readonly movesPerMinimum: number; readonly removalsPerSubscriber?: number | null }) | null;
   /** Every client registering an instance: removals a subscriber saw from the restart on (absent in results from before). */
-  readonly removals?: { readonly median: number; readonly perMovedClient: number };
+  readonly removals?: { readonly median: number | null; readonly perMovedClient: number | null };
 }
 interface NamingResult extends Common {
   readonly config: { readonly changes: number; readonly kills: number };
@@ -407,7 +407,10 @@ function targetsSection(results: Results): string {
     const change1k = ourConfig.change.find((c) => c.listeners === 1000);
     if (change1k) rows.push(['config change to 1,000 listeners p99 < 200 ms', `${num(change1k.lastMs.p99, 1)} ms${missingNote(change1k.missing)}`]);
   }
-  if (rb?.removals) rows.push(['rebalance with instances: subscriber-visible removals 0', `${num(rb.removals.median)} (${rb.removals.perMovedClient.toFixed(2)} per moved client)`]);
+  if (rb?.removals) {
+    const { median: seen, perMovedClient } = rb.removals;
+    rows.push(['rebalance with instances: subscriber-visible removals 0', seen === null || perMovedClient === null ? 'not measured: every subscriber was moved' : `${num(seen)} (${perMovedClient.toFixed(2)} per moved client)`]);
+  }
   return [`### Targets`, ``, table(['target', 'measured'], rows, ['l', 'l'])].join('\n');
 }
 
