@@ -374,10 +374,11 @@ function targetsSection(results: Results): string {
   }
   const ours = results.connections?.results.find((r) => r.target === 'ours');
   if (ours) {
+    const label = resultLabel(ours.target, ours.transport);
     const top = ours.levels.at(-1);
-    if (top) rows.push(['≥ 20,000 connections at ≤ 48 KiB RSS each', `${num(top.connections)} at ${top.rssKiBPerConnection.toFixed(1)} KiB (open-file limit 20,000 per process)`]);
-    if (ours.fanOut) rows.push(['push fan-out to 10k < 1 s', `${num(ours.fanOut.medianMs)} ms to ${num(ours.fanOut.connections)}`]);
-    if (ours.close) rows.push(['close → unregistered p99 < 50 ms', `${ours.close.p99Ms.toFixed(1)} ms`]);
+    if (top) rows.push(['≥ 20,000 connections at ≤ 48 KiB RSS each', `${label}: ${num(top.connections)} at ${top.rssKiBPerConnection.toFixed(1)} KiB (open-file limit 20,000 per process)`]);
+    if (ours.fanOut) rows.push(['push fan-out to 10k < 1 s', `${label}: ${num(ours.fanOut.medianMs)} ms to ${num(ours.fanOut.connections)}`]);
+    if (ours.close) rows.push(['close → unregistered p99 < 50 ms', `${label}: ${ours.close.p99Ms.toFixed(1)} ms`]);
   }
   const reg = results.registration;
   if (reg) rows.push(['registration p99 < 5 ms', `server ${reg.serverMs.p99.toFixed(3)} ms, client ${reg.clientMs.p99.toFixed(2)} ms`]);
