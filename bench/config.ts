@@ -4,7 +4,7 @@
 //    alternating rounds; the ratio is the figure (the store must never be a read's bottleneck);
 //  - publish throughput: ConfigPublishRequest over 16 keys per connection, each publish a new
 //    content; requests per server CPU-second. The store is ours's default (SQLite) unless
-//    `--node-config` gives our node a config file choosing another (`--store` names it in the results);
+//    `--node-config` gives our node a config file choosing another (the results name the store it chose);
 //  - a change delivered to each level of listening connections (1,000, 10,000): from the publish
 //    request until the first and the last listener got its ConfigChangeNotifyRequest (each acks
 //    at once; a real client then reads the content, which is not timed here);
@@ -12,14 +12,16 @@
 //    listened by ConfigBatchListenRequest from a few connections, divided by N;
 //  - ours only: publish by our ConfigClient → its listener on another ConfigClient called, one at a time.
 // Usage: node --import tsx bench/config.ts [--quick] [--levels 1000,10000] [--changes 20] [--keys 10000]
-//          [--duration 5] [--rounds 3] [--store sqlite --node-config node.json] [--skip-nacos] [--skip-rnacos]
+//          [--duration 5] [--rounds 3] [--node-config node.json] [--skip-nacos] [--skip-rnacos]
 //          [--targets ours,r-nacos,nacos]
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigClient } from '../src/client/index.js';
 import { md5Hex } from '../src/protocol/config/index.js';
-import type { RequestMessage } from '../src/protocol/index.js';
+import { PortOffset, type RequestMessage } from '../src/protocol/index.js';
+import { parseNodeConfig, readConfigFile } from '../src/node/config.js';
 import { formatNumber, textTable } from './support/format.js';
 import type { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { writeResult } from './support/results.js';
@@ -39,15 +41,20 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '10000' },
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
-    store: { type: 'string', default: 'sqlite' },
     'node-config': { type: 'string' },
     'skip-nacos': { type: 'boolean', default: false },
     'skip-rnacos': { type: 'boolean', default: false },
     targets: { type: 'string' },
   },
 });
+const nodeConfigFile = args['node-config'] === undefined ? undefined : resolve(args['node-config']);
+/** Our node's config store, as the node reads it from its config file (`mysql` by default when it has `db`). */
+async function configStoreOf(file: string | undefined): Promise<string> {
+  const node = parseNodeConfig(file === undefined ? {} : await readConfigFile(file), file);
+  return node.config.store ?? (node.db === undefined ? 'embedded (SQLite)' : 'mysql');
+}
 const config = {
-  store: args.store,
+  store: await configStoreOf(nodeConfigFile),
   levels: (args.quick ? '1000' : args.levels).split(',').map(Number),
   changes: args.quick ? 10 : Number(args.changes),
   /** Listened by `keyConnections` connections, an equal share each. */
@@ -64,7 +71,6 @@ const config = {
 const HOST = '127.0.0.1';
 const QUERIED_CONTENT = 'bench.key=value\n'.repeat(16);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const publishRequest = (dataId: string, content: string): RequestMessage => ({
   kind: 'request',
   type: 'ConfigPublishRequest',
@@ -156,7 +162,7 @@ async function measureServer(target: BenchTarget): Promise<ConfigServerFigures> 
 async function clientNotify(): Promise<ReturnType<typeof summary>> {
   const target = targets.find((t) => t.key === 'ours')!;
   const server = await target.start();
-  const address = `${HOST}:${server.port - 1000}`;
+  const address = `${HOST}:${server.port - PortOffset.SDK_GRPC}`;
   const publisher = new ConfigClient({ serverAddresses: [address], appName: 'bench-publisher' });
   const listener = new ConfigClient({ serverAddresses: [address], appName: 'bench-listener' });
   try {
@@ -166,11 +172,20 @@ async function clientNotify(): Promise<ReturnType<typeof summary>> {
       if (waiting !== undefined && change.content === waiting.content) waiting.heard();
     });
     const publishAndHear = async (content: string): Promise<number> => {
-      const heard = new Promise<void>((r) => (waiting = { content, heard: r }));
-      const t0 = performance.now();
-      await publisher.publishConfig(QUERIED_CONFIG.dataId, QUERIED_CONFIG.group, content);
-      await heard;
-      return performance.now() - t0;
+      let guard: NodeJS.Timeout | undefined;
+      // One lost notify fails the run with its name instead of hanging it.
+      const heard = new Promise<void>((resolve, reject) => {
+        guard = setTimeout(() => reject(new Error(`listener not told of publish '${content}' within ${config.pushTimeoutMs} ms`)), config.pushTimeoutMs);
+        waiting = { content, heard: resolve };
+      });
+      try {
+        const t0 = performance.now();
+        await publisher.publishConfig(QUERIED_CONFIG.dataId, QUERIED_CONFIG.group, content);
+        await heard;
+        return performance.now() - t0;
+      } finally {
+        clearTimeout(guard);
+      }
     };
     for (let i = 0; i < 20; i++) await publishAndHear(`warm=${i}`); // JIT, not counted
     const latencyMs: number[] = [];
@@ -184,7 +199,7 @@ async function clientNotify(): Promise<ReturnType<typeof summary>> {
 
 // --- run ---------------------------------------------------------------------------------------
 
-const targets = serverTargets(HOST, args, args['node-config'] === undefined ? undefined : resolve(args['node-config']));
+const targets = serverTargets(HOST, args, nodeConfigFile);
 console.log(
   `config benchmark on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
     `${targets.map((t) => t.label).join(', ')}; our store ${config.store}; listeners ${config.levels.join(', ')}; ${config.keys} keys for memory`,

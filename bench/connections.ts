@@ -23,6 +23,7 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ForkedWorker } from './support/forked-worker.js';
 import { cpuTimeMs, rssBytes } from './support/proc-stats.js';
 import { writeResult } from './support/results.js';
@@ -30,6 +31,7 @@ import type { ServerProcess } from './support/server-process.js';
 import type { FromConnectionWorker, ToConnectionWorker } from './support/connection-worker.js';
 import { median, percentile } from './support/stats.js';
 import { kib, mib, textTable } from './support/format.js';
+import type { TransportKind } from '../src/server/transport/types.js';
 import { benchTargets, isOurs, type BenchTarget, type TargetKey } from './support/targets.js';
 import type { FanOutResult } from './support/standalone.js';
 
@@ -79,6 +81,8 @@ interface LevelFigures {
 interface TargetFigures {
   readonly target: TargetKey;
   readonly label: string;
+  /** Our node's gRPC transport (absent for the baselines). */
+  readonly transport?: TransportKind;
   readonly idleRssMiB: number;
   readonly levels: LevelFigures[];
   readonly setupErrors: number;
@@ -88,7 +92,6 @@ interface TargetFigures {
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Memory {
   readonly rss: number;
@@ -188,6 +191,7 @@ async function measure(target: Target): Promise<TargetFigures> {
     return {
       target: target.key,
       label: target.label,
+      ...(target.transport === undefined ? {} : { transport: target.transport }),
       idleRssMiB: mib(idle.rss),
       levels,
       setupErrors,

@@ -21,6 +21,7 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { NamingClient, type InstancesChangeEvent } from '../src/client/index.js';
 import { InstanceOperation } from '../src/protocol/naming/index.js';
@@ -181,7 +182,6 @@ async function crossMember(): Promise<CrossMemberResult> {
 
 // --- one server: ours, r-nacos, Nacos 2.2.4 ------------------------------------------------------
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Instances registered by batch, one batch per service on each connection. */
 function instanceMemory(target: BenchTarget, server: ServerProcess): Promise<MemoryPerItem> {

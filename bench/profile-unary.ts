@@ -110,73 +110,81 @@ const SERVERS: Record<string, URL> = { ours: new URL('./support/our-node.ts', im
 const serverModule = SERVERS[args.server];
 if (serverModule === undefined) throw new Error(`--server must be ${Object.keys(SERVERS).join(' or ')}, not ${args.server}`);
 const profileDir = args['cpu-prof'] ? mkdtempSync(join(os.tmpdir(), 'nacos-profile-unary-')) : undefined;
-const server = await startStandaloneServer(args.server, serverModule, HOST, {
-  transport,
-  nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-});
-process.on('exit', () => server.kill());
+// The profile dir and the server (with its home) go whatever fails: a run leaves nothing behind.
+try {
+  const server = await startStandaloneServer(args.server, serverModule, HOST, {
+    transport,
+    nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+  });
+  process.on('exit', () => server.kill());
+  const loadAtStart = os.loadavg();
+  const costPerCall = new Map<UnaryCall, number[]>(CALLS.map((call) => [call, []]));
+  // The profile's clock is the monotonic clock hrtime reads: its samples in this window are the calls'.
+  let windowStartMicros = 0;
+  let windowEndMicros = 0;
+  try {
+    const connections = await Promise.all(Array.from({ length: Number(args.connections) }, () => H2GrpcConnection.connect({ host: HOST, port: server.port })));
+    await Promise.all(connections.map((c) => c.register()));
+    const callTimeoutMs = 10_000;
+    const frames = (call: UnaryCall) => connections.map((c) => encodeFrame(encodePayload(request(`${call}Request`), { clientIp: c.localAddress })));
 
-const connections = await Promise.all(Array.from({ length: Number(args.connections) }, () => H2GrpcConnection.connect({ host: HOST, port: server.port })));
-await Promise.all(connections.map((c) => c.register()));
-const callTimeoutMs = 10_000;
-const frames = (call: UnaryCall) => connections.map((c) => encodeFrame(encodePayload(request(`${call}Request`), { clientIp: c.localAddress })));
-
-/** Sends `count` calls, `inFlight` at a time spread over the connections; every reply must be the expected type. */
-async function drive(call: UnaryCall, count: number): Promise<void> {
-  const perConnection = frames(call);
-  const expected = `${call}Response`;
-  let next = 0;
-  const lane = async (lane: number) => {
-    const connection = connections[lane % connections.length]!;
-    const frame = perConnection[lane % connections.length]!;
-    while (next < count) {
-      next++;
-      const type = decodeEnvelope(await connection.unaryFrame(frame, callTimeoutMs)).type;
-      if (type !== expected) throw new Error(`expected ${expected}, got ${type}`);
+    /** Sends `count` calls, `inFlight` at a time spread over the connections; every reply must be the expected type. */
+    async function drive(call: UnaryCall, count: number): Promise<void> {
+      const perConnection = frames(call);
+      const expected = `${call}Response`;
+      let next = 0;
+      const lane = async (lane: number) => {
+        const connection = connections[lane % connections.length]!;
+        const frame = perConnection[lane % connections.length]!;
+        while (next < count) {
+          next++;
+          const type = decodeEnvelope(await connection.unaryFrame(frame, callTimeoutMs)).type;
+          if (type !== expected) throw new Error(`expected ${expected}, got ${type}`);
+        }
+      };
+      await Promise.all(Array.from({ length: Number(args['in-flight']) }, (_, i) => lane(i)));
     }
-  };
-  await Promise.all(Array.from({ length: Number(args['in-flight']) }, (_, i) => lane(i)));
-}
 
-const loadAtStart = os.loadavg();
-// Warm-up: the JIT settles before anything is counted.
-for (const call of CALLS) await drive(call, Math.min(requests, 5000));
-const costPerCall = new Map<UnaryCall, number[]>(CALLS.map((call) => [call, []]));
-// The profile's clock is the monotonic clock hrtime reads: its samples in this window are the calls'.
-const windowStartMicros = Number(process.hrtime.bigint() / 1000n);
-for (let round = 0; round < rounds; round++) {
-  for (const call of CALLS) {
-    const cpuBefore = cpuTimeMs(server.pid);
-    await drive(call, requests);
-    costPerCall.get(call)!.push(((cpuTimeMs(server.pid) - cpuBefore) * 1000) / requests);
+    // Warm-up: the JIT settles before anything is counted.
+    for (const call of CALLS) await drive(call, Math.min(requests, 5000));
+    windowStartMicros = Number(process.hrtime.bigint() / 1000n);
+    for (let round = 0; round < rounds; round++) {
+      for (const call of CALLS) {
+        const cpuBefore = cpuTimeMs(server.pid);
+        await drive(call, requests);
+        costPerCall.get(call)!.push(((cpuTimeMs(server.pid) - cpuBefore) * 1000) / requests);
+      }
+    }
+    windowEndMicros = Number(process.hrtime.bigint() / 1000n);
+    await Promise.all(connections.map((c) => c.close()));
+  } finally {
+    // The profile is written as the server exits.
+    await server.stop(30_000);
   }
-}
-const windowEndMicros = Number(process.hrtime.bigint() / 1000n);
-await Promise.all(connections.map((c) => c.close()));
-await server.stop(30_000);
+  console.log(`unary profile: ${args.server === 'ours' ? `our node on ${transport}` : args.server}, ${requests} calls x ${rounds} rounds per type, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    textTable(
+      ['call', 'server CPU us/call (median)', 'range'],
+      CALLS.map((call) => {
+        const values = costPerCall.get(call)!;
+        const show = (value: number) => value.toFixed(1);
+        return [call, show(median(values)), `${show(Math.min(...values))}-${show(Math.max(...values))}`];
+      }),
+      2,
+    ),
+  );
 
-console.log(`unary profile: ${args.server === 'ours' ? `our node on ${transport}` : args.server}, ${requests} calls x ${rounds} rounds per type, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
-console.log(
-  textTable(
-    ['call', 'server CPU us/call (median)', 'range'],
-    CALLS.map((call) => {
-      const values = costPerCall.get(call)!;
-      const show = (value: number) => value.toFixed(1);
-      return [call, show(median(values)), `${show(Math.min(...values))}-${show(Math.max(...values))}`];
-    }),
-    2,
-  ),
-);
-
-if (profileDir !== undefined) {
-  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-  if (file === undefined) throw new Error(`no profile written in ${profileDir}`);
-  console.log(`\nwhere the server's busy time goes during the counted calls`);
-  const profile = inWindow(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, windowStartMicros, windowEndMicros);
-  console.log(textTable(['part', 'share of busy samples'], shares(profile, partOf), 2));
-  const functions = Number(args.functions);
-  if (functions > 0) console.log(`\n${textTable(['function (self time)', 'share'], shares(profile, functionOf, functions), 2)}`);
-  rmSync(profileDir, { recursive: true, force: true });
+  if (profileDir !== undefined) {
+    const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+    if (file === undefined) throw new Error(`no profile written in ${profileDir}`);
+    console.log(`\nwhere the server's busy time goes during the counted calls`);
+    const profile = inWindow(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, windowStartMicros, windowEndMicros);
+    console.log(textTable(['part', 'share of busy samples'], shares(profile, partOf), 2));
+    const functions = Number(args.functions);
+    if (functions > 0) console.log(`\n${textTable(['function (self time)', 'share'], shares(profile, functionOf, functions), 2)}`);
+  }
+} finally {
+  if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true });
 }
 process.exit(0);
 

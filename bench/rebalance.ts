@@ -6,11 +6,13 @@
 // are sampled throughout and plotted (bench/results/rebalance.svg), balancing on and off.
 // Every client is a NamingClient that registers one instance of one service; a subscriber on each
 // member that stays up counts the instances that vanish from its pushed list from the restart until
-// the end of the run: subscriber-visible removals, what a caller of the service would see flap.
+// the end of the run: subscriber-visible removals, what a caller of the service would see flap
+// (a subscriber the balancer moved meanwhile is not counted).
 // Usage: node --import tsx bench/rebalance.ts [--clients 3000] [--runs 3] [--interval 5000]
 //          [--limit 90] [--quick] [--skip-baseline]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { NamingClient, type InstancesChangeEvent } from '../src/client/index.js';
 import { ClusterScenario, Fleet, isEven } from '../test/support/cluster-scenario.js';
@@ -47,11 +49,17 @@ interface Sample {
 
 const SERVICE = 'bench-rebalance';
 
-/** A NamingClient on one member, subscribed to the fleet's service, counting instances that vanish from its list. */
+/**
+ * A NamingClient on one member, subscribed to the fleet's service, counting instances that vanish
+ * from its list. It is an ordinary SDK connection, which the balancer may move too: a moved
+ * subscriber subscribes again elsewhere, and what its list does then is its own move, not the
+ * fleet's, so only a subscriber still on the connection it counted from is counted (`stayed`).
+ */
 class RemovalCounter {
   private readonly naming: NamingClient;
   private listed = new Set<string>();
-  counting = false;
+  private counting = false;
+  private countedOn: string | undefined;
   removals = 0;
 
   constructor(address: string) {
@@ -71,6 +79,26 @@ class RemovalCounter {
     return this.listed.size;
   }
 
+  startCounting(): void {
+    this.countedOn = this.naming.rpcClient.connectionId;
+    this.counting = true;
+  }
+
+  /** Counting and still on the connection it started counting on. */
+  get stayed(): boolean {
+    return this.countedOn !== undefined && this.naming.rpcClient.connectionId === this.countedOn;
+  }
+
+  /** The fleet's instances (10.60.<i / 256>.<i % 256>:8080) this subscriber does not list. */
+  missing(clients: number): string[] {
+    const missing: string[] = [];
+    for (let i = 0; i < clients; i++) {
+      const instance = `10.60.${i >> 8}.${i & 255}:8080`;
+      if (!this.listed.has(instance)) missing.push(instance);
+    }
+    return missing;
+  }
+
   shutdown(): Promise<void> {
     return this.naming.shutdown();
   }
@@ -80,13 +108,14 @@ interface Outcome {
   readonly seconds: number | null;
   readonly moves: number;
   readonly failed: number;
-  /** Subscriber-visible removals from the restart on, per subscriber (one on each member that stayed up). */
+  /** Subscriber-visible removals from the restart on, per subscriber that stayed on its connection (one on each member that stayed up). */
   readonly removals: readonly number[];
+  /** Subscribers the balancer moved: not counted. */
+  readonly subscribersMoved: number;
   readonly timeline: Sample[];
   readonly addresses: string[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(check: () => Promise<boolean>, limitMs: number): Promise<boolean> {
   const deadline = Date.now() + limitMs;
@@ -95,6 +124,28 @@ async function until(check: () => Promise<boolean>, limitMs: number): Promise<bo
     await sleep(200);
   }
   return false;
+}
+
+/** Where each instance a subscriber misses stands: listed by each live member's open API, and its client in the fleet. */
+async function whereMissing(counters: readonly RemovalCounter[], scenario: ClusterScenario, fleet: Fleet): Promise<string> {
+  const missing = [...new Set(counters.flatMap((c) => c.missing(config.clients)))].slice(0, 10);
+  const listedBy = new Map<string, Set<string>>();
+  for (const node of scenario.nodes.slice(1)) {
+    try {
+      const reply = await fetch(`http://${node.address}/nacos/v2/ns/instance/list?serviceName=${SERVICE}`);
+      const body = (await reply.json()) as { data?: { hosts?: { ip: string; port: number }[] } };
+      listedBy.set(node.address, new Set((body.data?.hosts ?? []).map((h) => `${h.ip}:${h.port}`)));
+    } catch (error) {
+      listedBy.set(node.address, new Set([`(list failed: ${String(error)})`]));
+    }
+  }
+  const lines: string[] = [];
+  for (const instance of missing) {
+    const members = [...listedBy].map(([address, listed]) => `${address} ${listed.has(instance) ? 'lists it' : `does not (lists ${listed.size})`}`);
+    const owner = await fleet.whois(instance).catch((error: unknown) => ({ error: String(error) }));
+    lines.push(`\n- ${instance}: ${members.join('; ')}\n  its client: ${JSON.stringify(owner)}`);
+  }
+  return lines.join('');
 }
 
 async function runOnce(balancing: boolean): Promise<Outcome> {
@@ -133,10 +184,12 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
       return !s.perServer[victim.address] && !s.perServer['unconnected'];
     }, 90_000);
     // Every instance registered again elsewhere: removals from here on are the rebalance's.
-    if (!(await until(allListed, 90_000))) throw new Error(`subscribers list ${counters.map((c) => c.size).join(', ')} of ${config.clients} instances after the kill`);
+    if (!(await until(allListed, 90_000))) {
+      throw new Error(`subscribers list ${counters.map((c) => c.size).join(', ')} of ${config.clients} instances after the kill${await whereMissing(counters, scenario, f)}`);
+    }
     const before = await scenario.resetsSent();
     const failedBefore = (await f.stats()).failed;
-    for (const counter of counters) counter.counting = true;
+    for (const counter of counters) counter.startCounting();
     await victim.start();
     restartedAt = Date.now();
     // Samples taken before the restart was known: re-based on the restart time.
@@ -155,8 +208,8 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
     clearInterval(sampler);
     const moves = (await scenario.resetsSent()) - before;
     const failed = (await f.stats()).failed - failedBefore;
-    const removals = counters.map((c) => c.removals);
-    return { seconds, moves, failed, removals, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
+    const removals = counters.filter((c) => c.stayed).map((c) => c.removals);
+    return { seconds, moves, failed, removals, subscribersMoved: counters.length - removals.length, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
   } finally {
     clearInterval(sampler);
     await Promise.all(counters.map((c) => c.shutdown()));
@@ -166,12 +219,15 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
 }
 
 const minimum = Math.floor(config.clients / 3);
-const summarize = (o: Outcome) => ({ seconds: o.seconds, moves: o.moves, failed: o.failed, removals: o.removals });
+const summarize = (o: Outcome) => ({ seconds: o.seconds, moves: o.moves, failed: o.failed, removals: o.removals, subscribersMoved: o.subscribersMoved });
+/** The median subscriber's removals; null when every subscriber was moved (none counted). */
+const medianRemovals = (removals: readonly number[]): number | null => (removals.length === 0 ? null : median(removals));
 /** Removals a subscriber saw (the median subscriber), and per moved client. */
 const removalFigures = (outcomes: readonly Outcome[]) => {
-  const perRun = outcomes.map((o) => median(o.removals));
+  const perRun = outcomes.map((o) => medianRemovals(o.removals)).filter((r): r is number => r !== null);
   const moves = median(outcomes.map((o) => o.moves));
-  return { median: median(perRun), perMovedClient: moves === 0 ? 0 : Math.round((median(perRun) / moves) * 100) / 100, runs: outcomes.map((o) => o.removals) };
+  const seen = medianRemovals(perRun);
+  return { median: seen, perMovedClient: seen === null ? null : moves === 0 ? 0 : Math.round((seen / moves) * 100) / 100, runs: outcomes.map((o) => o.removals) };
 };
 
 console.log(
@@ -200,14 +256,18 @@ const result = {
     runs: on.map(summarize),
   },
   removals: removalFigures(on),
-  baseline: off ? { ...summarize(off), movesPerMinimum: Math.round((off.moves / minimum) * 100) / 100, removalsPerSubscriber: median(off.removals) } : null,
+  baseline: off ? { ...summarize(off), movesPerMinimum: Math.round((off.moves / minimum) * 100) / 100, removalsPerSubscriber: medianRemovals(off.removals) } : null,
 };
 console.log(`\nrebalance, ${config.clients} clients, 3 members, restart of one (minimum moves = floor(total/3) = ${minimum})`);
 console.log(
   `  balancing on  (median of ${config.runs}): ${Number.isFinite(onMedianSeconds) ? `${onMedianSeconds.toFixed(1)} s` : `not even within ${config.limitMs / 1000} s`} to ±10 %, ` +
     `moves ${onMoves} (${result.balancingOn.movesPerMinimum} × minimum), failed requests ${result.balancingOn.failedRequests} in all runs`,
 );
-console.log(`  subscriber-visible removals from the restart on (balancing on): ${result.removals.median} per subscriber, ${result.removals.perMovedClient} per moved client (goal 0)`);
+console.log(
+  result.removals.median === null
+    ? '  subscriber-visible removals: not measured, the balancer moved every subscriber in every run'
+    : `  subscriber-visible removals from the restart on (balancing on): ${result.removals.median} per subscriber, ${result.removals.perMovedClient} per moved client (goal 0)`,
+);
 if (off) {
   console.log(
     `  baseline, off + smartReloadCluster each second: ${off.seconds === null ? `not even within ${config.limitMs / 1000} s` : `${off.seconds.toFixed(1)} s`}, ` +

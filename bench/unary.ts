@@ -223,6 +223,7 @@ const med = (target: TargetKey, load: Load, pick: (r: Row) => number | null): nu
 const summary = LOADS.flatMap((load) =>
   TARGETS.map((t): UnaryFigures<Load> => ({
     target: t.key,
+    ...(t.transport === undefined ? {} : { transport: t.transport }),
     load,
     requestsPerSecond: med(t.key, load, (r) => r.requestsPerSecond)!,
     p50Ms: med(t.key, load, (r) => r.p50Ms),
@@ -262,6 +263,7 @@ interface Pair {
 const PAIRS: readonly Pair[] = ([
   { a: 'ours', b: 'raw-h2', note: 'issue 16: >= 0.85, per server CPU-s too' },
   { a: 'ours', b: 'ours-other', note: 'default / other gRPC transport' },
+  { a: 'ours', b: 'grpc-js', note: 'target >= 0.85' },
   { a: 'ours-other', b: 'grpc-js', note: '' },
   { a: 'ours-other', b: 'raw-h2', note: '' },
   { a: 'grpc-js', b: 'raw-h2', note: 'issue: ~0.67' },

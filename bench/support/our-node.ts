@@ -19,13 +19,18 @@ import { isEntryPoint, serveStandalone, type RunningServer, type ServerModuleOpt
 
 export async function startOurNodeServer(host: string, sdkPort: number, options: ServerModuleOptions = {}): Promise<RunningServer> {
   const port = sdkPort === 0 ? await findMainPort([host]) : sdkPort - PortOffset.SDK_GRPC;
-  const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
+  // A home the parent made is the parent's to remove (startStandaloneServer).
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
+  const removeOwnHome = () => {
+    if (options.home === undefined) rmSync(home, { recursive: true, force: true });
+  };
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
     const fromFile = options.configFile === undefined ? {} : await readConfigFile(options.configFile);
-    node = await startNode({ transport: transportUnderTest(), ...fromFile, host, port, home, logLevel: 'warn' });
+    // The target's transport wins over the file's: `ours` and `ours-other` must differ.
+    node = await startNode({ ...fromFile, transport: transportUnderTest(), host, port, home, logLevel: 'warn' });
   } catch (error) {
-    rmSync(home, { recursive: true, force: true });
+    removeOwnHome();
     throw error;
   }
   const closes = new CloseLog();
@@ -33,10 +38,9 @@ export async function startOurNodeServer(host: string, sdkPort: number, options:
   const detection = request('ClientDetectionRequest');
   return {
     port: port + PortOffset.SDK_GRPC,
-    home,
     close: async () => {
       await node.close();
-      rmSync(home, { recursive: true, force: true });
+      removeOwnHome();
     },
     fanOut: async (timeoutMs) => {
       const connections = node.server.connections();

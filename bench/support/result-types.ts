@@ -1,9 +1,12 @@
 // Shapes that a benchmark writes to bench/results and bench/report.ts reads back.
+import type { TransportKind } from '../../src/server/transport/types.js';
 import type { TargetKey } from './targets.js';
 
 /** Unary figures of one load against one target (one round, or the median over rounds). */
 export interface UnaryFigures<Load extends string = string> {
   readonly target: TargetKey;
+  /** Our node's gRPC transport (absent for the baselines, and in results from before it was recorded). */
+  readonly transport?: TransportKind;
   readonly load: Load;
   readonly requestsPerSecond: number;
   /** Latency percentiles: our driver only (h2load prints a mean). */

@@ -25,7 +25,7 @@ export class ServerProcess {
     readonly host: string,
     private readonly child: ChildProcess,
     /** Removed when the process stops. */
-    private tempDir?: string,
+    private readonly tempDir?: string,
   ) {
     for (const output of [child.stdout, child.stderr]) {
       if (output === null) continue;
@@ -46,11 +46,6 @@ export class ServerProcess {
 
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
-  }
-
-  /** A dir the process made (a standalone module's home): removed after it stops, even when killed. */
-  removeOnStop(dir: string | undefined): void {
-    this.tempDir = dir;
   }
 
   /** The last lines the process printed, for error messages. */
@@ -138,7 +133,10 @@ export async function startOurNode(
   const server = new ServerProcess(transport === undefined ? 'ours' : `ours (${transport})`, host, spawnTs(args), home);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (server.exited) throw new Error(`our node exited during start:\n${server.output()}`);
+    if (server.exited) {
+      await server.stop(); // removes its home
+      throw new Error(`our node exited during start:\n${server.output()}`);
+    }
     try {
       const res = await fetch(`http://${host}:${port}/nacos/v1/console/health/readiness`);
       if (res.status === 200) break;
@@ -169,12 +167,15 @@ export interface StandaloneOptions {
 /** A server module run standalone (bench/support/standalone.ts): ready on its JSON line. */
 export async function startStandaloneServer(name: string, moduleUrl: URL, host: string, options: StandaloneOptions = {}): Promise<ServerProcess> {
   const { exposeGc = false, timeoutMs = 30_000, transport, nodeArgs = [], args = [] } = options;
+  // The home is made here, not in the child: a child killed before its start finished (a timed-out
+  // start, before its signal handlers exist) leaves nothing behind.
+  const home = mkdtempSync(join(tmpdir(), 'nacos-remote-bench-'));
   const child = spawnTs(
-    [fileURLToPath(moduleUrl), '--host', host, '--port', '0', ...args],
+    [fileURLToPath(moduleUrl), '--host', host, '--port', '0', '--home', home, ...args],
     [...(exposeGc ? ['--expose-gc'] : []), ...nodeArgs],
     transport === undefined ? process.env : { ...process.env, NACOS_TRANSPORT: transport },
   );
-  const server = new ServerProcess(name, host, child);
+  const server = new ServerProcess(name, host, child, home);
   let readyLine: string;
   try {
     readyLine = await server.waitForLine((line) => line.startsWith('{"ready"'), timeoutMs);
@@ -182,9 +183,7 @@ export async function startStandaloneServer(name: string, moduleUrl: URL, host: 
     await server.stop();
     throw error;
   }
-  const ready = JSON.parse(readyLine) as { port: number; home?: string };
-  server.port = ready.port;
-  server.removeOnStop(ready.home);
+  server.port = (JSON.parse(readyLine) as { port: number }).port;
   return server;
 }
 

@@ -1,5 +1,5 @@
-// Running a benchmark server module as its own process: `node --import tsx <file> --host H --port P`
-// prints one JSON line `{"ready":true,"port":N}` (and `"home"`, a temporary dir to remove) once listening, and exits when stdin closes
+// Running a benchmark server module as its own process: `node --import tsx <file> --host H --port P
+// [--home DIR]` prints one JSON line `{"ready":true,"port":N}` once listening, and exits when stdin closes
 // (its parent went away) or on SIGTERM/SIGINT. While it runs, it answers commands on stdin, one
 // per line, with one JSON line `{"reply":"<command>",...}` (see BenchCommand): the connection
 // benchmark reads the server's memory, fan-out and close timings this way.
@@ -17,8 +17,6 @@ export interface FanOutResult {
 
 export interface RunningServer {
   readonly port: number;
-  /** A temporary dir of the server's: the parent removes it once the process is gone, even killed. */
-  readonly home?: string;
   close(): Promise<void>;
   /** Pushes one ClientDetectionRequest on every open bi-stream and waits for every answer. */
   fanOut(timeoutMs: number): Promise<FanOutResult>;
@@ -52,12 +50,20 @@ function memory(): { rss: number; heapUsed: number | null } {
 export interface ServerModuleOptions {
   /** A node config file (`--config`, as the CLI's): our node only, e.g. to choose its config store. */
   readonly configFile?: string;
+  /**
+   * A dir for the server's files, made and removed by the parent (`--home`): removed even when the
+   * start times out or the process is killed. Without it, a server that needs one makes its own.
+   */
+  readonly home?: string;
 }
 
 export async function serveStandalone(start: (host: string, port: number, options: ServerModuleOptions) => Promise<RunningServer>): Promise<void> {
-  const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, config: { type: 'string' } } });
-  const server = await start(values.host, Number(values.port), values.config === undefined ? {} : { configFile: values.config });
-  console.log(JSON.stringify({ ready: true, port: server.port, ...(server.home === undefined ? {} : { home: server.home }) }));
+  const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, config: { type: 'string' }, home: { type: 'string' } } });
+  const server = await start(values.host, Number(values.port), {
+    ...(values.config === undefined ? {} : { configFile: values.config }),
+    ...(values.home === undefined ? {} : { home: values.home }),
+  });
+  console.log(JSON.stringify({ ready: true, port: server.port }));
   const stop = () => void server.close().finally(() => process.exit(0));
   const reply = (command: BenchCommand, body: object) => console.log(JSON.stringify({ reply: command, ...body }));
   createInterface({ input: process.stdin })

@@ -29,6 +29,17 @@ export interface BenchTarget {
   readonly commands: boolean;
   /** Names connections `<ms>_<ip>_<port>` as our node does: a driver can check it against its sockets. */
   readonly realConnectionIds: boolean;
+  /** Our node's gRPC transport (recorded in results: what `ours` means changes with the default). */
+  readonly transport?: TransportKind;
+}
+
+/**
+ * How a results row names its target. Our node is named by the transport the row recorded; rows
+ * without one predate the http2 transport, so they were measured on grpc-js.
+ */
+export function resultLabel(target: string, transport: TransportKind | undefined): string {
+  if (isOurs(target as TargetKey)) return `ours (${transport ?? 'grpc-js'})`;
+  return TARGET_LABEL[target as TargetKey] ?? target;
 }
 
 export interface TargetOptions {
@@ -54,10 +65,11 @@ export function benchTargets(host: string, options: TargetOptions): BenchTarget[
   const exposeGc = options.exposeGc ?? false;
   const ours = (key: TargetKey, transport: TransportKind): BenchTarget =>
     options.ours === 'cli'
-      ? { key, label: TARGET_LABEL[key], start: () => startOurNode(host, { transport }), commands: false, realConnectionIds: true }
+      ? { key, label: TARGET_LABEL[key], transport, start: () => startOurNode(host, { transport }), commands: false, realConnectionIds: true }
       : {
           key,
           label: TARGET_LABEL[key],
+          transport,
           start: () =>
             startStandaloneServer(key, module('./our-node.ts'), host, { exposeGc, transport, args: options.nodeConfigFile === undefined ? [] : ['--config', options.nodeConfigFile] }),
           commands: true,

@@ -117,6 +117,11 @@ export class NamingClient {
   private readonly logger: Logger;
   private readonly redoIntervalMs: number;
   private connected = false;
+  /**
+   * Counts lost connections. An answer to a register or subscribe sent before the loss (a switch lets
+   * the old connection's calls finish) says nothing of the new connection, so it marks nothing.
+   */
+  private connectionLosses = 0;
   private redoing: Promise<void> | undefined;
   private cancelRedoTimer: (() => void) | undefined;
   private closed = false;
@@ -140,6 +145,7 @@ export class NamingClient {
     // Java's redo service: a closed connection takes every registration with it; a new one gets them again.
     const onGone = (): void => {
       this.connected = false;
+      this.connectionLosses++;
       this.instances.markUnregistered();
       this.subscriptions.markUnregistered();
     };
@@ -182,6 +188,11 @@ export class NamingClient {
     const registered = this.instances.get(key)?.data.instances;
     this.instances.deregister(key);
     await this.sendDeregister(key, { serviceName, groupName, instances: instance === undefined ? (registered ?? []) : [instanceInput(instance)], batch: false });
+  }
+
+  /** Whether the server holds this client's registration of the service on the current connection (as far as the client knows). */
+  isRegistered(serviceName: string, options: ServiceOptions = {}): boolean {
+    return this.instances.isRegistered(selection(serviceName, { groupName: options.groupName }).key);
   }
 
   /** Every enabled instance of a service, unhealthy ones included. */
@@ -243,12 +254,13 @@ export class NamingClient {
   }
 
   private async sendRegister(key: string, { serviceName, groupName, instances, batch }: Registration): Promise<void> {
+    const losses = this.connectionLosses;
     if (batch) {
       await this.request('BatchInstanceRequest', { serviceName, groupName, type: InstanceOperation.BATCH_REGISTER, instances }, NamingMessages.BatchInstanceResponse);
     } else {
       await this.request('InstanceRequest', { serviceName, groupName, type: InstanceOperation.REGISTER, instance: instances[0] }, NamingMessages.InstanceResponse);
     }
-    this.instances.registered(key);
+    if (losses === this.connectionLosses) this.instances.registered(key);
   }
 
   /** There is no batch deregister: one deregister removes all of this connection's instances of the service. */
@@ -259,8 +271,9 @@ export class NamingClient {
   }
 
   private async sendSubscribe(key: string, { serviceName, groupName, clusters }: Subscription): Promise<ServiceInfoJson> {
+    const losses = this.connectionLosses;
     const reply = await this.request('SubscribeServiceRequest', { serviceName, groupName, subscribe: true, clusters }, NamingMessages.SubscribeServiceResponse);
-    this.subscriptions.registered(key);
+    if (losses === this.connectionLosses) this.subscriptions.registered(key);
     this.cache.apply(reply.body.serviceInfo);
     return reply.body.serviceInfo;
   }

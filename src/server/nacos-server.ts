@@ -54,7 +54,7 @@ export interface NacosServerOptions {
   maxMessageBytes?: number;
   /** Per-connection unflushed push bytes past which the connection is closed; default 2 × maxMessageBytes. */
   maxOutboundBytes?: number;
-  /** Which gRPC implementation serves both ports; default `grpc-js` (docs/server.md). */
+  /** Which gRPC implementation serves both ports; default `http2` (`DEFAULT_TRANSPORT`, docs/server.md). */
   transport?: TransportKind;
   /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS); default 100. */
   maxConcurrentStreams?: number;

@@ -58,28 +58,42 @@ function setup() {
       await timers.advance(50);
     }
   };
-  return { timers, net, naming, sent, start, until, setHold: (h: typeof hold) => (hold = h) };
+  /**
+   * Holds in flight the answer to the request `what` (e.g. `register orders`) the redo sends after
+   * `lose()` ends a connection; other requests, and later ones, are answered at once.
+   */
+  const redoHeld = async (what: string, lose: () => void): Promise<() => void> => {
+    let release: (() => void) | undefined;
+    hold = (request) => {
+      if (describeRequest(request) !== what) return undefined;
+      return new Promise((resolve) => (release = () => resolve(answerFor(request))));
+    };
+    lose();
+    await until(() => release !== undefined, 'the redo sends the register');
+    hold = undefined;
+    return release!;
+  };
+  /** Ends the current connection's stream and waits until the client is on a new one. */
+  const replaceConnection = async (): Promise<void> => {
+    const connectionsBefore = net.connections.length;
+    net.connections.at(-1)!.endStream();
+    await until(() => net.connections.length > connectionsBefore && naming.rpcClient.connectionId === net.connections.at(-1)!.connectionId, 'a new connection');
+  };
+  return { timers, net, naming, sent, start, until, redoHeld, replaceConnection, setHold: (h: typeof hold) => (hold = h) };
 }
 
 describe('NamingClient redo (fake transport, injected clock)', () => {
   it('a deregister racing the redo of a lost connection ends deregistered: the late register is undone on the next pass', async () => {
-    const { net, naming, sent, start, until, setHold, timers } = setup();
+    const { net, naming, sent, start, until, redoHeld, timers } = setup();
     await start();
     await naming.registerInstance('orders', { ip: '10.0.0.5', port: 80 });
     assert.deepEqual(sent, ['register orders']);
 
     // The redo's register on the new connection is held in flight ...
-    let release: (() => void) | undefined;
-    setHold((request) => {
-      if (describeRequest(request) !== 'register orders') return undefined;
-      return new Promise((resolve) => (release = () => resolve(answerFor(request))));
-    });
-    net.connections[0]!.endStream();
-    await until(() => release !== undefined, 'the redo sends the register');
+    const release = await redoHeld('register orders', () => net.connections[0]!.endStream());
     // ... while the application deregisters, and its deregister is answered first.
-    setHold(undefined);
     await naming.deregisterInstance('orders');
-    release!();
+    release();
     await timers.advance(0);
     assert.deepEqual(sent, ['register orders', 'register orders', 'deregister orders']);
 
@@ -87,6 +101,35 @@ describe('NamingClient redo (fake transport, injected clock)', () => {
     assert.equal(sent[3], 'deregister orders', 'the register that landed late is undone');
     await timers.advance(10_000);
     assert.equal(sent.length, 4, 'and the entry is gone: nothing more is sent');
+  });
+
+  it('a register answered on a connection already replaced is registered again on the new one', async () => {
+    // A move: the old connection's in-flight register is answered after the client switched, and
+    // the switch's redo joined the pass that sent it. The answer must not count for the new connection.
+    const { net, naming, sent, start, until, redoHeld, replaceConnection, timers } = setup();
+    await start();
+    await naming.registerInstance('orders', { ip: '10.0.0.5', port: 80 });
+    const release = await redoHeld('register orders', () => net.connections[0]!.endStream());
+    await replaceConnection();
+    release();
+    await until(() => sent.length === 3, 'a register on the third connection');
+    assert.deepEqual(sent, ['register orders', 'register orders', 'register orders']);
+    assert.ok(naming.isRegistered('orders'));
+    await timers.advance(10_000);
+    assert.equal(sent.length, 3, 'and no more');
+  });
+
+  it('a subscribe answered on a connection already replaced is sent again on the new one', async () => {
+    const { net, naming, sent, start, until, redoHeld, replaceConnection, timers } = setup();
+    await start();
+    await naming.subscribe('orders', () => {});
+    const release = await redoHeld('subscribe orders', () => net.connections[0]!.endStream());
+    await replaceConnection();
+    release();
+    await until(() => sent.length === 3, 'a subscribe on the third connection');
+    assert.deepEqual(sent, ['subscribe orders', 'subscribe orders', 'subscribe orders']);
+    await timers.advance(10_000);
+    assert.equal(sent.length, 3, 'and no more');
   });
 
   it('a redo that fails (on a connection that stays) is tried again on the next pass, redoIntervalMs later', async () => {

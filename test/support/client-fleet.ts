@@ -22,6 +22,8 @@ const logger = pino({ level: 'silent' });
 const MAX_DESCRIBED = 20;
 // How far back a failure's description reaches for the client's connection events.
 const EVENT_LOOKBACK_MS = 5000;
+// Connection events kept per client for `whois`.
+const HISTORY_KEPT = 12;
 const startedAt = Date.now();
 
 interface ClientEvent {
@@ -34,6 +36,8 @@ interface Member {
   orphaned: boolean;
   losses: number;
   events: ClientEvent[];
+  /** The last connection events, however old (for `whois`). */
+  history: ClientEvent[];
 }
 const fleet: Member[] = [];
 let failed = 0;
@@ -45,6 +49,8 @@ let running = true;
 function remember(member: Member, what: string): void {
   const now = Date.now();
   member.events.push({ at: now, what });
+  member.history.push({ at: now, what });
+  if (member.history.length > HISTORY_KEPT) member.history.shift();
   while (member.events.length > 0 && member.events[0]!.at < now - EVENT_LOOKBACK_MS) member.events.shift();
 }
 
@@ -54,7 +60,7 @@ for (let i = 0; i < count; i++) {
   const naming = service === undefined ? undefined : new NamingClient(options);
   if (naming) namingClients.push(naming);
   const client = naming?.rpcClient ?? new RpcClient(options);
-  const member: Member = { index: i, client, orphaned: false, losses: 0, events: [] };
+  const member: Member = { index: i, client, orphaned: false, losses: 0, events: [], history: [] };
   client.on('lost', (id, server, reason) => {
     member.orphaned = true;
     member.losses++;
@@ -140,9 +146,28 @@ const stats = () => {
   }
   return { event: 'stats', perServer, failed, failedWhileOrphaned, requests, failures };
 };
+/** Which client registered an instance (10.60.<i / 256>.<i % 256>:8080), where it is, and whether it holds its registration. */
+const whois = (instance: string) => {
+  const [, high, low] = /^10\.60\.(\d+)\.(\d+):/.exec(instance) ?? [];
+  const index = Number(high) * 256 + Number(low);
+  const member = high === undefined ? undefined : fleet[index];
+  const naming = namingClients[index];
+  if (member === undefined || naming === undefined || service === undefined) return { event: 'whois', instance, client: null };
+  const now = Date.now();
+  return {
+    event: 'whois',
+    instance,
+    client: index,
+    connection: connectionOf(member.client),
+    registered: naming.isRegistered(service),
+    losses: member.losses,
+    history: member.history.map((e) => `${e.at - now} ms: ${e.what}`),
+  };
+};
 console.log(JSON.stringify({ ...stats(), event: 'ready' }));
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'stats') console.log(JSON.stringify(stats()));
+  if (line.startsWith('whois ')) console.log(JSON.stringify(whois(line.slice('whois '.length))));
   if (line === 'quit') {
     running = false;
     void Promise.all(loops)

@@ -117,6 +117,10 @@ export class Fleet {
   async stats(): Promise<FleetStats> {
     return (await this.process.command('stats', (e) => e.event === 'stats')) as HarnessEvent & FleetStats;
   }
+  /** The fleet's client that registered `instance` (ip:port), its connection and whether it thinks it is registered. */
+  async whois(instance: string): Promise<HarnessEvent> {
+    return this.process.command(`whois ${instance}`, (e) => e.event === 'whois' && e['instance'] === instance);
+  }
   stop(): Promise<void> {
     return this.process.stop(20_000);
   }

@@ -25,10 +25,22 @@ export interface UnaryAcceptorDeps {
   readonly onReply?: (type: string, reply: ResponseMessage, elapsedMs: number) => void;
 }
 
-// The refusals' answers are constants (encoded once; see encode()).
-const STARTING = Object.freeze(errorResponse(ErrorCode.INVALID_SERVER_STATUS, 'Server is starting,please try later.'));
-const NO_HANDLER = Object.freeze(errorResponse(ErrorCode.NO_HANDLER, 'RequestHandler Not Found'));
-const UNREGISTERED = Object.freeze(errorResponse(ErrorCode.UN_REGISTER, 'Connection is unregistered.'));
+/** Replies declared constant: the acceptor encodes each once (freezing is shallow, so it proves nothing). */
+const CONSTANT_REPLIES = new WeakSet<ResponseMessage>();
+
+/**
+ * Declares `reply` a constant: the same answer every time, body included, never to change. The
+ * acceptor encodes it once and sends those bytes to every caller. Returns it frozen.
+ */
+export function constantReply<R extends ResponseMessage>(reply: R): Readonly<R> {
+  CONSTANT_REPLIES.add(reply);
+  return Object.freeze(reply);
+}
+
+// The refusals' answers are constants.
+const STARTING = constantReply(errorResponse(ErrorCode.INVALID_SERVER_STATUS, 'Server is starting,please try later.'));
+const NO_HANDLER = constantReply(errorResponse(ErrorCode.NO_HANDLER, 'RequestHandler Not Found'));
+const UNREGISTERED = constantReply(errorResponse(ErrorCode.UN_REGISTER, 'Connection is unregistered.'));
 
 /**
  * The unary `Request/request` acceptor with Nacos's check order and codes (spec 5.3):
@@ -36,7 +48,7 @@ const UNREGISTERED = Object.freeze(errorResponse(ErrorCode.UN_REGISTER, 'Connect
  * handler (failure 500, or the error's own code). Every path answers exactly once, in the payload.
  */
 export class UnaryAcceptor {
-  /** The encoding of each frozen reply (a handler's constant answer), made once. */
+  /** The encoding of each constant reply (constantReply), made once: it depends on the registry. */
   private readonly constantReplies = new WeakMap<ResponseMessage, Uint8Array>();
 
   constructor(private readonly deps: UnaryAcceptorDeps) {}
@@ -61,12 +73,12 @@ export class UnaryAcceptor {
   }
 
   /**
-   * A frozen reply is a constant (HealthCheck's answer, the refusals): its bytes are encoded once
-   * and shared, since transports only copy them out.
+   * A constant reply (HealthCheck's answer, the refusals) is encoded once and its bytes shared,
+   * since transports only copy them out.
    */
   private encode(type: string, reply: ResponseMessage, started: number): Uint8Array {
     this.deps.onReply?.(type, reply, performance.now() - started);
-    if (!Object.isFrozen(reply)) return encodePayload(reply, { registry: this.deps.registry });
+    if (!CONSTANT_REPLIES.has(reply)) return encodePayload(reply, { registry: this.deps.registry });
     let bytes = this.constantReplies.get(reply);
     if (bytes === undefined) {
       bytes = encodePayload(reply, { registry: this.deps.registry });
@@ -101,13 +113,6 @@ export class UnaryAcceptor {
 
     connection.freshActiveTime();
     const { meta } = connection;
-    const failed = (error: unknown): ResponseMessage => {
-      const nacosError = NacosRemoteError.from(error);
-      if (!(error instanceof NacosRemoteError)) {
-        logger.error({ err: error, type: envelope.type, connectionId: transport.id }, 'request handler failed');
-      }
-      return errorResponse(nacosError.errorCode, nacosError.message);
-    };
     let answer: ResponseMessage | Promise<ResponseMessage>;
     try {
       answer = handler(message, {
@@ -118,8 +123,18 @@ export class UnaryAcceptor {
         connection,
       });
     } catch (error) {
-      return failed(error);
+      return this.failed(error, envelope.type, transport.id);
     }
-    return answer instanceof Promise ? answer.catch(failed) : answer;
+    // The closure only where a handler is async: the synchronous path allocates none.
+    return answer instanceof Promise ? answer.catch((error: unknown) => this.failed(error, envelope.type, transport.id)) : answer;
+  }
+
+  /** A handler's failure as its answer: the error's own code, or 500 (logged) for an unexpected one. */
+  private failed(error: unknown, type: string, connectionId: string): ResponseMessage {
+    const nacosError = NacosRemoteError.from(error);
+    if (!(error instanceof NacosRemoteError)) {
+      this.deps.logger.error({ err: error, type, connectionId }, 'request handler failed');
+    }
+    return errorResponse(nacosError.errorCode, nacosError.message);
   }
 }

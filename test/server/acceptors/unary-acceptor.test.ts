@@ -60,7 +60,7 @@ function harness(options: { started?: boolean } = {}) {
     return calls;
   }
 
-  return { timers, manager, registry, handlers, state, replies, call, registered, spyHandler };
+  return { timers, manager, registry, handlers, state, replies, acceptor, call, registered, spyHandler };
 }
 
 function assertError(reply: ResponseMessage, errorCode: number, message?: string | RegExp): void {
@@ -243,6 +243,21 @@ describe('UnaryAcceptor: steps 7-8, the handler', () => {
     const { transport } = h.registered();
     const reply = await h.call(clientPayload(request('HealthCheckRequest')), transport);
     assert.deepEqual(reply, { kind: 'response', type: 'HealthCheckResponse', resultCode: 200, errorCode: 0, body: {} });
+  });
+
+  it('encodes a constant reply once, and a frozen reply that is not one (its body may change) on every call', async () => {
+    const h = harness();
+    const { transport } = h.registered();
+    const health = clientPayload(request('HealthCheckRequest'));
+    assert.equal(await h.acceptor.handle(health, transport), await h.acceptor.handle(health, transport), 'the same bytes: HealthCheck answers a constant');
+    // Object.freeze is shallow: a frozen reply around a live body is no constant.
+    const live: Record<string, string> = { conCount: '1' };
+    const frozen = Object.freeze(response('ServerLoaderInfoResponse', { loaderMetrics: live }));
+    h.spyHandler('ServerLoaderInfoRequest', () => frozen);
+    const ask = async () => ((await h.call(clientPayload(request('ServerLoaderInfoRequest')), transport)).body['loaderMetrics'] as Record<string, string>)['conCount'];
+    assert.equal(await ask(), '1');
+    live['conCount'] = '2';
+    assert.equal(await ask(), '2', 'encoded anew: not the first call\'s bytes');
   });
 
   it("answers with the handler's own response type and body (ServerLoaderInfo)", async () => {
