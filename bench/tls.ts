@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createTestPki } from '../test/support/tls-certificates.js';
 import { formatNumber, textTable } from './support/format.js';
+import { cpuTimeMs } from './support/proc-stats.js';
 import { H2GrpcConnection } from './support/h2-grpc-client.js';
 import { writeResult } from './support/results.js';
 import { startOurNode } from './support/server-process.js';
@@ -44,9 +45,11 @@ const HOST = '127.0.0.1';
 type Security = 'plaintext' | 'tls';
 
 /** Connections set up (and registered) per second, `concurrency` at a time; each is closed once registered. */
-async function setupsPerSecond(port: number, tlsCa: string | undefined): Promise<number> {
+/** Setups per second, and per second of the server's CPU (the driver does its own handshakes on the same cores). */
+async function setupsPerSecond(port: number, serverPid: number, tlsCa: string | undefined): Promise<{ perSecond: number; perServerCpuSecond: number }> {
   let next = 0;
   const started = performance.now();
+  const cpuBefore = cpuTimeMs(serverPid);
   const worker = async () => {
     while (next < config.setups) {
       next++;
@@ -57,13 +60,14 @@ async function setupsPerSecond(port: number, tlsCa: string | undefined): Promise
     }
   };
   await Promise.all(Array.from({ length: config.setupConcurrency }, worker));
-  return Math.round(config.setups / ((performance.now() - started) / 1000));
+  const serverCpuSeconds = (cpuTimeMs(serverPid) - cpuBefore) / 1000;
+  return { perSecond: Math.round(config.setups / ((performance.now() - started) / 1000)), perServerCpuSecond: Math.round(config.setups / serverCpuSeconds) };
 }
 
 const pki = await createTestPki();
 const tlsCa = readFileSync(pki.ca.certFile, 'utf8');
 const server = await startOurNode(HOST, { extraArgs: ['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile] });
-const rows: { round: number; security: Security; unaryRps: number; p50Ms: number; serverCores: number; setupsPerSecond: number }[] = [];
+const rows: { round: number; security: Security; unaryRps: number; p50Ms: number; serverCores: number; setupsPerSecond: number; setupsPerServerCpuSecond: number }[] = [];
 try {
   for (let round = 1; round <= config.rounds; round++) {
     const order: Security[] = round % 2 === 1 ? ['plaintext', 'tls'] : ['tls', 'plaintext'];
@@ -91,7 +95,7 @@ try {
         unaryRps: load.requestsPerSecond,
         p50Ms: load.latencyMs.p50,
         serverCores: load.serverCores ?? NaN,
-        setupsPerSecond: await setupsPerSecond(server.port, ca),
+        ...(await setupsPerSecond(server.port, server.pid, ca).then((s) => ({ setupsPerSecond: s.perSecond, setupsPerServerCpuSecond: s.perServerCpuSecond }))),
       });
     }
   }
@@ -109,15 +113,24 @@ const unaryRatio = median(ratios((r) => r.unaryRps));
 // Calls per second of server CPU: what TLS costs the server, less swayed by other load on the machine.
 const unaryCpuRatio = median(ratios((r) => r.unaryRps / r.serverCores));
 const setupRatio = median(ratios((r) => r.setupsPerSecond));
+const setupCpuRatio = median(ratios((r) => r.setupsPerServerCpuSecond));
 const loadAverage = os.loadavg().map((l) => Math.round(l * 100) / 100);
 
 console.log(
   textTable(
-    ['round', 'security', 'HealthCheck/s', 'p50 ms', 'server cores', 'setups/s'],
-    rows.map((r) => [String(r.round), r.security, formatNumber(r.unaryRps), formatNumber(r.p50Ms, 2), formatNumber(r.serverCores, 2), formatNumber(r.setupsPerSecond)]),
+    ['round', 'security', 'HealthCheck/s', 'p50 ms', 'server cores', 'setups/s', 'setups per server CPU-s'],
+    rows.map((r) => [
+      String(r.round),
+      r.security,
+      formatNumber(r.unaryRps),
+      formatNumber(r.p50Ms, 2),
+      formatNumber(r.serverCores, 2),
+      formatNumber(r.setupsPerSecond),
+      formatNumber(r.setupsPerServerCpuSecond),
+    ]),
   ),
 );
 console.log(
-  `TLS/plaintext: unary ${unaryRatio.toFixed(2)} (per server CPU-second ${unaryCpuRatio.toFixed(2)}), setups ${setupRatio.toFixed(2)} (goal >= 0.7); load average ${loadAverage.join(' ')}`,
+  `TLS/plaintext: unary ${unaryRatio.toFixed(2)} (per server CPU-second ${unaryCpuRatio.toFixed(2)}), setups ${setupRatio.toFixed(2)} (per server CPU-second ${setupCpuRatio.toFixed(2)}) (goal >= 0.7); load average ${loadAverage.join(' ')}`,
 );
-writeResult('tls', { config, rows, unaryRatio, unaryCpuRatio, setupRatio, loadAverageAfter: loadAverage });
+writeResult('tls', { config, rows, unaryRatio, unaryCpuRatio, setupRatio, setupCpuRatio, loadAverageAfter: loadAverage });
