@@ -14,7 +14,7 @@ import { MYSQL_SCHEMA } from '../src/config/store/mysql-schema.js';
 import { MariaDb } from '../test/support/mariadb.js';
 import { NACOS_224, PeerServer } from '../test/support/peer-server.js';
 import { formatNumber, textTable } from './support/format.js';
-import type { LoadFigures } from './support/result-types.js';
+import type { ConfigMysqlLane as Lane, LoadFigures } from './support/result-types.js';
 import { writeResult } from './support/results.js';
 import { describeLoad, loadSettings, measureLoad } from './support/server-figures.js';
 import { startPeer, startStandaloneServer, type ServerProcess } from './support/server-process.js';
@@ -40,7 +40,6 @@ const DB_PASSWORD = 'nacos-pass';
 const OURS_DATABASE = 'ours_a';
 const NACOS_DATABASE = 'nacos_b';
 
-type Lane = 'ours-mariadb' | 'nacos-mariadb' | 'ours-sqlite';
 const LANE_LABEL: Record<Lane, string> = {
   'ours-mariadb': `${TARGET_LABEL.ours}, MariaDB`,
   'nacos-mariadb': `${TARGET_LABEL.nacos}, MariaDB`,
