@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNumber } from './support/format.js';
 import type { TransportKind } from '../src/server/transport/types.js';
-import type { ConfigServerFigures, LoadFigures, NamingServerFigures, PushSummary, UnaryFigures } from './support/result-types.js';
+import type { ConfigMysqlLane, ConfigServerFigures, LoadFigures, NamingServerFigures, PushSummary, UnaryFigures } from './support/result-types.js';
 import { RESULTS_DIR } from './support/results.js';
 import { isEntryPoint } from './support/standalone.js';
 import { resultLabel, TARGET_LABEL, type TargetKey } from './support/targets.js';
@@ -93,6 +93,15 @@ interface ConfigResult extends Common {
   readonly servers?: readonly ConfigServerFigures[];
 }
 
+/** bench/config-mysql.ts: publish on one MariaDB, ours against Nacos 2.2.4, and ours on SQLite. */
+interface ConfigMysqlResult extends Common {
+  readonly config: { readonly rounds: number };
+  readonly summary: Readonly<Partial<Record<ConfigMysqlLane, { readonly requestsPerSecond: number; readonly perServerCpuSecond: number }>>>;
+  readonly versusNacos?: { readonly perSecond: number; readonly perServerCpuSecond: number };
+  readonly mariadbVersusSqlite: { readonly perSecond: number; readonly perServerCpuSecond: number };
+  readonly nacosError?: string;
+}
+
 interface Results {
   readonly unary?: UnaryResult;
   readonly connections?: ConnectionsResult;
@@ -102,6 +111,7 @@ interface Results {
   readonly rebalance?: RebalanceResult;
   readonly naming?: NamingResult;
   readonly config?: ConfigResult;
+  readonly configMysql?: ConfigMysqlResult;
 }
 
 function read<T>(dir: string, name: string): T | undefined {
@@ -349,6 +359,30 @@ function configSection(c: ConfigResult & { readonly servers: readonly ConfigServ
   ].join('\n');
 }
 
+const CONFIG_MYSQL_LANES: readonly (readonly [ConfigMysqlLane, string])[] = [
+  ['ours-mariadb', 'ours, MariaDB'],
+  ['nacos-mariadb', 'Nacos 2.2.4, MariaDB'],
+  ['ours-sqlite', 'ours, SQLite'],
+];
+
+function configMysqlSection(c: ConfigMysqlResult): string {
+  return [
+    `### Config publish on MariaDB`,
+    ``,
+    `One MariaDB server: our node on database A, Nacos 2.2.4 on database B, each taking ConfigPublishRequests as above; our node on its SQLite file beside them. ` +
+      `Median of ${c.config.rounds} round(s), ours and Nacos swapping places each round; per server CPU-second charges the server's process (Nacos: the JVM), not MariaDB.`,
+    ``,
+    table(
+      ['server, store', 'ConfigPublish/s', 'per server CPU-s'],
+      CONFIG_MYSQL_LANES.filter(([lane]) => c.summary[lane] !== undefined).map(([lane, label]) => [label, num(c.summary[lane]!.requestsPerSecond), num(c.summary[lane]!.perServerCpuSecond)]),
+    ),
+    ``,
+    c.versusNacos === undefined
+      ? `Nacos 2.2.4 did not run${c.nacosError === undefined ? '' : ' (it did not start)'}; ours on MariaDB / ours on SQLite: ${c.mariadbVersusSqlite.perSecond.toFixed(2)} per second.`
+      : `Ours / Nacos 2.2.4 on the same MariaDB: ${c.versusNacos.perSecond.toFixed(2)} per second, ${c.versusNacos.perServerCpuSecond.toFixed(2)} per server CPU-second.`,
+  ].join('\n');
+}
+
 /** Where we stand against the issue's targets, from the figures at hand. */
 /** Pushes never received: a p99 over the received ones alone would look better than the run was. */
 const missingNote = (missing: number): string => (missing > 0 ? `; ${num(missing)} missing` : '');
@@ -408,6 +442,10 @@ function targetsSection(results: Results): string {
     const change1k = ourConfig.change.find((c) => c.listeners === 1000);
     if (change1k) rows.push(['config change to 1,000 listeners p99 < 200 ms', `${num(change1k.lastMs.p99, 1)} ms${missingNote(change1k.missing)}`]);
   }
+  const publishOnMariadb = results.configMysql?.versusNacos;
+  if (publishOnMariadb) {
+    rows.push(['config publish on MariaDB ≥ Nacos 2.2.4 on the same database', `${publishOnMariadb.perSecond.toFixed(2)} per second, ${publishOnMariadb.perServerCpuSecond.toFixed(2)} per server CPU-s`]);
+  }
   if (rb?.removals) {
     const { median: seen, perMovedClient } = rb.removals;
     rows.push(['rebalance with instances: subscriber-visible removals 0', seen === null || perMovedClient === null ? 'not measured: every subscriber was moved' : `${num(seen)} (${perMovedClient.toFixed(2)} per moved client)`]);
@@ -432,6 +470,7 @@ export function writeReport(options: ReportOptions): { markdown: string; paths: 
     rebalance: read<RebalanceResult>(dir, 'rebalance'),
     naming: read<NamingResult>(dir, 'naming'),
     config: read<ConfigResult>(dir, 'config'),
+    configMysql: read<ConfigMysqlResult>(dir, 'config-mysql'),
   };
   const any = Object.values(results).find((r): r is Common => r !== undefined);
   const plotFromRepo = 'bench/results/rebalance.svg';
@@ -446,6 +485,7 @@ export function writeReport(options: ReportOptions): { markdown: string; paths: 
     results.naming && namingSection(results.naming),
     results.naming?.servers && namingServersSection(results.naming.servers),
     results.config?.servers && configSection({ ...results.config, servers: results.config.servers }),
+    results.configMysql && configMysqlSection(results.configMysql),
   ].filter((s): s is string => typeof s === 'string');
   const markdown = `${sections.join('\n\n')}\n`;
   const paths = [join(dir, 'latest.json'), join(dir, 'latest.md')];

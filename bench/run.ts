@@ -41,6 +41,7 @@ const STEPS: readonly Step[] = [
   { name: 'registration', script: 'bench/registration-latency.ts', args: quick ? ['200', '16'] : ['1000', '16'] },
   { name: 'client', script: 'bench/client.ts', args: quick ? ['100'] : ['300'], nodeArgs: ['--expose-gc'] },
   { name: 'config', script: 'bench/config.ts', args: quick ? ['--quick'] : [] },
+  { name: 'config-mysql', script: 'bench/config-mysql.ts', args: quick ? ['--quick'] : [] },
   { name: 'rebalance', script: 'bench/rebalance.ts', args: quick ? ['--quick'] : [] },
   { name: 'naming', script: 'bench/naming.ts', args: quick ? ['--quick'] : [] },
   { name: 'tls', script: 'bench/tls.ts', args: quick ? ['--quick'] : [] },

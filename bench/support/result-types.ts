@@ -94,3 +94,6 @@ export interface ConfigServerFigures {
   readonly memory: MemoryPerItem | null;
   readonly errors: readonly string[];
 }
+
+/** The servers and stores bench/config-mysql.ts measures publish on. */
+export type ConfigMysqlLane = 'ours-mariadb' | 'nacos-mariadb' | 'ours-sqlite';

@@ -189,11 +189,12 @@ export async function startStandaloneServer(name: string, moduleUrl: URL, host: 
 
 /**
  * A real peer server (r-nacos, Nacos 2.2.4) on 127.0.0.1, where its script binds it: started by the
- * tests' PeerServer, with its fast failure on a panic and its retries on a fresh data dir.
+ * tests' PeerServer, with its fast failure on a panic and its retries on a fresh data dir;
+ * `extraArgs` go to the server (Nacos: Spring Boot `--key=value` properties, e.g. its database).
  */
-export async function startPeer(kind: PeerKind, host: string): Promise<ServerProcess> {
+export async function startPeer(kind: PeerKind, host: string, extraArgs: readonly string[] = []): Promise<ServerProcess> {
   const port = await findMainPort([host, '0.0.0.0'], kind.offsets);
-  const peer = new PeerServer(kind, port);
+  const peer = new PeerServer(kind, port, extraArgs);
   try {
     await peer.start();
   } catch (error) {
