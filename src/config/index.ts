@@ -97,9 +97,13 @@ export async function openEmbeddedStore(file: string, logger: Logger, load: Embe
  * The shared MySQL/MariaDB store. It opens no connection here: a database that is down at start
  * fails config calls with a clear error until it is back, and the node serves the rest meanwhile.
  */
-export async function openSharedStore(options: MysqlStoreOptions): Promise<ConfigStore> {
+export async function openSharedStore(options: MysqlStoreOptions, logger: Logger): Promise<ConfigStore> {
   const { MysqlConfigStore } = await import('./store/mysql.js');
-  return new MysqlConfigStore(options);
+  const store = new MysqlConfigStore(options);
+  // A database away at start must not stop the node (reads come from members' copies once it
+  // returns); the tables are then created at the first call that reaches it.
+  await store.createSchemaIfAsked().catch((error: unknown) => logger.warn({ err: error }, 'config tables not created at start (db.init): trying again at first use'));
+  return store;
 }
 
 function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {

@@ -153,7 +153,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   metrics.attach(server.manager, (type) => type === 'ServerCheckRequest' || server.handlers.get(type) !== undefined);
   const sharedDb = config.config.store === 'embedded' ? undefined : config.db;
   const configStore =
-    sharedDb !== undefined ? await openSharedStore(sharedDb) : await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
+    sharedDb !== undefined ? await openSharedStore(sharedDb, logger.child({ component: 'config' })) : await openEmbeddedStore(configStorePath(config.home), logger.child({ component: 'config' }));
   const configModule = attachConfig({
     server,
     store: configStore,

@@ -304,6 +304,15 @@ export class MysqlConfigStore implements ConfigStore {
     }
   }
 
+  /**
+   * With `init`, creates Nacos's tables now, so they exist once the node says it is ready (else
+   * they would wait for the first call). Without it, does nothing.
+   * @throws ConfigStoreUnavailableError or ConfigStoreError when the database refuses
+   */
+  async createSchemaIfAsked(): Promise<void> {
+    if (this.options.init) await this.withConnection(async () => undefined);
+  }
+
   private acquire(): Promise<PoolConnection> {
     return new Promise((resolve, reject) => {
       let timedOut = false;

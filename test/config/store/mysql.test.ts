@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createConnection } from 'mysql2/promise';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { CachedConfigStore } from '../../../src/config/store/cached.js';
+import { openSharedStore } from '../../../src/config/index.js';
+import { testLogger } from '../../support/server.js';
 import { MysqlConfigStore, type MysqlStoreOptions } from '../../../src/config/store/mysql.js';
 import { systemTimers } from '../../../src/protocol/index.js';
 import { eventually } from '../../support/raw-peer.js';
@@ -145,6 +147,17 @@ describe('MysqlConfigStore on a real MariaDB', () => {
     }
     assert.ok((await store.publish({ key, content: 'v3', time: 3000 })).ok, 'the store works on once the lock is gone');
     assert.equal((await store.get(key))?.content, 'v3');
+  });
+
+  it('with --db-init, the tables exist once the store is open (before any call), so a node is ready with them', async () => {
+    await db.createDatabase('init_at_open');
+    const store = await openSharedStore(options('init_at_open'), testLogger);
+    try {
+      const tables = (await db.query("SHOW TABLES LIKE 'config_info'", 'init_at_open')) as unknown[];
+      assert.equal(tables.length, 1);
+    } finally {
+      await store.close();
+    }
   });
 
   it('without --db-init and without tables: a ConfigStoreError that says how to create them', async () => {
