@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, GrpcPaths, NacosRemoteError, type Timers } from '../../protocol/index.js';
 import { isBeyondTimers, parseGrpcTimeout } from './grpc-status.js';
 import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
-import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
+import { AcceptedSocket, ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
 import type { TlsTerminator } from './tls-terminator.js';
 import { StreamEnd, type StreamSink, type Transport, type TransportHandlers } from './types.js';
 
@@ -110,25 +110,20 @@ const BI_STREAM_SERVICE: grpc.ServiceDefinition = {
   },
 };
 
-class SocketTransport implements ListenedTransport {
+class SocketTransport extends AcceptedSocket implements ListenedTransport {
   closed = false;
   /** The HTTP/2 session grpc-js runs on this socket, once it exists. */
   session: http2.ServerHttp2Session | undefined;
-  readonly id: string;
-  readonly remoteIp: string;
-  readonly remotePort: number;
-  readonly localPort: number;
-  readonly encrypted: boolean;
 
   constructor(
     identity: SocketIdentity,
-    readonly port: 'sdk' | 'cluster',
+    port: 'sdk' | 'cluster',
     /** The raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
     readonly peer: string,
     readonly socket: net.Socket,
     private readonly closeGraceMs: number,
   ) {
-    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort, encrypted: this.encrypted } = identity);
+    super(identity, port);
   }
 
   socketClosed(): void {

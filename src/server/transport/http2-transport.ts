@@ -14,7 +14,7 @@ import {
   trailersOnly,
   type GrpcStatusCode,
 } from './grpc-status.js';
-import { ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity, type SocketListenerOptions } from './socket-listener.js';
+import { AcceptedSocket, ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity, type SocketListenerOptions } from './socket-listener.js';
 import { StreamEnd, type StreamSession, type StreamSink, type TransportHandlers } from './types.js';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
@@ -40,7 +40,7 @@ export interface Http2TransportOptions extends SocketListenerOptions {
 }
 
 /** One TCP connection and its HTTP/2 session: the connection identity is the socket's own. */
-class H2Connection implements ListenedTransport {
+class H2Connection extends AcceptedSocket implements ListenedTransport {
   closed = false;
   /** Declared bytes of unfinished inbound messages its streams hold. */
   heldBytes = 0;
@@ -50,19 +50,13 @@ class H2Connection implements ListenedTransport {
   pingAckTimer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;
 
-  readonly id: string;
-  readonly remoteIp: string;
-  readonly remotePort: number;
-  readonly localPort: number;
-  readonly encrypted: boolean;
-
   constructor(
     identity: SocketIdentity,
-    readonly port: 'sdk' | 'cluster',
+    port: 'sdk' | 'cluster',
     readonly session: http2.ServerHttp2Session,
     readonly owner: Http2Transport,
   ) {
-    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort, encrypted: this.encrypted } = identity);
+    super(identity, port);
   }
 
   /**

@@ -33,6 +33,22 @@ export interface ListenedTransport extends Transport {
   socketClosed(): void;
 }
 
+/** What both transports' per-socket objects know of their socket from the moment it is adopted. */
+export abstract class AcceptedSocket {
+  readonly id: string;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+  readonly encrypted: boolean;
+
+  constructor(
+    identity: SocketIdentity,
+    readonly port: 'sdk' | 'cluster',
+  ) {
+    ({ id: this.id, remoteIp: this.remoteIp, remotePort: this.remotePort, localPort: this.localPort, encrypted: this.encrypted } = identity);
+  }
+}
+
 /**
  * The TCP side both gRPC transports share: our own `net.Server`, so each accepted socket gets its
  * connection id (decision 10.1) and its `close` is the transport's end; closing the listener
