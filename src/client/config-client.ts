@@ -93,8 +93,6 @@ export class ConfigClient {
   /** Entries the server said changed (or pushed), to read again. */
   private readonly stale = new Set<ConfigEntry>();
   private connected = false;
-  /** Counts connection changes: an answer from before one says nothing about the connection now. */
-  private connectionEpoch = 0;
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
   private cancelSyncTimer: (() => void) | undefined;
@@ -122,13 +120,11 @@ export class ConfigClient {
     // Java's onDisConnect (a switch of server emits it before the new connected): nothing listened is known to match a server until it is listened again.
     const onGone = (): void => {
       this.connected = false;
-      this.connectionEpoch++;
       this.cache.unsyncAll();
     };
     this.rpcClient.on('disconnected', onGone).on('lost', onGone);
     this.rpcClient.on('connected', () => {
       this.connected = true;
-      this.connectionEpoch++;
       void this.sync();
     });
   }
@@ -253,13 +249,13 @@ export class ConfigClient {
    */
   private async syncPass(): Promise<void> {
     if (!this.connected || this.closed) return;
-    const epoch = this.connectionEpoch;
+    const generation = this.rpcClient.connectionGeneration;
     const unsynced = [...this.cache.all()].filter((entry) => !entry.synced);
     if (unsynced.length > 0) {
       try {
         const configListenContexts = unsynced.map((entry) => ({ ...entry.key, md5: entry.md5 }));
         const reply = await this.request('ConfigBatchListenRequest', { listen: true, configListenContexts }, ConfigMessages.ConfigChangeBatchListenResponse);
-        if (epoch !== this.connectionEpoch) return;
+        if (generation !== this.rpcClient.connectionGeneration) return;
         const changed = new Set(reply.body.changedConfigs.map((key) => groupKey(key)));
         for (const entry of unsynced) {
           entry.synced = true;

@@ -117,11 +117,6 @@ export class NamingClient {
   private readonly logger: Logger;
   private readonly redoIntervalMs: number;
   private connected = false;
-  /**
-   * Counts lost connections. An answer to a register or subscribe sent before the loss (a switch lets
-   * the old connection's calls finish) says nothing of the new connection, so it marks nothing.
-   */
-  private connectionLosses = 0;
   private redoing: Promise<void> | undefined;
   private cancelRedoTimer: (() => void) | undefined;
   private closed = false;
@@ -145,7 +140,6 @@ export class NamingClient {
     // Java's redo service: a closed connection takes every registration with it; a new one gets them again.
     const onGone = (): void => {
       this.connected = false;
-      this.connectionLosses++;
       this.instances.markUnregistered();
       this.subscriptions.markUnregistered();
     };
@@ -254,13 +248,13 @@ export class NamingClient {
   }
 
   private async sendRegister(key: string, { serviceName, groupName, instances, batch }: Registration): Promise<void> {
-    const losses = this.connectionLosses;
+    const generation = this.rpcClient.connectionGeneration;
     if (batch) {
       await this.request('BatchInstanceRequest', { serviceName, groupName, type: InstanceOperation.BATCH_REGISTER, instances }, NamingMessages.BatchInstanceResponse);
     } else {
       await this.request('InstanceRequest', { serviceName, groupName, type: InstanceOperation.REGISTER, instance: instances[0] }, NamingMessages.InstanceResponse);
     }
-    if (losses === this.connectionLosses) this.instances.registered(key);
+    if (generation === this.rpcClient.connectionGeneration) this.instances.registered(key);
   }
 
   /** There is no batch deregister: one deregister removes all of this connection's instances of the service. */
@@ -271,9 +265,9 @@ export class NamingClient {
   }
 
   private async sendSubscribe(key: string, { serviceName, groupName, clusters }: Subscription): Promise<ServiceInfoJson> {
-    const losses = this.connectionLosses;
+    const generation = this.rpcClient.connectionGeneration;
     const reply = await this.request('SubscribeServiceRequest', { serviceName, groupName, subscribe: true, clusters }, NamingMessages.SubscribeServiceResponse);
-    if (losses === this.connectionLosses) this.subscriptions.registered(key);
+    if (generation === this.rpcClient.connectionGeneration) this.subscriptions.registered(key);
     this.cache.apply(reply.body.serviceInfo);
     return reply.body.serviceInfo;
   }

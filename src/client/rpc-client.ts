@@ -168,6 +168,8 @@ interface SwitchSignal {
 export class RpcClient {
   private statusValue: ClientStatus = ClientStatus.WAIT_INIT;
   private current: ClientConnection | undefined;
+  /** Bumped whenever the connection requests go out on changes (installed, lost, shut down). */
+  private generation = 0;
   private readonly serverList: ServerList;
   private readonly registry = MessageRegistry.connectionLayer();
   private readonly handlers = new Map<string, ServerRequestHandler>();
@@ -229,6 +231,15 @@ export class RpcClient {
   }
 
   /** The current server as `ip:mainPort`. */
+  /**
+   * Changes whenever the connection requests go out on changes (a new one, the current one lost,
+   * shutdown): an answer to a request sent under another generation came from a connection that
+   * is gone, so what it confirmed is not known to the server now serving this client.
+   */
+  get connectionGeneration(): number {
+    return this.generation;
+  }
+
   currentServer(): string | undefined {
     return this.current?.address;
   }
@@ -346,6 +357,7 @@ export class RpcClient {
     for (const waiter of this.takeStartWaiters()) waiter.reject(new ClientShutdownError());
     const connection = this.current;
     this.current = undefined;
+    this.generation++;
     if (connection) {
       connection.abandoned = true;
       await connection.close();
@@ -504,6 +516,7 @@ export class RpcClient {
   private install(connection: ClientConnection): void {
     const old = this.current;
     this.current = connection;
+    this.generation++;
     // A switch asked for while this one was under way concerned the connection now replaced.
     this.signal = undefined;
     this.becomeRunning();
@@ -520,6 +533,7 @@ export class RpcClient {
 
   private onStreamEnd(connection: ClientConnection, reason: string): void {
     if (connection.abandoned || connection !== this.current) return;
+    this.generation++;
     this.logger.warn({ connectionId: connection.connectionId, server: connection.address, reason }, 'connection lost');
     this.emit('lost', connection.connectionId, connection.address, reason);
     if (this.statusValue === ClientStatus.RUNNING) this.statusValue = ClientStatus.UNHEALTHY;
