@@ -4,15 +4,13 @@
  */
 import { z } from 'zod';
 import { bodyParser } from '../../cluster/member-messages.js';
-import { defineRequestType, defineResponseType, type MessageTypeDefinition } from '../../protocol/index.js';
+import { defineRequestType, defineResponseType, MAX_TIMER_DELAY_MS, type MessageTypeDefinition } from '../../protocol/index.js';
 import type { SyncedClient } from '../naming-state.js';
 
 /** `module` written on the sync requests (receivers ignore it). */
 export const NAMING_SYNC_MODULE = 'naming-sync';
 
 const nonBlank = z.string().trim().min(1);
-/** What a Node timer holds: a longer one fires at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 const PublishedInstanceSchema = z.object({
   ip: nonBlank,
@@ -35,7 +33,7 @@ const SyncedClientSchema = z.object({
     }),
   ),
   /** The client moved away; its instances are held this much longer (older members ignore the field). */
-  heldForMs: z.number().int().min(0).max(MAX_TIMER_MS).optional(),
+  heldForMs: z.number().int().min(0).max(MAX_TIMER_DELAY_MS).optional(),
 });
 
 const NamingSyncBodySchema = z
