@@ -186,9 +186,11 @@ export class RpcClient {
   private readonly o: Required<
     Omit<
       RpcClientOptions,
-      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes' | 'tls' | 'channelSecurity'
+      'logger' | 'timers' | 'random' | 'connectionFactory' | 'abilities' | 'tenant' | 'appName' | 'labels' | 'clientIp' | 'serverAddresses' | 'messageTypes' | 'tls' | 'channelSecurity' | 'headers'
     >
   >;
+  /** Headers added to every request; undefined when none (most clients), so requests go as built. */
+  private readonly requestHeaders: Readonly<Record<string, string>> | undefined;
 
   /** @throws InvalidClientOptionError when `retryTimes` is not a whole number of at least 1 */
   constructor(private readonly options: RpcClientOptions) {
@@ -202,8 +204,8 @@ export class RpcClient {
     this.serverList = new ServerList(options.serverAddresses, this.random);
     this.clientIp = options.clientIp ?? firstNonInternalIPv4();
     this.security = options.channelSecurity ?? channelSecurity(options.tls);
+    this.requestHeaders = options.headers !== undefined && Object.keys(options.headers).length > 0 ? options.headers : undefined;
     this.o = {
-      headers: options.headers ?? {},
       grpcPortOffset: options.grpcPortOffset ?? PortOffset.SDK_GRPC,
       requestTimeoutMs: options.requestTimeoutMs ?? 3000,
       retryTimes: options.retryTimes ?? 3,
@@ -375,8 +377,8 @@ export class RpcClient {
   }
 
   private withHeaders(message: RequestMessage): RequestMessage {
-    const { headers } = this.o;
-    return Object.keys(headers).length === 0 ? message : { ...message, headers: { ...headers, ...message.headers } };
+    const headers = this.requestHeaders;
+    return headers === undefined ? message : { ...message, headers: { ...headers, ...message.headers } };
   }
 
   /**
