@@ -22,6 +22,27 @@ const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
 /** Messages up to this size are copied behind their prefix (one write); larger ones are written as they are. */
 const COPY_LIMIT_BYTES = 16 * 1024;
 
+/**
+ * Writes one length-prefixed message: a reply that ends the stream (`onFlushed` undefined; its
+ * trailers follow) or a push that leaves it open, `onFlushed` called once flow control let it out.
+ */
+function writeFramed(stream: http2.ServerHttp2Stream, bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): void {
+  if (bytes.byteLength <= COPY_LIMIT_BYTES) {
+    if (onFlushed === undefined) stream.end(framed(bytes));
+    else stream.write(framed(bytes), onFlushed);
+    return;
+  }
+  stream.cork();
+  stream.write(prefixOf(bytes.byteLength));
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (onFlushed === undefined) {
+    stream.end(body);
+  } else {
+    stream.write(body, onFlushed);
+    stream.uncork();
+  }
+}
+
 export interface Http2TransportOptions extends SocketListenerOptions {
   readonly kind: 'sdk' | 'cluster';
   readonly maxMessageBytes: number;
@@ -288,13 +309,7 @@ class UnaryCall extends Call {
     this.settle();
     const stream = this.stream;
     stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    if (reply.byteLength <= COPY_LIMIT_BYTES) {
-      stream.end(framed(reply));
-    } else {
-      stream.cork();
-      stream.write(prefixOf(reply.byteLength));
-      stream.end(Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength));
-    }
+    writeFramed(stream, reply);
   }
 }
 
@@ -319,17 +334,9 @@ class BiStreamCall extends Call implements StreamSink {
       onFlushed(new Error('stream ended'));
       return;
     }
-    const stream = this.stream;
     // The callback runs once HTTP/2 flow control let the bytes out: a client that does not read
     // holds them back, and the Connection's outbound cap sees it.
-    if (bytes.byteLength <= COPY_LIMIT_BYTES) {
-      stream.write(framed(bytes), onFlushed);
-    } else {
-      stream.cork();
-      stream.write(prefixOf(bytes.byteLength));
-      stream.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), onFlushed);
-      stream.uncork();
-    }
+    writeFramed(this.stream, bytes, onFlushed);
   }
 
   end(): void {
