@@ -10,6 +10,7 @@ import { ClusterScenario, isEven } from '../support/cluster-scenario.js';
 import { HarnessProcess, type HarnessEvent } from '../support/harness-process.js';
 import { metricValue, parsePrometheus } from '../support/prometheus.js';
 import { runNamingCommand } from '../support/naming-interop-suite.js';
+import { freezeProcess } from '../support/freeze.js';
 import { eventually } from '../support/raw-peer.js';
 import { javaNaming224 } from '../support/real-naming-clients.js';
 import { testLogger } from '../support/server.js';
@@ -286,7 +287,7 @@ scenario(
     await eventually(() => log.allList([...fleet.instances, ...doomed.instances]), 30_000, () => `the doomed instances listed: ${log.describe()}`);
     // Stopped first, so it cannot send the deletes of its clients' connections: else they race its
     // kill, and when they win the instances go at once, by the path this case does not test.
-    process.kill(victim.pid!, 'SIGSTOP');
+    await freezeProcess(victim.pid!);
     await doomed.process.kill();
     await victim.stop('SIGKILL');
     const killedAt = Date.now();

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
+import { freezeProcess } from './freeze.js';
 import { findMainPort } from './ports.js';
 import { spawnUntilReady } from './ready-process.js';
 
@@ -111,8 +112,8 @@ export class MariaDb {
   }
 
   /** Pauses the server process: connections hang rather than fail, as a frozen host. */
-  pause(): void {
-    this.child?.kill('SIGSTOP');
+  async pause(): Promise<void> {
+    if (this.child?.pid !== undefined) await freezeProcess(this.child.pid);
   }
 
   resume(): void {
