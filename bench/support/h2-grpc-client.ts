@@ -91,7 +91,13 @@ export class H2GrpcConnection {
       session.once('connect', () => {
         clearTimeout(timer);
         session.off('error', fail);
-        const socket = session.socket;
+        // A server that closes at once (r-nacos over its connection limit) leaves no socket behind.
+        const socket = session.socket as net.Socket | undefined;
+        if (socket === undefined || session.destroyed) {
+          session.destroy();
+          reject(new Error(`${authority} closed the connection as it opened`));
+          return;
+        }
         resolve(new H2GrpcConnection(session, socket.localAddress ?? '', socket.localPort ?? 0));
       });
     });
