@@ -124,6 +124,47 @@ function stringifyWithoutNulls(value: Record<string, unknown>): string {
   return containsNull(value) ? JSON.stringify(value, dropNulls) : JSON.stringify(value);
 }
 
+/** A shared body's JSON after the opening brace, with the module it was written for. */
+interface SharedBodyJson {
+  readonly module: string;
+  readonly tail: Buffer;
+}
+
+/**
+ * Request bodies that many messages carry alike (a push to every subscriber of a service): their
+ * JSON is written on the first encode and reused, so a large body is serialised once per change,
+ * not once per connection. Only a request's `headers` and `requestId` come before the body, and
+ * they are written per message.
+ */
+const sharedBodies = new WeakMap<object, SharedBodyJson | null>();
+
+/**
+ * Marks a request body as carried by many messages alike, so it is encoded once. It is frozen:
+ * its JSON is kept, so it must not change afterwards (nor must anything it holds). A body with
+ * its own `headers`, `requestId` or `module` member is left unshared.
+ */
+export function sharedBody<B extends JsonObject>(body: B): B {
+  if (!('headers' in body) && !('requestId' in body) && !('module' in body)) sharedBodies.set(Object.freeze(body), null);
+  return body;
+}
+
+function moduleOf(message: Message, registry: MessageRegistry): string {
+  return registry.has(message.type) ? registry.get(message.type).module : 'internal';
+}
+
+/** The UTF-8 JSON of a request whose body is shared: as messageToJson writes it, byte for byte. */
+function sharedRequestJson(message: RequestMessage, registry: MessageRegistry): Buffer {
+  const module = moduleOf(message, registry);
+  let shared = sharedBodies.get(message.body);
+  if (shared === null || shared === undefined || shared.module !== module) {
+    // Everything after `{` of the body with its module: the per-message members go in front.
+    shared = { module, tail: Buffer.from(stringifyWithoutNulls({ ...message.body, module }).slice(1), 'utf8') };
+    sharedBodies.set(message.body, shared);
+  }
+  const head = message.requestId === undefined ? '{"headers":{},' : `{"headers":{},"requestId":${JSON.stringify(message.requestId)},`;
+  return Buffer.concat([Buffer.from(head, 'utf8'), shared.tail]);
+}
+
 /** The JSON object Java would write for a message (without headers, which go to metadata). */
 export function messageToJson(message: Message, registry: MessageRegistry = defaultRegistry): Record<string, unknown> {
   if (message.kind === 'request') {
@@ -131,7 +172,7 @@ export function messageToJson(message: Message, registry: MessageRegistry = defa
       headers: {},
       ...(message.requestId === undefined ? {} : { requestId: message.requestId }),
       ...message.body,
-      module: registry.has(message.type) ? registry.get(message.type).module : 'internal',
+      module: moduleOf(message, registry),
     };
   }
   return {
@@ -153,11 +194,15 @@ export function encodePayload(
   message: Message,
   options: { clientIp?: string; registry?: MessageRegistry } = {},
 ): Uint8Array {
-  const json = stringifyWithoutNulls(messageToJson(message, options.registry));
+  const registry = options.registry ?? defaultRegistry;
+  const json =
+    message.kind === 'request' && sharedBodies.has(message.body)
+      ? sharedRequestJson(message, registry)
+      : Buffer.from(stringifyWithoutNulls(messageToJson(message, registry)), 'utf8');
   const metadata: PayloadProto['metadata'] = { type: message.type };
   if (message.kind === 'request') {
     if (options.clientIp) metadata.clientIp = options.clientIp;
     if (Object.keys(message.headers).length > 0) metadata.headers = { ...message.headers };
   }
-  return PayloadType.encode({ metadata, body: { value: Buffer.from(json, 'utf8') } }).finish();
+  return PayloadType.encode({ metadata, body: { value: json } }).finish();
 }

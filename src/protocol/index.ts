@@ -17,6 +17,7 @@ export {
   decodePayload,
   encodePayload,
   messageToJson,
+  sharedBody,
   defaultRegistry,
   type Envelope,
 } from './codec.js';

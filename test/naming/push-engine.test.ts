@@ -96,6 +96,19 @@ describe('PushEngine', () => {
     assert.deepEqual(ipsOf(byTarget.get('sall')!), ['10.0.0.5', '10.0.0.6']);
   });
 
+  it('subscribers of the same clusters get one push message alike, its body shared (encoded once); other clusters get their own', async () => {
+    const { timers, state, sent } = harness();
+    state.subscribe('s1', orders, '');
+    state.subscribe('s2', orders, '');
+    state.subscribe('sa', orders, 'A');
+    state.register('p1', orders, instance('10.0.0.5', 'A'));
+    await timers.advance(20);
+    const byTarget = new Map(sent.map((p) => [p.connectionId, p.request]));
+    assert.equal(byTarget.get('s1')!.body, byTarget.get('s2')!.body);
+    assert.notEqual(byTarget.get('sa')!.body, byTarget.get('s1')!.body);
+    assert.ok(Object.isFrozen(byTarget.get('s1')!.body), 'marked shared');
+  });
+
   it('a publisher\'s release is pushed to the service\'s subscribers', async () => {
     const { timers, state, sent, ipsOf } = harness();
     state.register('p1', orders, instance('10.0.0.5'));

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RequestMessage, ResponseMessage, Timers } from '../../protocol/index.js';
 import { notifySubscriberRequest } from '../../protocol/naming/index.js';
-import { groupedName, selectServiceInfo, serviceKey, type ServiceInfoJson, type ServiceName } from '../model.js';
+import { groupedName, selectServiceInfo, serviceKey, type ServiceName } from '../model.js';
 import type { NamingChangeListener, NamingState } from '../naming-state.js';
 
 /** Push timing. Nacos 2.2.4: delay 500 ms, timeout 5 s, retry after 1 s (`nacos.naming.push.*`). */
@@ -111,18 +111,19 @@ export class PushEngine implements NamingChangeListener {
     const { service } = push;
     const snapshot = this.state.snapshot(service);
     const targets = push.toAll ? [...this.state.subscribersOf(service)] : [...push.targets];
-    // Subscribers mostly ask for the same clusters: select once per clusters string, not per subscriber.
-    const selections = new Map<string, ServiceInfoJson>();
+    // Subscribers mostly ask for the same clusters: one push per clusters string, not per
+    // subscriber, so it is selected and encoded once (its body is shared).
+    const pushes = new Map<string, RequestMessage>();
     for (const clientId of targets) {
       const subscription = this.state.subscriptionOf(clientId, service);
       // Gone or unsubscribed since: nobody to tell.
       if (subscription === undefined) continue;
-      let serviceInfo = selections.get(subscription.clusters);
-      if (serviceInfo === undefined) {
-        serviceInfo = selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, this.timers.now());
-        selections.set(subscription.clusters, serviceInfo);
+      let request = pushes.get(subscription.clusters);
+      if (request === undefined) {
+        request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, this.timers.now()));
+        pushes.set(subscription.clusters, request);
       }
-      this.send(clientId, notifySubscriberRequest(serviceInfo), this.options.timeoutMs).then(
+      this.send(clientId, request, this.options.timeoutMs).then(
         () => this.observer.pushSettled?.('acked', this.timers.now() - push.firstQueuedAt),
         (error: unknown) => {
           this.observer.pushSettled?.('failed', this.timers.now() - push.firstQueuedAt);

@@ -2,6 +2,7 @@
  * Naming's message types (docs/naming.md) and their parsers: request bodies as a server reads
  * them, answers and pushes as a client reads them.
  */
+import { sharedBody } from '../codec.js';
 import { InvalidBodyError } from '../errors.js';
 import { compact, FieldReader } from '../fields.js';
 import type { JsonObject, RequestMessage, ResponseMessage } from '../messages.js';
@@ -166,7 +167,10 @@ export function namingResponse(type: NamingResponseType, body: JsonObject = {}, 
   return { kind: 'response', type, resultCode: 200, errorCode: 0, ...(message === undefined ? {} : { message }), body };
 }
 
-/** The push a subscriber gets when its service changes: only `serviceInfo` is set, as Nacos. */
+/**
+ * The push a subscriber gets when its service changes: only `serviceInfo` is set, as Nacos. One
+ * push goes to every subscriber alike, so its body is shared: encoded once for all of them.
+ */
 export function notifySubscriberRequest(serviceInfo: ServiceInfoJson): RequestMessage<'NotifySubscriberRequest', { readonly serviceInfo: ServiceInfoJson }> {
-  return { kind: 'request', type: 'NotifySubscriberRequest', headers: {}, body: { serviceInfo } };
+  return { kind: 'request', type: 'NotifySubscriberRequest', headers: {}, body: sharedBody({ serviceInfo }) };
 }
