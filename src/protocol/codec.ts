@@ -1,5 +1,6 @@
 import { InvalidBodyError, MalformedPayloadError } from './errors.js';
 import type { Headers, JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
+import { writePayload } from './payload-writer.js';
 import { PayloadType, type PayloadProto } from './proto.js';
 import { MessageRegistry } from './registry.js';
 
@@ -154,10 +155,6 @@ export function encodePayload(
   options: { clientIp?: string; registry?: MessageRegistry } = {},
 ): Uint8Array {
   const json = stringifyWithoutNulls(messageToJson(message, options.registry));
-  const metadata: PayloadProto['metadata'] = { type: message.type };
-  if (message.kind === 'request') {
-    if (options.clientIp) metadata.clientIp = options.clientIp;
-    if (Object.keys(message.headers).length > 0) metadata.headers = { ...message.headers };
-  }
-  return PayloadType.encode({ metadata, body: { value: Buffer.from(json, 'utf8') } }).finish();
+  if (message.kind === 'response') return writePayload({ type: message.type, json });
+  return writePayload({ type: message.type, clientIp: options.clientIp || undefined, headers: message.headers, json });
 }
