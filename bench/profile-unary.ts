@@ -3,11 +3,11 @@
 // its own CPU time (/proc), and with --cpu-prof, where that time goes, by part of the code (sample
 // shares of the server's busy time). Used to find what the unary path spends without need.
 // Usage: node --import tsx bench/profile-unary.ts [--transport http2|grpc-js] [--requests 20000]
-//          [--rounds 3] [--connections 8] [--in-flight 64] [--cpu-prof [--functions 30]]
+//          [--rounds 3] [--connections 8] [--in-flight 64] [--cpu-prof [--files 15] [--functions 30]]
 // CPU time still moves with the machine's load (caches, shared cores): compare two servers or two
 // versions run side by side, in the same minutes. (Valgrind's instruction counts were tried: under
 // load the instrumented node is too slow for the node's ejector and the client's timeouts.)
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,70 +18,7 @@ import { textTable } from './support/format.js';
 import { cpuTimeMs } from './support/proc-stats.js';
 import { median } from './support/stats.js';
 import { startStandaloneServer } from './support/server-process.js';
-
-interface CpuProfile {
-  readonly nodes: readonly { readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string } }[];
-  readonly startTime: number;
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
-
-/** The profile's samples taken between two monotonic times (microseconds). */
-function inWindow(profile: CpuProfile, fromMicros: number, toMicros: number): CpuProfile {
-  let at = profile.startTime;
-  const samples = profile.samples.filter((_, i) => {
-    at += profile.timeDeltas[i]!;
-    return at >= fromMicros && at <= toMicros;
-  });
-  if (samples.length === 0) throw new Error('no profile samples in the measured window (is the profile clock not the monotonic clock?)');
-  return { ...profile, samples };
-}
-
-/** Whether a function is ours: under src/, and not a dependency's own src/ (protobufjs, grpc-js). */
-const ours = (url: string, dir: string): boolean => url.includes(dir) && !url.includes('/node_modules/');
-
-/** The parts of the path, by where a function's code lives; the first that matches names it. */
-const PARTS: readonly (readonly [string, (url: string, name: string) => boolean])[] = [
-  ['garbage collection', (_url, name) => name === '(garbage collector)'],
-  ['our transport (src/server/transport)', (url) => ours(url, '/src/server/transport/')],
-  ['our acceptors and connections (src/server)', (url) => ours(url, '/src/server/')],
-  ['our codec (src/protocol)', (url) => ours(url, '/src/protocol/')],
-  ['our metrics and admin (src/admin)', (url) => ours(url, '/src/admin/')],
-  ['our other code (src)', (url) => ours(url, '/src/')],
-  ['protobufjs', (url) => url.includes('/node_modules/protobufjs/') || url.includes('/node_modules/@protobufjs/')],
-  ['prom-client', (url) => url.includes('/node_modules/prom-client/')],
-  ['pino', (url) => url.includes('/node_modules/pino')],
-  ['grpc-js', (url) => url.includes('/node_modules/@grpc/')],
-  ['node:http2', (url) => url.startsWith('node:internal/http2')],
-  ['node: streams', (url) => url.startsWith('node:internal/streams')],
-  ['node: timers', (url) => url.startsWith('node:internal/timers') || url === 'node:timers'],
-  ['node: other', (url) => url.startsWith('node:')],
-  ['native and unattributed', () => true],
-];
-
-/** Busy samples (not idle) counted by a key of their function; largest first, as shares. */
-function shares(profile: CpuProfile, keyOf: (url: string, name: string) => string, top = Infinity): string[][] {
-  const keys = new Map<number, string>();
-  for (const node of profile.nodes) {
-    const { url, functionName } = node.callFrame;
-    keys.set(node.id, functionName === '(idle)' || functionName === '(program)' ? '' : keyOf(url, functionName));
-  }
-  const counts = new Map<string, number>();
-  let busy = 0;
-  for (const id of profile.samples) {
-    const key = keys.get(id) ?? '';
-    if (key === '') continue;
-    busy++;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([key, count]) => [key, `${((count * 100) / busy).toFixed(1)} %`]);
-}
-
-const partOf = (url: string, name: string): string => PARTS.find(([, matches]) => matches(url, name))![0];
-const functionOf = (url: string, name: string): string => `${name || '(anonymous)'} ${url.replace(/^.*\/(src|node_modules)\//, '$1/')}`;
+import { fileOf, functionOf, inWindow, partOf, readCpuProfile, shares } from './support/cpu-profile.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -93,7 +30,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '8' },
     'in-flight': { type: 'string', default: '64' },
     'cpu-prof': { type: 'boolean', default: false },
-    /** With --cpu-prof: also list the functions with the most samples. */
+    /** With --cpu-prof: also list the files, and the functions, with the most samples. */
+    files: { type: 'string', default: '0' },
     functions: { type: 'string', default: '0' },
   },
 });
@@ -178,8 +116,10 @@ try {
     const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error(`no profile written in ${profileDir}`);
     console.log(`\nwhere the server's busy time goes during the counted calls`);
-    const profile = inWindow(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, windowStartMicros, windowEndMicros);
+    const profile = inWindow(readCpuProfile(join(profileDir, file)), windowStartMicros, windowEndMicros);
     console.log(textTable(['part', 'share of busy samples'], shares(profile, partOf), 2));
+    const files = Number(args.files);
+    if (files > 0) console.log(`\n${textTable(['file (self time)', 'share'], shares(profile, fileOf, files), 2)}`);
     const functions = Number(args.functions);
     if (functions > 0) console.log(`\n${textTable(['function (self time)', 'share'], shares(profile, functionOf, functions), 2)}`);
   }

@@ -3,12 +3,19 @@ import type { NamingStats, PushObserver } from '../naming/index.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
 import type { PushOutcome } from '../server/connection.js';
 import type { ServerObserver } from '../server/nacos-server.js';
+import { TalliedHistogram, type HistogramTally } from './tallied-histogram.js';
 
 /** Client-chosen values (appName) are bounded: the top N by count keep their name, the rest are `other`. */
 const TOP_APPS = 20;
 
 /** Which unary types get their own label value; anything else (client-chosen) is `other`. */
 export type KnownType = (type: string) => boolean;
+
+/** One unary type label's answers: counts by result code, and their handling times. */
+interface UnaryTally {
+  readonly byCode: Map<number, number>;
+  readonly latency: HistogramTally;
+}
 
 /**
  * The node's Prometheus metrics (prom-client), in a registry of its own so several nodes in one
@@ -21,7 +28,7 @@ export class NodeMetrics {
   private readonly unregistrations: Counter<'reason'>;
   private readonly pushes: Counter<'type' | 'outcome'>;
   private readonly unary: Counter<'type' | 'code'>;
-  private readonly unaryLatency: Histogram<'type'>;
+  private readonly unaryLatency: TalliedHistogram;
   private readonly setupLatency: Histogram;
   private readonly namingPushes: Counter<'outcome'>;
   private readonly namingPushLatency: Histogram;
@@ -29,14 +36,12 @@ export class NodeMetrics {
   private manager: ConnectionManager | undefined;
   private knownType: KnownType = () => false;
   /**
-   * Unary answers by type label, then result code, as plain numbers handed to prom-client at
-   * scrape time: its labelled inc() hashes the label object on every call (a child from
-   * labels() too), a measurable share of a unary call. Bounded by the known types (anything else
-   * is `other`) times the result codes.
+   * Unary answers by type label, as plain numbers handed to prom-client at scrape time: its
+   * labelled inc() and observe() hash the label object on every call (a child from labels() too),
+   * a measurable share of a unary call. Bounded by the known types (anything else is `other`);
+   * a known type's label is its name, so a call finds its tally with one lookup.
    */
-  private readonly unaryCounts = new Map<string, Map<number, number>>();
-  /** Latency children by type label (prom-client still hashes on observe; this saves the label object). */
-  private readonly unaryLatencyChildren = new Map<string, Histogram.Internal<'type'>>();
+  private readonly unaryByLabel = new Map<string, UnaryTally>();
   /** The same for pushes, by `type|outcome`: two increments per push, 10k pushes in a fan-out. */
   private readonly pushChildren = new Map<string, Counter.Internal>();
 
@@ -78,16 +83,16 @@ export class NodeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [type, byCode] of metrics.unaryCounts) for (const [code, n] of byCode) this.inc({ type, code: String(code) }, n);
+        for (const [type, { byCode }] of metrics.unaryByLabel) for (const [code, n] of byCode) this.inc({ type, code: String(code) }, n);
       },
     });
-    this.unaryLatency = new Histogram({
-      name: 'nacos_remote_unary_request_seconds',
-      help: 'Unary request handling time',
-      labelNames: ['type'],
-      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    this.unaryLatency = new TalliedHistogram(
+      'nacos_remote_unary_request_seconds',
+      'Unary request handling time',
+      'type',
+      [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
-    });
+    );
     this.setupLatency = new Histogram({
       name: 'nacos_remote_setup_seconds',
       help: 'ConnectionSetupRequest received to registered and listeners told',
@@ -139,16 +144,8 @@ export class NodeMetrics {
       else this.refusals.inc({ reason: reason ?? 'unknown' });
     },
     unaryAnswered: (type, resultCode, errorCode, elapsedMs) => {
-      const label = this.knownType(type) ? type : 'other';
+      const { byCode, latency } = this.unaryByLabel.get(type) ?? this.unaryTallyOf(type);
       const code = resultCode === 200 ? 200 : errorCode;
-      let byCode = this.unaryCounts.get(label);
-      let latency = this.unaryLatencyChildren.get(label);
-      if (byCode === undefined || latency === undefined) {
-        byCode = new Map();
-        latency = this.unaryLatency.labels({ type: label });
-        this.unaryCounts.set(label, byCode);
-        this.unaryLatencyChildren.set(label, latency);
-      }
       byCode.set(code, (byCode.get(code) ?? 0) + 1);
       latency.observe(elapsedMs / 1000);
     },
@@ -173,6 +170,17 @@ export class NodeMetrics {
       onConnected: () => this.registrations.inc(),
       onDisconnected: (_connection, reason) => this.unregistrations.inc({ reason }),
     });
+  }
+
+  /** The tally of a type not yet seen under its own name: its own if known, else `other`'s. */
+  private unaryTallyOf(type: string): UnaryTally {
+    const label = this.knownType(type) ? type : 'other';
+    let tally = this.unaryByLabel.get(label);
+    if (tally === undefined) {
+      tally = { byCode: new Map(), latency: this.unaryLatency.tally(label) };
+      this.unaryByLabel.set(label, tally);
+    }
+    return tally;
   }
 
   /** Prometheus text exposition. */

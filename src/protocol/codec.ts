@@ -1,5 +1,6 @@
 import { InvalidBodyError, MalformedPayloadError } from './errors.js';
 import type { Headers, JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
+import { writePayload } from './payload-writer.js';
 import { PayloadType, type PayloadProto } from './proto.js';
 import { MessageRegistry } from './registry.js';
 
@@ -198,11 +199,7 @@ export function encodePayload(
   const json =
     message.kind === 'request' && sharedBodies.has(message.body)
       ? sharedRequestJson(message, registry)
-      : Buffer.from(stringifyWithoutNulls(messageToJson(message, registry)), 'utf8');
-  const metadata: PayloadProto['metadata'] = { type: message.type };
-  if (message.kind === 'request') {
-    if (options.clientIp) metadata.clientIp = options.clientIp;
-    if (Object.keys(message.headers).length > 0) metadata.headers = { ...message.headers };
-  }
-  return PayloadType.encode({ metadata, body: { value: json } }).finish();
+      : stringifyWithoutNulls(messageToJson(message, registry));
+  if (message.kind === 'response') return writePayload({ type: message.type, json });
+  return writePayload({ type: message.type, clientIp: options.clientIp || undefined, headers: message.headers, json });
 }

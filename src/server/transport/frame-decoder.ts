@@ -30,6 +30,13 @@ export class FrameError extends NacosRemoteError {
   }
 }
 
+/**
+ * How long a message's bytes count as held: while it arrives (a bi-stream hands each message on
+ * at once), or until the stream is done with (a unary call keeps its request until the client
+ * half-closes, so that a client cannot park a whole message on each of its streams).
+ */
+export type MessageRetention = 'while-arriving' | 'until-closed';
+
 /** Where decoded messages go; one receiver per stream. */
 export interface FrameReceiver {
   /**
@@ -38,12 +45,12 @@ export interface FrameReceiver {
    */
   onMessage(message: Buffer): void;
   /**
-   * A message of `declaredBytes` begins that the current chunk does not complete, so its bytes
-   * will be held until it does. Answer false to refuse it (the push then throws OVER_BUDGET).
+   * A message of `declaredBytes` begins whose bytes will be held: one the current chunk does not
+   * complete, or with 'until-closed' any. Answer false to refuse it (the push then throws OVER_BUDGET).
    */
   holdStarted(declaredBytes: number): boolean;
-  /** The held message completed or was dropped: its `declaredBytes` are no longer held. */
-  holdEnded(declaredBytes: number): void;
+  /** Held bytes are no longer held: a message that completed ('while-arriving'), or at dispose(). */
+  holdEnded(heldBytes: number): void;
 }
 
 /**
@@ -96,7 +103,9 @@ export class PrefixReader {
 
 /**
  * Reassembles one stream's messages. A message inside one chunk is handed over as a view of it
- * (no copy); one that spans chunks is kept as its parts and joined once, when complete.
+ * (no copy); one that spans chunks is kept as its parts and joined once, when complete. Holds are
+ * the receiver's budgets (InboundMessageAccount follows the same rule for the grpc-js transport):
+ * a message the chunk of its prefix completes is held only with 'until-closed'.
  */
 export class FrameDecoder {
   private readonly prefix = new PrefixReader();
@@ -106,10 +115,13 @@ export class FrameDecoder {
   private parts: Buffer[] = [];
   private partsBytes = 0;
   private holding = false;
+  /** Bytes held in the receiver's budgets now. */
+  private held = 0;
 
   constructor(
     private readonly maxMessageBytes: number,
     private readonly receiver: FrameReceiver,
+    private readonly retention: MessageRetention = 'while-arriving',
   ) {}
 
   /** Whether bytes of an unfinished message (or prefix) are pending: at end of stream, a truncated message. */
@@ -137,15 +149,14 @@ export class FrameDecoder {
       this.prefix.next();
       this.checkPrefix();
       const available = length - offset;
-      if (available >= this.declared) {
+      const complete = available >= this.declared;
+      if (this.declared > 0 && (!complete || this.retention === 'until-closed')) this.hold();
+      if (complete) {
         const end = offset + this.declared;
         this.declared = 0;
         this.receiver.onMessage(chunk.subarray(offset, end));
         offset = end;
       } else {
-        if (!this.receiver.holdStarted(this.declared)) {
-          throw new FrameError(FrameProblem.OVER_BUDGET, `cannot hold an unfinished message of ${this.declared} bytes now`);
-        }
         this.holding = true;
         if (available > 0) {
           this.parts.push(chunk.subarray(offset));
@@ -156,11 +167,13 @@ export class FrameDecoder {
     }
   }
 
-  /** The stream is gone: releases a held message. Idempotent. */
+  /** The stream is gone, or its messages were handed on: releases what is held. Idempotent. */
   dispose(): void {
-    if (this.holding) {
-      this.holding = false;
-      this.receiver.holdEnded(this.declared);
+    this.holding = false;
+    if (this.held > 0) {
+      const held = this.held;
+      this.held = 0;
+      this.receiver.holdEnded(held);
     }
     this.parts = [];
     this.partsBytes = 0;
@@ -178,6 +191,13 @@ export class FrameDecoder {
     }
   }
 
+  private hold(): void {
+    if (!this.receiver.holdStarted(this.declared)) {
+      throw new FrameError(FrameProblem.OVER_BUDGET, `cannot hold a message of ${this.declared} bytes now`);
+    }
+    this.held += this.declared;
+  }
+
   private finishHeld(): void {
     const declared = this.declared;
     const parts = this.parts;
@@ -186,7 +206,10 @@ export class FrameDecoder {
     this.partsBytes = 0;
     this.declared = 0;
     this.holding = false;
-    this.receiver.holdEnded(declared);
+    if (this.retention === 'while-arriving') {
+      this.held -= declared;
+      this.receiver.holdEnded(declared);
+    }
     this.receiver.onMessage(message);
   }
 }

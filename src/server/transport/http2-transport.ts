@@ -1,8 +1,8 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { GrpcPaths } from '../../protocol/index.js';
-import type { ByteBudget } from './inbound-budget.js';
-import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameProblemKind, type FrameReceiver } from './frame-decoder.js';
+import { ByteBudget, reserveInBoth } from './inbound-budget.js';
+import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameProblemKind, type FrameReceiver, type MessageRetention } from './frame-decoder.js';
 import {
   GrpcStatus,
   isBeyondTimers,
@@ -63,8 +63,8 @@ export interface Http2TransportOptions extends SocketListenerOptions {
 /** One TCP connection and its HTTP/2 session: the connection identity is the socket's own. */
 class H2Connection extends AcceptedSocket implements ListenedTransport {
   closed = false;
-  /** Declared bytes of unfinished inbound messages its streams hold. */
-  heldBytes = 0;
+  /** Declared bytes of inbound messages its streams hold (unfinished ones, and unary requests not yet dispatched). */
+  readonly held: ByteBudget;
   /** Its open bi-streams (usually one), ended when the whole transport closes. */
   biStreams: Set<BiStreamCall> | undefined;
   keepaliveTimer: NodeJS.Timeout | undefined;
@@ -78,6 +78,7 @@ class H2Connection extends AcceptedSocket implements ListenedTransport {
     readonly owner: Http2Transport,
   ) {
     super(identity, port);
+    this.held = new ByteBudget(owner.options.maxSessionBufferedBytes);
   }
 
   /**
@@ -93,17 +94,13 @@ class H2Connection extends AcceptedSocket implements ListenedTransport {
     if (!session.destroyed) this.graceTimer = setTimeout(destroySession, this.owner.options.closeGraceMs, session).unref();
   }
 
-  /** Bytes held for unfinished messages: refused past the connection's budget or the node's. */
+  /** Bytes held for inbound messages: refused past the connection's budget or the node's. */
   tryHold(bytes: number): boolean {
-    const { maxSessionBufferedBytes, nodeBufferedBytes } = this.owner.options;
-    if (maxSessionBufferedBytes >= 0 && this.heldBytes + bytes > maxSessionBufferedBytes) return false;
-    if (!nodeBufferedBytes.tryReserve(bytes)) return false;
-    this.heldBytes += bytes;
-    return true;
+    return reserveInBoth(this.held, this.owner.options.nodeBufferedBytes, bytes) === 'ok';
   }
 
   release(bytes: number): void {
-    this.heldBytes -= bytes;
+    this.held.release(bytes);
     this.owner.options.nodeBufferedBytes.release(bytes);
   }
 
@@ -159,8 +156,9 @@ abstract class Call implements FrameReceiver {
     readonly connection: H2Connection,
     readonly stream: CallStream,
     private readonly encoding: string | undefined,
+    retention: MessageRetention,
   ) {
-    this.decoder = new FrameDecoder(connection.owner.options.maxMessageBytes, this);
+    this.decoder = new FrameDecoder(connection.owner.options.maxMessageBytes, this, retention);
     stream[CALL] = this;
     stream.on('data', onCallData);
     stream.on('end', onCallEnd);
@@ -185,8 +183,8 @@ abstract class Call implements FrameReceiver {
     return this.connection.tryHold(declaredBytes);
   }
 
-  holdEnded(declaredBytes: number): void {
-    this.connection.release(declaredBytes);
+  holdEnded(heldBytes: number): void {
+    this.connection.release(heldBytes);
   }
 
   /** The stream closed, for whatever reason. */
@@ -232,25 +230,19 @@ abstract class Call implements FrameReceiver {
   }
 }
 
-/** `Request/request`: one message in, one out, answered once the client has half-closed. */
+/**
+ * `Request/request`: one message in, one out, answered once the client has half-closed. The
+ * request's bytes stay held (decoder retention 'until-closed') until it is dispatched.
+ */
 class UnaryCall extends Call {
   private request: Buffer | undefined;
-  /** Bytes of `request` held in the connection's and node's budgets until it is dispatched or the call ends. */
-  private requestHeldBytes = 0;
 
-  /** @throws FrameError OVER_BUDGET when the budgets cannot hold the request until the half-close */
   onMessage(message: Buffer): void {
     if (this.done) return;
     if (this.request !== undefined) {
       this.fail(GrpcStatus.INTERNAL, 'more than one request message on a unary call');
       return;
     }
-    // The request waits for the client's half-close: counted, or a client could park a whole
-    // message on each of its streams outside the caps.
-    if (!this.connection.tryHold(message.length)) {
-      throw new FrameError(FrameProblem.OVER_BUDGET, `cannot hold a request of ${message.length} bytes until the call is half-closed`);
-    }
-    this.requestHeldBytes = message.length;
     this.request = message;
   }
 
@@ -261,18 +253,8 @@ class UnaryCall extends Call {
       this.fail(GrpcStatus.INTERNAL, request === undefined ? 'no request message' : 'truncated request message');
       return;
     }
-    this.releaseRequest();
+    this.decoder.dispose();
     this.run(request);
-  }
-
-  protected override settle(): void {
-    super.settle();
-    this.releaseRequest();
-  }
-
-  private releaseRequest(): void {
-    this.connection.release(this.requestHeldBytes);
-    this.requestHeldBytes = 0;
   }
 
   expire(): void {
@@ -507,9 +489,9 @@ export class Http2Transport extends ListeningTransport<H2Connection> {
     const encoding = typeof encodingHeader === 'string' ? encodingHeader : undefined;
     let call: Call;
     if (path === GrpcPaths.REQUEST) {
-      call = new UnaryCall(connection, stream, encoding);
+      call = new UnaryCall(connection, stream, encoding, 'until-closed');
     } else {
-      const biStream = new BiStreamCall(connection, stream, encoding);
+      const biStream = new BiStreamCall(connection, stream, encoding, 'while-arriving');
       biStream.open(this.handlers);
       call = biStream;
     }

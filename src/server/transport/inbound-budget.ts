@@ -6,7 +6,7 @@
  * reserves its declared length when the prefix arrives; one that does not fit the session's or the
  * node's budget is refused before its bytes are held.
  */
-import { PrefixReader } from './frame-decoder.js';
+import { PrefixReader, type MessageRetention } from './frame-decoder.js';
 
 /** A number of bytes that may be reserved at once; a negative limit means no limit. */
 export class ByteBudget {
@@ -32,19 +32,22 @@ export class ByteBudget {
 /** Which budget refused a message. */
 export type InboundVerdict = 'ok' | 'session' | 'node';
 
-
-/**
- * How long a message's reservation lasts: while it arrives (a bi-stream hands each message on at
- * once), or until close() (a unary call keeps its request until the client half-closes).
- */
-export type MessageRetention = 'while-arriving' | 'until-closed';
+/** Reserves `bytes` in a session's budget and the node's, or in neither. */
+export function reserveInBoth(session: ByteBudget, node: ByteBudget, bytes: number): InboundVerdict {
+  if (!session.tryReserve(bytes)) return 'session';
+  if (!node.tryReserve(bytes)) {
+    session.release(bytes);
+    return 'node';
+  }
+  return 'ok';
+}
 
 /**
  * Follows the gRPC framing of one stream's inbound bytes and holds, for each message kept beyond
  * the chunk its prefix came in (one still arriving, and with 'until-closed' one complete),
  * a reservation of its declared length in its session's budget and the node's. The rule is the
- * http2 transport's (FrameDecoder and its unary call): a message complete within its chunk and
- * handed on at once is never reserved.
+ * http2 transport's (FrameDecoder): a message complete within its chunk and handed on at once is
+ * never reserved.
  */
 export class InboundMessageAccount {
   private readonly prefix = new PrefixReader();
@@ -98,11 +101,8 @@ export class InboundMessageAccount {
   }
 
   private reserve(bytes: number): InboundVerdict {
-    if (!this.session.tryReserve(bytes)) return 'session';
-    if (!this.node.tryReserve(bytes)) {
-      this.session.release(bytes);
-      return 'node';
-    }
+    const verdict = reserveInBoth(this.session, this.node, bytes);
+    if (verdict !== 'ok') return verdict;
     this.current = bytes;
     this.held += bytes;
     return 'ok';

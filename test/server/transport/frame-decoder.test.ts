@@ -110,6 +110,39 @@ describe('FrameDecoder', () => {
     assert.equal(recorder.held, 0);
   });
 
+  it("with 'until-closed', every message stays held, once, until dispose", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (messages, cuts) => {
+          const recorder = new Recorder();
+          let holds = 0;
+          const counting: FrameReceiver = {
+            onMessage: (m) => recorder.onMessage(m),
+            holdStarted: (bytes) => (holds++, recorder.holdStarted(bytes)),
+            holdEnded: (bytes) => recorder.holdEnded(bytes),
+          };
+          const decoder = new FrameDecoder(1024, counting, 'until-closed');
+          for (const chunk of splitAt(Buffer.concat(messages.map((m) => framed(m))), cuts)) decoder.push(chunk);
+          assert.equal(recorder.messages.length, messages.length);
+          assert.equal(recorder.held, messages.reduce((sum, m) => sum + m.length, 0));
+          assert.equal(holds, messages.filter((m) => m.length > 0).length, 'one hold per message, however split');
+          decoder.dispose();
+          decoder.dispose();
+          assert.equal(recorder.held, 0);
+        },
+      ),
+    );
+  });
+
+  it("with 'until-closed', a whole message in one chunk is refused past the budget", () => {
+    const recorder = new Recorder(500);
+    assert.throws(() => new FrameDecoder(1024, recorder, 'until-closed').push(framed(Buffer.alloc(800))), expectProblem(FrameProblem.OVER_BUDGET));
+    assert.equal(recorder.messages.length, 0);
+    assert.equal(recorder.held, 0);
+  });
+
   it('an empty message is a message', () => {
     const recorder = new Recorder();
     new FrameDecoder(1024, recorder).push(Buffer.concat([framed(new Uint8Array(0)), framed(Buffer.from('a'))]));
