@@ -65,7 +65,7 @@ export interface ConfigModule {
 }
 
 /** Loads the embedded store's class: better-sqlite3 is an optional dependency, imported only here. */
-export type EmbeddedStoreLoader = () => Promise<{ readonly SqliteConfigStore: new (file: string) => ConfigStore }>;
+export type EmbeddedStoreLoader = () => Promise<{ readonly SqliteConfigStore: new (file: string, options: { readonly holdInMemory: boolean }) => ConfigStore }>;
 
 const loadSqliteStore: EmbeddedStoreLoader = () => import('./store/sqlite.js');
 
@@ -75,7 +75,7 @@ const loadSqliteStore: EmbeddedStoreLoader = () => import('./store/sqlite.js');
  * every call with the reason, logged once here: the node still starts and serves the rest.
  */
 export async function openEmbeddedStore(file: string, logger: Logger, load: EmbeddedStoreLoader = loadSqliteStore): Promise<ConfigStore> {
-  let Store: new (file: string) => ConfigStore;
+  let Store: new (file: string, options: { readonly holdInMemory: boolean }) => ConfigStore;
   try {
     Store = (await load()).SqliteConfigStore;
   } catch (error) {
@@ -87,7 +87,8 @@ export async function openEmbeddedStore(file: string, logger: Logger, load: Embe
     return unavailable(reason, logger);
   }
   try {
-    return new Store(file);
+    // The file is this node's alone: reads are answered from memory after the first.
+    return new Store(file, { holdInMemory: true });
   } catch (error) {
     return unavailable(error instanceof ConfigStoreError ? error : new ConfigStoreError(String(error), { cause: error }), logger);
   }
