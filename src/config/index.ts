@@ -19,7 +19,7 @@ import { ConfigService } from './service.js';
 import { ConfigStoreError } from './errors.js';
 import type { MysqlStoreOptions } from './store/mysql.js';
 import type { ConfigStore } from './store/types.js';
-import { CachedConfigStore, type OutageProbeOptions } from './store/cached.js';
+import { CachedConfigStore, type CopyReadOptions, type OutageProbeOptions } from './store/cached.js';
 import { ConfigSync, configSyncHandler, type ConfigSyncOptions } from './sync/config-sync.js';
 import { CONFIG_SYNC_MODULE, CONFIG_SYNC_TYPES, ConfigChangeClusterSyncRequest } from './sync/messages.js';
 import type { MemberPeers } from '../cluster/member-messages.js';
@@ -31,7 +31,7 @@ export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './
 export type { MysqlStoreOptions } from './store/mysql.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
 export type { ConfigSyncOptions } from './sync/config-sync.js';
-export type { OutageProbeOptions } from './store/cached.js';
+export type { CopyReadOptions, OutageProbeOptions } from './store/cached.js';
 
 export interface ConfigModuleOptions {
   readonly server: NacosServer;
@@ -54,7 +54,7 @@ export interface ConfigModuleOptions {
    * catch-up from the history table. The store is then read through a copy that answers reads
    * while the database is away.
    */
-  readonly shared?: { readonly peers: MemberPeers; readonly sync: ConfigSyncOptions; readonly probe: OutageProbeOptions };
+  readonly shared?: { readonly peers: MemberPeers; readonly sync: ConfigSyncOptions; readonly probe: OutageProbeOptions; readonly reads?: CopyReadOptions };
 }
 
 /** Config attached to a node. */
@@ -118,7 +118,7 @@ function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {
  */
 export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   const { server, logger, shared } = options;
-  const cached = shared === undefined ? undefined : new CachedConfigStore(options.store, options.timers, shared.probe);
+  const cached = shared === undefined ? undefined : new CachedConfigStore(options.store, options.timers, shared.probe, shared.reads);
   const store = cached ?? options.store;
   const context = new ListenContext();
   const observe = options.metricsRegistry === undefined ? undefined : registerConfigMetrics(options.metricsRegistry, store, context);

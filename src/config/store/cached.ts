@@ -18,6 +18,12 @@ export interface OutageProbeOptions {
 
 export const DEFAULT_OUTAGE_PROBE_OPTIONS: OutageProbeOptions = { probeIntervalMs: 1000, probeMaxIntervalMs: 30_000 };
 
+/** How reads use the copy (node config `config.readThrough`, docs/config.md). */
+export interface CopyReadOptions {
+  /** Every read asks the database while it answers, as before reads came from the copy (a mixed cluster with Nacos members, who announce nothing to us). */
+  readonly readThrough: boolean;
+}
+
 /**
  * A member's copy of every config in the shared database, as Nacos keeps its dump. Reads are
  * answered from the copy while it is known current ({@link readNow}): the whole table loaded,
@@ -51,6 +57,7 @@ export class CachedConfigStore implements ConfigStore {
     private readonly inner: ConfigStore,
     private readonly timers: Timers,
     private readonly probe: OutageProbeOptions = DEFAULT_OUTAGE_PROBE_OPTIONS,
+    private readonly reads: CopyReadOptions = { readThrough: false },
   ) {}
 
   /** Whether the whole table has been loaded: then a key not held is known absent. */
@@ -109,11 +116,11 @@ export class CachedConfigStore implements ConfigStore {
   }
 
   /**
-   * From the copy while it is known current, or while the database is away (then as {@link get}
-   * answers); otherwise {@link NOT_AT_HAND}.
+   * From the copy while it is known current (unless readThrough), or while the database is away
+   * (then as {@link get} answers); otherwise {@link NOT_AT_HAND}.
    */
   readNow(key: ConfigKey): ConfigRecord | undefined | typeof NOT_AT_HAND {
-    if (!this.loaded || (this.away === undefined && this.settled !== this.doubts)) return NOT_AT_HAND;
+    if (!this.loaded || (this.away === undefined && (this.reads.readThrough || this.settled !== this.doubts))) return NOT_AT_HAND;
     return this.records.get(groupKey(key));
   }
 

@@ -161,6 +161,20 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
       await inner.close();
     });
 
+    it('with readThrough, every read asks the database while it answers; while it is away, the copy answers', async () => {
+      const inner = new FlakyStore(':memory:');
+      const store = new CachedConfigStore(inner, new ManualTimers(), undefined, { readThrough: true });
+      await store.publish({ key, content: 'v1', time: 1000 });
+      await store.load();
+      assert.equal(store.readNow(key), NOT_AT_HAND);
+      await inner.publishElsewhere({ key, content: 'v2', time: 2000 });
+      assert.equal((await store.get(key))?.content, 'v2', 'the database, at once');
+      inner.down = true;
+      assert.equal((await store.get(key))?.content, 'v2');
+      assert.equal(content(store.readNow(key)), 'v2', 'away: the copy');
+      await store.close();
+    });
+
     it('a failed re-read (an announcement not applied) sends reads to the database until a catch-up round begun after it ends', async () => {
       const inner = new FlakyStore(':memory:');
       const store = new CachedConfigStore(inner, new ManualTimers());
