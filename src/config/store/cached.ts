@@ -20,7 +20,7 @@ export const DEFAULT_OUTAGE_PROBE_OPTIONS: OutageProbeOptions = { probeIntervalM
 
 /** How reads use the copy (node config `config.readThrough`, docs/config.md). */
 export interface CopyReadOptions {
-  /** Every read asks the database while it answers, as before reads came from the copy (a mixed cluster with Nacos members, who announce nothing to us). */
+  /** Every read asks the database while it answers, as before reads came from the copy (a mixed cluster, where a Nacos member's change may reach the copy only at a catch-up round). */
   readonly readThrough: boolean;
 }
 
