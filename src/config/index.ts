@@ -9,7 +9,7 @@ import { UnregisterReason } from '../server/connection-manager.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { configBatchListenHandler } from './handlers/batch-listen.js';
 import { configPublishHandler } from './handlers/publish.js';
-import { configQueryHandler } from './handlers/query.js';
+import { configQueryHandler, configQueryRequestType } from './handlers/query.js';
 import { configRemoveHandler } from './handlers/remove.js';
 import { CONFIG_MODULE, ConfigTypes } from '../protocol/config/index.js';
 import { ListenContext } from './listen-context.js';
@@ -150,6 +150,7 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   server.registry.defineRequest(ConfigTypes.CHANGE_NOTIFY, { module: CONFIG_MODULE });
   server.defineResponseType(ConfigTypes.CHANGE_NOTIFY_RESPONSE);
   const module = { module: CONFIG_MODULE };
+  server.defineMessageTypes(configQueryRequestType);
   server.registerHandler(ConfigTypes.QUERY, configQueryHandler(service), module);
   server.registerHandler(ConfigTypes.PUBLISH, configPublishHandler(service), module);
   server.registerHandler(ConfigTypes.REMOVE, configRemoveHandler(service), module);
