@@ -5,6 +5,8 @@
 // The servers stay up for the whole run; each gets one uncounted load first (JIT, pools), then the
 // rounds alternate which of ours and Nacos goes first. The goal: ours / Nacos ≥ 1 on MariaDB.
 // MariaDB's own CPU is not charged to either server: both pay it, and it is the database's.
+// Then issue 14's read goal on each of our nodes (bench/support/query-rounds.ts): ConfigQuery /
+// HealthCheck on the same server, per second and per server CPU-second, goal ≥ 0.8 on both stores.
 // Usage: node --import tsx bench/config-mysql.ts [--quick] [--duration 5] [--rounds 3] [--skip-nacos]
 import os from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +16,8 @@ import { MYSQL_SCHEMA } from '../src/config/store/mysql-schema.js';
 import { MariaDb } from '../test/support/mariadb.js';
 import { NACOS_224, PeerServer } from '../test/support/peer-server.js';
 import { formatNumber, textTable } from './support/format.js';
-import type { ConfigMysqlLane as Lane, LoadFigures } from './support/result-types.js';
+import { queryRounds } from './support/query-rounds.js';
+import type { ConfigMysqlLane as Lane, LoadFigures, QueryFigures } from './support/result-types.js';
 import { writeResult } from './support/results.js';
 import { describeLoad, loadSettings, measureLoad } from './support/server-figures.js';
 import { startPeer, startStandaloneServer, type ServerProcess } from './support/server-process.js';
@@ -97,6 +100,7 @@ const db = new MariaDb();
 const configDir = mkdtempSync(join(os.tmpdir(), 'nacos-remote-bench-config-mysql-'));
 const running: Running[] = [];
 const rounds: Record<Lane, LoadFigures>[] = [];
+const query: Partial<Record<Lane, QueryFigures>> = {};
 let nacosError: string | undefined;
 try {
   await db.start();
@@ -137,6 +141,11 @@ try {
     }
     rounds.push(figures as Record<Lane, LoadFigures>);
   }
+  // Each of our nodes alone, the others idle: its query against its own HealthCheck.
+  for (const r of running.filter((r) => r.lane !== 'nacos-mariadb')) {
+    console.log(`  query, ${LANE_LABEL[r.lane]}:`);
+    query[r.lane] = await queryRounds(r.target, r.server, config.rounds, config.load);
+  }
 } finally {
   for (const r of running) await r.server.stop();
   await db.stop();
@@ -174,5 +183,12 @@ console.log(
 );
 if (versusNacos !== undefined) console.log(`ours / Nacos 2.2.4 on MariaDB: ${versusNacos.perSecond} per second, ${versusNacos.perServerCpuSecond} per server CPU-second (goal ≥ 1)`);
 console.log(`ours on MariaDB / ours on SQLite: ${mariadbVersusSqlite.perSecond} per second, ${mariadbVersusSqlite.perServerCpuSecond} per server CPU-second`);
-console.log(`\nwrote ${writeResult('config-mysql', { config, rounds, summary, versusNacos, mariadbVersusSqlite, ...(nacosError === undefined ? {} : { nacosError }) })}`);
+console.log(`\nConfigQuery / HealthCheck on the same server, median of ${config.rounds} rounds (goal ≥ 0.8)`);
+console.log(
+  textTable(
+    ['server, store', 'per second', 'per server CPU-s', 'ConfigQuery per server CPU-s (last round)'],
+    (Object.entries(query) as [Lane, QueryFigures][]).map(([lane, q]) => [LANE_LABEL[lane], formatNumber(q.medianRatio, 2), formatNumber(q.medianCpuRatio, 2), formatNumber(q.rounds.at(-1)?.query.perServerCpuSecond)]),
+  ),
+);
+console.log(`\nwrote ${writeResult('config-mysql', { config, rounds, summary, versusNacos, mariadbVersusSqlite, query, ...(nacosError === undefined ? {} : { nacosError }) })}`);
 process.exit(0);

@@ -1,7 +1,8 @@
 // Config, ours against r-nacos and Nacos 2.2.4 in the same run (each server in its own process,
 // raw gRPC requests all of them understand, load from driver processes: bench/support):
 //  - query throughput: ConfigQueryRequest for one key against HealthCheck on the same server, in
-//    alternating rounds; the ratio is the figure (the store must never be a read's bottleneck);
+//    alternating rounds; the ratios, per second and per server CPU-second, are the figures (the
+//    store must never be a read's bottleneck; ours on MariaDB: bench/config-mysql.ts);
 //  - publish throughput: ConfigPublishRequest over 16 keys per connection, each publish a new
 //    content; requests per server CPU-second. The store is ours's default (SQLite) unless
 //    `--node-config` gives our node a config file choosing another (the results name the store it chose);
@@ -20,16 +21,16 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigClient } from '../src/client/index.js';
 import { md5Hex } from '../src/protocol/config/index.js';
-import { PortOffset, type RequestMessage } from '../src/protocol/index.js';
+import { PortOffset } from '../src/protocol/index.js';
 import { parseNodeConfig, readConfigFile } from '../src/node/config.js';
 import { formatNumber, textTable } from './support/format.js';
-import type { H2GrpcConnection } from './support/h2-grpc-client.js';
+import { configPublishRequest, queryRounds } from './support/query-rounds.js';
 import { writeResult } from './support/results.js';
 import { attempt, describeLoad, loadSettings, measureLoad, memoryPerItem, serverTargets, SOURCE_ADDRESSES } from './support/server-figures.js';
 import type { ServerProcess } from './support/server-process.js';
-import { median, summary } from './support/stats.js';
+import { summary } from './support/stats.js';
 import { SubscriberFleet, summarizeTimings, type PushTiming } from './support/subscriber-fleet.js';
-import type { ConfigServerFigures, MemoryPerItem, QueryRound } from './support/result-types.js';
+import type { ConfigServerFigures, MemoryPerItem } from './support/result-types.js';
 import type { BenchTarget } from './support/targets.js';
 import { QUERIED_CONFIG, sdkCall, sdkConnection, type UnaryCall } from './support/unary-calls.js';
 
@@ -69,38 +70,8 @@ const config = {
   pushTimeoutMs: 30_000,
 };
 const HOST = '127.0.0.1';
-const QUERIED_CONTENT = 'bench.key=value\n'.repeat(16);
-
-const publishRequest = (dataId: string, content: string): RequestMessage => ({
-  kind: 'request',
-  type: 'ConfigPublishRequest',
-  headers: {},
-  body: { dataId, group: 'DEFAULT_GROUP', tenant: '', content, additionMap: {} },
-});
 
 const load = (target: BenchTarget, server: ServerProcess, call: UnaryCall) => measureLoad(target, server, call, config.load);
-
-async function queryRounds(target: BenchTarget, server: ServerProcess): Promise<NonNullable<ConfigServerFigures['query']>> {
-  const publisher = await sdkConnection(HOST, server.port, 'config');
-  try {
-    await sdkCall(publisher, publishRequest(QUERIED_CONFIG.dataId, QUERIED_CONTENT));
-  } finally {
-    await publisher.close();
-  }
-  // Not counted: the first load on a fresh server runs before its JIT has warmed up.
-  await load(target, server, 'ConfigQuery');
-  // Peers get one round: the ratio to the goal is ours. Rounds alternate which load goes first.
-  const rounds: QueryRound[] = [];
-  for (let round = 0; round < (target.key === 'ours' ? config.rounds : 1); round++) {
-    const first = await load(target, server, round % 2 === 0 ? 'HealthCheck' : 'ConfigQuery');
-    const second = await load(target, server, round % 2 === 0 ? 'ConfigQuery' : 'HealthCheck');
-    const [health, query] = round % 2 === 0 ? [first, second] : [second, first];
-    rounds.push({ health, query, ratio: Math.round((query.requestsPerSecond / health.requestsPerSecond) * 100) / 100 });
-    console.log(describeLoad('HealthCheck', health));
-    console.log(describeLoad('ConfigQuery', query));
-  }
-  return { rounds, medianRatio: median(rounds.map((r) => r.ratio)) };
-}
 
 async function changeLevels(server: ServerProcess): Promise<ConfigServerFigures['change'][number][]> {
   const dataId = 'bench-fanout';
@@ -109,13 +80,13 @@ async function changeLevels(server: ServerProcess): Promise<ConfigServerFigures[
   const levels: ConfigServerFigures['change'][number][] = [];
   try {
     const initial = 'version=initial\n';
-    await sdkCall(publisher, publishRequest(dataId, initial));
+    await sdkCall(publisher, configPublishRequest(dataId, initial));
     for (const level of config.levels) {
       await fleet.open(HOST, server.port, level - fleet.held, { kind: 'config', dataId, group: 'DEFAULT_GROUP', md5: md5Hex(initial) });
       await sleep(config.settleMs);
       const timings: PushTiming[] = [];
       for (let i = 0; i < config.changes; i++) {
-        const publish = () => sdkCall(publisher, publishRequest(dataId, `version=${level}-${i}\n`)).then(() => undefined);
+        const publish = () => sdkCall(publisher, configPublishRequest(dataId, `version=${level}-${i}\n`)).then(() => undefined);
         timings.push(await fleet.time({ kind: 'config-changed', dataId }, publish, config.pushTimeoutMs));
       }
       const figures = { listeners: fleet.held, ...summarizeTimings(timings) };
@@ -148,7 +119,8 @@ async function measureServer(target: BenchTarget): Promise<ConfigServerFigures> 
   try {
     const memory = await attempt(errors, 'memory', () => listenedKeyMemory(target, server));
     if (memory) console.log(`    memory per listened key over ${formatNumber(memory.items)}: rss ${memory.rssBytesPerItem} B, heap ${memory.heapBytesPerItem ?? '-'} B`);
-    const query = await attempt(errors, 'query', () => queryRounds(target, server));
+    // Peers get one round: the ratio to the goal is ours.
+    const query = await attempt(errors, 'query', () => queryRounds(target, server, target.key === 'ours' ? config.rounds : 1, config.load));
     const publish = await attempt(errors, 'publish', () => load(target, server, 'ConfigPublish'));
     if (publish) console.log(describeLoad('ConfigPublish', publish));
     const change = (await attempt(errors, 'change', () => changeLevels(server))) ?? [];
@@ -212,7 +184,7 @@ for (const target of targets) servers.push(await measureServer(target));
 console.log('\nthroughput per server CPU-second, and ConfigQuery / HealthCheck on each server');
 console.log(
   textTable(
-    ['server', 'HealthCheck/s', 'ConfigQuery/s', 'query / health', 'query per CPU-s', 'publish/s', 'publish per CPU-s'],
+    ['server', 'HealthCheck/s', 'ConfigQuery/s', 'query / health', 'query per CPU-s', 'query / health per CPU-s', 'publish/s', 'publish per CPU-s'],
     servers.map((s) => {
       const last = s.query?.rounds.at(-1);
       return [
@@ -221,6 +193,7 @@ console.log(
         formatNumber(last?.query.requestsPerSecond),
         formatNumber(s.query?.medianRatio, 2),
         formatNumber(last?.query.perServerCpuSecond),
+        formatNumber(s.query?.medianCpuRatio, 2),
         formatNumber(s.publish?.requestsPerSecond),
         formatNumber(s.publish?.perServerCpuSecond),
       ];

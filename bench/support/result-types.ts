@@ -82,12 +82,22 @@ export interface QueryRound {
   readonly query: LoadFigures;
   /** ConfigQuery / HealthCheck throughput in this round. */
   readonly ratio: number;
+  /** ConfigQuery / HealthCheck requests per server CPU-second in this round (absent in results from before it). */
+  readonly cpuRatio?: number;
+}
+
+/** ConfigQuery against HealthCheck on one server (bench/support/query-rounds.ts). */
+export interface QueryFigures {
+  readonly rounds: readonly QueryRound[];
+  readonly medianRatio: number;
+  /** Absent in results from before it. */
+  readonly medianCpuRatio?: number;
 }
 
 export interface ConfigServerFigures {
   readonly target: TargetKey;
   readonly label: string;
-  readonly query: { readonly rounds: readonly QueryRound[]; readonly medianRatio: number } | null;
+  readonly query: QueryFigures | null;
   readonly publish: LoadFigures | null;
   readonly change: readonly (PushSummary & { readonly listeners: number })[];
   /** Per listened key. */

@@ -9,7 +9,7 @@ import { UnregisterReason } from '../server/connection-manager.js';
 import type { NacosServer } from '../server/nacos-server.js';
 import { configBatchListenHandler } from './handlers/batch-listen.js';
 import { configPublishHandler } from './handlers/publish.js';
-import { configQueryHandler } from './handlers/query.js';
+import { configQueryHandler, configQueryRequestType } from './handlers/query.js';
 import { configRemoveHandler } from './handlers/remove.js';
 import { CONFIG_MODULE, ConfigTypes } from '../protocol/config/index.js';
 import { ListenContext } from './listen-context.js';
@@ -19,7 +19,7 @@ import { ConfigService } from './service.js';
 import { ConfigStoreError } from './errors.js';
 import type { MysqlStoreOptions } from './store/mysql.js';
 import type { ConfigStore } from './store/types.js';
-import { CachedConfigStore, type OutageProbeOptions } from './store/cached.js';
+import { CachedConfigStore, type CopyReadOptions, type OutageProbeOptions } from './store/cached.js';
 import { ConfigSync, configSyncHandler, type ConfigSyncOptions } from './sync/config-sync.js';
 import { CONFIG_SYNC_MODULE, CONFIG_SYNC_TYPES, ConfigChangeClusterSyncRequest } from './sync/messages.js';
 import type { MemberPeers } from '../cluster/member-messages.js';
@@ -31,7 +31,7 @@ export type { ConfigStore, ConfigRecord, HistoryEntry, HistorySummary } from './
 export type { MysqlStoreOptions } from './store/mysql.js';
 export { DEFAULT_NOTIFY_OPTIONS, type NotifyOptions } from './notifier.js';
 export type { ConfigSyncOptions } from './sync/config-sync.js';
-export type { OutageProbeOptions } from './store/cached.js';
+export type { CopyReadOptions, OutageProbeOptions } from './store/cached.js';
 
 export interface ConfigModuleOptions {
   readonly server: NacosServer;
@@ -54,7 +54,7 @@ export interface ConfigModuleOptions {
    * catch-up from the history table. The store is then read through a copy that answers reads
    * while the database is away.
    */
-  readonly shared?: { readonly peers: MemberPeers; readonly sync: ConfigSyncOptions; readonly probe: OutageProbeOptions };
+  readonly shared?: { readonly peers: MemberPeers; readonly sync: ConfigSyncOptions; readonly probe: OutageProbeOptions; readonly reads?: CopyReadOptions };
 }
 
 /** Config attached to a node. */
@@ -65,7 +65,7 @@ export interface ConfigModule {
 }
 
 /** Loads the embedded store's class: better-sqlite3 is an optional dependency, imported only here. */
-export type EmbeddedStoreLoader = () => Promise<{ readonly SqliteConfigStore: new (file: string) => ConfigStore }>;
+export type EmbeddedStoreLoader = () => Promise<{ readonly SqliteConfigStore: new (file: string, options: { readonly holdInMemory: boolean }) => ConfigStore }>;
 
 const loadSqliteStore: EmbeddedStoreLoader = () => import('./store/sqlite.js');
 
@@ -75,7 +75,7 @@ const loadSqliteStore: EmbeddedStoreLoader = () => import('./store/sqlite.js');
  * every call with the reason, logged once here: the node still starts and serves the rest.
  */
 export async function openEmbeddedStore(file: string, logger: Logger, load: EmbeddedStoreLoader = loadSqliteStore): Promise<ConfigStore> {
-  let Store: new (file: string) => ConfigStore;
+  let Store: new (file: string, options: { readonly holdInMemory: boolean }) => ConfigStore;
   try {
     Store = (await load()).SqliteConfigStore;
   } catch (error) {
@@ -87,7 +87,8 @@ export async function openEmbeddedStore(file: string, logger: Logger, load: Embe
     return unavailable(reason, logger);
   }
   try {
-    return new Store(file);
+    // The file is this node's alone: reads are answered from memory after the first.
+    return new Store(file, { holdInMemory: true });
   } catch (error) {
     return unavailable(error instanceof ConfigStoreError ? error : new ConfigStoreError(String(error), { cause: error }), logger);
   }
@@ -117,7 +118,7 @@ function unavailable(reason: ConfigStoreError, logger: Logger): ConfigStore {
  */
 export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   const { server, logger, shared } = options;
-  const cached = shared === undefined ? undefined : new CachedConfigStore(options.store, options.timers, shared.probe);
+  const cached = shared === undefined ? undefined : new CachedConfigStore(options.store, options.timers, shared.probe, shared.reads);
   const store = cached ?? options.store;
   const context = new ListenContext();
   const observe = options.metricsRegistry === undefined ? undefined : registerConfigMetrics(options.metricsRegistry, store, context);
@@ -149,6 +150,7 @@ export function attachConfig(options: ConfigModuleOptions): ConfigModule {
   server.registry.defineRequest(ConfigTypes.CHANGE_NOTIFY, { module: CONFIG_MODULE });
   server.defineResponseType(ConfigTypes.CHANGE_NOTIFY_RESPONSE);
   const module = { module: CONFIG_MODULE };
+  server.defineMessageTypes(configQueryRequestType);
   server.registerHandler(ConfigTypes.QUERY, configQueryHandler(service), module);
   server.registerHandler(ConfigTypes.PUBLISH, configPublishHandler(service), module);
   server.registerHandler(ConfigTypes.REMOVE, configRemoveHandler(service), module);

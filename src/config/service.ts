@@ -6,7 +6,7 @@ import { ABSENT_MD5, groupKey, type ConfigKey } from '../protocol/config/index.j
 import { checkAdvanceInfo, checkContent, checkKey, checkThreeByteUtf8, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
 import type { ListenContext } from './listen-context.js';
 import type { ConfigNotifier } from './notifier.js';
-import type { ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page } from './store/types.js';
+import { NOT_AT_HAND, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page } from './store/types.js';
 
 /** What a caller names a key by, unchecked (wire or HTTP). */
 export interface KeyParams {
@@ -86,9 +86,23 @@ export class ConfigService {
     private readonly options: ConfigServiceOptions,
   ) {}
 
-  /** The stored config, or undefined. */
-  async query(params: KeyParams): Promise<ConfigRecord | undefined> {
-    return this.stored(() => this.store.get(this.checkedKey(params)));
+  /**
+   * The stored config, or undefined. Synchronous when the store has the key at hand (a copy
+   * known current, or the embedded store): a promise per query costs a measurable share of it.
+   */
+  query(params: KeyParams): ConfigRecord | undefined | Promise<ConfigRecord | undefined> {
+    return this.read(this.checkedKey(params));
+  }
+
+  /** From the store's copy when at hand, else from the database. */
+  private read(key: ConfigKey): ConfigRecord | undefined | Promise<ConfigRecord | undefined> {
+    let now: ConfigRecord | undefined | typeof NOT_AT_HAND = NOT_AT_HAND;
+    try {
+      if (this.store.readNow !== undefined) now = this.store.readNow(key);
+    } catch (error) {
+      throw this.failure(error);
+    }
+    return now === NOT_AT_HAND ? this.stored(() => this.store.get(key)) : now;
   }
 
   /**
@@ -157,7 +171,7 @@ export class ConfigService {
     }
     // Every listen is recorded before the first read, so a publish during the reads notifies.
     for (const { key, md5, spelled } of checked) this.context.listen(connectionId, groupKey(key), md5, spelled);
-    const stored = await this.stored(() => Promise.all(checked.map(({ key }) => this.store.get(key))));
+    const stored = await Promise.all(checked.map(({ key }) => this.read(key)));
     // The connection may have closed during the reads, its context cleared already: what was
     // recorded for it here would then stay for good.
     if (!this.options.isConnected(connectionId)) {
@@ -204,17 +218,22 @@ export class ConfigService {
     try {
       return await call();
     } catch (error) {
-      const reference = randomUUID();
-      if (error instanceof ConfigStoreUnavailableError) {
-        this.options.logger.warn({ err: error, reference }, 'config store unavailable');
-        throw new ConfigStoreUnavailableError(`config database unavailable, reference ${reference}`, { cause: error });
-      }
-      if (error instanceof ConfigStoreError) {
-        this.options.logger.error({ err: error, reference }, 'config store error');
-        throw new ConfigStoreError(`config store error, reference ${reference}`, { cause: error });
-      }
-      throw error;
+      throw this.failure(error);
     }
+  }
+
+  /** What a caller is told of a store failure (logged here with its detail); any other error as is. */
+  private failure(error: unknown): unknown {
+    const reference = randomUUID();
+    if (error instanceof ConfigStoreUnavailableError) {
+      this.options.logger.warn({ err: error, reference }, 'config store unavailable');
+      return new ConfigStoreUnavailableError(`config database unavailable, reference ${reference}`, { cause: error });
+    }
+    if (error instanceof ConfigStoreError) {
+      this.options.logger.error({ err: error, reference }, 'config store error');
+      return new ConfigStoreError(`config store error, reference ${reference}`, { cause: error });
+    }
+    return error;
   }
 
   private checkedKey(params: KeyParams): ConfigKey {

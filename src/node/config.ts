@@ -274,8 +274,10 @@ export const NodeConfigSchema = z.strictObject({
       announce: z.boolean().default(true),
       /** On a shared database: an announcement a member has not answered within this is left to its catch-up. */
       announceTimeoutMs: ms.default(3000),
+      /** On a shared database: every read asks the database, not the member's copy (a mixed cluster with Nacos members). */
+      readThrough: z.boolean().default(false),
     })
-    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true, announceTimeoutMs: 3000 }),
+    .default({ maxContentBytes: 10 * 1024 * 1024, notify: { timeoutMs: 3000, retryStepMs: 2000, maxAttempts: 50 }, allowFourByteUtf8: false, catchUpMs: 30_000, announce: true, announceTimeoutMs: 3000, readThrough: false }),
   /** The shared MySQL/MariaDB database with Nacos's schema (docs/config.md#a-cluster-on-mysql). */
   db: DbSchema.optional(),
 }).superRefine((config, context) => {

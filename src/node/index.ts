@@ -173,6 +173,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
             peers: memberPeers,
             sync: { catchUpMs: config.config.catchUpMs, announce: config.config.announce, announceTimeoutMs: config.config.announceTimeoutMs },
             probe: { probeIntervalMs: sharedDb.probeIntervalMs, probeMaxIntervalMs: sharedDb.probeMaxIntervalMs },
+            reads: { readThrough: config.config.readThrough },
           },
   });
   const cluster = new ClusterLoader(server, members, logger, { ...DEFAULT_LOADER_TIMEOUTS, ...config.loaderTimeouts });

@@ -15,6 +15,7 @@ describe('config keys', () => {
   it('group key: parts joined by +, + and % escaped, no tenant part for the public namespace', () => {
     assert.equal(groupKey({ dataId: 'a', group: 'G', tenant: '' }), 'a+G');
     assert.equal(groupKey({ dataId: 'a+b', group: '50%', tenant: 'dev' }), 'a%2Bb+50%25+dev');
+    assert.equal(groupKey({ dataId: 'x', group: 'G', tenant: 'a+%b' }), 'x+G+a%2B%25b', 'each part escaped, the tenant too');
   });
 
   it('accepts Unicode letters, digits and _ - . : and refuses anything else with Nacos messages', () => {

@@ -9,8 +9,9 @@ import { ListenContext } from '../../src/config/listen-context.js';
 import { ConfigNotifier } from '../../src/config/notifier.js';
 import { ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError } from '../../src/config/errors.js';
 import { ConfigService } from '../../src/config/service.js';
+import { CachedConfigStore } from '../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../src/config/store/sqlite.js';
-import type { ConfigRecord } from '../../src/config/store/types.js';
+import { NOT_AT_HAND, type ConfigRecord } from '../../src/config/store/types.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { eventually } from '../support/raw-peer.js';
 
@@ -22,6 +23,10 @@ class GatedStore extends SqliteConfigStore {
 
   release(): void {
     this.open();
+  }
+
+  override readNow(): typeof NOT_AT_HAND {
+    return NOT_AT_HAND;
   }
 
   override async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
@@ -139,15 +144,24 @@ describe('ConfigService batch listen', () => {
     store.get = () => Promise.reject(failure);
     const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: (id) => connected.has(id), serving: () => true, allowFourByteUtf8: false, logger });
 
-    for (const [expected, text] of [
-      [ConfigStoreUnavailableError, 'config database unavailable'],
-      [ConfigStoreError, 'config store error'],
+    // Each failure twice: from a read that waits (get) and from one the store answers at once (readNow).
+    for (const [expected, text, path] of [
+      [ConfigStoreUnavailableError, 'config database unavailable', 'get'],
+      [ConfigStoreError, 'config store error', 'get'],
+      [ConfigStoreError, 'config store error', 'readNow'],
     ] as const) {
-      const error = await service.query({ dataId: 'a', group: 'G' }).then(
-        () => assert.fail('resolved'),
-        (e: unknown) => e,
-      );
-      assert.ok(error instanceof expected, String(error));
+      if (path === 'readNow') {
+        store.readNow = () => {
+          throw failure;
+        };
+      }
+      const error = await Promise.resolve()
+        .then(() => service.query({ dataId: 'a', group: 'G' }))
+        .then(
+          () => assert.fail('resolved'),
+          (e: unknown) => e,
+        );
+      assert.ok(error instanceof expected, `${path}: ${String(error)}`);
       const reference = new RegExp(`^${text}, reference ([0-9a-f-]{36})$`).exec(error.message)?.[1];
       assert.ok(reference !== undefined, error.message);
       assert.ok(!error.message.includes('10.0.0.9') && !error.message.includes('Access denied'));
@@ -157,6 +171,30 @@ describe('ConfigService batch listen', () => {
     }
     await assert.rejects(service.listen('c1', [{ dataId: 'a', group: 'G', md5: '' }], true), (e: unknown) => e instanceof ConfigStoreError && !e.message.includes('10.0.0.9'));
     store.release();
+    await store.close();
+  });
+
+  it('a batch listen on a shared database is answered from the member copy while it is current: no read per key', async () => {
+    const inner = new SqliteConfigStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers(0));
+    const context = new ListenContext();
+    const timers = new ManualTimers(0);
+    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('unused')), isConnected: () => true, drop: () => undefined }, timers);
+    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger: pino({ level: 'silent' }) });
+    await service.publish({ dataId: 'b', group: 'G', content: 'x' });
+    await store.load();
+    let reads = 0;
+    const get = inner.get.bind(inner);
+    inner.get = (key) => {
+      reads++;
+      return get(key);
+    };
+    const changed = await service.listen('c1', keys, true);
+    assert.deepEqual(
+      changed.map((k) => k.dataId),
+      ['b'],
+    );
+    assert.equal(reads, 0, 'the database was not read');
     await store.close();
   });
 });

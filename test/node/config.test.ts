@@ -164,6 +164,8 @@ describe('node config: the shared database', () => {
     });
     assert.equal(parseNodeConfig({}).config.announceTimeoutMs, 3000);
     assert.equal(parseNodeConfig({ config: { announceTimeoutMs: 500 } }).config.announceTimeoutMs, 500);
+    assert.equal(parseNodeConfig({}).config.readThrough, false);
+    assert.equal(parseNodeConfig({ config: { readThrough: true } }).config.readThrough, true);
   });
 
   it('takes parts, which win over the URL', () => {

@@ -1,7 +1,7 @@
 import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
 import type { Timers } from '../../protocol/index.js';
 import { ConfigStoreUnavailableError } from '../errors.js';
-import type { ChangeMark, ChangeSource, ConfigRecord, ConfigStore, HistoryEntry, HistorySummary, Page, PublishInput, PublishResult } from './types.js';
+import { NOT_AT_HAND, type ChangeMark, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page, type PublishInput, type PublishResult } from './types.js';
 
 /** Rows read per page when the whole table is loaded. */
 const LOAD_PAGE = 500;
@@ -18,15 +18,25 @@ export interface OutageProbeOptions {
 
 export const DEFAULT_OUTAGE_PROBE_OPTIONS: OutageProbeOptions = { probeIntervalMs: 1000, probeMaxIntervalMs: 30_000 };
 
+/** How reads use the copy (node config `config.readThrough`, docs/config.md). */
+export interface CopyReadOptions {
+  /** Every read asks the database while it answers, as before reads came from the copy (a mixed cluster, where a Nacos member's change may reach the copy only at a catch-up round). */
+  readonly readThrough: boolean;
+}
+
 /**
- * A member's copy of every config in the shared database, as Nacos keeps its dump: reads go to
- * the database and refresh the copy; while the database cannot be reached, reads are answered
- * from the copy (a key the copy does not hold is absent once the whole table has been loaded) and
- * writes fail with {@link ConfigStoreUnavailableError}. Once a read found the database away, reads
- * are answered from the copy at once (a frozen database would hold each for the driver's timeouts)
- * while one probe at a time, backing off, asks the database until it answers.
- * {@link refresh} re-reads one key for an announcement or a catch-up and says whether its content
- * changed.
+ * A member's copy of every config in the shared database, as Nacos keeps its dump. Reads are
+ * answered from the copy while it is known current ({@link readNow}): the whole table loaded,
+ * and since then every change this member made, was announced or found by a catch-up round
+ * applied, with nothing that could have been missed (a failed re-read or write, the database
+ * found away, an overlapped load) not yet followed by a whole catch-up round ({@link caughtUp}).
+ * Otherwise reads go to the database and refresh the copy. While the database cannot be reached,
+ * reads are answered from the copy (a key the copy does not hold is absent once the whole table
+ * has been loaded) and writes fail with {@link ConfigStoreUnavailableError}. Once a read found the
+ * database away, reads are answered from the copy at once (a frozen database would hold each for
+ * the driver's timeouts) while one probe at a time, backing off, asks the database until it
+ * answers. {@link refresh} re-reads one key for an announcement or a catch-up and says whether its
+ * content changed.
  */
 export class CachedConfigStore implements ConfigStore {
   private readonly records = new Map<string, ConfigRecord>();
@@ -39,11 +49,15 @@ export class CachedConfigStore implements ConfigStore {
   private away: ConfigStoreUnavailableError | undefined;
   private cancelProbe: (() => void) | undefined;
   private closed = false;
+  /** Events after which the copy may miss a change; {@link settled} of them are covered by a catch-up round begun after them. */
+  private doubts = 0;
+  private settled = 0;
 
   constructor(
     private readonly inner: ConfigStore,
     private readonly timers: Timers,
     private readonly probe: OutageProbeOptions = DEFAULT_OUTAGE_PROBE_OPTIONS,
+    private readonly reads: CopyReadOptions = { readThrough: false },
   ) {}
 
   /** Whether the whole table has been loaded: then a key not held is known absent. */
@@ -70,6 +84,8 @@ export class CachedConfigStore implements ConfigStore {
       if (this.records.get(id)?.md5 !== record.md5) changed.push(record);
     }
     for (const [id, record] of this.records) if (!fresh.records.has(id)) changed.push(record);
+    // Writes kept overlapping the reads: a row read before one of them may be older than it.
+    if (fresh.writes !== this.writes) this.doubt();
     this.records.clear();
     for (const [id, record] of fresh.records) this.records.set(id, record);
     this.loaded = true;
@@ -85,12 +101,45 @@ export class CachedConfigStore implements ConfigStore {
   async refresh(key: ConfigKey): Promise<boolean> {
     const id = groupKey(key);
     const version = this.versionOf(id);
-    const record = await this.inner.get(key);
+    let record: ConfigRecord | undefined;
+    try {
+      record = await this.inner.get(key);
+    } catch (error) {
+      this.doubt();
+      throw error;
+    }
     // A publish or refresh of this key finished meanwhile and stored what it read: it told of it.
     if (this.versionOf(id) !== version) return false;
     const before = this.records.get(id)?.md5;
     this.store(id, record);
     return before !== record?.md5;
+  }
+
+  /**
+   * From the copy while it is known current (unless readThrough), or while the database is away
+   * (then as {@link get} answers); otherwise {@link NOT_AT_HAND}.
+   */
+  readNow(key: ConfigKey): ConfigRecord | undefined | typeof NOT_AT_HAND {
+    if (!this.loaded || (this.away === undefined && (this.reads.readThrough || this.settled !== this.doubts))) return NOT_AT_HAND;
+    return this.records.get(groupKey(key));
+  }
+
+  /** Marks the start of a catch-up round: pass what it returns to {@link caughtUp} once the round has read every change. */
+  catchUpBegins(): number {
+    return this.doubts;
+  }
+
+  /**
+   * A catch-up round begun at `mark` read every change the history held: whatever the copy may
+   * have missed before the mark is in it now.
+   */
+  caughtUp(mark: number): void {
+    this.settled = Math.max(this.settled, mark);
+  }
+
+  /** Something the copy may have missed: reads go to the database until the next whole catch-up round. */
+  private doubt(): void {
+    this.doubts++;
   }
 
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
@@ -116,15 +165,23 @@ export class CachedConfigStore implements ConfigStore {
   }
 
   async publish(input: PublishInput): Promise<PublishResult> {
-    const result = await this.inner.publish(input);
+    const result = await this.doubtingFailure(this.inner.publish(input));
     if (result.ok) this.store(groupKey(input.key), result.record);
     return result;
   }
 
   async remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
-    const removed = await this.inner.remove(key, source);
+    const removed = await this.doubtingFailure(this.inner.remove(key, source));
     this.store(groupKey(key), undefined);
     return removed;
+  }
+
+  /** A write that failed may still have committed (a commit whose answer was lost): the copy may miss it. */
+  private doubtingFailure<T>(write: Promise<T>): Promise<T> {
+    return write.catch((error: unknown) => {
+      this.doubt();
+      throw error;
+    });
   }
 
   history(key: ConfigKey, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
@@ -165,6 +222,8 @@ export class CachedConfigStore implements ConfigStore {
   }
 
   private wentAway(error: ConfigStoreUnavailableError): void {
+    // Other members may write while this one cannot read: their announcements here fail too.
+    this.doubt();
     const probing = this.away !== undefined;
     this.away = error;
     if (!probing && !this.closed) this.probeAfter(this.probe.probeIntervalMs);

@@ -2,10 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigStoreError } from '../errors.js';
-import type { ConfigKey } from '../../protocol/config/index.js';
+import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
 import { planPublish, previousInHistory, toChangeMark, toHistorySummary, toRecord, type ChangeRow, type ConfigRow, type HistoryRow } from './rows.js';
 import {
   HistoryOp,
+  NOT_AT_HAND,
   type ChangeMark,
   type ChangeSource,
   type ConfigRecord,
@@ -63,6 +64,16 @@ type SqliteConfigRow = ConfigRow<number>;
 type SqliteHistoryRow = HistoryRow<number>;
 const epochMs = (time: number): number => time;
 
+export interface SqliteStoreOptions {
+  /**
+   * Only this store object writes the file (a node's own embedded store): every config read or
+   * published is then held in memory, replaced by each publish and dropped by each remove once
+   * committed, and read from there. Off where another writer shares the file (tests that play
+   * two members on one file).
+   */
+  readonly holdInMemory?: boolean;
+}
+
 /**
  * The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a publish that
  * resolved survives a SIGKILL or power cut. better-sqlite3 is synchronous: each call commits
@@ -70,12 +81,15 @@ const epochMs = (time: number): number => time;
  */
 export class SqliteConfigStore implements ConfigStore {
   private readonly db: Database.Database;
+  /** With holdInMemory, configs read or published so far, by group key; absent keys are not held (any name may be asked for). */
+  private readonly held: Map<string, ConfigRecord> | undefined;
   private readonly statements;
   private readonly publishTx: (input: PublishInput) => PublishResult;
   private readonly removeTx: (key: ConfigKey, source: ChangeSource & { time: number }) => ConfigRecord | undefined;
 
   /** Opens (creating if needed) the database file; `:memory:` for a throwaway store. */
-  constructor(file: string) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.held = options.holdInMemory === true ? new Map() : undefined;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     try {
       this.db = new Database(file);
@@ -132,18 +146,48 @@ export class SqliteConfigStore implements ConfigStore {
   }
 
   get(key: ConfigKey): Promise<ConfigRecord | undefined> {
-    return this.run(() => {
-      const row = this.statements.get.get(key);
-      return row === undefined ? undefined : toRecord(row, epochMs);
-    });
+    return this.run(() => this.read(key));
+  }
+
+  /** Always at hand: from memory, or a synchronous statement. @throws ConfigStoreError */
+  readNow(key: ConfigKey): ConfigRecord | undefined | typeof NOT_AT_HAND {
+    try {
+      return this.read(key);
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
+
+  private read(key: ConfigKey): ConfigRecord | undefined {
+    if (this.held === undefined) return this.readRow(key);
+    const id = groupKey(key);
+    let record = this.held.get(id);
+    if (record === undefined) {
+      record = this.readRow(key);
+      if (record !== undefined) this.held.set(id, record);
+    }
+    return record;
+  }
+
+  private readRow(key: ConfigKey): ConfigRecord | undefined {
+    const row = this.statements.get.get(key);
+    return row === undefined ? undefined : toRecord(row, epochMs);
   }
 
   publish(input: PublishInput): Promise<PublishResult> {
-    return this.run(() => this.publishTx(input));
+    return this.run(() => {
+      const result = this.publishTx(input);
+      if (result.ok) this.held?.set(groupKey(input.key), result.record);
+      return result;
+    });
   }
 
   remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
-    return this.run(() => this.removeTx(key, source));
+    return this.run(() => {
+      const removed = this.removeTx(key, source);
+      this.held?.delete(groupKey(key));
+      return removed;
+    });
   }
 
   history(key: ConfigKey, page: { readonly offset: number; readonly limit: number }): Promise<Page<HistorySummary>> {
@@ -206,7 +250,11 @@ export class SqliteConfigStore implements ConfigStore {
     try {
       return Promise.resolve(fn());
     } catch (error) {
-      return Promise.reject(error instanceof ConfigStoreError ? error : new ConfigStoreError(`config store: ${(error as Error).message}`, { cause: error }));
+      return Promise.reject(storeError(error));
     }
   }
+}
+
+function storeError(error: unknown): ConfigStoreError {
+  return error instanceof ConfigStoreError ? error : new ConfigStoreError(`config store: ${(error as Error).message}`, { cause: error });
 }

@@ -71,12 +71,21 @@ export interface Page<T> {
   readonly items: readonly T[];
 }
 
+/** {@link ConfigStore.readNow}'s answer when only a read that waits ({@link ConfigStore.get}) can tell. */
+export const NOT_AT_HAND: unique symbol = Symbol('config not at hand');
+
 /**
  * Where configs live. Every method commits before it resolves: a resolved publish is kept.
  * Async so a shared database (MySQL, the next issue) fits behind it.
  */
 export interface ConfigStore {
   get(key: ConfigKey): Promise<ConfigRecord | undefined>;
+  /**
+   * The key's config, or undefined when absent, if the store can tell without waiting (from a
+   * copy it knows current, or a synchronous database); else {@link NOT_AT_HAND}. A store without
+   * it is always read with {@link get}.
+   */
+  readNow?(key: ConfigKey): ConfigRecord | undefined | typeof NOT_AT_HAND;
   /** Inserts or updates, with a history row, in one transaction. */
   publish(input: PublishInput): Promise<PublishResult>;
   /** Deletes with a history row; resolves with what was deleted, undefined if nothing was there. */

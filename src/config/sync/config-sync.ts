@@ -100,9 +100,11 @@ export class ConfigSync {
   }
 
   private async runRound(): Promise<void> {
+    const mark = this.store.catchUpBegins();
     try {
       if (this.cursor === undefined) await this.loadAll();
       else await this.readChanges(this.cursor);
+      this.store.caughtUp(mark);
     } catch (error) {
       this.logger.warn({ err: error }, 'config catch-up failed: trying again at the next round');
     }

@@ -39,13 +39,14 @@ export function md5Hex(content: string): string {
 
 /** Nacos's group key (`GroupKey2.getKey`): parts URL-encoded, joined by `+`, no tenant part when public. */
 export function groupKey(key: ConfigKey): string {
-  const parts = [encodePart(key.dataId), encodePart(key.group)];
-  if (key.tenant !== '') parts.push(encodePart(key.tenant));
-  return parts.join('+');
+  const dataAndGroup = `${encodePart(key.dataId)}+${encodePart(key.group)}`;
+  return key.tenant === '' ? dataAndGroup : `${dataAndGroup}+${encodePart(key.tenant)}`;
 }
 
 // GroupKey2 escapes only '+' and '%', which is all a '+'-joined key needs to stay unambiguous.
+// Built on every config read: a part with neither is returned as it is, without two replaces.
 function encodePart(part: string): string {
+  if (!part.includes('%') && !part.includes('+')) return part;
   return part.replace(/%/g, '%25').replace(/\+/g, '%2B');
 }
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
-import type { ConfigRecord, PublishInput, PublishResult } from '../../../src/config/store/types.js';
+import { NOT_AT_HAND, type ConfigRecord, type PublishInput, type PublishResult } from '../../../src/config/store/types.js';
 import type { ConfigKey } from '../../../src/protocol/config/index.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 
@@ -25,6 +25,11 @@ class FlakyStore extends SqliteConfigStore {
 
   override async publish(input: PublishInput): Promise<PublishResult> {
     if (this.down) throw new ConfigStoreUnavailableError('away');
+    return super.publish(input);
+  }
+
+  /** Published through this store object, past the copy: another member's publish. */
+  publishElsewhere(input: PublishInput): Promise<PublishResult> {
     return super.publish(input);
   }
 
@@ -133,5 +138,81 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     await timers.advance(10_000);
     assert.equal(inner.probes, 4, 'no probe once it answered');
     await store.close();
+  });
+
+  describe('readNow: answered from the copy only while it is known current', () => {
+    const content = (found: ConfigRecord | undefined | typeof NOT_AT_HAND): string | undefined | typeof NOT_AT_HAND =>
+      found === undefined || found === NOT_AT_HAND ? found : found.content;
+
+    it("not before the whole table was loaded; then from the copy, with this member's publishes and removes, without the database", async () => {
+      const inner = new FlakyStore(':memory:');
+      const store = new CachedConfigStore(inner, new ManualTimers());
+      await store.publish({ key, content: 'v1', time: 1000 });
+      assert.equal(store.readNow(key), NOT_AT_HAND, 'not loaded: the copy may miss keys');
+      await store.load();
+      const gets = inner.gets;
+      assert.equal(content(store.readNow(key)), 'v1');
+      assert.equal(store.readNow(other), undefined, 'loaded: a key not held is absent');
+      await store.publish({ key, content: 'v2', time: 2000 });
+      assert.equal(content(store.readNow(key)), 'v2');
+      await store.remove(key, { time: 3000 });
+      assert.equal(store.readNow(key), undefined);
+      assert.equal(inner.gets, gets, 'the database was not read');
+      await inner.close();
+    });
+
+    it('with readThrough, every read asks the database while it answers; while it is away, the copy answers', async () => {
+      const inner = new FlakyStore(':memory:');
+      const store = new CachedConfigStore(inner, new ManualTimers(), undefined, { readThrough: true });
+      await store.publish({ key, content: 'v1', time: 1000 });
+      await store.load();
+      assert.equal(store.readNow(key), NOT_AT_HAND);
+      await inner.publishElsewhere({ key, content: 'v2', time: 2000 });
+      assert.equal((await store.get(key))?.content, 'v2', 'the database, at once');
+      inner.down = true;
+      assert.equal((await store.get(key))?.content, 'v2');
+      assert.equal(content(store.readNow(key)), 'v2', 'away: the copy');
+      await store.close();
+    });
+
+    it('a failed re-read (an announcement not applied) sends reads to the database until a catch-up round begun after it ends', async () => {
+      const inner = new FlakyStore(':memory:');
+      const store = new CachedConfigStore(inner, new ManualTimers());
+      await store.publish({ key, content: 'v1', time: 1000 });
+      await store.load();
+      const before = store.catchUpBegins();
+      await inner.publishElsewhere({ key, content: 'v2', time: 2000 });
+      inner.down = true;
+      await assert.rejects(store.refresh(key), ConfigStoreUnavailableError);
+      inner.down = false;
+      assert.equal(store.readNow(key), NOT_AT_HAND, 'the copy may miss the announced change');
+      assert.equal((await store.get(key))?.content, 'v2', 'the database answers');
+      store.caughtUp(before);
+      assert.equal(store.readNow(key), NOT_AT_HAND, 'a round begun before the failure does not cover it');
+      const mark = store.catchUpBegins();
+      await store.refresh(key);
+      store.caughtUp(mark);
+      assert.equal(content(store.readNow(key)), 'v2', 'current again');
+      await inner.close();
+    });
+
+    it('a write that failed (it may have committed) or the database found away ends the copy being current; while away, reads answer from it', async () => {
+      const inner = new FlakyStore(':memory:');
+      const timers = new ManualTimers();
+      const store = new CachedConfigStore(inner, timers, { probeIntervalMs: 1000, probeMaxIntervalMs: 1000 });
+      await store.publish({ key, content: 'v1', time: 1000 });
+      await store.load();
+      inner.down = true;
+      await assert.rejects(store.publish({ key, content: 'v2', time: 2000 }), ConfigStoreUnavailableError);
+      assert.equal(store.readNow(key), NOT_AT_HAND);
+      assert.equal((await store.get(key))?.content, 'v1', 'the read finds the database away: the copy answers');
+      assert.equal(content(store.readNow(key)), 'v1', 'away: from the copy at once');
+      inner.down = false;
+      await timers.advance(1000);
+      assert.equal(store.readNow(key), NOT_AT_HAND, 'back: the database until a catch-up round');
+      store.caughtUp(store.catchUpBegins());
+      assert.equal(content(store.readNow(key)), 'v1');
+      await store.close();
+    });
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
+import { NOT_AT_HAND } from '../../../src/config/store/types.js';
 import { storeContract } from './store-contract.js';
 
 const key = { dataId: 'app.yaml', group: 'DEFAULT_GROUP', tenant: '' };
@@ -18,6 +19,30 @@ describe('SqliteConfigStore', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   storeContract((name) => Promise.resolve(new SqliteConfigStore(join(dir, `${name}.db`))));
+
+  describe("holding configs in memory (a node's own file)", () => {
+    storeContract((name) => Promise.resolve(new SqliteConfigStore(join(dir, `held-${name}.db`), { holdInMemory: true })));
+
+    it('readNow answers at once what the last publish stored, the same record each time, and absent after a remove', async () => {
+      const store = new SqliteConfigStore(join(dir, 'held-now.db'), { holdInMemory: true });
+      assert.equal(store.readNow(key), undefined);
+      await store.publish({ key, content: 'v1', time: 1000 });
+      const first = store.readNow(key);
+      assert.equal(first !== undefined && first !== NOT_AT_HAND ? first.content : first, 'v1');
+      assert.equal(store.readNow(key), first, 'held: the same record (its answer is encoded once)');
+      assert.equal(await store.get(key), first);
+      const cas = await store.publish({ key, content: 'v2', casMd5: 'not-the-md5', time: 2000 });
+      assert.equal(cas.ok, false);
+      assert.equal(store.readNow(key), first, 'a refused publish changes nothing held');
+      await store.publish({ key, content: 'v2', time: 3000 });
+      const second = store.readNow(key);
+      assert.equal(second !== undefined && second !== NOT_AT_HAND ? second.content : second, 'v2');
+      await store.remove(key, { time: 4000 });
+      assert.equal(store.readNow(key), undefined);
+      assert.equal(await store.get(key), undefined);
+      await store.close();
+    });
+  });
 
   // The timeout is a hang guard for a child that never starts publishing.
   it('keeps every acknowledged publish when its process is SIGKILLed mid-stream', { timeout: 120_000 }, async (t) => {

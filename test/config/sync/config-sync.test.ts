@@ -12,7 +12,7 @@ import type { MemberPeers } from '../../../src/cluster/member-messages.js';
 import type { ConfigKey } from '../../../src/protocol/config/index.js';
 import { ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { UnavailableConfigStore } from '../../../src/config/store/unavailable.js';
-import type { ChangeMark, ConfigRecord, ConfigStore } from '../../../src/config/store/types.js';
+import { NOT_AT_HAND, type ChangeMark, type ConfigRecord, type ConfigStore } from '../../../src/config/store/types.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 
 const key = { dataId: 'app.yaml', group: 'G', tenant: '' };
@@ -79,6 +79,30 @@ describe('ConfigSync: catch-up from the history table', () => {
     await timers.advance(1000);
     await sync.catchUp();
     assert.deepEqual(told, ['app.yaml']);
+    await sync.close();
+    await elsewhere.close();
+    await here.close();
+  });
+
+  it("reads here answer from the copy once a round loaded it: another member's publish shows once announced, or at the next round", async () => {
+    const { elsewhere, here, timers, sync } = members('reads');
+    await elsewhere.publish({ key, content: 'v0', time: 1000 });
+    assert.equal(here.readNow(key), NOT_AT_HAND, 'before the first round: the database');
+    sync.start();
+    await sync.catchUp();
+    const contentHere = () => {
+      const found = here.readNow(key);
+      return found === undefined || found === NOT_AT_HAND ? found : found.content;
+    };
+    assert.equal(contentHere(), 'v0');
+    await elsewhere.publish({ key, content: 'v1', time: 2000 });
+    assert.equal(contentHere(), 'v0', 'not yet told: the previous content, as a Nacos member reads its dump');
+    await sync.announced(key);
+    assert.equal(contentHere(), 'v1', 'announced');
+    await elsewhere.publish({ key, content: 'v2', time: 3000 });
+    await timers.advance(1000);
+    await sync.catchUp();
+    assert.equal(contentHere(), 'v2', 'no announcement came: the round read it');
     await sync.close();
     await elsewhere.close();
     await here.close();
