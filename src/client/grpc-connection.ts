@@ -80,18 +80,33 @@ export class GrpcConnection implements ClientConnection {
     const bytes = encodePayload(message, { clientIp: this.options.clientIp, registry: this.options.registry });
     this.inFlight++;
     return new Promise<ResponseMessage>((resolve, reject) => {
-      this.client.makeUnaryRequest(
+      let settled = false;
+      // No gRPC deadline (Java sends none either): grpc-js would end the call from a timer, and a
+      // process that stalled (its own work, or a busy machine) runs its due timers before it reads
+      // its sockets, so an answer already there would count as a timeout, and a health check as a
+      // dead server. The timeout waits one turn of I/O, which reads what has arrived.
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          call.cancel();
+          reject(new RequestTimeoutError(`${message.type} timed out after ${timeoutMs} ms`));
+        });
+      }, timeoutMs);
+      const call = this.client.makeUnaryRequest(
         GrpcPaths.REQUEST,
         identity,
         identity,
         Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         new grpc.Metadata(),
-        { deadline: Date.now() + timeoutMs },
         (error, reply) => {
           this.callDone();
+          clearTimeout(timer);
+          // Cancelled by its timeout, or answered first (the timeout's turn then finds it settled).
+          if (settled) return;
+          settled = true;
           if (error) {
-            if (error.code === grpc.status.DEADLINE_EXCEEDED) reject(new RequestTimeoutError(`${message.type} timed out after ${timeoutMs} ms`));
-            else reject(new NacosRemoteError('TRANSPORT_ERROR', ErrorCode.SERVER_ERROR, `${message.type} failed: ${error.details || error.message}`, { cause: error }));
+            reject(new NacosRemoteError('TRANSPORT_ERROR', ErrorCode.SERVER_ERROR, `${message.type} failed: ${error.details || error.message}`, { cause: error }));
             return;
           }
           try {

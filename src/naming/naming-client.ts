@@ -62,17 +62,18 @@ export class NamingClient {
   }
 
   /**
-   * Drops the service's instances that `matches` picks; true when any went. The revision stays:
+   * Drops the service's instances that `matches` picks and answers them. The revision stays:
    * a synced copy must keep its owner's (the owner's client is bumped by {@link touch}).
    */
-  dropInstances(key: string, matches: (instance: PublishedInstance) => boolean): boolean {
+  dropInstances(key: string, matches: (instance: PublishedInstance) => boolean): PublishedInstance[] {
     const publication = this.publications.get(key);
-    if (publication === undefined) return false;
+    if (publication === undefined) return [];
+    const dropped = publication.instances.filter(matches);
+    if (dropped.length === 0) return [];
     const kept = publication.instances.filter((instance) => !matches(instance));
-    if (kept.length === publication.instances.length) return false;
     if (kept.length === 0) this.publications.delete(key);
     else this.publications.set(key, { service: publication.service, instances: kept });
-    return true;
+    return dropped;
   }
 
   get publishesNothing(): boolean {

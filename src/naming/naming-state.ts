@@ -4,6 +4,7 @@ import { ClientServiceIndex } from './client-index.js';
 import {
   selectServiceInfo,
   serviceKey,
+  toInstanceJson,
   type InstanceSelection,
   type PublishedInstance,
   type ServiceInfoJson,
@@ -58,9 +59,17 @@ function* slotsOf(client: NamingClient): Generator<string> {
   }
 }
 
-/** A service's visible instances, in an order-free form: equal when a push would show the same. */
-function visibleForm(snapshot: ServiceSnapshot): string {
-  return snapshot.hosts.map((host) => JSON.stringify(host)).sort().join('\n');
+/**
+ * Whether two lists of a service's instances list the same hosts, as ServiceStorage tells hosts
+ * apart (equal ones are listed once): a change that takes the one out and puts the other in shows
+ * subscribers the same list. Only those instances are compared, not the whole service, so an
+ * adoption costs the same in a service of 3 instances or of 3,000.
+ */
+function sameHosts(service: ServiceName, added: readonly PublishedInstance[], removed: readonly PublishedInstance[]): boolean {
+  const hosts = (instances: readonly PublishedInstance[]) => new Set(instances.map((instance) => JSON.stringify(toInstanceJson(service, instance))));
+  const put = hosts(added);
+  const taken = hosts(removed);
+  return put.size === taken.size && [...put].every((host) => taken.has(host));
 }
 
 /** A page of a namespace's service names, as ServiceListRequest and the v2 open API answer. */
@@ -85,6 +94,8 @@ export class NamingState {
   private readonly listeners = new Set<NamingChangeListener>();
   /** Held clients by the slots of their instances (see {@link instanceSlot}). */
   private readonly heldSlots = new Map<string, Set<string>>();
+  /** Live clients by the slots of their instances: a client newly held finds its live twins here, not by reading every publisher. */
+  private readonly liveSlots = new Map<string, Set<string>>();
   /** The scheduled ends of holds (ours and synced clients'), by client id: cancels them. */
   private readonly holdTimers = new Map<string, () => void>();
 
@@ -117,7 +128,11 @@ export class NamingState {
   /** Removes whatever the client publishes for the service; nothing when it publishes nothing. */
   deregister(clientId: string, service: ServiceName): void {
     const client = this.clients.get(clientId);
-    if (client === undefined || !this.isLocal(client) || !client.unpublish(service, this.now())) return;
+    if (client === undefined || !this.isLocal(client)) return;
+    this.unindexSlots(client);
+    const unpublished = client.unpublish(service, this.now());
+    this.indexSlots(client);
+    if (!unpublished) return;
     this.index.removePublisher(service, clientId);
     this.changed(service);
     for (const listener of this.listeners) listener.localClientChanged?.(clientId);
@@ -264,9 +279,10 @@ export class NamingState {
 
   /** Holds a copy of another member's client for `forMs`; a live client's twin instances adopt it at once. */
   private holdRemote(client: NamingClient, forMs: number, cause: HoldCause): void {
+    this.unindexSlots(client);
     client.heldUntil = this.now() + forMs;
     client.holdCause = cause;
-    this.indexHeld(client);
+    this.indexSlots(client);
     this.scheduleHoldEnd(client.id, forMs);
     this.adoptByLive(client);
   }
@@ -322,39 +338,39 @@ export class NamingState {
   }
 
   private publish(clientId: string, service: ServiceName, instances: readonly PublishedInstance[]): void {
-    const before = this.hasHeldTwin(service, instances, clientId) ? visibleForm(this.storage.get(service)) : undefined;
-    this.client(clientId).publish(service, instances, this.now());
+    const client = this.client(clientId);
+    const replaced = client.publication(serviceKey(service))?.instances ?? [];
+    this.unindexSlots(client);
+    client.publish(service, instances, this.now());
+    this.indexSlots(client);
     this.index.addPublisher(service, clientId);
-    if (before !== undefined) this.adoptHeld(service, instances, clientId);
-    this.changedUnlessSame(service, before);
+    const adopted = this.adoptHeld(service, instances, clientId);
+    if (adopted.length === 0) this.changed(service);
+    else this.changedUnlessSameHosts(service, instances, [...replaced, ...adopted]);
     for (const listener of this.listeners) listener.localClientChanged?.(clientId);
-  }
-
-  /** Whether a held client other than `adopterId` publishes one of the instances' slots in the service. */
-  private hasHeldTwin(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): boolean {
-    const key = serviceKey(service);
-    return instances.some((instance) => [...(this.heldSlots.get(instanceSlot(key, instance)) ?? [])].some((id) => id !== adopterId));
   }
 
   /**
    * Takes the instances' slots out of the held clients that publish them in the service (the
    * adopter publishes them now). A held client of ours left with nothing is released, one with
    * less is synced again; a held copy of another member's client changes here only: its owner
-   * does the same when the adopter's data reaches it.
+   * does the same when the adopter's data reaches it. Answers the instances the held clients dropped.
    */
-  private adoptHeld(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): void {
+  private adoptHeld(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): PublishedInstance[] {
+    if (this.heldSlots.size === 0) return [];
     const key = serviceKey(service);
     const slots = new Set(instances.map((instance) => instanceSlot(key, instance)));
     const holders = new Set<string>();
     for (const slot of slots) for (const id of this.heldSlots.get(slot) ?? []) if (id !== adopterId) holders.add(id);
+    const dropped: PublishedInstance[] = [];
     for (const id of holders) {
       const held = this.clients.get(id);
       if (held === undefined) continue;
-      this.unindexHeld(held);
-      held.dropInstances(key, (instance) => slots.has(instanceSlot(key, instance)));
+      this.unindexSlots(held);
+      dropped.push(...held.dropInstances(key, (instance) => slots.has(instanceSlot(key, instance))));
       if (held.publication(key) === undefined) this.index.removePublisher(service, id);
       if (!held.publishesNothing) {
-        this.indexHeld(held);
+        this.indexSlots(held);
         if (this.isLocal(held)) {
           held.touch(this.now());
           for (const listener of this.listeners) listener.localClientChanged?.(id);
@@ -365,14 +381,16 @@ export class NamingState {
       this.cancelHoldEnd(id);
       if (this.isLocal(held)) for (const listener of this.listeners) listener.localClientReleased?.(id);
     }
+    return dropped;
   }
 
   /** Holds a moved connection's instances for the grace, for a register anywhere to adopt. */
   private holdLocal(client: NamingClient): void {
     const now = this.now();
     for (const { service } of client.allSubscriptions()) this.index.removeSubscriber(service, client.id);
+    this.unindexSlots(client);
     client.hold(now + this.hold.moveGraceMs, now);
-    this.indexHeld(client);
+    this.indexSlots(client);
     this.scheduleHoldEnd(client.id, this.hold.moveGraceMs);
     // The same instance may be registered already (a client that connects before it closes the old connection).
     this.adoptByLive(client);
@@ -409,44 +427,41 @@ export class NamingState {
   private adoptByLive(held: NamingClient): void {
     for (const { service, instances } of [...held.allPublications()]) {
       const key = serviceKey(service);
-      const heldHere = new Set(instances.map((instance) => instanceSlot(key, instance)));
       const twins: PublishedInstance[] = [];
-      for (const publisherId of this.index.publishersOf(key)) {
-        const live = this.clients.get(publisherId);
-        if (live === undefined || live.heldUntil !== undefined) continue;
-        for (const instance of live.publication(key)?.instances ?? []) if (heldHere.has(instanceSlot(key, instance))) twins.push(instance);
+      for (const slot of new Set(instances.map((instance) => instanceSlot(key, instance)))) {
+        for (const liveId of this.liveSlots.get(slot) ?? []) {
+          for (const instance of this.clients.get(liveId)?.publication(key)?.instances ?? []) if (instanceSlot(key, instance) === slot) twins.push(instance);
+        }
       }
       if (twins.length === 0) continue;
-      const before = visibleForm(this.storage.get(service));
-      this.adoptHeld(service, twins);
-      this.changedUnlessSame(service, before);
+      // The twins stay listed: subscribers see a change only if the held instances differ from them.
+      this.changedUnlessSameHosts(service, twins, this.adoptHeld(service, twins));
     }
   }
 
-  private indexHeld(client: NamingClient): void {
+  /** Puts the client's slots in the index of its kind (held or live); every change of its instances or of its hold is framed by unindexSlots and this. */
+  private indexSlots(client: NamingClient): void {
+    const index = client.heldUntil === undefined ? this.liveSlots : this.heldSlots;
     for (const slot of slotsOf(client)) {
-      let ids = this.heldSlots.get(slot);
-      if (ids === undefined) this.heldSlots.set(slot, (ids = new Set()));
+      let ids = index.get(slot);
+      if (ids === undefined) index.set(slot, (ids = new Set()));
       ids.add(client.id);
     }
   }
 
-  private unindexHeld(client: NamingClient): void {
+  private unindexSlots(client: NamingClient): void {
+    const index = client.heldUntil === undefined ? this.liveSlots : this.heldSlots;
     for (const slot of slotsOf(client)) {
-      const ids = this.heldSlots.get(slot);
+      const ids = index.get(slot);
       ids?.delete(client.id);
-      if (ids?.size === 0) this.heldSlots.delete(slot);
+      if (ids?.size === 0) index.delete(slot);
     }
   }
 
-  /** The service's publishers changed; subscribers are told unless what they see is `before` again. */
-  private changedUnlessSame(service: ServiceName, before: string | undefined): void {
-    if (before === undefined) {
-      this.changed(service);
-      return;
-    }
-    this.storage.changed(service);
-    if (visibleForm(this.storage.get(service)) !== before) for (const listener of this.listeners) listener.serviceChanged?.(service);
+  /** `added` went into the service's instances and `removed` out: subscribers are told unless both list the same hosts. */
+  private changedUnlessSameHosts(service: ServiceName, added: readonly PublishedInstance[], removed: readonly PublishedInstance[]): void {
+    if (sameHosts(service, added, removed)) this.storage.changed(service);
+    else this.changed(service);
   }
 
   /** This member's client by that id, created on first use. */
@@ -467,7 +482,7 @@ export class NamingState {
   /** Takes a client out of the maps and the index; each service it published changes. */
   private remove(client: NamingClient): void {
     this.clients.delete(client.id);
-    if (client.heldUntil !== undefined) this.unindexHeld(client);
+    this.unindexSlots(client);
     this.cancelHoldEnd(client.id);
     for (const { service } of client.allSubscriptions()) this.index.removeSubscriber(service, client.id);
     for (const { service } of client.allPublications()) {
@@ -486,29 +501,21 @@ export class NamingState {
     const next = new NamingClient(data.clientId, ownerMemberId, now);
     for (const { service, instances } of data.publications) next.publish(service, instances, now);
     next.revision = data.revision;
-    const adopting = new Map<string, string>();
-    if (data.heldForMs === undefined) {
-      for (const { service, instances } of data.publications) {
-        if (this.hasHeldTwin(service, instances, next.id)) adopting.set(serviceKey(service), visibleForm(this.storage.get(service)));
-      }
-    }
-    if (held?.heldUntil !== undefined) this.unindexHeld(held);
+    if (held !== undefined) this.unindexSlots(held);
     this.clients.set(next.id, next);
+    this.indexSlots(next);
     const touched = new Map<string, ServiceName>();
     for (const { service } of held?.allPublications() ?? []) touched.set(serviceKey(service), service);
     for (const { service } of data.publications) touched.set(serviceKey(service), service);
     for (const [key, service] of touched) {
-      const before = held?.publication(key);
-      const after = next.publication(key);
+      const before = held?.publication(key)?.instances;
+      const after = next.publication(key)?.instances;
       if (after === undefined) this.index.removePublisher(service, next.id);
       else this.index.addPublisher(service, next.id);
-      const visibleBefore = adopting.get(key);
-      if (visibleBefore !== undefined && after !== undefined) {
-        this.adoptHeld(service, after.instances, next.id);
-        this.changedUnlessSame(service, visibleBefore);
-      } else if (JSON.stringify(before?.instances) !== JSON.stringify(after?.instances)) {
-        this.changed(service);
-      }
+      // Held data adopts nothing: it is what a register adopts.
+      const adopted = data.heldForMs === undefined && after !== undefined ? this.adoptHeld(service, after, next.id) : [];
+      if (adopted.length > 0) this.changedUnlessSameHosts(service, after ?? [], [...(before ?? []), ...adopted]);
+      else if (JSON.stringify(before) !== JSON.stringify(after)) this.changed(service);
     }
     if (data.heldForMs !== undefined) this.holdRemote(next, data.heldForMs, 'moved');
     else this.cancelHoldEnd(next.id);
