@@ -332,6 +332,8 @@ export class NamingState {
 
   /** Whether a held client other than `adopterId` publishes one of the instances' slots in the service. */
   private hasHeldTwin(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): boolean {
+    // Most registers find nothing held: no slot keys are built for them.
+    if (this.heldSlots.size === 0) return false;
     const key = serviceKey(service);
     return instances.some((instance) => [...(this.heldSlots.get(instanceSlot(key, instance)) ?? [])].some((id) => id !== adopterId));
   }
@@ -343,6 +345,7 @@ export class NamingState {
    * does the same when the adopter's data reaches it.
    */
   private adoptHeld(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): void {
+    if (this.heldSlots.size === 0) return;
     const key = serviceKey(service);
     const slots = new Set(instances.map((instance) => instanceSlot(key, instance)));
     const holders = new Set<string>();
