@@ -43,7 +43,7 @@ interface Member {
  * Members linked in memory: a member's requests reach the other's sync handlers through the codec
  * while the link is up; a link that is down fails at once, as a disconnected cluster client does.
  */
-function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
+function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS, moveGraceMs = 0) {
   const timers = new ManualTimers();
   const members = new Map<string, Member>();
   const down = new Set<string>();
@@ -73,7 +73,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
   });
 
   const start = (id: string): Member => {
-    const state = new NamingState(id, () => timers.now());
+    const state = new NamingState(id, () => timers.now(), { moveGraceMs, timers });
     const changed: string[] = [];
     state.addListener({ serviceChanged: (s) => changed.push(s.name) });
     upListeners.delete(id);
@@ -281,6 +281,45 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     assert.deepEqual(c.endpoints('b'), [], 'the delete of a2, queued while a1 was in flight, was sent before close returned');
     await c.close();
     assert.equal(c.timers.pendingCount, 0);
+  });
+});
+
+describe('NamingSync: a drained member hands its moving clients over (injected clock)', () => {
+  it('its close sends their holds: the others list them after it is gone, a redo adopts without a push, and the rest go when the grace runs out', async () => {
+    const GRACE_MS = 10_000;
+    const c = cluster(['a', 'b', 'c'], OPTIONS, GRACE_MS);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    a.state.register('a2', orders, instance('10.0.0.2'));
+    await c.timers.advance(50);
+    const [b, cc] = [c.member('b'), c.member('c')];
+    b.changed.length = 0;
+    cc.changed.length = 0;
+    // The drain: both connections acknowledged their reset and closed (moved), and the member closes at once, within the debounce.
+    a.state.release('a1', 'moved');
+    a.state.release('a2', 'moved');
+    await a.sync.close();
+    c.setLink('a', 'b', false);
+    c.setLink('a', 'c', false);
+    // Its links go down as it exits: a hold already under way is not started again.
+    b.state.holdMemberClients('a');
+    cc.state.holdMemberClients('a');
+    assert.deepEqual([b.state.stats().held, cc.state.stats().held], [2, 2], 'both held on the members that stay');
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.2']);
+    // a1's client redoes its register on b: adopted there, and on c when b's data arrives.
+    await c.timers.advance(1000);
+    b.state.register('b1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual([b.changed, cc.changed], [[], []], 'no push for the moves so far');
+    assert.deepEqual([b.state.stats().held, cc.state.stats().held], [1, 1], 'a2 still held');
+    // Nobody adopts a2: it goes on each member at the end of the grace a gave, with one push there.
+    await c.timers.advance(GRACE_MS - 1000 - 50 - 1);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], 'listed until the grace ends');
+    await c.timers.advance(1);
+    assert.deepEqual([c.endpoints('b'), c.endpoints('c')], [['10.0.0.1'], ['10.0.0.1']]);
+    assert.deepEqual([b.changed, cc.changed], [['orders'], ['orders']]);
+    assert.deepEqual([b.state.stats().held, cc.state.stats().held], [0, 0]);
+    await c.close();
   });
 });
 
