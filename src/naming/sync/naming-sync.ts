@@ -111,9 +111,14 @@ export class NamingSync implements NamingChangeListener {
     this.markDirty(clientId);
   }
 
-  /** A member asked for our snapshot (its link to us came up); ignored from a member not listed here. */
+  /**
+   * A member asked for our snapshot (its link to us came up); ignored from a member not listed here.
+   * The ask shows the member is up: our link to it, likely still backing off after it restarted,
+   * reconnects at once, so the snapshot reaches it while it is still waiting for it (StartupLoad).
+   */
   snapshotAsked(member: string): void {
     if (this.closed || !this.peers.others().includes(member)) return;
+    this.peers.heardFrom?.(member);
     this.outbox(member).snapshotDue = true;
     void this.flush(member);
   }

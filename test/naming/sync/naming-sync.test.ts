@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ClusterMembers } from '../../../src/cluster/cluster-members.js';
+import { parseMembersOption } from '../../../src/cluster/members.js';
 import type { PublishedInstance, ServiceName } from '../../../src/naming/model.js';
 import { NamingState } from '../../../src/naming/naming-state.js';
 import { namingSyncHandlers } from '../../../src/naming/sync/handlers.js';
-import { NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
+import { NAMING_SYNC_TYPES, NamingSnapshotAskRequest } from '../../../src/naming/sync/messages.js';
 import { NamingSync, type NamingSyncOptions, type SyncPeers } from '../../../src/naming/sync/naming-sync.js';
+import { StartupLoad } from '../../../src/naming/sync/startup-load.js';
 import {
   decodePayload,
   encodePayload,
@@ -15,6 +18,7 @@ import {
   type ResponseMessage,
 } from '../../../src/protocol/index.js';
 import type { RequestMeta } from '../../../src/server/handlers/index.js';
+import { FakeNetwork } from '../../support/fake-client-connection.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { testLogger } from '../../support/server.js';
 
@@ -208,6 +212,66 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
     await c.timers.advance(4000);
     assert.deepEqual(c.endpoints('b'), ['10.0.0.2']);
     await c.close();
+  });
+});
+
+describe('NamingSync over cluster clients: a restarted member asks for snapshots (injected clock)', () => {
+  it("regression: the asked member's link to it was still backing off, so it answered its first subscribers with its own part only", async () => {
+    const A = '10.0.0.1:8848';
+    const R = '10.0.0.2:8848';
+    const timers = new ManualTimers();
+    const net = new FakeNetwork(timers, [R]);
+    // Member R's cluster port: its sync handlers, on a state (and a start-up wait) its restart replaces.
+    const startMemberR = () => {
+      const state = new NamingState(R, () => timers.now(), { moveGraceMs: 0, timers });
+      const startup = new StartupLoad([A], timers, 2000);
+      const handlers = namingSyncHandlers(state, { self: R, others: () => [A] }, () => undefined, (member) => startup.snapshotReceived(member));
+      const listed = () => state.query(orders, { healthyOnly: false }).hosts.map((h) => h.ip);
+      return { startup, handlers, listed };
+    };
+    let r = startMemberR();
+    net.server(R).answer = async (request) => overTheWire(await r.handlers[request.type]!(overTheWire(request), memberMeta(true)));
+
+    // Member A, its sync reaching R over its real cluster client (as a node wires them).
+    const members = new ClusterMembers({
+      self: A,
+      members: parseMembersOption(`${A},${R}`),
+      grpcPortOffset: 1000,
+      logger: testLogger,
+      clientOptions: { timers, connectionFactory: net.factory, random: () => 0 },
+    });
+    const peers: SyncPeers = {
+      others: () => [R],
+      request: (member, message, options) => members.request(member, message, options),
+      onMemberUp: (listener) => members.onMemberUp(listener),
+      heardFrom: (member) => members.heardFrom(member),
+    };
+    const stateA = new NamingState(A, () => timers.now(), { moveGraceMs: 0, timers });
+    const syncA = new NamingSync(stateA, A, peers, timers, OPTIONS, testLogger);
+    const askA = namingSyncHandlers(stateA, { self: A, others: () => [R] }, (member) => syncA.snapshotAsked(member))[NamingSnapshotAskRequest.type]!;
+    stateA.register('a1', orders, instance('10.0.0.1'));
+    syncA.start();
+    members.start();
+    await timers.advance(100);
+    assert.deepEqual(r.listed(), ['10.0.0.1']);
+
+    // R crashes and is down a minute: A's client to it backs off, 3.5 s between attempts by then.
+    net.server(R).up = false;
+    net.to(R).at(-1)!.endStream();
+    await timers.advance(60_000);
+    r = startMemberR();
+    net.server(R).up = true;
+    // R's own link to A comes up, and R asks A for its snapshot.
+    const ask: RequestMessage = { kind: 'request', type: NamingSnapshotAskRequest.type, headers: {}, body: { member: R } };
+    await askA(overTheWire(ask), memberMeta(true));
+    // Before the fix A's snapshot came only at A's next attempt (+3 s): R's wait ended at +2 s and
+    // its first subscriber was answered without A's instance.
+    await timers.advance(300);
+    assert.deepEqual({ loaded: r.startup.isLoaded, listed: r.listed() }, { loaded: true, listed: ['10.0.0.1'] });
+
+    r.startup.close();
+    await syncA.close();
+    await members.close();
   });
 });
 
