@@ -559,18 +559,7 @@ export class RpcClient {
     while (!this.isShutdown()) {
       const idleFor = this.timers.now() - this.lastActive;
       const waitMs = this.current !== undefined ? Math.max(1, this.o.keepAliveMs - idleFor) : this.o.keepAliveMs;
-      await new Promise<void>((resolve) => {
-        if (this.signal !== undefined) return resolve();
-        const cancel = this.timers.setTimeout(() => {
-          this.wakeLoop = undefined;
-          resolve();
-        }, waitMs);
-        this.wakeLoop = () => {
-          cancel();
-          this.wakeLoop = undefined;
-          resolve();
-        };
-      });
+      if (this.signal === undefined) await this.wakeableWait(waitMs, (wake) => (this.wakeLoop = wake));
       if (this.isShutdown()) break;
       try {
         const signal = this.signal;
@@ -654,16 +643,21 @@ export class RpcClient {
       this.retryAtOnce = false;
       return;
     }
-    await new Promise<void>((resolve) => {
+    await this.wakeableWait(delayMs, (wake) => (this.cutBackOff = wake));
+  }
+
+  /** Waits `delayMs`; the function handed to `setWake` (cleared when the wait ends) ends it early. */
+  private wakeableWait(delayMs: number, setWake: (wake: (() => void) | undefined) => void): Promise<void> {
+    return new Promise<void>((resolve) => {
       const cancel = this.timers.setTimeout(() => {
-        this.cutBackOff = undefined;
+        setWake(undefined);
         resolve();
       }, delayMs);
-      this.cutBackOff = () => {
+      setWake(() => {
         cancel();
-        this.cutBackOff = undefined;
+        setWake(undefined);
         resolve();
-      };
+      });
     });
   }
 
