@@ -387,6 +387,34 @@ describe('NamingSync: a drained member hands its moving clients over (injected c
   });
 });
 
+describe('NamingSync: a move adopted on its owner before the hold was sent (injected clock)', () => {
+  it('regression: the third member got only the delete and listed the instance nowhere until the adopter\'s data came', async () => {
+    const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1']);
+    // a's message to c is in flight (another client's change), so what follows queues behind it.
+    const releaseAC = c.holdLink('a', 'c');
+    c.member('a').state.register('a2', orders, instance('10.0.0.2'));
+    await c.timers.advance(50);
+    // a1 moves to b: a holds it, b registers it again; b's data reaches a, not yet c.
+    const releaseBC = c.holdLink('b', 'c');
+    c.member('a').state.release('a1', 'moved');
+    c.member('b').state.register('b1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.equal(c.member('a').state.clientOf('a1'), undefined, 'adopted on a: its hold ended there');
+    // a's queue to c now holds a1's delete only (the hold and the adoption in one message).
+    releaseAC();
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], 'held on c until the adopter\'s data comes');
+    releaseBC();
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
+    assert.equal(c.member('c').state.clientOf('a1'), undefined, 'b\'s data adopted the held copy');
+    await c.close();
+  });
+});
+
 describe('NamingSync: a peer request that throws at once', () => {
   it('leaves the member free for the next send (a send stuck as under way would never go again)', async () => {
     const timers = new ManualTimers();
