@@ -13,9 +13,8 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
-import { NamingClient, type InstancesChangeEvent } from '../src/client/index.js';
 import { ClusterScenario, Fleet, isEven } from '../test/support/cluster-scenario.js';
+import { NamingSubscribers } from '../test/support/naming-subscribers.js';
 import { writeArtifact, writeResult } from './support/results.js';
 import { median } from './support/stats.js';
 import { lineChartSvg, type Panel } from './support/svg-plot.js';
@@ -50,57 +49,43 @@ interface Sample {
 const SERVICE = 'bench-rebalance';
 
 /**
- * A NamingClient on one member, subscribed to the fleet's service, counting instances that vanish
- * from its list. It is an ordinary SDK connection, which the balancer may move too: a moved
- * subscriber subscribes again elsewhere, and what its list does then is its own move, not the
- * fleet's, so only a subscriber still on the connection it counted from is counted (`stayed`).
+ * A subscriber on each member that stays up (test/support/naming-subscribers.ts), counting the
+ * instances that vanish from its list once counting starts. It is an ordinary SDK connection,
+ * which the balancer may move too: a moved subscriber subscribes again elsewhere, and what its
+ * list does then is its own move, not the fleet's, so only a subscriber still on the connection
+ * it counted from is counted (`stayed`).
  */
-class RemovalCounter {
-  private readonly naming: NamingClient;
-  private listed = new Set<string>();
-  private counting = false;
-  private countedOn: string | undefined;
-  removals = 0;
-
-  constructor(address: string) {
-    this.naming = new NamingClient({ serverAddresses: [address], logger: pino({ level: 'silent' }) });
-  }
-
-  async start(): Promise<void> {
-    await this.naming.start();
-    await this.naming.subscribe(SERVICE, (event: InstancesChangeEvent) => {
-      const now = new Set(event.instances.map((i) => `${i.ip}:${i.port}`));
-      if (this.counting) for (const instance of this.listed) if (!now.has(instance)) this.removals++;
-      this.listed = now;
-    });
-  }
-
-  get size(): number {
-    return this.listed.size;
-  }
+class RemovalCount {
+  readonly subscribers = new NamingSubscribers({ client: {}, onList: (address, instances, before) => this.told(address, instances, before) });
+  private readonly removals = new Map<string, number>();
+  /** The connection each subscriber counts on, from startCounting() on. */
+  private countedOn: Map<string, string | undefined> | undefined;
 
   startCounting(): void {
-    this.countedOn = this.naming.rpcClient.connectionId;
-    this.counting = true;
+    this.countedOn = new Map([...this.subscribers.clients].map(([address, naming]) => [address, naming.rpcClient.connectionId]));
   }
 
-  /** Counting and still on the connection it started counting on. */
-  get stayed(): boolean {
-    return this.countedOn !== undefined && this.naming.rpcClient.connectionId === this.countedOn;
+  /** Removals each subscriber still on the connection it counted from saw. */
+  stayed(): number[] {
+    const counted = [...(this.countedOn ?? [])].filter(([address, id]) => id !== undefined && this.subscribers.clients.get(address)?.rpcClient.connectionId === id);
+    return counted.map(([address]) => this.removals.get(address) ?? 0);
   }
 
-  /** The fleet's instances (10.60.<i / 256>.<i % 256>:8080) this subscriber does not list. */
-  missing(clients: number): string[] {
-    const missing: string[] = [];
-    for (let i = 0; i < clients; i++) {
-      const instance = `10.60.${i >> 8}.${i & 255}:8080`;
-      if (!this.listed.has(instance)) missing.push(instance);
-    }
-    return missing;
+  /** Whether every subscriber lists all `count` instances. */
+  allListed(count: number): boolean {
+    return [...this.subscribers.clients.keys()].every((address) => this.subscribers.latest.get(address)?.length === count);
   }
 
-  shutdown(): Promise<void> {
-    return this.naming.shutdown();
+  /** The instances some subscriber does not list. */
+  missing(instances: readonly string[]): string[] {
+    const lists = [...this.subscribers.latest.values()].map((list) => new Set(list));
+    return instances.filter((x) => lists.some((listed) => !listed.has(x)));
+  }
+
+  private told(address: string, instances: readonly string[], before: readonly string[]): void {
+    if (this.countedOn === undefined) return;
+    const listed = new Set(instances);
+    this.removals.set(address, (this.removals.get(address) ?? 0) + before.filter((x) => !listed.has(x)).length);
   }
 }
 
@@ -127,8 +112,8 @@ async function until(check: () => Promise<boolean>, limitMs: number): Promise<bo
 }
 
 /** Where each instance a subscriber misses stands: listed by each live member's open API, and its client in the fleet. */
-async function whereMissing(counters: readonly RemovalCounter[], scenario: ClusterScenario, fleet: Fleet): Promise<string> {
-  const missing = [...new Set(counters.flatMap((c) => c.missing(config.clients)))].slice(0, 10);
+async function whereMissing(count: RemovalCount, scenario: ClusterScenario, fleet: Fleet): Promise<string> {
+  const missing = count.missing(fleet.instances).slice(0, 10);
   const listedBy = new Map<string, Set<string>>();
   for (const node of scenario.nodes.slice(1)) {
     try {
@@ -152,16 +137,15 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
   const scenario = new ClusterScenario();
   let fleet: Fleet | undefined;
   let sampler: NodeJS.Timeout | undefined;
-  const counters: RemovalCounter[] = [];
+  const count = new RemovalCount();
   try {
     await scenario.start(balancing ? {} : { balancer: { enabled: false } });
-    fleet = new Fleet(config.clients, scenario.addresses, config.requestIntervalMs, SERVICE);
+    fleet = new Fleet(config.clients, scenario.addresses, { intervalMs: config.requestIntervalMs, service: SERVICE });
     const f = fleet;
     await f.ready(180_000);
     // Subscribers on the members that stay up (nodes[0] is the one killed).
-    for (const node of scenario.nodes.slice(1)) counters.push(new RemovalCounter(node.address));
-    await Promise.all(counters.map((c) => c.start()));
-    const allListed = async () => counters.every((c) => c.size === config.clients);
+    await count.subscribers.start(scenario.addresses.slice(1), SERVICE);
+    const allListed = async () => count.allListed(config.clients);
     const fleetUp = Date.now();
     await until(async () => isEven((await f.stats()).perServer, scenario.addresses), 90_000);
     // Steady state before the failure: clients connected for longer than the balancer's cool-down,
@@ -185,11 +169,12 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
     }, 90_000);
     // Every instance registered again elsewhere: removals from here on are the rebalance's.
     if (!(await until(allListed, 90_000))) {
-      throw new Error(`subscribers list ${counters.map((c) => c.size).join(', ')} of ${config.clients} instances after the kill${await whereMissing(counters, scenario, f)}`);
+      const sizes = [...count.subscribers.latest.values()].map((list) => list.length);
+      throw new Error(`subscribers list ${sizes.join(', ')} of ${config.clients} instances after the kill${await whereMissing(count, scenario, f)}`);
     }
     const before = await scenario.resetsSent();
     const failedBefore = (await f.stats()).failed;
-    for (const counter of counters) counter.startCounting();
+    count.startCounting();
     await victim.start();
     restartedAt = Date.now();
     // Samples taken before the restart was known: re-based on the restart time.
@@ -208,11 +193,11 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
     clearInterval(sampler);
     const moves = (await scenario.resetsSent()) - before;
     const failed = (await f.stats()).failed - failedBefore;
-    const removals = counters.filter((c) => c.stayed).map((c) => c.removals);
-    return { seconds, moves, failed, removals, subscribersMoved: counters.length - removals.length, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
+    const removals = count.stayed();
+    return { seconds, moves, failed, removals, subscribersMoved: count.subscribers.clients.size - removals.length, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
   } finally {
     clearInterval(sampler);
-    await Promise.all(counters.map((c) => c.shutdown()));
+    await count.subscribers.shutdown();
     await fleet?.stop();
     await scenario.dispose();
   }

@@ -342,6 +342,7 @@ export class RpcClient {
   /** The client is RUNNING (again): every waiting start() resolves. */
   private becomeRunning(): void {
     this.statusValue = ClientStatus.RUNNING;
+    this.retryAtOnce = false;
     for (const waiter of this.takeStartWaiters()) waiter.resolve();
   }
 
@@ -558,18 +559,7 @@ export class RpcClient {
     while (!this.isShutdown()) {
       const idleFor = this.timers.now() - this.lastActive;
       const waitMs = this.current !== undefined ? Math.max(1, this.o.keepAliveMs - idleFor) : this.o.keepAliveMs;
-      await new Promise<void>((resolve) => {
-        if (this.signal !== undefined) return resolve();
-        const cancel = this.timers.setTimeout(() => {
-          this.wakeLoop = undefined;
-          resolve();
-        }, waitMs);
-        this.wakeLoop = () => {
-          cancel();
-          this.wakeLoop = undefined;
-          resolve();
-        };
-      });
+      if (this.signal === undefined) await this.wakeableWait(waitMs, (wake) => (this.wakeLoop = wake));
       if (this.isShutdown()) break;
       try {
         const signal = this.signal;
@@ -627,11 +617,49 @@ export class RpcClient {
       this.logger.info({ err: outcome.error, server: formatAddress(server), failed }, 'reconnect attempt failed');
       // A refused move keeps the working connection (decision 10.10): give up the move quietly.
       if (this.current !== undefined && !this.current.closed && this.statusValue === ClientStatus.RUNNING) return;
-      await sleep(this.timers, reconnectDelayMs(failed, this.serverList.all.length));
+      await this.backOff(reconnectDelayMs(failed, this.serverList.all.length));
     }
   }
 
   private lastTried: ServerAddress | undefined;
+  /** Ends the reconnect back-off under way, if any (set while it waits). */
+  private cutBackOff: (() => void) | undefined;
+  /** retryNow() came while no back-off was under way: the next one is skipped. */
+  private retryAtOnce = false;
+
+  /**
+   * The server is known to be up (it reached us by another way, as a cluster member does on its own
+   * link): a reconnect waiting out its back-off tries again at once, and one whose attempt is under
+   * way skips its next wait. Nothing changes while the client is connected or shut down.
+   */
+  retryNow(): void {
+    if (this.isShutdown() || this.statusValue === ClientStatus.RUNNING) return;
+    if (this.cutBackOff !== undefined) this.cutBackOff();
+    else this.retryAtOnce = true;
+  }
+
+  private async backOff(delayMs: number): Promise<void> {
+    if (this.retryAtOnce) {
+      this.retryAtOnce = false;
+      return;
+    }
+    await this.wakeableWait(delayMs, (wake) => (this.cutBackOff = wake));
+  }
+
+  /** Waits `delayMs`; the function handed to `setWake` (cleared when the wait ends) ends it early. */
+  private wakeableWait(delayMs: number, setWake: (wake: (() => void) | undefined) => void): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = this.timers.setTimeout(() => {
+        setWake(undefined);
+        resolve();
+      }, delayMs);
+      setWake(() => {
+        cancel();
+        setWake(undefined);
+        resolve();
+      });
+    });
+  }
 
   // ---- pushes ----
 

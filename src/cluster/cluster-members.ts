@@ -171,6 +171,14 @@ export class ClusterMembers {
     return typeof timeoutOrOptions === 'number' ? client.request(message, timeoutOrOptions) : client.request(message, timeoutOrOptions);
   }
 
+  /**
+   * The member reached this one on its own link, so it is up: our client to it, if it is waiting
+   * out a reconnect back-off (grown while the member was down), tries again at once.
+   */
+  heardFrom(address: string): void {
+    this.clients.get(address)?.retryNow();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.resolveTimer);

@@ -20,6 +20,8 @@ export interface MemberPeers {
   onMemberUp(listener: (member: string) => void): () => void;
   /** Calls back each time the link to a member is lost; returns a remover. */
   onMemberDown?(listener: (member: string) => void): () => void;
+  /** The member reached this one on its own link: a link to it backing off reconnects at once. */
+  heardFrom?(member: string): void;
 }
 
 /** Who the members are, as a receiver checks a sender's claim. */

@@ -22,8 +22,11 @@ export interface NamingChangeListener {
   subscribed?(service: ServiceName, clientId: string): void;
   /** What a client of this member publishes changed: the other members are due its data. */
   localClientChanged?(clientId: string): void;
-  /** A client of this member is gone: the other members are due its deletion. */
-  localClientReleased?(clientId: string): void;
+  /**
+   * A client of this member is gone: the other members are due its deletion. `adopted`: it had
+   * moved, and a register (here or synced) took all its instances over.
+   */
+  localClientReleased?(clientId: string, adopted?: boolean): void;
 }
 
 /** What a member sends of one client it owns (Nacos `ClientSyncData`): publications only. */
@@ -232,11 +235,16 @@ export class NamingState {
    * which may still be on its way here, adopts it here too (removing it first would push a
    * removal); else its hold ends. A copy held only because the owner seemed down goes: the owner
    * speaks for it (a gracefully closing member's deletes of connections that did not move).
+   * `moved`: the owner held the client after a move and a register took it over there before
+   * its hold was sent here; it is held here for the grace, as if the hold had come.
    */
-  removeRemote(ownerMemberId: string, clientId: string): void {
+  removeRemote(ownerMemberId: string, clientId: string, moved = false): void {
     const held = this.clients.get(clientId);
     if (held === undefined || this.isLocal(held) || held.ownerMemberId !== ownerMemberId || held.holdCause === 'moved') return;
-    this.remove(held);
+    // Adopted on its owner before the owner's word of the move reached us: the adopter's data may
+    // still be on its way, so its instances are held as a move's are, not removed.
+    if (moved && this.hold.moveGraceMs > 0) this.holdRemote(held, this.hold.moveGraceMs, 'moved');
+    else this.remove(held);
   }
 
   /**
@@ -379,7 +387,7 @@ export class NamingState {
       }
       this.clients.delete(id);
       this.cancelHoldEnd(id);
-      if (this.isLocal(held)) for (const listener of this.listeners) listener.localClientReleased?.(id);
+      if (this.isLocal(held)) for (const listener of this.listeners) listener.localClientReleased?.(id, true);
     }
     return dropped;
   }

@@ -140,6 +140,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
     request: (member, message, options) => members.request(member, message, options),
     onMemberUp: (listener) => members.onMemberUp(listener),
     onMemberDown: (listener) => members.onMemberDown(listener),
+    heardFrom: (member) => members.heardFrom(member),
   };
   const naming = attachNaming(server, {
     memberId: self,

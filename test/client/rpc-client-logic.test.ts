@@ -253,6 +253,34 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     await client.shutdown();
   });
 
+  it('retryNow(): a reconnect waiting out a grown back-off tries at once; one asked for mid-attempt skips its next wait', async () => {
+    const { client, net, start, timers } = setup({ healthCheckTimeoutMs: 1000 }, [A]);
+    await start();
+    net.server(A).up = false;
+    net.connections[0]!.endStream();
+    // Attempts at +0, +100, +300, +600, +1000 fail; the next waits 500 ms.
+    await timers.advance(1000);
+    assert.equal(net.to(A).length, 6);
+    net.server(A).up = true;
+    client.retryNow();
+    await timers.advance(100); // the setup wait
+    assert.equal(client.status, ClientStatus.RUNNING, 'connected without waiting out the back-off');
+    assert.equal(net.to(A).length, 7);
+
+    // Asked while an attempt is under way (waiting 1 s for its confirming health check): when it
+    // fails, the next attempt follows at once, not after 100 ms.
+    const lostAt = timers.now();
+    net.server(A).health = 'timeout';
+    net.connections.at(-1)!.endStream();
+    await timers.advance(150);
+    client.retryNow();
+    net.server(A).health = 'ok';
+    await timers.advance(1100);
+    assert.equal(client.status, ClientStatus.RUNNING);
+    assert.deepEqual(net.createdAt.slice(-2).map((t) => t - lostAt), [0, 1000 + 100]);
+    await client.shutdown();
+  });
+
   it('request(): an UN_REGISTER answer switches server, and the retry succeeds there', async () => {
     const { client, net, start, timers } = setup();
     await start();

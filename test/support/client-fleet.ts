@@ -4,19 +4,35 @@
 // replacement yet (its server was killed), as the balancing scenario defines them. Each failure,
 // counted or not, is also described (error, the client's status and connection before and after,
 // its connection events around the request), so a failed assertion says why.
-// With a service name, each client is a NamingClient (its HealthChecks on the same connection)
-// that registers one instance of that service, 10.60.<i / 256>.<i % 256>:8080.
-// Usage: node --import tsx test/support/client-fleet.ts <count> <ip:port,...> [intervalMs] [service]
+// With --service, each client is a NamingClient (its HealthChecks on the same connection) that
+// registers one instance of that service, <ip-prefix>.<i / 256>.<i % 256>:8080; `ready` lists them.
+// Usage: node --import tsx test/support/client-fleet.ts --count N --servers ip:port,... [--interval ms, 0: no requests]
+//   [--service name] [--ip-prefix 10.60] [--keep-alive ms] [--health-check-timeout ms] [--redo-interval ms]
+// (cluster-scenario.ts's Fleet starts it.)
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ClientStatus, NamingClient, RpcClient } from '../../src/client/index.js';
 import { NacosRemoteError, request } from '../../src/protocol/index.js';
 import type { FleetFailure } from './cluster-scenario.js';
 
-const count = Number(process.argv[2] ?? 90);
-const servers = (process.argv[3] ?? '').split(',');
-const intervalMs = Number(process.argv[4] ?? 300);
-const service = process.argv[5];
+const { values: args } = parseArgs({
+  options: {
+    count: { type: 'string', default: '90' },
+    servers: { type: 'string', default: '' },
+    interval: { type: 'string', default: '300' },
+    service: { type: 'string' },
+    'ip-prefix': { type: 'string', default: '10.60' },
+    'keep-alive': { type: 'string', default: '2000' },
+    'health-check-timeout': { type: 'string', default: '1000' },
+    'redo-interval': { type: 'string' },
+  },
+});
+const count = Number(args.count);
+const servers = args.servers.split(',');
+const intervalMs = Number(args.interval);
+const service = args.service;
+const ipPrefix = args['ip-prefix'];
 const logger = pino({ level: 'silent' });
 // Failures described in full, of each kind (counted, while orphaned); later ones are only counted.
 const MAX_DESCRIBED = 20;
@@ -55,11 +71,14 @@ function remember(member: Member, what: string): void {
 }
 
 const namingClients: NamingClient[] = [];
+const clientOptions = { serverAddresses: servers, logger, keepAliveMs: Number(args['keep-alive']), healthCheckTimeoutMs: Number(args['health-check-timeout']) };
+// Unset: the NamingClient's own default.
+const redoIntervalMs = args['redo-interval'] === undefined ? undefined : Number(args['redo-interval']);
+const instanceOf = (i: number) => `${ipPrefix}.${i >> 8}.${i & 255}`;
 for (let i = 0; i < count; i++) {
-  const options = { serverAddresses: servers, logger, keepAliveMs: 2000, healthCheckTimeoutMs: 1000 };
-  const naming = service === undefined ? undefined : new NamingClient(options);
+  const naming = service === undefined ? undefined : new NamingClient({ ...clientOptions, redoIntervalMs });
   if (naming) namingClients.push(naming);
-  const client = naming?.rpcClient ?? new RpcClient(options);
+  const client = naming?.rpcClient ?? new RpcClient(clientOptions);
   const member: Member = { index: i, client, orphaned: false, losses: 0, events: [], history: [] };
   client.on('lost', (id, server, reason) => {
     member.orphaned = true;
@@ -82,7 +101,7 @@ else {
       n
         .start()
         .catch(() => undefined)
-        .then(() => n.registerInstance(service, { ip: `10.60.${i >> 8}.${i & 255}`, port: 8080 }))
+        .then(() => n.registerInstance(service, { ip: instanceOf(i), port: 8080 }))
         .catch(() => undefined),
     ),
   );
@@ -105,6 +124,7 @@ function connectionOf(client: RpcClient): string {
 }
 
 async function loop(member: Member): Promise<void> {
+  if (intervalMs === 0) return;
   await new Promise((r) => setTimeout(r, Math.random() * intervalMs));
   while (running) {
     const orphanedAtStart = member.orphaned;
@@ -146,9 +166,9 @@ const stats = () => {
   }
   return { event: 'stats', perServer, failed, failedWhileOrphaned, requests, failures };
 };
-/** Which client registered an instance (10.60.<i / 256>.<i % 256>:8080), where it is, and whether it holds its registration. */
+/** Which client registered an instance (<ip-prefix>.<i / 256>.<i % 256>:8080), where it is, and whether it holds its registration. */
 const whois = (instance: string) => {
-  const [, high, low] = /^10\.60\.(\d+)\.(\d+):/.exec(instance) ?? [];
+  const [, high, low] = instance.startsWith(`${ipPrefix}.`) ? (/^(\d+)\.(\d+):/.exec(instance.slice(ipPrefix.length + 1)) ?? []) : [];
   const index = Number(high) * 256 + Number(low);
   const member = high === undefined ? undefined : fleet[index];
   const naming = namingClients[index];
@@ -164,7 +184,8 @@ const whois = (instance: string) => {
     history: member.history.map((e) => `${e.at - now} ms: ${e.what}`),
   };
 };
-console.log(JSON.stringify({ ...stats(), event: 'ready' }));
+const instances = service === undefined ? [] : namingClients.map((_, i) => `${instanceOf(i)}:8080`);
+console.log(JSON.stringify({ ...stats(), event: 'ready', instances }));
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'stats') console.log(JSON.stringify(stats()));
   if (line.startsWith('whois ')) console.log(JSON.stringify(whois(line.slice('whois '.length))));

@@ -104,15 +104,44 @@ export function describeFailures(stats: FleetStats, which: 'counted' | 'all' = '
     .join('');
 }
 
+/** How a fleet's clients behave (test/support/client-fleet.ts). */
+export interface FleetOptions {
+  /** Each client's HealthCheck interval; 0: no requests of their own. Default 300 ms. */
+  readonly intervalMs?: number;
+  /** Each client is a NamingClient that registers one instance of this service. */
+  readonly service?: string;
+  /** The instances' first two octets: `<ipPrefix>.<i / 256>.<i % 256>:8080`. Default 10.60. */
+  readonly ipPrefix?: string;
+  /** The clients' keep-alive and health check timeout (default 2000 and 1000 ms), and the naming redo interval. */
+  readonly keepAliveMs?: number;
+  readonly healthCheckTimeoutMs?: number;
+  readonly redoIntervalMs?: number;
+}
+
 /** The client fleet process. */
 export class Fleet {
   private readonly process: HarnessProcess;
-  /** With `service`, each client is a NamingClient that registers one instance of it. */
-  constructor(count: number, servers: readonly string[], intervalMs = 300, service?: string) {
-    this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, String(count), servers.join(','), String(intervalMs), ...(service === undefined ? [] : [service])]);
+  /** The instances its clients register (with `service`), from its `ready`. */
+  instances: string[] = [];
+
+  constructor(count: number, servers: readonly string[], options: FleetOptions = {}) {
+    const flags: [string, string | number | undefined][] = [
+      ['--count', count],
+      ['--servers', servers.join(',')],
+      ['--interval', options.intervalMs],
+      ['--service', options.service],
+      ['--ip-prefix', options.ipPrefix],
+      ['--keep-alive', options.keepAliveMs],
+      ['--health-check-timeout', options.healthCheckTimeoutMs],
+      ['--redo-interval', options.redoIntervalMs],
+    ];
+    const args = flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]));
+    this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, ...args]);
   }
   async ready(timeoutMs = 60_000): Promise<FleetStats> {
-    return (await this.process.waitForEvent((e) => e.event === 'ready', timeoutMs, 'fleet ready')) as HarnessEvent & FleetStats;
+    const ready = (await this.process.waitForEvent((e) => e.event === 'ready', timeoutMs, 'fleet ready')) as HarnessEvent & FleetStats & { instances: string[] };
+    this.instances = ready.instances;
+    return ready;
   }
   async stats(): Promise<FleetStats> {
     return (await this.process.command('stats', (e) => e.event === 'stats')) as HarnessEvent & FleetStats;
@@ -123,6 +152,10 @@ export class Fleet {
   }
   stop(): Promise<void> {
     return this.process.stop(20_000);
+  }
+  /** SIGKILLs the fleet, every client at once, as a crashed process. */
+  kill(): Promise<void> {
+    return this.process.kill();
   }
 }
 

@@ -1,17 +1,37 @@
-import { NamingClient, type InstancesChangeEvent } from '../../src/client/index.js';
+import { NamingClient, type InstancesChangeEvent, type NamingClientOptions } from '../../src/client/index.js';
 import { testLogger } from './server.js';
+
+/** Told of every list a subscriber is given, with the list it had before (`ip:port` each). */
+export type ListObserver = (address: string, instances: readonly string[], before: readonly string[]) => void;
+
+/** How the subscribers' clients watch their member, unless told otherwise: a lost member is found within a second. */
+const PROMPT: Partial<NamingClientOptions> = { keepAliveMs: 1000, healthCheckTimeoutMs: 500, redoIntervalMs: 500 };
 
 /** One of our NamingClients pinned to each member, recording the latest list of a service it hears. */
 export class NamingSubscribers {
   readonly latest = new Map<string, string[]>();
-  readonly clients: NamingClient[] = [];
+  /** Each member's subscriber, by its address. */
+  readonly clients = new Map<string, NamingClient>();
+
+  constructor(
+    private readonly options: {
+      /** Every list as it arrives. */
+      readonly onList?: ListObserver;
+      /** The clients' timing, in place of the prompt default. */
+      readonly client?: Partial<NamingClientOptions>;
+    } = {},
+  ) {}
 
   async start(addresses: readonly string[], service: string): Promise<void> {
     for (const address of addresses) {
-      const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, keepAliveMs: 1000, healthCheckTimeoutMs: 500, redoIntervalMs: 500 });
-      this.clients.push(naming);
+      const naming = new NamingClient({ serverAddresses: [address], logger: testLogger, ...(this.options.client ?? PROMPT) });
+      this.clients.set(address, naming);
       await naming.start();
-      await naming.subscribe(service, (event: InstancesChangeEvent) => this.latest.set(address, event.instances.map((i) => `${i.ip}:${i.port}`)));
+      await naming.subscribe(service, (event: InstancesChangeEvent) => {
+        const instances = event.instances.map((i) => `${i.ip}:${i.port}`);
+        this.options.onList?.(address, instances, this.latest.get(address) ?? []);
+        this.latest.set(address, instances);
+      });
     }
   }
 
@@ -25,7 +45,7 @@ export class NamingSubscribers {
   }
 
   shutdown(): Promise<void[]> {
-    return Promise.all(this.clients.map((c) => c.shutdown()));
+    return Promise.all([...this.clients.values()].map((c) => c.shutdown()));
   }
 }
 

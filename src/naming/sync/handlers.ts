@@ -22,10 +22,11 @@ export function namingSyncHandlers(
       requireMember(meta, request.type);
       if (!NamingSyncRequest.is(request)) throw new InvalidBodyError('Invalid request');
       requireOtherMember(request.body.member, members, request.type);
-      const { member, snapshot, owned = [], clients, deleted, last } = request.body;
+      const { member, snapshot, owned = [], clients, deleted, moved = [], last } = request.body;
       if (snapshot) state.replaceMemberClients(member, owned, clients);
       else for (const client of clients) state.applyRemote(member, client);
-      for (const clientId of deleted) state.removeRemote(member, clientId);
+      const adopted = new Set(moved);
+      for (const clientId of deleted) state.removeRemote(member, clientId, adopted.has(clientId));
       // Told at a snapshot's last message; an older member's first message (no `last`) is a whole one.
       if (snapshot ? last !== false : last === true) snapshotReceived(member);
       return response('NamingSyncResponse');

@@ -49,6 +49,12 @@ const NamingSyncBodySchema = z
     /** Ids of clients the member no longer has. */
     deleted: z.array(nonBlank),
     /**
+     * Of `deleted`, those that had moved and were adopted on the sender before their hold was
+     * sent: the receiver holds their instances for the move grace (the adopter's data may not
+     * have reached it yet). Older members ignore the field and remove them.
+     */
+    moved: z.array(nonBlank).optional(),
+    /**
      * On a snapshot's messages only: false while more of it follows, true on its last. Missing on
      * a snapshot's first message (an older member's) means it is whole.
      */
@@ -78,6 +84,7 @@ export type NamingSyncBody = {
   readonly owned?: readonly string[];
   readonly clients: readonly SyncedClient[];
   readonly deleted: readonly string[];
+  readonly moved?: readonly string[];
   readonly last?: boolean;
 };
 export type NamingVerifyBody = z.infer<typeof NamingVerifyBodySchema>;

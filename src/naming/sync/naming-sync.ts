@@ -43,6 +43,8 @@ export type SyncPeers = MemberPeers;
 interface Outbox {
   /** This member's clients changed or released since the last message. */
   readonly dirty: Set<string>;
+  /** Of those released, the ones a register adopted after they moved (sent as `moved`). */
+  readonly adopted: Set<string>;
   /** Everything is due (the member came up, or a message to it failed). */
   snapshotDue: boolean;
   /** The messages under way to the member, if any: close() waits for them before its last send. */
@@ -107,13 +109,19 @@ export class NamingSync implements NamingChangeListener {
     this.markDirty(clientId);
   }
 
-  localClientReleased(clientId: string): void {
+  localClientReleased(clientId: string, adopted = false): void {
     this.markDirty(clientId);
+    if (adopted) for (const member of this.peers.others()) this.outbox(member).adopted.add(clientId);
   }
 
-  /** A member asked for our snapshot (its link to us came up); ignored from a member not listed here. */
+  /**
+   * A member asked for our snapshot (its link to us came up); ignored from a member not listed here.
+   * The ask shows the member is up: our link to it, likely still backing off after it restarted,
+   * reconnects at once, so the snapshot reaches it while it is still waiting for it (StartupLoad).
+   */
   snapshotAsked(member: string): void {
     if (this.closed || !this.peers.others().includes(member)) return;
+    this.peers.heardFrom?.(member);
     this.outbox(member).snapshotDue = true;
     void this.flush(member);
   }
@@ -144,7 +152,7 @@ export class NamingSync implements NamingChangeListener {
     let outbox = this.outboxes.get(member);
     if (outbox === undefined) {
       // A member first seen is due everything; its link coming up says so again.
-      outbox = { dirty: new Set(), snapshotDue: true, sending: undefined, cancelFlush: undefined };
+      outbox = { dirty: new Set(), adopted: new Set(), snapshotDue: true, sending: undefined, cancelFlush: undefined };
       this.outboxes.set(member, outbox);
     }
     return outbox;
@@ -200,8 +208,10 @@ export class NamingSync implements NamingChangeListener {
   private takeDue(outbox: Outbox): NamingSyncBody[] {
     const snapshot = outbox.snapshotDue;
     const ids = [...outbox.dirty];
+    const adopted = new Set(outbox.adopted);
     outbox.snapshotDue = false;
     outbox.dirty.clear();
+    outbox.adopted.clear();
     const clients = snapshot ? this.state.localClients() : [];
     const deleted: string[] = [];
     if (!snapshot) {
@@ -216,8 +226,19 @@ export class NamingSync implements NamingChangeListener {
     const parts = Math.max(1, Math.ceil(clients.length / size));
     // A snapshot's parts say which is the last, for a receiver that waits for all of it (StartupLoad).
     const lastOf = (part: number) => (snapshot ? { last: part === parts - 1 } : {});
+    // A hold and its adoption within one debounce leave only the delete: `moved` tells the
+    // receiver to hold, since it never saw the hold and the adopter's data may come after this.
+    const moved = deleted.filter((id) => adopted.has(id));
     const bodies: NamingSyncBody[] = [
-      { member, snapshot, ...(snapshot ? { owned: clients.map((c) => c.clientId) } : {}), clients: clients.slice(0, size), deleted, ...lastOf(0) },
+      {
+        member,
+        snapshot,
+        ...(snapshot ? { owned: clients.map((c) => c.clientId) } : {}),
+        clients: clients.slice(0, size),
+        deleted,
+        ...(moved.length > 0 ? { moved } : {}),
+        ...lastOf(0),
+      },
     ];
     for (let part = 1; part < parts; part++) {
       bodies.push({ member, snapshot: false, clients: clients.slice(part * size, (part + 1) * size), deleted: [], ...lastOf(part) });

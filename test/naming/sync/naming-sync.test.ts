@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ClusterMembers } from '../../../src/cluster/cluster-members.js';
+import { parseMembersOption } from '../../../src/cluster/members.js';
 import type { PublishedInstance, ServiceName } from '../../../src/naming/model.js';
 import { NamingState } from '../../../src/naming/naming-state.js';
 import { namingSyncHandlers } from '../../../src/naming/sync/handlers.js';
-import { NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
+import { NAMING_SYNC_TYPES, NamingSnapshotAskRequest } from '../../../src/naming/sync/messages.js';
 import { NamingSync, type NamingSyncOptions, type SyncPeers } from '../../../src/naming/sync/naming-sync.js';
+import { StartupLoad } from '../../../src/naming/sync/startup-load.js';
 import {
   decodePayload,
   encodePayload,
@@ -15,6 +18,7 @@ import {
   type ResponseMessage,
 } from '../../../src/protocol/index.js';
 import type { RequestMeta } from '../../../src/server/handlers/index.js';
+import { FakeNetwork } from '../../support/fake-client-connection.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { testLogger } from '../../support/server.js';
 
@@ -43,7 +47,7 @@ interface Member {
  * Members linked in memory: a member's requests reach the other's sync handlers through the codec
  * while the link is up; a link that is down fails at once, as a disconnected cluster client does.
  */
-function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
+function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS, moveGraceMs = 0) {
   const timers = new ManualTimers();
   const members = new Map<string, Member>();
   const down = new Set<string>();
@@ -73,7 +77,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS) {
   });
 
   const start = (id: string): Member => {
-    const state = new NamingState(id, () => timers.now());
+    const state = new NamingState(id, () => timers.now(), { moveGraceMs, timers });
     const changed: string[] = [];
     state.addListener({ serviceChanged: (s) => changed.push(s.name) });
     upListeners.delete(id);
@@ -211,6 +215,66 @@ describe('NamingSync: changes, deletes and snapshots between members', () => {
   });
 });
 
+describe('NamingSync over cluster clients: a restarted member asks for snapshots (injected clock)', () => {
+  it("regression: the asked member's link to it was still backing off, so it answered its first subscribers with its own part only", async () => {
+    const A = '10.0.0.1:8848';
+    const R = '10.0.0.2:8848';
+    const timers = new ManualTimers();
+    const net = new FakeNetwork(timers, [R]);
+    // Member R's cluster port: its sync handlers, on a state (and a start-up wait) its restart replaces.
+    const startMemberR = () => {
+      const state = new NamingState(R, () => timers.now(), { moveGraceMs: 0, timers });
+      const startup = new StartupLoad([A], timers, 2000);
+      const handlers = namingSyncHandlers(state, { self: R, others: () => [A] }, () => undefined, (member) => startup.snapshotReceived(member));
+      const listed = () => state.query(orders, { healthyOnly: false }).hosts.map((h) => h.ip);
+      return { startup, handlers, listed };
+    };
+    let r = startMemberR();
+    net.server(R).answer = async (request) => overTheWire(await r.handlers[request.type]!(overTheWire(request), memberMeta(true)));
+
+    // Member A, its sync reaching R over its real cluster client (as a node wires them).
+    const members = new ClusterMembers({
+      self: A,
+      members: parseMembersOption(`${A},${R}`),
+      grpcPortOffset: 1000,
+      logger: testLogger,
+      clientOptions: { timers, connectionFactory: net.factory, random: () => 0 },
+    });
+    const peers: SyncPeers = {
+      others: () => [R],
+      request: (member, message, options) => members.request(member, message, options),
+      onMemberUp: (listener) => members.onMemberUp(listener),
+      heardFrom: (member) => members.heardFrom(member),
+    };
+    const stateA = new NamingState(A, () => timers.now(), { moveGraceMs: 0, timers });
+    const syncA = new NamingSync(stateA, A, peers, timers, OPTIONS, testLogger);
+    const askA = namingSyncHandlers(stateA, { self: A, others: () => [R] }, (member) => syncA.snapshotAsked(member))[NamingSnapshotAskRequest.type]!;
+    stateA.register('a1', orders, instance('10.0.0.1'));
+    syncA.start();
+    members.start();
+    await timers.advance(100);
+    assert.deepEqual(r.listed(), ['10.0.0.1']);
+
+    // R crashes and is down a minute: A's client to it backs off, 3.5 s between attempts by then.
+    net.server(R).up = false;
+    net.to(R).at(-1)!.endStream();
+    await timers.advance(60_000);
+    r = startMemberR();
+    net.server(R).up = true;
+    // R's own link to A comes up, and R asks A for its snapshot.
+    const ask: RequestMessage = { kind: 'request', type: NamingSnapshotAskRequest.type, headers: {}, body: { member: R } };
+    await askA(overTheWire(ask), memberMeta(true));
+    // Before the fix A's snapshot came only at A's next attempt (+3 s): R's wait ended at +2 s and
+    // its first subscriber was answered without A's instance.
+    await timers.advance(300);
+    assert.deepEqual({ loaded: r.startup.isLoaded, listed: r.listed() }, { loaded: true, listed: ['10.0.0.1'] });
+
+    r.startup.close();
+    await syncA.close();
+    await members.close();
+  });
+});
+
 describe('NamingSync: verify and expiry (injected clock)', () => {
   it('verify keeps a synced client alive past the expiry time while its owner holds it', async () => {
     const c = cluster(['a', 'b']);
@@ -281,6 +345,73 @@ describe('NamingSync: verify and expiry (injected clock)', () => {
     assert.deepEqual(c.endpoints('b'), [], 'the delete of a2, queued while a1 was in flight, was sent before close returned');
     await c.close();
     assert.equal(c.timers.pendingCount, 0);
+  });
+});
+
+describe('NamingSync: a drained member hands its moving clients over (injected clock)', () => {
+  it('its close sends their holds: the others list them after it is gone, a redo adopts without a push, and the rest go when the grace runs out', async () => {
+    const GRACE_MS = 10_000;
+    const c = cluster(['a', 'b', 'c'], OPTIONS, GRACE_MS);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    a.state.register('a2', orders, instance('10.0.0.2'));
+    await c.timers.advance(50);
+    const [b, cc] = [c.member('b'), c.member('c')];
+    b.changed.length = 0;
+    cc.changed.length = 0;
+    // The drain: both connections acknowledged their reset and closed (moved), and the member closes at once, within the debounce.
+    a.state.release('a1', 'moved');
+    a.state.release('a2', 'moved');
+    await a.sync.close();
+    c.setLink('a', 'b', false);
+    c.setLink('a', 'c', false);
+    // Its links go down as it exits: a hold already under way is not started again.
+    b.state.holdMemberClients('a');
+    cc.state.holdMemberClients('a');
+    assert.deepEqual([b.state.stats().held, cc.state.stats().held], [2, 2], 'both held on the members that stay');
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1', '10.0.0.2']);
+    // a1's client redoes its register on b: adopted there, and on c when b's data arrives.
+    await c.timers.advance(1000);
+    b.state.register('b1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual([b.changed, cc.changed], [[], []], 'no push for the moves so far');
+    assert.deepEqual([b.state.stats().held, cc.state.stats().held], [1, 1], 'a2 still held');
+    // Nobody adopts a2: it goes on each member at the end of the grace a gave, with one push there.
+    await c.timers.advance(GRACE_MS - 1000 - 50 - 1);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], 'listed until the grace ends');
+    await c.timers.advance(1);
+    assert.deepEqual([c.endpoints('b'), c.endpoints('c')], [['10.0.0.1'], ['10.0.0.1']]);
+    assert.deepEqual([b.changed, cc.changed], [['orders'], ['orders']]);
+    assert.deepEqual([b.state.stats().held, cc.state.stats().held], [0, 0]);
+    await c.close();
+  });
+});
+
+describe('NamingSync: a move adopted on its owner before the hold was sent (injected clock)', () => {
+  it('regression: the third member got only the delete and listed the instance nowhere until the adopter\'s data came', async () => {
+    const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1']);
+    // a's message to c is in flight (another client's change), so what follows queues behind it.
+    const releaseAC = c.holdLink('a', 'c');
+    c.member('a').state.register('a2', orders, instance('10.0.0.2'));
+    await c.timers.advance(50);
+    // a1 moves to b: a holds it, b registers it again; b's data reaches a, not yet c.
+    const releaseBC = c.holdLink('b', 'c');
+    c.member('a').state.release('a1', 'moved');
+    c.member('b').state.register('b1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.equal(c.member('a').state.clientOf('a1'), undefined, 'adopted on a: its hold ended there');
+    // a's queue to c now holds a1's delete only (the hold and the adoption in one message).
+    releaseAC();
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], 'held on c until the adopter\'s data comes');
+    releaseBC();
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
+    assert.equal(c.member('c').state.clientOf('a1'), undefined, 'b\'s data adopted the held copy');
+    await c.close();
   });
 });
 
