@@ -25,7 +25,10 @@ export interface GrpcTransportOptions {
   readonly closeGraceMs: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced per session. */
   readonly maxConcurrentStreams: number;
-  /** Declared bytes of unfinished inbound messages one session may hold; negative: no limit. */
+  /**
+   * Declared bytes of inbound messages one session may hold (unfinished ones, and unary requests
+   * awaiting the client's half-close), more while an unfinished one pins larger socket reads; negative: no limit.
+   */
   readonly maxSessionBufferedBytes: number;
   /** The same for the whole node, shared by its listeners. */
   readonly nodeBufferedBytes: ByteBudget;

@@ -1,10 +1,11 @@
 /**
- * Accounting of inbound gRPC messages that have begun but not finished arriving. grpc-js collects
- * each such message in memory until its last byte (up to maxMessageBytes per stream), and neither
- * it nor Node's HTTP/2 `maxSessionMemory` counts those bytes: 300 streams each sending part of a
- * large message made a node hold 900 MiB. Each message its prefix's chunk does not complete
- * reserves its declared length when the prefix arrives; one that does not fit the session's or the
- * node's budget is refused before its bytes are held.
+ * Accounting of inbound gRPC messages held in memory: those that have begun but not finished
+ * arriving, and complete unary requests awaiting the client's half-close. grpc-js collects each
+ * unfinished message until its last byte (up to maxMessageBytes per stream), and neither it nor
+ * Node's HTTP/2 `maxSessionMemory` counts those bytes: 300 streams each sending part of a large
+ * message made a node hold 900 MiB. Each message its prefix's chunk does not complete (and with
+ * 'until-closed' every message) reserves its declared length when the prefix arrives; one that
+ * does not fit the session's or the node's budget is refused before its bytes are held.
  */
 import { PrefixReader, type MessageRetention } from './frame-decoder.js';
 
@@ -42,20 +43,32 @@ export function reserveInBoth(session: ByteBudget, node: ByteBudget, bytes: numb
   return 'ok';
 }
 
+/** Gives back what {@link reserveInBoth} reserved. */
+export function releaseInBoth(session: ByteBudget, node: ByteBudget, bytes: number): void {
+  session.release(bytes);
+  node.release(bytes);
+}
+
 /**
  * Follows the gRPC framing of one stream's inbound bytes and holds, for each message kept beyond
  * the chunk its prefix came in (one still arriving, and with 'until-closed' one complete),
  * a reservation of its declared length in its session's budget and the node's. The rule is the
  * http2 transport's (FrameDecoder): a message complete within its chunk and handed on at once is
- * never reserved.
+ * never reserved. grpc-js keeps the parts of an unfinished message as views of their chunks, and a
+ * chunk is a view of a whole socket read shared with other streams' frames: while the message
+ * arrives its reservation is the larger of its declared length and the reads its parts pin.
  */
 export class InboundMessageAccount {
   private readonly prefix = new PrefixReader();
   /** Bytes of the current message still to come. */
   private remaining = 0;
-  /** The current message's reservation, and every reservation held (more with 'until-closed'). */
+  /** The current message's declared length, what it holds beyond that for pinned reads, and every reservation held (more with 'until-closed'). */
   private current = 0;
+  private pinnedExtra = 0;
   private held = 0;
+  /** Backing bytes of the reads the current message's parts pin, and the last of them (counted once). */
+  private pinnedBytes = 0;
+  private lastPinned: ArrayBufferLike | undefined;
   private closed = false;
 
   constructor(
@@ -68,11 +81,14 @@ export class InboundMessageAccount {
   feed(chunk: Uint8Array): InboundVerdict {
     if (this.closed) return 'ok';
     let i = 0;
+    /** Whether the current message took bytes from this chunk (so grpc-js keeps a view of it). */
+    let partInChunk = false;
     while (i < chunk.length) {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, chunk.length - i);
         this.remaining -= take;
         i += take;
+        partInChunk = true;
         if (this.remaining === 0) this.messageComplete();
         continue;
       }
@@ -88,8 +104,9 @@ export class InboundMessageAccount {
       const verdict = this.reserve(declared);
       if (verdict !== 'ok') return verdict;
       this.remaining = declared;
+      partInChunk = false;
     }
-    return 'ok';
+    return this.remaining > 0 && partInChunk ? this.pin(chunk.buffer) : 'ok';
   }
 
   /** The stream is gone or its messages were handed on: gives back every reservation. Idempotent. */
@@ -97,6 +114,7 @@ export class InboundMessageAccount {
     this.closed = true;
     this.remaining = 0;
     this.current = 0;
+    this.unpinAll();
     this.release(this.held);
   }
 
@@ -108,15 +126,37 @@ export class InboundMessageAccount {
     return 'ok';
   }
 
+  /** A read the current message's parts keep: its reservation grows to cover the reads' bytes. */
+  private pin(read: ArrayBufferLike): InboundVerdict {
+    if (read === this.lastPinned) return 'ok';
+    this.lastPinned = read;
+    this.pinnedBytes += read.byteLength;
+    const extra = this.pinnedBytes - this.current - this.pinnedExtra;
+    if (extra <= 0) return 'ok';
+    const verdict = reserveInBoth(this.session, this.node, extra);
+    if (verdict !== 'ok') return verdict;
+    this.pinnedExtra += extra;
+    this.held += extra;
+    return 'ok';
+  }
+
+  /** grpc-js copied the message out of its parts: the reads are no longer pinned. */
+  private unpinAll(): void {
+    this.release(this.pinnedExtra);
+    this.pinnedExtra = 0;
+    this.pinnedBytes = 0;
+    this.lastPinned = undefined;
+  }
+
   private messageComplete(): void {
+    this.unpinAll();
     if (this.retention === 'while-arriving') this.release(this.current);
     this.current = 0;
   }
 
   private release(bytes: number): void {
     if (bytes === 0) return;
-    this.session.release(bytes);
-    this.node.release(bytes);
+    releaseInBoth(this.session, this.node, bytes);
     this.held -= bytes;
   }
 }
