@@ -27,7 +27,7 @@ export interface GrpcTransportOptions {
   readonly maxConcurrentStreams: number;
   /**
    * Declared bytes of inbound messages one session may hold (unfinished ones, and unary requests
-   * awaiting the client's half-close), more while an unfinished one pins larger socket reads; negative: no limit.
+   * awaiting the client's half-close); negative: no limit.
    */
   readonly maxSessionBufferedBytes: number;
   /** The same for the whole node, shared by its listeners. */

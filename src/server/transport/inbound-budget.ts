@@ -54,21 +54,15 @@ export function releaseInBoth(session: ByteBudget, node: ByteBudget, bytes: numb
  * the chunk its prefix came in (one still arriving, and with 'until-closed' one complete),
  * a reservation of its declared length in its session's budget and the node's. The rule is the
  * http2 transport's (FrameDecoder): a message complete within its chunk and handed on at once is
- * never reserved. grpc-js keeps the parts of an unfinished message as views of their chunks, and a
- * chunk is a view of a whole socket read shared with other streams' frames: while the message
- * arrives its reservation is the larger of its declared length and the reads its parts pin.
+ * never reserved.
  */
 export class InboundMessageAccount {
   private readonly prefix = new PrefixReader();
   /** Bytes of the current message still to come. */
   private remaining = 0;
-  /** The current message's declared length, what it holds beyond that for pinned reads, and every reservation held (more with 'until-closed'). */
+  /** The current message's reservation, and every reservation held (more with 'until-closed'). */
   private current = 0;
-  private pinnedExtra = 0;
   private held = 0;
-  /** Backing bytes of the reads the current message's parts pin, and the last of them (counted once). */
-  private pinnedBytes = 0;
-  private lastPinned: ArrayBufferLike | undefined;
   private closed = false;
 
   constructor(
@@ -81,14 +75,11 @@ export class InboundMessageAccount {
   feed(chunk: Uint8Array): InboundVerdict {
     if (this.closed) return 'ok';
     let i = 0;
-    /** Whether the current message took bytes from this chunk (so grpc-js keeps a view of it). */
-    let partInChunk = false;
     while (i < chunk.length) {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, chunk.length - i);
         this.remaining -= take;
         i += take;
-        partInChunk = true;
         if (this.remaining === 0) this.messageComplete();
         continue;
       }
@@ -104,9 +95,8 @@ export class InboundMessageAccount {
       const verdict = this.reserve(declared);
       if (verdict !== 'ok') return verdict;
       this.remaining = declared;
-      partInChunk = false;
     }
-    return this.remaining > 0 && partInChunk ? this.pin(chunk.buffer) : 'ok';
+    return 'ok';
   }
 
   /** The stream is gone or its messages were handed on: gives back every reservation. Idempotent. */
@@ -114,7 +104,6 @@ export class InboundMessageAccount {
     this.closed = true;
     this.remaining = 0;
     this.current = 0;
-    this.unpinAll();
     this.release(this.held);
   }
 
@@ -126,30 +115,7 @@ export class InboundMessageAccount {
     return 'ok';
   }
 
-  /** A read the current message's parts keep: its reservation grows to cover the reads' bytes. */
-  private pin(read: ArrayBufferLike): InboundVerdict {
-    if (read === this.lastPinned) return 'ok';
-    this.lastPinned = read;
-    this.pinnedBytes += read.byteLength;
-    const extra = this.pinnedBytes - this.current - this.pinnedExtra;
-    if (extra <= 0) return 'ok';
-    const verdict = reserveInBoth(this.session, this.node, extra);
-    if (verdict !== 'ok') return verdict;
-    this.pinnedExtra += extra;
-    this.held += extra;
-    return 'ok';
-  }
-
-  /** grpc-js copied the message out of its parts: the reads are no longer pinned. */
-  private unpinAll(): void {
-    this.release(this.pinnedExtra);
-    this.pinnedExtra = 0;
-    this.pinnedBytes = 0;
-    this.lastPinned = undefined;
-  }
-
   private messageComplete(): void {
-    this.unpinAll();
     if (this.retention === 'while-arriving') this.release(this.current);
     this.current = 0;
   }
