@@ -27,7 +27,8 @@ export interface GrpcTransportOptions {
   readonly maxConcurrentStreams: number;
   /**
    * Declared bytes of inbound messages one session may hold (unfinished ones, and unary requests
-   * awaiting the client's half-close); negative: no limit.
+   * awaiting the client's half-close), and the socket reads grpc-js keeps beyond those
+   * (KeptReads); negative: no limit.
    */
   readonly maxSessionBufferedBytes: number;
   /** The same for the whole node, shared by its listeners. */
@@ -164,7 +165,8 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
   private readonly byPeer = new Map<string, SocketTransport>();
-  private readonly sessionBudgets = new WeakMap<http2.Http2Session, { readonly budget: ByteBudget; readonly keptReads: KeptReads }>();
+  /** Each session's budget, and the socket reads its unfinished messages keep. */
+  private readonly sessionInbound = new WeakMap<http2.Http2Session, { readonly budget: ByteBudget; readonly keptReads: KeptReads }>();
 
   constructor(
     private readonly options: GrpcTransportOptions,
@@ -232,11 +234,11 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
     const path = headers[':path'];
     const session = stream.session;
     if ((path !== GrpcPaths.REQUEST && path !== GrpcPaths.BI_STREAM) || session === undefined) return;
-    let inbound = this.sessionBudgets.get(session);
+    let inbound = this.sessionInbound.get(session);
     if (inbound === undefined) {
       const budget = new ByteBudget(this.options.maxSessionBufferedBytes);
       inbound = { budget, keptReads: new KeptReads(budget, this.options.nodeBufferedBytes) };
-      this.sessionBudgets.set(session, inbound);
+      this.sessionInbound.set(session, inbound);
     }
     // grpc-js keeps a unary request until the client half-closes: it counts until then.
     const retention = path === GrpcPaths.REQUEST ? 'until-closed' : 'while-arriving';
