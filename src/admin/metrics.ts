@@ -82,10 +82,17 @@ export class NodeMetrics {
       labelNames: ['type', 'code'],
       registers,
       collect() {
-        this.reset();
+        // The prototype's: this counter's own reset() also forgets the counts (below).
+        Counter.prototype.reset.call(this);
         for (const [type, { byCode }] of metrics.unaryByLabel) for (const [code, n] of byCode) this.inc({ type, code: String(code) }, n);
       },
     });
+    // registry.resetMetrics() resets every metric; this one's source is the counts by code, which
+    // the calls keep (as their latency tallies), so they are zeroed in place, as prom-client's counters.
+    this.unary.reset = () => {
+      for (const { byCode } of this.unaryByLabel.values()) byCode.clear();
+      Counter.prototype.reset.call(this.unary);
+    };
     this.unaryLatency = new TalliedHistogram(
       'nacos_remote_unary_request_seconds',
       'Unary request handling time',

@@ -19,6 +19,13 @@ export class HistogramTally {
     this.count++;
   }
 
+  /** Forgets every observation; whoever keeps this tally goes on observing into it. */
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
   /** Observations at or below each bound, in bound order (Prometheus's `le` buckets). */
   cumulative(): number[] {
     let running = 0;
@@ -67,14 +74,20 @@ export class TalliedHistogram {
     return tally;
   }
 
+  /**
+   * Zeroes every tally in place: callers keep their tallies (as prom-client's children survive a
+   * reset), so clearing the map would leave them observing into tallies no scrape reads.
+   */
   reset(): void {
-    this.tallies.clear();
+    for (const tally of this.tallies.values()) tally.reset();
   }
 
   get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportedValue[] }> {
     const { name, labelName } = this;
     const values: ExportedValue[] = [];
     for (const [labelValue, tally] of this.tallies) {
+      // As prom-client after a reset: a label value shows again once observed.
+      if (tally.count === 0) continue;
       const cumulative = tally.cumulative();
       this.bounds.forEach((le, bucket) => values.push({ labels: { le, [labelName]: labelValue }, value: cumulative[bucket]!, metricName: `${name}_bucket` }));
       values.push(

@@ -1,6 +1,6 @@
 import { InvalidBodyError, MalformedPayloadError } from './errors.js';
 import type { Headers, JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
-import { writePayload } from './payload-writer.js';
+import { writePayload, type SplitJson } from './payload-writer.js';
 import { PayloadType, type PayloadProto } from './proto.js';
 import { MessageRegistry } from './registry.js';
 
@@ -153,8 +153,8 @@ function moduleOf(message: Message, registry: MessageRegistry): string {
   return registry.has(message.type) ? registry.get(message.type).module : 'internal';
 }
 
-/** The UTF-8 JSON of a request whose body is shared: as messageToJson writes it, byte for byte. */
-function sharedRequestJson(message: RequestMessage, registry: MessageRegistry): Buffer {
+/** The JSON of a request whose body is shared, as messageToJson writes it, byte for byte: its own head, then the body's encoded rest. */
+function sharedRequestJson(message: RequestMessage, registry: MessageRegistry): SplitJson {
   const module = moduleOf(message, registry);
   let shared = sharedBodies.get(message.body);
   if (shared === null || shared === undefined || shared.module !== module) {
@@ -163,7 +163,7 @@ function sharedRequestJson(message: RequestMessage, registry: MessageRegistry): 
     sharedBodies.set(message.body, shared);
   }
   const head = message.requestId === undefined ? '{"headers":{},' : `{"headers":{},"requestId":${JSON.stringify(message.requestId)},`;
-  return Buffer.concat([Buffer.from(head, 'utf8'), shared.tail]);
+  return { head, tail: shared.tail };
 }
 
 /** The JSON object Java would write for a message (without headers, which go to metadata). */

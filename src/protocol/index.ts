@@ -17,7 +17,6 @@ export {
   decodePayload,
   encodePayload,
   messageToJson,
-  sharedBody,
   defaultRegistry,
   type Envelope,
 } from './codec.js';

@@ -3,7 +3,8 @@
  * body whose only field is the JSON), so the sizes are known before a byte is written. The
  * generic protobufjs encoder builds a list of write operations and a nested state per message,
  * and the JSON was first copied into a Buffer of its own: a measurable share of each reply.
- * The bytes are protobufjs's (fields in number order; a test compares them).
+ * For well-formed strings the bytes are protobufjs's (fields in number order; a test compares
+ * them); a lone surrogate is written as U+FFFD's valid UTF-8, where protobufjs writes invalid bytes.
  */
 
 /** Field keys (number << 3 | wire type 2, length-delimited). */
@@ -28,8 +29,14 @@ export interface PayloadFields {
   readonly type: string;
   readonly clientIp?: string | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
-  /** The body's JSON (`Any.value`), or its UTF-8 bytes when already encoded (a shared body). */
-  readonly json: string | Uint8Array;
+  /** The body's JSON (`Any.value`), or a shared body's: a per-message head, then its UTF-8 rest encoded once. */
+  readonly json: string | SplitJson;
+}
+
+/** JSON in two pieces, written one after the other. */
+export interface SplitJson {
+  readonly head: string;
+  readonly tail: Uint8Array;
 }
 
 class Cursor {
@@ -51,12 +58,13 @@ class Cursor {
     this.offset += this.buffer.write(value, this.offset, bytes, 'utf8');
   }
 
-  /** A bytes field. */
-  bytes(key: number, value: Uint8Array): void {
+  /** A bytes field of split JSON whose head's UTF-8 length is already known. */
+  splitJson(key: number, json: SplitJson, headBytes: number): void {
     this.buffer[this.offset++] = key;
-    this.varint(value.byteLength);
-    this.buffer.set(value, this.offset);
-    this.offset += value.byteLength;
+    this.varint(headBytes + json.tail.byteLength);
+    this.offset += this.buffer.write(json.head, this.offset, headBytes, 'utf8');
+    this.buffer.set(json.tail, this.offset);
+    this.offset += json.tail.byteLength;
   }
 }
 
@@ -65,7 +73,9 @@ export function writePayload(fields: PayloadFields): Buffer {
   const { type, clientIp, headers, json } = fields;
   const typeBytes = Buffer.byteLength(type, 'utf8');
   const clientIpBytes = clientIp === undefined ? 0 : Buffer.byteLength(clientIp, 'utf8');
-  const jsonBytes = typeof json === 'string' ? Buffer.byteLength(json, 'utf8') : json.byteLength;
+  // A split JSON's head alone: its tail's length is known.
+  const headBytes = Buffer.byteLength(typeof json === 'string' ? json : json.head, 'utf8');
+  const jsonBytes = typeof json === 'string' ? headBytes : headBytes + json.tail.byteLength;
   let metadataBytes = fieldBytes(typeBytes) + (clientIp === undefined ? 0 : fieldBytes(clientIpBytes));
   // Header keys (own, in order, as protobufjs takes them) and each entry's key and value sizes.
   const keys = headers === undefined ? [] : Object.keys(headers);
@@ -98,6 +108,6 @@ export function writePayload(fields: PayloadFields): Buffer {
   out.buffer[out.offset++] = PAYLOAD_BODY;
   out.varint(bodyBytes);
   if (typeof json === 'string') out.string(ANY_VALUE, json, jsonBytes);
-  else out.bytes(ANY_VALUE, json);
+  else out.splitJson(ANY_VALUE, json, headBytes);
   return out.buffer;
 }

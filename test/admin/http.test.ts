@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -197,6 +198,21 @@ describe('admin HTTP: loader API and control on one node', () => {
       assert.equal(counted(samples, 'HealthCheckRequest', '301'), counted(before, 'HealthCheckRequest', '301') + 1);
     }
     assert.equal(metricValue(twice, 'nacos_remote_unary_request_seconds_count', { type: 'HealthCheckRequest' }), metricValue(once, 'nacos_remote_unary_request_seconds_count', { type: 'HealthCheckRequest' }));
+  });
+
+  it('metrics: unknown request types, chosen by a peer, all count as type="other" (bounded label values)', async () => {
+    const scrape = async () => parsePrometheus((await get('/metrics')).body);
+    const unaryNames = ['nacos_remote_unary_requests_total', 'nacos_remote_unary_request_seconds_count'];
+    const typesOf = (samples: Awaited<ReturnType<typeof scrape>>) => new Set(samples.filter((s) => unaryNames.includes(s.name)).map((s) => s.labels['type']));
+    const before = await scrape();
+    const p = new RawPeer('127.0.0.1', node.server.ports.sdk);
+    peers.push(p);
+    const unknown = [...Array.from({ length: 3 }, () => `Made${randomUUID().replaceAll('-', '')}Request`), '__proto__'];
+    for (const type of unknown) await p.unary(request(type as 'UnknownRequest'));
+    const after = await scrape();
+    for (const name of unaryNames) assert.equal(metricValue(after, name, { type: 'other' }), metricValue(before, name, { type: 'other' }) + unknown.length, name);
+    assert.deepEqual(typesOf(after), new Set([...typesOf(before), 'other']), 'no new type label but other');
+    for (const type of unknown) assert.ok(!after.some((sample) => Object.values(sample.labels).includes(type)), `no sample carries ${type}`);
   });
 });
 

@@ -46,4 +46,16 @@ describe('TalliedHistogram', () => {
     tallied.resetMetrics();
     assert.equal(await tallied.metrics(), '# HELP x_seconds handling time\n# TYPE x_seconds histogram\n');
   });
+
+  it('a tally kept across a reset observes into what the next scrape reads', async () => {
+    const { native, tallied, histogram } = bothRegistries();
+    const kept = histogram.tally('HealthCheckRequest');
+    const child = (native.getSingleMetric('x_seconds') as Histogram).labels({ type: 'HealthCheckRequest' });
+    tallied.resetMetrics();
+    native.resetMetrics();
+    kept.observe(0.002);
+    child.observe(0.002);
+    assert.equal(await tallied.metrics(), await native.metrics());
+    assert.match(await tallied.metrics(), /x_seconds_count\{type="HealthCheckRequest"\} 1\n/);
+  });
 });

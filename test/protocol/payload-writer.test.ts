@@ -20,13 +20,29 @@ describe('writePayload', () => {
         fc.option(fc.string({ unit: 'grapheme', maxLength: 40 }), { nil: undefined }),
         fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 200 }), { maxKeys: 5 }),
         fc.string({ unit: 'grapheme', maxLength: 300 }),
-        (type, clientIp, headers, json) => {
+        fc.nat(),
+        (type, clientIp, headers, json, cut) => {
           const expected = [...protobufjsBytes(type, clientIp, headers, json)];
           assert.deepEqual([...writePayload({ type, clientIp, headers, json })], expected);
-          // The JSON handed over already encoded (a shared body) writes the same bytes.
-          assert.deepEqual([...writePayload({ type, clientIp, headers, json: Buffer.from(json, 'utf8') })], expected);
+          // Split JSON (a shared body: a head of its own, the rest encoded once) writes the same bytes.
+          const codePoints = [...json];
+          const at = cut % (codePoints.length + 1);
+          const split = { head: codePoints.slice(0, at).join(''), tail: Buffer.from(codePoints.slice(at).join(''), 'utf8') };
+          assert.deepEqual([...writePayload({ type, clientIp, headers, json: split })], expected);
         },
       ),
+    );
+  });
+
+  it('any string, lone surrogates included, decodes as that string made well-formed (protobufjs writes those as invalid UTF-8)', () => {
+    const wellFormed = (text: string): string => (text as string & { toWellFormed(): string }).toWellFormed();
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 200 }), (type, json) => {
+        const decoded = PayloadType.decode(writePayload({ type, headers: { [type]: json }, json })) as unknown as PayloadProto;
+        assert.equal(decoded.metadata?.type, wellFormed(type));
+        assert.deepEqual(decoded.metadata?.headers, { [wellFormed(type)]: wellFormed(json) });
+        assert.equal(Buffer.from(decoded.body!.value!).toString('utf8'), wellFormed(json));
+      }),
     );
   });
 

@@ -40,8 +40,9 @@ export type MessageRetention = 'while-arriving' | 'until-closed';
 /** Where decoded messages go; one receiver per stream. */
 export interface FrameReceiver {
   /**
-   * One whole message. It may be a view into the chunk it came in: use it before the next push.
-   * A FrameError thrown here (a budget that cannot keep it) leaves push() with it.
+   * One whole message. With 'while-arriving' it may be a view into the chunk it came in: use it
+   * before the next push. With 'until-closed' it is the receiver's to keep until it disposes the
+   * decoder: it pins no more than twice its own size.
    */
   onMessage(message: Buffer): void;
   /**
@@ -103,18 +104,19 @@ export class PrefixReader {
 
 /**
  * Reassembles one stream's messages. A message inside one chunk is handed over as a view of it
- * (no copy); one that spans chunks is kept as its parts and joined once, when complete. Holds are
- * the receiver's budgets (InboundMessageAccount follows the same rule for the grpc-js transport):
- * a message the chunk of its prefix completes is held only with 'until-closed'.
+ * (no copy); one that spans chunks is copied, part by part, into a buffer of its declared size
+ * allocated when its prefix arrives. A chunk is a view of a whole socket read, shared with other
+ * streams' frames: keeping views of it would pin 32-64 KiB per byte counted. Holds are the
+ * receiver's budgets (InboundMessageAccount follows the same rule for the grpc-js transport): a
+ * message the chunk of its prefix completes is held only with 'until-closed'.
  */
 export class FrameDecoder {
   private readonly prefix = new PrefixReader();
   private flag = 0;
   private declared = 0;
-  /** Parts of the message being held, and their total. */
-  private parts: Buffer[] = [];
-  private partsBytes = 0;
-  private holding = false;
+  /** The message being held (allocated at its declared size), and how much of it has arrived. */
+  private message: Buffer | undefined;
+  private filled = 0;
   /** Bytes held in the receiver's budgets now. */
   private held = 0;
 
@@ -126,7 +128,7 @@ export class FrameDecoder {
 
   /** Whether bytes of an unfinished message (or prefix) are pending: at end of stream, a truncated message. */
   get pending(): boolean {
-    return this.prefix.partial || this.holding;
+    return this.prefix.partial || this.message !== undefined;
   }
 
   /** Reads one DATA chunk, handing every message it completes to the receiver. @throws FrameError */
@@ -134,12 +136,12 @@ export class FrameDecoder {
     let offset = 0;
     const length = chunk.length;
     while (offset < length) {
-      if (this.holding) {
-        const take = Math.min(this.declared - this.partsBytes, length - offset);
-        this.parts.push(offset === 0 && take === length ? chunk : chunk.subarray(offset, offset + take));
-        this.partsBytes += take;
+      if (this.message !== undefined) {
+        const take = Math.min(this.declared - this.filled, length - offset);
+        chunk.copy(this.message, this.filled, offset, offset + take);
+        this.filled += take;
         offset += take;
-        if (this.partsBytes === this.declared) this.finishHeld();
+        if (this.filled === this.declared) this.finishHeld(this.message);
         continue;
       }
       offset = this.prefix.readFrom(chunk, offset);
@@ -154,14 +156,13 @@ export class FrameDecoder {
       if (complete) {
         const end = offset + this.declared;
         this.declared = 0;
-        this.receiver.onMessage(chunk.subarray(offset, end));
+        const message = chunk.subarray(offset, end);
+        this.receiver.onMessage(this.retention === 'until-closed' ? unpinned(message) : message);
         offset = end;
       } else {
-        this.holding = true;
-        if (available > 0) {
-          this.parts.push(chunk.subarray(offset));
-          this.partsBytes = available;
-        }
+        // Slow: an exact ArrayBuffer of its own, not a slice of Node's shared pool that it would pin.
+        this.message = Buffer.allocUnsafeSlow(this.declared);
+        this.filled = chunk.copy(this.message, 0, offset);
         offset = length;
       }
     }
@@ -169,14 +170,13 @@ export class FrameDecoder {
 
   /** The stream is gone, or its messages were handed on: releases what is held. Idempotent. */
   dispose(): void {
-    this.holding = false;
+    this.message = undefined;
+    this.filled = 0;
     if (this.held > 0) {
       const held = this.held;
       this.held = 0;
       this.receiver.holdEnded(held);
     }
-    this.parts = [];
-    this.partsBytes = 0;
     this.prefix.next();
     this.declared = 0;
   }
@@ -198,20 +198,28 @@ export class FrameDecoder {
     this.held += this.declared;
   }
 
-  private finishHeld(): void {
+  private finishHeld(message: Buffer): void {
     const declared = this.declared;
-    const parts = this.parts;
-    const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts, declared);
-    this.parts = [];
-    this.partsBytes = 0;
+    this.message = undefined;
+    this.filled = 0;
     this.declared = 0;
-    this.holding = false;
     if (this.retention === 'while-arriving') {
       this.held -= declared;
       this.receiver.holdEnded(declared);
     }
     this.receiver.onMessage(message);
   }
+}
+
+/**
+ * A message to keep: copied out of its chunk when that view would pin a backing ArrayBuffer (a
+ * whole socket read) more than twice its size.
+ */
+function unpinned(view: Buffer): Buffer {
+  if (view.buffer.byteLength <= 2 * view.length) return view;
+  const copy = Buffer.allocUnsafeSlow(view.length);
+  view.copy(copy);
+  return copy;
 }
 
 /**

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ErrorCode, GrpcPaths, NacosRemoteError, type Timers } from '../../protocol/index.js';
 import { isBeyondTimers, parseGrpcTimeout } from './grpc-status.js';
-import { ByteBudget, InboundMessageAccount } from './inbound-budget.js';
+import { ByteBudget, InboundMessageAccount, KeptReads } from './inbound-budget.js';
 import { AcceptedSocket, ListeningTransport, SocketListener, type ListenedTransport, type SocketIdentity } from './socket-listener.js';
 import type { TlsTerminator } from './tls-terminator.js';
 import { StreamEnd, type StreamSink, type Transport, type TransportHandlers } from './types.js';
@@ -25,7 +25,11 @@ export interface GrpcTransportOptions {
   readonly closeGraceMs: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced per session. */
   readonly maxConcurrentStreams: number;
-  /** Declared bytes of unfinished inbound messages one session may hold; negative: no limit. */
+  /**
+   * Declared bytes of inbound messages one session may hold (unfinished ones, and unary requests
+   * awaiting the client's half-close), and the socket reads grpc-js keeps beyond those
+   * (KeptReads); negative: no limit.
+   */
   readonly maxSessionBufferedBytes: number;
   /** The same for the whole node, shared by its listeners. */
   readonly nodeBufferedBytes: ByteBudget;
@@ -161,7 +165,8 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
   private readonly injector: ReturnType<grpc.Server['createConnectionInjector']>;
   /** Keyed by the raw `remoteAddress:remotePort`, exactly as `call.getPeer()` prints it. */
   private readonly byPeer = new Map<string, SocketTransport>();
-  private readonly sessionBudgets = new WeakMap<http2.Http2Session, ByteBudget>();
+  /** Each session's budget, and the socket reads its unfinished messages keep. */
+  private readonly sessionInbound = new WeakMap<http2.Http2Session, { readonly budget: ByteBudget; readonly keptReads: KeptReads }>();
 
   constructor(
     private readonly options: GrpcTransportOptions,
@@ -229,13 +234,15 @@ export class GrpcTransport extends ListeningTransport<SocketTransport> {
     const path = headers[':path'];
     const session = stream.session;
     if ((path !== GrpcPaths.REQUEST && path !== GrpcPaths.BI_STREAM) || session === undefined) return;
-    let sessionBudget = this.sessionBudgets.get(session);
-    if (sessionBudget === undefined) {
-      sessionBudget = new ByteBudget(this.options.maxSessionBufferedBytes);
-      this.sessionBudgets.set(session, sessionBudget);
+    let inbound = this.sessionInbound.get(session);
+    if (inbound === undefined) {
+      const budget = new ByteBudget(this.options.maxSessionBufferedBytes);
+      inbound = { budget, keptReads: new KeptReads(budget, this.options.nodeBufferedBytes) };
+      this.sessionInbound.set(session, inbound);
     }
     // grpc-js keeps a unary request until the client half-closes: it counts until then.
-    const account = new InboundMessageAccount(sessionBudget, this.options.nodeBufferedBytes, path === GrpcPaths.REQUEST ? 'until-closed' : 'while-arriving');
+    const retention = path === GrpcPaths.REQUEST ? 'until-closed' : 'while-arriving';
+    const account = new InboundMessageAccount(inbound.budget, this.options.nodeBufferedBytes, retention, inbound.keptReads);
     stream.on('data', (chunk: Buffer) => {
       const verdict = account.feed(chunk);
       if (verdict === 'ok') return;

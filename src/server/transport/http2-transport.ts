@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { GrpcPaths } from '../../protocol/index.js';
-import { ByteBudget, reserveInBoth } from './inbound-budget.js';
+import { ByteBudget, releaseInBoth, reserveInBoth } from './inbound-budget.js';
 import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameProblemKind, type FrameReceiver, type MessageRetention } from './frame-decoder.js';
 import {
   GrpcStatus,
@@ -54,7 +54,10 @@ export interface Http2TransportOptions extends SocketListenerOptions {
   readonly closeGraceMs: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced per session. */
   readonly maxConcurrentStreams: number;
-  /** Declared bytes of unfinished inbound messages one connection may hold; negative: no limit. */
+  /**
+   * Declared bytes of inbound messages one connection may hold (unfinished ones, and complete
+   * unary requests awaiting the client's half-close); negative: no limit.
+   */
   readonly maxSessionBufferedBytes: number;
   /** The same for the whole node, shared by its listeners (and with the grpc-js transport's accounting). */
   readonly nodeBufferedBytes: ByteBudget;
@@ -100,8 +103,7 @@ class H2Connection extends AcceptedSocket implements ListenedTransport {
   }
 
   release(bytes: number): void {
-    this.held.release(bytes);
-    this.owner.options.nodeBufferedBytes.release(bytes);
+    releaseInBoth(this.held, this.owner.options.nodeBufferedBytes, bytes);
   }
 
   ping(): void {

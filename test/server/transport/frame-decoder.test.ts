@@ -66,6 +66,23 @@ describe('FrameDecoder', () => {
     assert.equal(seen?.toString(), 'hello');
   });
 
+  it('keeps no view of a chunk: a message spanning chunks, and with until-closed one kept from a larger read, are copied out', () => {
+    // Node's DATA chunks are views of a whole socket read: a view kept pins all of it.
+    const read = Buffer.alloc(64 * 1024);
+    const kept: Buffer[] = [];
+    const receiver = { onMessage: (m: Buffer) => void kept.push(m), holdStarted: () => true, holdEnded: () => undefined };
+    const spanning = framed(Buffer.from('abc'));
+    read.set(spanning);
+    const arriving = new FrameDecoder(1024, receiver);
+    for (let i = 0; i < spanning.length; i++) arriving.push(read.subarray(i, i + 1));
+    const whole = framed(Buffer.from('whole'));
+    read.set(whole, 100);
+    new FrameDecoder(1024, receiver, 'until-closed').push(read.subarray(100, 100 + whole.length));
+    assert.deepEqual(kept.map((m) => m.toString()), ['abc', 'whole']);
+    for (const message of kept) assert.notEqual(message.buffer, read.buffer);
+    assert.deepEqual(kept.map((m) => m.buffer.byteLength), [3, 5], 'each in an ArrayBuffer of its own size');
+  });
+
   it('reports a truncated message as pending, and dispose releases what it held', () => {
     const recorder = new Recorder();
     const decoder = new FrameDecoder(1024, recorder);

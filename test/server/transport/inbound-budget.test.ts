@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ByteBudget, InboundMessageAccount } from '../../../src/server/transport/inbound-budget.js';
+import { ByteBudget, InboundMessageAccount, KeptReads } from '../../../src/server/transport/inbound-budget.js';
 
 /** A gRPC message: flag 0, 4-byte big-endian length, then `body` (or just the prefix declaring `length`). */
 function framed(length: number, body: Buffer = Buffer.alloc(length, 0x61)): Buffer {
   const prefix = Buffer.alloc(5);
   prefix.writeUInt32BE(length, 1);
   return Buffer.concat([prefix, body]);
+}
+
+/** `bytes` as a DATA chunk of a socket read, as Node hands them over: a view of the read at `offset`. */
+function chunkOf(read: ArrayBuffer, offset: number, bytes: Uint8Array): Buffer {
+  const chunk = Buffer.from(read, offset, bytes.length);
+  chunk.set(bytes);
+  return chunk;
 }
 
 describe('InboundMessageAccount', () => {
@@ -74,6 +81,41 @@ describe('InboundMessageAccount', () => {
     assert.equal(account.feed(framed(600)), 'ok');
     assert.equal(session.reservedBytes, 600, 'complete, not yet handed on');
     assert.equal(new InboundMessageAccount(session, node).feed(framed(600, Buffer.alloc(1))), 'session', 'a second one does not fit beside it');
+    account.close();
+    assert.equal(session.reservedBytes, 0);
+    assert.equal(node.reservedBytes, 0);
+  });
+
+  it('with KeptReads, reads unfinished messages keep are reserved beyond their declared lengths, each read once however many streams keep it', () => {
+    const session = new ByteBudget(20_000);
+    const node = new ByteBudget(-1);
+    const keptReads = new KeptReads(session, node);
+    const first = new InboundMessageAccount(session, node, 'while-arriving', keptReads);
+    const second = new InboundMessageAccount(session, node, 'while-arriving', keptReads);
+    const shared = new ArrayBuffer(4000);
+    assert.equal(first.feed(chunkOf(shared, 0, framed(1000, Buffer.alloc(10)))), 'ok');
+    assert.equal(session.reservedBytes, 1000 + 3000, 'declared 1,000, and the 4,000-byte read beyond it');
+    assert.equal(second.feed(chunkOf(shared, 100, framed(1000, Buffer.alloc(10)))), 'ok');
+    assert.equal(session.reservedBytes, 2000 + 3000, 'the shared read counted once');
+    // A byte per read, each read 8,000 bytes of other frames (the drip).
+    assert.equal(first.feed(Buffer.from(new ArrayBuffer(8000), 0, 1)), 'ok');
+    assert.equal(first.feed(Buffer.from(new ArrayBuffer(8000), 0, 1)), 'ok');
+    assert.equal(session.reservedBytes, 2000 + 18_000);
+    assert.equal(first.feed(Buffer.from(new ArrayBuffer(8000), 0, 1)), 'session', 'a read past the budget');
+    first.close();
+    assert.equal(session.reservedBytes, 1000 + 3000, 'the shared read stays kept by the second');
+    assert.equal(second.feed(Buffer.alloc(990)), 'ok');
+    assert.equal(session.reservedBytes, 0, 'the second complete: no read kept');
+  });
+
+  it("with KeptReads and 'until-closed', a complete message keeps its declared length but no read (grpc-js copied it)", () => {
+    const session = new ByteBudget(100_000);
+    const node = new ByteBudget(-1);
+    const account = new InboundMessageAccount(session, node, 'until-closed', new KeptReads(session, node));
+    assert.equal(account.feed(chunkOf(new ArrayBuffer(64_000), 0, framed(3000, Buffer.alloc(10)))), 'ok');
+    assert.equal(session.reservedBytes, 64_000);
+    assert.equal(account.feed(Buffer.alloc(2990)), 'ok');
+    assert.equal(session.reservedBytes, 3000);
     account.close();
     assert.equal(session.reservedBytes, 0);
     assert.equal(node.reservedBytes, 0);
