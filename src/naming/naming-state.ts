@@ -2,6 +2,7 @@ import type { Departure } from '../server/connection-manager.js';
 import type { Timers } from '../protocol/index.js';
 import { ClientServiceIndex } from './client-index.js';
 import {
+  hostIdentity,
   selectServiceInfo,
   serviceKey,
   toInstanceJson,
@@ -75,13 +76,13 @@ function unindexPublication(index: SlotIndex, clientId: string, key: string, ins
 }
 
 /**
- * Whether two lists of a service's instances list the same hosts, as ServiceStorage tells hosts
- * apart (equal ones are listed once): a change that takes the one out and puts the other in shows
+ * Whether two lists of a service's instances list the same hosts ({@link hostIdentity}: equal ones
+ * are listed once): a change that takes the one out and puts the other in shows
  * subscribers the same list. Only those instances are compared, not the whole service, so an
  * adoption costs the same in a service of 3 instances or of 3,000.
  */
 function sameHosts(service: ServiceName, added: readonly PublishedInstance[], removed: readonly PublishedInstance[]): boolean {
-  const hosts = (instances: readonly PublishedInstance[]) => new Set(instances.map((instance) => JSON.stringify(toInstanceJson(service, instance))));
+  const hosts = (instances: readonly PublishedInstance[]) => new Set(instances.map((instance) => hostIdentity(toInstanceJson(service, instance))));
   const put = hosts(added);
   const taken = hosts(removed);
   return put.size === taken.size && [...put].every((host) => taken.has(host));
