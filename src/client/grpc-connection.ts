@@ -5,6 +5,7 @@ import {
   encodePayload,
   ErrorCode,
   GrpcPaths,
+  MAX_TIMER_DELAY_MS,
   NacosRemoteError,
   RequestTimeoutError,
   ConnectionClosedError,
@@ -19,6 +20,20 @@ import type { ChannelSecurity } from './tls.js';
 import type { ClientConnection } from './transport.js';
 
 const identity = (b: Buffer): Buffer => b;
+
+/** A unary call not yet settled: what its timeout or the connection's close ends. */
+interface InFlightCall {
+  /** Settles the request with the error and cancels the call; nothing once it is settled. */
+  readonly fail: (error: NacosRemoteError) => void;
+}
+
+/**
+ * Whether a timeout is one a timer can keep. 0 or less means none (as RpcClient and Java read it),
+ * and so does one past what a Node timer holds, which would fire after 1 ms instead.
+ */
+function hasDeadline(timeoutMs: number): boolean {
+  return timeoutMs > 0 && timeoutMs <= MAX_TIMER_DELAY_MS;
+}
 
 export interface GrpcConnectionOptions {
   readonly server: ServerAddress;
@@ -42,7 +57,7 @@ export class GrpcConnection implements ClientConnection {
   connectionId = '';
   private readonly client: grpc.Client;
   private stream: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
-  private inFlight = 0;
+  private readonly inFlight = new Set<InFlightCall>();
   private idleWaiters: (() => void)[] = [];
   private closedFlag = false;
   /** Set when the client moved away on purpose, so the stream's end is not a loss. */
@@ -78,44 +93,60 @@ export class GrpcConnection implements ClientConnection {
   request(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
     if (this.closedFlag) return Promise.reject(new ConnectionClosedError(`connection to ${this.address} is closed`));
     const bytes = encodePayload(message, { clientIp: this.options.clientIp, registry: this.options.registry });
-    this.inFlight++;
     return new Promise<ResponseMessage>((resolve, reject) => {
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      let call: grpc.ClientUnaryCall | undefined;
+      // The first of answer, timeout and close settles the request.
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        this.callDone(inFlight);
+        return true;
+      };
+      const inFlight: InFlightCall = {
+        fail: (error) => {
+          if (!settle()) return;
+          call?.cancel();
+          reject(error);
+        },
+      };
+      try {
+        call = this.client.makeUnaryRequest(
+          GrpcPaths.REQUEST,
+          identity,
+          identity,
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          new grpc.Metadata(),
+          (error, reply) => {
+            // Cancelled by its timeout or a close, or answered first (the timeout's turn then finds it settled).
+            if (!settle()) return;
+            if (error) {
+              reject(new NacosRemoteError('TRANSPORT_ERROR', ErrorCode.SERVER_ERROR, `${message.type} failed: ${error.details || error.message}`, { cause: error }));
+              return;
+            }
+            try {
+              resolve(decodeResponse(reply!, this.options.registry, message.type));
+            } catch (decodeError) {
+              reject(decodeError);
+            }
+          },
+        );
+      } catch (error) {
+        // Thrown before a call started: no timer is set and nothing is in flight yet.
+        inFlight.fail(new NacosRemoteError('TRANSPORT_ERROR', ErrorCode.SERVER_ERROR, `${message.type} failed: ${(error as Error).message}`, { cause: error }));
+        return;
+      }
+      if (settled) return;
+      this.inFlight.add(inFlight);
       // No gRPC deadline (Java sends none either): grpc-js would end the call from a timer, and a
       // process that stalled (its own work, or a busy machine) runs its due timers before it reads
       // its sockets, so an answer already there would count as a timeout, and a health check as a
       // dead server. The timeout waits one turn of I/O, which reads what has arrived.
-      const timer = setTimeout(() => {
-        setImmediate(() => {
-          if (settled) return;
-          settled = true;
-          call.cancel();
-          reject(new RequestTimeoutError(`${message.type} timed out after ${timeoutMs} ms`));
-        });
-      }, timeoutMs);
-      const call = this.client.makeUnaryRequest(
-        GrpcPaths.REQUEST,
-        identity,
-        identity,
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        new grpc.Metadata(),
-        (error, reply) => {
-          this.callDone();
-          clearTimeout(timer);
-          // Cancelled by its timeout, or answered first (the timeout's turn then finds it settled).
-          if (settled) return;
-          settled = true;
-          if (error) {
-            reject(new NacosRemoteError('TRANSPORT_ERROR', ErrorCode.SERVER_ERROR, `${message.type} failed: ${error.details || error.message}`, { cause: error }));
-            return;
-          }
-          try {
-            resolve(decodeResponse(reply!, this.options.registry, message.type));
-          } catch (decodeError) {
-            reject(decodeError);
-          }
-        },
-      );
+      if (hasDeadline(timeoutMs)) {
+        timer = setTimeout(() => setImmediate(() => inFlight.fail(new RequestTimeoutError(`${message.type} timed out after ${timeoutMs} ms`))), timeoutMs);
+      }
     });
   }
 
@@ -155,8 +186,8 @@ export class GrpcConnection implements ClientConnection {
   }
 
   /**
-   * Ends the stream, lets in-flight unary calls finish (up to `graceMs`), then closes the
-   * transport. Idempotent.
+   * Ends the stream, lets in-flight unary calls finish (up to `graceMs`), then cancels those still
+   * unanswered (they reject with a ConnectionClosedError) and closes the transport. Idempotent.
    */
   async close(graceMs = 0): Promise<void> {
     if (this.closedFlag) return;
@@ -166,7 +197,7 @@ export class GrpcConnection implements ClientConnection {
     } catch {
       // the stream is already gone
     }
-    if (this.inFlight > 0 && graceMs > 0) {
+    if (this.inFlight.size > 0 && graceMs > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         timer.unref();
@@ -176,13 +207,15 @@ export class GrpcConnection implements ClientConnection {
         });
       });
     }
+    // grpc-js's close lets started calls run on, and their timers would keep the process up to their timeouts.
+    for (const call of [...this.inFlight]) call.fail(new ConnectionClosedError(`connection to ${this.address} closed before the answer`));
     this.stream?.cancel();
     this.client.close();
   }
 
-  private callDone(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) {
+  private callDone(call: InFlightCall): void {
+    this.inFlight.delete(call);
+    if (this.inFlight.size === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();

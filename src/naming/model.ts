@@ -55,6 +55,14 @@ export function instanceTiming(metadata: Readonly<Record<string, string>>, key: 
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : TIMING_DEFAULTS[key];
 }
 
+/**
+ * What tells a service's hosts apart: equal instances are one host, listed once, as Nacos's HashSet
+ * of Instance does (the same process seen through its old and new connection).
+ */
+export function hostIdentity(host: InstanceJson): string {
+  return JSON.stringify(host);
+}
+
 /** The API instance Nacos's `InstanceUtil.parseToApiInstance` builds, with Instance's derived getters. */
 export function toInstanceJson(service: ServiceName, instance: PublishedInstance): InstanceJson {
   const { metadata } = instance;

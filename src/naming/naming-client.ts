@@ -68,9 +68,10 @@ export class NamingClient {
   dropInstances(key: string, matches: (instance: PublishedInstance) => boolean): PublishedInstance[] {
     const publication = this.publications.get(key);
     if (publication === undefined) return [];
-    const dropped = publication.instances.filter(matches);
+    const dropped: PublishedInstance[] = [];
+    const kept: PublishedInstance[] = [];
+    for (const instance of publication.instances) (matches(instance) ? dropped : kept).push(instance);
     if (dropped.length === 0) return [];
-    const kept = publication.instances.filter((instance) => !matches(instance));
     if (kept.length === 0) this.publications.delete(key);
     else this.publications.set(key, { service: publication.service, instances: kept });
     return dropped;

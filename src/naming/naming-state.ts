@@ -2,6 +2,7 @@ import type { Departure } from '../server/connection-manager.js';
 import type { Timers } from '../protocol/index.js';
 import { ClientServiceIndex } from './client-index.js';
 import {
+  hostIdentity,
   selectServiceInfo,
   serviceKey,
   toInstanceJson,
@@ -54,22 +55,37 @@ function instanceSlot(key: string, instance: PublishedInstance): string {
   return `${key}\u0000${instance.clusterName}\u0000${instance.ip}\u0000${instance.port}`;
 }
 
-/** The slots of every instance the client publishes. */
-function* slotsOf(client: NamingClient): Generator<string> {
-  for (const { service, instances } of client.allPublications()) {
-    const key = serviceKey(service);
-    for (const instance of instances) yield instanceSlot(key, instance);
+/** Clients by the slots of their instances. */
+type SlotIndex = Map<string, Set<string>>;
+
+/** Puts one publication's slots in the index: a change of one service costs that service's instances, not the client's. */
+function indexPublication(index: SlotIndex, clientId: string, key: string, instances: readonly PublishedInstance[]): void {
+  for (const instance of instances) {
+    const slot = instanceSlot(key, instance);
+    let ids = index.get(slot);
+    if (ids === undefined) index.set(slot, (ids = new Set()));
+    ids.add(clientId);
+  }
+}
+
+/** Takes one publication's slots out of the index (a client publishes one list per service, so no slot of it stays). */
+function unindexPublication(index: SlotIndex, clientId: string, key: string, instances: readonly PublishedInstance[]): void {
+  for (const instance of instances) {
+    const slot = instanceSlot(key, instance);
+    const ids = index.get(slot);
+    ids?.delete(clientId);
+    if (ids?.size === 0) index.delete(slot);
   }
 }
 
 /**
- * Whether two lists of a service's instances list the same hosts, as ServiceStorage tells hosts
- * apart (equal ones are listed once): a change that takes the one out and puts the other in shows
+ * Whether two lists of a service's instances list the same hosts ({@link hostIdentity}: equal ones
+ * are listed once): a change that takes the one out and puts the other in shows
  * subscribers the same list. Only those instances are compared, not the whole service, so an
  * adoption costs the same in a service of 3 instances or of 3,000.
  */
 function sameHosts(service: ServiceName, added: readonly PublishedInstance[], removed: readonly PublishedInstance[]): boolean {
-  const hosts = (instances: readonly PublishedInstance[]) => new Set(instances.map((instance) => JSON.stringify(toInstanceJson(service, instance))));
+  const hosts = (instances: readonly PublishedInstance[]) => new Set(instances.map((instance) => hostIdentity(toInstanceJson(service, instance))));
   const put = hosts(added);
   const taken = hosts(removed);
   return put.size === taken.size && [...put].every((host) => taken.has(host));
@@ -96,9 +112,9 @@ export class NamingState {
   private readonly storage: ServiceStorage;
   private readonly listeners = new Set<NamingChangeListener>();
   /** Held clients by the slots of their instances (see {@link instanceSlot}). */
-  private readonly heldSlots = new Map<string, Set<string>>();
+  private readonly heldSlots: SlotIndex = new Map();
   /** Live clients by the slots of their instances: a client newly held finds its live twins here, not by reading every publisher. */
-  private readonly liveSlots = new Map<string, Set<string>>();
+  private readonly liveSlots: SlotIndex = new Map();
   /** The scheduled ends of holds (ours and synced clients'), by client id: cancels them. */
   private readonly holdTimers = new Map<string, () => void>();
 
@@ -132,10 +148,11 @@ export class NamingState {
   deregister(clientId: string, service: ServiceName): void {
     const client = this.clients.get(clientId);
     if (client === undefined || !this.isLocal(client)) return;
-    this.unindexSlots(client);
-    const unpublished = client.unpublish(service, this.now());
-    this.indexSlots(client);
-    if (!unpublished) return;
+    const key = serviceKey(service);
+    const unpublished = client.publication(key)?.instances;
+    if (unpublished === undefined) return;
+    unindexPublication(this.slotIndexOf(client), clientId, key, unpublished);
+    client.unpublish(service, this.now());
     this.index.removePublisher(service, clientId);
     this.changed(service);
     for (const listener of this.listeners) listener.localClientChanged?.(clientId);
@@ -347,10 +364,12 @@ export class NamingState {
 
   private publish(clientId: string, service: ServiceName, instances: readonly PublishedInstance[]): void {
     const client = this.client(clientId);
-    const replaced = client.publication(serviceKey(service))?.instances ?? [];
-    this.unindexSlots(client);
+    const key = serviceKey(service);
+    const replaced = client.publication(key)?.instances ?? [];
+    const slotIndex = this.slotIndexOf(client);
+    unindexPublication(slotIndex, clientId, key, replaced);
     client.publish(service, instances, this.now());
-    this.indexSlots(client);
+    indexPublication(slotIndex, clientId, key, instances);
     this.index.addPublisher(service, clientId);
     const adopted = this.adoptHeld(service, instances, clientId);
     if (adopted.length === 0) this.changed(service);
@@ -374,11 +393,12 @@ export class NamingState {
     for (const id of holders) {
       const held = this.clients.get(id);
       if (held === undefined) continue;
-      this.unindexSlots(held);
-      dropped.push(...held.dropInstances(key, (instance) => slots.has(instanceSlot(key, instance))));
+      // Only the dropped instances' slots leave the index: a redo of S services costs S adoptions, not S².
+      const heldDropped = held.dropInstances(key, (instance) => slots.has(instanceSlot(key, instance)));
+      unindexPublication(this.heldSlots, id, key, heldDropped);
+      dropped.push(...heldDropped);
       if (held.publication(key) === undefined) this.index.removePublisher(service, id);
       if (!held.publishesNothing) {
-        this.indexSlots(held);
         if (this.isLocal(held)) {
           held.touch(this.now());
           for (const listener of this.listeners) listener.localClientChanged?.(id);
@@ -447,23 +467,24 @@ export class NamingState {
     }
   }
 
-  /** Puts the client's slots in the index of its kind (held or live); every change of its instances or of its hold is framed by unindexSlots and this. */
+  /** The slot index of the client's kind: held or live. */
+  private slotIndexOf(client: NamingClient): SlotIndex {
+    return client.heldUntil === undefined ? this.liveSlots : this.heldSlots;
+  }
+
+  /**
+   * Puts all the client's slots in the index of its kind. Only the once-per-client changes (a hold
+   * begins, the client goes or is replaced) are framed by unindexSlots and this; a change of one
+   * service re-indexes that service alone.
+   */
   private indexSlots(client: NamingClient): void {
-    const index = client.heldUntil === undefined ? this.liveSlots : this.heldSlots;
-    for (const slot of slotsOf(client)) {
-      let ids = index.get(slot);
-      if (ids === undefined) index.set(slot, (ids = new Set()));
-      ids.add(client.id);
-    }
+    const index = this.slotIndexOf(client);
+    for (const { service, instances } of client.allPublications()) indexPublication(index, client.id, serviceKey(service), instances);
   }
 
   private unindexSlots(client: NamingClient): void {
-    const index = client.heldUntil === undefined ? this.liveSlots : this.heldSlots;
-    for (const slot of slotsOf(client)) {
-      const ids = index.get(slot);
-      ids?.delete(client.id);
-      if (ids?.size === 0) index.delete(slot);
-    }
+    const index = this.slotIndexOf(client);
+    for (const { service, instances } of client.allPublications()) unindexPublication(index, client.id, serviceKey(service), instances);
   }
 
   /** `added` went into the service's instances and `removed` out: subscribers are told unless both list the same hosts. */

@@ -1,5 +1,5 @@
 import type { ClientServiceIndex } from './client-index.js';
-import { serviceKey, toInstanceJson, type InstanceJson, type ServiceName, type ServiceSnapshot } from './model.js';
+import { hostIdentity, serviceKey, toInstanceJson, type InstanceJson, type ServiceName, type ServiceSnapshot } from './model.js';
 import type { NamingClient } from './naming-client.js';
 
 /**
@@ -32,7 +32,7 @@ export class ServiceStorage {
       if (publication === undefined) continue;
       for (const instance of publication.instances) {
         const host = toInstanceJson(service, instance);
-        const identity = JSON.stringify(host);
+        const identity = hostIdentity(host);
         if (seen.has(identity)) continue;
         seen.add(identity);
         hosts.push(host);
