@@ -1,12 +1,14 @@
 import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
 import type { Timers } from '../../protocol/index.js';
-import { ConfigStoreUnavailableError } from '../errors.js';
+import { ConfigReadRacedError, ConfigStoreUnavailableError } from '../errors.js';
 import { NOT_AT_HAND, type ChangeMark, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page, type PublishInput, type PublishResult } from './types.js';
 
 /** Rows read per page when the whole table is loaded. */
 const LOAD_PAGE = 500;
 /** Reads of the whole table when writes keep overlapping them. */
 const LOAD_TRIES = 3;
+/** Reads of one key by a refresh when stores of it keep overlapping them. */
+const REFRESH_TRIES = 3;
 
 /** How the copy finds out that the database answers again (node config `db`, docs/config.md). */
 export interface OutageProbeOptions {
@@ -97,22 +99,29 @@ export class CachedConfigStore implements ConfigStore {
    * Re-reads a key from the database; true when its md5 (or presence) differs from the copy's.
    * Never answered from the copy: a database that cannot be reached fails the refresh, so the
    * change it was asked about is not taken as seen.
+   * @throws ConfigReadRacedError when stores of the key kept overlapping every read (the copy is then doubted)
    */
   async refresh(key: ConfigKey): Promise<boolean> {
     const id = groupKey(key);
-    const version = this.versionOf(id);
-    let record: ConfigRecord | undefined;
-    try {
-      record = await this.inner.get(key);
-    } catch (error) {
-      this.doubt();
-      throw error;
+    for (let tries = 0; tries < REFRESH_TRIES; tries++) {
+      const version = this.versionOf(id);
+      let record: ConfigRecord | undefined;
+      try {
+        record = await this.inner.get(key);
+      } catch (error) {
+        this.doubt();
+        throw error;
+      }
+      // A store of this key finished during the read, which may then hold the older row (two
+      // refreshes overlapping: the first to finish is often the older read). A read begun after
+      // that store is at least as new: read again.
+      if (this.versionOf(id) !== version) continue;
+      const before = this.records.get(id)?.md5;
+      this.store(id, record);
+      return before !== record?.md5;
     }
-    // A publish or refresh of this key finished meanwhile and stored what it read: it told of it.
-    if (this.versionOf(id) !== version) return false;
-    const before = this.records.get(id)?.md5;
-    this.store(id, record);
-    return before !== record?.md5;
+    this.doubt();
+    throw new ConfigReadRacedError(`config ${id} changed during each of ${REFRESH_TRIES} reads`);
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigStoreUnavailableError } from '../../../src/config/errors.js';
+import { ConfigReadRacedError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
 import { NOT_AT_HAND, type ConfigRecord, type PublishInput, type PublishResult } from '../../../src/config/store/types.js';
@@ -45,6 +45,22 @@ class FlakyStore extends SqliteConfigStore {
   override async list(afterId: number, limit: number): Promise<readonly ConfigRecord[]> {
     if (this.down) throw new ConfigStoreUnavailableError('away');
     return super.list(afterId, limit);
+  }
+}
+
+/** A store whose reads of a key, once held, wait until the test answers them, in the order it chooses. */
+class OrderedGets extends SqliteConfigStore {
+  holding = false;
+  readonly waiting: Array<(record: ConfigRecord | undefined) => void> = [];
+
+  override get(k: ConfigKey): Promise<ConfigRecord | undefined> {
+    if (!this.holding) return super.get(k);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Waits until `count` reads are held. */
+  async untilHeld(count: number): Promise<void> {
+    while (this.waiting.length < count) await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
@@ -138,6 +154,50 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     await timers.advance(10_000);
     assert.equal(inner.probes, 4, 'no probe once it answered');
     await store.close();
+  });
+
+  it('two refreshes of a key that overlap: the newer read ends in the copy, not whichever finished first (review finding 1)', { timeout: 10_000 }, async () => {
+    const inner = new OrderedGets(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await inner.publish({ key, content: 'v0', time: 1000 });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    const v1 = await inner.publish({ key, content: 'v1', time: 2000 });
+    const v2 = await inner.publish({ key, content: 'v2', time: 3000 });
+    assert.ok(v1.ok && v2.ok);
+    inner.holding = true;
+    const older = store.refresh(key);
+    const newer = store.refresh(key);
+    await inner.untilHeld(2);
+    inner.waiting.shift()!(v1.record);
+    assert.equal(await older, true, 'the first to finish read v1, and stores it');
+    inner.waiting.shift()!(v2.record);
+    await inner.untilHeld(1);
+    inner.waiting.shift()!(v2.record);
+    assert.equal(await newer, true, 'the second read overlapped that store: read again, v2 is news');
+    const now = store.readNow(key);
+    assert.ok(now !== NOT_AT_HAND);
+    assert.equal(now?.content, 'v2');
+    await inner.close();
+  });
+
+  it('a refresh overlapped by a store at every read fails and doubts the copy, so the catch-up keeps the change for its next round', { timeout: 10_000 }, async () => {
+    const inner = new OrderedGets(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    inner.holding = true;
+    const refreshing = store.refresh(key);
+    for (let n = 1; n <= 3; n++) {
+      await inner.untilHeld(1);
+      inner.holding = false;
+      await store.publish({ key, content: `v${n}`, time: 1000 * n });
+      inner.holding = true;
+      inner.waiting.shift()!(undefined);
+    }
+    await assert.rejects(refreshing, ConfigReadRacedError);
+    assert.equal(store.readNow(key), NOT_AT_HAND, 'doubted: reads go to the database');
+    await inner.close();
   });
 
   describe('readNow: answered from the copy only while it is known current', () => {
