@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Timers } from '../protocol/index.js';
 import { CasMismatchError, ConfigNotSupportedError, ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
 import { ABSENT_MD5, groupKey, type ConfigKey } from '../protocol/config/index.js';
-import { checkAdvanceInfo, checkContent, checkKey, checkThreeByteUtf8, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
+import { checkAdvanceInfo, checkContent, checkKey, checkStorable, checkThreeByteUtf8, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
 import type { ListenContext } from './listen-context.js';
 import type { ConfigNotifier } from './notifier.js';
 import { NOT_AT_HAND, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page } from './store/types.js';
@@ -110,7 +110,7 @@ export class ConfigService {
    * @throws InvalidConfigParamError, CasMismatchError, ConfigNotSupportedError, SharedStoreRequiredError
    */
   async publish(params: PublishParams): Promise<ConfigRecord> {
-    const key = this.checkedKey(params);
+    const key = checkStorable(this.checkedKey(params));
     if (isNonBlank(params.betaIps)) throw new ConfigNotSupportedError('beta');
     const content = checkContent(params.content, this.options.maxContentBytes);
     checkQueryable(content, params.encryptedDataKey, this.options.maxMessageBytes);

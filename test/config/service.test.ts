@@ -125,6 +125,15 @@ describe('ConfigService batch listen', () => {
     await store.close();
   });
 
+  it("refuses a publish whose dataId or group would not fit Nacos's columns, and stores nothing (review finding 2)", async () => {
+    const { store, service } = setup('too-long.db');
+    store.release();
+    await assert.rejects(service.publish({ dataId: 'd'.repeat(256), group: 'G', content: 'x' }), (error: unknown) => error instanceof InvalidConfigParamError && error.message === 'too long dataId, over 255');
+    await assert.rejects(service.publish({ dataId: 'a', group: 'g'.repeat(129), content: 'x' }), { message: 'too long group, over 128' });
+    assert.equal(await store.count(), 0);
+    await store.close();
+  });
+
   it('with config.allowFourByteUtf8, stores a 4-byte character (for utf8mb4 tables)', async () => {
     const { store, service } = setup('four-byte-allowed.db', true);
     store.release();

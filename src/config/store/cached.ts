@@ -185,10 +185,13 @@ export class CachedConfigStore implements ConfigStore {
     return removed;
   }
 
-  /** A write that failed may still have committed (a commit whose answer was lost): the copy may miss it. */
+  /**
+   * A write whose connection was lost may still have committed (a commit whose answer was lost):
+   * the copy may miss it. Any other failure is the database refusing the statement, rolled back.
+   */
   private doubtingFailure<T>(write: Promise<T>): Promise<T> {
     return write.catch((error: unknown) => {
-      this.doubt();
+      if (error instanceof ConfigStoreUnavailableError) this.doubt();
       throw error;
     });
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigReadRacedError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
+import { ConfigReadRacedError, ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
 import { NOT_AT_HAND, type ConfigRecord, type PublishInput, type PublishResult } from '../../../src/config/store/types.js';
@@ -197,6 +197,20 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     }
     await assert.rejects(refreshing, ConfigReadRacedError);
     assert.equal(store.readNow(key), NOT_AT_HAND, 'doubted: reads go to the database');
+    await inner.close();
+  });
+
+  it('a write the database refused (a statement error, rolled back) leaves the copy current (review finding 2)', async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await store.publish({ key, content: 'v1', time: 1000 });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    inner.publish = () => Promise.reject(new ConfigStoreError("Data too long for column 'data_id'"));
+    await assert.rejects(store.publish({ key, content: 'v2', time: 2000 }), ConfigStoreError);
+    const now = store.readNow(key);
+    assert.ok(now !== NOT_AT_HAND, 'still current: nothing was written');
+    assert.equal(now?.content, 'v1');
     await inner.close();
   });
 
