@@ -133,7 +133,9 @@ export class ConfigService {
     );
     if (!result.ok) throw new CasMismatchError();
     // As Nacos's dump: the same content again is kept in history but tells no listener.
-    if (result.contentChanged) this.changed(key, result.record.modifiedAt);
+    // Named as stored: MySQL may have matched the row under another spelling (trailing spaces).
+    const { dataId, group, tenant } = result.record;
+    if (result.contentChanged) this.changed({ dataId, group, tenant }, result.record.modifiedAt);
     return result.record;
   }
 
@@ -142,7 +144,7 @@ export class ConfigService {
     const key = this.checkedKey(params);
     const removed = await this.stored(() => this.store.remove(key, { srcIp: params.srcIp, srcUser: params.srcUser, time: this.timers.now() }));
     if (removed === undefined) return false;
-    this.changed(key, this.timers.now());
+    this.changed({ dataId: removed.dataId, group: removed.group, tenant: removed.tenant }, this.timers.now());
     return true;
   }
 

@@ -102,26 +102,32 @@ export class CachedConfigStore implements ConfigStore {
    * @throws ConfigReadRacedError when stores of the key kept overlapping every read (the copy is then doubted)
    */
   async refresh(key: ConfigKey): Promise<boolean> {
-    const id = groupKey(key);
+    let asked = key;
     for (let tries = 0; tries < REFRESH_TRIES; tries++) {
+      const id = groupKey(asked);
       const version = this.versionOf(id);
       let record: ConfigRecord | undefined;
       try {
-        record = await this.inner.get(key);
+        record = await this.inner.get(asked);
       } catch (error) {
         this.doubt();
         throw error;
       }
       // A store of this key finished during the read, which may then hold the older row (two
       // refreshes overlapping: the first to finish is often the older read). A read begun after
-      // that store is at least as new: read again.
+      // that store is at least as new: read again. A row stored under another spelling (MySQL
+      // ignores trailing spaces) is read again by that name, for the copy files it so.
       if (this.versionOf(id) !== version) continue;
+      if (record !== undefined && groupKey(record) !== id) {
+        asked = { dataId: record.dataId, group: record.group, tenant: record.tenant };
+        continue;
+      }
       const before = this.records.get(id)?.md5;
       this.store(id, record);
       return before !== record?.md5;
     }
     this.doubt();
-    throw new ConfigReadRacedError(`config ${id} changed during each of ${REFRESH_TRIES} reads`);
+    throw new ConfigReadRacedError(`config ${groupKey(key)} changed during each of ${REFRESH_TRIES} reads`);
   }
 
   /**
@@ -157,8 +163,9 @@ export class CachedConfigStore implements ConfigStore {
     const version = this.versionOf(id);
     try {
       const record = await this.inner.get(key);
-      // A read that started before a change stored here may hold the older row.
-      if (this.versionOf(id) === version) this.remember(id, record);
+      // A read that started before a change stored here may hold the older row; one that found
+      // the row under another spelling (trailing spaces) is not filed under this one.
+      if (this.versionOf(id) === version && (record === undefined || groupKey(record) === id)) this.remember(id, record);
       return record;
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
@@ -175,13 +182,15 @@ export class CachedConfigStore implements ConfigStore {
 
   async publish(input: PublishInput): Promise<PublishResult> {
     const result = await this.doubtingFailure(this.inner.publish(input));
-    if (result.ok) this.store(groupKey(input.key), result.record);
+    // Filed under the key as stored: MySQL compares names with trailing spaces ignored, so a key
+    // spelled "app.yaml " may have updated the row "app.yaml".
+    if (result.ok) this.store(groupKey(result.record), result.record);
     return result;
   }
 
   async remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
     const removed = await this.doubtingFailure(this.inner.remove(key, source));
-    this.store(groupKey(key), undefined);
+    this.store(groupKey(removed ?? key), undefined);
     return removed;
   }
 

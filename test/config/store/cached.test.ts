@@ -214,6 +214,36 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     await inner.close();
   });
 
+  it("files a change under the key as the database stored it, not as the client spelled it (MySQL ignores trailing spaces; review finding 3)", async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await store.publish({ key, content: 'v1', time: 1000 });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    // As MySQL's PAD SPACE comparison: "app.yaml " finds the row "app.yaml".
+    const padSpace = (k: ConfigKey): ConfigKey => ({ ...k, dataId: k.dataId.trimEnd() });
+    const publish = inner.publish.bind(inner);
+    const remove = inner.remove.bind(inner);
+    const get = inner.get.bind(inner);
+    inner.publish = (input) => publish({ ...input, key: padSpace(input.key) });
+    inner.remove = (k, source) => remove(padSpace(k), source);
+    inner.get = (k) => get(padSpace(k));
+    const spelled = { ...key, dataId: 'app.yaml ' };
+    const content = (): string | undefined => {
+      const now = store.readNow(key);
+      assert.ok(now !== NOT_AT_HAND);
+      return now?.content;
+    };
+    await store.publish({ key: spelled, content: 'v2', time: 2000 });
+    assert.equal(content(), 'v2');
+    await inner.publishElsewhere({ key, content: 'v3', time: 3000 });
+    assert.equal(await store.refresh(spelled), true, 'an announcement naming the key as its publisher spelled it');
+    assert.equal(content(), 'v3');
+    await store.remove(spelled, { time: 4000 });
+    assert.equal(content(), undefined);
+    await inner.close();
+  });
+
   describe('readNow: answered from the copy only while it is known current', () => {
     const content = (found: ConfigRecord | undefined | typeof NOT_AT_HAND): string | undefined | typeof NOT_AT_HAND =>
       found === undefined || found === NOT_AT_HAND ? found : found.content;
