@@ -102,6 +102,27 @@ export class CachedConfigStore implements ConfigStore {
    * @throws ConfigReadRacedError when stores of the key kept overlapping every read (the copy is then doubted)
    */
   async refresh(key: ConfigKey): Promise<boolean> {
+    return (await this.reread(key)).changed;
+  }
+
+  /**
+   * What the database holds for a key the copy answered but a caller doubts (a listener moved
+   * here holds another md5: it may have read a change this member has not applied yet); the copy
+   * takes it. `changed` when the copy's content changed: its listeners are to be told. While the
+   * database is away, the copy's answer.
+   */
+  async confirm(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }> {
+    if (this.away !== undefined) return { record: this.records.get(groupKey(key)), changed: false };
+    try {
+      return await this.reread(key);
+    } catch (error) {
+      if (!(error instanceof ConfigStoreUnavailableError)) throw error;
+      this.wentAway(error);
+      return { record: this.records.get(groupKey(key)), changed: false };
+    }
+  }
+
+  private async reread(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }> {
     let asked = key;
     for (let tries = 0; tries < REFRESH_TRIES; tries++) {
       const id = groupKey(asked);
@@ -124,7 +145,7 @@ export class CachedConfigStore implements ConfigStore {
       }
       const before = this.records.get(id)?.md5;
       this.store(id, record);
-      return before !== record?.md5;
+      return { record, changed: before !== record?.md5 };
     }
     this.doubt();
     throw new ConfigReadRacedError(`config ${groupKey(key)} changed during each of ${REFRESH_TRIES} reads`);
