@@ -173,6 +173,11 @@ export class CachedConfigStore implements ConfigStore {
     this.settled = Math.max(this.settled, mark);
   }
 
+  /** A catch-up round failed: changes it did not read (the database away, members cut off) may be missing. */
+  catchUpFailed(): void {
+    this.doubt();
+  }
+
   /** Something the copy may have missed: reads go to the database until the next whole catch-up round. */
   private doubt(): void {
     this.doubts++;
