@@ -44,8 +44,12 @@ export class CachedConfigStore implements ConfigStore {
   private readonly records = new Map<string, ConfigRecord>();
   /** Rows stored by a publish, remove or refresh so far: a whole-table read that overlapped one may hold an older row. */
   private writes = 0;
-  /** Per key, rows stored by a publish, remove or refresh: a read that overlapped one may hold an older row. */
-  private readonly versions = new Map<string, number>();
+  /**
+   * Per key with reads in flight, how many, and the rows stored by a publish, remove or refresh
+   * since the first began: a read that overlapped a store may hold an older row. Dropped when the
+   * last read ends, so keys published once are not kept here for good.
+   */
+  private readonly reading = new Map<string, { reads: number; stores: number }>();
   private loaded = false;
   /** Why the database was last found away; undefined while it answers. */
   private away: ConfigStoreUnavailableError | undefined;
@@ -126,19 +130,22 @@ export class CachedConfigStore implements ConfigStore {
     let asked = key;
     for (let tries = 0; tries < REFRESH_TRIES; tries++) {
       const id = groupKey(asked);
-      const version = this.versionOf(id);
+      const watch = this.watchReads(id);
+      const stores = watch.stores;
       let record: ConfigRecord | undefined;
       try {
         record = await this.inner.get(asked);
       } catch (error) {
         this.doubt();
         throw error;
+      } finally {
+        this.readEnded(id, watch);
       }
       // A store of this key finished during the read, which may then hold the older row (two
       // refreshes overlapping: the first to finish is often the older read). A read begun after
       // that store is at least as new: read again. A row stored under another spelling (MySQL
       // ignores trailing spaces) is read again by that name, for the copy files it so.
-      if (this.versionOf(id) !== version) continue;
+      if (watch.stores !== stores) continue;
       if (record !== undefined && groupKey(record) !== id) {
         asked = { dataId: record.dataId, group: record.group, tenant: record.tenant };
         continue;
@@ -186,18 +193,22 @@ export class CachedConfigStore implements ConfigStore {
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     const id = groupKey(key);
     if (this.away !== undefined) return this.fromCopy(id, this.away);
-    const version = this.versionOf(id);
+    const watch = this.watchReads(id);
+    const stores = watch.stores;
+    let record: ConfigRecord | undefined;
     try {
-      const record = await this.inner.get(key);
-      // A read that started before a change stored here may hold the older row; one that found
-      // the row under another spelling (trailing spaces) is not filed under this one.
-      if (this.versionOf(id) === version && (record === undefined || groupKey(record) === id)) this.remember(id, record);
-      return record;
+      record = await this.inner.get(key);
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
       this.wentAway(error);
       return this.fromCopy(id, error);
+    } finally {
+      this.readEnded(id, watch);
     }
+    // A read that started before a change stored here may hold the older row; one that found
+    // the row under another spelling (trailing spaces) is not filed under this one.
+    if (watch.stores === stores && (record === undefined || groupKey(record) === id)) this.remember(id, record);
+    return record;
   }
 
   private fromCopy(id: string, away: ConfigStoreUnavailableError): ConfigRecord | undefined {
@@ -300,12 +311,26 @@ export class CachedConfigStore implements ConfigStore {
   private store(id: string, record: ConfigRecord | undefined): void {
     this.answered();
     this.writes++;
-    this.versions.set(id, this.versionOf(id) + 1);
+    const watch = this.reading.get(id);
+    if (watch !== undefined) watch.stores++;
     this.remember(id, record);
   }
 
-  private versionOf(id: string): number {
-    return this.versions.get(id) ?? 0;
+  /** A read of `id` begins: stores of it are counted until the last such read ends. */
+  private watchReads(id: string): { reads: number; stores: number } {
+    let watch = this.reading.get(id);
+    if (watch === undefined) this.reading.set(id, (watch = { reads: 0, stores: 0 }));
+    watch.reads++;
+    return watch;
+  }
+
+  private readEnded(id: string, watch: { reads: number; stores: number }): void {
+    if (--watch.reads === 0) this.reading.delete(id);
+  }
+
+  /** Keys with a read in flight (tests: nothing is kept per key beyond its reads). */
+  get keysBeingRead(): number {
+    return this.reading.size;
   }
 
   private remember(id: string, record: ConfigRecord | undefined): void {

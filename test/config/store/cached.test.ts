@@ -244,6 +244,25 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     await inner.close();
   });
 
+  it('keeps nothing per key once its reads have ended: keys published or removed once do not pile up (review finding 8)', async () => {
+    const inner = new OrderedGets(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    for (let n = 0; n < 20; n++) {
+      const k = { ...key, dataId: `churn-${n}` };
+      await store.publish({ key: k, content: 'x', time: 1000 });
+      await store.refresh(k);
+      await store.remove(k, { time: 2000 });
+    }
+    inner.holding = true;
+    const reading = store.get(key);
+    await inner.untilHeld(1);
+    assert.equal(store.keysBeingRead, 1, 'a read in flight is watched');
+    inner.waiting.shift()!(undefined);
+    await reading;
+    assert.equal(store.keysBeingRead, 0);
+    await inner.close();
+  });
+
   describe('readNow: answered from the copy only while it is known current', () => {
     const content = (found: ConfigRecord | undefined | typeof NOT_AT_HAND): string | undefined | typeof NOT_AT_HAND =>
       found === undefined || found === NOT_AT_HAND ? found : found.content;
