@@ -58,3 +58,10 @@ export class ConfigStoreUnavailableError extends NacosRemoteError {
     super('CONFIG_STORE_UNAVAILABLE', ErrorCode.OVER_THRESHOLD, message, options);
   }
 }
+
+/** A member's re-read of a key overlapped a store of it each time: the copy is doubted and the catch-up reads the key again. */
+export class ConfigReadRacedError extends NacosRemoteError {
+  constructor(message: string) {
+    super('CONFIG_READ_RACED', ErrorCode.SERVER_ERROR, message);
+  }
+}

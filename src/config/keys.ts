@@ -4,6 +4,8 @@ import { InvalidConfigParamError } from './errors.js';
 // Java `Character.isLetterOrDigit` plus ParamUtils's four extra characters.
 const VALID_NAME = /^[\p{L}\p{Nd}_\-.:]*$/u;
 const TENANT_MAX_LENGTH = 128;
+/** Nacos's `config_info` columns: data_id varchar(255), group_id varchar(128). */
+const STORED_NAME_MAX_LENGTH = { dataId: 255, group: 128 } as const;
 
 function isBlank(value: string | undefined): value is undefined {
   return value === undefined || value.trim() === '';
@@ -39,6 +41,20 @@ export function checkKey(dataId: string | undefined, group: string | undefined, 
     if (namespace.length > TENANT_MAX_LENGTH) throw new InvalidConfigParamError(`too long tenant, over ${TENANT_MAX_LENGTH}`);
   }
   return { dataId, group, tenant: storedNamespace(namespace) };
+}
+
+/**
+ * A key a publish would store must fit Nacos's columns (Nacos 2.2.4 leaves this to the database,
+ * which fails the statement): counted in characters, as MySQL's varchar.
+ * @throws InvalidConfigParamError naming the field
+ */
+export function checkStorable(key: ConfigKey): ConfigKey {
+  for (const [field, max] of Object.entries(STORED_NAME_MAX_LENGTH)) {
+    const value = key[field as keyof typeof STORED_NAME_MAX_LENGTH];
+    // Only a string this long can hold too many characters (a surrogate pair is one character).
+    if (value.length > max && [...value].length > max) throw new InvalidConfigParamError(`too long ${field}, over ${max}`);
+  }
+  return key;
 }
 
 /**

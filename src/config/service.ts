@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Timers } from '../protocol/index.js';
 import { CasMismatchError, ConfigNotSupportedError, ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError, SharedStoreRequiredError } from './errors.js';
 import { ABSENT_MD5, groupKey, type ConfigKey } from '../protocol/config/index.js';
-import { checkAdvanceInfo, checkContent, checkKey, checkThreeByteUtf8, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
+import { checkAdvanceInfo, checkContent, checkKey, checkStorable, checkThreeByteUtf8, storedNamespace, type ConfigAdvanceInfo } from './keys.js';
 import type { ListenContext } from './listen-context.js';
 import type { ConfigNotifier } from './notifier.js';
 import { NOT_AT_HAND, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page } from './store/types.js';
@@ -110,7 +110,7 @@ export class ConfigService {
    * @throws InvalidConfigParamError, CasMismatchError, ConfigNotSupportedError, SharedStoreRequiredError
    */
   async publish(params: PublishParams): Promise<ConfigRecord> {
-    const key = this.checkedKey(params);
+    const key = checkStorable(this.checkedKey(params));
     if (isNonBlank(params.betaIps)) throw new ConfigNotSupportedError('beta');
     const content = checkContent(params.content, this.options.maxContentBytes);
     checkQueryable(content, params.encryptedDataKey, this.options.maxMessageBytes);
@@ -133,7 +133,9 @@ export class ConfigService {
     );
     if (!result.ok) throw new CasMismatchError();
     // As Nacos's dump: the same content again is kept in history but tells no listener.
-    if (result.contentChanged) this.changed(key, result.record.modifiedAt);
+    // Named as stored: MySQL may have matched the row under another spelling (trailing spaces).
+    const { dataId, group, tenant } = result.record;
+    if (result.contentChanged) this.changed({ dataId, group, tenant }, result.record.modifiedAt);
     return result.record;
   }
 
@@ -142,7 +144,7 @@ export class ConfigService {
     const key = this.checkedKey(params);
     const removed = await this.stored(() => this.store.remove(key, { srcIp: params.srcIp, srcUser: params.srcUser, time: this.timers.now() }));
     if (removed === undefined) return false;
-    this.changed(key, this.timers.now());
+    this.changed({ dataId: removed.dataId, group: removed.group, tenant: removed.tenant }, this.timers.now());
     return true;
   }
 
@@ -171,7 +173,7 @@ export class ConfigService {
     }
     // Every listen is recorded before the first read, so a publish during the reads notifies.
     for (const { key, md5, spelled } of checked) this.context.listen(connectionId, groupKey(key), md5, spelled);
-    const stored = await Promise.all(checked.map(({ key }) => this.read(key)));
+    const stored = await this.storedMd5s(checked);
     // The connection may have closed during the reads, its context cleared already: what was
     // recorded for it here would then stay for good.
     if (!this.options.isConnected(connectionId)) {
@@ -180,8 +182,40 @@ export class ConfigService {
     }
     // Named back as the client named them (Nacos echoes the listen context's tenant).
     return checked
-      .filter(({ md5 }, index) => (stored[index]?.md5 ?? ABSENT_MD5) !== md5)
+      .filter(({ md5 }, index) => stored[index] !== md5)
       .map(({ key, spelled }) => (spelled === undefined ? key : { ...key, tenant: spelled }));
+  }
+
+  /**
+   * Each key's stored md5 (`""` when absent), for a batch listen: from the store's copy where at
+   * hand, the rest in one wait (a failure is one error and one log line, not one per key). A key
+   * whose copy differs from the md5 its listener holds is confirmed with the database: a client
+   * moved here may have read a change this member has not applied yet, and told "changed" it
+   * would read the older content here (its listener fired backwards).
+   */
+  private async storedMd5s(keys: readonly { readonly key: ConfigKey; readonly md5: string }[]): Promise<string[]> {
+    const { store } = this;
+    let atHand: (ConfigRecord | undefined | typeof NOT_AT_HAND)[];
+    try {
+      atHand = keys.map(({ key }) => (store.readNow === undefined ? NOT_AT_HAND : store.readNow(key)));
+    } catch (error) {
+      throw this.failure(error);
+    }
+    const md5s = atHand.map((found) => (found === NOT_AT_HAND ? ABSENT_MD5 : (found?.md5 ?? ABSENT_MD5)));
+    await this.stored(() =>
+      Promise.all(
+        keys.map(async ({ key, md5 }, index) => {
+          if (atHand[index] === NOT_AT_HAND) md5s[index] = (await store.get(key))?.md5 ?? ABSENT_MD5;
+          else if (md5s[index] !== md5 && store.confirm !== undefined) {
+            const confirmed = await store.confirm(key);
+            // The copy was behind: this member's listeners were not told yet.
+            if (confirmed.changed) this.notifier.changed(key);
+            md5s[index] = confirmed.record?.md5 ?? ABSENT_MD5;
+          }
+        }),
+      ),
+    );
+    return md5s;
   }
 
   /** A key's history, newest first (Nacos op types: I new content, U and D previous). */

@@ -45,7 +45,7 @@ export type { ConnectionLimitRule } from '../server/control/limit-rule.js';
 export { TlsFilesError, type ServerTlsOptions } from '../server/transport/tls-terminator.js';
 export { ConfigError, parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.js';
 export type { NamingOptions, NamingReader, NamingService, ServiceInfoJson, ServiceName, ServiceNamePage } from '../naming/index.js';
-export type { ConfigModule, ConfigRecord, ConfigService, ConfigStore, HistoryEntry, HistorySummary } from '../config/index.js';
+export { NOT_AT_HAND, type ConfigModule, type ConfigRecord, type ConfigService, type ConfigStore, type HistoryEntry, type HistorySummary } from '../config/index.js';
 export {
   request,
   response,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidConfigParamError } from '../../src/config/errors.js';
-import { checkAdvanceInfo, checkContent, checkKey } from '../../src/config/keys.js';
+import { checkAdvanceInfo, checkContent, checkKey, checkStorable } from '../../src/config/keys.js';
 import { groupKey, md5Hex } from '../../src/protocol/config/index.js';
 
 describe('config keys', () => {
@@ -26,6 +26,14 @@ describe('config keys', () => {
     assert.throws(() => checkKey('a', 'G G', ''), { message: 'invalid group : G G' });
     assert.throws(() => checkKey('a', 'G', 'dev/1'), { message: 'invalid tenant' });
     assert.throws(() => checkKey('a', 'G', 'x'.repeat(129)), { message: 'too long tenant, over 128' });
+  });
+
+  it("a stored key fits Nacos's columns: dataId 255, group 128 characters (review finding 2)", () => {
+    const key = { dataId: 'd'.repeat(255), group: 'g'.repeat(128), tenant: '' };
+    assert.deepEqual(checkStorable(key), key);
+    assert.throws(() => checkStorable({ ...key, dataId: 'd'.repeat(256) }), { message: 'too long dataId, over 255' });
+    assert.throws(() => checkStorable({ ...key, group: 'g'.repeat(129) }), { message: 'too long group, over 128' });
+    assert.deepEqual(checkStorable({ ...key, dataId: '𠀀'.repeat(255) }).dataId.length, 510, 'characters, not UTF-16 units');
   });
 
   it('content: not blank, at most the limit in UTF-8 bytes', () => {

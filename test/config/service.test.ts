@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
-import { groupKey, type ConfigKey } from '../../src/protocol/config/index.js';
+import { groupKey, md5Hex, type ConfigKey } from '../../src/protocol/config/index.js';
 import { ListenContext } from '../../src/config/listen-context.js';
 import { ConfigNotifier } from '../../src/config/notifier.js';
 import { ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError } from '../../src/config/errors.js';
@@ -125,6 +125,15 @@ describe('ConfigService batch listen', () => {
     await store.close();
   });
 
+  it("refuses a publish whose dataId or group would not fit Nacos's columns, and stores nothing (review finding 2)", async () => {
+    const { store, service } = setup('too-long.db');
+    store.release();
+    await assert.rejects(service.publish({ dataId: 'd'.repeat(256), group: 'G', content: 'x' }), (error: unknown) => error instanceof InvalidConfigParamError && error.message === 'too long dataId, over 255');
+    await assert.rejects(service.publish({ dataId: 'a', group: 'g'.repeat(129), content: 'x' }), { message: 'too long group, over 128' });
+    assert.equal(await store.count(), 0);
+    await store.close();
+  });
+
   it('with config.allowFourByteUtf8, stores a 4-byte character (for utf8mb4 tables)', async () => {
     const { store, service } = setup('four-byte-allowed.db', true);
     store.release();
@@ -174,7 +183,62 @@ describe('ConfigService batch listen', () => {
     await store.close();
   });
 
-  it('a batch listen on a shared database is answered from the member copy while it is current: no read per key', async () => {
+  it('a listener that holds content the member copy has not applied yet (moved from another member) is not told it changed; the copy catches up and its listeners here are told (review finding 4)', async () => {
+    const inner = new SqliteConfigStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers(0));
+    const context = new ListenContext();
+    const timers = new ManualTimers(0);
+    const told: string[] = [];
+    const push = (connectionId: string) => {
+      told.push(connectionId);
+      return Promise.reject(new Error('not answered here'));
+    };
+    const notifier = new ConfigNotifier(context, { push, isConnected: () => true, drop: () => undefined }, timers);
+    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger: pino({ level: 'silent' }) });
+    const key = { dataId: 'a', group: 'G', tenant: '' };
+    await service.publish({ ...key, content: 'v1' });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    assert.deepEqual(await service.listen('here', [{ ...key, md5: md5Hex('v1') }], true), []);
+    // Another member's publish, not yet announced here.
+    await inner.publish({ key, content: 'v2', time: 2000 });
+    assert.deepEqual(await service.listen('moved', [{ ...key, md5: md5Hex('v2') }], true), [], 'the moved client holds what the database holds');
+    const now = store.readNow(key);
+    assert.ok(now !== NOT_AT_HAND);
+    assert.equal(now?.content, 'v2', 'the copy took what the database holds');
+    assert.ok(told.includes('here'), "this member's listener of v1 is told");
+    await store.close();
+  });
+
+  it('a batch listen whose reads fail is one error and one log line, not one per key (review finding 6)', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const store = new SqliteConfigStore(':memory:');
+    const context = new ListenContext();
+    const timers = new ManualTimers(0);
+    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('unused')), isConnected: () => true, drop: () => undefined }, timers);
+    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger });
+    store.readNow = () => NOT_AT_HAND;
+    store.get = () => Promise.reject(new ConfigStoreUnavailableError('away'));
+    await assert.rejects(service.listen('c1', keys, true), ConfigStoreUnavailableError);
+    assert.equal(lines.filter((line) => line['msg'] === 'config store unavailable').length, 1);
+    // A read begun for one key, then the store failing at once for a later one: the read's failure is handled too.
+    let gets = 0;
+    store.get = () => {
+      gets++;
+      return new Promise((_, reject) => setImmediate(() => reject(new ConfigStoreUnavailableError('away'))));
+    };
+    store.readNow = (key) => {
+      if (key.dataId === 'b') throw new ConfigStoreError('broken');
+      return NOT_AT_HAND;
+    };
+    await assert.rejects(service.listen('c1', keys, true), ConfigStoreError);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(gets, 0, 'no read begun before every key was looked up');
+    await store.close();
+  });
+
+  it('a batch listen on a shared database is answered from the member copy while it is current: a read only for a key that differs', async () => {
     const inner = new SqliteConfigStore(':memory:');
     const store = new CachedConfigStore(inner, new ManualTimers(0));
     const context = new ListenContext();
@@ -194,7 +258,7 @@ describe('ConfigService batch listen', () => {
       changed.map((k) => k.dataId),
       ['b'],
     );
-    assert.equal(reads, 0, 'the database was not read');
+    assert.equal(reads, 1, 'only the key whose md5 differs from the copy was read (confirmed), not one per key');
     await store.close();
   });
 });

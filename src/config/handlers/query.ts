@@ -1,20 +1,10 @@
-import { defineRequestType, ErrorCode, type RequestMessage, type ResponseMessage } from '../../protocol/index.js';
+import { ErrorCode, type RequestMessage, type ResponseMessage } from '../../protocol/index.js';
 import { constantReply } from '../../server/acceptors/unary-acceptor.js';
 import type { RequestHandler } from '../../server/handlers/index.js';
 import { ConfigErrorCode, InvalidConfigParamError } from '../errors.js';
 import type { ConfigService } from '../service.js';
 import type { ConfigRecord } from '../store/types.js';
 import { CONFIG_MODULE, configFailure, configResponse, ConfigTypes, stringField } from '../../protocol/config/index.js';
-
-/**
- * ConfigQueryRequest as this server reads it: the four fields the handler reads, picked as they
- * came (the handler checks them). The generic parser copies every key of the body, which costs a
- * measurable share of a query.
- */
-export const configQueryRequestType = defineRequestType(ConfigTypes.QUERY, {
-  module: CONFIG_MODULE,
-  parseBody: (json) => ({ dataId: json['dataId'], group: json['group'], tenant: json['tenant'], tag: json['tag'] }),
-});
 
 const NOT_FOUND = constantReply(configFailure(ConfigTypes.QUERY_RESPONSE, 'config data not exist', ConfigErrorCode.NOT_FOUND));
 

@@ -1,12 +1,14 @@
 import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
 import type { Timers } from '../../protocol/index.js';
-import { ConfigStoreUnavailableError } from '../errors.js';
+import { ConfigReadRacedError, ConfigStoreUnavailableError } from '../errors.js';
 import { NOT_AT_HAND, type ChangeMark, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page, type PublishInput, type PublishResult } from './types.js';
 
 /** Rows read per page when the whole table is loaded. */
 const LOAD_PAGE = 500;
 /** Reads of the whole table when writes keep overlapping them. */
 const LOAD_TRIES = 3;
+/** Reads of one key by a refresh when stores of it keep overlapping them. */
+const REFRESH_TRIES = 3;
 
 /** How the copy finds out that the database answers again (node config `db`, docs/config.md). */
 export interface OutageProbeOptions {
@@ -42,8 +44,12 @@ export class CachedConfigStore implements ConfigStore {
   private readonly records = new Map<string, ConfigRecord>();
   /** Rows stored by a publish, remove or refresh so far: a whole-table read that overlapped one may hold an older row. */
   private writes = 0;
-  /** Per key, rows stored by a publish, remove or refresh: a read that overlapped one may hold an older row. */
-  private readonly versions = new Map<string, number>();
+  /**
+   * Per key with reads in flight, how many, and the rows stored by a publish, remove or refresh
+   * since the first began: a read that overlapped a store may hold an older row. Dropped when the
+   * last read ends, so keys published once are not kept here for good.
+   */
+  private readonly reading = new Map<string, { reads: number; stores: number }>();
   private loaded = false;
   /** Why the database was last found away; undefined while it answers. */
   private away: ConfigStoreUnavailableError | undefined;
@@ -97,22 +103,59 @@ export class CachedConfigStore implements ConfigStore {
    * Re-reads a key from the database; true when its md5 (or presence) differs from the copy's.
    * Never answered from the copy: a database that cannot be reached fails the refresh, so the
    * change it was asked about is not taken as seen.
+   * @throws ConfigReadRacedError when stores of the key kept overlapping every read (the copy is then doubted)
    */
   async refresh(key: ConfigKey): Promise<boolean> {
-    const id = groupKey(key);
-    const version = this.versionOf(id);
-    let record: ConfigRecord | undefined;
+    return (await this.reread(key)).changed;
+  }
+
+  /**
+   * What the database holds for a key the copy answered but a caller doubts (a listener moved
+   * here holds another md5: it may have read a change this member has not applied yet); the copy
+   * takes it. `changed` when the copy's content changed: its listeners are to be told. While the
+   * database is away, the copy's answer.
+   */
+  async confirm(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }> {
+    if (this.away !== undefined) return { record: this.records.get(groupKey(key)), changed: false };
     try {
-      record = await this.inner.get(key);
+      return await this.reread(key);
     } catch (error) {
-      this.doubt();
-      throw error;
+      if (!(error instanceof ConfigStoreUnavailableError)) throw error;
+      this.wentAway(error);
+      return { record: this.records.get(groupKey(key)), changed: false };
     }
-    // A publish or refresh of this key finished meanwhile and stored what it read: it told of it.
-    if (this.versionOf(id) !== version) return false;
-    const before = this.records.get(id)?.md5;
-    this.store(id, record);
-    return before !== record?.md5;
+  }
+
+  private async reread(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }> {
+    let asked = key;
+    for (let tries = 0; tries < REFRESH_TRIES; tries++) {
+      const id = groupKey(asked);
+      const watch = this.watchReads(id);
+      const stores = watch.stores;
+      let record: ConfigRecord | undefined;
+      try {
+        record = await this.inner.get(asked);
+      } catch (error) {
+        this.doubt();
+        throw error;
+      } finally {
+        this.readEnded(id, watch);
+      }
+      // A store of this key finished during the read, which may then hold the older row (two
+      // refreshes overlapping: the first to finish is often the older read). A read begun after
+      // that store is at least as new: read again. A row stored under another spelling (MySQL
+      // ignores trailing spaces) is read again by that name, for the copy files it so.
+      if (watch.stores !== stores) continue;
+      if (record !== undefined && groupKey(record) !== id) {
+        asked = { dataId: record.dataId, group: record.group, tenant: record.tenant };
+        continue;
+      }
+      const before = this.records.get(id)?.md5;
+      this.store(id, record);
+      return { record, changed: before !== record?.md5 };
+    }
+    this.doubt();
+    throw new ConfigReadRacedError(`config ${groupKey(key)} changed during each of ${REFRESH_TRIES} reads`);
   }
 
   /**
@@ -137,6 +180,11 @@ export class CachedConfigStore implements ConfigStore {
     this.settled = Math.max(this.settled, mark);
   }
 
+  /** A catch-up round failed: changes it did not read (the database away, members cut off) may be missing. */
+  catchUpFailed(): void {
+    this.doubt();
+  }
+
   /** Something the copy may have missed: reads go to the database until the next whole catch-up round. */
   private doubt(): void {
     this.doubts++;
@@ -145,17 +193,22 @@ export class CachedConfigStore implements ConfigStore {
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     const id = groupKey(key);
     if (this.away !== undefined) return this.fromCopy(id, this.away);
-    const version = this.versionOf(id);
+    const watch = this.watchReads(id);
+    const stores = watch.stores;
+    let record: ConfigRecord | undefined;
     try {
-      const record = await this.inner.get(key);
-      // A read that started before a change stored here may hold the older row.
-      if (this.versionOf(id) === version) this.remember(id, record);
-      return record;
+      record = await this.inner.get(key);
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
       this.wentAway(error);
       return this.fromCopy(id, error);
+    } finally {
+      this.readEnded(id, watch);
     }
+    // A read that started before a change stored here may hold the older row; one that found
+    // the row under another spelling (trailing spaces) is not filed under this one.
+    if (watch.stores === stores && (record === undefined || groupKey(record) === id)) this.remember(id, record);
+    return record;
   }
 
   private fromCopy(id: string, away: ConfigStoreUnavailableError): ConfigRecord | undefined {
@@ -166,20 +219,25 @@ export class CachedConfigStore implements ConfigStore {
 
   async publish(input: PublishInput): Promise<PublishResult> {
     const result = await this.doubtingFailure(this.inner.publish(input));
-    if (result.ok) this.store(groupKey(input.key), result.record);
+    // Filed under the key as stored: MySQL compares names with trailing spaces ignored, so a key
+    // spelled "app.yaml " may have updated the row "app.yaml".
+    if (result.ok) this.store(groupKey(result.record), result.record);
     return result;
   }
 
   async remove(key: ConfigKey, source: ChangeSource & { readonly time: number }): Promise<ConfigRecord | undefined> {
     const removed = await this.doubtingFailure(this.inner.remove(key, source));
-    this.store(groupKey(key), undefined);
+    this.store(groupKey(removed ?? key), undefined);
     return removed;
   }
 
-  /** A write that failed may still have committed (a commit whose answer was lost): the copy may miss it. */
+  /**
+   * A write whose connection was lost may still have committed (a commit whose answer was lost):
+   * the copy may miss it. Any other failure is the database refusing the statement, rolled back.
+   */
   private doubtingFailure<T>(write: Promise<T>): Promise<T> {
     return write.catch((error: unknown) => {
-      this.doubt();
+      if (error instanceof ConfigStoreUnavailableError) this.doubt();
       throw error;
     });
   }
@@ -253,12 +311,26 @@ export class CachedConfigStore implements ConfigStore {
   private store(id: string, record: ConfigRecord | undefined): void {
     this.answered();
     this.writes++;
-    this.versions.set(id, this.versionOf(id) + 1);
+    const watch = this.reading.get(id);
+    if (watch !== undefined) watch.stores++;
     this.remember(id, record);
   }
 
-  private versionOf(id: string): number {
-    return this.versions.get(id) ?? 0;
+  /** A read of `id` begins: stores of it are counted until the last such read ends. */
+  private watchReads(id: string): { reads: number; stores: number } {
+    let watch = this.reading.get(id);
+    if (watch === undefined) this.reading.set(id, (watch = { reads: 0, stores: 0 }));
+    watch.reads++;
+    return watch;
+  }
+
+  private readEnded(id: string, watch: { reads: number; stores: number }): void {
+    if (--watch.reads === 0) this.reading.delete(id);
+  }
+
+  /** Keys with a read in flight (tests: nothing is kept per key beyond its reads). */
+  get keysBeingRead(): number {
+    return this.reading.size;
   }
 
   private remember(id: string, record: ConfigRecord | undefined): void {

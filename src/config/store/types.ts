@@ -86,6 +86,12 @@ export interface ConfigStore {
    * it is always read with {@link get}.
    */
   readNow?(key: ConfigKey): ConfigRecord | undefined | typeof NOT_AT_HAND;
+  /**
+   * With {@link readNow} answered from a copy other writers may have got ahead of: what the
+   * database holds for the key, the copy updated; `changed` when the copy's content changed (its
+   * listeners are to be told). Asked when a listener holds another md5 than the copy's.
+   */
+  confirm?(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }>;
   /** Inserts or updates, with a history row, in one transaction. */
   publish(input: PublishInput): Promise<PublishResult>;
   /** Deletes with a history row; resolves with what was deleted, undefined if nothing was there. */

@@ -106,6 +106,7 @@ export class ConfigSync {
       else await this.readChanges(this.cursor);
       this.store.caughtUp(mark);
     } catch (error) {
+      this.store.catchUpFailed();
       this.logger.warn({ err: error }, 'config catch-up failed: trying again at the next round');
     }
   }

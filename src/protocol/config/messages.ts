@@ -32,12 +32,19 @@ function parseQueryResponse(json: JsonObject): ConfigQueryResponseBody {
 const empty = (): Record<string, never> => ({});
 
 /**
- * Config's message types a client registers: the requests it sends (module "config", as Java's
+ * Config's message types a client registers (and the server its query): the requests it sends (module "config", as Java's
  * AbstractConfigRequest says; bodies as the client builds them), the answers it reads and the
  * push it is sent.
  */
 export const ConfigMessages = {
-  ConfigQueryRequest: defineRequestType('ConfigQueryRequest', { module: CONFIG_MODULE }),
+  /**
+   * A server reads the four fields its handler reads, picked as they came (the handler checks
+   * them): the generic parser copies every key of the body, a measurable share of a query.
+   */
+  ConfigQueryRequest: defineRequestType('ConfigQueryRequest', {
+    module: CONFIG_MODULE,
+    parseBody: (json) => ({ dataId: json['dataId'], group: json['group'], tenant: json['tenant'], tag: json['tag'] }),
+  }),
   ConfigPublishRequest: defineRequestType('ConfigPublishRequest', { module: CONFIG_MODULE }),
   ConfigRemoveRequest: defineRequestType('ConfigRemoveRequest', { module: CONFIG_MODULE }),
   ConfigBatchListenRequest: defineRequestType('ConfigBatchListenRequest', { module: CONFIG_MODULE }),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigStoreUnavailableError } from '../../../src/config/errors.js';
+import { ConfigReadRacedError, ConfigStoreError, ConfigStoreUnavailableError } from '../../../src/config/errors.js';
 import { CachedConfigStore } from '../../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../../src/config/store/sqlite.js';
 import { NOT_AT_HAND, type ConfigRecord, type PublishInput, type PublishResult } from '../../../src/config/store/types.js';
@@ -45,6 +45,22 @@ class FlakyStore extends SqliteConfigStore {
   override async list(afterId: number, limit: number): Promise<readonly ConfigRecord[]> {
     if (this.down) throw new ConfigStoreUnavailableError('away');
     return super.list(afterId, limit);
+  }
+}
+
+/** A store whose reads of a key, once held, wait until the test answers them, in the order it chooses. */
+class OrderedGets extends SqliteConfigStore {
+  holding = false;
+  readonly waiting: Array<(record: ConfigRecord | undefined) => void> = [];
+
+  override get(k: ConfigKey): Promise<ConfigRecord | undefined> {
+    if (!this.holding) return super.get(k);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Waits until `count` reads are held. */
+  async untilHeld(count: number): Promise<void> {
+    while (this.waiting.length < count) await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
@@ -138,6 +154,113 @@ describe('CachedConfigStore: a member copy for when the database is away', () =>
     await timers.advance(10_000);
     assert.equal(inner.probes, 4, 'no probe once it answered');
     await store.close();
+  });
+
+  it('two refreshes of a key that overlap: the newer read ends in the copy, not whichever finished first (review finding 1)', { timeout: 10_000 }, async () => {
+    const inner = new OrderedGets(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await inner.publish({ key, content: 'v0', time: 1000 });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    const v1 = await inner.publish({ key, content: 'v1', time: 2000 });
+    const v2 = await inner.publish({ key, content: 'v2', time: 3000 });
+    assert.ok(v1.ok && v2.ok);
+    inner.holding = true;
+    const older = store.refresh(key);
+    const newer = store.refresh(key);
+    await inner.untilHeld(2);
+    inner.waiting.shift()!(v1.record);
+    assert.equal(await older, true, 'the first to finish read v1, and stores it');
+    inner.waiting.shift()!(v2.record);
+    await inner.untilHeld(1);
+    inner.waiting.shift()!(v2.record);
+    assert.equal(await newer, true, 'the second read overlapped that store: read again, v2 is news');
+    const now = store.readNow(key);
+    assert.ok(now !== NOT_AT_HAND);
+    assert.equal(now?.content, 'v2');
+    await inner.close();
+  });
+
+  it('a refresh overlapped by a store at every read fails and doubts the copy, so the catch-up keeps the change for its next round', { timeout: 10_000 }, async () => {
+    const inner = new OrderedGets(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    inner.holding = true;
+    const refreshing = store.refresh(key);
+    for (let n = 1; n <= 3; n++) {
+      await inner.untilHeld(1);
+      inner.holding = false;
+      await store.publish({ key, content: `v${n}`, time: 1000 * n });
+      inner.holding = true;
+      inner.waiting.shift()!(undefined);
+    }
+    await assert.rejects(refreshing, ConfigReadRacedError);
+    assert.equal(store.readNow(key), NOT_AT_HAND, 'doubted: reads go to the database');
+    await inner.close();
+  });
+
+  it('a write the database refused (a statement error, rolled back) leaves the copy current (review finding 2)', async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await store.publish({ key, content: 'v1', time: 1000 });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    inner.publish = () => Promise.reject(new ConfigStoreError("Data too long for column 'data_id'"));
+    await assert.rejects(store.publish({ key, content: 'v2', time: 2000 }), ConfigStoreError);
+    const now = store.readNow(key);
+    assert.ok(now !== NOT_AT_HAND, 'still current: nothing was written');
+    assert.equal(now?.content, 'v1');
+    await inner.close();
+  });
+
+  it("files a change under the key as the database stored it, not as the client spelled it (MySQL ignores trailing spaces; review finding 3)", async () => {
+    const inner = new FlakyStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    await store.publish({ key, content: 'v1', time: 1000 });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    // As MySQL's PAD SPACE comparison: "app.yaml " finds the row "app.yaml".
+    const padSpace = (k: ConfigKey): ConfigKey => ({ ...k, dataId: k.dataId.trimEnd() });
+    const publish = inner.publish.bind(inner);
+    const remove = inner.remove.bind(inner);
+    const get = inner.get.bind(inner);
+    inner.publish = (input) => publish({ ...input, key: padSpace(input.key) });
+    inner.remove = (k, source) => remove(padSpace(k), source);
+    inner.get = (k) => get(padSpace(k));
+    const spelled = { ...key, dataId: 'app.yaml ' };
+    const content = (): string | undefined => {
+      const now = store.readNow(key);
+      assert.ok(now !== NOT_AT_HAND);
+      return now?.content;
+    };
+    await store.publish({ key: spelled, content: 'v2', time: 2000 });
+    assert.equal(content(), 'v2');
+    await inner.publishElsewhere({ key, content: 'v3', time: 3000 });
+    assert.equal(await store.refresh(spelled), true, 'an announcement naming the key as its publisher spelled it');
+    assert.equal(content(), 'v3');
+    await store.remove(spelled, { time: 4000 });
+    assert.equal(content(), undefined);
+    await inner.close();
+  });
+
+  it('keeps nothing per key once its reads have ended: keys published or removed once do not pile up (review finding 8)', async () => {
+    const inner = new OrderedGets(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    for (let n = 0; n < 20; n++) {
+      const k = { ...key, dataId: `churn-${n}` };
+      await store.publish({ key: k, content: 'x', time: 1000 });
+      await store.refresh(k);
+      await store.remove(k, { time: 2000 });
+    }
+    inner.holding = true;
+    const reading = store.get(key);
+    await inner.untilHeld(1);
+    assert.equal(store.keysBeingRead, 1, 'a read in flight is watched');
+    inner.waiting.shift()!(undefined);
+    await reading;
+    assert.equal(store.keysBeingRead, 0);
+    await inner.close();
   });
 
   describe('readNow: answered from the copy only while it is known current', () => {

@@ -212,6 +212,29 @@ describe('ConfigSync: catch-up from the history table', () => {
     await sync.close();
   });
 
+  it('a round that failed ends the copy being current until a round begun after it ends (review finding 5)', async () => {
+    let roundsFail = false;
+    const inner: ConfigStore = {
+      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
+      get: () => Promise.resolve(undefined),
+      list: () => Promise.resolve([]),
+      latestChange: () => Promise.resolve(0),
+      changesAfter: () => (roundsFail ? Promise.reject(new ConfigStoreUnavailableError('away')) : Promise.resolve([])),
+      close: () => Promise.resolve(),
+    };
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    const sync = new ConfigSync(store, () => undefined, noPeers, new ManualTimers(), { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    await sync.catchUp();
+    assert.equal(store.readNow(key), undefined, 'loaded: current');
+    roundsFail = true;
+    await sync.catchUp();
+    assert.equal(store.readNow(key), NOT_AT_HAND, 'changes made meanwhile may be missing');
+    roundsFail = false;
+    await sync.catchUp();
+    assert.equal(store.readNow(key), undefined, 'a whole round since');
+    await sync.close();
+  });
+
   it('a read that started before a refresh stored a newer row does not put the older one back', async () => {
     let release: (() => void) | undefined;
     let content = 'v0';

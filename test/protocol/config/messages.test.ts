@@ -37,4 +37,9 @@ describe('config messages (client side)', () => {
       assert.equal(messageToJson({ kind: 'request', type, headers: {}, body: { dataId: 'd', group: 'g' } }, r)['module'], 'config', type);
     }
   });
+
+  it('a ConfigQueryRequest is read as the four fields a server handler reads, as they came, and nothing else', () => {
+    const json = { headers: {}, requestId: '7', module: 'config', dataId: 5, group: 'G', tenant: null, tag: 'x', extra: { a: 1 } };
+    assert.deepEqual(ConfigMessages.ConfigQueryRequest.parseBody(json), { dataId: 5, group: 'G', tenant: null, tag: 'x' });
+  });
 });
