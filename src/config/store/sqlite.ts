@@ -93,20 +93,11 @@ export class SqliteConfigStore implements ConfigStore {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     try {
       this.db = new Database(file);
-      // Holding configs in memory is right only while no one else writes the file: the node
-      // takes it for itself (before WAL is first used, so no shared-memory index is made), and a
-      // second node on the same home fails here instead of serving what the first one held.
-      if (this.held !== undefined) this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
-      // The exclusive lock is taken by the first write: take it now.
-      if (this.held !== undefined) this.db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'SQLITE_BUSY' && this.held !== undefined) {
-        throw new ConfigStoreError(`cannot open config store ${file}: another process has it open (a second node on the same home?)`, { cause: error });
-      }
       const message = (error as Error).message;
       // npm 11 skips dependencies' install scripts unless the project allows them: then the
       // native binding was never built.
