@@ -55,6 +55,8 @@ function isNonBlank(value: string | undefined): value is string {
 
 /** Room in a ConfigQueryResponse for all but content and encryptedDataKey: key, md5, type, Payload metadata. */
 const QUERY_RESPONSE_ENVELOPE_BYTES = 8 * 1024;
+/** Keys of one batch listen checked with the database when their md5 differs from the member copy's. */
+export const MAX_CONFIRMS_PER_LISTEN = 64;
 
 /**
  * Refuses a config whose query answer would be larger than a gRPC message: the body is JSON, where
@@ -202,15 +204,20 @@ export class ConfigService {
       throw this.failure(error);
     }
     const md5s = atHand.map((found) => (found === NOT_AT_HAND ? ABSENT_MD5 : (found?.md5 ?? ABSENT_MD5)));
+    // The client picks the keys and md5s: the database is asked for a bounded number of them per
+    // batch (a real client's differing keys are the few changed lately), the rest answered from the copy.
+    let confirms = 0;
     await this.stored(() =>
       Promise.all(
         keys.map(async ({ key, md5 }, index) => {
           if (atHand[index] === NOT_AT_HAND) md5s[index] = (await store.get(key))?.md5 ?? ABSENT_MD5;
-          else if (md5s[index] !== md5 && store.confirm !== undefined) {
+          else if (md5s[index] !== md5 && store.confirm !== undefined && confirms++ < MAX_CONFIRMS_PER_LISTEN) {
             const confirmed = await store.confirm(key);
             // The copy was behind: this member's listeners were not told yet.
             if (confirmed.changed) this.notifier.changed(key);
-            md5s[index] = confirmed.record?.md5 ?? ABSENT_MD5;
+            // Unconfirmed (the database away), who is behind is unknown: the key is not reported
+            // changed, lest the client read older content here; the next listen asks again.
+            md5s[index] = confirmed.confirmed ? (confirmed.record?.md5 ?? ABSENT_MD5) : md5;
           }
         }),
       ),

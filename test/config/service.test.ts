@@ -8,7 +8,7 @@ import { groupKey, md5Hex, type ConfigKey } from '../../src/protocol/config/inde
 import { ListenContext } from '../../src/config/listen-context.js';
 import { ConfigNotifier } from '../../src/config/notifier.js';
 import { ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError } from '../../src/config/errors.js';
-import { ConfigService } from '../../src/config/service.js';
+import { ConfigService, MAX_CONFIRMS_PER_LISTEN } from '../../src/config/service.js';
 import { CachedConfigStore } from '../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../src/config/store/sqlite.js';
 import { NOT_AT_HAND, type ConfigRecord } from '../../src/config/store/types.js';
@@ -207,6 +207,32 @@ describe('ConfigService batch listen', () => {
     assert.ok(now !== NOT_AT_HAND);
     assert.equal(now?.content, 'v2', 'the copy took what the database holds');
     assert.ok(told.includes('here'), "this member's listener of v1 is told");
+    await store.close();
+  });
+
+  it('a batch listen asks the database for at most MAX_CONFIRMS_PER_LISTEN differing keys; while it is away, a differing key is not reported changed', async () => {
+    const inner = new SqliteConfigStore(':memory:');
+    const store = new CachedConfigStore(inner, new ManualTimers(0));
+    const context = new ListenContext();
+    const timers = new ManualTimers(0);
+    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('unused')), isConnected: () => true, drop: () => undefined }, timers);
+    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger: pino({ level: 'silent' }) });
+    await store.load();
+    store.caughtUp(store.catchUpBegins());
+    let gets = 0;
+    const get = inner.get.bind(inner);
+    inner.get = (k: ConfigKey) => {
+      gets++;
+      return get(k);
+    };
+    // A client's made-up keys and md5s: each differs from the copy (absent).
+    const made = Array.from({ length: MAX_CONFIRMS_PER_LISTEN * 3 }, (_, i) => ({ dataId: `made-${i}`, group: 'G', md5: 'f'.repeat(32) }));
+    assert.equal((await service.listen('c1', made, true)).length, made.length, 'absent keys, as the copy says');
+    assert.equal(gets, MAX_CONFIRMS_PER_LISTEN, 'the database asked for a bounded number of them');
+    // The database away: a listener holding another md5 than the copy is not told "changed".
+    inner.get = () => Promise.reject(new ConfigStoreUnavailableError('away'));
+    await service.publish({ dataId: 'held', group: 'G', content: 'v1' }).catch(() => undefined);
+    assert.deepEqual(await service.listen('c2', [{ dataId: 'made-0', group: 'G', md5: md5Hex('newer elsewhere') }], true), []);
     await store.close();
   });
 

@@ -1,7 +1,7 @@
 import { groupKey, type ConfigKey } from '../../protocol/config/index.js';
 import type { Timers } from '../../protocol/index.js';
 import { ConfigReadRacedError, ConfigStoreUnavailableError } from '../errors.js';
-import { NOT_AT_HAND, type ChangeMark, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page, type PublishInput, type PublishResult } from './types.js';
+import { NOT_AT_HAND, type ChangeMark, type ConfirmedRecord, type ChangeSource, type ConfigRecord, type ConfigStore, type HistoryEntry, type HistorySummary, type Page, type PublishInput, type PublishResult } from './types.js';
 
 /** Rows read per page when the whole table is loaded. */
 const LOAD_PAGE = 500;
@@ -9,6 +9,16 @@ const LOAD_PAGE = 500;
 const LOAD_TRIES = 3;
 /** Reads of one key by a refresh when stores of it keep overlapping them. */
 const REFRESH_TRIES = 3;
+
+interface RereadResult {
+  readonly record: ConfigRecord | undefined;
+  readonly changed: boolean;
+}
+
+interface KeyRereads {
+  running: Promise<RereadResult> | undefined;
+  next: Promise<RereadResult> | undefined;
+}
 
 /** How the copy finds out that the database answers again (node config `db`, docs/config.md). */
 export interface OutageProbeOptions {
@@ -50,6 +60,8 @@ export class CachedConfigStore implements ConfigStore {
    * last read ends, so keys published once are not kept here for good.
    */
   private readonly reading = new Map<string, { reads: number; stores: number }>();
+  /** Per key being re-read: the read under way, and the one callers that came during it share. */
+  private readonly rereads = new Map<string, KeyRereads>();
   private loaded = false;
   /** Why the database was last found away; undefined while it answers. */
   private away: ConfigStoreUnavailableError | undefined;
@@ -113,24 +125,52 @@ export class CachedConfigStore implements ConfigStore {
    * What the database holds for a key the copy answered but a caller doubts (a listener moved
    * here holds another md5: it may have read a change this member has not applied yet); the copy
    * takes it. `changed` when the copy's content changed: its listeners are to be told. While the
-   * database is away, the copy's answer.
+   * database is away, the copy's answer, not `confirmed`: the caller cannot tell who is behind.
    */
-  async confirm(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }> {
-    if (this.away !== undefined) return { record: this.records.get(groupKey(key)), changed: false };
+  async confirm(key: ConfigKey): Promise<ConfirmedRecord> {
+    if (this.away !== undefined) return { record: this.records.get(groupKey(key)), changed: false, confirmed: false };
     try {
-      return await this.reread(key);
+      return { ...(await this.reread(key)), confirmed: true };
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
       this.wentAway(error);
-      return { record: this.records.get(groupKey(key)), changed: false };
+      return { record: this.records.get(groupKey(key)), changed: false, confirmed: false };
     }
   }
 
-  private async reread(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }> {
+  /**
+   * One re-read of a key at a time, so reads of a hot key never overlap (and fail) each other: a
+   * caller that comes while one is under way, which may have begun before what the caller knows
+   * of, shares the next one, begun after it. Only this member's own writes can then overlap a read.
+   */
+  private reread(key: ConfigKey): Promise<RereadResult> {
+    const id = groupKey(key);
+    const queued = this.rereads.get(id);
+    if (queued?.next !== undefined) return queued.next;
+    const entry: KeyRereads = queued ?? { running: undefined, next: undefined };
+    const begin = (): Promise<RereadResult> => {
+      entry.next = undefined;
+      const running = this.readFresh(key, id);
+      entry.running = running;
+      const ended = () => {
+        if (entry.running === running && entry.next === undefined) this.rereads.delete(id);
+      };
+      running.then(ended, ended);
+      return running;
+    };
+    if (entry.running === undefined) {
+      this.rereads.set(id, entry);
+      return begin();
+    }
+    entry.next = entry.running.then(begin, begin);
+    return entry.next;
+  }
+
+  private async readFresh(key: ConfigKey, id: string): Promise<RereadResult> {
     let asked = key;
     for (let tries = 0; tries < REFRESH_TRIES; tries++) {
-      const id = groupKey(asked);
-      const watch = this.watchReads(id);
+      const askedId = groupKey(asked);
+      const watch = this.watchReads(askedId);
       const stores = watch.stores;
       let record: ConfigRecord | undefined;
       try {
@@ -139,23 +179,22 @@ export class CachedConfigStore implements ConfigStore {
         this.doubt();
         throw error;
       } finally {
-        this.readEnded(id, watch);
+        this.readEnded(askedId, watch);
       }
-      // A store of this key finished during the read, which may then hold the older row (two
-      // refreshes overlapping: the first to finish is often the older read). A read begun after
-      // that store is at least as new: read again. A row stored under another spelling (MySQL
+      // A publish or remove here finished during the read, which may then hold the older row: a
+      // read begun after it is at least as new. A row stored under another spelling (MySQL
       // ignores trailing spaces) is read again by that name, for the copy files it so.
       if (watch.stores !== stores) continue;
-      if (record !== undefined && groupKey(record) !== id) {
+      if (record !== undefined && groupKey(record) !== askedId) {
         asked = { dataId: record.dataId, group: record.group, tenant: record.tenant };
         continue;
       }
-      const before = this.records.get(id)?.md5;
-      this.store(id, record);
+      const before = this.records.get(askedId)?.md5;
+      this.store(askedId, record);
       return { record, changed: before !== record?.md5 };
     }
     this.doubt();
-    throw new ConfigReadRacedError(`config ${groupKey(key)} changed during each of ${REFRESH_TRIES} reads`);
+    throw new ConfigReadRacedError(`config ${id} changed during each of ${REFRESH_TRIES} reads`);
   }
 
   /**

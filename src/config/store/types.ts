@@ -89,9 +89,10 @@ export interface ConfigStore {
   /**
    * With {@link readNow} answered from a copy other writers may have got ahead of: what the
    * database holds for the key, the copy updated; `changed` when the copy's content changed (its
-   * listeners are to be told). Asked when a listener holds another md5 than the copy's.
+   * listeners are to be told). Asked when a listener holds another md5 than the copy's. Not
+   * `confirmed` when the database could not be asked (the copy's answer then).
    */
-  confirm?(key: ConfigKey): Promise<{ readonly record: ConfigRecord | undefined; readonly changed: boolean }>;
+  confirm?(key: ConfigKey): Promise<ConfirmedRecord>;
   /** Inserts or updates, with a history row, in one transaction. */
   publish(input: PublishInput): Promise<PublishResult>;
   /** Deletes with a history row; resolves with what was deleted, undefined if nothing was there. */
@@ -107,4 +108,13 @@ export interface ConfigStore {
   latestChange(): Promise<number>;
   count(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** {@link ConfigStore.confirm}'s answer. */
+export interface ConfirmedRecord {
+  readonly record: ConfigRecord | undefined;
+  /** The copy's content changed: its listeners are to be told. */
+  readonly changed: boolean;
+  /** The database was asked; false while it is away (the copy's answer). */
+  readonly confirmed: boolean;
 }

@@ -120,25 +120,41 @@ export class ConfigSync {
 
   private async readChanges(cursor: number): Promise<void> {
     const floor = Math.max(0, cursor - CURSOR_OVERLAP);
-    const keys = new Map<string, ConfigKey>();
-    const nids: number[] = [];
+    const keys = new Map<string, { readonly key: ConfigKey; readonly nids: number[] }>();
     for (let after = floor; ; ) {
       const marks = await this.store.changesAfter(after, CHANGES_PAGE);
       // Unseen ids at or below the cursor are late commits (or rows from before the first round:
       // read again harmlessly, the md5 decides whether anyone is told).
       for (const mark of marks.filter((m) => !this.seen.has(m.nid))) {
-        keys.set(groupKey(mark), { dataId: mark.dataId, group: mark.group, tenant: mark.tenant });
-        nids.push(mark.nid);
+        const id = groupKey(mark);
+        let entry = keys.get(id);
+        if (entry === undefined) keys.set(id, (entry = { key: { dataId: mark.dataId, group: mark.group, tenant: mark.tenant }, nids: [] }));
+        entry.nids.push(mark.nid);
       }
       if (marks.length < CHANGES_PAGE) break;
       after = marks[marks.length - 1]!.nid;
     }
-    for (const key of keys.values()) if (await this.store.refresh(key)) this.changed(key);
-    // Only once every key was read: a round that failed leaves the ids for the next.
-    for (const nid of nids) this.seen.add(nid);
-    const newest = nids.reduce((max, nid) => Math.max(max, nid), cursor);
-    this.cursor = newest;
-    for (const nid of this.seen) if (nid <= newest - CURSOR_OVERLAP) this.seen.delete(nid);
+    // Each key on its own: one that fails leaves its ids unseen (and the cursor before them) for
+    // the next round, and the others are still read and told.
+    let failure: unknown;
+    let oldestFailed = Infinity;
+    let newest = cursor;
+    for (const { key, nids } of keys.values()) {
+      try {
+        if (await this.store.refresh(key)) this.changed(key);
+      } catch (error) {
+        failure ??= error;
+        oldestFailed = Math.min(oldestFailed, ...nids);
+        continue;
+      }
+      for (const nid of nids) {
+        this.seen.add(nid);
+        newest = Math.max(newest, nid);
+      }
+    }
+    this.cursor = Math.min(newest, Math.max(cursor, oldestFailed - 1));
+    for (const nid of this.seen) if (nid <= this.cursor - CURSOR_OVERLAP) this.seen.delete(nid);
+    if (failure !== undefined) throw failure;
   }
 }
 

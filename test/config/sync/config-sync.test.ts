@@ -212,6 +212,44 @@ describe('ConfigSync: catch-up from the history table', () => {
     await sync.close();
   });
 
+  it('a round where one changed key cannot be read still reads and tells the others; the failed one is read at the next round', async () => {
+    const records = new Map<string, ConfigRecord>();
+    let visible: ChangeMark[] = [];
+    let failing = '';
+    const inner: ConfigStore = {
+      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
+      get: (k) => (k.dataId === failing ? Promise.reject(new ConfigStoreError('statement failed')) : Promise.resolve(records.get(k.dataId))),
+      list: () => Promise.resolve([...records.values()]),
+      latestChange: () => Promise.resolve(0),
+      changesAfter: (after, limit) => Promise.resolve(visible.filter((m) => m.nid > after).slice(0, limit)),
+      close: () => Promise.resolve(),
+    };
+    const record = (dataId: string, content: string): ConfigRecord => ({ ...key, dataId, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
+    records.set('a', record('a', 'a0'));
+    records.set('b', record('b', 'b0'));
+    const timers = new ManualTimers();
+    const told: string[] = [];
+    const store = new CachedConfigStore(inner, new ManualTimers());
+    const sync = new ConfigSync(store, (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+    sync.start();
+    await sync.catchUp();
+    told.length = 0;
+
+    records.set('a', record('a', 'a1'));
+    records.set('b', record('b', 'b1'));
+    visible = [
+      { ...key, dataId: 'a', nid: 1 },
+      { ...key, dataId: 'b', nid: 2 },
+    ];
+    failing = 'a';
+    await sync.catchUp();
+    assert.deepEqual(told, ['b'], 'the key after the failed one is read and told');
+    failing = '';
+    await sync.catchUp();
+    assert.deepEqual(told, ['b', 'a'], 'the failed key is read at the next round');
+    await sync.close();
+  });
+
   it('a round that failed ends the copy being current until a round begun after it ends (review finding 5)', async () => {
     let roundsFail = false;
     const inner: ConfigStore = {
