@@ -25,6 +25,11 @@ export interface NamingSyncOptions {
   readonly requestTimeoutMs: number;
   /** At most this many clients' data in one message, so a large snapshot stays under the message size limit. */
   readonly clientsPerMessage: number;
+  /**
+   * A member's snapshot asks within this of the last one it was answered are ignored: each costs a
+   * whole snapshot and cuts our link's back-off, and a trusted connection may name any member. 0: no limit.
+   */
+  readonly snapshotAskIntervalMs: number;
 }
 
 /** Ours: a short debounce, so a subscriber on another member hears of a change promptly. */
@@ -34,6 +39,7 @@ export const DEFAULT_NAMING_SYNC_OPTIONS: NamingSyncOptions = {
   expireMs: 180_000,
   requestTimeoutMs: 3000,
   clientsPerMessage: 200,
+  snapshotAskIntervalMs: 1000,
 };
 
 /** The other members, as the sync sees them (src/cluster's ClusterMembers on a node). */
@@ -65,6 +71,8 @@ interface Outbox {
  */
 export class NamingSync implements NamingChangeListener {
   private readonly outboxes = new Map<string, Outbox>();
+  /** When each member's last snapshot ask was answered. */
+  private readonly askAnsweredAt = new Map<string, number>();
   private readonly stops: (() => void)[] = [];
   private cancelVerify: (() => void) | undefined;
   private closed = false;
@@ -121,12 +129,17 @@ export class NamingSync implements NamingChangeListener {
   }
 
   /**
-   * A member asked for our snapshot (its link to us came up); ignored from a member not listed here.
+   * A member asked for our snapshot (its link to us came up); ignored from a member not listed here,
+   * and within `snapshotAskIntervalMs` of the member's last ask answered.
    * The ask shows the member is up: our link to it, likely still backing off after it restarted,
    * reconnects at once, so the snapshot reaches it while it is still waiting for it (StartupLoad).
    */
   snapshotAsked(member: string): void {
     if (this.closed || !this.peers.others().includes(member)) return;
+    const now = this.timers.now();
+    const last = this.askAnsweredAt.get(member);
+    if (last !== undefined && now - last < this.options.snapshotAskIntervalMs) return;
+    this.askAnsweredAt.set(member, now);
     this.peers.heardFrom?.(member);
     this.outbox(member).snapshotDue = true;
     void this.flush(member);
@@ -280,6 +293,7 @@ export class NamingSync implements NamingChangeListener {
       if (!others.has(member)) {
         outbox.cancelFlush?.();
         this.outboxes.delete(member);
+        this.askAnsweredAt.delete(member);
       }
     }
     if (others.size === 0) return;

@@ -23,7 +23,7 @@ import { ManualTimers } from '../../support/manual-timers.js';
 import { testLogger } from '../../support/server.js';
 
 const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
-const OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000, clientsPerMessage: 200 };
+const OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000, clientsPerMessage: 200, snapshotAskIntervalMs: 1000 };
 
 function instance(ip: string): PublishedInstance {
   return { ip, port: 8080, weight: 1, healthy: true, enabled: true, clusterName: 'DEFAULT', metadata: { zone: 'a' } };
@@ -41,6 +41,8 @@ interface Member {
   sync: NamingSync;
   readonly sent: string[];
   readonly changed: string[];
+  /** The members this one was told it heard from (a snapshot ask answered). */
+  readonly heard: string[];
 }
 
 /**
@@ -74,6 +76,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS, m
       upListeners.set(self, list);
       return () => undefined;
     },
+    heardFrom: (member) => members.get(self)!.heard.push(member),
   });
 
   const start = (id: string): Member => {
@@ -82,7 +85,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS, m
     state.addListener({ serviceChanged: (s) => changed.push(s.name) });
     upListeners.delete(id);
     const sync = new NamingSync(state, id, peersOf(id), timers, options, testLogger);
-    const member: Member = { id, state, sync, sent: [], changed };
+    const member: Member = { id, state, sync, sent: [], changed, heard: [] };
     members.set(id, member);
     sync.start();
     return member;
@@ -442,6 +445,27 @@ describe('NamingSync: a move adopted on its owner before the hold was sent (inje
     assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
     assert.equal(cc.state.clientOf('a1'), undefined, "b's data adopted the held copy");
     assert.deepEqual(cc.changed, ['orders'], 'one push: 10.0.0.2 added, 10.0.0.1 never dropped');
+    await c.close();
+  });
+});
+
+describe('NamingSync: snapshot asks (injected clock)', () => {
+  it('a member asking again and again is answered once per snapshotAskIntervalMs: one snapshot, one cut of the back-off', async () => {
+    const c = cluster(['a', 'b']);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    a.sent.length = 0;
+    for (let i = 0; i < 5; i++) a.sync.snapshotAsked('b');
+    await c.timers.advance(999);
+    for (let i = 0; i < 5; i++) a.sync.snapshotAsked('b');
+    await c.timers.advance(0);
+    assert.deepEqual({ sent: a.sent, heard: a.heard }, { sent: ['NamingSyncRequest->b'], heard: ['b'] });
+    await c.timers.advance(1);
+    a.sync.snapshotAsked('b');
+    await c.timers.advance(0);
+    assert.deepEqual({ sent: a.sent, heard: a.heard }, { sent: ['NamingSyncRequest->b', 'NamingSyncRequest->b'], heard: ['b', 'b'] });
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
     await c.close();
   });
 });
