@@ -391,6 +391,21 @@ describe('NamingSync: a drained member hands its moving clients over (injected c
   });
 });
 
+/**
+ * a1 (10.0.0.1) moved from a to b and a2 (10.0.0.2) is new: c lists both, pushed once (for a2),
+ * until b's data, released now, adopts the held a1 there with no push.
+ */
+async function heldOnCUntilAdopted(c: ReturnType<typeof cluster>, releaseBC: () => void): Promise<void> {
+  const cc = c.member('c');
+  assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], "held on c until the adopter's data comes");
+  assert.deepEqual(cc.changed, ['orders'], 'pushed once, for 10.0.0.2 only');
+  releaseBC();
+  await c.timers.advance(50);
+  assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
+  assert.equal(cc.state.clientOf('a1'), undefined, "b's data adopted the held copy");
+  assert.deepEqual(cc.changed, ['orders'], 'the move pushed nothing on c');
+}
+
 describe('NamingSync: a move adopted on its owner before the hold was sent (injected clock)', () => {
   it('regression: the third member got only the delete and listed the instance nowhere until the adopter\'s data came', async () => {
     const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
@@ -407,18 +422,11 @@ describe('NamingSync: a move adopted on its owner before the hold was sent (inje
     c.member('b').state.register('b1', orders, instance('10.0.0.1'));
     await c.timers.advance(50);
     assert.equal(c.member('a').state.clientOf('a1'), undefined, 'adopted on a: its hold ended there');
-    const cc = c.member('c');
-    cc.changed.length = 0;
+    c.member('c').changed.length = 0;
     // a's queue to c now holds a1's delete only (the hold and the adoption in one message).
     releaseAC();
     await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], 'held on c until the adopter\'s data comes');
-    assert.deepEqual(cc.changed, ['orders'], 'pushed once, for 10.0.0.2 only');
-    releaseBC();
-    await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
-    assert.equal(cc.state.clientOf('a1'), undefined, 'b\'s data adopted the held copy');
-    assert.deepEqual(cc.changed, ['orders'], 'the move pushed nothing on c');
+    await heldOnCUntilAdopted(c, releaseBC);
     await c.close();
   });
   it('regression: a delete that went out inside a snapshot (its message failed) lost its moved mark, and the third member pushed a list without the instance', async () => {
@@ -433,18 +441,12 @@ describe('NamingSync: a move adopted on its owner before the hold was sent (inje
     c.member('b').state.register('b1', orders, instance('10.0.0.1'));
     await c.timers.advance(50);
     assert.equal(c.member('a').state.clientOf('a1'), undefined, 'adopted on a');
-    const cc = c.member('c');
-    cc.changed.length = 0;
+    c.member('c').changed.length = 0;
     // The link works again; a's next change sends c a snapshot, a1 not in it.
     c.setLink('a', 'c', true, false);
     c.member('a').state.register('a2', orders, instance('10.0.0.2'));
     await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], "held on c until the adopter's data comes");
-    releaseBC();
-    await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
-    assert.equal(cc.state.clientOf('a1'), undefined, "b's data adopted the held copy");
-    assert.deepEqual(cc.changed, ['orders'], 'one push: 10.0.0.2 added, 10.0.0.1 never dropped');
+    await heldOnCUntilAdopted(c, releaseBC);
     await c.close();
   });
 });
