@@ -357,6 +357,8 @@ export class RpcClient {
     if (this.isShutdown()) return;
     this.statusValue = ClientStatus.SHUTDOWN;
     this.wakeLoop?.();
+    // A reconnect waiting out its back-off would keep its loop and timer up to 5 s otherwise.
+    this.cutBackOff?.();
     for (const waiter of this.takeStartWaiters()) waiter.reject(new ClientShutdownError());
     const connection = this.current;
     this.current = undefined;
@@ -630,10 +632,11 @@ export class RpcClient {
   /**
    * The server is known to be up (it reached us by another way, as a cluster member does on its own
    * link): a reconnect waiting out its back-off tries again at once, and one whose attempt is under
-   * way skips its next wait. Nothing changes while the client is connected or shut down.
+   * way skips its next wait. Nothing changes while the client is connected, shut down, or not
+   * started yet (a start's failed attempts must not skip the back-off that follows them).
    */
   retryNow(): void {
-    if (this.isShutdown() || this.statusValue === ClientStatus.RUNNING) return;
+    if (this.statusValue !== ClientStatus.STARTING && this.statusValue !== ClientStatus.UNHEALTHY) return;
     if (this.cutBackOff !== undefined) this.cutBackOff();
     else this.retryAtOnce = true;
   }

@@ -63,6 +63,8 @@ export interface NamingOptions {
      * answered at once, from what has arrived (as Nacos's gRPC).
      */
     readonly startupWaitMs?: number;
+    /** A member's snapshot asks are answered at most this often; default 1000 ms; 0: every one. */
+    readonly snapshotAskIntervalMs?: number;
   };
 }
 

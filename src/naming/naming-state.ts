@@ -24,10 +24,10 @@ export interface NamingChangeListener {
   /** What a client of this member publishes changed: the other members are due its data. */
   localClientChanged?(clientId: string): void;
   /**
-   * A client of this member is gone: the other members are due its deletion. `adopted`: it had
-   * moved, and a register (here or synced) took all its instances over.
+   * A client of this member is gone: the other members are due its deletion. `movedForMs`: it had
+   * moved, a register (here or synced) took all its instances over, and its hold had this long left.
    */
-  localClientReleased?(clientId: string, adopted?: boolean): void;
+  localClientReleased?(clientId: string, movedForMs?: number): void;
 }
 
 /** What a member sends of one client it owns (Nacos `ClientSyncData`): publications only. */
@@ -252,16 +252,24 @@ export class NamingState {
    * which may still be on its way here, adopts it here too (removing it first would push a
    * removal); else its hold ends. A copy held only because the owner seemed down goes: the owner
    * speaks for it (a gracefully closing member's deletes of connections that did not move).
-   * `moved`: the owner held the client after a move and a register took it over there before
-   * its hold was sent here; it is held here for the grace, as if the hold had come.
+   * `movedForMs`: the owner held the client after a move and a register took it over there before
+   * its hold was sent here, with this long left of the hold; see {@link removeOrHoldMoved}.
    */
-  removeRemote(ownerMemberId: string, clientId: string, moved = false): void {
+  removeRemote(ownerMemberId: string, clientId: string, movedForMs?: number): void {
     const held = this.clients.get(clientId);
     if (held === undefined || this.isLocal(held) || held.ownerMemberId !== ownerMemberId || held.holdCause === 'moved') return;
-    // Adopted on its owner before the owner's word of the move reached us: the adopter's data may
-    // still be on its way, so its instances are held as a move's are, not removed.
-    if (moved && this.hold.moveGraceMs > 0) this.holdRemote(held, this.hold.moveGraceMs, 'moved');
-    else this.remove(held);
+    this.removeOrHoldMoved(held, movedForMs);
+  }
+
+  /**
+   * A client adopted on its owner before the owner's word of the move reached us: the adopter's
+   * data may still be on its way, so its instances are held as a move's are for what was left of
+   * the owner's hold (at most our own grace), not removed. Any other client goes.
+   */
+  private removeOrHoldMoved(client: NamingClient, movedForMs: number | undefined): void {
+    const forMs = Math.min(movedForMs ?? 0, this.hold.moveGraceMs);
+    if (forMs > 0) this.holdRemote(client, forMs, 'moved');
+    else this.remove(client);
   }
 
   /**
@@ -279,14 +287,21 @@ export class NamingState {
   /**
    * The owner's snapshot: it owns exactly the clients `owned` names, so any other client held for
    * it goes and nothing it no longer has comes back; `clients` (some or all of them, the rest
-   * follow as changes) are applied as its changes are.
+   * follow as changes) are applied as its changes are. `moved` names, with what was left of each
+   * hold, the clients of those gone that moved and were adopted on the owner: they are held, as
+   * {@link removeRemote} holds them.
    */
-  replaceMemberClients(ownerMemberId: string, owned: readonly string[], clients: readonly SyncedClient[]): void {
+  replaceMemberClients(
+    ownerMemberId: string,
+    owned: readonly string[],
+    clients: readonly SyncedClient[],
+    moved: ReadonlyMap<string, number> = new Map(),
+  ): void {
     const listed = new Set(owned);
     for (const client of [...this.clients.values()]) {
       if (this.isLocal(client) || client.ownerMemberId !== ownerMemberId) continue;
       // Held instances are past their owner: they end with their hold, or a register adopts them.
-      if (!listed.has(client.id) && client.heldUntil === undefined) this.remove(client);
+      if (!listed.has(client.id) && client.heldUntil === undefined) this.removeOrHoldMoved(client, moved.get(client.id));
     }
     for (const data of clients) this.applyRemote(ownerMemberId, data);
   }
@@ -407,7 +422,10 @@ export class NamingState {
       }
       this.clients.delete(id);
       this.cancelHoldEnd(id);
-      if (this.isLocal(held)) for (const listener of this.listeners) listener.localClientReleased?.(id, true);
+      if (this.isLocal(held)) {
+        const left = Math.max(0, (held.heldUntil ?? 0) - this.now());
+        for (const listener of this.listeners) listener.localClientReleased?.(id, left);
+      }
     }
     return dropped;
   }

@@ -281,6 +281,34 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     await client.shutdown();
   });
 
+  it('retryNow() before start() changes nothing: the back-off after a failed start is not skipped', async () => {
+    // The attempts' times from start(), for a client told retryNow() before it and one not told.
+    const attemptTimes = async (retryFirst: boolean) => {
+      const { client, net, timers } = setup({}, [A]);
+      net.server(A).up = false;
+      if (retryFirst) client.retryNow();
+      const startedAt = timers.now();
+      const rejected = assert.rejects(client.start(), ClientStartError);
+      await timers.advance(0);
+      await rejected;
+      await timers.advance(250);
+      await client.shutdown();
+      return net.createdAt.map((t) => t - startedAt);
+    };
+    assert.deepEqual(await attemptTimes(true), await attemptTimes(false));
+  });
+
+  it('shutdown() during a reconnect back-off ends the wait: no timer of the client is left', async () => {
+    const { client, net, start, timers } = setup({}, [A]);
+    await start();
+    net.server(A).up = false;
+    net.connections[0]!.endStream();
+    await timers.advance(1000); // failed attempts; the next waits 500 ms
+    await client.shutdown();
+    await timers.advance(0);
+    assert.equal(timers.pendingCount, 0);
+  });
+
   it('request(): an UN_REGISTER answer switches server, and the retry succeeds there', async () => {
     const { client, net, start, timers } = setup();
     await start();

@@ -144,7 +144,8 @@ class MovesCluster {
   /** Every registered instance: ours and Java's. */
   instances: string[] = [];
   private readonly java: HarnessProcess[] = [];
-  private readonly cacheRoot = mkdtempSync(join(tmpdir(), 'nacos-remote-moves-'));
+  /** The Java clients' cache directories, made only when the cluster has Java clients. */
+  private cacheRoot: string | undefined;
 
   async start(config: { moveGraceMs: number; balancing: boolean; javaClients: number }): Promise<void> {
     // Before anything runs in this process: the build blocks its event loop.
@@ -152,13 +153,18 @@ class MovesCluster {
     await this.scenario.start(clusterConfig(config.moveGraceMs, config.balancing));
     const fleet = this.startFleet(NAMING_CLIENTS - config.javaClients, this.scenario.addresses, '10.40');
     this.fleet = fleet;
+    if (config.javaClients > 0) this.cacheRoot = mkdtempSync(join(tmpdir(), 'nacos-remote-moves-'));
     const [, , java] = await Promise.all([
       this.log.start(this.scenario.addresses),
       fleet.ready(),
-      startJavaClients(config.javaClients, this.scenario.addresses, this.cacheRoot, this.java),
+      this.cacheRoot === undefined ? [] : startJavaClients(config.javaClients, this.scenario.addresses, this.cacheRoot, this.java),
     ]);
     this.instances = [...fleet.instances, ...java];
-    await eventually(() => this.log.allList(this.instances), 60_000, () => `every instance listed on every member: ${this.log.describe()}`);
+    await eventually(
+      () => this.log.allList(this.instances),
+      60_000,
+      () => `every instance listed on every member: ${this.log.describe()}; setup failures: ${JSON.stringify(fleet.setupFailures)}`,
+    );
   }
 
   /** Our naming clients, one instance each (`<ipPrefix>.<i / 256>.<i % 256>:8080`), in a process of their own. */
@@ -235,7 +241,7 @@ class MovesCluster {
     await Promise.all([...this.fleets.map((f) => f.stop()), ...this.java.map((h) => h.stop())]);
     await this.log.shutdown();
     await this.scenario.dispose();
-    rmSync(this.cacheRoot, { recursive: true, force: true });
+    if (this.cacheRoot !== undefined) rmSync(this.cacheRoot, { recursive: true, force: true });
   }
 }
 

@@ -61,7 +61,7 @@ describe('node config: naming', () => {
   });
 
   it('takes the sync timings, a zero debounce included', () => {
-    const sync = { debounceMs: 0, verifyIntervalMs: 1000, expireMs: 30_000 };
+    const sync = { debounceMs: 0, verifyIntervalMs: 1000, expireMs: 30_000, snapshotAskIntervalMs: 0 };
     assert.deepEqual(parseNodeConfig({ naming: { sync } }).naming, { sync });
   });
 
@@ -73,6 +73,7 @@ describe('node config: naming', () => {
     [{ naming: { sync: { expireMs: 1.5 } } }, 'naming.sync.expireMs'],
     [{ naming: { sync: { debounceMs: -1 } } }, 'naming.sync.debounceMs'],
     [{ naming: { sync: { verifyMs: 5000 } } }, 'naming.sync.verifyMs'],
+    [{ naming: { sync: { snapshotAskIntervalMs: -1 } } }, 'naming.sync.snapshotAskIntervalMs'],
   ] as const) {
     it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
       assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));

@@ -5,7 +5,8 @@
 // counted or not, is also described (error, the client's status and connection before and after,
 // its connection events around the request), so a failed assertion says why.
 // With --service, each client is a NamingClient (its HealthChecks on the same connection) that
-// registers one instance of that service, <ip-prefix>.<i / 256>.<i % 256>:8080; `ready` lists them.
+// registers one instance of that service, <ip-prefix>.<i / 256>.<i % 256>:8080; `ready` lists them,
+// and in `setupFailures` those whose start or register failed (they go on in the background).
 // Usage: node --import tsx test/support/client-fleet.ts --count N --servers ip:port,... [--interval ms, 0: no requests]
 //   [--service name] [--ip-prefix 10.60] [--keep-alive ms] [--health-check-timeout ms] [--redo-interval ms]
 // (cluster-scenario.ts's Fleet starts it.)
@@ -71,6 +72,8 @@ function remember(member: Member, what: string): void {
 }
 
 const namingClients: NamingClient[] = [];
+/** Naming clients whose start or register failed (they go on in the background). */
+const setupFailures: { instance: string; step: 'start' | 'register'; error: string }[] = [];
 const clientOptions = { serverAddresses: servers, logger, keepAliveMs: Number(args['keep-alive']), healthCheckTimeoutMs: Number(args['health-check-timeout']) };
 // Unset: the NamingClient's own default.
 const redoIntervalMs = args['redo-interval'] === undefined ? undefined : Number(args['redo-interval']);
@@ -96,13 +99,14 @@ if (service === undefined) await Promise.all(fleet.map((m) => m.client.start().c
 else {
   // A start that gives up goes on reconnecting in the background (thousands starting at once in
   // one process do); the registration is kept first, so the redo registers it once connected.
+  // Both failures are reported in `ready`, for a test whose wait for the instances times out.
   await Promise.all(
     namingClients.map((n, i) =>
       n
         .start()
-        .catch(() => undefined)
+        .catch((error: unknown) => setupFailures.push({ instance: `${instanceOf(i)}:8080`, step: 'start', error: describeError(error) }))
         .then(() => n.registerInstance(service, { ip: instanceOf(i), port: 8080 }))
-        .catch(() => undefined),
+        .catch((error: unknown) => setupFailures.push({ instance: `${instanceOf(i)}:8080`, step: 'register', error: describeError(error) })),
     ),
   );
 }
@@ -185,7 +189,7 @@ const whois = (instance: string) => {
   };
 };
 const instances = service === undefined ? [] : namingClients.map((_, i) => `${instanceOf(i)}:8080`);
-console.log(JSON.stringify({ ...stats(), event: 'ready', instances }));
+console.log(JSON.stringify({ ...stats(), event: 'ready', instances, setupFailures }));
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'stats') console.log(JSON.stringify(stats()));
   if (line.startsWith('whois ')) console.log(JSON.stringify(whois(line.slice('whois '.length))));

@@ -118,11 +118,20 @@ export interface FleetOptions {
   readonly redoIntervalMs?: number;
 }
 
+/** A naming client of the fleet whose start or register failed at first (it goes on in the background). */
+export interface FleetSetupFailure {
+  instance: string;
+  step: 'start' | 'register';
+  error: string;
+}
+
 /** The client fleet process. */
 export class Fleet {
   private readonly process: HarnessProcess;
   /** The instances its clients register (with `service`), from its `ready`. */
   instances: string[] = [];
+  /** Of those, the ones whose client's start or register failed, from its `ready`. */
+  setupFailures: FleetSetupFailure[] = [];
 
   constructor(count: number, servers: readonly string[], options: FleetOptions = {}) {
     const flags: [string, string | number | undefined][] = [
@@ -139,8 +148,10 @@ export class Fleet {
     this.process = new HarnessProcess(process.execPath, ['--import', 'tsx', fleetScript, ...args]);
   }
   async ready(timeoutMs = 60_000): Promise<FleetStats> {
-    const ready = (await this.process.waitForEvent((e) => e.event === 'ready', timeoutMs, 'fleet ready')) as HarnessEvent & FleetStats & { instances: string[] };
+    const ready = (await this.process.waitForEvent((e) => e.event === 'ready', timeoutMs, 'fleet ready')) as HarnessEvent &
+      FleetStats & { instances: string[]; setupFailures: FleetSetupFailure[] };
     this.instances = ready.instances;
+    this.setupFailures = ready.setupFailures;
     return ready;
   }
   async stats(): Promise<FleetStats> {

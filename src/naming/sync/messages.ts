@@ -49,11 +49,12 @@ const NamingSyncBodySchema = z
     /** Ids of clients the member no longer has. */
     deleted: z.array(nonBlank),
     /**
-     * Of `deleted`, those that had moved and were adopted on the sender before their hold was
-     * sent: the receiver holds their instances for the move grace (the adopter's data may not
-     * have reached it yet). Older members ignore the field and remove them.
+     * Clients gone from the sender (in `deleted`, or not in a snapshot's `owned`) that had moved
+     * and were adopted on the sender before their hold reached the receiver, each with what was
+     * left of its hold: the receiver holds their instances that long, at most its own move grace
+     * (the adopter's data may not have reached it yet). Older members ignore the field.
      */
-    moved: z.array(nonBlank).optional(),
+    moved: z.array(z.object({ clientId: nonBlank, heldForMs: z.number().int().min(0).max(MAX_TIMER_DELAY_MS) })).optional(),
     /**
      * On a snapshot's messages only: false while more of it follows, true on its last. Missing on
      * a snapshot's first message (an older member's) means it is whole.
@@ -78,13 +79,15 @@ const NamingVerifyResponseBodySchema = z.object({
   mismatched: z.array(z.string()),
 });
 
+/** A client that moved and was adopted on its owner, with what was left of the owner's hold. */
+export type MovedClient = { readonly clientId: string; readonly heldForMs: number };
 export type NamingSyncBody = {
   readonly member: string;
   readonly snapshot: boolean;
   readonly owned?: readonly string[];
   readonly clients: readonly SyncedClient[];
   readonly deleted: readonly string[];
-  readonly moved?: readonly string[];
+  readonly moved?: readonly MovedClient[];
   readonly last?: boolean;
 };
 export type NamingVerifyBody = z.infer<typeof NamingVerifyBodySchema>;

@@ -8,6 +8,7 @@ import {
   NamingSyncResponse,
   NamingVerifyRequest,
   NamingVerifyResponse,
+  type MovedClient,
   type NamingSyncBody,
   type NamingVerifyResponseBody,
 } from './messages.js';
@@ -24,6 +25,11 @@ export interface NamingSyncOptions {
   readonly requestTimeoutMs: number;
   /** At most this many clients' data in one message, so a large snapshot stays under the message size limit. */
   readonly clientsPerMessage: number;
+  /**
+   * A member's snapshot asks within this of the last one it was answered are ignored: each costs a
+   * whole snapshot and cuts our link's back-off, and a trusted connection may name any member. 0: no limit.
+   */
+  readonly snapshotAskIntervalMs: number;
 }
 
 /** Ours: a short debounce, so a subscriber on another member hears of a change promptly. */
@@ -33,6 +39,7 @@ export const DEFAULT_NAMING_SYNC_OPTIONS: NamingSyncOptions = {
   expireMs: 180_000,
   requestTimeoutMs: 3000,
   clientsPerMessage: 200,
+  snapshotAskIntervalMs: 1000,
 };
 
 /** The other members, as the sync sees them (src/cluster's ClusterMembers on a node). */
@@ -43,8 +50,11 @@ export type SyncPeers = MemberPeers;
 interface Outbox {
   /** This member's clients changed or released since the last message. */
   readonly dirty: Set<string>;
-  /** Of those released, the ones a register adopted after they moved (sent as `moved`). */
-  readonly adopted: Set<string>;
+  /**
+   * Released clients a register adopted after they moved, each with when its hold ends: sent as
+   * `moved` until a message carrying them is delivered (a failed one leaves them for the snapshot).
+   */
+  readonly adopted: Map<string, number>;
   /** Everything is due (the member came up, or a message to it failed). */
   snapshotDue: boolean;
   /** The messages under way to the member, if any: close() waits for them before its last send. */
@@ -61,6 +71,8 @@ interface Outbox {
  */
 export class NamingSync implements NamingChangeListener {
   private readonly outboxes = new Map<string, Outbox>();
+  /** When each member's last snapshot ask was answered. */
+  private readonly askAnsweredAt = new Map<string, number>();
   private readonly stops: (() => void)[] = [];
   private cancelVerify: (() => void) | undefined;
   private closed = false;
@@ -109,18 +121,25 @@ export class NamingSync implements NamingChangeListener {
     this.markDirty(clientId);
   }
 
-  localClientReleased(clientId: string, adopted = false): void {
+  localClientReleased(clientId: string, movedForMs?: number): void {
     this.markDirty(clientId);
-    if (adopted) for (const member of this.peers.others()) this.outbox(member).adopted.add(clientId);
+    if (movedForMs === undefined) return;
+    const heldUntil = this.timers.now() + movedForMs;
+    for (const member of this.peers.others()) this.outbox(member).adopted.set(clientId, heldUntil);
   }
 
   /**
-   * A member asked for our snapshot (its link to us came up); ignored from a member not listed here.
+   * A member asked for our snapshot (its link to us came up); ignored from a member not listed here,
+   * and within `snapshotAskIntervalMs` of the member's last ask answered.
    * The ask shows the member is up: our link to it, likely still backing off after it restarted,
    * reconnects at once, so the snapshot reaches it while it is still waiting for it (StartupLoad).
    */
   snapshotAsked(member: string): void {
     if (this.closed || !this.peers.others().includes(member)) return;
+    const now = this.timers.now();
+    const last = this.askAnsweredAt.get(member);
+    if (last !== undefined && now - last < this.options.snapshotAskIntervalMs) return;
+    this.askAnsweredAt.set(member, now);
     this.peers.heardFrom?.(member);
     this.outbox(member).snapshotDue = true;
     void this.flush(member);
@@ -152,7 +171,7 @@ export class NamingSync implements NamingChangeListener {
     let outbox = this.outboxes.get(member);
     if (outbox === undefined) {
       // A member first seen is due everything; its link coming up says so again.
-      outbox = { dirty: new Set(), adopted: new Set(), snapshotDue: true, sending: undefined, cancelFlush: undefined };
+      outbox = { dirty: new Set(), adopted: new Map(), snapshotDue: true, sending: undefined, cancelFlush: undefined };
       this.outboxes.set(member, outbox);
     }
     return outbox;
@@ -188,6 +207,7 @@ export class NamingSync implements NamingChangeListener {
       try {
         for (const body of messages) {
           await this.peers.request(member, syncRequest(body), { timeoutMs: this.options.requestTimeoutMs, expect: NamingSyncResponse });
+          for (const { clientId } of body.moved ?? []) outbox.adopted.delete(clientId);
         }
         return true;
       } catch (error) {
@@ -204,14 +224,15 @@ export class NamingSync implements NamingChangeListener {
     return delivered;
   }
 
-  /** Empties the outbox into message bodies; the data is read now, so it is the latest. */
+  /**
+   * Empties the outbox into message bodies; the data is read now, so it is the latest. The
+   * adopted ids stay until a message carrying them is delivered (see {@link send}).
+   */
   private takeDue(outbox: Outbox): NamingSyncBody[] {
     const snapshot = outbox.snapshotDue;
     const ids = [...outbox.dirty];
-    const adopted = new Set(outbox.adopted);
     outbox.snapshotDue = false;
     outbox.dirty.clear();
-    outbox.adopted.clear();
     const clients = snapshot ? this.state.localClients() : [];
     const deleted: string[] = [];
     if (!snapshot) {
@@ -226,14 +247,23 @@ export class NamingSync implements NamingChangeListener {
     const parts = Math.max(1, Math.ceil(clients.length / size));
     // A snapshot's parts say which is the last, for a receiver that waits for all of it (StartupLoad).
     const lastOf = (part: number) => (snapshot ? { last: part === parts - 1 } : {});
-    // A hold and its adoption within one debounce leave only the delete: `moved` tells the
-    // receiver to hold, since it never saw the hold and the adopter's data may come after this.
-    const moved = deleted.filter((id) => adopted.has(id));
+    // A hold and its adoption within one debounce (or before a failed message was made good)
+    // leave only the delete, or a snapshot without the client: `moved` tells the receiver to
+    // hold what is left of it, since it never saw the hold and the adopter's data may come after this.
+    const gone = snapshot ? undefined : new Set(deleted);
+    const owned = new Set(clients.map((c) => c.clientId));
+    const now = this.timers.now();
+    const moved: MovedClient[] = [];
+    for (const [clientId, heldUntil] of outbox.adopted) {
+      // A hold over is over on the receiver too: a plain delete.
+      if (heldUntil <= now) outbox.adopted.delete(clientId);
+      else if (gone === undefined ? !owned.has(clientId) : gone.has(clientId)) moved.push({ clientId, heldForMs: heldUntil - now });
+    }
     const bodies: NamingSyncBody[] = [
       {
         member,
         snapshot,
-        ...(snapshot ? { owned: clients.map((c) => c.clientId) } : {}),
+        ...(snapshot ? { owned: [...owned] } : {}),
         clients: clients.slice(0, size),
         deleted,
         ...(moved.length > 0 ? { moved } : {}),
@@ -263,6 +293,7 @@ export class NamingSync implements NamingChangeListener {
       if (!others.has(member)) {
         outbox.cancelFlush?.();
         this.outboxes.delete(member);
+        this.askAnsweredAt.delete(member);
       }
     }
     if (others.size === 0) return;

@@ -23,7 +23,7 @@ import { ManualTimers } from '../../support/manual-timers.js';
 import { testLogger } from '../../support/server.js';
 
 const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
-const OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000, clientsPerMessage: 200 };
+const OPTIONS: NamingSyncOptions = { debounceMs: 50, verifyIntervalMs: 5000, expireMs: 180_000, requestTimeoutMs: 3000, clientsPerMessage: 200, snapshotAskIntervalMs: 1000 };
 
 function instance(ip: string): PublishedInstance {
   return { ip, port: 8080, weight: 1, healthy: true, enabled: true, clusterName: 'DEFAULT', metadata: { zone: 'a' } };
@@ -41,6 +41,8 @@ interface Member {
   sync: NamingSync;
   readonly sent: string[];
   readonly changed: string[];
+  /** The members this one was told it heard from (a snapshot ask answered). */
+  readonly heard: string[];
 }
 
 /**
@@ -74,6 +76,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS, m
       upListeners.set(self, list);
       return () => undefined;
     },
+    heardFrom: (member) => members.get(self)!.heard.push(member),
   });
 
   const start = (id: string): Member => {
@@ -82,7 +85,7 @@ function cluster(ids: readonly string[], options: NamingSyncOptions = OPTIONS, m
     state.addListener({ serviceChanged: (s) => changed.push(s.name) });
     upListeners.delete(id);
     const sync = new NamingSync(state, id, peersOf(id), timers, options, testLogger);
-    const member: Member = { id, state, sync, sent: [], changed };
+    const member: Member = { id, state, sync, sent: [], changed, heard: [] };
     members.set(id, member);
     sync.start();
     return member;
@@ -259,6 +262,7 @@ describe('NamingSync over cluster clients: a restarted member asks for snapshots
     net.server(R).up = false;
     net.to(R).at(-1)!.endStream();
     await timers.advance(60_000);
+    r.startup.close();
     r = startMemberR();
     net.server(R).up = true;
     // R's own link to A comes up, and R asks A for its snapshot.
@@ -387,6 +391,21 @@ describe('NamingSync: a drained member hands its moving clients over (injected c
   });
 });
 
+/**
+ * a1 (10.0.0.1) moved from a to b and a2 (10.0.0.2) is new: c lists both, pushed once (for a2),
+ * until b's data, released now, adopts the held a1 there with no push.
+ */
+async function heldOnCUntilAdopted(c: ReturnType<typeof cluster>, releaseBC: () => void): Promise<void> {
+  const cc = c.member('c');
+  assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], "held on c until the adopter's data comes");
+  assert.deepEqual(cc.changed, ['orders'], 'pushed once, for 10.0.0.2 only');
+  releaseBC();
+  await c.timers.advance(50);
+  assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
+  assert.equal(cc.state.clientOf('a1'), undefined, "b's data adopted the held copy");
+  assert.deepEqual(cc.changed, ['orders'], 'the move pushed nothing on c');
+}
+
 describe('NamingSync: a move adopted on its owner before the hold was sent (injected clock)', () => {
   it('regression: the third member got only the delete and listed the instance nowhere until the adopter\'s data came', async () => {
     const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
@@ -403,15 +422,103 @@ describe('NamingSync: a move adopted on its owner before the hold was sent (inje
     c.member('b').state.register('b1', orders, instance('10.0.0.1'));
     await c.timers.advance(50);
     assert.equal(c.member('a').state.clientOf('a1'), undefined, 'adopted on a: its hold ended there');
+    c.member('c').changed.length = 0;
     // a's queue to c now holds a1's delete only (the hold and the adoption in one message).
     releaseAC();
     await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2'], 'held on c until the adopter\'s data comes');
-    releaseBC();
-    await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1', '10.0.0.2']);
-    assert.equal(c.member('c').state.clientOf('a1'), undefined, 'b\'s data adopted the held copy');
+    await heldOnCUntilAdopted(c, releaseBC);
     await c.close();
+  });
+  it('regression: a delete that went out inside a snapshot (its message failed) lost its moved mark, and the third member pushed a list without the instance', async () => {
+    const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual(c.endpoints('c'), ['10.0.0.1']);
+    const releaseBC = c.holdLink('b', 'c');
+    // a's link to c fails without a reconnect (a timeout): its next message to c fails.
+    c.setLink('a', 'c', false, false);
+    c.member('a').state.release('a1', 'moved');
+    c.member('b').state.register('b1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.equal(c.member('a').state.clientOf('a1'), undefined, 'adopted on a');
+    c.member('c').changed.length = 0;
+    // The link works again; a's next change sends c a snapshot, a1 not in it.
+    c.setLink('a', 'c', true, false);
+    c.member('a').state.register('a2', orders, instance('10.0.0.2'));
+    await c.timers.advance(50);
+    await heldOnCUntilAdopted(c, releaseBC);
+    await c.close();
+  });
+});
+
+describe('NamingSync: snapshot asks (injected clock)', () => {
+  it('a member asking again and again is answered once per snapshotAskIntervalMs: one snapshot, one cut of the back-off', async () => {
+    const c = cluster(['a', 'b']);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    a.sent.length = 0;
+    for (let i = 0; i < 5; i++) a.sync.snapshotAsked('b');
+    await c.timers.advance(999);
+    for (let i = 0; i < 5; i++) a.sync.snapshotAsked('b');
+    await c.timers.advance(0);
+    assert.deepEqual({ sent: a.sent, heard: a.heard }, { sent: ['NamingSyncRequest->b'], heard: ['b'] });
+    await c.timers.advance(1);
+    a.sync.snapshotAsked('b');
+    await c.timers.advance(0);
+    assert.deepEqual({ sent: a.sent, heard: a.heard }, { sent: ['NamingSyncRequest->b', 'NamingSyncRequest->b'], heard: ['b', 'b'] });
+    assert.deepEqual(c.endpoints('b'), ['10.0.0.1']);
+    await c.close();
+  });
+});
+
+describe('NamingSync handlers: moved clients (injected clock)', () => {
+  /** A receiver 'c' holding a's clients a1 (10.0.0.1) and a2 (10.0.0.2), with its own grace. */
+  function receiver(moveGraceMs: number) {
+    const timers = new ManualTimers();
+    const state = new NamingState('c', () => timers.now(), { moveGraceMs, timers });
+    const changed: string[] = [];
+    state.addListener({ serviceChanged: (s) => changed.push(s.name) });
+    const handlers = namingSyncHandlers(state, { self: 'c', others: () => ['a', 'b'] }, () => undefined);
+    const sync = (body: object) =>
+      handlers['NamingSyncRequest']!(overTheWire<RequestMessage>({ kind: 'request', type: 'NamingSyncRequest', headers: {}, body: { member: 'a', ...body } as never }), memberMeta(true));
+    const published = (clientId: string, ip: string) => ({ clientId, revision: 1, publications: [{ service: orders, instances: [instance(ip)] }] });
+    sync({ snapshot: false, clients: [published('a1', '10.0.0.1'), published('a2', '10.0.0.2')], deleted: [] });
+    changed.length = 0;
+    const endpoints = () => state.query(orders, { healthyOnly: false }).hosts.map((h) => h.ip).sort();
+    return { timers, state, changed, sync, endpoints };
+  }
+
+  it("holds a moved delete for what was left of the owner's hold, not its own whole grace; an id moved but not deleted is ignored", async () => {
+    const c = receiver(10_000);
+    c.sync({ snapshot: false, clients: [], deleted: ['a1'], moved: [{ clientId: 'a1', heldForMs: 3000 }, { clientId: 'a2', heldForMs: 3000 }] });
+    assert.deepEqual([c.state.isHeld('a1'), c.state.isHeld('a2')], [true, false]);
+    await c.timers.advance(2999);
+    assert.deepEqual(c.endpoints(), ['10.0.0.1', '10.0.0.2']);
+    assert.deepEqual(c.changed, [], 'nothing pushed while held');
+    await c.timers.advance(1);
+    assert.deepEqual(c.endpoints(), ['10.0.0.2'], "the adopter's data never came: gone when the owner's hold ends");
+    assert.deepEqual(c.changed, ['orders']);
+  });
+
+  it('holds at most its own grace, and with grace 0 removes at once', async () => {
+    const short = receiver(2000);
+    short.sync({ snapshot: false, clients: [], deleted: ['a1'], moved: [{ clientId: 'a1', heldForMs: 9000 }] });
+    await short.timers.advance(1999);
+    assert.deepEqual(short.endpoints(), ['10.0.0.1', '10.0.0.2']);
+    await short.timers.advance(1);
+    assert.deepEqual(short.endpoints(), ['10.0.0.2']);
+    const none = receiver(0);
+    none.sync({ snapshot: false, clients: [], deleted: ['a1'], moved: [{ clientId: 'a1', heldForMs: 9000 }] });
+    assert.deepEqual(none.endpoints(), ['10.0.0.2']);
+  });
+
+  it("a snapshot's moved client, not in owned, is held for what was left; the others not owned go", async () => {
+    const c = receiver(10_000);
+    c.sync({ snapshot: true, owned: [], clients: [], deleted: [], moved: [{ clientId: 'a1', heldForMs: 3000 }] });
+    assert.deepEqual(c.endpoints(), ['10.0.0.1']);
+    await c.timers.advance(3000);
+    assert.deepEqual(c.endpoints(), []);
   });
 });
 
