@@ -3,15 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { groupKey, md5Hex, type ConfigKey } from '../../src/protocol/config/index.js';
+import type { ResponseMessage } from '../../src/protocol/index.js';
 import { ListenContext } from '../../src/config/listen-context.js';
 import { ConfigNotifier } from '../../src/config/notifier.js';
 import { ConfigStoreError, ConfigStoreUnavailableError, InvalidConfigParamError } from '../../src/config/errors.js';
 import { ConfigService, MAX_CONFIRMS_PER_LISTEN } from '../../src/config/service.js';
 import { CachedConfigStore } from '../../src/config/store/cached.js';
 import { SqliteConfigStore } from '../../src/config/store/sqlite.js';
-import { NOT_AT_HAND, type ConfigRecord } from '../../src/config/store/types.js';
+import { NOT_AT_HAND, type ConfigRecord, type ConfigStore } from '../../src/config/store/types.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { eventually } from '../support/raw-peer.js';
 
@@ -34,6 +35,15 @@ class GatedStore extends SqliteConfigStore {
     await this.gate;
     return super.get(key);
   }
+}
+
+/** A service over `store` on a manual clock, every connection connected; pushes go to `push` (none answered by default). */
+function listenService(store: ConfigStore, options: { readonly push?: (connectionId: string) => Promise<ResponseMessage>; readonly logger?: Logger } = {}): ConfigService {
+  const context = new ListenContext();
+  const timers = new ManualTimers(0);
+  const notifier = new ConfigNotifier(context, { push: options.push ?? (() => Promise.reject(new Error('unused'))), isConnected: () => true, drop: () => undefined }, timers);
+  const logger = options.logger ?? pino({ level: 'silent' });
+  return new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger });
 }
 
 describe('ConfigService batch listen', () => {
@@ -186,15 +196,12 @@ describe('ConfigService batch listen', () => {
   it('a listener that holds content the member copy has not applied yet (moved from another member) is not told it changed; the copy catches up and its listeners here are told (review finding 4)', async () => {
     const inner = new SqliteConfigStore(':memory:');
     const store = new CachedConfigStore(inner, new ManualTimers(0));
-    const context = new ListenContext();
-    const timers = new ManualTimers(0);
     const told: string[] = [];
     const push = (connectionId: string) => {
       told.push(connectionId);
       return Promise.reject(new Error('not answered here'));
     };
-    const notifier = new ConfigNotifier(context, { push, isConnected: () => true, drop: () => undefined }, timers);
-    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger: pino({ level: 'silent' }) });
+    const service = listenService(store, { push });
     const key = { dataId: 'a', group: 'G', tenant: '' };
     await service.publish({ ...key, content: 'v1' });
     await store.load();
@@ -213,10 +220,7 @@ describe('ConfigService batch listen', () => {
   it('a batch listen asks the database for at most MAX_CONFIRMS_PER_LISTEN differing keys; while it is away, a differing key is not reported changed', async () => {
     const inner = new SqliteConfigStore(':memory:');
     const store = new CachedConfigStore(inner, new ManualTimers(0));
-    const context = new ListenContext();
-    const timers = new ManualTimers(0);
-    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('unused')), isConnected: () => true, drop: () => undefined }, timers);
-    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger: pino({ level: 'silent' }) });
+    const service = listenService(store);
     await store.load();
     store.caughtUp(store.catchUpBegins());
     let gets = 0;
@@ -240,10 +244,7 @@ describe('ConfigService batch listen', () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
     const store = new SqliteConfigStore(':memory:');
-    const context = new ListenContext();
-    const timers = new ManualTimers(0);
-    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('unused')), isConnected: () => true, drop: () => undefined }, timers);
-    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger });
+    const service = listenService(store, { logger });
     store.readNow = () => NOT_AT_HAND;
     store.get = () => Promise.reject(new ConfigStoreUnavailableError('away'));
     await assert.rejects(service.listen('c1', keys, true), ConfigStoreUnavailableError);
@@ -267,10 +268,7 @@ describe('ConfigService batch listen', () => {
   it('a batch listen on a shared database is answered from the member copy while it is current: a read only for a key that differs', async () => {
     const inner = new SqliteConfigStore(':memory:');
     const store = new CachedConfigStore(inner, new ManualTimers(0));
-    const context = new ListenContext();
-    const timers = new ManualTimers(0);
-    const notifier = new ConfigNotifier(context, { push: () => Promise.reject(new Error('unused')), isConnected: () => true, drop: () => undefined }, timers);
-    const service = new ConfigService(store, context, notifier, timers, { maxContentBytes: 1024, maxMessageBytes: 64 * 1024, isConnected: () => true, serving: () => true, allowFourByteUtf8: false, logger: pino({ level: 'silent' }) });
+    const service = listenService(store);
     await service.publish({ dataId: 'b', group: 'G', content: 'x' });
     await store.load();
     let reads = 0;

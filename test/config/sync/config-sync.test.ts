@@ -25,6 +25,45 @@ const noPeers: MemberPeers = {
   onMemberUp: () => () => undefined,
 };
 
+/** A database the test scripts: its rows, the history marks it shows, which reads fail, and a hook on each history read. */
+function scriptedDatabase() {
+  const db = {
+    records: new Map<string, ConfigRecord>(),
+    visible: [] as ChangeMark[],
+    readFailure: (_key: ConfigKey): Error | undefined => undefined,
+    historyRead: (_marks: readonly ChangeMark[]): void => undefined,
+  };
+  const inner: ConfigStore = {
+    ...new UnavailableConfigStore(new ConfigStoreError('not used')),
+    get: (k) => {
+      const failure = db.readFailure(k);
+      return failure === undefined ? Promise.resolve(db.records.get(k.dataId)) : Promise.reject(failure);
+    },
+    list: () => Promise.resolve([...db.records.values()]),
+    latestChange: () => Promise.resolve(0),
+    changesAfter: (after, limit) => {
+      const marks = db.visible.filter((m) => m.nid > after).slice(0, limit);
+      db.historyRead(marks);
+      return Promise.resolve(marks);
+    },
+    close: () => Promise.resolve(),
+  };
+  return { db, inner };
+}
+
+const row = (dataId: string, content: string): ConfigRecord => ({ ...key, dataId, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
+
+/** A member's sync over `inner`, its first round done and what that round told forgotten. */
+async function syncAfterFirstRound(inner: ConfigStore) {
+  const told: string[] = [];
+  const store = new CachedConfigStore(inner, new ManualTimers());
+  const sync = new ConfigSync(store, (k) => told.push(k.dataId), noPeers, new ManualTimers(), { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
+  sync.start();
+  await sync.catchUp();
+  told.length = 0;
+  return { told, store, sync };
+}
+
 describe('ConfigSync: catch-up from the history table', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nacos-config-sync-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -172,34 +211,18 @@ describe('ConfigSync: catch-up from the history table', () => {
     await sync.close();
   });
   it('a round that cannot read a changed key (database away right after the history read) leaves it for the next round', async () => {
-    const records = new Map<string, ConfigRecord>();
-    let visible: ChangeMark[] = [];
+    const { db, inner } = scriptedDatabase();
     let down = false;
     let goDown = false;
-    const inner: ConfigStore = {
-      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
-      get: (k) => (down ? Promise.reject(new ConfigStoreUnavailableError('away')) : Promise.resolve(records.get(k.dataId))),
-      list: () => Promise.resolve([...records.values()]),
-      latestChange: () => Promise.resolve(0),
-      changesAfter: (after, limit) => {
-        const marks = visible.filter((m) => m.nid > after).slice(0, limit);
-        down = marks.length > 0 && goDown;
-        return Promise.resolve(marks);
-      },
-      close: () => Promise.resolve(),
+    db.readFailure = () => (down ? new ConfigStoreUnavailableError('away') : undefined);
+    db.historyRead = (marks) => {
+      down = marks.length > 0 && goDown;
     };
-    const record = (content: string): ConfigRecord => ({ ...key, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
-    records.set(key.dataId, record('v0'));
-    const timers = new ManualTimers();
-    const told: string[] = [];
-    const store = new CachedConfigStore(inner, new ManualTimers());
-    const sync = new ConfigSync(store, (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
-    sync.start();
-    await sync.catchUp();
-    told.length = 0;
+    db.records.set(key.dataId, row(key.dataId, 'v0'));
+    const { told, store, sync } = await syncAfterFirstRound(inner);
 
-    records.set(key.dataId, record('v1'));
-    visible = [{ ...key, nid: 1 }];
+    db.records.set(key.dataId, row(key.dataId, 'v1'));
+    db.visible = [{ ...key, nid: 1 }];
     goDown = true;
     await sync.catchUp();
     await sync.announced(key);
@@ -213,31 +236,16 @@ describe('ConfigSync: catch-up from the history table', () => {
   });
 
   it('a round where one changed key cannot be read still reads and tells the others; the failed one is read at the next round', async () => {
-    const records = new Map<string, ConfigRecord>();
-    let visible: ChangeMark[] = [];
+    const { db, inner } = scriptedDatabase();
     let failing = '';
-    const inner: ConfigStore = {
-      ...new UnavailableConfigStore(new ConfigStoreError('not used')),
-      get: (k) => (k.dataId === failing ? Promise.reject(new ConfigStoreError('statement failed')) : Promise.resolve(records.get(k.dataId))),
-      list: () => Promise.resolve([...records.values()]),
-      latestChange: () => Promise.resolve(0),
-      changesAfter: (after, limit) => Promise.resolve(visible.filter((m) => m.nid > after).slice(0, limit)),
-      close: () => Promise.resolve(),
-    };
-    const record = (dataId: string, content: string): ConfigRecord => ({ ...key, dataId, id: 1, content, md5: content, encryptedDataKey: '', createdAt: 0, modifiedAt: 0 });
-    records.set('a', record('a', 'a0'));
-    records.set('b', record('b', 'b0'));
-    const timers = new ManualTimers();
-    const told: string[] = [];
-    const store = new CachedConfigStore(inner, new ManualTimers());
-    const sync = new ConfigSync(store, (k) => told.push(k.dataId), noPeers, timers, { catchUpMs: 1000, announce: true, announceTimeoutMs: 100 }, pino({ level: 'silent' }));
-    sync.start();
-    await sync.catchUp();
-    told.length = 0;
+    db.readFailure = (k) => (k.dataId === failing ? new ConfigStoreError('statement failed') : undefined);
+    db.records.set('a', row('a', 'a0'));
+    db.records.set('b', row('b', 'b0'));
+    const { told, sync } = await syncAfterFirstRound(inner);
 
-    records.set('a', record('a', 'a1'));
-    records.set('b', record('b', 'b1'));
-    visible = [
+    db.records.set('a', row('a', 'a1'));
+    db.records.set('b', row('b', 'b1'));
+    db.visible = [
       { ...key, dataId: 'a', nid: 1 },
       { ...key, dataId: 'b', nid: 2 },
     ];
