@@ -15,6 +15,12 @@ interface RereadResult {
   readonly changed: boolean;
 }
 
+interface WatchedRead {
+  readonly record: ConfigRecord | undefined;
+  /** A store of the key here finished during the read: it may hold an older row. */
+  readonly overlapped: boolean;
+}
+
 interface KeyRereads {
   running: Promise<RereadResult> | undefined;
   next: Promise<RereadResult> | undefined;
@@ -170,21 +176,18 @@ export class CachedConfigStore implements ConfigStore {
     let asked = key;
     for (let tries = 0; tries < REFRESH_TRIES; tries++) {
       const askedId = groupKey(asked);
-      const watch = this.watchReads(askedId);
-      const stores = watch.stores;
-      let record: ConfigRecord | undefined;
+      let read: WatchedRead;
       try {
-        record = await this.inner.get(asked);
+        read = await this.watchedRead(asked, askedId);
       } catch (error) {
         this.doubt();
         throw error;
-      } finally {
-        this.readEnded(askedId, watch);
       }
+      const { record } = read;
       // A publish or remove here finished during the read, which may then hold the older row: a
       // read begun after it is at least as new. A row stored under another spelling (MySQL
       // ignores trailing spaces) is read again by that name, for the copy files it so.
-      if (watch.stores !== stores) continue;
+      if (read.overlapped) continue;
       if (record !== undefined && groupKey(record) !== askedId) {
         asked = { dataId: record.dataId, group: record.group, tenant: record.tenant };
         continue;
@@ -232,22 +235,31 @@ export class CachedConfigStore implements ConfigStore {
   async get(key: ConfigKey): Promise<ConfigRecord | undefined> {
     const id = groupKey(key);
     if (this.away !== undefined) return this.fromCopy(id, this.away);
-    const watch = this.watchReads(id);
-    const stores = watch.stores;
-    let record: ConfigRecord | undefined;
+    let read: WatchedRead;
     try {
-      record = await this.inner.get(key);
+      read = await this.watchedRead(key, id);
     } catch (error) {
       if (!(error instanceof ConfigStoreUnavailableError)) throw error;
       this.wentAway(error);
       return this.fromCopy(id, error);
+    }
+    const { record } = read;
+    // A read that started before a change stored here may hold the older row; one that found
+    // the row under another spelling (trailing spaces) is not filed under this one.
+    if (!read.overlapped && (record === undefined || groupKey(record) === id)) this.remember(id, record);
+    return record;
+  }
+
+  /** Reads a key from the database, telling whether a store of it here finished meanwhile. */
+  private async watchedRead(key: ConfigKey, id: string): Promise<WatchedRead> {
+    const watch = this.watchReads(id);
+    const stores = watch.stores;
+    try {
+      const record = await this.inner.get(key);
+      return { record, overlapped: watch.stores !== stores };
     } finally {
       this.readEnded(id, watch);
     }
-    // A read that started before a change stored here may hold the older row; one that found
-    // the row under another spelling (trailing spaces) is not filed under this one.
-    if (watch.stores === stores && (record === undefined || groupKey(record) === id)) this.remember(id, record);
-    return record;
   }
 
   private fromCopy(id: string, away: ConfigStoreUnavailableError): ConfigRecord | undefined {
