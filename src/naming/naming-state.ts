@@ -317,6 +317,34 @@ export class NamingState {
     for (const client of owned) if (this.clients.get(client.id) === client) this.holdRemote(client, this.hold.moveGraceMs, 'member-down');
   }
 
+  /**
+   * The member's clients whose instances this member holds (the member went down, or moved them),
+   * each with what is left of its hold: sent to the member when it comes back (see {@link holdFormerClients}).
+   */
+  heldClientsOf(ownerMemberId: string): SyncedClient[] {
+    const now = this.now();
+    const held: SyncedClient[] = [];
+    for (const client of this.clients.values()) {
+      if (!this.isLocal(client) && client.ownerMemberId === ownerMemberId && client.heldUntil !== undefined) held.push(toSynced(client, now));
+    }
+    return held;
+  }
+
+  /**
+   * Another member holds these former clients of this member (it went down and came back without
+   * them): their instances are held here too, for what is left of the other's hold (at most our own
+   * grace), so this member lists what the others list until the clients' redo adopts them. The
+   * copies are filed under the holder, whose snapshots and deletes never name them: they end by
+   * adoption or with their hold. A client known here already, or data with no hold, is left alone.
+   */
+  holdFormerClients(holderMemberId: string, clients: readonly SyncedClient[]): void {
+    for (const data of clients) {
+      const forMs = Math.min(data.heldForMs ?? 0, this.hold.moveGraceMs);
+      if (forMs <= 0 || this.clients.has(data.clientId)) continue;
+      this.replaceRemote(undefined, holderMemberId, { ...data, heldForMs: forMs });
+    }
+  }
+
   /** Holds a copy of another member's client for `forMs`; a live client's twin instances adopt it at once. */
   private holdRemote(client: NamingClient, forMs: number, cause: HoldCause): void {
     this.unindexSlots(client);

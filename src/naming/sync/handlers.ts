@@ -22,12 +22,13 @@ export function namingSyncHandlers(
       requireMember(meta, request.type);
       if (!NamingSyncRequest.is(request)) throw new InvalidBodyError('Invalid request');
       requireOtherMember(request.body.member, members, request.type);
-      const { member, snapshot, owned = [], clients, deleted, moved = [], last } = request.body;
+      const { member, snapshot, owned = [], clients, deleted, moved = [], formerClients = [], last } = request.body;
       const movedFor = new Map(moved.map((m) => [m.clientId, m.heldForMs]));
       if (snapshot) state.replaceMemberClients(member, owned, clients, movedFor);
       else for (const client of clients) state.applyRemote(member, client);
       // An id in `moved` only counts where the body also says it is gone.
       for (const clientId of deleted) state.removeRemote(member, clientId, movedFor.get(clientId));
+      state.holdFormerClients(member, formerClients);
       // Told at a snapshot's last message; an older member's first message (no `last`) is a whole one.
       if (snapshot ? last !== false : last === true) snapshotReceived(member);
       return response('NamingSyncResponse');

@@ -56,6 +56,14 @@ const NamingSyncBodySchema = z
      */
     moved: z.array(z.object({ clientId: nonBlank, heldForMs: z.number().int().min(0).max(MAX_TIMER_DELAY_MS) })).optional(),
     /**
+     * On a snapshot's messages only: the receiver's own former clients whose instances the sender
+     * holds (the receiver went down and came back without them), each with what is left of its
+     * hold. The receiver holds them as long, at most its own move grace, so a restarted member lists
+     * what the others list until the clients' redo adopts them (docs/naming.md, Member failures).
+     * Older members ignore the field.
+     */
+    formerClients: z.array(SyncedClientSchema.required({ heldForMs: true })).optional(),
+    /**
      * On a snapshot's messages only: false while more of it follows, true on its last. Missing on
      * a snapshot's first message (an older member's) means it is whole.
      */
@@ -88,6 +96,7 @@ export type NamingSyncBody = {
   readonly clients: readonly SyncedClient[];
   readonly deleted: readonly string[];
   readonly moved?: readonly MovedClient[];
+  readonly formerClients?: readonly SyncedClient[];
   readonly last?: boolean;
 };
 export type NamingVerifyBody = z.infer<typeof NamingVerifyBodySchema>;

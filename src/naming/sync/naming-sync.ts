@@ -202,7 +202,7 @@ export class NamingSync implements NamingChangeListener {
    */
   private send(member: string, outbox: Outbox): Promise<boolean> {
     if (!outbox.snapshotDue && outbox.dirty.size === 0) return Promise.resolve(true);
-    const messages = this.takeDue(outbox);
+    const messages = this.takeDue(member, outbox);
     const delivered = (async () => {
       try {
         for (const body of messages) {
@@ -228,7 +228,7 @@ export class NamingSync implements NamingChangeListener {
    * Empties the outbox into message bodies; the data is read now, so it is the latest. The
    * adopted ids stay until a message carrying them is delivered (see {@link send}).
    */
-  private takeDue(outbox: Outbox): NamingSyncBody[] {
+  private takeDue(receiver: string, outbox: Outbox): NamingSyncBody[] {
     const snapshot = outbox.snapshotDue;
     const ids = [...outbox.dirty];
     outbox.snapshotDue = false;
@@ -242,9 +242,10 @@ export class NamingSync implements NamingChangeListener {
         else clients.push(client);
       }
     }
-    const member = this.memberId;
+    // The receiver's own former clients held here: it came back without them (see NamingState.holdFormerClients).
+    const former = snapshot ? this.state.heldClientsOf(receiver) : [];
     const size = this.options.clientsPerMessage;
-    const parts = Math.max(1, Math.ceil(clients.length / size));
+    const parts = Math.max(1, Math.ceil((clients.length + former.length) / size));
     // A snapshot's parts say which is the last, for a receiver that waits for all of it (StartupLoad).
     const lastOf = (part: number) => (snapshot ? { last: part === parts - 1 } : {});
     // A hold and its adoption within one debounce (or before a failed message was made good)
@@ -259,20 +260,17 @@ export class NamingSync implements NamingChangeListener {
       if (heldUntil <= now) outbox.adopted.delete(clientId);
       else if (gone === undefined ? !owned.has(clientId) : gone.has(clientId)) moved.push({ clientId, heldForMs: heldUntil - now });
     }
+    // Each part carries at most `size` clients, the receiver's former ones after the sender's own.
+    const partOf = (part: number) => {
+      const [from, to] = [part * size, (part + 1) * size];
+      const formerPart = former.slice(Math.max(0, from - clients.length), Math.max(0, to - clients.length));
+      return { clients: clients.slice(from, to), ...(formerPart.length > 0 ? { formerClients: formerPart } : {}), ...lastOf(part) };
+    };
+    const member = this.memberId;
     const bodies: NamingSyncBody[] = [
-      {
-        member,
-        snapshot,
-        ...(snapshot ? { owned: [...owned] } : {}),
-        clients: clients.slice(0, size),
-        deleted,
-        ...(moved.length > 0 ? { moved } : {}),
-        ...lastOf(0),
-      },
+      { member, snapshot, ...(snapshot ? { owned: [...owned] } : {}), deleted, ...(moved.length > 0 ? { moved } : {}), ...partOf(0) },
     ];
-    for (let part = 1; part < parts; part++) {
-      bodies.push({ member, snapshot: false, clients: clients.slice(part * size, (part + 1) * size), deleted: [], ...lastOf(part) });
-    }
+    for (let part = 1; part < parts; part++) bodies.push({ member, snapshot: false, deleted: [], ...partOf(part) });
     return bodies;
   }
 

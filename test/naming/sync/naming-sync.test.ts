@@ -391,6 +391,74 @@ describe('NamingSync: a drained member hands its moving clients over (injected c
   });
 });
 
+describe('NamingSync: a member back from a crash gets the holds of its former clients (injected clock)', () => {
+  const GRACE_MS = 10_000;
+  /** a crashes with a1 (10.0.0.1) and a2 (10.0.0.2): b and c see it go down and hold them; a starts again, empty. */
+  async function crashAndRestartA(options: NamingSyncOptions = OPTIONS) {
+    const c = cluster(['a', 'b', 'c'], options, GRACE_MS);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    c.member('a').state.register('a2', orders, instance('10.0.0.2'));
+    c.member('b').state.register('b1', orders, instance('10.0.0.3'));
+    await c.timers.advance(50);
+    c.setLink('b', 'a', false);
+    c.setLink('c', 'a', false);
+    c.member('b').state.holdMemberClients('a');
+    c.member('c').state.holdMemberClients('a');
+    await c.timers.advance(2000);
+    const a = c.restart('a');
+    // a's own links come up (it asks for snapshots), then b's and c's.
+    c.setLink('a', 'b', true);
+    c.setLink('a', 'c', true);
+    c.setLink('b', 'a', true);
+    c.setLink('c', 'a', true);
+    await c.timers.advance(10);
+    return { c, a };
+  }
+
+  it("regression: the restarted member listed only the others' own clients, a push lacking clients whose redo had not come yet", async () => {
+    const { c, a } = await crashAndRestartA();
+    assert.deepEqual(c.endpoints('a'), ['10.0.0.1', '10.0.0.2', '10.0.0.3'], 'held on a as on b and c');
+    assert.equal(a.state.stats().held, 2);
+    // a1's redo registers on c: adopted on every member, a pushing nothing for it.
+    a.changed.length = 0;
+    c.member('c').state.register('c1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    assert.deepEqual(a.changed, [], 'the adoption pushed nothing on a');
+    assert.equal(a.state.clientOf('a1'), undefined, "c's data adopted a's copy");
+    assert.deepEqual(c.endpoints('a'), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    // a2 is never adopted: it goes on a when the hold b and c took ends (2 s of it were gone when a came back), not later.
+    await c.timers.advance(GRACE_MS - 2000 - 10 - 50 - 1);
+    assert.deepEqual(c.endpoints('a'), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    await c.timers.advance(1);
+    assert.deepEqual([c.endpoints('a'), c.endpoints('b'), c.endpoints('c')], [['10.0.0.1', '10.0.0.3'], ['10.0.0.1', '10.0.0.3'], ['10.0.0.1', '10.0.0.3']]);
+    assert.deepEqual(a.changed, ['orders'], 'one push, for the hold that ran out');
+    assert.deepEqual([a.state.stats().held, c.member('b').state.stats().held, c.member('c').state.stats().held], [0, 0, 0]);
+    await c.close();
+  });
+
+  it('the former clients go in the snapshot\'s parts like its own clients, at most clientsPerMessage in each', async () => {
+    const { c } = await crashAndRestartA({ ...OPTIONS, clientsPerMessage: 1 });
+    assert.deepEqual(c.endpoints('a'), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    // b's snapshot to a: its own b1, then a1 and a2, one per message, whether asked or announced.
+    assert.ok(c.member('b').sent.filter((m) => m === 'NamingSyncRequest->a').length >= 3);
+    await c.close();
+  });
+
+  it('a member whose link only blinked keeps its own clients: holds of them sent back are ignored', async () => {
+    const c = cluster(['a', 'b'], OPTIONS, GRACE_MS);
+    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(50);
+    c.setLink('b', 'a', false);
+    c.member('b').state.holdMemberClients('a');
+    c.setLink('b', 'a', true);
+    await c.timers.advance(10);
+    const a1 = c.member('a').state.clientOf('a1');
+    assert.equal(a1?.ownerMemberId, 'a');
+    assert.equal(a1?.heldUntil, undefined, 'still live on a');
+    await c.close();
+  });
+});
+
 /**
  * a1 (10.0.0.1) moved from a to b and a2 (10.0.0.2) is new: c lists both, pushed once (for a2),
  * until b's data, released now, adopts the held a1 there with no push.
