@@ -50,31 +50,57 @@ export interface HoldOptions {
   readonly timers: Pick<Timers, 'setTimeout'>;
 }
 
-/** One instance's place: a register of the same (service, cluster, ip, port) adopts a held one. */
-function instanceSlot(key: string, instance: PublishedInstance): string {
-  return `${key}\u0000${instance.clusterName}\u0000${instance.ip}\u0000${instance.port}`;
+/** One instance's place within its service: a register of the same (service, cluster, ip, port) adopts a held one. */
+function instanceSlot(instance: PublishedInstance): string {
+  return `${instance.clusterName}\u0000${instance.ip}\u0000${instance.port}`;
 }
 
-/** Clients by the slots of their instances. */
-type SlotIndex = Map<string, Set<string>>;
+/**
+ * Clients by the slots of their instances, per service. Every live instance has an entry, so an
+ * entry is kept small: a short slot string under its service's map, and the one client id itself
+ * (a Set only for the rare slot two clients publish), not a string and a Set per instance.
+ */
+class SlotIndex {
+  private readonly services = new Map<string, Map<string, string | Set<string>>>();
 
-/** Puts one publication's slots in the index: a change of one service costs that service's instances, not the client's. */
-function indexPublication(index: SlotIndex, clientId: string, key: string, instances: readonly PublishedInstance[]): void {
-  for (const instance of instances) {
-    const slot = instanceSlot(key, instance);
-    let ids = index.get(slot);
-    if (ids === undefined) index.set(slot, (ids = new Set()));
-    ids.add(clientId);
+  get isEmpty(): boolean {
+    return this.services.size === 0;
   }
-}
 
-/** Takes one publication's slots out of the index (a client publishes one list per service, so no slot of it stays). */
-function unindexPublication(index: SlotIndex, clientId: string, key: string, instances: readonly PublishedInstance[]): void {
-  for (const instance of instances) {
-    const slot = instanceSlot(key, instance);
-    const ids = index.get(slot);
-    ids?.delete(clientId);
-    if (ids?.size === 0) index.delete(slot);
+  /** Puts one publication's slots in the index: a change of one service costs that service's instances, not the client's. */
+  add(key: string, clientId: string, instances: readonly PublishedInstance[]): void {
+    if (instances.length === 0) return;
+    let slots = this.services.get(key);
+    if (slots === undefined) this.services.set(key, (slots = new Map()));
+    for (const instance of instances) {
+      const slot = instanceSlot(instance);
+      const ids = slots.get(slot);
+      if (ids === undefined || ids === clientId) slots.set(slot, clientId);
+      else if (typeof ids === 'string') slots.set(slot, new Set([ids, clientId]));
+      else ids.add(clientId);
+    }
+  }
+
+  /** Takes one publication's slots out of the index (a client publishes one list per service, so no slot of it stays). */
+  remove(key: string, clientId: string, instances: readonly PublishedInstance[]): void {
+    const slots = this.services.get(key);
+    if (slots === undefined) return;
+    for (const instance of instances) {
+      const slot = instanceSlot(instance);
+      const ids = slots.get(slot);
+      if (ids === clientId) slots.delete(slot);
+      else if (typeof ids === 'object') {
+        ids.delete(clientId);
+        if (ids.size === 1) slots.set(slot, ids.values().next().value as string);
+      }
+    }
+    if (slots.size === 0) this.services.delete(key);
+  }
+
+  /** The clients publishing an instance at the slot of the service. */
+  clientsAt(key: string, slot: string): Iterable<string> {
+    const ids = this.services.get(key)?.get(slot);
+    return ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
   }
 }
 
@@ -112,9 +138,9 @@ export class NamingState {
   private readonly storage: ServiceStorage;
   private readonly listeners = new Set<NamingChangeListener>();
   /** Held clients by the slots of their instances (see {@link instanceSlot}). */
-  private readonly heldSlots: SlotIndex = new Map();
+  private readonly heldSlots = new SlotIndex();
   /** Live clients by the slots of their instances: a client newly held finds its live twins here, not by reading every publisher. */
-  private readonly liveSlots: SlotIndex = new Map();
+  private readonly liveSlots = new SlotIndex();
   /** The scheduled ends of holds (ours and synced clients'), by client id: cancels them. */
   private readonly holdTimers = new Map<string, () => void>();
 
@@ -151,7 +177,7 @@ export class NamingState {
     const key = serviceKey(service);
     const unpublished = client.publication(key)?.instances;
     if (unpublished === undefined) return;
-    unindexPublication(this.slotIndexOf(client), clientId, key, unpublished);
+    this.slotIndexOf(client).remove(key, clientId, unpublished);
     client.unpublish(service, this.now());
     this.index.removePublisher(service, clientId);
     this.changed(service);
@@ -410,9 +436,9 @@ export class NamingState {
     const key = serviceKey(service);
     const replaced = client.publication(key)?.instances ?? [];
     const slotIndex = this.slotIndexOf(client);
-    unindexPublication(slotIndex, clientId, key, replaced);
+    slotIndex.remove(key, clientId, replaced);
     client.publish(service, instances, this.now());
-    indexPublication(slotIndex, clientId, key, instances);
+    slotIndex.add(key, clientId, instances);
     this.index.addPublisher(service, clientId);
     const adopted = this.adoptHeld(service, instances, clientId);
     if (adopted.length === 0) this.changed(service);
@@ -427,18 +453,18 @@ export class NamingState {
    * does the same when the adopter's data reaches it. Answers the instances the held clients dropped.
    */
   private adoptHeld(service: ServiceName, instances: readonly PublishedInstance[], adopterId?: string): PublishedInstance[] {
-    if (this.heldSlots.size === 0) return [];
+    if (this.heldSlots.isEmpty) return [];
     const key = serviceKey(service);
-    const slots = new Set(instances.map((instance) => instanceSlot(key, instance)));
+    const slots = new Set(instances.map(instanceSlot));
     const holders = new Set<string>();
-    for (const slot of slots) for (const id of this.heldSlots.get(slot) ?? []) if (id !== adopterId) holders.add(id);
+    for (const slot of slots) for (const id of this.heldSlots.clientsAt(key, slot)) if (id !== adopterId) holders.add(id);
     const dropped: PublishedInstance[] = [];
     for (const id of holders) {
       const held = this.clients.get(id);
       if (held === undefined) continue;
       // Only the dropped instances' slots leave the index: a redo of S services costs S adoptions, not S².
-      const heldDropped = held.dropInstances(key, (instance) => slots.has(instanceSlot(key, instance)));
-      unindexPublication(this.heldSlots, id, key, heldDropped);
+      const heldDropped = held.dropInstances(key, (instance) => slots.has(instanceSlot(instance)));
+      this.heldSlots.remove(key, id, heldDropped);
       dropped.push(...heldDropped);
       if (held.publication(key) === undefined) this.index.removePublisher(service, id);
       if (!held.publishesNothing) {
@@ -502,9 +528,9 @@ export class NamingState {
     for (const { service, instances } of [...held.allPublications()]) {
       const key = serviceKey(service);
       const twins: PublishedInstance[] = [];
-      for (const slot of new Set(instances.map((instance) => instanceSlot(key, instance)))) {
-        for (const liveId of this.liveSlots.get(slot) ?? []) {
-          for (const instance of this.clients.get(liveId)?.publication(key)?.instances ?? []) if (instanceSlot(key, instance) === slot) twins.push(instance);
+      for (const slot of new Set(instances.map(instanceSlot))) {
+        for (const liveId of this.liveSlots.clientsAt(key, slot)) {
+          for (const instance of this.clients.get(liveId)?.publication(key)?.instances ?? []) if (instanceSlot(instance) === slot) twins.push(instance);
         }
       }
       if (twins.length === 0) continue;
@@ -525,12 +551,12 @@ export class NamingState {
    */
   private indexSlots(client: NamingClient): void {
     const index = this.slotIndexOf(client);
-    for (const { service, instances } of client.allPublications()) indexPublication(index, client.id, serviceKey(service), instances);
+    for (const { service, instances } of client.allPublications()) index.add(serviceKey(service), client.id, instances);
   }
 
   private unindexSlots(client: NamingClient): void {
     const index = this.slotIndexOf(client);
-    for (const { service, instances } of client.allPublications()) unindexPublication(index, client.id, serviceKey(service), instances);
+    for (const { service, instances } of client.allPublications()) index.remove(serviceKey(service), client.id, instances);
   }
 
   /** `added` went into the service's instances and `removed` out: subscribers are told unless both list the same hosts. */
