@@ -143,6 +143,8 @@ export class NamingState {
   private readonly liveSlots = new SlotIndex();
   /** The scheduled ends of holds (ours and synced clients'), by client id: cancels them. */
   private readonly holdTimers = new Map<string, () => void>();
+  /** When this member's state began: holds of its former clients elsewhere began before it, so none runs past a grace from it. */
+  private readonly startedAt: number;
 
   constructor(
     /** This member's id: the owner of every client created here. */
@@ -151,6 +153,7 @@ export class NamingState {
     private readonly hold: HoldOptions = { moveGraceMs: 0, timers: { setTimeout: () => () => undefined } },
   ) {
     this.storage = new ServiceStorage(this.index, (id) => this.clients.get(id), now);
+    this.startedAt = now();
   }
 
   /** Adds a listener; returns a function that removes it. */
@@ -361,9 +364,13 @@ export class NamingState {
    * them): their instances are held here too, for what is left of the other's hold (at most our own
    * grace), so this member lists what the others list until the clients' redo adopts them. The
    * copies are filed under the holder, whose snapshots and deletes never name them: they end by
-   * adoption or with their hold. A client known here already, or data with no hold, is left alone.
+   * adoption or with their hold. A client known here already, or data with no hold, is left alone;
+   * so is everything once this member has run for a grace: a hold of a client it had before it
+   * started has run out by then, and any other is of a client it let go itself (its link to the
+   * holder only blinked), which must not come back.
    */
   holdFormerClients(holderMemberId: string, clients: readonly SyncedClient[]): void {
+    if (this.now() - this.startedAt >= this.hold.moveGraceMs) return;
     for (const data of clients) {
       const forMs = Math.min(data.heldForMs ?? 0, this.hold.moveGraceMs);
       if (forMs <= 0 || this.clients.has(data.clientId)) continue;

@@ -444,6 +444,31 @@ describe('NamingSync: a member back from a crash gets the holds of its former cl
     await c.close();
   });
 
+  it('a member up for longer than the grace takes no former clients: a moved client it let go does not come back from a hold that outlived its own', async () => {
+    const c = cluster(['a', 'b'], OPTIONS, GRACE_MS);
+    const a = c.member('a');
+    a.state.register('a1', orders, instance('10.0.0.1'));
+    await c.timers.advance(GRACE_MS + 50);
+    a.state.release('a1', 'moved');
+    // The hold's message takes 50 ms on the way: b's hold ends 50 ms after a's.
+    const release = c.holdLink('a', 'b');
+    await c.timers.advance(100);
+    release();
+    await c.timers.advance(0);
+    assert.equal(c.member('b').state.stats().held, 1, 'b holds the moved client too');
+    // b's link to a blinks; a's hold ends and a1 goes on a, b's runs on while its link comes back.
+    c.setLink('b', 'a', false);
+    await c.timers.advance(GRACE_MS - 100);
+    assert.deepEqual(c.endpoints('a'), []);
+    assert.equal(c.member('b').state.stats().held, 1, 'still held on b');
+    a.changed.length = 0;
+    c.setLink('b', 'a', true);
+    await c.timers.advance(10);
+    assert.deepEqual(c.endpoints('a'), [], 'not listed again on a');
+    assert.deepEqual(a.changed, [], 'no push on a');
+    await c.close();
+  });
+
   it('a member whose link only blinked keeps its own clients: holds of them sent back are ignored', async () => {
     const c = cluster(['a', 'b'], OPTIONS, GRACE_MS);
     c.member('a').state.register('a1', orders, instance('10.0.0.1'));
