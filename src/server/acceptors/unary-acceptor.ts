@@ -50,6 +50,11 @@ const UNREGISTERED = constantReply(errorResponse(ErrorCode.UN_REGISTER, 'Connect
 export class UnaryAcceptor {
   /** The encoding of each constant reply (constantReply), made once: it depends on the registry. */
   private readonly constantReplies = new WeakMap<ResponseMessage, Uint8Array>();
+  /**
+   * Each connection's ServerCheck answer: it carries only the connection's id, so it is a
+   * constant of the connection, made (and encoded) at its first ServerCheck, not at every one.
+   */
+  private readonly serverChecks = new WeakMap<Transport, ResponseMessage>();
 
   constructor(private readonly deps: UnaryAcceptorDeps) {}
 
@@ -95,9 +100,7 @@ export class UnaryAcceptor {
     if (!this.deps.isStarted()) {
       return STARTING;
     }
-    if (envelope.type === 'ServerCheckRequest') {
-      return response('ServerCheckResponse', { connectionId: transport.id });
-    }
+    if (envelope.type === 'ServerCheckRequest') return this.serverCheck(transport);
     const handler = handlers.get(envelope.type);
     if (handler === undefined) return NO_HANDLER;
     const connection = manager.get(transport.id);
@@ -127,6 +130,15 @@ export class UnaryAcceptor {
     }
     // The closure only where a handler is async: the synchronous path allocates none.
     return answer instanceof Promise ? answer.catch((error: unknown) => this.failed(error, envelope.type, transport.id)) : answer;
+  }
+
+  private serverCheck(transport: Transport): ResponseMessage {
+    let reply = this.serverChecks.get(transport);
+    if (reply === undefined) {
+      reply = constantReply(response('ServerCheckResponse', { connectionId: transport.id }));
+      this.serverChecks.set(transport, reply);
+    }
+    return reply;
   }
 
   /** A handler's failure as its answer: the error's own code, or 500 (logged) for an unexpected one. */
