@@ -37,6 +37,9 @@ export function constantReply<R extends ResponseMessage>(reply: R): Readonly<R> 
   return Object.freeze(reply);
 }
 
+/** How many connections' ServerCheck answers the acceptor keeps encoded (see UnaryAcceptor.serverChecks). */
+export const SERVER_CHECK_REPLIES_KEPT = 64;
+
 // The refusals' answers are constants.
 const STARTING = constantReply(errorResponse(ErrorCode.INVALID_SERVER_STATUS, 'Server is starting,please try later.'));
 const NO_HANDLER = constantReply(errorResponse(ErrorCode.NO_HANDLER, 'RequestHandler Not Found'));
@@ -51,10 +54,12 @@ export class UnaryAcceptor {
   /** The encoding of each constant reply (constantReply), made once: it depends on the registry. */
   private readonly constantReplies = new WeakMap<ResponseMessage, Uint8Array>();
   /**
-   * Each connection's ServerCheck answer: it carries only the connection's id, so it is a
-   * constant of the connection, made (and encoded) at its first ServerCheck, not at every one.
+   * The ServerCheck answers of the connections that sent one last (at most
+   * SERVER_CHECK_REPLIES_KEPT, oldest dropped), by connection id: an answer carries only the id, so
+   * a connection asking again (as load tools do) gets bytes encoded once. Clients ask once per
+   * connection; bounded, so that idle connections keep nothing here.
    */
-  private readonly serverChecks = new WeakMap<Transport, ResponseMessage>();
+  private readonly serverChecks = new Map<string, ResponseMessage>();
 
   constructor(private readonly deps: UnaryAcceptorDeps) {}
 
@@ -133,10 +138,12 @@ export class UnaryAcceptor {
   }
 
   private serverCheck(transport: Transport): ResponseMessage {
-    let reply = this.serverChecks.get(transport);
+    const id = transport.id;
+    let reply = this.serverChecks.get(id);
     if (reply === undefined) {
-      reply = constantReply(response('ServerCheckResponse', { connectionId: transport.id }));
-      this.serverChecks.set(transport, reply);
+      reply = constantReply(response('ServerCheckResponse', { connectionId: id }));
+      if (this.serverChecks.size >= SERVER_CHECK_REPLIES_KEPT) this.serverChecks.delete(this.serverChecks.keys().next().value!);
+      this.serverChecks.set(id, reply);
     }
     return reply;
   }
