@@ -1,7 +1,7 @@
 import { InvalidBodyError, MalformedPayloadError } from './errors.js';
 import type { Headers, JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
 import { writePayload, type SplitJson } from './payload-writer.js';
-import { PayloadType, type PayloadProto } from './proto.js';
+import { readPayload } from './payload-reader.js';
 import { MessageRegistry } from './registry.js';
 
 /** A Payload with its metadata read and its JSON body not yet parsed. */
@@ -15,7 +15,6 @@ export interface Envelope {
   readonly body: Uint8Array;
 }
 
-const EMPTY_BYTES = new Uint8Array(0);
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** The registry used when none is given: every connection-layer type. */
@@ -23,18 +22,11 @@ export const defaultRegistry = MessageRegistry.connectionLayer();
 
 /** Reads the protobuf layer only. @throws MalformedPayloadError */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
-  let proto: PayloadProto;
   try {
-    proto = PayloadType.decode(bytes) as unknown as PayloadProto;
+    return readPayload(bytes);
   } catch (error) {
     throw new MalformedPayloadError(`malformed Payload protobuf: ${(error as Error).message}`, { cause: error });
   }
-  return {
-    type: proto.metadata?.type ?? '',
-    clientIp: proto.metadata?.clientIp ?? '',
-    headers: proto.metadata?.headers ?? {},
-    body: proto.body?.value ?? EMPTY_BYTES,
-  };
 }
 
 function parseJsonObject(bytes: Uint8Array): JsonObject {

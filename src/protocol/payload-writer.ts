@@ -7,15 +7,9 @@
  * them); a lone surrogate is written as U+FFFD's valid UTF-8, where protobufjs writes invalid bytes.
  */
 
-/** Field keys (number << 3 | wire type 2, length-delimited). */
-const PAYLOAD_METADATA = (2 << 3) | 2;
-const PAYLOAD_BODY = (3 << 3) | 2;
-const METADATA_TYPE = (3 << 3) | 2;
-const METADATA_HEADERS = (7 << 3) | 2;
-const METADATA_CLIENT_IP = (8 << 3) | 2;
-const ANY_VALUE = (2 << 3) | 2;
-const ENTRY_KEY = (1 << 3) | 2;
-const ENTRY_VALUE = (2 << 3) | 2;
+import { PayloadKey } from './proto.js';
+
+const { METADATA: PAYLOAD_METADATA, BODY: PAYLOAD_BODY, METADATA_TYPE, METADATA_HEADERS, METADATA_CLIENT_IP, ANY_VALUE, ENTRY_KEY, ENTRY_VALUE } = PayloadKey;
 
 function varintBytes(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;

@@ -43,3 +43,18 @@ export interface PayloadProto {
   metadata?: { type?: string; clientIp?: string; headers?: Record<string, string> } | null;
   body?: { type_url?: string; value?: Uint8Array } | null;
 }
+
+/**
+ * The Payload's field keys on the wire (field number << 3 | wire type 2, length-delimited): every
+ * field we read or write is a string, bytes or message. The hand-written reader and writer use them.
+ */
+export const PayloadKey = {
+  METADATA: (2 << 3) | 2,
+  BODY: (3 << 3) | 2,
+  METADATA_TYPE: (3 << 3) | 2,
+  METADATA_HEADERS: (7 << 3) | 2,
+  METADATA_CLIENT_IP: (8 << 3) | 2,
+  ANY_VALUE: (2 << 3) | 2,
+  ENTRY_KEY: (1 << 3) | 2,
+  ENTRY_VALUE: (2 << 3) | 2,
+} as const;

@@ -141,6 +141,10 @@ describe('payload codec: bad input gets typed errors', () => {
   it('malformed protobuf', () => {
     assert.throws(() => decodeEnvelope(Buffer.from([0x12, 0xff, 0xff, 0xff, 0x0f])), MalformedPayloadError);
   });
+  it('a string whose length runs past the end of the Payload, as Java refuses it (protobufjs read "Healt")', () => {
+    const truncated = Buffer.from([0x12, 7, 0x1a, 20, ...Buffer.from('Healt')]);
+    assert.throws(() => decodeEnvelope(truncated), MalformedPayloadError);
+  });
   it('unknown type (500, "Unknown payload type:")', () => {
     assert.throws(
       () => decodePayload(rawPayload('NoSuchRequest', '{}')),

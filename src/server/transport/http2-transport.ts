@@ -19,6 +19,9 @@ import { StreamEnd, type StreamSession, type StreamSink, type TransportHandlers 
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
 
+/** Response headers are followed by trailers (Node copies options, so one object serves every call). */
+const WITH_TRAILERS = Object.freeze({ waitForTrailers: true });
+
 /** Messages up to this size are copied behind their prefix (one write); larger ones are written as they are. */
 const COPY_LIMIT_BYTES = 16 * 1024;
 
@@ -292,7 +295,7 @@ class UnaryCall extends Call {
     }
     this.settle();
     const stream = this.stream;
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    stream.respond(RESPONSE_HEADERS, WITH_TRAILERS);
     writeFramed(stream, reply);
   }
 }
@@ -304,7 +307,7 @@ class BiStreamCall extends Call implements StreamSink {
 
   /** Opens the acceptor's session; response headers go out at once (Nacos clients expect none first). */
   open(handlers: TransportHandlers): void {
-    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    this.stream.respond(RESPONSE_HEADERS, WITH_TRAILERS);
     (this.connection.biStreams ??= new Set()).add(this);
     this.session = handlers.openStream(this.connection, this);
   }

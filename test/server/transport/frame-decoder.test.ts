@@ -75,12 +75,17 @@ describe('FrameDecoder', () => {
     read.set(spanning);
     const arriving = new FrameDecoder(1024, receiver);
     for (let i = 0; i < spanning.length; i++) arriving.push(read.subarray(i, i + 1));
-    const whole = framed(Buffer.from('whole'));
-    read.set(whole, 100);
-    new FrameDecoder(1024, receiver, 'until-closed').push(read.subarray(100, 100 + whole.length));
-    assert.deepEqual(kept.map((m) => m.toString()), ['abc', 'whole']);
+    const large = framed(Buffer.alloc(Buffer.poolSize, 0x62));
+    read.set(large, 100);
+    new FrameDecoder(2 * Buffer.poolSize, receiver, 'until-closed').push(read.subarray(100, 100 + large.length));
+    const small = framed(Buffer.from('whole'));
+    read.set(small, 100);
+    new FrameDecoder(1024, receiver, 'until-closed').push(read.subarray(100, 100 + small.length));
+    assert.deepEqual(kept.map((m) => m.toString()), ['abc', 'b'.repeat(Buffer.poolSize), 'whole']);
     for (const message of kept) assert.notEqual(message.buffer, read.buffer);
-    assert.deepEqual(kept.map((m) => m.buffer.byteLength), [3, 5], 'each in an ArrayBuffer of its own size');
+    assert.deepEqual(kept.slice(0, 2).map((m) => m.buffer.byteLength), [3, Buffer.poolSize], 'each in an ArrayBuffer of its own size');
+    // A small kept message goes into Node's Buffer pool: no ArrayBuffer of its own per request.
+    assert.equal(kept[2]!.buffer.byteLength, Buffer.poolSize, 'a slice of the shared pool');
   });
 
   it('reports a truncated message as pending, and dispose releases what it held', () => {
