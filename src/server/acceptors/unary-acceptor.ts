@@ -37,9 +37,6 @@ export function constantReply<R extends ResponseMessage>(reply: R): Readonly<R> 
   return Object.freeze(reply);
 }
 
-/** How many connections' ServerCheck answers the acceptor keeps encoded (see UnaryAcceptor.serverChecks). */
-export const SERVER_CHECK_REPLIES_KEPT = 64;
-
 // The refusals' answers are constants.
 const STARTING = constantReply(errorResponse(ErrorCode.INVALID_SERVER_STATUS, 'Server is starting,please try later.'));
 const NO_HANDLER = constantReply(errorResponse(ErrorCode.NO_HANDLER, 'RequestHandler Not Found'));
@@ -53,13 +50,6 @@ const UNREGISTERED = constantReply(errorResponse(ErrorCode.UN_REGISTER, 'Connect
 export class UnaryAcceptor {
   /** The encoding of each constant reply (constantReply), made once: it depends on the registry. */
   private readonly constantReplies = new WeakMap<ResponseMessage, Uint8Array>();
-  /**
-   * The ServerCheck answers of the connections that sent one last (at most
-   * SERVER_CHECK_REPLIES_KEPT, oldest dropped), by connection id: an answer carries only the id, so
-   * a connection asking again (as load tools do) gets bytes encoded once. Clients ask once per
-   * connection; bounded, so that idle connections keep nothing here.
-   */
-  private readonly serverChecks = new Map<string, ResponseMessage>();
 
   constructor(private readonly deps: UnaryAcceptorDeps) {}
 
@@ -105,7 +95,9 @@ export class UnaryAcceptor {
     if (!this.deps.isStarted()) {
       return STARTING;
     }
-    if (envelope.type === 'ServerCheckRequest') return this.serverCheck(transport);
+    if (envelope.type === 'ServerCheckRequest') {
+      return response('ServerCheckResponse', { connectionId: transport.id });
+    }
     const handler = handlers.get(envelope.type);
     if (handler === undefined) return NO_HANDLER;
     const connection = manager.get(transport.id);
@@ -135,17 +127,6 @@ export class UnaryAcceptor {
     }
     // The closure only where a handler is async: the synchronous path allocates none.
     return answer instanceof Promise ? answer.catch((error: unknown) => this.failed(error, envelope.type, transport.id)) : answer;
-  }
-
-  private serverCheck(transport: Transport): ResponseMessage {
-    const id = transport.id;
-    let reply = this.serverChecks.get(id);
-    if (reply === undefined) {
-      reply = constantReply(response('ServerCheckResponse', { connectionId: id }));
-      if (this.serverChecks.size >= SERVER_CHECK_REPLIES_KEPT) this.serverChecks.delete(this.serverChecks.keys().next().value!);
-      this.serverChecks.set(id, reply);
-    }
-    return reply;
   }
 
   /** A handler's failure as its answer: the error's own code, or 500 (logged) for an unexpected one. */
