@@ -31,7 +31,11 @@ export type Departure = (typeof Departure)[keyof typeof Departure];
 export interface ConnectionListener {
   readonly name: string;
   onConnected?(connection: Connection): void;
-  onDisconnected?(connection: Connection, reason: UnregisterReason, departure: Departure): void;
+  /**
+   * `sinceResetAckMs`: the connection had acknowledged a ConnectResetRequest this long before it
+   * left (metrics: how long clients take to move, against the move window).
+   */
+  onDisconnected?(connection: Connection, reason: UnregisterReason, departure: Departure, sinceResetAckMs?: number): void;
 }
 
 export type RegisterResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'closed' | Exclude<LimitVerdict, 'ok'> };
@@ -161,6 +165,8 @@ export class ConnectionManager {
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return false;
     const departure = this.departureOf(connectionId, reason);
+    const ackedAt = this.resets.get(connectionId)?.ackedAt;
+    const sinceResetAckMs = ackedAt === undefined ? undefined : this.timers.now() - ackedAt;
     this.connections.delete(connectionId);
     this.resets.delete(connectionId);
     const { meta } = connection;
@@ -170,8 +176,8 @@ export class ConnectionManager {
       increment(this.perApp, meta.appName, -1);
     }
     connection.close();
-    this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason, departure }, 'connection unregistered');
-    this.notify((listener) => listener.onDisconnected?.(connection, reason, departure));
+    this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason, departure, sinceResetAckMs }, 'connection unregistered');
+    this.notify((listener) => listener.onDisconnected?.(connection, reason, departure, sinceResetAckMs));
     return true;
   }
 
