@@ -49,8 +49,15 @@ export type ClientIpCounting = 'reported' | 'transport';
 /** How long `loadSingle` waits for the client to acknowledge its ConnectResetRequest (Nacos: 3 s). */
 export const RESET_ACK_TIMEOUT_MS = 3000;
 
-/** A connection closed within this of acking its ConnectResetRequest has moved (issue 13: 5 s). */
-export const DEFAULT_MOVE_WINDOW_MS = 5000;
+/**
+ * A connection closed within this of acking its ConnectResetRequest has moved. A client closes the
+ * old connection once its new one is confirmed, which may take a while: our RpcClient's connect
+ * alone may take 6.1 s with its default timeouts, and clients on a loaded host took up to 20 s in
+ * the 3,000-client rebalance benchmark. Too short a window turns slow moves into closes (each a
+ * removal subscribers see); too long holds, for the move grace, a client that gave up its move and
+ * then died within it.
+ */
+export const DEFAULT_MOVE_WINDOW_MS = 30_000;
 
 /** A ConnectResetRequest sent to a connection: awaiting its ack (`ackedAt` undefined) or acked then. */
 interface SentReset {

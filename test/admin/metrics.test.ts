@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NodeMetrics } from '../../src/admin/metrics.js';
-import { DEFAULT_MOVE_WINDOW_MS, UnregisterReason } from '../../src/server/connection-manager.js';
-import { autoAck, fakeConnection, newManager } from '../support/fakes.js';
+import { ConnectionManager, UnregisterReason } from '../../src/server/connection-manager.js';
+import { autoAck, fakeConnection } from '../support/fakes.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { metricValue, parsePrometheus } from '../support/prometheus.js';
+import { testLogger } from '../support/server.js';
 
 describe('NodeMetrics', () => {
   it('unary answers observed after registry.resetMetrics() are scraped, counted from zero', async () => {
@@ -31,7 +32,8 @@ describe('NodeMetrics', () => {
 
   it('counts departures, and times a reset connection from its ack to its close: a move slower than the window shows as closed', async () => {
     const timers = new ManualTimers();
-    const manager = newManager(timers);
+    const moveWindowMs = 5000;
+    const manager = new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
     const metrics = new NodeMetrics();
     metrics.attach(manager, () => false);
     const [quick, slow, plain] = [0, 1, 2].map(() => fakeConnection({ timers }));
@@ -42,7 +44,7 @@ describe('NodeMetrics', () => {
     assert.equal(await manager.loadSingle(slow!.connection.id), true);
     await timers.advance(1000);
     manager.unregister(quick!.connection.id, UnregisterReason.STREAM_ENDED);
-    await timers.advance(DEFAULT_MOVE_WINDOW_MS + 2000);
+    await timers.advance(moveWindowMs + 2000);
     manager.unregister(slow!.connection.id, UnregisterReason.STREAM_ENDED);
     manager.unregister(plain!.connection.id, UnregisterReason.STREAM_ENDED);
 

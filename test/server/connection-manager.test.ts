@@ -688,6 +688,19 @@ describe('ConnectionManager: departures (moved, ejected, closed)', () => {
     assert.equal(seen.get(late.connection.id), Departure.CLOSED);
   });
 
+  it('regression: a client that takes 20 s from its ack to its close (its connect elsewhere slow, on a loaded host) has moved under the default window', async () => {
+    // The 3,000-client rebalance benchmark on 2 loaded cores: acks to closes of 5 to 20 s were
+    // taken as closes under the old 5 s window, and each removed an instance that its redo added
+    // back (our RpcClient alone may take 6.1 s: ServerCheck 3 s, setup wait, confirming HealthCheck 3 s).
+    const { timers, manager, seen, add } = departures();
+    const fake = add();
+    autoAck(fake);
+    assert.equal(await manager.loadSingle(fake.connection.id), true);
+    await timers.advance(20_000);
+    manager.unregister(fake.connection.id, UnregisterReason.STREAM_ENDED);
+    assert.equal(seen.get(fake.connection.id), Departure.MOVED);
+  });
+
   it('the move window is configurable', async () => {
     const { timers, manager, seen, add } = departures(1000);
     const fake = add();
