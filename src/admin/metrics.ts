@@ -73,7 +73,7 @@ export class NodeMetrics {
     });
     this.resetAckToClose = new Histogram({
       name: 'nacos_remote_reset_ack_to_close_seconds',
-      help: 'From a connection\'s ack of its ConnectResetRequest to its close, by departure: closes past moveWindowMs count as closed, not moved',
+      help: 'From a connection\'s ack of its ConnectResetRequest (or the ack\'s timeout) to its close, by departure: closes past moveWindowMs count as closed, not moved',
       labelNames: ['departure'],
       buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60],
       registers,
