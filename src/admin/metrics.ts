@@ -25,7 +25,8 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private readonly registrations: Counter;
   private readonly refusals: Counter<'reason'>;
-  private readonly unregistrations: Counter<'reason'>;
+  private readonly unregistrations: Counter<'reason' | 'departure'>;
+  private readonly resetAckToClose: Histogram<'departure'>;
   private readonly pushes: Counter<'type' | 'outcome'>;
   private readonly unary: Counter<'type' | 'code'>;
   private readonly unaryLatency: TalliedHistogram;
@@ -66,8 +67,15 @@ export class NodeMetrics {
     this.refusals = new Counter({ name: 'nacos_remote_refusals_total', help: 'Setups refused, by reason', labelNames: ['reason'], registers });
     this.unregistrations = new Counter({
       name: 'nacos_remote_unregistrations_total',
-      help: 'Connections unregistered, by reason (ejections are reason "ejected")',
-      labelNames: ['reason'],
+      help: 'Connections unregistered, by reason (ejections are reason "ejected") and departure (moved, ejected, closed: docs/naming.md, Moves)',
+      labelNames: ['reason', 'departure'],
+      registers,
+    });
+    this.resetAckToClose = new Histogram({
+      name: 'nacos_remote_reset_ack_to_close_seconds',
+      help: 'From a connection\'s ack of its ConnectResetRequest (or the ack\'s timeout) to its close, by departure: closes past moveWindowMs count as closed, not moved',
+      labelNames: ['departure'],
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60],
       registers,
     });
     this.pushes = new Counter({
@@ -175,7 +183,10 @@ export class NodeMetrics {
     manager.addListener({
       name: 'metrics',
       onConnected: () => this.registrations.inc(),
-      onDisconnected: (_connection, reason) => this.unregistrations.inc({ reason }),
+      onDisconnected: (_connection, reason, departure, sinceResetAckMs) => {
+        this.unregistrations.inc({ reason, departure });
+        if (sinceResetAckMs !== undefined) this.resetAckToClose.observe({ departure }, sinceResetAckMs / 1000);
+      },
     });
   }
 

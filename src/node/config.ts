@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MAX_TIMER_DELAY_MS, NacosRemoteError } from '../protocol/index.js';
+import { DEFAULT_MOVE_WINDOW_MS } from '../server/connection-manager.js';
 import { DEFAULT_TRANSPORT, TRANSPORT_KINDS } from '../server/transport/types.js';
 import { LOG_FORMATS } from './logger.js';
 
@@ -161,7 +162,7 @@ export const NodeConfigSchema = z.strictObject({
   refusalCloseDelayMs: delayMs.default(300),
   shutdownResetWaitMs: delayMs.default(1000),
   /** A client that closes within this of acking a ConnectResetRequest has moved, not gone (docs/naming.md). */
-  moveWindowMs: delayMs.default(5000),
+  moveWindowMs: delayMs.default(DEFAULT_MOVE_WINDOW_MS),
   ejector: z
     .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms, probeBatchSize: z.number().int().positive() })
     .partial()

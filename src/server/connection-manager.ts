@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConnectionClosedError, request, type Labels, type Timers } from '../protocol/index.js';
+import { ConnectionClosedError, request, RequestTimeoutError, type Labels, type Timers } from '../protocol/index.js';
 import { isClusterSource, type Connection, type ConnectionMeta } from './connection.js';
 import { checkLimit, surplusConnections, UNLIMITED_RULE, type ConnectionLimitRule, type LimitVerdict } from './control/limit-rule.js';
 import { StreamEnd } from './transport/types.js';
@@ -21,7 +21,7 @@ export type UnregisterReason = (typeof UnregisterReason)[keyof typeof Unregister
 /**
  * How a connection left, for the layers above (naming holds a moved client's instances for a
  * grace, docs/naming.md): `moved` when this member had sent it a ConnectResetRequest that was
- * still awaiting its ack or was acked at most the move window before the close; `ejected` when
+ * still awaiting its ack, or was acked (or its ack timed out) at most the move window before the close; `ejected` when
  * the ejector found it dead; `closed` otherwise.
  */
 export const Departure = { MOVED: 'moved', EJECTED: 'ejected', CLOSED: 'closed' } as const;
@@ -31,7 +31,11 @@ export type Departure = (typeof Departure)[keyof typeof Departure];
 export interface ConnectionListener {
   readonly name: string;
   onConnected?(connection: Connection): void;
-  onDisconnected?(connection: Connection, reason: UnregisterReason, departure: Departure): void;
+  /**
+   * `sinceResetAckMs`: the connection had acknowledged a ConnectResetRequest (or its ack had timed
+   * out) this long before it left (metrics: how long clients take to move, against the move window).
+   */
+  onDisconnected?(connection: Connection, reason: UnregisterReason, departure: Departure, sinceResetAckMs?: number): void;
 }
 
 export type RegisterResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'closed' | Exclude<LimitVerdict, 'ok'> };
@@ -45,12 +49,23 @@ export type ClientIpCounting = 'reported' | 'transport';
 /** How long `loadSingle` waits for the client to acknowledge its ConnectResetRequest (Nacos: 3 s). */
 export const RESET_ACK_TIMEOUT_MS = 3000;
 
-/** A connection closed within this of acking its ConnectResetRequest has moved (issue 13: 5 s). */
-export const DEFAULT_MOVE_WINDOW_MS = 5000;
+/**
+ * A connection closed within this of acking its ConnectResetRequest has moved. A client closes the
+ * old connection once its new one is confirmed, which may take a while: our RpcClient's connect
+ * alone may take 6.1 s with its default timeouts, and clients on a loaded host took up to 20 s in
+ * the 3,000-client rebalance benchmark. Too short a window turns slow moves into closes (each a
+ * removal subscribers see); too long holds, for the move grace, a client that gave up its move and
+ * then died within it.
+ */
+export const DEFAULT_MOVE_WINDOW_MS = 30_000;
 
-/** A ConnectResetRequest sent to a connection: awaiting its ack (`ackedAt` undefined) or acked then. */
+/**
+ * A ConnectResetRequest sent to a connection: awaiting its ack (`settledAt` undefined), or acked
+ * then, or its ack timed out then (`timedOut`: a client stalled past the timeout may still act on it).
+ */
 interface SentReset {
-  ackedAt: number | undefined;
+  settledAt: number | undefined;
+  timedOut: boolean;
 }
 
 /**
@@ -161,6 +176,8 @@ export class ConnectionManager {
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return false;
     const departure = this.departureOf(connectionId, reason);
+    const settledAt = this.resets.get(connectionId)?.settledAt;
+    const sinceResetAckMs = settledAt === undefined ? undefined : this.timers.now() - settledAt;
     this.connections.delete(connectionId);
     this.resets.delete(connectionId);
     const { meta } = connection;
@@ -170,16 +187,19 @@ export class ConnectionManager {
       increment(this.perApp, meta.appName, -1);
     }
     connection.close();
-    this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason, departure }, 'connection unregistered');
-    this.notify((listener) => listener.onDisconnected?.(connection, reason, departure));
+    this.logger.info({ connectionId, clientIp: meta.clientIp, appName: meta.appName, reason, departure, sinceResetAckMs }, 'connection unregistered');
+    this.notify((listener) => listener.onDisconnected?.(connection, reason, departure, sinceResetAckMs));
     return true;
   }
 
   private departureOf(connectionId: string, reason: UnregisterReason): Departure {
     if (reason === UnregisterReason.EJECTED) return Departure.EJECTED;
     const reset = this.resets.get(connectionId);
+    if (reset === undefined) return Departure.CLOSED;
+    // Our own shutdown closing a connection whose ack never came says nothing of what the client did.
+    if (reset.timedOut && reason === UnregisterReason.SHUTDOWN) return Departure.CLOSED;
     // Still awaiting the ack: a client may switch (and close this connection) before its ack is read.
-    if (reset !== undefined && (reset.ackedAt === undefined || this.timers.now() - reset.ackedAt <= this.moveWindowMs)) return Departure.MOVED;
+    if (reset.settledAt === undefined || this.timers.now() - reset.settledAt <= this.moveWindowMs) return Departure.MOVED;
     return Departure.CLOSED;
   }
 
@@ -259,7 +279,9 @@ export class ConnectionManager {
    * Asks one connection to move (ConnectResetRequest, to `redirectAddress` when it is `ip:port`)
    * and waits `ackTimeoutMs` for its ack. A connection found closed is unregistered (as moved: it
    * was told to go). Resolves true on an ack; the connection's close within the move window after
-   * it is then a move ({@link Departure}). Every path that moves clients comes through here.
+   * it is then a move ({@link Departure}), and so is one within the window after the ack timed out:
+   * a client stalled past the timeout acts on the reset all the same. A reset the client answered
+   * with an error makes no later close a move. Every path that moves clients comes through here.
    * `unackedLogLevel`: a shutdown, which resets every connection at once, logs each at debug and
    * sums them up itself.
    */
@@ -271,18 +293,20 @@ export class ConnectionManager {
   ): Promise<boolean> {
     const connection = this.connections.get(connectionId);
     if (connection === undefined || !this.isSheddable(connection)) return false;
-    const reset: SentReset = { ackedAt: undefined };
+    const reset: SentReset = { settledAt: undefined, timedOut: false };
     this.resets.set(connectionId, reset);
     try {
       await connection.request(request('ConnectResetRequest', splitRedirect(redirectAddress)), ackTimeoutMs);
-      reset.ackedAt = this.timers.now();
+      reset.settledAt = this.timers.now();
       return true;
     } catch (error) {
       if (error instanceof ConnectionClosedError || !connection.connected) {
         this.unregister(connectionId, UnregisterReason.CLOSED_WHILE_RESETTING);
       } else {
-        // Not acked: a later close is not this reset's doing.
-        if (this.resets.get(connectionId) === reset) this.resets.delete(connectionId);
+        // Timed out: the client may yet act on it (the 3,000-client rebalance's stalled clients
+        // closed 9 s later), so the window runs from now. Refused: a later close is not its doing.
+        if (error instanceof RequestTimeoutError) Object.assign(reset, { settledAt: this.timers.now(), timedOut: true });
+        else if (this.resets.get(connectionId) === reset) this.resets.delete(connectionId);
         this.logger[unackedLogLevel]({ connectionId, err: error }, 'connection reset not acknowledged');
       }
       return false;

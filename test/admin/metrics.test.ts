@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NodeMetrics } from '../../src/admin/metrics.js';
+import { ConnectionManager, UnregisterReason } from '../../src/server/connection-manager.js';
+import { autoAck, fakeConnection } from '../support/fakes.js';
+import { ManualTimers } from '../support/manual-timers.js';
 import { metricValue, parsePrometheus } from '../support/prometheus.js';
+import { testLogger } from '../support/server.js';
 
 describe('NodeMetrics', () => {
   it('unary answers observed after registry.resetMetrics() are scraped, counted from zero', async () => {
@@ -24,5 +28,35 @@ describe('NodeMetrics', () => {
     assert.equal(metricValue(after, 'nacos_remote_unary_request_seconds_count', { type: 'other' }), 1);
     assert.equal(metricValue(after, 'nacos_remote_unary_request_seconds_sum', { type: 'other' }), 0.002);
     assert.equal(metricValue(after, 'nacos_remote_unary_request_seconds_bucket', { type: 'other', le: '0.005' }), 1);
+  });
+
+  it('counts departures, and times a reset connection from its ack to its close: a move slower than the window shows as closed', async () => {
+    const timers = new ManualTimers();
+    const moveWindowMs = 5000;
+    const manager = new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
+    const metrics = new NodeMetrics();
+    metrics.attach(manager, () => false);
+    const [quick, slow, plain] = [0, 1, 2].map(() => fakeConnection({ timers }));
+    for (const fake of [quick!, slow!, plain!]) manager.register(fake.connection);
+    autoAck(quick!);
+    autoAck(slow!);
+    assert.equal(await manager.loadSingle(quick!.connection.id), true);
+    assert.equal(await manager.loadSingle(slow!.connection.id), true);
+    await timers.advance(1000);
+    manager.unregister(quick!.connection.id, UnregisterReason.STREAM_ENDED);
+    await timers.advance(moveWindowMs + 2000);
+    manager.unregister(slow!.connection.id, UnregisterReason.STREAM_ENDED);
+    manager.unregister(plain!.connection.id, UnregisterReason.STREAM_ENDED);
+
+    const samples = parsePrometheus(await metrics.scrape());
+    const ended = { reason: UnregisterReason.STREAM_ENDED };
+    assert.equal(metricValue(samples, 'nacos_remote_unregistrations_total', { ...ended, departure: 'moved' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_unregistrations_total', { ...ended, departure: 'closed' }), 2);
+    // Only the connections that acked a reset are timed: the quick one in the 1 s bucket as moved, the slow one past the window as closed.
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'moved' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_bucket', { departure: 'moved', le: '1' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'closed' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_bucket', { departure: 'closed', le: '5' }), 0);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_bucket', { departure: 'closed', le: '10' }), 1);
   });
 });
