@@ -140,5 +140,7 @@ function readHeader(reader: ProtoReader, limit: number, headers: Record<string, 
     else if (field === PayloadKey.ENTRY_VALUE) value = reader.string(end);
     else reader.skip(field & 7, end);
   }
-  headers[key] = value;
+  // Defined, not assigned: a peer's header named `__proto__` is kept as a header, and an
+  // assignment would try to set the object's prototype instead.
+  Object.defineProperty(headers, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -76,6 +76,12 @@ describe('readPayload', () => {
     assert.equal(Buffer.from(read.body).toString(), '{}');
   });
 
+  it("keeps a header named __proto__ as a header, the headers' prototype untouched (the codec's round-trip property found it lost)", () => {
+    const read = readPayload(writePayload({ type: 'HealthCheckRequest', headers: JSON.parse('{"__proto__":"x","constructor":"y"}') as Record<string, string>, json: '{}' }));
+    assert.equal(Object.getPrototypeOf(read.headers), Object.prototype);
+    assert.deepEqual(Object.entries(read.headers), [['__proto__', 'x'], ['constructor', 'y']]);
+  });
+
   it('gives the defaults for an empty Payload', () => {
     assert.deepEqual(plain(readPayload(new Uint8Array(0))), { type: '', clientIp: '', headers: {}, body: [] });
   });
