@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ProtobufReadError, readPayload, type PayloadRead } from '../../src/protocol/payload-reader.js';
 import { writePayload } from '../../src/protocol/payload-writer.js';
-import { PayloadType, type PayloadProto } from '../../src/protocol/proto.js';
+import { PayloadType, type PayloadProto } from '../support/payload-proto.js';
 
 /** What protobufjs reads from the same bytes, with the defaults decodeEnvelope gave it. */
 function protobufjsRead(bytes: Uint8Array): PayloadRead {
