@@ -2,14 +2,16 @@
  * Reads a Payload (proto.ts) straight from its bytes: the three fields we use, strings decoded
  * where they lie and the body a view. protobufjs's generic decoder made a reader and an object
  * per message (Payload, Metadata, Any) on every call, and we then copied the fields out of them.
- * Where protobufjs accepts a Payload this reads what it reads (a test compares them over arbitrary
- * bytes): unknown fields are skipped; a field given twice keeps its last value, a message given
- * twice its last occurrence whole (protobufjs replaces rather than merges); every read (tag,
- * varint, length, skipped field) stays within the message it is in, and fields nested more than
- * 100 levels deep are refused, as both protobufjs and Java do. Where protobufjs is lax this
- * follows Java's parser: a known field of another wire type is skipped as unknown (protobufjs
- * reads it as the schema's type), and field number 0 and an end-group that does not close the
- * group it is in are refused (protobufjs skips them).
+ * It reads what protobufjs 7 reads and refuses what it refuses (a test compares them over
+ * arbitrary bytes): unknown fields are skipped; a field given twice keeps its last value, a
+ * message given twice its last occurrence whole (protobufjs replaces rather than merges); every
+ * read (tag, varint, length, skipped field) stays within the message it is in; fields nested more
+ * than 100 levels deep (messages and groups) are refused. Where protobufjs is lax this follows
+ * Java's parser: a known field of another wire type is skipped as unknown (protobufjs reads it as
+ * the schema's type); a string running past its message, field number 0 and an end-group that
+ * does not close its own group are refused (protobufjs cuts the string short and skips the
+ * others); a varint is read to its last byte (protobufjs steps 5 bytes past a fifth); a header
+ * entry counts as a nesting level.
  */
 import { PayloadKey } from './proto.js';
 
