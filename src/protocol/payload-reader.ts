@@ -2,11 +2,16 @@
  * Reads a Payload (proto.ts) straight from its bytes: the three fields we use, strings decoded
  * where they lie and the body a view. protobufjs's generic decoder made a reader and an object
  * per message (Payload, Metadata, Any) on every call, and we then copied the fields out of them.
- * A well-formed Payload reads as protobufjs reads it (a test compares them): unknown fields are
- * skipped; a field given twice keeps its last value, a message given twice its last occurrence
- * whole (protobufjs replaces rather than merges). Where protobufjs was lax this follows Java's
- * parser: a known field of another wire type is skipped as unknown (protobufjs read it as the
- * schema's type), and a length past its message's end is refused (protobufjs cut such a string short).
+ * It reads what protobufjs 7 reads and refuses what it refuses (a test compares them over
+ * arbitrary bytes): unknown fields are skipped; a field given twice keeps its last value, a
+ * message given twice its last occurrence whole (protobufjs replaces rather than merges); every
+ * read (tag, varint, length, skipped field) stays within the message it is in; fields nested more
+ * than 100 levels deep (messages and groups) are refused. Where protobufjs is lax this follows
+ * Java's parser: a known field of another wire type is skipped as unknown (protobufjs reads it as
+ * the schema's type); a string running past its message, field number 0 and an end-group that
+ * does not close its own group are refused (protobufjs cuts the string short and skips the
+ * others); a varint is read to its last byte (protobufjs steps 5 bytes past a fifth); a header
+ * entry counts as a nesting level.
  */
 import { PayloadKey } from './proto.js';
 
@@ -27,17 +32,26 @@ const WireType = { VARINT: 0, FIXED64: 1, DELIMITED: 2, GROUP_START: 3, GROUP_EN
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
+/** How deep fields may nest (messages and groups), as protobufjs's and protoc's recursion limit. */
+const NESTING_LIMIT = 100;
+
+/** Message depths: the Payload, its Metadata and Any, a header entry. */
+const PAYLOAD_DEPTH = 0;
+const SUBMESSAGE_DEPTH = 1;
+const ENTRY_DEPTH = 2;
+
+/** Every read takes the end of the message it is in (`limit`) and refuses to cross it. */
 class ProtoReader {
   position = 0;
 
   constructor(readonly bytes: Buffer) {}
 
-  /** A varint of up to 32 bits (longer ones are read whole, their high bits dropped, as protobufjs's uint32). */
-  varint(): number {
+  /** A varint of up to 32 bits (longer ones are read whole, their high bits dropped, as Java's readRawVarint32). */
+  varint(limit: number): number {
     const bytes = this.bytes;
     let value = 0;
     for (let shift = 0; shift < 70; shift += 7) {
-      if (this.position >= bytes.length) throw new ProtobufReadError('index out of range');
+      if (this.position >= limit) throw new ProtobufReadError(`index out of range: varint past ${limit}`);
       const byte = bytes[this.position++]!;
       if (shift < 32) value = (value | ((byte & 0x7f) << shift)) >>> 0;
       if (byte < 0x80) return value;
@@ -45,9 +59,16 @@ class ProtoReader {
     throw new ProtobufReadError('invalid varint encoding');
   }
 
+  /** A field's key (number << 3 | wire type); number 0 is not a field (Java refuses it too). */
+  tag(limit: number): number {
+    const tag = this.varint(limit);
+    if (tag >>> 3 === 0) throw new ProtobufReadError(`invalid field number 0 at offset ${this.position}`);
+    return tag;
+  }
+
   /** The end offset of a length-delimited field's content, checked against `limit`. */
   delimited(limit: number): number {
-    const length = this.varint();
+    const length = this.varint(limit);
     const end = this.position + length;
     if (end > limit) throw new ProtobufReadError(`index out of range: ${this.position} + ${length} > ${limit}`);
     return end;
@@ -60,20 +81,42 @@ class ProtoReader {
     return value;
   }
 
-  /** Skips one field's value of the given wire type. */
-  skip(wireType: number, limit: number): void {
+  /**
+   * Skips the value of the field whose key is `tag`, in a message `depth` deep. A group is
+   * skipped with a stack of the open groups' numbers, not by recursion: a peer's deep nesting
+   * meets the nesting limit, never the call stack.
+   */
+  skip(tag: number, limit: number, depth: number): void {
+    if ((tag & 7) !== WireType.GROUP_START) {
+      this.skipValue(tag & 7, limit);
+      return;
+    }
+    const openGroups = [tag >>> 3];
+    while (openGroups.length > 0) {
+      const inner = this.tag(limit);
+      if ((inner & 7) === WireType.GROUP_END) {
+        const opened = openGroups.pop();
+        if (inner >>> 3 !== opened) throw new ProtobufReadError(`end of group ${inner >>> 3} inside group ${opened}`);
+        continue;
+      }
+      // A field inside a group is one level deeper than the group.
+      if (depth + openGroups.length > NESTING_LIMIT) throw new ProtobufReadError('maximum nesting depth exceeded');
+      if ((inner & 7) === WireType.GROUP_START) openGroups.push(inner >>> 3);
+      else this.skipValue(inner & 7, limit);
+    }
+  }
+
+  /** Skips a value that is not a group. */
+  private skipValue(wireType: number, limit: number): void {
     switch (wireType) {
       case WireType.VARINT:
-        this.varint();
+        this.varint(limit);
         return;
       case WireType.FIXED64:
         this.advance(8, limit);
         return;
       case WireType.DELIMITED:
         this.position = this.delimited(limit);
-        return;
-      case WireType.GROUP_START:
-        for (let tag = this.varint(); (tag & 7) !== WireType.GROUP_END; tag = this.varint()) this.skip(tag & 7, limit);
         return;
       case WireType.FIXED32:
         this.advance(4, limit);
@@ -98,32 +141,32 @@ export function readPayload(bytes: Uint8Array): PayloadRead {
   let headers: Record<string, string> | undefined;
   let body = EMPTY_BYTES;
   while (reader.position < limit) {
-    const tag = reader.varint();
+    const tag = reader.tag(limit);
     if (tag === PayloadKey.METADATA) {
       const end = reader.delimited(limit);
       type = '';
       clientIp = '';
       headers = undefined;
       while (reader.position < end) {
-        const field = reader.varint();
+        const field = reader.tag(end);
         if (field === PayloadKey.METADATA_TYPE) type = reader.string(end);
         else if (field === PayloadKey.METADATA_CLIENT_IP) clientIp = reader.string(end);
         else if (field === PayloadKey.METADATA_HEADERS) readHeader(reader, end, (headers ??= {}));
-        else reader.skip(field & 7, end);
+        else reader.skip(field, end, SUBMESSAGE_DEPTH);
       }
     } else if (tag === PayloadKey.BODY) {
       const end = reader.delimited(limit);
       body = EMPTY_BYTES;
       while (reader.position < end) {
-        const field = reader.varint();
+        const field = reader.tag(end);
         if (field === PayloadKey.ANY_VALUE) {
           const valueEnd = reader.delimited(end);
           body = reader.bytes.subarray(reader.position, valueEnd);
           reader.position = valueEnd;
-        } else reader.skip(field & 7, end);
+        } else reader.skip(field, end, SUBMESSAGE_DEPTH);
       }
     } else {
-      reader.skip(tag & 7, limit);
+      reader.skip(tag, limit, PAYLOAD_DEPTH);
     }
   }
   return { type, clientIp, headers: headers ?? NO_HEADERS, body };
@@ -135,10 +178,10 @@ function readHeader(reader: ProtoReader, limit: number, headers: Record<string, 
   let key = '';
   let value = '';
   while (reader.position < end) {
-    const field = reader.varint();
+    const field = reader.tag(end);
     if (field === PayloadKey.ENTRY_KEY) key = reader.string(end);
     else if (field === PayloadKey.ENTRY_VALUE) value = reader.string(end);
-    else reader.skip(field & 7, end);
+    else reader.skip(field, end, ENTRY_DEPTH);
   }
   // Defined, not assigned: a peer's header named `__proto__` is kept as a header, and an
   // assignment would try to set the object's prototype instead.

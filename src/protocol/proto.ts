@@ -1,9 +1,9 @@
-import protobuf from 'protobufjs';
-
 /**
- * Nacos's `nacos_grpc_service.proto`, field numbers as in 2.2.4. No package statement, so the
- * services are plain `Request` and `BiRequestStream`. `Any` is declared locally: only its two
- * fields matter, and nobody sets or reads `type_url`.
+ * Nacos's `nacos_grpc_service.proto`, field numbers as in 2.2.4. Production code reads and writes
+ * Payloads by hand (payload-reader.ts, payload-writer.ts) with the keys below; the text is for
+ * tools and for the tests' protobufjs reference (test/support/payload-proto.ts). No package
+ * statement, so the services are plain `Request` and `BiRequestStream`. `Any` is declared
+ * locally: only its two fields matter, and nobody sets or reads `type_url`.
  */
 export const NACOS_GRPC_PROTO = `
 syntax = "proto3";
@@ -32,17 +32,6 @@ service BiRequestStream {
   rpc requestBiStream (stream Payload) returns (stream Payload);
 }
 `;
-
-const root = protobuf.parse(NACOS_GRPC_PROTO, { keepCase: true }).root;
-
-/** The protobufjs type for `Payload`. */
-export const PayloadType = root.lookupType('Payload');
-
-/** The decoded protobuf shape of a Payload. */
-export interface PayloadProto {
-  metadata?: { type?: string; clientIp?: string; headers?: Record<string, string> } | null;
-  body?: { type_url?: string; value?: Uint8Array } | null;
-}
 
 /**
  * The Payload's field keys on the wire (field number << 3 | wire type 2, length-delimited): every

@@ -13,7 +13,7 @@ import {
   response,
   type Message,
 } from '../../src/protocol/index.js';
-import { PayloadType } from '../../src/protocol/proto.js';
+import { PayloadType } from '../support/payload-proto.js';
 import { findMainPort } from '../support/ports.js';
 import { eventually } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';

@@ -11,7 +11,7 @@ import {
   request,
   response,
 } from '../../src/protocol/index.js';
-import { PayloadType } from '../../src/protocol/proto.js';
+import { PayloadType } from '../support/payload-proto.js';
 
 const registry = MessageRegistry.connectionLayer().register(
   defineResponseType('ConfigQueryResponse', {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { writePayload } from '../../src/protocol/payload-writer.js';
-import { PayloadType, type PayloadProto } from '../../src/protocol/proto.js';
+import { PayloadType, type PayloadProto } from '../support/payload-proto.js';
 
 /** What protobufjs writes for the same fields (an unset clientIp or empty headers are not written). */
 function protobufjsBytes(type: string, clientIp: string | undefined, headers: Record<string, string>, json: string): Uint8Array {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { decodePayload, encodePayload, request, response } from '../../src/protocol/index.js';
-import { PayloadType } from '../../src/protocol/proto.js';
+import { PayloadType } from '../support/payload-proto.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
 import { startTestServer } from '../support/server.js';
 

@@ -13,7 +13,7 @@ import {
   type ResponseMessage,
   type Timers,
 } from '../../src/protocol/index.js';
-import { PayloadType } from '../../src/protocol/proto.js';
+import { PayloadType } from './payload-proto.js';
 import { Connection, type ConnectionMeta } from '../../src/server/connection.js';
 import { ConnectionManager, type ConnectionListener } from '../../src/server/connection-manager.js';
 import type { ShedPacerOptions } from '../../src/server/control/shed-pacer.js';

@@ -7,6 +7,9 @@ import { ErrorCode, NacosRemoteError } from '../../protocol/index.js';
 
 export const FRAME_PREFIX_BYTES = 5;
 
+/** An empty message: pins nothing. */
+const NO_BYTES = Buffer.alloc(0);
+
 /** Why a stream's bytes cannot be read as gRPC messages. */
 export const FrameProblem = {
   /** Flag 1: we accept no compression. */
@@ -42,12 +45,13 @@ export interface FrameReceiver {
   /**
    * One whole message. With 'while-arriving' it may be a view into the chunk it came in: use it
    * before the next push. With 'until-closed' it is the receiver's to keep until it disposes the
-   * decoder: it pins no more than twice its own size, or if small one slab of Node's Buffer pool.
+   * decoder, and the holds cover what it pins (see {@link FrameDecoder}).
    */
   onMessage(message: Buffer): void;
   /**
    * A message of `declaredBytes` begins whose bytes will be held: one the current chunk does not
-   * complete, or with 'until-closed' any. Answer false to refuse it (the push then throws OVER_BUDGET).
+   * complete, or with 'until-closed' any (then the bytes it pins, which may be more). Answer false
+   * to refuse it (the push then throws OVER_BUDGET).
    */
   holdStarted(declaredBytes: number): boolean;
   /** Held bytes are no longer held: a message that completed ('while-arriving'), or at dispose(). */
@@ -108,7 +112,8 @@ export class PrefixReader {
  * allocated when its prefix arrives. A chunk is a view of a whole socket read, shared with other
  * streams' frames: keeping views of it would pin 32-64 KiB per byte counted. Holds are the
  * receiver's budgets (InboundMessageAccount follows the same rule for the grpc-js transport): a
- * message the chunk of its prefix completes is held only with 'until-closed'.
+ * message the chunk of its prefix completes is held only with 'until-closed', and then for what
+ * the kept message pins (see {@link keep}).
  */
 export class FrameDecoder {
   private readonly prefix = new PrefixReader();
@@ -150,16 +155,14 @@ export class FrameDecoder {
       this.declared = this.prefix.declared;
       this.prefix.next();
       this.checkPrefix();
-      const available = length - offset;
-      const complete = available >= this.declared;
-      if (this.declared > 0 && (!complete || this.retention === 'until-closed')) this.hold();
-      if (complete) {
+      if (length - offset >= this.declared) {
         const end = offset + this.declared;
         this.declared = 0;
         const message = chunk.subarray(offset, end);
-        this.receiver.onMessage(this.retention === 'until-closed' ? unpinned(message) : message);
+        this.receiver.onMessage(this.retention === 'until-closed' ? this.keep(message) : message);
         offset = end;
       } else {
+        this.hold(this.declared);
         // Slow: an exact ArrayBuffer of its own, not a slice of Node's shared pool that it would pin.
         this.message = Buffer.allocUnsafeSlow(this.declared);
         this.filled = chunk.copy(this.message, 0, offset);
@@ -191,11 +194,35 @@ export class FrameDecoder {
     }
   }
 
-  private hold(): void {
-    if (!this.receiver.holdStarted(this.declared)) {
-      throw new FrameError(FrameProblem.OVER_BUDGET, `cannot hold a message of ${this.declared} bytes now`);
+  private hold(bytes: number): void {
+    if (bytes === 0) return;
+    if (!this.receiver.holdStarted(bytes)) throw new FrameError(FrameProblem.OVER_BUDGET, `cannot hold a message of ${bytes} bytes now`);
+    this.held += bytes;
+  }
+
+  /**
+   * A whole message to keep until dispose, held for what it pins. Its view pins the chunk's
+   * backing ArrayBuffer (a whole socket read): kept only when that is at most twice its size.
+   * Otherwise a small message is copied into Node's shared Buffer pool (an ArrayBuffer of its own
+   * for every unary request was a measurable share of the call's CPU and of its garbage), and held
+   * for the whole slab it pins while kept: a client parking tiny requests on many streams, with
+   * other allocations between them, pins a slab per request. When the budget has no room for a
+   * slab, or the message is not small, it gets an exact ArrayBuffer of its own.
+   * @throws FrameError OVER_BUDGET
+   */
+  private keep(view: Buffer): Buffer {
+    if (view.length === 0) return NO_BYTES;
+    if (view.buffer.byteLength <= 2 * view.length) {
+      this.hold(view.length);
+      return view;
     }
-    this.held += this.declared;
+    // Node's rule for what Buffer.allocUnsafe takes from the pool: below half its size.
+    const pooled = view.length < Buffer.poolSize >>> 1 && this.receiver.holdStarted(Buffer.poolSize);
+    if (pooled) this.held += Buffer.poolSize;
+    else this.hold(view.length);
+    const copy = pooled ? Buffer.allocUnsafe(view.length) : Buffer.allocUnsafeSlow(view.length);
+    view.copy(copy);
+    return copy;
   }
 
   private finishHeld(message: Buffer): void {
@@ -209,19 +236,6 @@ export class FrameDecoder {
     }
     this.receiver.onMessage(message);
   }
-}
-
-/**
- * A message to keep: copied out of its chunk when that view would pin a backing ArrayBuffer (a
- * whole socket read) more than twice its size. A small one is copied into a slice of Node's shared
- * Buffer pool, as Buffer.allocUnsafe does, pinning at most one 8 KiB slab; an ArrayBuffer of its
- * own for every unary request was a measurable share of the call's CPU and of its garbage.
- */
-function unpinned(view: Buffer): Buffer {
-  if (view.buffer.byteLength <= 2 * view.length) return view;
-  const copy = view.length < Buffer.poolSize >>> 1 ? Buffer.allocUnsafe(view.length) : Buffer.allocUnsafeSlow(view.length);
-  view.copy(copy);
-  return copy;
 }
 
 /**

@@ -34,6 +34,11 @@ function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
   return chunks;
 }
 
+/** What a kept message pins: its ArrayBuffer when that is more than twice its size (a pool slab), else its own bytes. */
+function pinnedBytes(message: Buffer): number {
+  return message.buffer.byteLength > 2 * message.length ? message.buffer.byteLength : message.length;
+}
+
 function expectProblem(problem: string) {
   return (error: unknown) => error instanceof FrameError && error.problem === problem && error.code === 'GRPC_FRAME';
 }
@@ -139,16 +144,17 @@ describe('FrameDecoder', () => {
         fc.array(fc.nat(), { maxLength: 12 }),
         (messages, cuts) => {
           const recorder = new Recorder();
+          const kept: Buffer[] = [];
           let holds = 0;
           const counting: FrameReceiver = {
-            onMessage: (m) => recorder.onMessage(m),
+            onMessage: (m) => (kept.push(m), recorder.onMessage(m)),
             holdStarted: (bytes) => (holds++, recorder.holdStarted(bytes)),
             holdEnded: (bytes) => recorder.holdEnded(bytes),
           };
           const decoder = new FrameDecoder(1024, counting, 'until-closed');
           for (const chunk of splitAt(Buffer.concat(messages.map((m) => framed(m))), cuts)) decoder.push(chunk);
-          assert.equal(recorder.messages.length, messages.length);
-          assert.equal(recorder.held, messages.reduce((sum, m) => sum + m.length, 0));
+          assert.deepEqual(recorder.messages.map((m) => [...m]), messages.map((m) => [...m]));
+          assert.equal(recorder.held, kept.reduce((sum, m) => sum + pinnedBytes(m), 0), 'held for what each kept message pins');
           assert.equal(holds, messages.filter((m) => m.length > 0).length, 'one hold per message, however split');
           decoder.dispose();
           decoder.dispose();
@@ -156,6 +162,40 @@ describe('FrameDecoder', () => {
         },
       ),
     );
+  });
+
+  it("with 'until-closed', a small message copied into Node's pool is held for the slab it pins, until dispose", () => {
+    // Review of the unary merge: held for its own bytes, 10,000 parked 10-byte requests pinned 78 MiB.
+    const read = Buffer.alloc(64 * 1024);
+    read.set(framed(Buffer.alloc(10, 0x61)));
+    const roomy = new Recorder();
+    const decoder = new FrameDecoder(1024, roomy, 'until-closed');
+    decoder.push(read.subarray(0, 15));
+    assert.equal(roomy.held, Buffer.poolSize);
+    decoder.dispose();
+    assert.equal(roomy.held, 0);
+    // No room for a slab: an exact copy, held for its size; no room for that either: refused.
+    const tight = new Recorder(100);
+    const kept: Buffer[] = [];
+    const keeping: FrameReceiver = { onMessage: (m) => void kept.push(m), holdStarted: (b) => tight.holdStarted(b), holdEnded: (b) => tight.holdEnded(b) };
+    new FrameDecoder(1024, keeping, 'until-closed').push(read.subarray(0, 15));
+    assert.deepEqual([kept[0]!.toString(), kept[0]!.buffer.byteLength, tight.held], ['a'.repeat(10), 10, 10]);
+    assert.throws(() => new FrameDecoder(1024, new Recorder(9), 'until-closed').push(read.subarray(0, 15)), expectProblem(FrameProblem.OVER_BUDGET));
+  });
+
+  it("with 'until-closed', only a message below half of Buffer.poolSize is copied into the pool (Node's rule)", () => {
+    const read = Buffer.alloc(4 * Buffer.poolSize);
+    const below = (Buffer.poolSize >>> 1) - 1;
+    for (const size of [below, below + 1]) {
+      const kept: Buffer[] = [];
+      const recorder = new Recorder();
+      read.set(framed(Buffer.alloc(size, 0x62)));
+      const keeping: FrameReceiver = { onMessage: (m) => void kept.push(m), holdStarted: (b) => recorder.holdStarted(b), holdEnded: (b) => recorder.holdEnded(b) };
+      new FrameDecoder(Buffer.poolSize, keeping, 'until-closed').push(read.subarray(0, size + 5));
+      assert.equal(kept[0]!.length, size);
+      assert.equal(kept[0]!.buffer.byteLength, size === below ? Buffer.poolSize : size, `${size} bytes`);
+      assert.equal(recorder.held, size === below ? Buffer.poolSize : size, `${size} bytes`);
+    }
   });
 
   it("with 'until-closed', a whole message in one chunk is refused past the budget", () => {

@@ -122,3 +122,49 @@ describe(`a dripped message pins no socket reads beyond its budget (${transportU
     for (const unary of waiting) unary.close();
   });
 });
+
+/**
+ * Regression (review of the pooled copy of kept unary requests): a small request waiting for its
+ * half-close was copied into Node's shared Buffer pool and held for its own 16 bytes, while it
+ * pinned a whole slab; with other allocations between requests, one slab each.
+ */
+describe(`unary requests parked without half-close pin no more than the session budget (${transportUnderTest()})`, { timeout: 120_000 }, () => {
+  const PARKED_BUDGET = 128 * KiB;
+  let server: NacosServer;
+  let session: http2.ClientHttp2Session | undefined;
+
+  before(async () => {
+    ({ server } = await startTestServer({ maxSessionBufferedBytes: PARKED_BUDGET, setupTimeoutMs: 60_000 }));
+  });
+
+  after(async () => {
+    session?.destroy();
+    await server?.close();
+  });
+
+  const grpcJsReason = "grpc-js's decoder concatenates each message (Buffer.concat, pooled when small) in code that is not ours";
+  it('90 requests of 16 bytes, each parked after a slab of other allocations: growth within the budget', { skip: transportUnderTest() === 'grpc-js' ? grpcJsReason : false }, async (t) => {
+    session = http2.connect(`http://127.0.0.1:${server.ports.sdk}`);
+    session.on('error', () => undefined);
+    await new Promise((resolve) => session!.once('remoteSettings', resolve));
+    await serverRead(session);
+    const before = await liveArrayBuffers();
+    const parked: http2.ClientHttp2Stream[] = [];
+    for (let i = 0; i < 90; i++) {
+      const unary = openStream(session, GrpcPaths.REQUEST);
+      unary.write(Buffer.concat([prefix(16), Buffer.alloc(16, 0x61)]));
+      await serverRead(session);
+      parked.push(unary);
+      // Other allocations from the pool, as a busy server makes: the next request starts a slab.
+      for (let slab = 0; slab < 2; slab++) Buffer.allocUnsafe((Buffer.poolSize >>> 1) - 1);
+    }
+    const grown = (await liveArrayBuffers()) - before;
+    // The budget counts the slabs: once they fill it, further requests are refused (ENHANCE_YOUR_CALM).
+    const refused = parked.filter((unary) => unary.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM).length;
+    t.diagnostic(`ArrayBuffers grew by ${(grown / KiB).toFixed(0)} KiB; ${refused} requests refused`);
+    // Before the fix: a slab per request, about 720 KiB, where the budget counted 1.4 KiB.
+    assert.ok(grown < PARKED_BUDGET + 128 * KiB, `ArrayBuffers grew by ${(grown / KiB).toFixed(0)} KiB`);
+    assert.ok(90 - refused >= PARKED_BUDGET / Buffer.poolSize, 'as many parked as the budget has slabs for');
+    for (const unary of parked) if (!unary.closed) unary.close();
+  });
+});
