@@ -81,7 +81,10 @@ export interface NacosServerOptions {
   countClientIpBy?: ClientIpCounting;
   /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
   shutdownResetWaitMs?: number;
-  /** A connection that closes within this of acking a ConnectResetRequest has moved (listeners are told); default 5 s. */
+  /**
+   * A connection that closes within this of acking a ConnectResetRequest, or of the ack's timeout
+   * when the close is not ours, has moved (listeners are told); default `DEFAULT_MOVE_WINDOW_MS` (30 s).
+   */
   moveWindowMs?: number;
   /** Where a refused or shut-down client is sent (another member's `ip:port`); asked once per client. */
   redirectTarget?: () => string | undefined;
