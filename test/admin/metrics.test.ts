@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NodeMetrics } from '../../src/admin/metrics.js';
-import { ConnectionManager, UnregisterReason } from '../../src/server/connection-manager.js';
+import { ConnectionManager, RESET_ACK_TIMEOUT_MS, UnregisterReason } from '../../src/server/connection-manager.js';
 import { autoAck, fakeConnection } from '../support/fakes.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { metricValue, parsePrometheus } from '../support/prometheus.js';
@@ -34,7 +34,7 @@ describe('NodeMetrics', () => {
     const timers = new ManualTimers();
     const moveWindowMs = 5000;
     const manager = new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
-    const metrics = new NodeMetrics();
+    const metrics = new NodeMetrics({ moveWindowMs });
     metrics.attach(manager, () => false);
     const [quick, slow, plain] = [0, 1, 2].map(() => fakeConnection({ timers }));
     for (const fake of [quick!, slow!, plain!]) manager.register(fake.connection);
@@ -58,5 +58,35 @@ describe('NodeMetrics', () => {
     assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'closed' }), 1);
     assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_bucket', { departure: 'closed', le: '5' }), 0);
     assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_bucket', { departure: 'closed', le: '10' }), 1);
+  });
+
+  it('times a client that closes after its reset timed out, but not closes of our own nor resets over two windows old; buckets end at twice the window', async () => {
+    const timers = new ManualTimers();
+    const moveWindowMs = 10_000;
+    const manager = new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
+    const metrics = new NodeMetrics({ moveWindowMs });
+    metrics.attach(manager, () => false);
+    const [stalled, shutDown, stale] = [0, 1, 2].map(() => fakeConnection({ timers }));
+    for (const fake of [stalled!, shutDown!, stale!]) manager.register(fake.connection);
+    autoAck(stale!);
+    assert.equal(await manager.loadSingle(stale!.connection.id), true);
+    const unanswered = [manager.loadSingle(stalled!.connection.id), manager.loadSingle(shutDown!.connection.id, undefined, 1000)];
+    await timers.advance(RESET_ACK_TIMEOUT_MS);
+    assert.deepEqual(await Promise.all(unanswered), [false, false]);
+    await timers.advance(4000);
+    manager.unregister(stalled!.connection.id, UnregisterReason.STREAM_ENDED);
+    manager.unregister(shutDown!.connection.id, UnregisterReason.SHUTDOWN);
+    await timers.advance(2 * moveWindowMs);
+    manager.unregister(stale!.connection.id, UnregisterReason.STREAM_ENDED);
+
+    const samples = parsePrometheus(await metrics.scrape());
+    assert.equal(metricValue(samples, 'nacos_remote_unregistrations_total', { reason: UnregisterReason.SHUTDOWN, departure: 'closed' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'moved' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_sum', { departure: 'moved' }), 4);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'closed' }), 0, 'neither the shutdown nor the stale one');
+    const bounds = samples
+      .filter((s) => s.name === 'nacos_remote_reset_ack_to_close_seconds_bucket' && s.labels.departure === 'moved')
+      .map((s) => s.labels.le);
+    assert.deepEqual(bounds, ['0.1', '0.5', '1', '2', '2.5', '5', '10', '15', '20', '+Inf']);
   });
 });
