@@ -215,11 +215,11 @@ export class ConnectionManager {
     const timedOutAgo = this.settledAgo(reset?.timedOutAt);
     const latestAgo = ackedAgo === undefined || timedOutAgo === undefined ? (ackedAgo ?? timedOutAgo) : Math.min(ackedAgo, timedOutAgo);
     const sinceResetAckMs = ours ? undefined : latestAgo;
-    const within = (ago: number | undefined): boolean => ago !== undefined && ago <= this.moveWindowMs;
     let departure: Departure = Departure.CLOSED;
     if (reason === UnregisterReason.EJECTED) departure = Departure.EJECTED;
-    // Still awaiting the ack: a client may switch (and close this connection) before its ack is read.
-    else if ((reset?.pending ?? 0) > 0 || within(ackedAgo) || (!ours && within(timedOutAgo))) departure = Departure.MOVED;
+    // Awaiting an ack: a client may switch (and close this connection) before its ack is read. Acked:
+    // it is switching, whoever closes. Timed out: a stalled client may act late, if it is the one closing.
+    else if ((reset?.pending ?? 0) > 0 || this.withinWindow(ackedAgo) || (!ours && this.withinWindow(timedOutAgo))) departure = Departure.MOVED;
     return sinceResetAckMs === undefined ? { departure } : { departure, sinceResetAckMs };
   }
 
@@ -231,13 +231,16 @@ export class ConnectionManager {
     return ago <= RESET_MEMORY_WINDOWS * this.moveWindowMs ? ago : undefined;
   }
 
+  private withinWindow(ago: number | undefined): boolean {
+    return ago !== undefined && ago <= this.moveWindowMs;
+  }
+
   /**
    * Whether the connection acknowledged a reset within the move window: it is switching, and
    * asking again only holds up a client that handles resets one at a time (nacos-sdk-go).
    */
   isMoving(connectionId: string): boolean {
-    const ackedAgo = this.settledAgo(this.resets.get(connectionId)?.ackedAt);
-    return ackedAgo !== undefined && ackedAgo <= this.moveWindowMs;
+    return this.withinWindow(this.settledAgo(this.resets.get(connectionId)?.ackedAt));
   }
 
   /** Whether the total limit refuses the next connection now. */
