@@ -1,12 +1,23 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NamingStats, PushObserver } from '../naming/index.js';
-import type { ConnectionManager } from '../server/connection-manager.js';
+import { DEFAULT_MOVE_WINDOW_MS, type ConnectionManager } from '../server/connection-manager.js';
 import type { PushOutcome } from '../server/connection.js';
 import type { ServerObserver } from '../server/nacos-server.js';
 import { TalliedHistogram, type HistogramTally } from './tallied-histogram.js';
 
 /** Client-chosen values (appName) are bounded: the top N by count keep their name, the rest are `other`. */
 const TOP_APPS = 20;
+
+/**
+ * Buckets (s) for the time from a reset's ack to the close: fixed ones for quick moves, then
+ * fractions of the move window up to twice it (the manager times nothing older), so any window
+ * keeps its edge at a bucket bound.
+ */
+function resetAckToCloseBuckets(moveWindowMs: number): number[] {
+  const windowSeconds = moveWindowMs / 1000;
+  const bounds = [0.1, 0.5, 1, 2, 5, ...[0.25, 0.5, 1, 1.5, 2].map((f) => f * windowSeconds)].filter((b) => b > 0);
+  return [...new Set(bounds)].sort((a, b) => a - b);
+}
 
 /** Which unary types get their own label value; anything else (client-chosen) is `other`. */
 export type KnownType = (type: string) => boolean;
@@ -46,7 +57,8 @@ export class NodeMetrics {
   /** The same for pushes, by `type|outcome`: two increments per push, 10k pushes in a fan-out. */
   private readonly pushChildren = new Map<string, Counter.Internal>();
 
-  constructor() {
+  /** `moveWindowMs`: the server's (see `DEFAULT_MOVE_WINDOW_MS`), for the reset-ack-to-close buckets. */
+  constructor(options: { readonly moveWindowMs?: number } = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'nacos_remote_' });
     const registers = [this.registry];
     const metrics = this;
@@ -73,9 +85,11 @@ export class NodeMetrics {
     });
     this.resetAckToClose = new Histogram({
       name: 'nacos_remote_reset_ack_to_close_seconds',
-      help: 'From a connection\'s ack of its ConnectResetRequest (or the ack\'s timeout) to its close, by departure: closes past moveWindowMs count as closed, not moved',
+      help:
+        'From a connection\'s latest ack of a ConnectResetRequest (or an ack\'s timeout) to its close, by departure (moved; ' +
+        'closed: past moveWindowMs; ejected). Not our own closes (shutdown, outbound overflow), nor resets over 2 windows old',
       labelNames: ['departure'],
-      buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 60],
+      buckets: resetAckToCloseBuckets(options.moveWindowMs ?? DEFAULT_MOVE_WINDOW_MS),
       registers,
     });
     this.pushes = new Counter({

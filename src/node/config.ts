@@ -161,7 +161,10 @@ export const NodeConfigSchema = z.strictObject({
   setupTimeoutMs: ms.default(10_000),
   refusalCloseDelayMs: delayMs.default(300),
   shutdownResetWaitMs: delayMs.default(1000),
-  /** A client that closes within this of acking a ConnectResetRequest has moved, not gone (docs/naming.md). */
+  /**
+   * A client that closes within this of acking a ConnectResetRequest, or of the ack's timeout, has
+   * moved, not gone; default `DEFAULT_MOVE_WINDOW_MS` (30 s; docs/naming.md).
+   */
   moveWindowMs: delayMs.default(DEFAULT_MOVE_WINDOW_MS),
   ejector: z
     .strictObject({ initialDelayMs: ms, intervalMs: ms, idleThresholdMs: ms, detectTimeoutMs: ms, probeBatchSize: z.number().int().positive() })

@@ -106,7 +106,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
       ? {}
       : { identity: { key: config.cluster.identityKey, value: config.cluster.identityValue } }),
   });
-  const metrics = new NodeMetrics();
+  const metrics = new NodeMetrics({ moveWindowMs: config.moveWindowMs });
   const tls = serverTls(config);
   const server = new NacosServer({
     host: config.host,

@@ -19,10 +19,18 @@ export const UnregisterReason = {
 export type UnregisterReason = (typeof UnregisterReason)[keyof typeof UnregisterReason];
 
 /**
+ * Closes this server makes of its own accord: they say nothing of whether the client was moving, so
+ * a reset whose ack timed out does not make them moves, and they are not timed as the client's.
+ * (An ejection is ours too, but it is its own departure.)
+ */
+const SERVER_CLOSES: ReadonlySet<UnregisterReason> = new Set([UnregisterReason.SHUTDOWN, UnregisterReason.OUTBOUND_OVERFLOW]);
+
+/**
  * How a connection left, for the layers above (naming holds a moved client's instances for a
  * grace, docs/naming.md): `moved` when this member had sent it a ConnectResetRequest that was
- * still awaiting its ack, or was acked (or its ack timed out) at most the move window before the close; `ejected` when
- * the ejector found it dead; `closed` otherwise.
+ * still awaiting its ack, or it acked one at most the move window before the close, or a reset's
+ * ack timed out at most the move window before a close that was not ours ({@link SERVER_CLOSES});
+ * `ejected` when the ejector found it dead; `closed` otherwise.
  */
 export const Departure = { MOVED: 'moved', EJECTED: 'ejected', CLOSED: 'closed' } as const;
 export type Departure = (typeof Departure)[keyof typeof Departure];
@@ -33,7 +41,9 @@ export interface ConnectionListener {
   onConnected?(connection: Connection): void;
   /**
    * `sinceResetAckMs`: the connection had acknowledged a ConnectResetRequest (or its ack had timed
-   * out) this long before it left (metrics: how long clients take to move, against the move window).
+   * out) this long before it left, the latest of the two (metrics: how long clients take to move,
+   * against the move window). Undefined when no reset settled within twice the move window, while a
+   * reset awaits its ack, and for closes of our own ({@link SERVER_CLOSES}).
    */
   onDisconnected?(connection: Connection, reason: UnregisterReason, departure: Departure, sinceResetAckMs?: number): void;
 }
@@ -60,13 +70,21 @@ export const RESET_ACK_TIMEOUT_MS = 3000;
 export const DEFAULT_MOVE_WINDOW_MS = 30_000;
 
 /**
- * A ConnectResetRequest sent to a connection: awaiting its ack (`settledAt` undefined), or acked
- * then, or its ack timed out then (`timedOut`: a client stalled past the timeout may still act on it).
+ * The ConnectResetRequests sent to one connection. The last ack is kept apart from the newer
+ * resets' outcomes: a drain asks again, and shutdown once more, a client already switching, and a
+ * late or refused answer to those must not make its move look like a close.
  */
-interface SentReset {
-  settledAt: number | undefined;
-  timedOut: boolean;
+interface SentResets {
+  /** Resets awaiting their ack. */
+  pending: number;
+  /** When the client last acknowledged one. */
+  ackedAt: number | undefined;
+  /** When a reset's ack last timed out: a client stalled past the timeout may still act on it. */
+  timedOutAt: number | undefined;
 }
+
+/** A reset settled longer ago than this many move windows is as none: it explains no close. */
+const RESET_MEMORY_WINDOWS = 2;
 
 /**
  * Registered connections by id, with per-client-IP (reported, or transport: see
@@ -84,7 +102,7 @@ export class ConnectionManager {
   private rule: ConnectionLimitRule = UNLIMITED_RULE;
   private readonly shedPacer: ShedPacer;
   /** Resets sent to registered connections, by id: what tells a move from a close. */
-  private readonly resets = new Map<string, SentReset>();
+  private readonly resets = new Map<string, SentResets>();
   /** Told when an operator moves clients (the balancer holds off then). */
   onOperatorMove: (() => void) | undefined;
 
@@ -175,9 +193,7 @@ export class ConnectionManager {
   unregister(connectionId: string, reason: UnregisterReason): boolean {
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return false;
-    const departure = this.departureOf(connectionId, reason);
-    const settledAt = this.resets.get(connectionId)?.settledAt;
-    const sinceResetAckMs = settledAt === undefined ? undefined : this.timers.now() - settledAt;
+    const { departure, sinceResetAckMs } = this.departureOf(connectionId, reason);
     this.connections.delete(connectionId);
     this.resets.delete(connectionId);
     const { meta } = connection;
@@ -192,15 +208,39 @@ export class ConnectionManager {
     return true;
   }
 
-  private departureOf(connectionId: string, reason: UnregisterReason): Departure {
-    if (reason === UnregisterReason.EJECTED) return Departure.EJECTED;
+  private departureOf(connectionId: string, reason: UnregisterReason): { departure: Departure; sinceResetAckMs?: number } {
     const reset = this.resets.get(connectionId);
-    if (reset === undefined) return Departure.CLOSED;
-    // Our own shutdown closing a connection whose ack never came says nothing of what the client did.
-    if (reset.timedOut && reason === UnregisterReason.SHUTDOWN) return Departure.CLOSED;
-    // Still awaiting the ack: a client may switch (and close this connection) before its ack is read.
-    if (reset.settledAt === undefined || this.timers.now() - reset.settledAt <= this.moveWindowMs) return Departure.MOVED;
-    return Departure.CLOSED;
+    const ours = SERVER_CLOSES.has(reason);
+    const ackedAgo = this.settledAgo(reset?.ackedAt);
+    const timedOutAgo = this.settledAgo(reset?.timedOutAt);
+    const latestAgo = ackedAgo === undefined || timedOutAgo === undefined ? (ackedAgo ?? timedOutAgo) : Math.min(ackedAgo, timedOutAgo);
+    const sinceResetAckMs = ours ? undefined : latestAgo;
+    let departure: Departure = Departure.CLOSED;
+    if (reason === UnregisterReason.EJECTED) departure = Departure.EJECTED;
+    // Awaiting an ack: a client may switch (and close this connection) before its ack is read. Acked:
+    // it is switching, whoever closes. Timed out: a stalled client may act late, if it is the one closing.
+    else if ((reset?.pending ?? 0) > 0 || this.withinWindow(ackedAgo) || (!ours && this.withinWindow(timedOutAgo))) departure = Departure.MOVED;
+    return sinceResetAckMs === undefined ? { departure } : { departure, sinceResetAckMs };
+  }
+
+  /** How long ago a reset settled at `at`; undefined when it did not, or too long ago to count. */
+  private settledAgo(at: number | undefined): number | undefined {
+    if (at === undefined) return undefined;
+    // The clock may step back: never a negative age.
+    const ago = Math.max(0, this.timers.now() - at);
+    return ago <= RESET_MEMORY_WINDOWS * this.moveWindowMs ? ago : undefined;
+  }
+
+  private withinWindow(ago: number | undefined): boolean {
+    return ago !== undefined && ago <= this.moveWindowMs;
+  }
+
+  /**
+   * Whether the connection acknowledged a reset within the move window: it is switching, and
+   * asking again only holds up a client that handles resets one at a time (nacos-sdk-go).
+   */
+  isMoving(connectionId: string): boolean {
+    return this.withinWindow(this.settledAgo(this.resets.get(connectionId)?.ackedAt));
   }
 
   /** Whether the total limit refuses the next connection now. */
@@ -279,9 +319,10 @@ export class ConnectionManager {
    * Asks one connection to move (ConnectResetRequest, to `redirectAddress` when it is `ip:port`)
    * and waits `ackTimeoutMs` for its ack. A connection found closed is unregistered (as moved: it
    * was told to go). Resolves true on an ack; the connection's close within the move window after
-   * it is then a move ({@link Departure}), and so is one within the window after the ack timed out:
-   * a client stalled past the timeout acts on the reset all the same. A reset the client answered
-   * with an error makes no later close a move. Every path that moves clients comes through here.
+   * it is then a move ({@link Departure}), whatever later resets get, and so is the client's own
+   * close within the window after the ack timed out: a client stalled past the timeout acts on the
+   * reset all the same. An error answer undoes a timeout, not an earlier ack. Every path that moves
+   * clients comes through here.
    * `unackedLogLevel`: a shutdown, which resets every connection at once, logs each at debug and
    * sums them up itself.
    */
@@ -293,23 +334,28 @@ export class ConnectionManager {
   ): Promise<boolean> {
     const connection = this.connections.get(connectionId);
     if (connection === undefined || !this.isSheddable(connection)) return false;
-    const reset: SentReset = { settledAt: undefined, timedOut: false };
-    this.resets.set(connectionId, reset);
+    let resets = this.resets.get(connectionId);
+    if (resets === undefined) {
+      resets = { pending: 0, ackedAt: undefined, timedOutAt: undefined };
+      this.resets.set(connectionId, resets);
+    }
+    resets.pending++;
     try {
       await connection.request(request('ConnectResetRequest', splitRedirect(redirectAddress)), ackTimeoutMs);
-      reset.settledAt = this.timers.now();
+      resets.ackedAt = this.timers.now();
       return true;
     } catch (error) {
       if (error instanceof ConnectionClosedError || !connection.connected) {
         this.unregister(connectionId, UnregisterReason.CLOSED_WHILE_RESETTING);
       } else {
         // Timed out: the client may yet act on it (the 3,000-client rebalance's stalled clients
-        // closed 9 s later), so the window runs from now. Refused: a later close is not its doing.
-        if (error instanceof RequestTimeoutError) Object.assign(reset, { settledAt: this.timers.now(), timedOut: true });
-        else if (this.resets.get(connectionId) === reset) this.resets.delete(connectionId);
+        // closed 9 s later), so the window runs from now. Refused: a later close is not this reset's doing.
+        resets.timedOutAt = error instanceof RequestTimeoutError ? this.timers.now() : undefined;
         this.logger[unackedLogLevel]({ connectionId, err: error }, 'connection reset not acknowledged');
       }
       return false;
+    } finally {
+      resets.pending--;
     }
   }
 

@@ -81,7 +81,10 @@ export interface NacosServerOptions {
   countClientIpBy?: ClientIpCounting;
   /** How long shutdown waits for clients to acknowledge their ConnectResetRequest; default 1 s. */
   shutdownResetWaitMs?: number;
-  /** A connection that closes within this of acking a ConnectResetRequest has moved (listeners are told); default 5 s. */
+  /**
+   * A connection that closes within this of acking a ConnectResetRequest, or of the ack's timeout
+   * when the close is not ours, has moved (listeners are told); default `DEFAULT_MOVE_WINDOW_MS` (30 s).
+   */
   moveWindowMs?: number;
   /** Where a refused or shut-down client is sent (another member's `ip:port`); asked once per client. */
   redirectTarget?: () => string | undefined;
@@ -309,8 +312,9 @@ export class NacosServer {
   }
 
   /**
-   * Stops accepting, tells connected clients to go elsewhere (ConnectResetRequest), waits briefly
-   * for their acks, then closes every connection and both listeners. Idempotent.
+   * Stops accepting, tells connected clients to go elsewhere (ConnectResetRequest) but those that
+   * acked one within the move window, waits briefly for their acks, then closes every connection
+   * and both listeners. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -326,11 +330,16 @@ export class NacosServer {
     this.terminator?.stop();
     const waitMs = this.options.shutdownResetWaitMs ?? 1000;
     // A target per client, so they spread over the other members instead of all going to one.
-    const resets = this.manager.sheddable().map((c) => this.manager.loadSingle(c.id, this.options.redirectTarget?.(), waitMs, 'debug'));
+    // Clients that acked a reset within the move window are switching already (a drain's): their
+    // close is a move without another reset, which would only hold up one that handles resets in turn.
+    const sheddable = this.manager.sheddable();
+    const resets = sheddable
+      .filter((c) => !this.manager.isMoving(c.id))
+      .map((c) => this.manager.loadSingle(c.id, this.options.redirectTarget?.(), waitMs, 'debug'));
     const acknowledged = (await Promise.all(resets)).filter(Boolean).length;
     // One line for the lot: thousands of clients that did not answer in time are no news one by one.
     if (resets.length > 0) {
-      const summary = { told: resets.length, acknowledged };
+      const summary = { told: resets.length, acknowledged, alreadyMoving: sheddable.length - resets.length };
       if (acknowledged < resets.length) this.logger.warn(summary, 'shutdown: connections told to move, some did not acknowledge in time');
       else this.logger.info(summary, 'shutdown: connections told to move');
     }

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NodeMetrics } from '../../src/admin/metrics.js';
-import { ConnectionManager, UnregisterReason } from '../../src/server/connection-manager.js';
-import { autoAck, fakeConnection } from '../support/fakes.js';
+import { ConnectionManager, RESET_ACK_TIMEOUT_MS, UnregisterReason } from '../../src/server/connection-manager.js';
+import { autoAck, fakeConnection, type FakeConnection } from '../support/fakes.js';
 import { ManualTimers } from '../support/manual-timers.js';
 import { metricValue, parsePrometheus } from '../support/prometheus.js';
 import { testLogger } from '../support/server.js';
+
+/** A manager with `moveWindowMs` whose metrics are counted, and three registered connections. */
+function meteredManager(moveWindowMs: number) {
+  const timers = new ManualTimers();
+  const manager = new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
+  const metrics = new NodeMetrics({ moveWindowMs });
+  metrics.attach(manager, () => false);
+  const fakes = [0, 1, 2].map(() => fakeConnection({ timers })) as [FakeConnection, FakeConnection, FakeConnection];
+  for (const fake of fakes) manager.register(fake.connection);
+  return { timers, manager, metrics, fakes };
+}
 
 describe('NodeMetrics', () => {
   it('unary answers observed after registry.resetMetrics() are scraped, counted from zero', async () => {
@@ -31,22 +42,18 @@ describe('NodeMetrics', () => {
   });
 
   it('counts departures, and times a reset connection from its ack to its close: a move slower than the window shows as closed', async () => {
-    const timers = new ManualTimers();
     const moveWindowMs = 5000;
-    const manager = new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
-    const metrics = new NodeMetrics();
-    metrics.attach(manager, () => false);
-    const [quick, slow, plain] = [0, 1, 2].map(() => fakeConnection({ timers }));
-    for (const fake of [quick!, slow!, plain!]) manager.register(fake.connection);
-    autoAck(quick!);
-    autoAck(slow!);
-    assert.equal(await manager.loadSingle(quick!.connection.id), true);
-    assert.equal(await manager.loadSingle(slow!.connection.id), true);
+    const { timers, manager, metrics, fakes } = meteredManager(moveWindowMs);
+    const [quick, slow, plain] = fakes;
+    autoAck(quick);
+    autoAck(slow);
+    assert.equal(await manager.loadSingle(quick.connection.id), true);
+    assert.equal(await manager.loadSingle(slow.connection.id), true);
     await timers.advance(1000);
-    manager.unregister(quick!.connection.id, UnregisterReason.STREAM_ENDED);
+    manager.unregister(quick.connection.id, UnregisterReason.STREAM_ENDED);
     await timers.advance(moveWindowMs + 2000);
-    manager.unregister(slow!.connection.id, UnregisterReason.STREAM_ENDED);
-    manager.unregister(plain!.connection.id, UnregisterReason.STREAM_ENDED);
+    manager.unregister(slow.connection.id, UnregisterReason.STREAM_ENDED);
+    manager.unregister(plain.connection.id, UnregisterReason.STREAM_ENDED);
 
     const samples = parsePrometheus(await metrics.scrape());
     const ended = { reason: UnregisterReason.STREAM_ENDED };
@@ -58,5 +65,31 @@ describe('NodeMetrics', () => {
     assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'closed' }), 1);
     assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_bucket', { departure: 'closed', le: '5' }), 0);
     assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_bucket', { departure: 'closed', le: '10' }), 1);
+  });
+
+  it('times a client that closes after its reset timed out, but not closes of our own nor resets over two windows old; buckets end at twice the window', async () => {
+    const moveWindowMs = 10_000;
+    const { timers, manager, metrics, fakes } = meteredManager(moveWindowMs);
+    const [stalled, shutDown, stale] = fakes;
+    autoAck(stale);
+    assert.equal(await manager.loadSingle(stale.connection.id), true);
+    const unanswered = [manager.loadSingle(stalled.connection.id), manager.loadSingle(shutDown.connection.id, undefined, 1000)];
+    await timers.advance(RESET_ACK_TIMEOUT_MS);
+    assert.deepEqual(await Promise.all(unanswered), [false, false]);
+    await timers.advance(4000);
+    manager.unregister(stalled.connection.id, UnregisterReason.STREAM_ENDED);
+    manager.unregister(shutDown.connection.id, UnregisterReason.SHUTDOWN);
+    await timers.advance(2 * moveWindowMs);
+    manager.unregister(stale.connection.id, UnregisterReason.STREAM_ENDED);
+
+    const samples = parsePrometheus(await metrics.scrape());
+    assert.equal(metricValue(samples, 'nacos_remote_unregistrations_total', { reason: UnregisterReason.SHUTDOWN, departure: 'closed' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'moved' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_sum', { departure: 'moved' }), 4);
+    assert.equal(metricValue(samples, 'nacos_remote_reset_ack_to_close_seconds_count', { departure: 'closed' }), 0, 'neither the shutdown nor the stale one');
+    const bounds = samples
+      .filter((s) => s.name === 'nacos_remote_reset_ack_to_close_seconds_bucket' && s.labels.departure === 'moved')
+      .map((s) => s.labels.le);
+    assert.deepEqual(bounds, ['0.1', '0.5', '1', '2', '2.5', '5', '10', '15', '20', '+Inf']);
   });
 });

@@ -663,7 +663,14 @@ describe('ConnectionManager: departures (moved, ejected, closed)', () => {
         ? newManager(timers)
         : new ConnectionManager(testLogger, timers, { ratePerSecond: 1000, tickMs: 10 }, 'reported', moveWindowMs);
     const seen = new Map<string, Departure>();
-    manager.addListener({ name: 'departures', onDisconnected: (c, _reason, departure) => seen.set(c.id, departure) });
+    const sinceAck = new Map<string, number | undefined>();
+    manager.addListener({
+      name: 'departures',
+      onDisconnected: (c, _reason, departure, sinceResetAckMs) => {
+        seen.set(c.id, departure);
+        sinceAck.set(c.id, sinceResetAckMs);
+      },
+    });
     const add = (): FakeConnection => {
       const fake = fakeConnection({ timers });
       assert.deepEqual(manager.register(fake.connection), { ok: true });
@@ -678,7 +685,25 @@ describe('ConnectionManager: departures (moved, ejected, closed)', () => {
       assert.equal(seen.get(soon.connection.id), Departure.MOVED);
       assert.equal(seen.get(late.connection.id), Departure.CLOSED);
     };
-    return { timers, manager, seen, add, closeAtWindowEdge };
+    /** Sends a reset that the client lets time out after `timeoutMs`. */
+    const resetTimingOut = async (fake: FakeConnection, timeoutMs = RESET_ACK_TIMEOUT_MS): Promise<void> => {
+      fake.sink.onWrite = undefined;
+      const result = manager.loadSingle(fake.connection.id, undefined, timeoutMs);
+      await timers.advance(timeoutMs);
+      assert.equal(await result, false);
+    };
+    return { timers, manager, seen, sinceAck, add, closeAtWindowEdge, resetTimingOut };
+  }
+
+  /** How a connection that acked its reset departed when it closed `afterMs` later. */
+  async function departureAfterAck(afterMs: number, moveWindowMs?: number): Promise<Departure | undefined> {
+    const { timers, manager, seen, add } = departures(moveWindowMs);
+    const fake = add();
+    autoAck(fake);
+    assert.equal(await manager.loadSingle(fake.connection.id), true);
+    await timers.advance(afterMs);
+    manager.unregister(fake.connection.id, UnregisterReason.STREAM_ENDED);
+    return seen.get(fake.connection.id);
   }
 
   it('a connection that closes within the move window after acking its reset has moved; after it, closed', async () => {
@@ -696,23 +721,11 @@ describe('ConnectionManager: departures (moved, ejected, closed)', () => {
     // The 3,000-client rebalance benchmark on 2 loaded cores: acks to closes of 5 to 20 s were
     // taken as closes under the old 5 s window, and each removed an instance that its redo added
     // back (our RpcClient alone may take 6.1 s: ServerCheck 3 s, setup wait, confirming HealthCheck 3 s).
-    const { timers, manager, seen, add } = departures();
-    const fake = add();
-    autoAck(fake);
-    assert.equal(await manager.loadSingle(fake.connection.id), true);
-    await timers.advance(20_000);
-    manager.unregister(fake.connection.id, UnregisterReason.STREAM_ENDED);
-    assert.equal(seen.get(fake.connection.id), Departure.MOVED);
+    assert.equal(await departureAfterAck(20_000), Departure.MOVED);
   });
 
   it('the move window is configurable', async () => {
-    const { timers, manager, seen, add } = departures(1000);
-    const fake = add();
-    autoAck(fake);
-    assert.equal(await manager.loadSingle(fake.connection.id), true);
-    await timers.advance(1001);
-    manager.unregister(fake.connection.id, UnregisterReason.TRANSPORT_CLOSED);
-    assert.equal(seen.get(fake.connection.id), Departure.CLOSED);
+    assert.equal(await departureAfterAck(1001, 1000), Departure.CLOSED);
   });
 
   it('a connection that closes while its reset awaits the ack has moved (a client may switch before its ack is read)', async () => {
@@ -773,5 +786,75 @@ describe('ConnectionManager: departures (moved, ejected, closed)', () => {
     manager.unregister(two.connection.id, UnregisterReason.STREAM_ENDED);
     assert.equal(seen.get(one.connection.id), Departure.MOVED);
     assert.equal(seen.get(two.connection.id), Departure.MOVED);
+  });
+
+  it('regression: an acked reset still makes a close within the window a move after newer resets time out or are refused, shutdown included', async () => {
+    // A drain resets a client, which acks and starts a slow switch; the drain's next round resets it
+    // again, and shutdown a third time (1 s wait): nacos-sdk-go handles resets one at a time, so
+    // those answers come late. The first ack was lost, and the client's instances removed at once.
+    const { timers, manager, seen, sinceAck, add, resetTimingOut } = departures();
+    const timedOut = add();
+    const refused = add();
+    for (const fake of [timedOut, refused]) {
+      autoAck(fake);
+      assert.equal(await manager.loadSingle(fake.connection.id), true);
+    }
+    await timers.advance(5000);
+    await resetTimingOut(timedOut);
+    await resetTimingOut(timedOut, 1000);
+    refused.sink.onWrite = undefined;
+    const refusal = manager.loadSingle(refused.connection.id);
+    const reset = refused.sink.pushes('ConnectResetRequest')[1]!;
+    refused.connection.acknowledge(answerTo(reset, { type: 'ErrorResponse', resultCode: 500, errorCode: -500, message: 'busy' }));
+    assert.equal(await refusal, false);
+    manager.unregister(timedOut.connection.id, UnregisterReason.SHUTDOWN);
+    manager.unregister(refused.connection.id, UnregisterReason.TRANSPORT_CLOSED);
+    assert.equal(seen.get(timedOut.connection.id), Departure.MOVED);
+    assert.equal(seen.get(refused.connection.id), Departure.MOVED);
+    assert.equal(sinceAck.get(timedOut.connection.id), undefined, 'our own close is not timed as the client\'s');
+    assert.equal(sinceAck.get(refused.connection.id), 5000 + RESET_ACK_TIMEOUT_MS + 1000);
+  });
+
+  it('a reset whose ack timed out does not make our own closes (shutdown, outbound overflow) moves, and they are not timed', async () => {
+    const { manager, seen, sinceAck, add, resetTimingOut } = departures();
+    const shutDown = add();
+    const overflowed = add();
+    await resetTimingOut(shutDown, 1000);
+    await resetTimingOut(overflowed);
+    manager.unregister(shutDown.connection.id, UnregisterReason.SHUTDOWN);
+    manager.unregister(overflowed.connection.id, UnregisterReason.OUTBOUND_OVERFLOW);
+    assert.equal(seen.get(shutDown.connection.id), Departure.CLOSED);
+    assert.equal(seen.get(overflowed.connection.id), Departure.CLOSED);
+    assert.equal(sinceAck.get(shutDown.connection.id), undefined);
+    assert.equal(sinceAck.get(overflowed.connection.id), undefined);
+  });
+
+  it('the client closing after a reset timed out has moved, timed from the timeout; an ack that comes later changes nothing', async () => {
+    const { timers, manager, seen, sinceAck, add, resetTimingOut } = departures();
+    const fake = add();
+    await resetTimingOut(fake);
+    const reset = fake.sink.pushes('ConnectResetRequest')[0]!;
+    assert.equal(fake.connection.acknowledge(answerTo(reset)), false, 'nothing awaits the late ack');
+    await timers.advance(9000);
+    assert.equal(manager.isMoving(fake.connection.id), false, 'a timed-out reset is no ack');
+    manager.unregister(fake.connection.id, UnregisterReason.STREAM_ENDED);
+    assert.equal(seen.get(fake.connection.id), Departure.MOVED);
+    assert.equal(sinceAck.get(fake.connection.id), 9000);
+  });
+
+  it('a reset settled more than twice the window before the close is as none: closed, and not timed', async () => {
+    const { timers, manager, seen, sinceAck, add } = departures(1000);
+    const [within, stale] = [add(), add()];
+    for (const fake of [within, stale]) {
+      autoAck(fake);
+      assert.equal(await manager.loadSingle(fake.connection.id), true);
+    }
+    assert.equal(manager.isMoving(within.connection.id), true);
+    await timers.advance(2000);
+    manager.unregister(within.connection.id, UnregisterReason.STREAM_ENDED);
+    await timers.advance(1);
+    manager.unregister(stale.connection.id, UnregisterReason.STREAM_ENDED);
+    assert.deepEqual([seen.get(within.connection.id), sinceAck.get(within.connection.id)], [Departure.CLOSED, 2000]);
+    assert.deepEqual([seen.get(stale.connection.id), sinceAck.get(stale.connection.id)], [Departure.CLOSED, undefined]);
   });
 });

@@ -104,6 +104,26 @@ describe('server close tells listeners who was moved', () => {
     }
   });
 
+  it('a client that acked a reset within the move window is not reset again by shutdown, and left as moved', async () => {
+    // nacos-sdk-go handles one reset at a time: another one only holds up the switch it acked.
+    const { server, sdkPort, host } = await startTestServer({ shutdownResetWaitMs: 300 });
+    const departures = new Map<string, Departure>();
+    server.addConnectionListener({ name: 'departures', onDisconnected: (c, _reason, departure) => departures.set(c.id, departure) });
+    const switching = new RawPeer(host, sdkPort);
+    try {
+      const id = await switching.register();
+      assert.equal(server.reload(0), 'ok');
+      await eventually(() => switching.pushesOf('ConnectResetRequest').length === 1, 10_000, 'reset sent');
+      // Pushes are answered in order on the stream: once this one's answer is in, so is the reset's ack.
+      await server.push(id, request('ClientDetectionRequest'));
+      await server.close();
+      assert.equal(switching.pushesOf('ConnectResetRequest').length, 1);
+      assert.deepEqual(Object.fromEntries(departures), { [id]: 'moved' });
+    } finally {
+      switching.close();
+    }
+  });
+
   it('a shutdown logs the resets nobody acknowledged as one warning with the count, not a warning each', async () => {
     const lines: { level: number; msg: string; told?: number; acknowledged?: number }[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
