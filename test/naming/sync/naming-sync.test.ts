@@ -499,12 +499,18 @@ async function heldOnCUntilAdopted(c: ReturnType<typeof cluster>, releaseBC: () 
   assert.deepEqual(cc.changed, ['orders'], 'the move pushed nothing on c');
 }
 
+/** Three members, grace 10 s, a's client a1 (10.0.0.1) synced and listed on c. */
+async function a1ListedOnC(): Promise<ReturnType<typeof cluster>> {
+  const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
+  c.member('a').state.register('a1', orders, instance('10.0.0.1'));
+  await c.timers.advance(50);
+  assert.deepEqual(c.endpoints('c'), ['10.0.0.1']);
+  return c;
+}
+
 describe('NamingSync: a move adopted on its owner before the hold was sent (injected clock)', () => {
   it('regression: the third member got only the delete and listed the instance nowhere until the adopter\'s data came', async () => {
-    const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
-    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
-    await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1']);
+    const c = await a1ListedOnC();
     // a's message to c is in flight (another client's change), so what follows queues behind it.
     const releaseAC = c.holdLink('a', 'c');
     c.member('a').state.register('a2', orders, instance('10.0.0.2'));
@@ -523,10 +529,7 @@ describe('NamingSync: a move adopted on its owner before the hold was sent (inje
     await c.close();
   });
   it('regression: a delete that went out inside a snapshot (its message failed) lost its moved mark, and the third member pushed a list without the instance', async () => {
-    const c = cluster(['a', 'b', 'c'], OPTIONS, 10_000);
-    c.member('a').state.register('a1', orders, instance('10.0.0.1'));
-    await c.timers.advance(50);
-    assert.deepEqual(c.endpoints('c'), ['10.0.0.1']);
+    const c = await a1ListedOnC();
     const releaseBC = c.holdLink('b', 'c');
     // a's link to c fails without a reconnect (a timeout): its next message to c fails.
     c.setLink('a', 'c', false, false);

@@ -51,6 +51,23 @@ function openStream(session: http2.ClientHttp2Session, path: string): http2.Clie
 }
 
 /** Resolves once the server has read every frame written before it (its PING ack comes after them). */
+/**
+ * Opens `count` unary streams, each sent one 16-byte request and never half-closed; `beforeRead`
+ * runs before the server has read each (more in the same read), `afterRead` after it.
+ */
+async function parkUnaryRequests(session: http2.ClientHttp2Session, count: number, beforeRead: () => void, afterRead: () => void = () => undefined): Promise<http2.ClientHttp2Stream[]> {
+  const parked: http2.ClientHttp2Stream[] = [];
+  for (let i = 0; i < count; i++) {
+    const unary = openStream(session, GrpcPaths.REQUEST);
+    unary.write(Buffer.concat([prefix(16), Buffer.alloc(16, 0x61)]));
+    beforeRead();
+    await serverRead(session);
+    parked.push(unary);
+    afterRead();
+  }
+  return parked;
+}
+
 function serverRead(session: http2.ClientHttp2Session): Promise<void> {
   return new Promise((resolve, reject) => {
     session.ping((error) => (error ? reject(error) : resolve()));
@@ -107,14 +124,7 @@ describe(`a dripped message pins no socket reads beyond its budget (${transportU
     const { session, filler } = await connect();
     await serverRead(session);
     const before = await liveArrayBuffers();
-    const waiting: http2.ClientHttp2Stream[] = [];
-    for (let i = 0; i < 90; i++) {
-      const unary = openStream(session, GrpcPaths.REQUEST);
-      unary.write(Buffer.concat([prefix(16), Buffer.alloc(16, 0x61)]));
-      filler.write(FILLER);
-      await serverRead(session);
-      waiting.push(unary);
-    }
+    const waiting = await parkUnaryRequests(session, 90, () => filler.write(FILLER));
     const grown = (await liveArrayBuffers()) - before;
     t.diagnostic(`ArrayBuffers grew by ${(grown / KiB).toFixed(0)} KiB`);
     // Before the fix: each kept request pinned its whole read (about 2.9 MiB here).
@@ -149,15 +159,10 @@ describe(`unary requests parked without half-close pin no more than the session 
     await new Promise((resolve) => session!.once('remoteSettings', resolve));
     await serverRead(session);
     const before = await liveArrayBuffers();
-    const parked: http2.ClientHttp2Stream[] = [];
-    for (let i = 0; i < 90; i++) {
-      const unary = openStream(session, GrpcPaths.REQUEST);
-      unary.write(Buffer.concat([prefix(16), Buffer.alloc(16, 0x61)]));
-      await serverRead(session);
-      parked.push(unary);
-      // Other allocations from the pool, as a busy server makes: the next request starts a slab.
+    // Other allocations from the pool, as a busy server makes: each next request starts a slab.
+    const parked = await parkUnaryRequests(session, 90, () => undefined, () => {
       for (let slab = 0; slab < 2; slab++) Buffer.allocUnsafe((Buffer.poolSize >>> 1) - 1);
-    }
+    });
     const grown = (await liveArrayBuffers()) - before;
     // The budget counts the slabs: once they fill it, further requests are refused (ENHANCE_YOUR_CALM).
     const refused = parked.filter((unary) => unary.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM).length;
