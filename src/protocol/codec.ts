@@ -1,19 +1,11 @@
 import { InvalidBodyError, MalformedPayloadError } from './errors.js';
-import type { Headers, JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
+import type { JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
 import { writePayload, type SplitJson } from './payload-writer.js';
-import { readPayload } from './payload-reader.js';
+import { readPayload, type PayloadRead } from './payload-reader.js';
 import { MessageRegistry } from './registry.js';
 
 /** A Payload with its metadata read and its JSON body not yet parsed. */
-export interface Envelope {
-  /** `metadata.type`: the simple Java class name of the body. */
-  readonly type: string;
-  /** `metadata.clientIp`: the sender's own idea of its IP; empty on responses. */
-  readonly clientIp: string;
-  readonly headers: Headers;
-  /** UTF-8 JSON of the body (`Any.value`). */
-  readonly body: Uint8Array;
-}
+export type Envelope = PayloadRead;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 

@@ -80,3 +80,12 @@ export class FieldReader {
 export function compact<T>(fields: T): T {
   return Object.fromEntries(Object.entries(fields as object).filter(([, value]) => value !== undefined)) as T;
 }
+
+/**
+ * Sets `key` on `target` as plain data, a key named `__proto__` included (an assignment would try
+ * to set the object's prototype); only that key pays for a property definition.
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}

@@ -1,4 +1,5 @@
 import { INTERNAL_MODULE } from './codes.js';
+import { setOwn } from './fields.js';
 import type { JsonObject, RequestMessage, ResponseMessage } from './messages.js';
 
 /** Reads one message type's own fields out of its JSON object; unknown keys are ignored. */
@@ -34,8 +35,15 @@ const RESPONSE_BASE_KEYS = new Set(['resultCode', 'errorCode', 'message', 'reque
 
 /** Keeps every non-base, non-null key: for business types this layer only carries. */
 function passthrough(baseKeys: ReadonlySet<string>): BodyParser {
-  return (json) =>
-    Object.fromEntries(Object.entries(json).filter(([key, value]) => !baseKeys.has(key) && value !== null && value !== undefined));
+  // One pass, no intermediate arrays: every business request without a parser of its own pays it.
+  return (json) => {
+    const body: JsonObject = {};
+    for (const key of Object.keys(json)) {
+      const value = json[key];
+      if (value !== null && value !== undefined && !baseKeys.has(key)) setOwn(body, key, value);
+    }
+    return body;
+  };
 }
 
 /**

@@ -13,13 +13,19 @@
  * others); a varint is read to its last byte (protobufjs steps 5 bytes past a fifth); a header
  * entry counts as a nesting level.
  */
+import { setOwn } from './fields.js';
+import type { Headers } from './messages.js';
 import { PayloadKey } from './proto.js';
 
-/** What a Payload carries, with protobuf's defaults for what it lacks. */
+/** What a Payload carries, with protobuf's defaults for what it lacks: its metadata read, its JSON body not yet parsed. */
 export interface PayloadRead {
+  /** `metadata.type`: the simple Java class name of the body. */
   readonly type: string;
+  /** `metadata.clientIp`: the sender's own idea of its IP; empty on responses. */
   readonly clientIp: string;
-  readonly headers: Readonly<Record<string, string>>;
+  /** `metadata.headers`. */
+  readonly headers: Headers;
+  /** UTF-8 JSON of the body (`Any.value`). */
   readonly body: Uint8Array;
 }
 
@@ -183,7 +189,6 @@ function readHeader(reader: ProtoReader, limit: number, headers: Record<string, 
     else if (field === PayloadKey.ENTRY_VALUE) value = reader.string(end);
     else reader.skip(field, end, ENTRY_DEPTH);
   }
-  // Defined, not assigned: a peer's header named `__proto__` is kept as a header, and an
-  // assignment would try to set the object's prototype instead.
-  Object.defineProperty(headers, key, { value, enumerable: true, writable: true, configurable: true });
+  // A peer's header named `__proto__` is kept as a header.
+  setOwn(headers, key, value);
 }
