@@ -117,8 +117,6 @@ export class PrefixReader {
  */
 export class FrameDecoder {
   private readonly prefix = new PrefixReader();
-  private flag = 0;
-  private declared = 0;
   /** The message being held (allocated at its declared size), and how much of it has arrived. */
   private message: Buffer | undefined;
   private filled = 0;
@@ -142,29 +140,28 @@ export class FrameDecoder {
     const length = chunk.length;
     while (offset < length) {
       if (this.message !== undefined) {
-        const take = Math.min(this.declared - this.filled, length - offset);
-        chunk.copy(this.message, this.filled, offset, offset + take);
+        const message = this.message;
+        const take = Math.min(message.length - this.filled, length - offset);
+        chunk.copy(message, this.filled, offset, offset + take);
         this.filled += take;
         offset += take;
-        if (this.filled === this.declared) this.finishHeld(this.message);
+        if (this.filled === message.length) this.finishHeld(message);
         continue;
       }
       offset = this.prefix.readFrom(chunk, offset);
       if (!this.prefix.complete) continue;
-      this.flag = this.prefix.flag;
-      this.declared = this.prefix.declared;
+      const { flag, declared } = this.prefix;
       this.prefix.next();
-      this.checkPrefix();
-      if (length - offset >= this.declared) {
-        const end = offset + this.declared;
-        this.declared = 0;
+      this.checkPrefix(flag, declared);
+      if (length - offset >= declared) {
+        const end = offset + declared;
         const message = chunk.subarray(offset, end);
         this.receiver.onMessage(this.retention === 'until-closed' ? this.keep(message) : message);
         offset = end;
       } else {
-        this.hold(this.declared);
+        this.hold(declared);
         // Slow: an exact ArrayBuffer of its own, not a slice of Node's shared pool that it would pin.
-        this.message = Buffer.allocUnsafeSlow(this.declared);
+        this.message = Buffer.allocUnsafeSlow(declared);
         this.filled = chunk.copy(this.message, 0, offset);
         offset = length;
       }
@@ -174,23 +171,21 @@ export class FrameDecoder {
   /** The stream is gone, or its messages were handed on: releases what is held. Idempotent. */
   dispose(): void {
     this.message = undefined;
-    this.filled = 0;
     if (this.held > 0) {
       const held = this.held;
       this.held = 0;
       this.receiver.holdEnded(held);
     }
     this.prefix.next();
-    this.declared = 0;
   }
 
-  private checkPrefix(): void {
-    if (this.flag !== 0) {
-      const problem = this.flag === 1 ? FrameProblem.COMPRESSED : FrameProblem.BAD_FLAG;
-      throw new FrameError(problem, this.flag === 1 ? 'compressed messages are not supported' : `invalid message flag ${this.flag}`);
+  private checkPrefix(flag: number, declared: number): void {
+    if (flag !== 0) {
+      const problem = flag === 1 ? FrameProblem.COMPRESSED : FrameProblem.BAD_FLAG;
+      throw new FrameError(problem, flag === 1 ? 'compressed messages are not supported' : `invalid message flag ${flag}`);
     }
-    if (this.declared > this.maxMessageBytes) {
-      throw new FrameError(FrameProblem.TOO_LARGE, `Received message larger than max (${this.declared} vs. ${this.maxMessageBytes})`);
+    if (declared > this.maxMessageBytes) {
+      throw new FrameError(FrameProblem.TOO_LARGE, `Received message larger than max (${declared} vs. ${this.maxMessageBytes})`);
     }
   }
 
@@ -226,13 +221,10 @@ export class FrameDecoder {
   }
 
   private finishHeld(message: Buffer): void {
-    const declared = this.declared;
     this.message = undefined;
-    this.filled = 0;
-    this.declared = 0;
     if (this.retention === 'while-arriving') {
-      this.held -= declared;
-      this.receiver.holdEnded(declared);
+      this.held -= message.length;
+      this.receiver.holdEnded(message.length);
     }
     this.receiver.onMessage(message);
   }
