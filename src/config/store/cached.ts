@@ -148,11 +148,13 @@ export class CachedConfigStore implements ConfigStore {
    * One re-read of a key at a time, so reads of a hot key never overlap (and fail) each other: a
    * caller that comes while one is under way, which may have begun before what the caller knows
    * of, shares the next one, begun after it. Only this member's own writes can then overlap a read.
+   * A change the shared read finds is reported to the caller that queued it only: each caller
+   * tells the key's listeners, and one change is pushed to them once.
    */
   private reread(key: ConfigKey): Promise<RereadResult> {
     const id = groupKey(key);
     const queued = this.rereads.get(id);
-    if (queued?.next !== undefined) return queued.next;
+    if (queued?.next !== undefined) return queued.next.then((result) => (result.changed ? { ...result, changed: false } : result));
     const entry: KeyRereads = queued ?? { running: undefined, next: undefined };
     const begin = (): Promise<RereadResult> => {
       entry.next = undefined;
