@@ -98,13 +98,17 @@ export class ConfigService {
 
   /** From the store's copy when at hand, else from the database. */
   private read(key: ConfigKey): ConfigRecord | undefined | Promise<ConfigRecord | undefined> {
-    let now: ConfigRecord | undefined | typeof NOT_AT_HAND = NOT_AT_HAND;
+    const now = this.atHand(key);
+    return now === NOT_AT_HAND ? this.stored(() => this.store.get(key)) : now;
+  }
+
+  /** The key from the store's copy, or NOT_AT_HAND when the store must be asked. */
+  private atHand(key: ConfigKey): ConfigRecord | undefined | typeof NOT_AT_HAND {
     try {
-      if (this.store.readNow !== undefined) now = this.store.readNow(key);
+      return this.store.readNow === undefined ? NOT_AT_HAND : this.store.readNow(key);
     } catch (error) {
       throw this.failure(error);
     }
-    return now === NOT_AT_HAND ? this.stored(() => this.store.get(key)) : now;
   }
 
   /**
@@ -197,31 +201,32 @@ export class ConfigService {
    */
   private async storedMd5s(keys: readonly { readonly key: ConfigKey; readonly md5: string }[]): Promise<string[]> {
     const { store } = this;
-    let atHand: (ConfigRecord | undefined | typeof NOT_AT_HAND)[];
-    try {
-      atHand = keys.map(({ key }) => (store.readNow === undefined ? NOT_AT_HAND : store.readNow(key)));
-    } catch (error) {
-      throw this.failure(error);
-    }
-    const md5s = atHand.map((found) => (found === NOT_AT_HAND ? ABSENT_MD5 : (found?.md5 ?? ABSENT_MD5)));
+    const md5s: string[] = [];
+    // Only keys not at hand, and differing ones to confirm, wait: the usual listen waits for none.
+    const waits: (() => Promise<void>)[] = [];
     // The client picks the keys and md5s: the database is asked for a bounded number of them per
     // batch (a real client's differing keys are the few changed lately), the rest answered from the copy.
     let confirms = 0;
-    await this.stored(() =>
-      Promise.all(
-        keys.map(async ({ key, md5 }, index) => {
-          if (atHand[index] === NOT_AT_HAND) md5s[index] = (await store.get(key))?.md5 ?? ABSENT_MD5;
-          else if (md5s[index] !== md5 && store.confirm !== undefined && confirms++ < MAX_CONFIRMS_PER_LISTEN) {
-            const confirmed = await store.confirm(key);
-            // The copy was behind: this member's listeners were not told yet.
-            if (confirmed.changed) this.notifier.changed(key);
-            // Unconfirmed (the database away), who is behind is unknown: the key is not reported
-            // changed, lest the client read older content here; the next listen asks again.
-            md5s[index] = confirmed.confirmed ? (confirmed.record?.md5 ?? ABSENT_MD5) : md5;
-          }
-        }),
-      ),
-    );
+    keys.forEach(({ key, md5 }, index) => {
+      const found = this.atHand(key);
+      md5s.push(found === NOT_AT_HAND ? ABSENT_MD5 : (found?.md5 ?? ABSENT_MD5));
+      if (found === NOT_AT_HAND) {
+        waits.push(async () => {
+          md5s[index] = (await store.get(key))?.md5 ?? ABSENT_MD5;
+        });
+      } else if (md5s[index] !== md5 && store.confirm !== undefined && confirms++ < MAX_CONFIRMS_PER_LISTEN) {
+        const confirm = store.confirm.bind(store);
+        waits.push(async () => {
+          const confirmed = await confirm(key);
+          // The copy was behind: this member's listeners were not told yet.
+          if (confirmed.changed) this.notifier.changed(key);
+          // Unconfirmed (the database away), who is behind is unknown: the key is not reported
+          // changed, lest the client read older content here; the next listen asks again.
+          md5s[index] = confirmed.confirmed ? (confirmed.record?.md5 ?? ABSENT_MD5) : md5;
+        });
+      }
+    });
+    if (waits.length > 0) await this.stored(() => Promise.all(waits.map((wait) => wait())));
     return md5s;
   }
 
