@@ -5,7 +5,7 @@ import {
   encodePayload,
   ErrorCode,
   GrpcPaths,
-  MAX_TIMER_DELAY_MS,
+  isBeyondTimers,
   NacosRemoteError,
   RequestTimeoutError,
   ConnectionClosedError,
@@ -25,14 +25,6 @@ const identity = (b: Buffer): Buffer => b;
 interface InFlightCall {
   /** Settles the request with the error and cancels the call; nothing once it is settled. */
   readonly fail: (error: NacosRemoteError) => void;
-}
-
-/**
- * Whether a timeout is one a timer can keep. 0 or less means none (as RpcClient and Java read it),
- * and so does one past what a Node timer holds, which would fire after 1 ms instead.
- */
-function hasDeadline(timeoutMs: number): boolean {
-  return timeoutMs > 0 && timeoutMs <= MAX_TIMER_DELAY_MS;
 }
 
 export interface GrpcConnectionOptions {
@@ -94,15 +86,13 @@ export class GrpcConnection implements ClientConnection {
     if (this.closedFlag) return Promise.reject(new ConnectionClosedError(`connection to ${this.address} is closed`));
     const bytes = encodePayload(message, { clientIp: this.options.clientIp, registry: this.options.registry });
     return new Promise<ResponseMessage>((resolve, reject) => {
-      let settled = false;
       let timer: NodeJS.Timeout | undefined;
       let call: grpc.ClientUnaryCall | undefined;
-      // The first of answer, timeout and close settles the request.
+      // The first of answer, timeout and close settles the request: it leaves the calls in flight.
       const settle = (): boolean => {
-        if (settled) return false;
-        settled = true;
+        if (!this.inFlight.delete(inFlight)) return false;
         clearTimeout(timer);
-        this.callDone(inFlight);
+        this.callDone();
         return true;
       };
       const inFlight: InFlightCall = {
@@ -112,6 +102,7 @@ export class GrpcConnection implements ClientConnection {
           reject(error);
         },
       };
+      this.inFlight.add(inFlight);
       try {
         call = this.client.makeUnaryRequest(
           GrpcPaths.REQUEST,
@@ -134,17 +125,16 @@ export class GrpcConnection implements ClientConnection {
           },
         );
       } catch (error) {
-        // Thrown before a call started: no timer is set and nothing is in flight yet.
+        // Thrown before a call started: no timer is set yet.
         inFlight.fail(new NacosRemoteError('TRANSPORT_ERROR', ErrorCode.SERVER_ERROR, `${message.type} failed: ${(error as Error).message}`, { cause: error }));
         return;
       }
-      if (settled) return;
-      this.inFlight.add(inFlight);
       // No gRPC deadline (Java sends none either): grpc-js would end the call from a timer, and a
       // process that stalled (its own work, or a busy machine) runs its due timers before it reads
       // its sockets, so an answer already there would count as a timeout, and a health check as a
       // dead server. The timeout waits one turn of I/O, which reads what has arrived.
-      if (hasDeadline(timeoutMs)) {
+      // 0 or less means none (as RpcClient and Java read it), and so does one past what a timer holds.
+      if (timeoutMs > 0 && !isBeyondTimers(timeoutMs)) {
         timer = setTimeout(() => setImmediate(() => inFlight.fail(new RequestTimeoutError(`${message.type} timed out after ${timeoutMs} ms`))), timeoutMs);
       }
     });
@@ -213,8 +203,8 @@ export class GrpcConnection implements ClientConnection {
     this.client.close();
   }
 
-  private callDone(call: InFlightCall): void {
-    this.inFlight.delete(call);
+  /** A call left the calls in flight: those waiting for none are told when it was the last. */
+  private callDone(): void {
     if (this.inFlight.size === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

@@ -21,7 +21,7 @@ export {
   type Envelope,
 } from './codec.js';
 export { NACOS_GRPC_PROTO } from './proto.js';
-export { MAX_TIMER_DELAY_MS, systemTimers, sleep, type Timers } from './time.js';
+export { isBeyondTimers, MAX_TIMER_DELAY_MS, systemTimers, sleep, type Timers } from './time.js';
 export { PACKAGE_VERSION } from './version.js';
 export { firstNonInternalIPv4 } from './local-ip.js';
 export { caBundleProblem } from './pem.js';

@@ -15,6 +15,14 @@ export interface Timers {
  */
 export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
+/**
+ * Whether a timeout is too long for a timer (over 24.8 days): such a call gets no deadline, as its
+ * deadline is weeks away, rather than a timer Node would fire after 1 ms.
+ */
+export function isBeyondTimers(timeoutMs: number): boolean {
+  return timeoutMs > MAX_TIMER_DELAY_MS;
+}
+
 /** The real clock. Timers are unref'd: they never keep a process alive on their own. */
 export const systemTimers: Timers = {
   now: () => Date.now(),

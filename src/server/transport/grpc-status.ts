@@ -3,7 +3,6 @@
  * trailers, and the `grpc-timeout` header.
  */
 import type { OutgoingHttpHeaders } from 'node:http2';
-import { MAX_TIMER_DELAY_MS } from '../../protocol/index.js';
 
 /** The gRPC status codes this server sends. */
 export const GrpcStatus = {
@@ -59,14 +58,6 @@ export function parseGrpcTimeout(value: string): number | undefined {
   const match = /^(\d{1,8})([HMSmun])$/.exec(value);
   if (match === null) return undefined;
   return Math.ceil(Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!);
-}
-
-/**
- * Whether a timeout is too long for a timer (over 24.8 days): such a call gets no deadline, as its
- * deadline is weeks away, rather than a timer Node would fire after 1 ms.
- */
-export function isBeyondTimers(timeoutMs: number): boolean {
-  return timeoutMs > MAX_TIMER_DELAY_MS;
 }
 
 /** Whether a request's content-type is gRPC's (`application/grpc`, optionally `+proto` or `;...`). */

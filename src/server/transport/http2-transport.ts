@@ -1,11 +1,10 @@
 import http2 from 'node:http2';
 import net from 'node:net';
-import { GrpcPaths } from '../../protocol/index.js';
+import { GrpcPaths, isBeyondTimers } from '../../protocol/index.js';
 import { ByteBudget, releaseInBoth, reserveInBoth } from './inbound-budget.js';
 import { FrameDecoder, FrameError, FrameProblem, framed, prefixOf, type FrameProblemKind, type FrameReceiver, type MessageRetention } from './frame-decoder.js';
 import {
   GrpcStatus,
-  isBeyondTimers,
   isGrpcContentType,
   OK_TRAILERS,
   parseGrpcTimeout,

@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import {
   encodeGrpcMessage,
   GrpcStatus,
-  isBeyondTimers,
   isGrpcContentType,
   OK_TRAILERS,
   parseGrpcTimeout,
   statusTrailers,
   trailersOnly,
 } from '../../../src/server/transport/grpc-status.js';
+import { isBeyondTimers } from '../../../src/protocol/index.js';
 
 describe('grpc-timeout', () => {
   it('reads every unit in whole milliseconds, rounding up', () => {
