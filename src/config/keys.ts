@@ -4,8 +4,6 @@ import { InvalidConfigParamError } from './errors.js';
 // Java `Character.isLetterOrDigit` plus ParamUtils's four extra characters.
 const VALID_NAME = /^[\p{L}\p{Nd}_\-.:]*$/u;
 const TENANT_MAX_LENGTH = 128;
-/** Nacos's `config_info` columns: data_id varchar(255), group_id varchar(128). */
-const STORED_NAME_MAX_LENGTH = { dataId: 255, group: 128 } as const;
 
 function isBlank(value: string | undefined): value is undefined {
   return value === undefined || value.trim() === '';
@@ -49,12 +47,15 @@ export function checkKey(dataId: string | undefined, group: string | undefined, 
  * @throws InvalidConfigParamError naming the field
  */
 export function checkStorable(key: ConfigKey): ConfigKey {
-  for (const [field, max] of Object.entries(STORED_NAME_MAX_LENGTH)) {
-    const value = key[field as keyof typeof STORED_NAME_MAX_LENGTH];
-    // Only a string this long can hold too many characters (a surrogate pair is one character).
-    if (value.length > max && [...value].length > max) throw new InvalidConfigParamError(`too long ${field}, over ${max}`);
-  }
+  // Nacos's `config_info` columns: data_id varchar(255), group_id varchar(128).
+  if (!fitsColumn(key.dataId, 255)) throw new InvalidConfigParamError('too long dataId, over 255');
+  if (!fitsColumn(key.group, 128)) throw new InvalidConfigParamError('too long group, over 128');
   return key;
+}
+
+/** Whether a varchar(max) holds the string: counted in characters (a surrogate pair is one), counted only when it could matter. */
+function fitsColumn(value: string, max: number): boolean {
+  return value.length <= max || [...value].length <= max;
 }
 
 /**
