@@ -214,7 +214,10 @@ export class NacosServer {
     return this.startedFlag;
   }
 
-  /** Whether SDK clients are taken: the node has started and no hold on them is left. */
+  /**
+   * Whether the start is over for SDK clients: the node has started and no hold on them is left
+   * (a drain then refuses them all the same; see {@link draining}).
+   */
   get takesClients(): boolean {
     return this.startedFlag && this.clientHolds === 0;
   }
