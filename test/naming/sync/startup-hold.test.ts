@@ -78,6 +78,7 @@ describe('after a start, SDK clients wait for the other members\' naming data', 
     await eventually(() => askedAt !== undefined, 20_000, 'the member asked the slow one for its snapshot');
 
     const subscriber = firstSubscribeAnswer('127.0.0.1', node.server.ports.sdk, peers);
+    // The slowness under test, not a synchronisation: the snapshot comes 1.5 s after the ask.
     await delay(1500 - (Date.now() - askedAt!));
     const statusWhileLoading = await readiness(node);
     // The slow member's snapshot, on its own link to the member's cluster port (trusted by the shared identity).
