@@ -113,8 +113,8 @@ function holdClientsForLoad(server: NacosServer, startup: StartupLoad, holdMs: n
   if (hold.isOver) return;
   server.holdClientsUntil(
     hold.over.then((how) => {
-      if (how === 'capped') logger.warn({ holdMs, awaited: startup.awaited }, 'naming: taking SDK clients before these members sent their snapshots');
-      else if (how === 'loaded') logger.info('naming: every other member\'s data is here; taking SDK clients');
+      if (how === 'capped') logger.warn({ holdMs, awaited: startup.awaited }, 'naming: the hold ran out before these members sent their snapshots');
+      else if (how === 'loaded') logger.info('naming: every other member\'s data is here');
     }),
   );
 }
