@@ -120,7 +120,8 @@ export function createAdminApp(context: AdminContext): FastifyInstance {
   app.get('/nacos/v1/console/health/readiness', open, async (_request, reply) => {
     // A node that is draining or closing is leaving: load balancers should stop sending to it.
     if (server.draining) return reply.code(503).type('text/plain').send('Nacos server is draining.');
-    if (server.started) return reply.code(200).type('text/plain').send('OK');
+    // Starting until it takes SDK clients: after a restart, not before it has the other members' naming data.
+    if (server.takesClients) return reply.code(200).type('text/plain').send('OK');
     return reply.code(500).type('text/plain').send('Nacos server is starting.');
   });
 

@@ -51,6 +51,14 @@ export function roomOf(metric: Readonly<Record<string, string>>): number {
   return Math.max(0, limit - sdkOf(metric));
 }
 
+/**
+ * Whether a member stands outside the balance: draining (leaving: its clients go anyway) or
+ * starting (it takes no SDK clients until it has its data). Neither is a target, nor counts.
+ */
+export function isOutOfBalance(metric: Readonly<Record<string, string>>): boolean {
+  return metric[ExtraLoaderMetric.DRAINING] === 'true' || metric[ExtraLoaderMetric.STARTING] === 'true';
+}
+
 /** An under-loaded member and how many clients it lacks. */
 export interface Deficit {
   readonly address: string;
@@ -99,8 +107,8 @@ function reportedHoldMs(load: ClusterLoad, self: string, maxMs: number): number 
  */
 export function decide(input: BalanceInput, options: BalancerOptions): Decision {
   const { self } = input;
-  // A draining member is leaving: its clients are not ours to balance, nor is it a target.
-  const load = { ...input.load, detail: input.load.detail.filter((d) => d.metric[ExtraLoaderMetric.DRAINING] !== 'true') };
+  // A draining member's clients are not ours to balance, and neither it nor a starting member is a target.
+  const load = { ...input.load, detail: input.load.detail.filter((d) => !isOutOfBalance(d.metric)) };
   const members = load.detail.length;
   if (members < 2) return { action: 'hold', reason: 'alone' };
   if (input.now - input.startedAt < options.warmupMs) return { action: 'hold', reason: 'warming up' };

@@ -2,8 +2,7 @@ import type { Logger } from 'pino';
 import { sleep, type Timers } from '../protocol/index.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
 import { ShedPriority } from '../server/control/shed-pacer.js';
-import { ExtraLoaderMetric } from '../server/handlers/server-loader-info.js';
-import { pickWeighted, type Deficit } from './balancer.js';
+import { isOutOfBalance, pickWeighted, type Deficit } from './balancer.js';
 import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
 export interface DrainDeps {
@@ -19,14 +18,14 @@ export interface DrainDeps {
 }
 
 /**
- * Where this member's clients should go: the other up members, weighted by how far each is below
- * the share it will have once this member is empty. Every up member gets at least weight 1.
+ * Where this member's clients should go: the other up members that take clients, weighted by how
+ * far each is below the share it will have once this member is empty. Each gets at least weight 1.
  */
 export function drainTargets(load: ClusterLoad, self: string, up: readonly string[]): Deficit[] {
-  const others = load.detail.filter((d) => d.address !== self && up.includes(d.address) && d.metric[ExtraLoaderMetric.DRAINING] !== 'true');
+  const others = load.detail.filter((d) => d.address !== self && up.includes(d.address) && !isOutOfBalance(d.metric));
   const counts = new Map(others.map((d) => [d.address, sdkCountOf(d.metric) ?? 0]));
-  const draining = new Set(load.detail.filter((d) => d.metric[ExtraLoaderMetric.DRAINING] === 'true').map((d) => d.address));
-  for (const address of up) if (!counts.has(address) && !draining.has(address)) counts.set(address, 0);
+  const outOfBalance = new Set(load.detail.filter((d) => isOutOfBalance(d.metric)).map((d) => d.address));
+  for (const address of up) if (!counts.has(address) && !outOfBalance.has(address)) counts.set(address, 0);
   if (counts.size === 0) return [];
   const total = load.detail.reduce((sum, d) => sum + (sdkCountOf(d.metric) ?? 0), 0);
   const share = Math.ceil(total / counts.size);
@@ -35,7 +34,7 @@ export function drainTargets(load: ClusterLoad, self: string, up: readonly strin
 
 /**
  * One redirect target for a client that must leave this member (a refusal, a shutdown), spread as
- * a drain spreads: over the other up members that are not draining, weighted by
+ * a drain spreads: over the other up members that are neither draining nor starting, weighted by
  * {@link drainTargets}. Undefined when there is none (the client then picks for itself).
  */
 export function spreadRedirect(load: ClusterLoad | undefined, self: string, up: readonly string[], random: () => number): string | undefined {

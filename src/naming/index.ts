@@ -20,15 +20,22 @@ export type { ServiceNamePage } from './naming-state.js';
 export type { PushObserver } from './push/push-engine.js';
 export type { SyncPeers } from './sync/naming-sync.js';
 
-/** The sync's timing from the node's options (startupWaitMs is not the sync's). */
+/** The sync's timing from the node's options (the start-up waits are not the sync's). */
 function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
-  const { startupWaitMs: _startup, ...timing } = options;
+  const { startupHoldMs: _hold, startupWaitMs: _wait, ...timing } = options;
   return { ...DEFAULT_NAMING_SYNC_OPTIONS, ...timing };
 }
 
 /**
- * How long a member that started waits for the others' snapshots before it answers reads: under
- * the 3 s a Java 2.2.4 client gives a request, so a read that waits the whole time still answers.
+ * How long a member that started keeps SDK clients away while it waits for the others'
+ * snapshots: they go to members that have the data meanwhile, so this can be long; it only bounds
+ * the wait on a member that neither sends nor is found down.
+ */
+const DEFAULT_STARTUP_HOLD_MS = 30_000;
+
+/**
+ * How long a read that arrives before the load waits for it (a client taken during the hold, or
+ * every client with the hold off): under the 3 s a Java 2.2.4 client gives a request.
  */
 const DEFAULT_STARTUP_WAIT_MS = 2000;
 
@@ -58,9 +65,16 @@ export interface NamingOptions {
     /** A synced client its owner stopped verifying is removed after this; default 180 000 ms, as Nacos. */
     readonly expireMs?: number;
     /**
-     * After a start, gRPC subscribes and queries wait for the snapshot of every other member not
-     * found down, at most this long; default 2000 ms (under Java's 3 s request timeout); 0: they are
-     * answered at once, from what has arrived (as Nacos's gRPC).
+     * After a start, the member takes no SDK clients (ServerCheck 300, setups refused, readiness
+     * 500) until every other member not found down has sent its snapshot, at most this long;
+     * default 30 000 ms; 0: it takes them at once, as Nacos.
+     */
+    readonly startupHoldMs?: number;
+    /**
+     * gRPC subscribes and queries that arrive before that load wait for it, at most this long from
+     * the start; default 2000 ms (under Java's 3 s request timeout); 0: they are answered at once,
+     * from what has arrived (as Nacos's gRPC). With the hold on, only clients taken during it
+     * (not labelled `source=sdk`) can arrive so early.
      */
     readonly startupWaitMs?: number;
     /** A member's snapshot asks are answered at most this often; default 1000 ms; 0: every one. */
@@ -91,6 +105,21 @@ export interface NamingService {
 }
 
 /**
+ * Keeps the server's SDK clients away until the member has the others' naming data, at most
+ * `holdMs`: until then they go to members that have it, where a subscriber's first list is whole.
+ */
+function holdClientsForLoad(server: NacosServer, startup: StartupLoad, holdMs: number, logger: Logger): void {
+  const hold = startup.waitAtMost(holdMs);
+  if (hold.isOver) return;
+  server.holdClientsUntil(
+    hold.over.then((how) => {
+      if (how === 'capped') logger.warn({ holdMs, awaited: startup.awaited }, 'naming: the hold ran out before these members sent their snapshots');
+      else if (how === 'loaded') logger.info('naming: every other member\'s data is here');
+    }),
+  );
+}
+
+/**
  * Puts naming on a node's server: its message types, one handler per request type, a listener
  * that releases a connection's naming client when the connection ends, the push engine, the
  * handlers of other members' sync messages, and with `peers` the sync of this member's clients.
@@ -117,10 +146,12 @@ export function attachNaming(
   state.addListener(push);
 
   defineNamingTypes(server.registry);
-  const startup = new StartupLoad(deps.peers?.others() ?? [], timers, options.sync?.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS);
+  const startup = new StartupLoad(deps.peers?.others() ?? [], timers);
+  holdClientsForLoad(server, startup, options.sync?.startupHoldMs ?? DEFAULT_STARTUP_HOLD_MS, deps.logger);
+  const readsWait = startup.waitAtMost(options.sync?.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS);
   for (const [type, handler] of Object.entries(namingHandlers(state))) {
     const waits = type === 'SubscribeServiceRequest' || type === 'ServiceQueryRequest';
-    server.registerHandler(type, waits ? afterLoad(startup, handler) : handler, { module: NAMING_MODULE });
+    server.registerHandler(type, waits ? afterLoad(readsWait, handler) : handler, { module: NAMING_MODULE });
   }
   const removeListener = server.addConnectionListener({ name: 'naming', onDisconnected: (connection, _reason, departure) => state.release(connection.id, departure) });
 

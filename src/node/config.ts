@@ -250,10 +250,11 @@ export const NodeConfigSchema = z.strictObject({
       moveGraceMs: delayMs,
       /**
        * Debounce of changes (Nacos: 1000 ms), verify interval (5000 ms), expiry of synced clients
-       * (180 000 ms), how long reads wait after a start for the others' snapshots (2000 ms), and
-       * how often a member's snapshot ask is answered (1000 ms).
+       * (180 000 ms), how long a start keeps SDK clients away for the others' snapshots (30 000 ms)
+       * and how long reads arriving before them wait (2000 ms), and how often a member's snapshot
+       * ask is answered (1000 ms).
        */
-      sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms, startupWaitMs: delayMs, snapshotAskIntervalMs: delayMs }).partial(),
+      sync: z.strictObject({ debounceMs: delayMs, verifyIntervalMs: ms, expireMs: ms, startupHoldMs: delayMs, startupWaitMs: delayMs, snapshotAskIntervalMs: delayMs }).partial(),
     })
     .partial()
     .default({}),

@@ -122,6 +122,8 @@ export class NacosServer {
   private readonly timers: Timers;
   private readonly logger: Logger;
   private startedFlag = false;
+  /** Holds on SDK clients not yet released (see holdClientsUntil). */
+  private clientHolds = 0;
   private refusingSetups = false;
   private listening = false;
   private closing: Promise<void> | undefined;
@@ -148,7 +150,8 @@ export class NacosServer {
     this.ejector = new ConnectionEjector(this.manager, timers, { ...DEFAULT_EJECTOR_OPTIONS, ...options.ejector }, options.logger);
 
     const unary = new UnaryAcceptor({
-      isStarted: () => this.startedFlag,
+      // Members reach the cluster port from the start, so data can come in while SDK clients are held.
+      isStarted: (port) => (port === 'cluster' ? this.startedFlag : this.takesClients),
       manager: this.manager,
       handlers: this.handlers,
       registry: this.registry,
@@ -165,7 +168,7 @@ export class NacosServer {
         maxOutboundBytes: options.maxOutboundBytes ?? 2 * maxMessageBytes,
         observePush: (type, outcome) => options.observer?.pushObserved?.(type, outcome),
       },
-      isStarted: () => this.startedFlag,
+      isStarted: () => this.takesClients,
       isRefusingSetups: () => this.refusingSetups,
       refusalRedirect: () => options.redirectTarget?.(),
       isTrustedMember: options.isTrustedMember ?? (() => false),
@@ -209,6 +212,28 @@ export class NacosServer {
   /** Whether the node has started: before, unary calls get 300 and SDK setups are refused. */
   get started(): boolean {
     return this.startedFlag;
+  }
+
+  /**
+   * Whether the start is over for SDK clients: the node has started and no hold on them is left
+   * (a drain then refuses them all the same; see {@link draining}).
+   */
+  get takesClients(): boolean {
+    return this.startedFlag && this.clientHolds === 0;
+  }
+
+  /**
+   * Keeps SDK clients away until `ready` settles, as before the start (ServerCheck on the SDK port
+   * answered 300, SDK setups refused and sent elsewhere), while the cluster port serves members:
+   * for a service that must have its data before it answers clients. Call before {@link start}.
+   */
+  holdClientsUntil(ready: Promise<unknown>): void {
+    this.clientHolds++;
+    const release = (): void => {
+      this.clientHolds--;
+      if (this.takesClients) this.logger.info('taking SDK clients');
+    };
+    ready.then(release, release);
   }
 
   /** Whether the node is leaving (a drain or close has begun): every new SDK setup is refused. */
@@ -277,8 +302,9 @@ export class NacosServer {
   /** This node's loader metrics (conCount, sdkConCount, load, cpu), as ServerLoaderInfoRequest answers. */
   loaderMetrics(): Record<string, string> {
     const metrics = { ...loaderMetrics(this.manager, this.cpuUsage), ...this.options.extraLoaderMetrics?.() };
-    // A draining member is no target for anyone's clients; a member at its limit takes no more.
+    // A draining or starting member is no target for anyone's clients; a member at its limit takes no more.
     if (this.refusingSetups) metrics[ExtraLoaderMetric.DRAINING] = 'true';
+    if (!this.takesClients) metrics[ExtraLoaderMetric.STARTING] = 'true';
     const { countLimit } = this.manager.limitRule;
     if (countLimit >= 0) {
       metrics[ExtraLoaderMetric.COUNT_LIMIT] = String(countLimit);

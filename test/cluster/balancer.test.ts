@@ -54,6 +54,14 @@ describe('balancer decision', () => {
     assert.deepEqual(decide(input({}, { load: draining }), OPTIONS), { action: 'hold', reason: 'inside the band' });
   });
 
+  it('leaves a starting member out until it takes clients (it would refuse them while it loads its data), then sends it its share', () => {
+    const view = load({ a: 45, b: 45, c: 0 });
+    const starting = { ...view, detail: view.detail.map((d) => (d.address === 'c' ? { ...d, metric: { ...d.metric, starting: 'true' } } : d)) };
+    assert.deepEqual(decide(input({}, { load: starting }), OPTIONS), { action: 'hold', reason: 'inside the band' });
+    const started = decide(input({}, { load: view }), OPTIONS);
+    assert.deepEqual(started.action === 'shed' && started.targets, [{ address: 'c', deficit: 30 }]);
+  });
+
   it('paces a budget over spreadMs, at least the minimum rate, at most the member cap', () => {
     const small = decide(input({ a: 45, b: 45, c: 0 }), OPTIONS);
     assert.equal(small.action === 'shed' && small.budget, 15);

@@ -26,14 +26,16 @@ describe('where refused and shut-down clients are sent', () => {
       { address: 'b:8848', metric: { sdkConCount: '0', draining: 'true' } },
       { address: 'c:8848', metric: { sdkConCount: '5' } },
       { address: 'd:8848', metric: { sdkConCount: '5' } },
+      { address: 'e:8848', metric: { sdkConCount: '0', starting: 'true' } },
     ],
-    4,
+    5,
   );
 
-  it('never names a draining member, and spreads over the others', () => {
+  it('never names a draining member, nor one still starting (it refuses clients while it loads its data), and spreads over the others', () => {
     const random = seeded(7);
-    const picks = Array.from({ length: 200 }, () => spreadRedirect(load, 'a:8848', ['b:8848', 'c:8848', 'd:8848'], random));
+    const picks = Array.from({ length: 200 }, () => spreadRedirect(load, 'a:8848', ['b:8848', 'c:8848', 'd:8848', 'e:8848'], random));
     assert.equal(picks.includes('b:8848'), false);
+    assert.equal(picks.includes('e:8848'), false);
     assert.ok(picks.filter((p) => p === 'c:8848').length > 50 && picks.filter((p) => p === 'd:8848').length > 50, 'both others get clients');
   });
 

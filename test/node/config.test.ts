@@ -61,7 +61,7 @@ describe('node config: naming', () => {
   });
 
   it('takes the sync timings, a zero debounce included', () => {
-    const sync = { debounceMs: 0, verifyIntervalMs: 1000, expireMs: 30_000, snapshotAskIntervalMs: 0 };
+    const sync = { debounceMs: 0, verifyIntervalMs: 1000, expireMs: 30_000, startupHoldMs: 0, startupWaitMs: 2000, snapshotAskIntervalMs: 0 };
     assert.deepEqual(parseNodeConfig({ naming: { sync } }).naming, { sync });
   });
 
@@ -74,6 +74,8 @@ describe('node config: naming', () => {
     [{ naming: { sync: { debounceMs: -1 } } }, 'naming.sync.debounceMs'],
     [{ naming: { sync: { verifyMs: 5000 } } }, 'naming.sync.verifyMs'],
     [{ naming: { sync: { snapshotAskIntervalMs: -1 } } }, 'naming.sync.snapshotAskIntervalMs'],
+    [{ naming: { sync: { startupHoldMs: -1 } } }, 'naming.sync.startupHoldMs'],
+    [{ naming: { sync: { startupHoldMs: 2_147_483_648 } } }, 'naming.sync.startupHoldMs'],
   ] as const) {
     it(`rejects ${JSON.stringify(input)}, naming ${key}`, () => {
       assert.throws(() => parseNodeConfig(input), (error: unknown) => error instanceof ConfigError && error.message.includes(`'${key}'`));

@@ -77,6 +77,32 @@ describe('refusing SDK connections', () => {
     assert.ok(server.manager.checkValid(id), 'an SDK setup is accepted once started');
   });
 
+  it('clients held after the start (a service loading its data): the SDK port answers 300 and refuses SDK setups, the cluster port serves members, and the release lets clients in', async () => {
+    let release!: () => void;
+    const { server, sdkPort, host } = await startTestServer({ start: false });
+    cleanups.push(() => server.close());
+    server.holdClientsUntil(new Promise<void>((resolve) => (release = resolve)));
+    await server.start();
+    assert.deepEqual({ started: server.started, takesClients: server.takesClients }, { started: true, takesClients: false });
+
+    const sdk = new RawPeer(host, sdkPort);
+    const member = new RawPeer(host, server.ports.cluster);
+    cleanups.push(() => (sdk.close(), member.close()));
+    assert.equal((await sdk.unary(request('ServerCheckRequest'))).errorCode, 300);
+    sdk.setup({ source: 'sdk' });
+    await sdk.waitFor(() => sdk.pushesOf('ConnectResetRequest').length > 0 && sdk.streamEnded, 5000, 'the SDK setup refused and closed');
+    await member.register({ source: 'cluster' });
+    const load = await member.unary(request('ServerLoaderInfoRequest'));
+    assert.equal((load.body['loaderMetrics'] as Record<string, string>)['starting'], 'true', 'a member is served on the cluster port, and told this one is starting');
+
+    release();
+    await eventually(() => server.takesClients, 5000, 'clients taken once the hold is released');
+    assert.equal(server.loaderMetrics()['starting'], undefined);
+    const fresh = new RawPeer(host, sdkPort);
+    cleanups.push(() => fresh.close());
+    assert.ok(server.manager.checkValid(await fresh.register()), 'an SDK setup is accepted once the hold is released');
+  });
+
   it('shutdown tells connected SDK clients to go elsewhere, then closes', async () => {
     const { server, sdkPort, host } = await startTestServer();
     const p = new RawPeer(host, sdkPort);

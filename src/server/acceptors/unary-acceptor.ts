@@ -16,7 +16,8 @@ import type { HandlerRegistry } from '../handlers/index.js';
 import type { Transport } from '../transport/types.js';
 
 export interface UnaryAcceptorDeps {
-  readonly isStarted: () => boolean;
+  /** Whether calls on this listener are served (before, every call gets 300). */
+  readonly isStarted: (port: Transport['port']) => boolean;
   readonly manager: ConnectionManager;
   readonly handlers: HandlerRegistry;
   readonly registry: MessageRegistry;
@@ -92,7 +93,7 @@ export class UnaryAcceptor {
     if (manager.traced(envelope.clientIp)) {
       logger.info({ connectionId: transport.id, type: envelope.type, body: Buffer.from(envelope.body).toString('utf8') }, 'traced request');
     }
-    if (!this.deps.isStarted()) {
+    if (!this.deps.isStarted(transport.port)) {
       return STARTING;
     }
     if (envelope.type === 'ServerCheckRequest') {

@@ -11,11 +11,13 @@ function javaFloat(value: number): string {
 
 /**
  * Keys we add to Nacos's four loader metrics (a string map, so other readers ignore them): whether
- * a member is draining, its total connection limit and whether it refuses new connections now, and
- * how long its balancer still holds after an operator's move there.
+ * a member is draining, whether it is starting (takes no SDK clients yet), its total connection
+ * limit and whether it refuses new connections now, and how long its balancer still holds after an
+ * operator's move there.
  */
 export const ExtraLoaderMetric = {
   DRAINING: 'draining',
+  STARTING: 'starting',
   COUNT_LIMIT: 'countLimit',
   REFUSING: 'refusing',
   OPERATOR_HOLD_MS: 'operatorHoldMs',

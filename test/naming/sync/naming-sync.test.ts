@@ -224,10 +224,10 @@ describe('NamingSync over cluster clients: a restarted member asks for snapshots
     const R = '10.0.0.2:8848';
     const timers = new ManualTimers();
     const net = new FakeNetwork(timers, [R]);
-    // Member R's cluster port: its sync handlers, on a state (and a start-up wait) its restart replaces.
+    // Member R's cluster port: its sync handlers, on a state (and a start-up load) its restart replaces.
     const startMemberR = () => {
       const state = new NamingState(R, () => timers.now(), { moveGraceMs: 0, timers });
-      const startup = new StartupLoad([A], timers, 2000);
+      const startup = new StartupLoad([A], timers);
       const handlers = namingSyncHandlers(state, { self: R, others: () => [A] }, () => undefined, (member) => startup.snapshotReceived(member));
       const listed = () => state.query(orders, { healthyOnly: false }).hosts.map((h) => h.ip);
       return { startup, handlers, listed };

@@ -6,49 +6,74 @@ import type { RequestMeta } from '../../../src/server/handlers/index.js';
 import { fakeConnection } from '../../support/fakes.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 
-describe('StartupLoad: reads wait after a start for the other members\' snapshots', () => {
+describe('StartupLoad: a start waits for the other members\' snapshots', () => {
   it('is loaded once every other member has sent its snapshot', () => {
-    const load = new StartupLoad(['b', 'c'], new ManualTimers(), 5000);
+    const load = new StartupLoad(['b', 'c'], new ManualTimers());
     assert.equal(load.isLoaded, false);
     load.snapshotReceived('b');
     load.snapshotReceived('b');
-    assert.equal(load.isLoaded, false);
+    assert.deepEqual({ loaded: load.isLoaded, awaited: load.awaited }, { loaded: false, awaited: ['c'] });
     load.snapshotReceived('c');
     assert.equal(load.isLoaded, true);
   });
 
-  it('a member that never sends (down) holds reads back for the wait, no longer', async () => {
+  it('a wait is over at the load, before its cap, and its timer is cancelled', async () => {
     const timers = new ManualTimers();
-    const load = new StartupLoad(['b', 'c'], timers, 5000);
+    const load = new StartupLoad(['b', 'c'], timers);
+    const wait = load.waitAtMost(30_000);
+    let how: string | undefined;
+    void wait.over.then((h) => (how = h));
     load.snapshotReceived('b');
-    let resolved = false;
-    void load.loaded.then(() => (resolved = true));
-    await timers.advance(4999);
-    assert.equal(resolved, false);
-    await timers.advance(1);
-    assert.equal(resolved, true);
+    await timers.advance(10_000);
+    assert.deepEqual({ over: wait.isOver, how }, { over: false, how: undefined });
+    load.snapshotReceived('c');
+    await timers.advance(0);
+    assert.deepEqual({ over: wait.isOver, how }, { over: true, how: 'loaded' });
+    assert.equal(timers.scheduledCount, 0, 'the cap\'s timer is cancelled');
   });
 
-  it('a member found down is not waited for: reads go before a Java client\'s 3 s request timeout', () => {
+  it('a member that never sends (and is not found down) holds a wait for its cap, no longer; each wait has its own cap', async () => {
     const timers = new ManualTimers();
-    const load = new StartupLoad(['b', 'c'], timers, 2000);
+    const load = new StartupLoad(['b', 'c'], timers);
+    const reads = load.waitAtMost(2000);
+    const clients = load.waitAtMost(30_000);
+    load.snapshotReceived('b');
+    await timers.advance(1999);
+    assert.deepEqual([reads.isOver, clients.isOver], [false, false]);
+    await timers.advance(1);
+    assert.deepEqual([reads.isOver, clients.isOver, await reads.over], [true, false, 'capped']);
+    await timers.advance(27_999);
+    assert.equal(clients.isOver, false, 'clients are still held at 29 999 ms');
+    await timers.advance(1);
+    assert.deepEqual({ over: clients.isOver, how: await clients.over, loaded: load.isLoaded, awaited: load.awaited }, { over: true, how: 'capped', loaded: false, awaited: ['c'] });
+  });
+
+  it('a member found down is not waited for', () => {
+    const timers = new ManualTimers();
+    const load = new StartupLoad(['b', 'c'], timers);
+    const wait = load.waitAtMost(30_000);
     load.snapshotReceived('b');
     load.memberDown('c');
-    assert.equal(load.isLoaded, true);
-    assert.equal(timers.scheduledCount, 0, 'the wait\'s timer is cancelled');
+    assert.deepEqual([load.isLoaded, wait.isOver], [true, true]);
+    assert.equal(timers.scheduledCount, 0, 'the cap\'s timer is cancelled');
   });
 
-  it('close() ends the wait and cancels its timer (nothing runs after a node closed)', () => {
+  it('close() ends every wait and cancels its timer (nothing runs after a node closed)', async () => {
     const timers = new ManualTimers();
-    const load = new StartupLoad(['b'], timers, 2000);
+    const load = new StartupLoad(['b'], timers);
+    const wait = load.waitAtMost(2000);
     load.close();
-    assert.equal(load.isLoaded, true);
+    assert.deepEqual([wait.isOver, await wait.over, load.isLoaded], [true, 'closed', false]);
     assert.equal(timers.scheduledCount, 0);
+    assert.equal(load.waitAtMost(2000).isOver, true, 'a wait asked after close is over at once');
   });
 
-  it('standalone, or a wait of 0, is loaded at once', () => {
-    assert.equal(new StartupLoad([], new ManualTimers(), 5000).isLoaded, true);
-    assert.equal(new StartupLoad(['b'], new ManualTimers(), 0).isLoaded, true);
+  it('standalone is loaded at once; a wait with cap 0 is over at once, whatever has arrived', async () => {
+    const alone = new StartupLoad([], new ManualTimers());
+    assert.deepEqual([alone.isLoaded, await alone.waitAtMost(30_000).over], [true, 'loaded']);
+    const timers = new ManualTimers();
+    const zero = new StartupLoad(['b'], timers).waitAtMost(0);
+    assert.deepEqual([zero.isOver, await zero.over, timers.scheduledCount], [true, 'capped', 0]);
   });
 });
 
@@ -61,9 +86,9 @@ describe('afterLoad: a read that waited for the load', () => {
 
   it('is answered once the member is loaded', async () => {
     const timers = new ManualTimers();
-    const load = new StartupLoad(['b'], timers, 5000);
+    const load = new StartupLoad(['b'], timers);
     let handled = 0;
-    const handler = afterLoad(load, () => (handled++, response('SubscribeServiceResponse')));
+    const handler = afterLoad(load.waitAtMost(5000), () => (handled++, response('SubscribeServiceResponse')));
     const answer = handler(query, metaOf(timers).meta);
     await timers.advance(1);
     assert.equal(handled, 0, 'not before the load');
@@ -74,9 +99,9 @@ describe('afterLoad: a read that waited for the load', () => {
 
   it('from a connection that closed meanwhile is refused, and the handler (which would subscribe it) never runs', async () => {
     const timers = new ManualTimers();
-    const load = new StartupLoad(['b'], timers, 5000);
+    const load = new StartupLoad(['b'], timers);
     let handled = 0;
-    const handler = afterLoad(load, () => (handled++, response('SubscribeServiceResponse')));
+    const handler = afterLoad(load.waitAtMost(5000), () => (handled++, response('SubscribeServiceResponse')));
     const { meta, close } = metaOf(timers);
     const answer = handler(query, meta);
     close();
