@@ -5,7 +5,8 @@
 //  - bare grpc-js: a grpc-js server with the two Nacos paths, fixed replies, no connection management.
 // Load: fixed concurrency from driver processes (raw node:http2 client, bench/support/), plus
 // h2load (if installed) sending a pre-encoded ServerCheckRequest. Besides throughput and latency,
-// each figure has the server's own CPU time (from /proc) and requests per server CPU-second.
+// each figure has the server's own CPU time (from /proc) and requests per server CPU-second, and
+// each round its read and write system calls per call (how many calls a socket read or write carried).
 // Rounds visit the targets in alternating order; ratios are taken within a round, then the median
 // over rounds is reported with its range, so drift from other load on the machine cancels out.
 // Usage: node --import tsx bench/unary.ts [--duration 5] [--warmup 1] [--connections 8]
@@ -28,7 +29,7 @@ import { writeResult } from './support/results.js';
 import { median } from './support/stats.js';
 import type { ServerProcess } from './support/server-process.js';
 import { benchTargets, isOurs, type BenchTarget, type TargetKey } from './support/targets.js';
-import { runUnaryLoad } from './support/unary-load.js';
+import { perCall, runUnaryLoad } from './support/unary-load.js';
 import type { UnaryCall } from './support/unary-load-worker.js';
 
 const { values: args } = parseArgs({
@@ -80,6 +81,8 @@ const loadLabel = (load: Load, target: TargetKey) =>
 /** One measurement: a load against a target in one round. */
 interface Row extends UnaryFigures<Load> {
   readonly round: number;
+  /** The server's read and write system calls per call: how many calls each socket read or write carried. */
+  readonly serverSyscallsPerCall?: { readonly reads: number; readonly writes: number };
   readonly firstError?: string;
   readonly serverRssMiB: number;
 }
@@ -115,6 +118,7 @@ async function measureWithDriver(target: Target, server: ServerProcess, call: Un
     perServerCpuSecond: perCpu(load.requestsPerSecond, serverCores),
     driverCores: load.driverCores,
     errors: load.errors,
+    ...(load.serverSyscallsPerCall === undefined ? {} : { serverSyscallsPerCall: load.serverSyscallsPerCall }),
     ...(load.firstError === undefined ? {} : { firstError: load.firstError }),
     serverRssMiB: mib(rssBytes(server.pid)),
   };
@@ -145,6 +149,7 @@ async function measureWithH2load(target: Target, server: ServerProcess, round: n
   } finally {
     serverCores = serverCpu.finish() ?? NaN;
   }
+  const syscalls = serverCpu.syscallsPerSecond();
   return {
     target: target.key,
     load: 'h2load',
@@ -158,6 +163,7 @@ async function measureWithH2load(target: Target, server: ServerProcess, round: n
     driverCores: null,
     // h2load sees HTTP only: a failed or errored request, or a status other than 2xx.
     errors: result.failed + result.errored + result.statusOther,
+    ...(syscalls === undefined ? {} : { serverSyscallsPerCall: perCall(syscalls, result.requestsPerSecond) }),
     serverRssMiB: mib(rssBytes(server.pid)),
   };
 }
@@ -200,7 +206,9 @@ try {
         rows.push(row);
         console.log(
           `  round ${round + 1}  ${target.label.padEnd(14)}  ${loadLabel(load, target.key).padEnd(24)} ${formatNumber(row.requestsPerSecond).padStart(7)} req/s  ` +
-            `mean ${row.meanMs.toFixed(2)} ms  server ${row.serverCores.toFixed(2)} cores  errors ${row.errors}`,
+            `mean ${row.meanMs.toFixed(2)} ms  server ${row.serverCores.toFixed(2)} cores` +
+            (row.serverSyscallsPerCall === undefined ? '' : `, ${row.serverSyscallsPerCall.reads.toFixed(3)} reads ${row.serverSyscallsPerCall.writes.toFixed(3)} writes a call`) +
+            `  errors ${row.errors}`,
         );
         if (row.firstError !== undefined) console.log(`    first error: ${row.firstError}`);
       }

@@ -38,6 +38,8 @@ export interface UnaryLoadResult {
   readonly driverCores: number;
   /** Server CPU time over the window as sampled, in cores; undefined without a sampler. */
   readonly serverCores?: number;
+  /** The server's read and write system calls per call over the window (see CpuWindow.syscallsPerSecond). */
+  readonly serverSyscallsPerCall?: { readonly reads: number; readonly writes: number };
 }
 
 
@@ -78,10 +80,21 @@ export async function runUnaryLoad(options: UnaryLoadOptions): Promise<UnaryLoad
     } finally {
       serverCores = serverCpu?.finish();
     }
-    return { ...merge(results, options.durationMs), ...(serverCores === undefined ? {} : { serverCores }) };
+    const merged = merge(results, options.durationMs);
+    const syscalls = serverCpu?.syscallsPerSecond();
+    return {
+      ...merged,
+      ...(serverCores === undefined ? {} : { serverCores }),
+      ...(syscalls === undefined ? {} : { serverSyscallsPerCall: perCall(syscalls, merged.requestsPerSecond) }),
+    };
   } finally {
     await Promise.all(drivers.map((d) => d.close({ type: 'close' })));
   }
+}
+
+/** System calls per second as calls per call answered. */
+export function perCall(syscallsPerSecond: { readonly reads: number; readonly writes: number }, requestsPerSecond: number): { readonly reads: number; readonly writes: number } {
+  return { reads: syscallsPerSecond.reads / requestsPerSecond, writes: syscallsPerSecond.writes / requestsPerSecond };
 }
 
 function merge(results: readonly DriverResult[], durationMs: number): UnaryLoadResult {

@@ -18,8 +18,13 @@ import { StreamEnd, type StreamSession, type StreamSink, type TransportHandlers 
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
 
-/** Response headers are followed by trailers (Node copies options, so one object serves every call). */
-const WITH_TRAILERS = Object.freeze({ waitForTrailers: true });
+/**
+ * Response headers are followed by trailers, and carry no `date` (gRPC servers send none; Node
+ * formats and encodes one per call). Node copies options, so one object serves every call.
+ */
+const WITH_TRAILERS = Object.freeze({ waitForTrailers: true, sendDate: false });
+/** A response that is all there is (trailers-only, or an HTTP status): no `date` either. */
+const HEADERS_ONLY = Object.freeze({ endStream: true, sendDate: false });
 
 /** Messages up to this size are copied behind their prefix (one write); larger ones are written as they are. */
 const COPY_LIMIT_BYTES = 16 * 1024;
@@ -382,7 +387,7 @@ class BiStreamCall extends Call implements StreamSink {
 function endWithStatus(stream: CallStream, code: GrpcStatusCode, message: string): void {
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) {
-    stream.respond(trailersOnly(code, message), { endStream: true });
+    stream.respond(trailersOnly(code, message), HEADERS_ONLY);
     stream.close(NGHTTP2_NO_ERROR);
   } else if (!stream.writableEnded) {
     const call = stream[CALL];
@@ -476,7 +481,7 @@ export class Http2Transport extends ListeningTransport<H2Connection> {
     }
     if (headers[':method'] !== 'POST' || !isGrpcContentType(headers['content-type'])) {
       // As gRPC servers: not a gRPC request at all, so an HTTP status.
-      stream.respond({ ':status': 415 }, { endStream: true });
+      stream.respond({ ':status': 415 }, HEADERS_ONLY);
       stream.close(NGHTTP2_NO_ERROR);
       return;
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { GrpcPaths } from '../../../src/protocol/index.js';
+import { encodePayload, GrpcPaths, request } from '../../../src/protocol/index.js';
 import { eventually } from '../../support/raw-peer.js';
 import { startTestServer } from '../../support/server.js';
 
@@ -97,6 +97,35 @@ describe('http2 transport: unfinished inbound messages per session', { timeout: 
     fourth.stream.end(Buffer.alloc(140 * KiB - 10, 0xff));
     assert.equal(await fourth.status, 0);
     second.stream.close();
+  });
+});
+
+describe('http2 transport: response headers', { timeout: 30_000 }, async () => {
+  const { server, sdkPort, host } = await startTestServer({ transport: 'http2' });
+  const sessions: http2.ClientHttp2Session[] = [];
+  after(async () => {
+    for (const session of sessions) session.destroy();
+    await server.close();
+  });
+
+  const headersOf = (stream: http2.ClientHttp2Stream) => new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+
+  it('a unary reply and a trailers-only refusal carry no date (Node would format one per call; gRPC servers send none)', async () => {
+    const session = await connect(host, sdkPort, sessions);
+    const answered = openCall(session);
+    const answeredHeaders = headersOf(answered.stream);
+    const message = encodePayload(request('ServerCheckRequest'));
+    answered.stream.end(Buffer.concat([prefix(message.byteLength), message]));
+    const refused = openCall(session, '/Unknown/method');
+    const refusedHeaders = headersOf(refused.stream);
+    refused.stream.end();
+    assert.equal(await answered.status, 0);
+    assert.equal(await refused.status, 12);
+    const replied = await answeredHeaders;
+    assert.equal(replied[':status'], 200);
+    assert.equal(replied['content-type'], 'application/grpc');
+    assert.equal(replied.date, undefined);
+    assert.equal((await refusedHeaders).date, undefined);
   });
 });
 
