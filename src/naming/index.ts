@@ -32,7 +32,7 @@ function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
  * snapshots: they go to members that have the data meanwhile, so this can be long; it only bounds
  * the wait on a member that neither sends nor is found down.
  */
-const DEFAULT_STARTUP_HOLD_MS = 30_000;
+export const DEFAULT_STARTUP_HOLD_MS = 30_000;
 
 /**
  * How long a read that arrives before the load waits for it (a client taken during the hold, or
