@@ -35,8 +35,8 @@ function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
 export const DEFAULT_STARTUP_HOLD_MS = 30_000;
 
 /**
- * How long a read that arrives before the load waits for it (a client taken during the hold, or
- * every client with the hold off): under the 3 s a Java 2.2.4 client gives a request.
+ * How long a read that arrives before the load waits for it (on the cluster port during the hold,
+ * or from every client with the hold off): under the 3 s a Java 2.2.4 client gives a request.
  */
 const DEFAULT_STARTUP_WAIT_MS = 2000;
 
@@ -66,16 +66,16 @@ export interface NamingOptions {
     /** A synced client its owner stopped verifying is removed after this; default 180 000 ms, as Nacos. */
     readonly expireMs?: number;
     /**
-     * After a start, the member takes no SDK clients (ServerCheck 300, setups refused, readiness
-     * 500) until every other member not found down has sent its snapshot, at most this long;
-     * default 30 000 ms; 0: it takes them at once, as Nacos.
+     * After a start, the member takes no SDK clients (every SDK-port unary call 300, setups refused,
+     * readiness 500) until every other member has sent its snapshot or been found not running, at
+     * most this long from the server's start; default 30 000 ms; 0: it takes them at once, as Nacos.
      */
     readonly startupHoldMs?: number;
     /**
      * gRPC subscribes and queries that arrive before that load wait for it, at most this long from
-     * the start; default 2000 ms (under Java's 3 s request timeout); 0: they are answered at once,
-     * from what has arrived (as Nacos's gRPC). With the hold on, only clients taken during it
-     * (not labelled `source=sdk`) can arrive so early.
+     * the server's start; default 2000 ms (under Java's 3 s request timeout); 0: they are answered
+     * at once, from what has arrived (as Nacos's gRPC). With the hold on, only cluster-port
+     * connections can read so early: every SDK-port unary call gets 300 during the hold.
      */
     readonly startupWaitMs?: number;
     /** A member's snapshot asks are answered at most this often; default 1000 ms; 0: every one. */
