@@ -30,7 +30,7 @@ function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
 /**
  * How long a member that started keeps SDK clients away while it waits for the others'
  * snapshots: they go to members that have the data meanwhile, so this can be long; it only bounds
- * the wait on a member that neither sends nor is found down.
+ * the wait on a member that neither sends nor is found not running.
  */
 export const DEFAULT_STARTUP_HOLD_MS = 30_000;
 
