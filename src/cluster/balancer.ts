@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Timers } from '../protocol/index.js';
 import { ShedBusyError } from '../server/control/shed-pacer.js';
 import { ExtraLoaderMetric } from '../server/handlers/server-loader-info.js';
-import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
+import { isOutOfBalance, sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
 /** The balancer's knobs (docs/balancing.md). */
 export interface BalancerOptions {
@@ -49,14 +49,6 @@ export function roomOf(metric: Readonly<Record<string, string>>): number {
   const limit = Number.parseInt(metric[ExtraLoaderMetric.COUNT_LIMIT] ?? '', 10);
   if (!Number.isFinite(limit) || limit < 0) return Number.POSITIVE_INFINITY;
   return Math.max(0, limit - sdkOf(metric));
-}
-
-/**
- * Whether a member stands outside the balance: draining (leaving: its clients go anyway) or
- * starting (it takes no SDK clients until it has its data). Neither is a target, nor counts.
- */
-export function isOutOfBalance(metric: Readonly<Record<string, string>>): boolean {
-  return metric[ExtraLoaderMetric.DRAINING] === 'true' || metric[ExtraLoaderMetric.STARTING] === 'true';
 }
 
 /** An under-loaded member and how many clients it lacks. */

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ClientStatus, RpcClient, type RequestOptions, type RpcClientOptions } from '../client/index.js';
 import type { RequestMessage, ResponseMessage, ResponseTypeDefinition } from '../protocol/index.js';
+import type { MemberDownReason } from './member-messages.js';
 import { readClusterConf, requireSelf, type MemberAddress } from './members.js';
 import { normalizeIp } from '../server/transport/address.js';
 
@@ -53,7 +54,7 @@ export class ClusterMembers {
   private members: MemberAddress[];
   private readonly clients = new Map<string, RpcClient>();
   private readonly upListeners = new Set<(address: string) => void>();
-  private readonly downListeners = new Set<(address: string) => void>();
+  private readonly downListeners = new Set<(address: string, reason: MemberDownReason) => void>();
   /** Clients whose member the down listeners were told of since they last connected: told once. */
   private readonly toldDown = new WeakSet<RpcClient>();
   private closed = false;
@@ -149,9 +150,10 @@ export class ClusterMembers {
 
   /**
    * Calls back each time this node's client to a member stops being connected (the member is
-   * DOWN): its stream ended, its health checks failed (a hung member), or its first connect failed.
+   * DOWN): its stream ended, its health checks failed (a hung member), its first connect failed, it
+   * left cluster.conf, or no client could be made for it; the reason says which.
    */
-  onMemberDown(listener: (address: string) => void): () => void {
+  onMemberDown(listener: (address: string, reason: MemberDownReason) => void): () => void {
     this.downListeners.add(listener);
     return () => this.downListeners.delete(listener);
   }
@@ -203,11 +205,15 @@ export class ClusterMembers {
   }
 
   /** Tells the down listeners, once until the client connects again, unless the member left or we close. */
-  private memberDown(address: string, client: RpcClient): void {
+  private memberDown(address: string, client: RpcClient, reason: MemberDownReason): void {
     if (this.closed || this.toldDown.has(client) || this.clients.get(address) !== client) return;
     this.toldDown.add(client);
-    this.options.logger.warn({ member: address }, 'member down');
-    for (const listener of this.downListeners) listener(address);
+    this.options.logger.warn({ member: address, reason }, 'member down');
+    this.tellDown(address, reason);
+  }
+
+  private tellDown(address: string, reason: MemberDownReason): void {
+    for (const listener of this.downListeners) listener(address, reason);
   }
 
   private async reload(path: string): Promise<void> {
@@ -234,6 +240,7 @@ export class ClusterMembers {
       if (!wanted.has(address)) {
         this.clients.delete(address);
         void client.shutdown();
+        if (!this.closed) this.tellDown(address, 'left');
       }
     }
     for (const member of this.members) {
@@ -244,11 +251,12 @@ export class ClusterMembers {
         client = this.createClient(member.address);
       } catch (error) {
         this.options.logger.error({ err: error, member: member.address }, 'no client for this member: it stays DOWN');
+        this.tellDown(member.address, 'no-client');
         continue;
       }
       this.clients.set(member.address, client);
       // A member that is not up yet is retried in the background by its client.
-      client.start().catch(() => this.memberDown(member.address, client));
+      client.start().catch((error: unknown) => this.memberDown(member.address, client, isConnectionRefused(error) ? 'refused' : 'unreachable'));
     }
   }
 
@@ -267,8 +275,18 @@ export class ClusterMembers {
       this.options.logger.info({ member: address }, 'member up');
       for (const listener of this.upListeners) listener(address);
     });
-    const down = (): void => this.memberDown(address, client);
-    client.on('lost', down).on('unhealthy', down);
+    client.on('lost', () => this.memberDown(address, client, 'lost')).on('unhealthy', () => this.memberDown(address, client, 'unhealthy'));
     return client;
   }
+}
+
+/**
+ * Whether a failed connect was refused at the TCP level (nothing listens on the port): grpc-js
+ * reports it only in the text of its UNAVAILABLE status, somewhere down the cause chain.
+ */
+function isConnectionRefused(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 8; cause = cause.cause, depth++) {
+    if (/\bECONNREFUSED\b/.test(cause.message)) return true;
+  }
+  return false;
 }

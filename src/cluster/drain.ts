@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { sleep, type Timers } from '../protocol/index.js';
 import type { ConnectionManager } from '../server/connection-manager.js';
 import { ShedPriority } from '../server/control/shed-pacer.js';
-import { isOutOfBalance, pickWeighted, type Deficit } from './balancer.js';
-import { sdkCountOf, type ClusterLoad } from './loader-metrics.js';
+import { pickWeighted, type Deficit } from './balancer.js';
+import { isOutOfBalance, sdkCountOf, type ClusterLoad } from './loader-metrics.js';
 
 export interface DrainDeps {
   readonly self: string;

@@ -1,3 +1,5 @@
+import { ExtraLoaderMetric } from '../server/handlers/server-loader-info.js';
+
 /** One member's loader metrics as `/cluster` lists them (spec 6): metrics under `metric`. */
 export interface MemberLoad {
   readonly address: string;
@@ -21,6 +23,14 @@ export interface ClusterLoad {
 export function sdkCountOf(metric: Readonly<Record<string, string>>): number | undefined {
   const n = Number.parseInt(metric['sdkConCount'] ?? '', 10);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Whether a member stands outside the balance: draining (leaving: its clients go anyway) or
+ * starting (it takes no SDK clients until it has its data). Neither is a target, nor counts.
+ */
+export function isOutOfBalance(metric: Readonly<Record<string, string>>): boolean {
+  return metric[ExtraLoaderMetric.DRAINING] === 'true' || metric[ExtraLoaderMetric.STARTING] === 'true';
 }
 
 /** Nacos's `RemoteUtils.LOADER_FACTOR`. */
@@ -56,14 +66,18 @@ export interface ReloadStep {
  * Nacos 2.2.4's smartReloadCluster pairing (spec 6, decision 10.5): members above
  * avg × (1 + f) are paired, most loaded first, with members below avg × (1 − f), least loaded
  * first; each overloaded member is asked to shed to `overLimitCount` toward its partner.
+ * Unlike Nacos, starting and draining members are left out, of the pairs and of the average: a
+ * starting one refuses the clients sent to it, a draining one sheds them all anyway.
  */
 export function planSmartReload(load: ClusterLoad, loaderFactor = DEFAULT_LOADER_FACTOR): ReloadStep[] {
-  const overLimitCount = Math.trunc(load.avg * (1 + loaderFactor));
-  const lowLimitCount = Math.trunc(load.avg * (1 - loaderFactor));
   const withCount = load.detail.flatMap((m) => {
     const sdk = sdkCountOf(m.metric);
-    return sdk === undefined ? [] : [{ address: m.address, sdk }];
+    return sdk === undefined || isOutOfBalance(m.metric) ? [] : [{ address: m.address, sdk }];
   });
+  // Nacos's average (total over members with metrics, truncated), over the members in balance.
+  const avg = withCount.length === 0 ? 0 : Math.trunc(withCount.reduce((sum, m) => sum + m.sdk, 0) / withCount.length);
+  const overLimitCount = Math.trunc(avg * (1 + loaderFactor));
+  const lowLimitCount = Math.trunc(avg * (1 - loaderFactor));
   const over = withCount.filter((m) => m.sdk > overLimitCount).sort((a, b) => b.sdk - a.sdk);
   const low = withCount.filter((m) => m.sdk < lowLimitCount).sort((a, b) => a.sdk - b.sdk);
   const steps: ReloadStep[] = [];

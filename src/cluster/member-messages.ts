@@ -6,6 +6,15 @@ import type { z } from 'zod';
 import { InvalidBodyError, NoRightError, type JsonObject, type RequestMessage, type ResponseMessage, type ResponseTypeDefinition } from '../protocol/index.js';
 import type { RequestMeta } from '../server/handlers/index.js';
 
+/**
+ * Why the link to a member is down: `refused` (its port refused the connection: it is not
+ * running), `lost` (its stream ended), `left` (it was removed from the members), `no-client` (no
+ * client could be made for it), or the uncertain ones, `unreachable` (a first connect that failed
+ * otherwise, such as a timeout) and `unhealthy` (health checks failed): under load a running
+ * member can look so.
+ */
+export type MemberDownReason = 'refused' | 'lost' | 'left' | 'no-client' | 'unreachable' | 'unhealthy';
+
 /** How a service reaches the other members over their cluster clients. */
 export interface MemberPeers {
   /** Ids (`ip:port`) of the other members now. */
@@ -18,8 +27,8 @@ export interface MemberPeers {
   ): Promise<ResponseMessage<T, B>>;
   /** Calls back each time the link to a member comes up (at start, and when it returns); returns a remover. */
   onMemberUp(listener: (member: string) => void): () => void;
-  /** Calls back each time the link to a member is lost; returns a remover. */
-  onMemberDown?(listener: (member: string) => void): () => void;
+  /** Calls back each time the link to a member is lost, with why; returns a remover. */
+  onMemberDown?(listener: (member: string, reason: MemberDownReason) => void): () => void;
   /** The member reached this one on its own link: a link to it backing off reconnects at once. */
   heardFrom?(member: string): void;
 }

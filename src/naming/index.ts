@@ -14,6 +14,7 @@ import { namingSyncHandlers } from './sync/handlers.js';
 import { NAMING_SYNC_MODULE, NAMING_SYNC_TYPES } from './sync/messages.js';
 import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type NamingSyncOptions, type SyncPeers } from './sync/naming-sync.js';
 import { afterLoad, StartupLoad } from './sync/startup-load.js';
+import type { MemberDownReason } from '../cluster/member-messages.js';
 
 export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
 export type { ServiceNamePage } from './naming-state.js';
@@ -29,13 +30,13 @@ function syncOptionsOf(options: NamingOptions['sync'] = {}): NamingSyncOptions {
 /**
  * How long a member that started keeps SDK clients away while it waits for the others'
  * snapshots: they go to members that have the data meanwhile, so this can be long; it only bounds
- * the wait on a member that neither sends nor is found down.
+ * the wait on a member that neither sends nor is found not running.
  */
-const DEFAULT_STARTUP_HOLD_MS = 30_000;
+export const DEFAULT_STARTUP_HOLD_MS = 30_000;
 
 /**
- * How long a read that arrives before the load waits for it (a client taken during the hold, or
- * every client with the hold off): under the 3 s a Java 2.2.4 client gives a request.
+ * How long a read that arrives before the load waits for it (on the cluster port during the hold,
+ * or from every client with the hold off): under the 3 s a Java 2.2.4 client gives a request.
  */
 const DEFAULT_STARTUP_WAIT_MS = 2000;
 
@@ -65,16 +66,16 @@ export interface NamingOptions {
     /** A synced client its owner stopped verifying is removed after this; default 180 000 ms, as Nacos. */
     readonly expireMs?: number;
     /**
-     * After a start, the member takes no SDK clients (ServerCheck 300, setups refused, readiness
-     * 500) until every other member not found down has sent its snapshot, at most this long;
-     * default 30 000 ms; 0: it takes them at once, as Nacos.
+     * After a start, the member takes no SDK clients (every SDK-port unary call 300, setups refused,
+     * readiness 500) until every other member has sent its snapshot or been found not running, at
+     * most this long from the server's start; default 30 000 ms; 0: it takes them at once, as Nacos.
      */
     readonly startupHoldMs?: number;
     /**
      * gRPC subscribes and queries that arrive before that load wait for it, at most this long from
-     * the start; default 2000 ms (under Java's 3 s request timeout); 0: they are answered at once,
-     * from what has arrived (as Nacos's gRPC). With the hold on, only clients taken during it
-     * (not labelled `source=sdk`) can arrive so early.
+     * the server's start; default 2000 ms (under Java's 3 s request timeout); 0: they are answered
+     * at once, from what has arrived (as Nacos's gRPC). With the hold on, only cluster-port
+     * connections can read so early: every SDK-port unary call gets 300 during the hold.
      */
     readonly startupWaitMs?: number;
     /** A member's snapshot asks are answered at most this often; default 1000 ms; 0: every one. */
@@ -106,7 +107,8 @@ export interface NamingService {
 
 /**
  * Keeps the server's SDK clients away until the member has the others' naming data, at most
- * `holdMs`: until then they go to members that have it, where a subscriber's first list is whole.
+ * `holdMs` from the server's start: until then they go to members that have it, where a
+ * subscriber's first list is whole.
  */
 function holdClientsForLoad(server: NacosServer, startup: StartupLoad, holdMs: number, logger: Logger): void {
   const hold = startup.waitAtMost(holdMs);
@@ -114,10 +116,17 @@ function holdClientsForLoad(server: NacosServer, startup: StartupLoad, holdMs: n
   server.holdClientsUntil(
     hold.over.then((how) => {
       if (how === 'capped') logger.warn({ holdMs, awaited: startup.awaited }, 'naming: the hold ran out before these members sent their snapshots');
-      else if (how === 'loaded') logger.info('naming: every other member\'s data is here');
+      else if (how === 'loaded') logger.info('naming: loaded (every other member sent its snapshot or was found not running)');
     }),
   );
 }
+
+/**
+ * The down reasons after which a start stops waiting for a member's snapshot: it is certainly not
+ * running or no longer a member. A timeout or failed health checks can befall a running member
+ * under load, so those leave the wait to its cap (or to the snapshot, once it arrives).
+ */
+const NOT_RUNNING: ReadonlySet<MemberDownReason> = new Set(['refused', 'lost', 'left', 'no-client']);
 
 /**
  * Puts naming on a node's server: its message types, one handler per request type, a listener
@@ -149,6 +158,7 @@ export function attachNaming(
   const startup = new StartupLoad(deps.peers?.others() ?? [], timers);
   holdClientsForLoad(server, startup, options.sync?.startupHoldMs ?? DEFAULT_STARTUP_HOLD_MS, deps.logger);
   const readsWait = startup.waitAtMost(options.sync?.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS);
+  server.whenStarted(() => startup.startClock());
   for (const [type, handler] of Object.entries(namingHandlers(state))) {
     const waits = type === 'SubscribeServiceRequest' || type === 'ServiceQueryRequest';
     server.registerHandler(type, waits ? afterLoad(readsWait, handler) : handler, { module: NAMING_MODULE });
@@ -163,16 +173,22 @@ export function attachNaming(
   const syncHandlers = namingSyncHandlers(
     state,
     { self: deps.memberId, others: () => deps.peers?.others() ?? [] },
-    (member) => sync?.snapshotAsked(member),
+    (member) => {
+      // The member reached us, so it is up: a start waits for its snapshot again if it gave up on it.
+      startup.memberHeard(member);
+      sync?.snapshotAsked(member);
+    },
     (member) => startup.snapshotReceived(member),
   );
   for (const [type, handler] of Object.entries(syncHandlers)) server.registerHandler(type, handler, { module: NAMING_SYNC_MODULE });
   sync?.start();
+  const removeUpListener = deps.peers?.onMemberUp((member) => startup.memberHeard(member));
   // A member gone down: its clients' instances get the move grace to be adopted by their redo
-  // elsewhere, and a start does not wait for a snapshot it cannot send.
-  const removeDownListener = deps.peers?.onMemberDown?.((member) => {
-    state.holdMemberClients(member);
-    startup.memberDown(member);
+  // elsewhere (one that left the members keeps them until they expire, as before), and a start
+  // does not wait for a snapshot a member not running cannot send.
+  const removeDownListener = deps.peers?.onMemberDown?.((member, reason) => {
+    if (reason !== 'left') state.holdMemberClients(member);
+    if (NOT_RUNNING.has(reason)) startup.memberDown(member);
   });
 
   return {
@@ -180,6 +196,7 @@ export function attachNaming(
     stats: state,
     close: async () => {
       removeListener();
+      removeUpListener?.();
       removeDownListener?.();
       startup.close();
       push.close();

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
+  ErrorCode,
+  NacosRemoteError,
   MessageRegistry,
   PortOffset,
   systemTimers,
@@ -41,6 +43,13 @@ export interface ServerObserver {
 }
 
 /** Options of the gRPC side of a node. Every interval is configurable so tests can run it short. */
+/** A call that must come before the server's start came after it. */
+export class ServerStartedError extends NacosRemoteError {
+  constructor(call: string) {
+    super('SERVER_STARTED', ErrorCode.SERVER_ERROR, `${call} must be called before the server starts`);
+  }
+}
+
 export interface NacosServerOptions {
   /** Bind address. */
   host: string;
@@ -124,6 +133,8 @@ export class NacosServer {
   private startedFlag = false;
   /** Holds on SDK clients not yet released (see holdClientsUntil). */
   private clientHolds = 0;
+  /** Called once at start (see whenStarted). */
+  private startListeners: (() => void)[] = [];
   private refusingSetups = false;
   private listening = false;
   private closing: Promise<void> | undefined;
@@ -168,7 +179,7 @@ export class NacosServer {
         maxOutboundBytes: options.maxOutboundBytes ?? 2 * maxMessageBytes,
         observePush: (type, outcome) => options.observer?.pushObserved?.(type, outcome),
       },
-      isStarted: () => this.takesClients,
+      takesSdkClients: () => this.takesClients,
       isRefusingSetups: () => this.refusingSetups,
       refusalRedirect: () => options.redirectTarget?.(),
       isTrustedMember: options.isTrustedMember ?? (() => false),
@@ -225,15 +236,23 @@ export class NacosServer {
   /**
    * Keeps SDK clients away until `ready` settles, as before the start (ServerCheck on the SDK port
    * answered 300, SDK setups refused and sent elsewhere), while the cluster port serves members:
-   * for a service that must have its data before it answers clients. Call before {@link start}.
+   * for a service that must have its data before it answers clients.
+   * @throws ServerStartedError once started: clients already taken would get 300 on every call
    */
   holdClientsUntil(ready: Promise<unknown>): void {
+    if (this.startedFlag) throw new ServerStartedError('holdClientsUntil');
     this.clientHolds++;
     const release = (): void => {
       this.clientHolds--;
       if (this.takesClients) this.logger.info('taking SDK clients');
     };
     ready.then(release, release);
+  }
+
+  /** Calls `listener` when {@link start} marks the server started (at once if it has). */
+  whenStarted(listener: () => void): void {
+    if (this.startedFlag) listener();
+    else this.startListeners.push(listener);
   }
 
   /** Whether the node is leaving (a drain or close has begun): every new SDK setup is refused. */
@@ -267,6 +286,7 @@ export class NacosServer {
     this.ejector.start();
     this.startedFlag = true;
     this.logger.info({ host: this.options.host, ...this.boundPorts }, 'gRPC server started');
+    for (const listener of this.startListeners.splice(0)) listener();
   }
 
   /** From now on SDK setups are refused (sent to `redirectTarget`): the start of a drain. */

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ClusterMembers } from '../../src/cluster/cluster-members.js';
 import { parseMembersOption } from '../../src/cluster/members.js';
 import { FakeNetwork } from '../support/fake-client-connection.js';
 import { ManualTimers } from '../support/manual-timers.js';
+import { eventually } from '../support/raw-peer.js';
 import { testLogger } from '../support/server.js';
 
 const A = '10.0.0.1:8848';
@@ -22,7 +26,7 @@ function memberA() {
   });
   const heard: string[] = [];
   members.onMemberUp((member) => heard.push(`up ${member}`));
-  members.onMemberDown((member) => heard.push(`down ${member}`));
+  members.onMemberDown((member, reason) => heard.push(`down ${member} ${reason}`));
   return { timers, net, members, heard };
 }
 
@@ -35,20 +39,86 @@ describe('ClusterMembers: the down listeners', () => {
     net.server(B).health = 'timeout';
     net.server(B).up = false;
     await timers.advance(5000 + 4 * 3000 + 500);
-    assert.deepEqual(heard, [`up ${B}`, `down ${B}`]);
+    assert.deepEqual(heard, [`up ${B}`, `down ${B} unhealthy`]);
     assert.equal(net.connections[0]!.closed, false, 'the stream of the hung member is still open');
     net.connections[0]!.endStream();
     await timers.advance(100);
-    assert.deepEqual(heard, [`up ${B}`, `down ${B}`], 'its stream ending later tells nobody again');
+    assert.deepEqual(heard, [`up ${B}`, `down ${B} unhealthy`], 'its stream ending later tells nobody again');
     await members.close();
   });
 
-  it('hear of a member whose first connect fails (it cannot send a starting member its snapshot)', async () => {
+  it('hear of a member whose first connect is refused (it is not running: a starting member does not wait for its snapshot)', async () => {
     const { timers, net, members, heard } = memberA();
     net.server(B).up = false;
     members.start();
     await timers.advance(100);
-    assert.deepEqual(heard, [`down ${B}`]);
+    assert.deepEqual(heard, [`down ${B} refused`]);
     await members.close();
+  });
+
+  it('hear of a member whose first connect times out as unreachable, not refused (a running member under load can look so)', async () => {
+    const { timers, net, members, heard } = memberA();
+    net.server(B).up = false;
+    net.server(B).silentWhenDown = true;
+    members.start();
+    await timers.advance(10_000);
+    assert.deepEqual(heard, [`down ${B} unreachable`]);
+    await members.close();
+  });
+
+  it('hear of a member whose stream ended as lost', async () => {
+    const { timers, net, members, heard } = memberA();
+    members.start();
+    await timers.advance(100);
+    net.server(B).up = false;
+    net.connections[0]!.endStream();
+    await timers.advance(100);
+    assert.deepEqual(heard, [`up ${B}`, `down ${B} lost`]);
+    await members.close();
+  });
+});
+
+describe('ClusterMembers: a member that can never be heard from is reported down', () => {
+  it('regression: a member removed from cluster.conf is reported left (a start waited the whole hold for it)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'cluster-members-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const conf = join(dir, 'cluster.conf');
+    await writeFile(conf, `${A}\n${B}\n`);
+    const timers = new ManualTimers();
+    const net = new FakeNetwork(timers, [B]);
+    net.server(B).up = false;
+    net.server(B).silentWhenDown = true;
+    const members = new ClusterMembers({
+      self: A,
+      members: parseMembersOption(`${A},${B}`),
+      grpcPortOffset: 1000,
+      logger: testLogger,
+      clusterConfPath: conf,
+      clusterConfPollMs: 20,
+      clientOptions: { timers, connectionFactory: net.factory, random: () => 0 },
+    });
+    t.after(() => members.close());
+    const heard: string[] = [];
+    members.onMemberDown((member, reason) => heard.push(`down ${member} ${reason}`));
+    members.start();
+    await writeFile(conf, `${A}\n`);
+    await eventually(() => heard.length > 0, 10_000, 'B reported when it left cluster.conf');
+    assert.deepEqual(heard, [`down ${B} left`]);
+  });
+
+  it('regression: a member no client could be made for is reported no-client (a start waited the whole hold for it)', async (t) => {
+    const members = new ClusterMembers({
+      self: A,
+      members: parseMembersOption(`${A},${B}`),
+      grpcPortOffset: 1000,
+      logger: testLogger,
+      // An option the client refuses: no client for B.
+      clientOptions: { retryTimes: 0 },
+    });
+    t.after(() => members.close());
+    const heard: string[] = [];
+    members.onMemberDown((member, reason) => heard.push(`down ${member} ${reason}`));
+    members.start();
+    assert.deepEqual(heard, [`down ${B} no-client`]);
   });
 });

@@ -12,8 +12,10 @@ import type { ClientConnection, ConnectionFactory } from '../../src/client/trans
 
 /** How a fake server behaves; change it at any time. */
 export interface FakeServerBehaviour {
-  /** ServerCheck answers (false: the server is down). */
+  /** ServerCheck answers (false: the server is down, its port refuses connections). */
   up: boolean;
+  /** While down, the ServerCheck times out (a host that does not answer) instead of being refused. */
+  silentWhenDown?: boolean;
   /** Setup accepted (false: confirmation HealthCheck gets 301, as a refused setup). */
   acceptSetup: boolean;
   /** How HealthCheck and other requests are answered once registered. */
@@ -49,7 +51,11 @@ export class FakeClientConnection implements ClientConnection {
     this.requests.push(message);
     if (this.closed) return Promise.reject(new Error('closed'));
     if (message.type === 'ServerCheckRequest') {
-      if (!this.behaviour.up) return Promise.reject(new Error('connection refused'));
+      if (!this.behaviour.up && this.behaviour.silentWhenDown === true) {
+        return new Promise((_, reject) => this.timers.setTimeout(() => reject(new RequestTimeoutError('timeout')), timeoutMs));
+      }
+      // As grpc-js words a refused connect.
+      if (!this.behaviour.up) return Promise.reject(new Error('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED'));
       return Promise.resolve(response('ServerCheckResponse', { connectionId: `${++seq}_${this.server.ip}_1` }));
     }
     if (!this.registered || this.behaviour.health === 'unregister') {

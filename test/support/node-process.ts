@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_STARTUP_HOLD_MS } from '../../src/naming/index.js';
 import { DEFAULT_TRANSPORT } from '../../src/server/transport/types.js';
 import { spawnUntilReady } from './ready-process.js';
 import { transportUnderTest } from './server.js';
@@ -33,8 +34,12 @@ export class NodeProcess {
     return this.child?.pid;
   }
 
-  /** Starts the node and waits until readiness answers 200. */
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Starts the node and waits until readiness answers 200. A restarted member is ready at the end
+   * of its naming hold, at worst at the hold's cap: the default wait outlasts that cap, so such a
+   * start shows the node's own warning of it rather than failing as "not ready".
+   */
+  async start(timeoutMs = DEFAULT_STARTUP_HOLD_MS + 20_000): Promise<void> {
     this.child = await spawnUntilReady(
       process.execPath,
       ['--import', 'tsx', cli, 'server', '--host', this.host, '--port', String(this.port), '--home', this.home, '--log-level', 'warn', ...this.withTransport()],

@@ -21,8 +21,11 @@ export interface BiStreamAcceptorDeps {
   readonly timers: Timers;
   readonly logger: Logger;
   readonly push: Omit<PushOptions, 'onOverflow' | 'timers' | 'registry'>;
-  /** Whether the node has started; SDK setups are refused before (spec 5.11). */
-  readonly isStarted: () => boolean;
+  /**
+   * Whether the node takes SDK clients: it has started (spec 5.11) and no hold keeps them away
+   * (a restarted member loading the others' naming data); SDK setups are refused until then.
+   */
+  readonly takesSdkClients: () => boolean;
   /** Whether the node refuses every new SDK setup (draining or closing). */
   readonly isRefusingSetups: () => boolean;
   /** Where a refused client should go (another member's `ip:port`), if anywhere. */
@@ -145,7 +148,7 @@ export class BiStreamAcceptor {
   private refusalReason(candidate: Connection): string | undefined {
     const { deps } = this;
     if (isSdkSource(candidate.meta.labels)) {
-      if (!deps.isStarted()) return 'starting';
+      if (!deps.takesSdkClients()) return 'starting';
       if (deps.isRefusingSetups()) return 'draining';
     }
     const result = deps.manager.register(candidate);

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { MemberDownReason } from '../../../src/cluster/member-messages.js';
 import { attachNaming, type NamingOptions, type SyncPeers } from '../../../src/naming/index.js';
 import type { InstanceJson, ServiceInfoJson } from '../../../src/naming/model.js';
 import { NamingSnapshotAskRequest, NamingSyncRequest, NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
 import { defaultRegistry, request, response, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
 import { defineNamingTypes } from '../../../src/protocol/naming/messages.js';
+import { ServerStartedError } from '../../../src/server/nacos-server.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { startTestNode } from '../../support/node.js';
 import { findMainPort } from '../../support/ports.js';
@@ -24,25 +26,49 @@ const hostsOf = (reply: ResponseMessage): string[] => (reply.body['serviceInfo']
 const readiness = async (node: TestNode): Promise<number> => (await node.http.inject({ url: '/nacos/v1/console/health/readiness' })).statusCode;
 
 /**
- * A subscriber on `host`'s SDK port that tries as a client does until the member takes it (a
- * refused attempt waits 100 ms, a client's back-off), then subscribes: the list of its first
- * answer, and how many attempts were refused first.
+ * A subscriber on `host`'s SDK port that tries as a client does until the member takes it (an
+ * attempt the hold refuses, ServerCheck 300 or a setup refused, waits 100 ms, a client's back-off),
+ * then subscribes: the list of its first answer, and how many attempts the hold refused first.
+ * Any other failure is thrown; `signal` (aborted by the cleanups, or its deadline) ends the loop.
  */
-async function firstSubscribeAnswer(host: string, sdkPort: number, peers: RawPeer[]): Promise<{ hosts: string[]; refused: number }> {
+async function firstSubscribeAnswer(host: string, sdkPort: number, peers: RawPeer[], signal: AbortSignal): Promise<{ hosts: string[]; refused: number }> {
   for (let refused = 0; ; refused++) {
+    signal.throwIfAborted();
     const peer = new RawPeer(host, sdkPort);
     peers.push(peer);
-    try {
-      await peer.register({ source: 'sdk', module: 'naming' });
-    } catch {
+    if (await heldAway(peer)) {
       peer.close();
-      await delay(100);
+      await delay(100, undefined, { signal });
       continue;
     }
     const reply = await peer.unary({ kind: 'request', type: 'SubscribeServiceRequest', headers: {}, body: { ...ORDERS, subscribe: true, clusters: '' } });
     assert.equal(reply.type, 'SubscribeServiceResponse', JSON.stringify(reply));
     return { hosts: hostsOf(reply), refused };
   }
+}
+
+/** Registers the peer as an SDK client: true when the member refused it as starting, false once taken. */
+async function heldAway(peer: RawPeer): Promise<boolean> {
+  const check = await peer.unary(request('ServerCheckRequest'));
+  if (check.type !== 'ServerCheckResponse') {
+    assert.equal(check.errorCode, 300, `ServerCheck answered neither taken nor starting: ${JSON.stringify(check)}`);
+    return true;
+  }
+  try {
+    await peer.register({ source: 'sdk', module: 'naming' });
+    return false;
+  } catch (error) {
+    // A setup refused while starting; anything else is a failure of the test.
+    if (error instanceof Error && /registration of .* refused/.test(error.message)) return true;
+    throw error;
+  }
+}
+
+/** A signal the cleanups abort, with a hang guard's deadline. */
+function subscriberSignal(cleanups: (() => unknown)[]): AbortSignal {
+  const stop = new AbortController();
+  cleanups.push(() => stop.abort());
+  return AbortSignal.any([stop.signal, AbortSignal.timeout(60_000)]);
 }
 
 describe('after a start, SDK clients wait for the other members\' naming data', { timeout: 120_000 }, () => {
@@ -77,7 +103,9 @@ describe('after a start, SDK clients wait for the other members\' naming data', 
     cleanups.push(() => peers.forEach((p) => p.close()));
     await eventually(() => askedAt !== undefined, 20_000, 'the member asked the slow one for its snapshot');
 
-    const subscriber = firstSubscribeAnswer('127.0.0.1', node.server.ports.sdk, peers);
+    const subscriber = firstSubscribeAnswer('127.0.0.1', node.server.ports.sdk, peers, subscriberSignal(cleanups));
+    // Awaited below; a step before that failing leaves it to the cleanups' abort, not unhandled.
+    subscriber.catch(() => undefined);
     // The slowness under test, not a synchronisation: the snapshot comes 1.5 s after the ask.
     await delay(1500 - (Date.now() - askedAt!));
     const statusWhileLoading = await readiness(node);
@@ -115,29 +143,28 @@ describe('after a start, SDK clients wait for the other members\' naming data', 
 
     const first = await subscriber;
     assert.deepEqual(first.hosts, ['10.0.0.9'], 'the first answer lists the slow member\'s instance');
-    assert.ok(first.refused > 0, 'the subscriber was refused while the member loaded');
+    assert.ok(first.refused > 0, 'the hold refused the subscriber while the member loaded');
     assert.equal(statusWhileLoading, 500, 'readiness says starting while SDK clients are held');
     assert.equal(await readiness(node), 200);
   });
 
-  it('a cold start (every member starting at once, each waiting for the others) does not deadlock: all take clients long before the hold\'s cap', async () => {
+  it('a cold start (every member starting at once) does not deadlock: each takes clients within 10 s, its hold\'s cap being 120 s', async () => {
     const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
     const port = await findMainPort(hosts);
     const members = hosts.map((h) => `${h}:${port}`).join(',');
-    const startedAt = Date.now();
-    const nodes = await Promise.all(
+    const starts = await Promise.allSettled(
       hosts.map((host) =>
         startTestNode({ host, port, members, naming: { sync: { startupHoldMs: 120_000 } }, balancer: { enabled: false }, memberClient: { keepAliveMs: 1000 } }),
       ),
     );
+    const nodes = starts.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     cleanups.push(() => Promise.all(nodes.map((n) => n.dispose())));
-    await eventually(() => nodes.every((n) => n.server.takesClients), 30_000, () => `every member takes clients: ${nodes.map((n) => n.server.takesClients).join(', ')}`);
-    assert.ok(Date.now() - startedAt < 60_000, 'well before the 120 s cap');
+    for (const s of starts) if (s.status === 'rejected') throw s.reason;
+    await eventually(() => nodes.every((n) => n.server.takesClients), 10_000, () => `every member takes clients: ${nodes.map((n) => n.server.takesClients).join(', ')}`);
   });
 
-  it('a member that is down is not waited for: a member started beside it takes clients at once', async () => {
+  it('a member that is not running is not waited for (its port refuses): a member started beside it takes clients within 10 s, its cap being 120 s', async () => {
     const port = await findMainPort(['127.0.0.1', '127.0.0.2']);
-    const startedAt = Date.now();
     const node = await startTestNode({
       host: '127.0.0.1',
       port,
@@ -146,11 +173,11 @@ describe('after a start, SDK clients wait for the other members\' naming data', 
       balancer: { enabled: false },
     });
     cleanups.push(() => node.dispose());
+    await eventually(() => node.server.takesClients, 10_000, 'the member takes clients');
     const peers: RawPeer[] = [];
     cleanups.push(() => peers.forEach((p) => p.close()));
-    const taken = await firstSubscribeAnswer('127.0.0.1', node.server.ports.sdk, peers);
-    assert.deepEqual(taken.hosts, []);
-    assert.ok(Date.now() - startedAt < 60_000, 'taken well before the 120 s cap');
+    const taken = await firstSubscribeAnswer('127.0.0.1', node.server.ports.sdk, peers, subscriberSignal(cleanups));
+    assert.deepEqual(taken, { hosts: [], refused: 0 });
   });
 });
 
@@ -160,21 +187,30 @@ describe('attachNaming holds a server\'s SDK clients for the load (injected cloc
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  /** A started server with naming on it, one other member `b` whose link never comes up until the test says it is down. */
-  async function namingServer(sync: NamingOptions['sync']): Promise<{ server: Awaited<ReturnType<typeof startTestServer>>['server']; timers: ManualTimers; memberDown: () => void }> {
+  /**
+   * A server with naming on it, started unless `start` is false; other members `b` (and `c`) whose
+   * links never come up until the test says how they went down or came up.
+   */
+  async function namingServer(sync: NamingOptions['sync'], others = ['b:8848'], start = true) {
     const timers = new ManualTimers();
     const { server } = await startTestServer({ start: false });
-    let downListener: ((member: string) => void) | undefined;
+    let downListener: ((member: string, reason: MemberDownReason) => void) | undefined;
+    let upListener: ((member: string) => void) | undefined;
     const peers: SyncPeers = {
-      others: () => ['b:8848'],
-      request: () => Promise.reject(new Error('member b:8848 is not connected')),
-      onMemberUp: () => () => undefined,
+      others: () => others,
+      request: (member) => Promise.reject(new Error(`member ${member} is not connected`)),
+      onMemberUp: (listener) => ((upListener = listener), () => undefined),
       onMemberDown: (listener) => ((downListener = listener), () => undefined),
     };
     const naming = attachNaming(server, { memberId: 'a:8848', timers, logger: testLogger, options: { sync }, peers });
     cleanups.push(async () => (await server.close(), await naming.close()));
-    await server.start();
-    return { server, timers, memberDown: () => downListener?.('b:8848') };
+    if (start) await server.start();
+    return {
+      server,
+      timers,
+      memberDown: (reason: MemberDownReason = 'refused', member = 'b:8848') => downListener?.(member, reason),
+      memberUp: (member = 'b:8848') => upListener?.(member),
+    };
   }
 
   it('a member that neither sends nor is found down holds clients for startupHoldMs (default 30 s), long past the reads\' 2 s, then they are taken', async () => {
@@ -185,17 +221,59 @@ describe('attachNaming holds a server\'s SDK clients for the load (injected cloc
     assert.equal(server.takesClients, true);
   });
 
-  it('a member found down ends the hold at once', async () => {
-    const { server, timers, memberDown } = await namingServer({ startupHoldMs: 60_000 });
-    await timers.advance(1000);
-    assert.equal(server.takesClients, false);
-    memberDown();
-    await timers.advance(0);
+  it('regression: the hold\'s cap runs from the server\'s start, not from attachNaming (a slow start ate into it)', async () => {
+    const { server, timers } = await namingServer({ startupHoldMs: 10_000 }, ['b:8848'], false);
+    // The node opening its store and binding its ports, slowly.
+    await timers.advance(8000);
+    await server.start();
+    await timers.advance(9999);
+    assert.equal(server.takesClients, false, 'held 9 999 ms after the start');
+    await timers.advance(1);
     assert.equal(server.takesClients, true);
+  });
+
+  for (const reason of ['refused', 'lost', 'left', 'no-client'] as const) {
+    it(`a member found not running (${reason}) ends the hold at once`, async () => {
+      const { server, timers, memberDown } = await namingServer({ startupHoldMs: 60_000 });
+      await timers.advance(1000);
+      assert.equal(server.takesClients, false);
+      memberDown(reason);
+      await timers.advance(0);
+      assert.equal(server.takesClients, true);
+    });
+  }
+
+  for (const reason of ['unreachable', 'unhealthy'] as const) {
+    it(`regression: a member reported ${reason} (a timeout or failed health checks, as a running member under load) does not end the hold; its snapshot or the cap does`, async () => {
+      const { server, timers, memberDown } = await namingServer({ startupHoldMs: 60_000 });
+      await timers.advance(1000);
+      memberDown(reason);
+      await timers.advance(58_999);
+      assert.equal(server.takesClients, false, 'held until the cap');
+      await timers.advance(1);
+      assert.equal(server.takesClients, true);
+    });
+  }
+
+  it('regression: a member given up on (its first connect refused) whose link then comes up is waited for again', async () => {
+    const { server, timers, memberDown, memberUp } = await namingServer({ startupHoldMs: 60_000 }, ['b:8848', 'c:8848']);
+    memberDown('refused', 'b:8848');
+    memberUp('b:8848');
+    memberDown('refused', 'c:8848');
+    await timers.advance(1000);
+    assert.equal(server.takesClients, false, 'b is up after all: its snapshot is awaited');
+    await timers.advance(59_000);
+    assert.equal(server.takesClients, true, 'the cap still bounds the wait');
   });
 
   it('startupHoldMs 0 takes clients at once, as before (reads then wait startupWaitMs for the load)', async () => {
     const { server } = await namingServer({ startupHoldMs: 0 });
+    assert.equal(server.takesClients, true);
+  });
+
+  it('holdClientsUntil after the start is refused with ServerStartedError (clients already taken would get 300 on every call)', async () => {
+    const { server } = await namingServer({ startupHoldMs: 0 });
+    assert.throws(() => server.holdClientsUntil(new Promise(() => undefined)), ServerStartedError);
     assert.equal(server.takesClients, true);
   });
 });

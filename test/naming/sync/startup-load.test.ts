@@ -9,17 +9,18 @@ import { ManualTimers } from '../../support/manual-timers.js';
 describe('StartupLoad: a start waits for the other members\' snapshots', () => {
   it('is loaded once every other member has sent its snapshot', () => {
     const load = new StartupLoad(['b', 'c'], new ManualTimers());
-    assert.equal(load.isLoaded, false);
+    const wait = load.waitAtMost(30_000);
     load.snapshotReceived('b');
     load.snapshotReceived('b');
-    assert.deepEqual({ loaded: load.isLoaded, awaited: load.awaited }, { loaded: false, awaited: ['c'] });
+    assert.deepEqual({ over: wait.isOver, awaited: load.awaited }, { over: false, awaited: ['c'] });
     load.snapshotReceived('c');
-    assert.equal(load.isLoaded, true);
+    assert.deepEqual({ over: wait.isOver, awaited: load.awaited }, { over: true, awaited: [] });
   });
 
   it('a wait is over at the load, before its cap, and its timer is cancelled', async () => {
     const timers = new ManualTimers();
     const load = new StartupLoad(['b', 'c'], timers);
+    load.startClock();
     const wait = load.waitAtMost(30_000);
     let how: string | undefined;
     void wait.over.then((h) => (how = h));
@@ -37,6 +38,7 @@ describe('StartupLoad: a start waits for the other members\' snapshots', () => {
     const load = new StartupLoad(['b', 'c'], timers);
     const reads = load.waitAtMost(2000);
     const clients = load.waitAtMost(30_000);
+    load.startClock();
     load.snapshotReceived('b');
     await timers.advance(1999);
     assert.deepEqual([reads.isOver, clients.isOver], [false, false]);
@@ -45,7 +47,7 @@ describe('StartupLoad: a start waits for the other members\' snapshots', () => {
     await timers.advance(27_999);
     assert.equal(clients.isOver, false, 'clients are still held at 29 999 ms');
     await timers.advance(1);
-    assert.deepEqual({ over: clients.isOver, how: await clients.over, loaded: load.isLoaded, awaited: load.awaited }, { over: true, how: 'capped', loaded: false, awaited: ['c'] });
+    assert.deepEqual({ over: clients.isOver, how: await clients.over, awaited: load.awaited }, { over: true, how: 'capped', awaited: ['c'] });
   });
 
   it('a member found down is not waited for', () => {
@@ -54,8 +56,37 @@ describe('StartupLoad: a start waits for the other members\' snapshots', () => {
     const wait = load.waitAtMost(30_000);
     load.snapshotReceived('b');
     load.memberDown('c');
-    assert.deepEqual([load.isLoaded, wait.isOver], [true, true]);
+    assert.deepEqual([load.awaited, wait.isOver], [[], true]);
     assert.equal(timers.scheduledCount, 0, 'the cap\'s timer is cancelled');
+  });
+
+  it('regression: a member given up on but heard from again (a down report that was wrong) is waited for again while the load is incomplete', async () => {
+    const load = new StartupLoad(['b', 'c'], new ManualTimers());
+    const wait = load.waitAtMost(30_000);
+    load.memberDown('b');
+    load.memberHeard('b');
+    load.snapshotReceived('c');
+    assert.deepEqual({ over: wait.isOver, awaited: load.awaited }, { over: false, awaited: ['b'] }, 'b is up after all: its snapshot is awaited');
+    load.snapshotReceived('b');
+    assert.deepEqual({ over: wait.isOver, how: await wait.over }, { over: true, how: 'loaded' });
+    load.memberHeard('b');
+    assert.deepEqual(load.awaited, [], 'a member whose snapshot arrived is not waited for again, nor anything once loaded');
+  });
+
+  it('regression: the caps run from startClock (the server\'s start), not from when the waits were made', async () => {
+    const timers = new ManualTimers();
+    const load = new StartupLoad(['b'], timers);
+    const wait = load.waitAtMost(2000);
+    await timers.advance(5000);
+    assert.equal(wait.isOver, false, 'a slow start of the node does not eat into the cap');
+    load.startClock();
+    await timers.advance(1999);
+    assert.equal(wait.isOver, false);
+    await timers.advance(1);
+    assert.deepEqual([wait.isOver, await wait.over], [true, 'capped']);
+    const later = load.waitAtMost(1000);
+    await timers.advance(1000);
+    assert.equal(later.isOver, true, 'a wait made after the start is capped from when it was made');
   });
 
   it('close() ends every wait and cancels its timer (nothing runs after a node closed)', async () => {
@@ -63,14 +94,14 @@ describe('StartupLoad: a start waits for the other members\' snapshots', () => {
     const load = new StartupLoad(['b'], timers);
     const wait = load.waitAtMost(2000);
     load.close();
-    assert.deepEqual([wait.isOver, await wait.over, load.isLoaded], [true, 'closed', false]);
+    assert.deepEqual([wait.isOver, await wait.over, load.awaited], [true, 'closed', ['b']]);
     assert.equal(timers.scheduledCount, 0);
     assert.equal(load.waitAtMost(2000).isOver, true, 'a wait asked after close is over at once');
   });
 
   it('standalone is loaded at once; a wait with cap 0 is over at once, whatever has arrived', async () => {
     const alone = new StartupLoad([], new ManualTimers());
-    assert.deepEqual([alone.isLoaded, await alone.waitAtMost(30_000).over], [true, 'loaded']);
+    assert.deepEqual([alone.awaited, await alone.waitAtMost(30_000).over], [[], 'loaded']);
     const timers = new ManualTimers();
     const zero = new StartupLoad(['b'], timers).waitAtMost(0);
     assert.deepEqual([zero.isOver, await zero.over, timers.scheduledCount], [true, 'capped', 0]);
