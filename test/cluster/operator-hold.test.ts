@@ -35,7 +35,10 @@ describe('an operator\'s reloadCurrent with balancing on', { timeout: 120_000 },
   });
 
   it('is not undone by either balancer within operatorHoldMs, and /cluster shows the hold', async () => {
-    await eventually(() => counts()[0] === 10 && counts()[1] === 10, 60_000, () => `balanced 10/10 first (now ${counts().join('/')})`);
+    // Balanced first: inside the balancer's band (10 % of the mean), which is where it stops; a
+    // move that bounced back under load can leave 11/9 for good, and the hold is the subject here.
+    const inBand = () => counts().every((n) => n >= 9 && n <= 11) && counts()[0]! + counts()[1]! === 20;
+    await eventually(inBand, 60_000, () => `balanced within the band first (now ${counts().join('/')})`);
     const res = await a.http.inject({ url: `/nacos/v2/core/loader/reloadCurrent?count=4&redirectAddress=${b.cluster.selfAddress}` });
     assert.equal(res.body, 'success');
     await eventually(() => counts()[0] === 4 && counts()[1] === 16, 30_000, () => `the operator's 4/16 (now ${counts().join('/')})`);
