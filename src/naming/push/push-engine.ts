@@ -15,7 +15,15 @@ export interface PushEngineOptions {
   readonly timeoutMs: number;
   /** A failed push is retried to its subscriber after this, as long as it stays subscribed. */
   readonly retryDelayMs: number;
+  /**
+   * A push goes to at most this many subscribers before the event loop gets a turn (default
+   * {@link DEFAULT_SENDS_PER_TURN}): what was written leaves then, and acks are read, while the
+   * rest is written; not after the last subscriber's.
+   */
+  readonly sendsPerTurn?: number;
 }
+
+export const DEFAULT_SENDS_PER_TURN = 128;
 
 /** Ours: a short merge window (docs/naming.md). */
 export const DEFAULT_PUSH_ENGINE_OPTIONS: PushEngineOptions = { delayMs: 20, timeoutMs: 5000, retryDelayMs: 1000 };
@@ -46,6 +54,8 @@ interface ServicePushes {
   /** The timer fires at pushAt, or, nothing waiting, at the window's end to forget the service. */
   timerAt: number;
   cancelTimer: () => void;
+  /** A push is being written, over several turns: the next waits for it (a subscriber's pushes keep their order). */
+  sending: boolean;
 }
 
 /**
@@ -67,6 +77,8 @@ export class PushEngine implements NamingChangeListener {
     private readonly options: PushEngineOptions,
     private readonly logger: Logger,
     private readonly observer: PushObserver = {},
+    /** Runs `fn` after the event loop's I/O (setImmediate; tests drive it). */
+    private readonly nextTurn: (fn: () => void) => void = (fn) => setImmediate(fn),
   ) {}
 
   serviceChanged(service: ServiceName): void {
@@ -104,7 +116,7 @@ export class PushEngine implements NamingChangeListener {
     const now = this.timers.now();
     let pushes = this.services.get(key);
     if (pushes === undefined) {
-      pushes = { service, toAll: false, targets: new Set(), firstQueuedAt: undefined, pushAt: Infinity, windowEndsAt: now, timerAt: Infinity, cancelTimer: () => {} };
+      pushes = { service, toAll: false, targets: new Set(), firstQueuedAt: undefined, pushAt: Infinity, windowEndsAt: now, timerAt: Infinity, cancelTimer: () => {}, sending: false };
       this.services.set(key, pushes);
     }
     if (target === undefined) {
@@ -124,23 +136,30 @@ export class PushEngine implements NamingChangeListener {
     pushes.cancelTimer = this.timers.setTimeout(() => this.timerFired(key), at - this.timers.now());
   }
 
-  /** The waiting push goes if due, opening a window; the timer is set again, or the quiet service forgotten. */
+  /** The waiting push goes if due (after one being written), opening a window. */
   private timerFired(key: string): void {
     const pushes = this.services.get(key);
     if (pushes === undefined) return;
     pushes.timerAt = Infinity;
+    if (pushes.sending) return;
     const now = this.timers.now();
-    if (pushes.pushAt <= now) {
-      pushes.pushAt = Infinity;
-      pushes.windowEndsAt = now + this.options.delayMs;
-      this.run(pushes);
+    if (pushes.pushAt > now) {
+      this.setTimerOrForget(key, pushes, now);
+      return;
     }
+    pushes.pushAt = Infinity;
+    pushes.windowEndsAt = now + this.options.delayMs;
+    this.run(key, pushes);
+  }
+
+  /** The timer for what waits, or for the window's end; a quiet service past its window is forgotten. */
+  private setTimerOrForget(key: string, pushes: ServicePushes, now: number): void {
     if (pushes.pushAt !== Infinity) this.setTimer(key, pushes, pushes.pushAt);
     else if (pushes.windowEndsAt > now) this.setTimer(key, pushes, pushes.windowEndsAt);
     else this.services.delete(key);
   }
 
-  private run(pushes: ServicePushes): void {
+  private run(key: string, pushes: ServicePushes): void {
     const { service } = pushes;
     const firstQueuedAt = pushes.firstQueuedAt!;
     const targets = pushes.toAll ? [...this.state.subscribersOf(service)] : [...pushes.targets];
@@ -151,24 +170,42 @@ export class PushEngine implements NamingChangeListener {
     // Subscribers mostly ask for the same clusters: one push per clusters string, not per
     // subscriber, so it is selected and encoded once (its body is shared).
     const requests = new Map<string, RequestMessage>();
-    for (const clientId of targets) {
-      const subscription = this.state.subscriptionOf(clientId, service);
-      // Gone or unsubscribed since: nobody to tell.
-      if (subscription === undefined) continue;
-      let request = requests.get(subscription.clusters);
-      if (request === undefined) {
-        request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, this.timers.now()));
-        requests.set(subscription.clusters, request);
+    const sendsPerTurn = this.options.sendsPerTurn ?? DEFAULT_SENDS_PER_TURN;
+    let next = 0;
+    const sendSome = (): void => {
+      if (this.closed) return;
+      for (const end = Math.min(targets.length, next + sendsPerTurn); next < end; next++) {
+        const clientId = targets[next]!;
+        const subscription = this.state.subscriptionOf(clientId, service);
+        // Gone or unsubscribed since: nobody to tell.
+        if (subscription === undefined) continue;
+        let request = requests.get(subscription.clusters);
+        if (request === undefined) {
+          request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, this.timers.now()));
+          requests.set(subscription.clusters, request);
+        }
+        this.sendOne(service, clientId, request, firstQueuedAt);
       }
-      this.send(clientId, request, this.options.timeoutMs).then(
-        () => this.observer.pushSettled?.('acked', this.timers.now() - firstQueuedAt),
-        (error: unknown) => {
-          this.observer.pushSettled?.('failed', this.timers.now() - firstQueuedAt);
-          if (this.state.subscriptionOf(clientId, service) === undefined) return;
-          this.logger.warn({ err: error, connectionId: clientId, service: groupedName(service) }, 'naming push failed; retrying');
-          this.enqueue(service, clientId, this.options.retryDelayMs, firstQueuedAt);
-        },
-      );
-    }
+      if (next < targets.length) {
+        pushes.sending = true;
+        this.nextTurn(sendSome);
+        return;
+      }
+      pushes.sending = false;
+      this.setTimerOrForget(key, pushes, this.timers.now());
+    };
+    sendSome();
+  }
+
+  private sendOne(service: ServiceName, clientId: string, request: RequestMessage, firstQueuedAt: number): void {
+    this.send(clientId, request, this.options.timeoutMs).then(
+      () => this.observer.pushSettled?.('acked', this.timers.now() - firstQueuedAt),
+      (error: unknown) => {
+        this.observer.pushSettled?.('failed', this.timers.now() - firstQueuedAt);
+        if (this.state.subscriptionOf(clientId, service) === undefined) return;
+        this.logger.warn({ err: error, connectionId: clientId, service: groupedName(service) }, 'naming push failed; retrying');
+        this.enqueue(service, clientId, this.options.retryDelayMs, firstQueuedAt);
+      },
+    );
   }
 }

@@ -20,7 +20,7 @@ interface SentPush {
   settle(outcome: 'ack' | Error): void;
 }
 
-function harness(options: PushEngineOptions = OPTIONS) {
+function harness(options: PushEngineOptions = OPTIONS, nextTurn?: (fn: () => void) => void) {
   const timers = new ManualTimers();
   const state = new NamingState('self', () => timers.now());
   const sent: SentPush[] = [];
@@ -35,7 +35,7 @@ function harness(options: PushEngineOptions = OPTIONS) {
     });
   const engine = new PushEngine(state, send, timers, options, pino({ level: 'silent' }), {
     pushSettled: (outcome, elapsedMs) => settled.push({ outcome, elapsedMs }),
-  });
+  }, nextTurn);
   state.addListener(engine);
   const serviceInfoOf = (push: SentPush): ServiceInfoJson => (push.request.body as { serviceInfo: ServiceInfoJson }).serviceInfo;
   const ipsOf = (push: SentPush): string[] => serviceInfoOf(push).hosts.map((h) => h.ip).sort();
@@ -275,5 +275,60 @@ describe('PushEngine', () => {
     await timers.advance(OPTIONS.delayMs);
     assert.equal(timers.pendingCount, 0);
     assert.equal(engine.pendingCount, 0);
+  });
+
+  describe('a push to many subscribers', () => {
+    /** An engine writing `sendsPerTurn` pushes a turn, its turns run by the test. */
+    function turnByTurn(sendsPerTurn: number) {
+      const turns: (() => void)[] = [];
+      const h = harness({ ...OPTIONS, sendsPerTurn }, (fn) => turns.push(fn));
+      const runTurn = (): void => turns.shift()!();
+      return { ...h, turns, runTurn };
+    }
+
+    it('is written a few subscribers a turn, each once', async () => {
+      const { timers, state, sent, turns, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3', 's4', 's5']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      assert.equal(sent.length, 2, 'the first turn');
+      runTurn();
+      assert.equal(sent.length, 4);
+      runTurn();
+      assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2', 's3', 's4', 's5']);
+      assert.equal(turns.length, 0);
+    });
+
+    it('the service\'s next push waits until it is written, so each subscriber gets the older data first', async () => {
+      const { timers, state, sent, ipsOf, turns, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      while (turns.length > 0) runTurn();
+      sent.length = 0;
+      await timers.advance(1000);
+
+      state.register('p1', orders, instance('10.0.0.5'));
+      await timers.advance(0);
+      assert.equal(sent.length, 2);
+      state.register('p2', orders, instance('10.0.0.6'));
+      await timers.advance(1000);
+      assert.equal(sent.length, 2, 'nothing more while the first push is being written');
+      runTurn();
+      await timers.advance(0);
+      assert.equal(sent.length, 5, 'the rest of the first push, then the next');
+      while (turns.length > 0) runTurn();
+      for (const id of ['s1', 's2', 's3']) {
+        assert.deepEqual(sent.filter((p) => p.connectionId === id).map((p) => ipsOf(p).join(',')), ['10.0.0.5', '10.0.0.5,10.0.0.6'], id);
+      }
+    });
+
+    it('stops being written once the engine is closed', async () => {
+      const { timers, state, sent, engine, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      engine.close();
+      runTurn();
+      assert.equal(sent.length, 2);
+      assert.equal(timers.pendingCount, 0);
+    });
   });
 });
