@@ -127,7 +127,8 @@ export class PushEngine implements NamingChangeListener {
     }
     pushes.firstQueuedAt = Math.min(pushes.firstQueuedAt ?? since, since);
     pushes.pushAt = Math.min(pushes.pushAt, Math.max(now + delayMs, pushes.windowEndsAt));
-    if (pushes.pushAt < pushes.timerAt) this.setTimer(key, pushes, pushes.pushAt);
+    // While a push is being written, its end sets the timer.
+    if (!pushes.sending && pushes.pushAt < pushes.timerAt) this.setTimer(key, pushes, pushes.pushAt);
   }
 
   private setTimer(key: string, pushes: ServicePushes, at: number): void {
