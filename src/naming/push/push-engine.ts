@@ -177,7 +177,8 @@ export class PushEngine implements NamingChangeListener {
       if (this.closed) return;
       for (const end = Math.min(targets.length, next + sendsPerTurn); next < end; next++) {
         const clientId = targets[next]!;
-        const subscription = this.state.subscriptionOf(clientId, service);
+        // By the key made once per push (subscriptionOf makes it per call: a string per subscriber).
+        const subscription = this.state.clientOf(clientId)?.subscription(key);
         // Gone or unsubscribed since: nobody to tell.
         if (subscription === undefined) continue;
         let request = requests.get(subscription.clusters);
