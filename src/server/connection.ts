@@ -2,6 +2,7 @@ import {
   ConnectionClosedError,
   encodePayload,
   isSuccess,
+  MAX_TIMER_DELAY_MS,
   RemoteResponseError,
   RequestTimeoutError,
   type ClientAbilities,
@@ -138,7 +139,9 @@ export class Connection {
 
   private setDeadlineTimer(at: number): void {
     this.deadlineTimer?.cancel();
-    const cancel = this.options.timers.setTimeout(() => this.expirePushes(), at - this.options.timers.now());
+    // A Node timer holds 24.8 days at most (longer fires at once): a later deadline is timed in steps.
+    const delayMs = Math.min(at - this.options.timers.now(), MAX_TIMER_DELAY_MS);
+    const cancel = this.options.timers.setTimeout(() => this.expirePushes(), delayMs);
     this.deadlineTimer = { at, cancel };
   }
 

@@ -79,4 +79,20 @@ describe('Connection pushes', () => {
     await timers.advance(5000);
     assert.equal(outcomes.length, 1);
   });
+
+  it('a timeout longer than a Node timer holds is timed in steps, not failed at once', async () => {
+    const { timers, outcomes, push } = harness();
+    push('weeks', 30 * 24 * 3600 * 1000);
+    const armed: number[] = [];
+    const setTimeout = timers.setTimeout.bind(timers);
+    timers.setTimeout = (fn, ms) => {
+      armed.push(ms);
+      return setTimeout(fn, ms);
+    };
+    await timers.advance(2_147_483_647);
+    assert.deepEqual(outcomes, [], 'still waiting after the first step');
+    assert.equal(armed.length, 1, 'one more step, not a timer every millisecond');
+    await timers.advance(30 * 24 * 3600 * 1000 - 2_147_483_647);
+    assert.deepEqual(outcomes, ['weeks RequestTimeoutError']);
+  });
 });
