@@ -3,6 +3,7 @@ import type { NamingStats, PushObserver } from '../naming/index.js';
 import { DEFAULT_MOVE_WINDOW_MS, type ConnectionManager } from '../server/connection-manager.js';
 import type { PushOutcome } from '../server/connection.js';
 import type { ServerObserver } from '../server/nacos-server.js';
+import { TalliedCounter, type CounterTally } from './tallied-counter.js';
 import { TalliedHistogram, type HistogramTally } from './tallied-histogram.js';
 
 /** Client-chosen values (appName) are bounded: the top N by count keep their name, the rest are `other`. */
@@ -24,7 +25,8 @@ export type KnownType = (type: string) => boolean;
 
 /** One unary type label's answers: counts by result code, and their handling times. */
 interface UnaryTally {
-  readonly byCode: Map<number, number>;
+  readonly label: string;
+  readonly byCode: Map<number, CounterTally>;
   readonly latency: HistogramTally;
 }
 
@@ -38,24 +40,24 @@ export class NodeMetrics {
   private readonly refusals: Counter<'reason'>;
   private readonly unregistrations: Counter<'reason' | 'departure'>;
   private readonly resetAckToClose: Histogram<'departure'>;
-  private readonly pushes: Counter<'type' | 'outcome'>;
-  private readonly unary: Counter<'type' | 'code'>;
+  private readonly pushes: TalliedCounter<'type' | 'outcome'>;
+  private readonly unary: TalliedCounter<'type' | 'code'>;
   private readonly unaryLatency: TalliedHistogram;
   private readonly setupLatency: Histogram;
-  private readonly namingPushes: Counter<'outcome'>;
-  private readonly namingPushLatency: Histogram;
+  private readonly namingPushes: Record<'acked' | 'failed', CounterTally>;
+  private readonly namingPushLatency: HistogramTally;
   private naming: NamingStats | undefined;
   private manager: ConnectionManager | undefined;
   private knownType: KnownType = () => false;
   /**
-   * Unary answers by type label, as plain numbers handed to prom-client at scrape time: its
-   * labelled inc() and observe() hash the label object on every call (a child from labels() too),
-   * a measurable share of a unary call. Bounded by the known types (anything else is `other`);
-   * a known type's label is its name, so a call finds its tally with one lookup.
+   * Unary answers by type label, tallied (TalliedCounter, TalliedHistogram): prom-client's
+   * labelled inc() and observe() hash the label object on every call, a measurable share of a
+   * unary call. Bounded by the known types (anything else is `other`); a known type's label is
+   * its name, so a call finds its tally with one lookup.
    */
   private readonly unaryByLabel = new Map<string, UnaryTally>();
-  /** The same for pushes, by `type|outcome`: two increments per push, 10k pushes in a fan-out. */
-  private readonly pushChildren = new Map<string, Counter.Internal>();
+  /** The same for pushes, by type: two increments per push, 10k pushes in a fan-out. */
+  private readonly pushesByType = new Map<string, Record<PushOutcome, CounterTally>>();
 
   /** `moveWindowMs`: the server's (see `DEFAULT_MOVE_WINDOW_MS`), for the reset-ack-to-close buckets. */
   constructor(options: { readonly moveWindowMs?: number } = {}) {
@@ -92,29 +94,8 @@ export class NodeMetrics {
       buckets: resetAckToCloseBuckets(options.moveWindowMs ?? DEFAULT_MOVE_WINDOW_MS),
       registers,
     });
-    this.pushes = new Counter({
-      name: 'nacos_remote_pushes_total',
-      help: 'Awaited pushes: sent, acked, failed (error answer or closed), timeout',
-      labelNames: ['type', 'outcome'],
-      registers,
-    });
-    this.unary = new Counter({
-      name: 'nacos_remote_unary_requests_total',
-      help: 'Unary requests by type and result',
-      labelNames: ['type', 'code'],
-      registers,
-      collect() {
-        // The prototype's: this counter's own reset() also forgets the counts (below).
-        Counter.prototype.reset.call(this);
-        for (const [type, { byCode }] of metrics.unaryByLabel) for (const [code, n] of byCode) this.inc({ type, code: String(code) }, n);
-      },
-    });
-    // registry.resetMetrics() resets every metric; this one's source is the counts by code, which
-    // the calls keep (as their latency tallies), so they are zeroed in place, as prom-client's counters.
-    this.unary.reset = () => {
-      for (const { byCode } of this.unaryByLabel.values()) byCode.clear();
-      Counter.prototype.reset.call(this.unary);
-    };
+    this.pushes = new TalliedCounter('nacos_remote_pushes_total', 'Awaited pushes: sent, acked, failed (error answer or closed), timeout', ['type', 'outcome'], registers);
+    this.unary = new TalliedCounter('nacos_remote_unary_requests_total', 'Unary requests by type and result', ['type', 'code'], registers);
     this.unaryLatency = new TalliedHistogram(
       'nacos_remote_unary_request_seconds',
       'Unary request handling time',
@@ -139,24 +120,26 @@ export class NodeMetrics {
         for (const [what, n] of Object.entries(metrics.naming.stats())) this.set({ what }, n);
       },
     });
-    this.namingPushes = new Counter({
-      name: 'nacos_remote_naming_pushes_total',
-      help: 'NotifySubscriberRequest pushes settled: acked, or failed (error answer, timeout, closed; failures are retried)',
-      labelNames: ['outcome'],
+    const namingPushes = new TalliedCounter(
+      'nacos_remote_naming_pushes_total',
+      'NotifySubscriberRequest pushes settled: acked, or failed (error answer, timeout, closed; failures are retried)',
+      ['outcome'],
       registers,
-    });
-    this.namingPushLatency = new Histogram({
-      name: 'nacos_remote_naming_push_seconds',
-      help: 'From the first change a naming push carries (merge window included) to its ack',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    );
+    this.namingPushes = { acked: namingPushes.tally({ outcome: 'acked' }), failed: namingPushes.tally({ outcome: 'failed' }) };
+    this.namingPushLatency = new TalliedHistogram(
+      'nacos_remote_naming_push_seconds',
+      'From the first change a naming push carries (merge window included) to its ack',
+      undefined,
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
-    });
+    ).tally();
   }
 
   /** Hooks to pass to the naming push engine. */
   readonly namingPushObserver: PushObserver = {
     pushSettled: (outcome, elapsedMs) => {
-      this.namingPushes.inc({ outcome });
+      this.namingPushes[outcome].inc();
       if (outcome === 'acked') this.namingPushLatency.observe(elapsedMs / 1000);
     },
   };
@@ -173,20 +156,19 @@ export class NodeMetrics {
       else this.refusals.inc({ reason: reason ?? 'unknown' });
     },
     unaryAnswered: (type, resultCode, errorCode, elapsedMs) => {
-      const { byCode, latency } = this.unaryByLabel.get(type) ?? this.unaryTallyOf(type);
+      const tally = this.unaryByLabel.get(type) ?? this.unaryTallyOf(type);
       const code = resultCode === 200 ? 200 : errorCode;
-      byCode.set(code, (byCode.get(code) ?? 0) + 1);
-      latency.observe(elapsedMs / 1000);
+      let count = tally.byCode.get(code);
+      if (count === undefined) {
+        count = this.unary.tally({ type: tally.label, code: String(code) });
+        tally.byCode.set(code, count);
+      }
+      count.inc();
+      tally.latency.observe(elapsedMs / 1000);
     },
     // Push types are chosen by server code, not by clients, so they are bounded already.
     pushObserved: (type: string, outcome: PushOutcome) => {
-      const key = `${type}|${outcome}`;
-      let child = this.pushChildren.get(key);
-      if (child === undefined) {
-        child = this.pushes.labels({ type, outcome });
-        this.pushChildren.set(key, child);
-      }
-      child.inc();
+      (this.pushesByType.get(type) ?? this.pushTalliesOf(type))[outcome].inc();
     },
   };
 
@@ -209,10 +191,18 @@ export class NodeMetrics {
     const label = this.knownType(type) ? type : 'other';
     let tally = this.unaryByLabel.get(label);
     if (tally === undefined) {
-      tally = { byCode: new Map(), latency: this.unaryLatency.tally(label) };
+      tally = { label, byCode: new Map(), latency: this.unaryLatency.tally(label) };
       this.unaryByLabel.set(label, tally);
     }
     return tally;
+  }
+
+  /** A push type's tallies (a count at 0 is not shown, as a label set prom-client never had incremented). */
+  private pushTalliesOf(type: string): Record<PushOutcome, CounterTally> {
+    const tallyOf = (outcome: PushOutcome) => this.pushes.tally({ type, outcome });
+    const tallies = { sent: tallyOf('sent'), acked: tallyOf('acked'), failed: tallyOf('failed'), timeout: tallyOf('timeout') };
+    this.pushesByType.set(type, tallies);
+    return tallies;
   }
 
   /** Prometheus text exposition. */

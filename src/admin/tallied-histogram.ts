@@ -41,7 +41,7 @@ interface ExportedValue {
 }
 
 /**
- * A Prometheus histogram with one label, tallied in plain arrays and handed to prom-client's
+ * A Prometheus histogram with one label or none, tallied in plain arrays and handed to prom-client's
  * registry only when scraped. prom-client's own observe() builds and hashes a label object and
  * validates it on every call (a child from labels() too): about 3.5 % of the server's CPU on the
  * unary path. Its exposition is prom-client's for the same observations (the test compares them).
@@ -51,21 +51,29 @@ export class TalliedHistogram {
   /** How prom-client's cluster registry would merge it across workers. */
   readonly aggregator = 'sum';
   private readonly tallies = new Map<string, HistogramTally>();
+  /**
+   * prom-client shows a histogram without labels, unobserved, as zeros until its first reset, and
+   * after one not until observed again.
+   */
+  private showsEmpty: boolean;
 
+  /** `labelName` undefined: no label, one tally (`tally()`). */
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly labelName: string,
+    private readonly labelName: string | undefined,
     private readonly bounds: readonly number[],
     registers: readonly Registry[],
   ) {
     // The registry reads only name, type, help, aggregator, get() and reset(): prom-client's types
     // list its own four classes, so this one is registered through that interface.
     for (const registry of registers) registry.registerMetric(this as unknown as Metric);
+    this.showsEmpty = labelName === undefined;
+    if (labelName === undefined) this.tally();
   }
 
-  /** The tally of one label value: keep it and observe on it, with no lookup per observation. */
-  tally(labelValue: string): HistogramTally {
+  /** The tally of one label value (none without a label): keep it and observe on it, with no lookup per observation. */
+  tally(labelValue = ''): HistogramTally {
     let tally = this.tallies.get(labelValue);
     if (tally === undefined) {
       tally = new HistogramTally(this.bounds);
@@ -80,6 +88,7 @@ export class TalliedHistogram {
    */
   reset(): void {
     for (const tally of this.tallies.values()) tally.reset();
+    this.showsEmpty = false;
   }
 
   get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportedValue[] }> {
@@ -87,13 +96,14 @@ export class TalliedHistogram {
     const values: ExportedValue[] = [];
     for (const [labelValue, tally] of this.tallies) {
       // As prom-client after a reset: a label value shows again once observed.
-      if (tally.count === 0) continue;
+      if (tally.count === 0 && !this.showsEmpty) continue;
+      const labels = labelName === undefined ? {} : { [labelName]: labelValue };
       const cumulative = tally.cumulative();
-      this.bounds.forEach((le, bucket) => values.push({ labels: { le, [labelName]: labelValue }, value: cumulative[bucket]!, metricName: `${name}_bucket` }));
+      this.bounds.forEach((le, bucket) => values.push({ labels: { le, ...labels }, value: cumulative[bucket]!, metricName: `${name}_bucket` }));
       values.push(
-        { labels: { le: '+Inf', [labelName]: labelValue }, value: tally.count, metricName: `${name}_bucket` },
-        { labels: { [labelName]: labelValue }, value: tally.sum, metricName: `${name}_sum` },
-        { labels: { [labelName]: labelValue }, value: tally.count, metricName: `${name}_count` },
+        { labels: { le: '+Inf', ...labels }, value: tally.count, metricName: `${name}_bucket` },
+        { labels, value: tally.sum, metricName: `${name}_sum` },
+        { labels, value: tally.count, metricName: `${name}_count` },
       );
     }
     return Promise.resolve({ name, help: this.help, type: this.type, aggregator: this.aggregator, values });

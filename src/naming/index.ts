@@ -45,7 +45,7 @@ export const DEFAULT_MOVE_GRACE_MS = 10_000;
 
 /** Naming options of a node (config key `naming`). */
 export interface NamingOptions {
-  /** Changes of a service within this window go out as one push; default 20 ms (Nacos: 500). */
+  /** A service's merge window: a change goes at once, later ones within this after a push go as one at its end; default 20 ms (Nacos holds every push 500). */
   readonly pushDelayMs?: number;
   /** A push not acknowledged within this has failed; default 5000 ms, as Nacos. */
   readonly pushTimeoutMs?: number;

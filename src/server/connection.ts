@@ -2,6 +2,7 @@ import {
   ConnectionClosedError,
   encodePayload,
   isSuccess,
+  MAX_TIMER_DELAY_MS,
   RemoteResponseError,
   RequestTimeoutError,
   type ClientAbilities,
@@ -63,10 +64,12 @@ export interface PushOptions {
 export type PushOutcome = 'sent' | 'acked' | 'failed' | 'timeout';
 
 interface PendingPush {
-  type: string;
-  resolve: (response: ResponseMessage) => void;
-  reject: (error: Error) => void;
-  cancelTimer: () => void;
+  readonly type: string;
+  readonly resolve: (response: ResponseMessage) => void;
+  readonly reject: (error: Error) => void;
+  /** When it has timed out (timers.now() time). */
+  readonly deadline: number;
+  readonly timeoutMs: number;
 }
 
 /**
@@ -78,6 +81,12 @@ export class Connection {
   lastActiveTime: number;
   traced = false;
   private readonly pending = new Map<string, PendingPush>();
+  /**
+   * One timer per connection, not one per push (setting and clearing a timer was a share of a
+   * push's cost): it fires at the earliest deadline it knows of; an ack leaves it be, and when it
+   * fires it fails what is due and is set again for what still waits.
+   */
+  private deadlineTimer: { readonly at: number; readonly cancel: () => void } | undefined;
   private outboundBytes = 0;
   private closedFlag = false;
 
@@ -120,16 +129,37 @@ export class Connection {
     if (!this.connected) return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
     const requestId = this.options.nextRequestId();
     return new Promise<ResponseMessage>((resolve, reject) => {
-      const cancelTimer = this.options.timers.setTimeout(() => {
-        if (this.pending.delete(requestId)) {
-          this.options.observePush?.(message.type, 'timeout');
-          reject(new RequestTimeoutError(`no answer to ${message.type} (requestId ${requestId}) within ${timeoutMs} ms`));
-        }
-      }, timeoutMs);
-      this.pending.set(requestId, { type: message.type, resolve, reject, cancelTimer });
+      const deadline = this.options.timers.now() + timeoutMs;
+      this.pending.set(requestId, { type: message.type, resolve, reject, deadline, timeoutMs });
+      if (this.deadlineTimer === undefined || deadline < this.deadlineTimer.at) this.setDeadlineTimer(deadline);
       this.options.observePush?.(message.type, 'sent');
       this.writeMessage({ ...message, requestId });
     });
+  }
+
+  private setDeadlineTimer(at: number): void {
+    this.deadlineTimer?.cancel();
+    // A Node timer holds 24.8 days at most (longer fires at once): a later deadline is timed in steps.
+    const delayMs = Math.min(at - this.options.timers.now(), MAX_TIMER_DELAY_MS);
+    const cancel = this.options.timers.setTimeout(() => this.expirePushes(), delayMs);
+    this.deadlineTimer = { at, cancel };
+  }
+
+  /** Fails the pushes past their deadline; the timer is set again for the earliest that still waits. */
+  private expirePushes(): void {
+    this.deadlineTimer = undefined;
+    const now = this.options.timers.now();
+    let next = Infinity;
+    for (const [requestId, push] of this.pending) {
+      if (push.deadline > now) {
+        next = Math.min(next, push.deadline);
+        continue;
+      }
+      this.pending.delete(requestId);
+      this.options.observePush?.(push.type, 'timeout');
+      push.reject(new RequestTimeoutError(`no answer to ${push.type} (requestId ${requestId}) within ${push.timeoutMs} ms`));
+    }
+    if (next !== Infinity) this.setDeadlineTimer(next);
   }
 
   /** Pushes a request without awaiting an answer (used when refusing a setup). */
@@ -144,7 +174,6 @@ export class Connection {
     const push = this.pending.get(requestId);
     if (push === undefined) return false;
     this.pending.delete(requestId);
-    push.cancelTimer();
     const ok = isSuccess(response);
     this.options.observePush?.(push.type, ok ? 'acked' : 'failed');
     if (ok) push.resolve(response);
@@ -158,8 +187,9 @@ export class Connection {
     this.closedFlag = true;
     // Built only when a push waits: an Error's stack trace is a measurable cost per close.
     const error = this.pending.size > 0 ? new ConnectionClosedError(`connection ${this.id} closed`) : undefined;
+    this.deadlineTimer?.cancel();
+    this.deadlineTimer = undefined;
     for (const push of this.pending.values()) {
-      push.cancelTimer();
       this.options.observePush?.(push.type, 'failed');
       push.reject(error!);
     }

@@ -41,6 +41,42 @@ describe('NodeMetrics', () => {
     assert.equal(metricValue(after, 'nacos_remote_unary_request_seconds_bucket', { type: 'other', le: '0.005' }), 1);
   });
 
+  it('pushes and naming pushes are scraped under their names with their counts and times, from zero after a reset', async () => {
+    const metrics = new NodeMetrics();
+    const scrape = async () => parsePrometheus(await metrics.scrape());
+    const push = (outcome: 'sent' | 'acked' | 'failed' | 'timeout', type = 'NotifySubscriberRequest'): void => metrics.observer.pushObserved?.(type, outcome);
+    const fresh = await scrape();
+    assert.equal(metricValue(fresh, 'nacos_remote_naming_push_seconds_count', {}), 0, 'an unlabelled histogram shows zeros from the start');
+    assert.equal(fresh.filter((s) => s.name === 'nacos_remote_pushes_total' || s.name === 'nacos_remote_naming_pushes_total').length, 0);
+
+    push('sent');
+    push('sent');
+    push('acked');
+    push('timeout');
+    push('sent', 'ClientDetectionRequest');
+    metrics.namingPushObserver.pushSettled?.('acked', 30);
+    metrics.namingPushObserver.pushSettled?.('failed', 5000);
+    const samples = await scrape();
+    const pushes = (type: string, outcome: string) => metricValue(samples, 'nacos_remote_pushes_total', { type, outcome });
+    assert.equal(pushes('NotifySubscriberRequest', 'sent'), 2);
+    assert.equal(pushes('NotifySubscriberRequest', 'acked'), 1);
+    assert.equal(pushes('NotifySubscriberRequest', 'timeout'), 1);
+    assert.equal(pushes('ClientDetectionRequest', 'sent'), 1);
+    assert.equal(samples.filter((s) => s.name === 'nacos_remote_pushes_total').length, 4, 'outcomes never seen are not shown');
+    assert.equal(metricValue(samples, 'nacos_remote_naming_pushes_total', { outcome: 'acked' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_naming_pushes_total', { outcome: 'failed' }), 1);
+    assert.equal(metricValue(samples, 'nacos_remote_naming_push_seconds_count', {}), 1, 'acked pushes are timed');
+    assert.equal(metricValue(samples, 'nacos_remote_naming_push_seconds_sum', {}), 0.03);
+    assert.equal(metricValue(samples, 'nacos_remote_naming_push_seconds_bucket', { le: '0.025' }), 0);
+    assert.equal(metricValue(samples, 'nacos_remote_naming_push_seconds_bucket', { le: '0.05' }), 1);
+
+    metrics.registry.resetMetrics();
+    push('acked');
+    const after = await scrape();
+    assert.equal(metricValue(after, 'nacos_remote_pushes_total', { type: 'NotifySubscriberRequest', outcome: 'acked' }), 1);
+    assert.equal(after.filter((s) => s.name === 'nacos_remote_pushes_total').length, 1);
+  });
+
   it('counts departures, and times a reset connection from its ack to its close: a move slower than the window shows as closed', async () => {
     const moveWindowMs = 5000;
     const { timers, manager, metrics, fakes } = meteredManager(moveWindowMs);

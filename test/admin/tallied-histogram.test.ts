@@ -58,4 +58,23 @@ describe('TalliedHistogram', () => {
     assert.equal(await tallied.metrics(), await native.metrics());
     assert.match(await tallied.metrics(), /x_seconds_count\{type="HealthCheckRequest"\} 1\n/);
   });
+
+  it("without a label it scrapes as prom-client's does: zeros before any observation, nothing after a reset until observed", async () => {
+    const native = new Registry();
+    const histogram = new Histogram({ name: 'y_seconds', help: 'push time', buckets: BOUNDS, registers: [native] });
+    const tallied = new Registry();
+    const ours = new TalliedHistogram('y_seconds', 'push time', undefined, BOUNDS, [tallied]).tally();
+    assert.equal(await tallied.metrics(), await native.metrics());
+    for (const value of [0.00003, 0.0005, 0.7, 12.5]) {
+      histogram.observe(value);
+      ours.observe(value);
+    }
+    assert.equal(await tallied.metrics(), await native.metrics());
+    tallied.resetMetrics();
+    native.resetMetrics();
+    assert.equal(await tallied.metrics(), await native.metrics());
+    histogram.observe(0.002);
+    ours.observe(0.002);
+    assert.equal(await tallied.metrics(), await native.metrics());
+  });
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import type { PublishedInstance, ServiceInfoJson, ServiceName } from '../../src/naming/model.js';
-import { NamingState } from '../../src/naming/naming-state.js';
-import { PushEngine, type PushEngineOptions } from '../../src/naming/push/push-engine.js';
-import { ConnectionClosedError, RequestTimeoutError, response, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
-import { ManualTimers } from '../support/manual-timers.js';
+import type { PublishedInstance, ServiceInfoJson, ServiceName } from '../../../src/naming/model.js';
+import { NamingState } from '../../../src/naming/naming-state.js';
+import { PushEngine, type PushEngineOptions } from '../../../src/naming/push/push-engine.js';
+import { ConnectionClosedError, RequestTimeoutError, response, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
+import { ManualTimers } from '../../support/manual-timers.js';
 
 const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
 const OPTIONS: PushEngineOptions = { delayMs: 20, timeoutMs: 5000, retryDelayMs: 1000 };
@@ -20,7 +20,7 @@ interface SentPush {
   settle(outcome: 'ack' | Error): void;
 }
 
-function harness(options: PushEngineOptions = OPTIONS) {
+function harness(options: PushEngineOptions = OPTIONS, nextTurn?: (fn: () => void) => void) {
   const timers = new ManualTimers();
   const state = new NamingState('self', () => timers.now());
   const sent: SentPush[] = [];
@@ -35,7 +35,7 @@ function harness(options: PushEngineOptions = OPTIONS) {
     });
   const engine = new PushEngine(state, send, timers, options, pino({ level: 'silent' }), {
     pushSettled: (outcome, elapsedMs) => settled.push({ outcome, elapsedMs }),
-  });
+  }, nextTurn);
   state.addListener(engine);
   const serviceInfoOf = (push: SentPush): ServiceInfoJson => (push.request.body as { serviceInfo: ServiceInfoJson }).serviceInfo;
   const ipsOf = (push: SentPush): string[] => serviceInfoOf(push).hosts.map((h) => h.ip).sort();
@@ -50,24 +50,67 @@ function harness(options: PushEngineOptions = OPTIONS) {
 }
 
 describe('PushEngine', () => {
-  it('merges a service\'s changes within the window into one push per subscriber, with the data as it is then', async () => {
+  it('an isolated change is pushed at once, not after the window', async () => {
     const { timers, state, sent, ipsOf, serviceInfoOf, subscribeAll } = harness();
     await subscribeAll('s1', 's2');
+    await timers.advance(1000);
 
     state.register('p1', orders, instance('10.0.0.5'));
-    await timers.advance(10);
-    state.register('p2', orders, instance('10.0.0.6'));
-    await timers.advance(9);
-    assert.equal(sent.length, 0, 'nothing goes before the window closes');
-    await timers.advance(1);
+    await timers.advance(0);
 
     assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2']);
     for (const push of sent) {
       assert.equal(push.request.type, 'NotifySubscriberRequest');
-      assert.deepEqual(ipsOf(push), ['10.0.0.5', '10.0.0.6']);
+      assert.deepEqual(ipsOf(push), ['10.0.0.5']);
       assert.equal(serviceInfoOf(push).name, 'orders');
       assert.equal(serviceInfoOf(push).groupName, 'DEFAULT_GROUP');
     }
+  });
+
+  it('changes made together (one request, one release) go in one push', async () => {
+    const { timers, state, sent, ipsOf, subscribeAll } = harness();
+    await subscribeAll('s1');
+    await timers.advance(1000);
+    state.register('p1', orders, instance('10.0.0.5'));
+    state.register('p2', orders, instance('10.0.0.6'));
+    await timers.advance(0);
+    assert.equal(sent.length, 1);
+    assert.deepEqual(ipsOf(sent[0]!), ['10.0.0.5', '10.0.0.6']);
+  });
+
+  it('changes within the window after a push are merged into one push at its end, with the data as it is then', async () => {
+    const { timers, state, sent, ipsOf, subscribeAll } = harness();
+    await subscribeAll('s1', 's2');
+    await timers.advance(1000);
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(0);
+    for (const push of sent) push.settle('ack');
+    sent.length = 0;
+
+    await timers.advance(5);
+    state.register('p2', orders, instance('10.0.0.6'));
+    await timers.advance(5);
+    state.register('p3', orders, instance('10.0.0.7'));
+    await timers.advance(9);
+    assert.equal(sent.length, 0, 'nothing more goes before the window closes');
+    await timers.advance(1);
+
+    assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2']);
+    for (const push of sent) assert.deepEqual(ipsOf(push), ['10.0.0.5', '10.0.0.6', '10.0.0.7']);
+  });
+
+  it('a burst of changes makes at most one push per window, the last with every change', async () => {
+    const { timers, state, sent, ipsOf, subscribeAll } = harness();
+    await subscribeAll('s1');
+    await timers.advance(1000);
+    for (let i = 1; i <= 40; i++) {
+      state.register(`p${i}`, orders, instance(`10.0.1.${i}`));
+      await timers.advance(5);
+    }
+    await timers.advance(OPTIONS.delayMs);
+    // 200 ms of changes: the first at once, then one at the end of each 20 ms window.
+    assert.ok(sent.length <= 200 / OPTIONS.delayMs + 1, `${sent.length} pushes`);
+    assert.equal(ipsOf(sent.at(-1)!).length, 40);
   });
 
   it('a first subscribe is confirmed by a push to that subscriber alone', async () => {
@@ -201,9 +244,91 @@ describe('PushEngine', () => {
   it('the merge window is configurable (Nacos: 500 ms)', async () => {
     const { timers, state, sent } = harness({ ...OPTIONS, delayMs: 500 });
     state.subscribe('s1', orders, '');
-    await timers.advance(499);
-    assert.equal(sent.length, 0);
-    await timers.advance(1);
+    await timers.advance(0);
+    assert.equal(sent.length, 1, 'the first subscribe\'s push goes at once');
+    await timers.advance(100);
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(399);
     assert.equal(sent.length, 1);
+    await timers.advance(1);
+    assert.equal(sent.length, 2);
+  });
+
+  it('a retry waits its retry delay even when the window it failed in closes sooner', async () => {
+    const { timers, state, sent } = harness();
+    state.subscribe('s1', orders, '');
+    await timers.advance(0);
+    await timers.advance(5);
+    sent[0]!.settle(new RequestTimeoutError('no answer'));
+    sent.length = 0;
+    await timers.advance(999);
+    assert.equal(sent.length, 0, 'not at the window\'s end, nor before the retry delay');
+    await timers.advance(1);
+    assert.deepEqual(sent.map((p) => p.connectionId), ['s1']);
+  });
+
+  it('forgets a service once its window has passed quietly', async () => {
+    const { timers, state, engine } = harness();
+    state.subscribe('s1', orders, '');
+    await timers.advance(0);
+    assert.equal(timers.pendingCount, 1, 'the window\'s timer');
+    await timers.advance(OPTIONS.delayMs);
+    assert.equal(timers.pendingCount, 0);
+    assert.equal(engine.pendingCount, 0);
+  });
+
+  describe('a push to many subscribers', () => {
+    /** An engine writing `sendsPerTurn` pushes a turn, its turns run by the test. */
+    function turnByTurn(sendsPerTurn: number) {
+      const turns: (() => void)[] = [];
+      const h = harness({ ...OPTIONS, sendsPerTurn }, (fn) => turns.push(fn));
+      const runTurn = (): void => turns.shift()!();
+      return { ...h, turns, runTurn };
+    }
+
+    it('is written a few subscribers a turn, each once', async () => {
+      const { timers, state, sent, turns, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3', 's4', 's5']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      assert.equal(sent.length, 2, 'the first turn');
+      runTurn();
+      assert.equal(sent.length, 4);
+      runTurn();
+      assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2', 's3', 's4', 's5']);
+      assert.equal(turns.length, 0);
+    });
+
+    it('the service\'s next push waits until it is written, so each subscriber gets the older data first', async () => {
+      const { timers, state, sent, ipsOf, turns, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      while (turns.length > 0) runTurn();
+      sent.length = 0;
+      await timers.advance(1000);
+
+      state.register('p1', orders, instance('10.0.0.5'));
+      await timers.advance(0);
+      assert.equal(sent.length, 2);
+      state.register('p2', orders, instance('10.0.0.6'));
+      await timers.advance(1000);
+      assert.equal(sent.length, 2, 'nothing more while the first push is being written');
+      runTurn();
+      await timers.advance(0);
+      assert.equal(sent.length, 5, 'the rest of the first push, then the next');
+      while (turns.length > 0) runTurn();
+      for (const id of ['s1', 's2', 's3']) {
+        assert.deepEqual(sent.filter((p) => p.connectionId === id).map((p) => ipsOf(p).join(',')), ['10.0.0.5', '10.0.0.5,10.0.0.6'], id);
+      }
+    });
+
+    it('stops being written once the engine is closed', async () => {
+      const { timers, state, sent, engine, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      engine.close();
+      runTurn();
+      assert.equal(sent.length, 2);
+      assert.equal(timers.pendingCount, 0);
+    });
   });
 });

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConnectionClosedError, request, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
+import { answerTo, fakeConnection } from '../support/fakes.js';
+import { ManualTimers } from '../support/manual-timers.js';
+
+/** How each push settled: 'acked', or the error's class name, in the order they settled. */
+function tracked(pushed: Promise<ResponseMessage>, label: string, log: string[]): void {
+  pushed.then(
+    () => log.push(`${label} acked`),
+    (error: Error) => log.push(`${label} ${error.constructor.name}`),
+  );
+}
+
+function harness() {
+  const timers = new ManualTimers();
+  const fake = fakeConnection({ timers });
+  const outcomes: string[] = [];
+  const push = (label: string, timeoutMs: number): RequestMessage => {
+    tracked(fake.connection.request(request('ClientDetectionRequest'), timeoutMs), label, outcomes);
+    return fake.sink.pushes().at(-1)!;
+  };
+  const ack = (pushed: RequestMessage): boolean => fake.connection.acknowledge(answerTo(pushed));
+  return { timers, fake, outcomes, push, ack };
+}
+
+describe('Connection pushes', () => {
+  it('a push not acked within its timeout fails then, not before', async () => {
+    const { timers, outcomes, push, fake } = harness();
+    push('a', 5000);
+    await timers.advance(4999);
+    assert.deepEqual(outcomes, []);
+    await timers.advance(1);
+    assert.deepEqual(outcomes, ['a RequestTimeoutError']);
+    assert.equal(fake.connection.pendingPushCount, 0);
+  });
+
+  it('each push fails at its own deadline, a shorter one sent later first', async () => {
+    const { timers, outcomes, push } = harness();
+    push('long', 5000);
+    await timers.advance(1000);
+    push('short', 1000);
+    push('later', 5000);
+    await timers.advance(1000);
+    assert.deepEqual(outcomes, ['short RequestTimeoutError']);
+    await timers.advance(3000);
+    assert.deepEqual(outcomes, ['short RequestTimeoutError', 'long RequestTimeoutError']);
+    await timers.advance(1000);
+    assert.deepEqual(outcomes, ['short RequestTimeoutError', 'long RequestTimeoutError', 'later RequestTimeoutError']);
+  });
+
+  it('an acked push does not time out, and the ones after it still do', async () => {
+    const { timers, outcomes, push, ack } = harness();
+    const first = push('first', 1000);
+    await timers.advance(500);
+    push('second', 1000);
+    assert.equal(ack(first), true);
+    await timers.advance(1000);
+    assert.deepEqual(outcomes, ['first acked', 'second RequestTimeoutError']);
+  });
+
+  it('keeps one timer for its pushes however many wait, and none once they are settled and due', async () => {
+    const { timers, push, ack, fake } = harness();
+    const pushed = Array.from({ length: 50 }, (_, i) => push(`p${i}`, 5000));
+    assert.equal(timers.scheduledCount, 1);
+    for (const p of pushed) ack(p);
+    await timers.advance(5000);
+    assert.equal(timers.scheduledCount, 0);
+    assert.equal(fake.connection.pendingPushCount, 0);
+  });
+
+  it('close fails what waits at once and leaves no timer', async () => {
+    const { timers, outcomes, push, fake } = harness();
+    push('a', 5000);
+    fake.connection.close();
+    await timers.advance(0);
+    assert.deepEqual(outcomes, [`a ${ConnectionClosedError.name}`]);
+    assert.equal(timers.scheduledCount, 0);
+    await timers.advance(5000);
+    assert.equal(outcomes.length, 1);
+  });
+
+  it('a timeout longer than a Node timer holds is timed in steps, not failed at once', async () => {
+    const { timers, outcomes, push } = harness();
+    push('weeks', 30 * 24 * 3600 * 1000);
+    const armed: number[] = [];
+    const setTimeout = timers.setTimeout.bind(timers);
+    timers.setTimeout = (fn, ms) => {
+      armed.push(ms);
+      return setTimeout(fn, ms);
+    };
+    await timers.advance(2_147_483_647);
+    assert.deepEqual(outcomes, [], 'still waiting after the first step');
+    assert.equal(armed.length, 1, 'one more step, not a timer every millisecond');
+    await timers.advance(30 * 24 * 3600 * 1000 - 2_147_483_647);
+    assert.deepEqual(outcomes, ['weeks RequestTimeoutError']);
+  });
+});
