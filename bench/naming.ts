@@ -16,7 +16,9 @@
 //    - disconnect: a registering connection dropped (as a dying client's FIN) until every one of
 //      the first level's subscribers got the push without its instance.
 // Usage: node --import tsx bench/naming.ts [--changes 200] [--kills 5] [--levels 1000,10000]
-//          [--pushes 20] [--disconnects 20] [--instances 20000] [--duration 5] [--quick]
+//          [--pushes 100,20] [--disconnects 100] [--instances 20000] [--duration 5] [--quick]
+// --pushes gives each level's count (the last applies to further levels): a p99 needs about 100
+// samples to be more than the slowest one, and 10,000 subscribers take a second a push.
 //          [--skip-cross] [--skip-nacos] [--skip-rnacos] [--targets ours,r-nacos,nacos]
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -43,8 +45,8 @@ const { values: args } = parseArgs({
     changes: { type: 'string', default: '200' },
     kills: { type: 'string', default: '5' },
     levels: { type: 'string', default: '1000,10000' },
-    pushes: { type: 'string', default: '20' },
-    disconnects: { type: 'string', default: '20' },
+    pushes: { type: 'string', default: '100,20' },
+    disconnects: { type: 'string', default: '100' },
     instances: { type: 'string', default: '20000' },
     duration: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
@@ -58,7 +60,7 @@ const { values: args } = parseArgs({
 const config = { changes: Number(args.changes), kills: args.quick ? 3 : Number(args.kills), hangGuardMs: 30_000 };
 const serverConfig = {
   levels: (args.quick ? '1000' : args.levels).split(',').map(Number),
-  pushes: args.quick ? 10 : Number(args.pushes),
+  pushes: args.quick ? [10] : args.pushes.split(',').map(Number),
   disconnects: args.quick ? 10 : Number(args.disconnects),
   /** Registered by `memoryConnections` connections, each a batch per service of `instances / (connections × services)`. */
   instances: args.quick ? 2000 : Number(args.instances),
@@ -213,7 +215,8 @@ async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 
       await fleet.open(HOST, server.port, level - fleet.held, { kind: 'naming', serviceName: service });
       await sleep(serverConfig.settleMs);
       const timings: PushTiming[] = [];
-      for (let i = 0; i < serverConfig.pushes; i++) {
+      const count = serverConfig.pushes[Math.min(levels.length, serverConfig.pushes.length - 1)]!;
+      for (let i = 0; i < count; i++) {
         // A new port each time: Nacos replaces the connection's instance, r-nacos adds one.
         const port = 20_000 + fleet.held + i;
         timings.push(await fleet.time({ kind: 'instance', ip: '10.9.0.1', port, present: true }, register(publisher, '10.9.0.1', port), serverConfig.pushTimeoutMs));
