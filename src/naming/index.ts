@@ -14,7 +14,7 @@ import { namingSyncHandlers } from './sync/handlers.js';
 import { NAMING_SYNC_MODULE, NAMING_SYNC_TYPES } from './sync/messages.js';
 import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type NamingSyncOptions, type SyncPeers } from './sync/naming-sync.js';
 import { afterLoad, StartupLoad } from './sync/startup-load.js';
-import type { MemberDownReason } from '../cluster/member-messages.js';
+import { CERTAIN_DOWN_REASONS } from '../cluster/member-messages.js';
 
 export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
 export type { ServiceNamePage } from './naming-state.js';
@@ -122,13 +122,6 @@ function holdClientsForLoad(server: NacosServer, startup: StartupLoad, holdMs: n
 }
 
 /**
- * The down reasons after which a start stops waiting for a member's snapshot: it is certainly not
- * running or no longer a member. A timeout or failed health checks can befall a running member
- * under load, so those leave the wait to its cap (or to the snapshot, once it arrives).
- */
-const NOT_RUNNING: ReadonlySet<MemberDownReason> = new Set(['refused', 'lost', 'left', 'no-client']);
-
-/**
  * Puts naming on a node's server: its message types, one handler per request type, a listener
  * that releases a connection's naming client when the connection ends, the push engine, the
  * handlers of other members' sync messages, and with `peers` the sync of this member's clients.
@@ -188,7 +181,8 @@ export function attachNaming(
   // does not wait for a snapshot a member not running cannot send.
   const removeDownListener = deps.peers?.onMemberDown?.((member, reason) => {
     if (reason !== 'left') state.holdMemberClients(member);
-    if (NOT_RUNNING.has(reason)) startup.memberDown(member);
+    // Only a certain reason ends the wait: a running member can look lost, unreachable or unhealthy.
+    if (CERTAIN_DOWN_REASONS.has(reason)) startup.memberDown(member);
   });
 
   return {
