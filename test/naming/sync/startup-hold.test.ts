@@ -7,7 +7,8 @@ import type { InstanceJson, ServiceInfoJson } from '../../../src/naming/model.js
 import { NamingSnapshotAskRequest, NamingSyncRequest, NAMING_SYNC_TYPES } from '../../../src/naming/sync/messages.js';
 import { defaultRegistry, request, response, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
 import { defineNamingTypes } from '../../../src/protocol/naming/messages.js';
-import { ServerStartedError } from '../../../src/server/nacos-server.js';
+// From the public entry (nacos-remote/server), where callers catch it.
+import { ServerStartedError } from '../../../src/node/index.js';
 import { ManualTimers } from '../../support/manual-timers.js';
 import { startTestNode } from '../../support/node.js';
 import { findMainPort } from '../../support/ports.js';
