@@ -171,6 +171,8 @@ export function attachNaming(
     { self: deps.memberId, others: () => deps.peers?.others() ?? [] },
     (member) => {
       // The member reached us, so it is up: a start waits for its snapshot again if it gave up on it.
+      // The asker is not matched to the member it names: an id may be a hostname or an advertised
+      // IP other than the connection's source. Only a trusted member can ask, and the cap bounds it.
       startup.memberHeard(member);
       sync?.snapshotAsked(member);
     },
