@@ -15,7 +15,10 @@ import type { RequestMeta } from '../server/handlers/index.js';
  */
 export type MemberDownReason = 'refused' | 'lost' | 'left' | 'no-client' | 'unreachable' | 'unhealthy';
 
-/** The down reasons that are certain: nothing will be heard from the member over its link until it is up again. */
+/**
+ * The certain down reasons: nothing can come over a link to the member (it is not running, is no
+ * longer a member, or there is no client to it) until it is up again, so waiting on it is futile.
+ */
 export const CERTAIN_DOWN_REASONS: ReadonlySet<MemberDownReason> = new Set(['refused', 'left', 'no-client']);
 
 /** How a service reaches the other members over their cluster clients. */
