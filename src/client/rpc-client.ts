@@ -143,6 +143,8 @@ export interface ClientEvents {
    * while keeping it open (a hung server's stream may end only minutes later, at its keepalive).
    */
   unhealthy: (connectionId: string, server: string) => void;
+  /** A connect attempt failed, at start or on a reconnect or move (its owner may classify the error). */
+  connectFailed: (server: string, error: unknown) => void;
 }
 
 /** A start() call waiting for RUNNING; it gives up after `attemptsLeft` more failed connect attempts. */
@@ -173,7 +175,7 @@ export class RpcClient {
   private readonly serverList: ServerList;
   private readonly registry = MessageRegistry.connectionLayer();
   private readonly handlers = new Map<string, ServerRequestHandler>();
-  private readonly listeners: { [K in keyof ClientEvents]: ClientEvents[K][] } = { connected: [], disconnected: [], lost: [], unhealthy: [] };
+  private readonly listeners: { [K in keyof ClientEvents]: ClientEvents[K][] } = { connected: [], disconnected: [], lost: [], unhealthy: [], connectFailed: [] };
   private readonly timers: Timers;
   private readonly random: () => number;
   private readonly logger: Logger;
@@ -317,6 +319,7 @@ export class RpcClient {
     try {
       connection = await this.connectToServer(server);
     } catch (error) {
+      this.emit('connectFailed', formatAddress(server), error);
       this.connectAttemptFailed(error);
       return { kind: 'failed', error };
     }

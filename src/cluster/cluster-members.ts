@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { ClientStatus, RpcClient, type RequestOptions, type RpcClientOptions } from '../client/index.js';
 import type { RequestMessage, ResponseMessage, ResponseTypeDefinition } from '../protocol/index.js';
-import type { MemberDownReason } from './member-messages.js';
+import { CERTAIN_DOWN_REASONS, type MemberDownReason } from './member-messages.js';
 import { readClusterConf, requireSelf, type MemberAddress } from './members.js';
 import { normalizeIp } from '../server/transport/address.js';
 
@@ -55,8 +55,12 @@ export class ClusterMembers {
   private readonly clients = new Map<string, RpcClient>();
   private readonly upListeners = new Set<(address: string) => void>();
   private readonly downListeners = new Set<(address: string, reason: MemberDownReason) => void>();
-  /** Clients whose member the down listeners were told of since they last connected: told once. */
-  private readonly toldDown = new WeakSet<RpcClient>();
+  /**
+   * The reason the down listeners were last told for a client since it last connected: each
+   * outage is told once, but a certain reason still comes after an uncertain one (a hung member
+   * that is then killed), so waits on a member that is certainly not running end.
+   */
+  private readonly toldDown = new WeakMap<RpcClient, MemberDownReason>();
   private closed = false;
   /** Member entries' IPs: literal ones, and what hostname entries resolved to. */
   private trustedIps = new Set<string>();
@@ -150,8 +154,9 @@ export class ClusterMembers {
 
   /**
    * Calls back each time this node's client to a member stops being connected (the member is
-   * DOWN): its stream ended, its health checks failed (a hung member), its first connect failed, it
-   * left cluster.conf, or no client could be made for it; the reason says which.
+   * DOWN): its stream ended, its health checks failed (a hung member), a connect to it failed, it
+   * left cluster.conf, or no client could be made for it; the reason says which. Once per outage,
+   * but a certain reason (a refused reconnect) still comes after an uncertain one.
    */
   onMemberDown(listener: (address: string, reason: MemberDownReason) => void): () => void {
     this.downListeners.add(listener);
@@ -204,10 +209,15 @@ export class ClusterMembers {
     return this.clients.get(address)?.status === ClientStatus.RUNNING ? 'UP' : 'DOWN';
   }
 
-  /** Tells the down listeners, once until the client connects again, unless the member left or we close. */
+  /**
+   * Tells the down listeners, once until the client connects again (and once more if a certain
+   * reason follows an uncertain one), unless the member left or we close.
+   */
   private memberDown(address: string, client: RpcClient, reason: MemberDownReason): void {
-    if (this.closed || this.toldDown.has(client) || this.clients.get(address) !== client) return;
-    this.toldDown.add(client);
+    if (this.closed || this.clients.get(address) !== client) return;
+    const told = this.toldDown.get(client);
+    if (told !== undefined && (CERTAIN_DOWN_REASONS.has(told) || !CERTAIN_DOWN_REASONS.has(reason))) return;
+    this.toldDown.set(client, reason);
     this.options.logger.warn({ member: address, reason }, 'member down');
     this.tellDown(address, reason);
   }
@@ -255,8 +265,9 @@ export class ClusterMembers {
         continue;
       }
       this.clients.set(member.address, client);
-      // A member that is not up yet is retried in the background by its client.
-      client.start().catch((error: unknown) => this.memberDown(member.address, client, isConnectionRefused(error) ? 'refused' : 'unreachable'));
+      // A member that is not up yet is retried in the background by its client; each failed
+      // attempt is told through connectFailed.
+      client.start().catch(() => undefined);
     }
   }
 
@@ -276,6 +287,10 @@ export class ClusterMembers {
       for (const listener of this.upListeners) listener(address);
     });
     client.on('lost', () => this.memberDown(address, client, 'lost')).on('unhealthy', () => this.memberDown(address, client, 'unhealthy'));
+    // At start and on every reconnect; a failed move away from a working link says nothing of the member.
+    client.on('connectFailed', (_server, error) => {
+      if (client.status !== ClientStatus.RUNNING) this.memberDown(address, client, isConnectionRefused(error) ? 'refused' : 'unreachable');
+    });
     return client;
   }
 }

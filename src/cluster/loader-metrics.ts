@@ -74,7 +74,7 @@ export function planSmartReload(load: ClusterLoad, loaderFactor = DEFAULT_LOADER
     const sdk = sdkCountOf(m.metric);
     return sdk === undefined || isOutOfBalance(m.metric) ? [] : [{ address: m.address, sdk }];
   });
-  // Nacos's average (total over members with metrics, truncated), over the members in balance.
+  // Nacos's average, truncated: the in-balance members' sdkConCount total over how many of them report one.
   const avg = withCount.length === 0 ? 0 : Math.trunc(withCount.reduce((sum, m) => sum + m.sdk, 0) / withCount.length);
   const overLimitCount = Math.trunc(avg * (1 + loaderFactor));
   const lowLimitCount = Math.trunc(avg * (1 - loaderFactor));

@@ -7,13 +7,19 @@ import { InvalidBodyError, NoRightError, type JsonObject, type RequestMessage, t
 import type { RequestMeta } from '../server/handlers/index.js';
 
 /**
- * Why the link to a member is down: `refused` (its port refused the connection: it is not
- * running), `lost` (its stream ended), `left` (it was removed from the members), `no-client` (no
- * client could be made for it), or the uncertain ones, `unreachable` (a first connect that failed
- * otherwise, such as a timeout) and `unhealthy` (health checks failed): under load a running
- * member can look so.
+ * Why the link to a member is down: `refused` (its port refused a connect: it is not running),
+ * `left` (it was removed from the members), `no-client` (no client could be made for it, so it
+ * cannot be asked anything), or the uncertain ones, which can befall a running member under load
+ * or on a network blip: `lost` (its stream ended), `unreachable` (a connect that failed otherwise,
+ * such as a timeout) and `unhealthy` (health checks failed).
  */
 export type MemberDownReason = 'refused' | 'lost' | 'left' | 'no-client' | 'unreachable' | 'unhealthy';
+
+/**
+ * The certain down reasons: nothing can come over a link to the member (it is not running, is no
+ * longer a member, or there is no client to it) until it is up again, so waiting on it is futile.
+ */
+export const CERTAIN_DOWN_REASONS: ReadonlySet<MemberDownReason> = new Set(['refused', 'left', 'no-client']);
 
 /** How a service reaches the other members over their cluster clients. */
 export interface MemberPeers {

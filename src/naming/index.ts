@@ -14,7 +14,7 @@ import { namingSyncHandlers } from './sync/handlers.js';
 import { NAMING_SYNC_MODULE, NAMING_SYNC_TYPES } from './sync/messages.js';
 import { DEFAULT_NAMING_SYNC_OPTIONS, NamingSync, type NamingSyncOptions, type SyncPeers } from './sync/naming-sync.js';
 import { afterLoad, StartupLoad } from './sync/startup-load.js';
-import type { MemberDownReason } from '../cluster/member-messages.js';
+import { CERTAIN_DOWN_REASONS } from '../cluster/member-messages.js';
 
 export { DEFAULT_NAMESPACE, DEFAULT_GROUP, type InstanceSelection, type ServiceInfoJson, type ServiceName } from './model.js';
 export type { ServiceNamePage } from './naming-state.js';
@@ -105,6 +105,9 @@ export interface NamingService {
   close(): Promise<void>;
 }
 
+/** What a member logs when its hold ran to the cap (test support fails a start on it). */
+export const HOLD_RAN_OUT_MESSAGE = 'naming: the hold ran out before these members sent their snapshots';
+
 /**
  * Keeps the server's SDK clients away until the member has the others' naming data, at most
  * `holdMs` from the server's start: until then they go to members that have it, where a
@@ -115,18 +118,11 @@ function holdClientsForLoad(server: NacosServer, startup: StartupLoad, holdMs: n
   if (hold.isOver) return;
   server.holdClientsUntil(
     hold.over.then((how) => {
-      if (how === 'capped') logger.warn({ holdMs, awaited: startup.awaited }, 'naming: the hold ran out before these members sent their snapshots');
+      if (how === 'capped') logger.warn({ holdMs, awaited: startup.awaited }, HOLD_RAN_OUT_MESSAGE);
       else if (how === 'loaded') logger.info('naming: loaded (every other member sent its snapshot or was found not running)');
     }),
   );
 }
-
-/**
- * The down reasons after which a start stops waiting for a member's snapshot: it is certainly not
- * running or no longer a member. A timeout or failed health checks can befall a running member
- * under load, so those leave the wait to its cap (or to the snapshot, once it arrives).
- */
-const NOT_RUNNING: ReadonlySet<MemberDownReason> = new Set(['refused', 'lost', 'left', 'no-client']);
 
 /**
  * Puts naming on a node's server: its message types, one handler per request type, a listener
@@ -175,6 +171,8 @@ export function attachNaming(
     { self: deps.memberId, others: () => deps.peers?.others() ?? [] },
     (member) => {
       // The member reached us, so it is up: a start waits for its snapshot again if it gave up on it.
+      // The asker is not matched to the member it names: an id may be a hostname or an advertised
+      // IP other than the connection's source. Only a trusted member can ask, and the cap bounds it.
       startup.memberHeard(member);
       sync?.snapshotAsked(member);
     },
@@ -188,7 +186,8 @@ export function attachNaming(
   // does not wait for a snapshot a member not running cannot send.
   const removeDownListener = deps.peers?.onMemberDown?.((member, reason) => {
     if (reason !== 'left') state.holdMemberClients(member);
-    if (NOT_RUNNING.has(reason)) startup.memberDown(member);
+    // Only a certain reason ends the wait: a running member can look lost, unreachable or unhealthy.
+    if (CERTAIN_DOWN_REASONS.has(reason)) startup.memberDown(member);
   });
 
   return {

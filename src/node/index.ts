@@ -37,7 +37,7 @@ import { clusterConfPath, configStorePath, limitRulePath, parseNodeConfig, type 
 import { balancerOptionsOf } from './balancer-options.js';
 import { createNodeLogger } from './logger.js';
 
-export { NacosServer, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
+export { NacosServer, ServerStartedError, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
 export type { Connection, ConnectionMeta } from '../server/connection.js';
 export { Departure, type ConnectionListener, type ConnectionManager } from '../server/connection-manager.js';
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';

@@ -42,7 +42,6 @@ export interface ServerObserver {
   unaryAnswered?(type: string, resultCode: number, errorCode: number, elapsedMs: number): void;
 }
 
-/** Options of the gRPC side of a node. Every interval is configurable so tests can run it short. */
 /** A call that must come before the server's start came after it. */
 export class ServerStartedError extends NacosRemoteError {
   constructor(call: string) {
@@ -50,6 +49,7 @@ export class ServerStartedError extends NacosRemoteError {
   }
 }
 
+/** Options of the gRPC side of a node. Every interval is configurable so tests can run it short. */
 export interface NacosServerOptions {
   /** Bind address. */
   host: string;

@@ -253,6 +253,20 @@ describe('RpcClient logic (fake transport, injected clock)', () => {
     await client.shutdown();
   });
 
+  it('connectFailed tells the error of every failed connect attempt, at start and on a reconnect (a cluster member classifies a refusal by it)', async (t) => {
+    const { client, net, start, timers } = setup({}, [A, B]);
+    t.after(() => client.shutdown());
+    const failed: string[] = [];
+    client.on('connectFailed', (server, error) => failed.push(`${server} ${error instanceof Error ? error.name : typeof error}`));
+    net.server(A).up = false;
+    await start();
+    assert.deepEqual(failed, [`${A} ConnectFailedError`], 'the start-up attempt on A');
+    net.server(B).up = false;
+    net.connections.at(-1)!.endStream();
+    await timers.advance(300);
+    assert.deepEqual(failed.slice(0, 2), [`${A} ConnectFailedError`, `${A} ConnectFailedError`], 'the reconnect away from B, refused by A');
+  });
+
   it('retryNow(): a reconnect waiting out a grown back-off tries at once; one asked for mid-attempt skips its next wait', async () => {
     const { client, net, start, timers } = setup({ healthCheckTimeoutMs: 1000 }, [A]);
     await start();

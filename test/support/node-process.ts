@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_STARTUP_HOLD_MS } from '../../src/naming/index.js';
+import { DEFAULT_STARTUP_HOLD_MS, HOLD_RAN_OUT_MESSAGE } from '../../src/naming/index.js';
 import { DEFAULT_TRANSPORT } from '../../src/server/transport/types.js';
 import { spawnUntilReady } from './ready-process.js';
 import { transportUnderTest } from './server.js';
@@ -36,15 +36,16 @@ export class NodeProcess {
 
   /**
    * Starts the node and waits until readiness answers 200. A restarted member is ready at the end
-   * of its naming hold, at worst at the hold's cap: the default wait outlasts that cap, so such a
-   * start shows the node's own warning of it rather than failing as "not ready".
+   * of its naming hold: a hold that runs to its cap (a member neither sent its snapshot nor was
+   * found not running) fails the start with the node's warning, not as ready with partial data;
+   * the default wait outlasts the cap so that failure is the one shown.
    */
   async start(timeoutMs = DEFAULT_STARTUP_HOLD_MS + 20_000): Promise<void> {
     this.child = await spawnUntilReady(
       process.execPath,
       ['--import', 'tsx', cli, 'server', '--host', this.host, '--port', String(this.port), '--home', this.home, '--log-level', 'warn', ...this.withTransport()],
       async () => (await fetch(`http://${this.address}/nacos/v1/console/health/readiness`)).status === 200,
-      { name: `node ${this.address}`, timeoutMs, onOutput: (text) => (this.output += text) },
+      { name: `node ${this.address}`, timeoutMs, onOutput: (text) => (this.output += text), failOn: HOLD_RAN_OUT_MESSAGE },
     );
   }
 
