@@ -8,9 +8,10 @@
 // each figure has the server's own CPU time (from /proc) and requests per server CPU-second, and
 // each round its read and write system calls per call (how many calls a socket read or write carried).
 // Rounds visit the targets in alternating order; ratios are taken within a round, then the median
-// over rounds is reported with its range, so drift from other load on the machine cancels out.
+// over rounds is reported with its range, so drift from other load on the machine cancels out
+// (5 rounds: on 2 cores one round's ratio moves by a quarter either way).
 // Usage: node --import tsx bench/unary.ts [--duration 5] [--warmup 1] [--connections 8]
-//          [--in-flight 64] [--drivers 2] [--rounds 3] [--sources 4] [--quick] [--skip-h2load] [--skip-rnacos] [--skip-nacos]
+//          [--in-flight 64] [--drivers 2] [--rounds 5] [--sources 4] [--quick] [--skip-h2load] [--skip-rnacos] [--skip-nacos]
 //          [--targets ours,raw-h2,grpc-js,r-nacos] [--loads ServerCheck,HealthCheck,h2load]
 // r-nacos joins as a target when installed (interop/peers/rnacos.sh install), and a real Nacos 2.2.4
 // server when built (interop/peers/nacos-server.sh build), except in --quick runs (it starts slowly).
@@ -39,7 +40,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '8' },
     'in-flight': { type: 'string', default: '64' },
     drivers: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     sources: { type: 'string', default: '4' },
     quick: { type: 'boolean', default: false },
     'skip-h2load': { type: 'boolean', default: false },
