@@ -168,6 +168,7 @@ export class PushEngine implements NamingChangeListener {
     pushes.targets.clear();
     pushes.firstQueuedAt = undefined;
     const snapshot = this.state.snapshot(service);
+    const lastRefTime = this.state.lastRefTimeOf(snapshot);
     // Subscribers mostly ask for the same clusters: one push per clusters string, not per
     // subscriber, so it is selected and encoded once (its body is shared).
     const requests = new Map<string, RequestMessage>();
@@ -183,7 +184,7 @@ export class PushEngine implements NamingChangeListener {
         if (subscription === undefined) continue;
         let request = requests.get(subscription.clusters);
         if (request === undefined) {
-          request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, this.timers.now()));
+          request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, lastRefTime));
           requests.set(subscription.clusters, request);
         }
         this.sendOne(service, clientId, request, firstQueuedAt);

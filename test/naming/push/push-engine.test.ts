@@ -267,6 +267,16 @@ describe('PushEngine', () => {
     assert.deepEqual(sent.map((p) => p.connectionId), ['s1']);
   });
 
+  it('a change merged into a subscribe\'s confirming push in the same millisecond is strictly newer than the answer (nacos-sdk-go drops it otherwise)', async () => {
+    const { timers, state, sent, ipsOf, serviceInfoOf } = harness();
+    const answer = state.subscribe('s1', orders, '');
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(0);
+    assert.equal(sent.length, 1);
+    assert.deepEqual(ipsOf(sent[0]!), ['10.0.0.5']);
+    assert.ok(serviceInfoOf(sent[0]!).lastRefTime > answer.lastRefTime, `${serviceInfoOf(sent[0]!).lastRefTime} > ${answer.lastRefTime}`);
+  });
+
   it('forgets a service once its window has passed quietly', async () => {
     const { timers, state, engine } = harness();
     state.subscribe('s1', orders, '');
