@@ -18,8 +18,9 @@ interface ExportedValue {
 /**
  * A Prometheus counter tallied in plain numbers and handed to prom-client's registry only when
  * scraped: prom-client's labelled inc() builds and hashes a label object on every call (a child
- * from labels() too), a measurable share of a push or a unary call. Its exposition is
- * prom-client's for the same increments (the test compares them).
+ * from labels() too), a measurable share of a push or a unary call. Its exposition has
+ * prom-client's series and values for the same increments (the test compares them), not always in
+ * its order: a label set keeps its place across a reset.
  */
 export class TalliedCounter<L extends string> {
   readonly type = 'counter';

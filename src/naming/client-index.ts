@@ -9,6 +9,9 @@ export class ClientServiceIndex {
   private readonly subscribers = new Map<string, Set<string>>();
   private readonly services = new Map<string, ServiceName>();
 
+  /** `serviceGone`: told of a service's key when its last publisher or subscriber leaves. */
+  constructor(private readonly serviceGone: (key: string) => void = () => {}) {}
+
   addPublisher(service: ServiceName, clientId: string): void {
     this.add(this.publishers, service, clientId);
   }
@@ -32,6 +35,11 @@ export class ClientServiceIndex {
 
   subscribersOf(key: string): ReadonlySet<string> {
     return this.subscribers.get(key) ?? EMPTY;
+  }
+
+  /** Whether the service has a publisher or subscriber. */
+  has(key: string): boolean {
+    return this.services.has(key);
   }
 
   /** Services with at least one publisher or subscriber. */
@@ -69,7 +77,9 @@ export class ClientServiceIndex {
     ids.delete(clientId);
     if (ids.size > 0) return;
     index.delete(key);
-    if (!this.publishers.has(key) && !this.subscribers.has(key)) this.services.delete(key);
+    if (this.publishers.has(key) || this.subscribers.has(key)) return;
+    this.services.delete(key);
+    this.serviceGone(key);
   }
 }
 

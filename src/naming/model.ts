@@ -110,7 +110,7 @@ export interface ServiceSnapshot {
  * (which needs service metadata that gRPC clients never create): enabled instances of the chosen
  * clusters, healthy ones only when asked.
  */
-export function selectServiceInfo(snapshot: ServiceSnapshot, selection: InstanceSelection, now: number): ServiceInfoJson {
+export function selectServiceInfo(snapshot: ServiceSnapshot, selection: InstanceSelection, lastRefTime: number): ServiceInfoJson {
   const clusters = selection.clusters?.trim() ? new Set(selection.clusters.split(',')) : undefined;
   const hosts = snapshot.hosts.filter(
     (host) => host.enabled && (clusters === undefined || clusters.has(host.clusterName)) && (!selection.healthyOnly || host.healthy),
@@ -121,7 +121,7 @@ export function selectServiceInfo(snapshot: ServiceSnapshot, selection: Instance
     ...(selection.clusters === undefined ? {} : { clusters: selection.clusters }),
     cacheMillis: DEFAULT_CACHE_MILLIS,
     hosts,
-    lastRefTime: now,
+    lastRefTime,
     checksum: '',
     allIPs: false,
     reachProtectionThreshold: false,

@@ -134,7 +134,7 @@ export interface ServiceNamePage {
  */
 export class NamingState {
   private readonly clients = new Map<string, NamingClient>();
-  private readonly index = new ClientServiceIndex();
+  private readonly index = new ClientServiceIndex((key) => this.storage.forget(key));
   private readonly storage: ServiceStorage;
   private readonly listeners = new Set<NamingChangeListener>();
   /** Held clients by the slots of their instances (see {@link instanceSlot}). */
@@ -202,7 +202,13 @@ export class NamingState {
 
   /** The service's instances as a reader selects them. */
   query(service: ServiceName, selection: InstanceSelection): ServiceInfoJson {
-    return selectServiceInfo(this.storage.get(service), selection, this.now());
+    const snapshot = this.storage.get(service);
+    return selectServiceInfo(snapshot, selection, this.storage.lastRefTimeOf(snapshot));
+  }
+
+  /** The lastRefTime of a view of the snapshot: strictly newer than every view of an earlier revision. */
+  lastRefTimeOf(snapshot: ServiceSnapshot): number {
+    return this.storage.lastRefTimeOf(snapshot);
   }
 
   /** The read model of the service (for pushes and the HTTP API). */

@@ -11,6 +11,8 @@ export class ServiceStorage {
   private readonly revisions = new Map<string, number>();
   /** One counter for all services, so a service that empties and comes back never reuses a revision. */
   private lastRevision = 0;
+  /** Per service with a publisher or subscriber: the revision its latest view showed, and that view's lastRefTime. */
+  private readonly views = new Map<string, { revision: number; lastRefTime: number }>();
 
   constructor(
     private readonly index: ClientServiceIndex,
@@ -50,6 +52,29 @@ export class ServiceStorage {
     this.snapshots.delete(key);
     if (this.index.publishersOf(key).size === 0) this.revisions.delete(key);
     else this.revisions.set(key, ++this.lastRevision);
+  }
+
+  /**
+   * The lastRefTime of a view (an answer or a push) of the snapshot: a view of a newer revision is
+   * strictly newer than every earlier view of the service, whatever the wall clock did, as
+   * nacos-sdk-go drops a push not newer than what it holds (a subscribe's answer and a push that
+   * merged a change made just after it can share a millisecond). Views of one revision share their
+   * time: a client dropping the second drops what it already has. Past the wall clock only by the
+   * service's changes within a millisecond.
+   */
+  lastRefTimeOf(snapshot: ServiceSnapshot): number {
+    const key = serviceKey(snapshot.service);
+    const latest = this.views.get(key);
+    if (latest !== undefined && latest.revision === snapshot.revision) return latest.lastRefTime;
+    const lastRefTime = latest === undefined ? this.now() : Math.max(this.now(), latest.lastRefTime + 1);
+    // A service nobody publishes or subscribes to has no view to be newer than.
+    if (this.index.has(key)) this.views.set(key, { revision: snapshot.revision, lastRefTime });
+    return lastRefTime;
+  }
+
+  /** The service's last publisher and subscriber left: nobody holds a view of it. */
+  forget(key: string): void {
+    this.views.delete(key);
   }
 
   /** Instances across every published service. */

@@ -3,8 +3,13 @@
  * test clock without sleeping. Shared by client and server.
  */
 export interface Timers {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: for times others read (lastRefTime, activity times); it can step. */
   now(): number;
+  /**
+   * Milliseconds on a clock that never steps back nor jumps with the wall clock (NTP, a VM's
+   * resume): for deadlines and windows. Only differences between its readings mean anything.
+   */
+  monotonicNow(): number;
   /** Runs `fn` once after `ms`; returns a function that cancels it. */
   setTimeout(fn: () => void, ms: number): () => void;
 }
@@ -26,6 +31,7 @@ export function isBeyondTimers(timeoutMs: number): boolean {
 /** The real clock. Timers are unref'd: they never keep a process alive on their own. */
 export const systemTimers: Timers = {
   now: () => Date.now(),
+  monotonicNow: () => performance.now(),
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, ms);
     handle.unref();

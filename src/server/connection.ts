@@ -67,7 +67,7 @@ interface PendingPush {
   readonly type: string;
   readonly resolve: (response: ResponseMessage) => void;
   readonly reject: (error: Error) => void;
-  /** When it has timed out (timers.now() time). */
+  /** When it has timed out (timers.monotonicNow() time: a stepped wall clock moves no deadline). */
   readonly deadline: number;
   readonly timeoutMs: number;
 }
@@ -80,7 +80,13 @@ export class Connection {
   readonly meta: ConnectionMeta;
   lastActiveTime: number;
   traced = false;
-  private readonly pending = new Map<string, PendingPush>();
+  /**
+   * Pending pushes by their timeout, each map in the order they were sent: pushes of one timeout
+   * are due in that order, so expiring stops at the first not yet due (a connection that stopped
+   * reading costs what is due, not every push in flight, each time the timer fires). Few timeouts
+   * are in use, so an ack looks in each.
+   */
+  private readonly pendingByTimeout = new Map<number, Map<string, PendingPush>>();
   /**
    * One timer per connection, not one per push (setting and clearing a timer was a share of a
    * push's cost): it fires at the earliest deadline it knows of; an ack leaves it be, and when it
@@ -114,7 +120,9 @@ export class Connection {
   }
 
   get pendingPushCount(): number {
-    return this.pending.size;
+    let count = 0;
+    for (const pushes of this.pendingByTimeout.values()) count += pushes.size;
+    return count;
   }
 
   freshActiveTime(): void {
@@ -129,8 +137,10 @@ export class Connection {
     if (!this.connected) return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
     const requestId = this.options.nextRequestId();
     return new Promise<ResponseMessage>((resolve, reject) => {
-      const deadline = this.options.timers.now() + timeoutMs;
-      this.pending.set(requestId, { type: message.type, resolve, reject, deadline, timeoutMs });
+      const deadline = this.options.timers.monotonicNow() + timeoutMs;
+      let pushes = this.pendingByTimeout.get(timeoutMs);
+      if (pushes === undefined) this.pendingByTimeout.set(timeoutMs, (pushes = new Map()));
+      pushes.set(requestId, { type: message.type, resolve, reject, deadline, timeoutMs });
       if (this.deadlineTimer === undefined || deadline < this.deadlineTimer.at) this.setDeadlineTimer(deadline);
       this.options.observePush?.(message.type, 'sent');
       this.writeMessage({ ...message, requestId });
@@ -140,7 +150,7 @@ export class Connection {
   private setDeadlineTimer(at: number): void {
     this.deadlineTimer?.cancel();
     // A Node timer holds 24.8 days at most (longer fires at once): a later deadline is timed in steps.
-    const delayMs = Math.min(at - this.options.timers.now(), MAX_TIMER_DELAY_MS);
+    const delayMs = Math.min(at - this.options.timers.monotonicNow(), MAX_TIMER_DELAY_MS);
     const cancel = this.options.timers.setTimeout(() => this.expirePushes(), delayMs);
     this.deadlineTimer = { at, cancel };
   }
@@ -148,16 +158,19 @@ export class Connection {
   /** Fails the pushes past their deadline; the timer is set again for the earliest that still waits. */
   private expirePushes(): void {
     this.deadlineTimer = undefined;
-    const now = this.options.timers.now();
+    const now = this.options.timers.monotonicNow();
     let next = Infinity;
-    for (const [requestId, push] of this.pending) {
-      if (push.deadline > now) {
-        next = Math.min(next, push.deadline);
-        continue;
+    for (const [timeoutMs, pushes] of this.pendingByTimeout) {
+      for (const [requestId, push] of pushes) {
+        if (push.deadline > now) {
+          next = Math.min(next, push.deadline);
+          break;
+        }
+        pushes.delete(requestId);
+        this.options.observePush?.(push.type, 'timeout');
+        push.reject(new RequestTimeoutError(`no answer to ${push.type} (requestId ${requestId}) within ${push.timeoutMs} ms`));
       }
-      this.pending.delete(requestId);
-      this.options.observePush?.(push.type, 'timeout');
-      push.reject(new RequestTimeoutError(`no answer to ${push.type} (requestId ${requestId}) within ${push.timeoutMs} ms`));
+      if (pushes.size === 0) this.pendingByTimeout.delete(timeoutMs);
     }
     if (next !== Infinity) this.setDeadlineTimer(next);
   }
@@ -171,9 +184,8 @@ export class Connection {
   acknowledge(response: ResponseMessage): boolean {
     const requestId = response.requestId;
     if (requestId === undefined) return false;
-    const push = this.pending.get(requestId);
+    const push = this.takePending(requestId);
     if (push === undefined) return false;
-    this.pending.delete(requestId);
     const ok = isSuccess(response);
     this.options.observePush?.(push.type, ok ? 'acked' : 'failed');
     if (ok) push.resolve(response);
@@ -181,19 +193,32 @@ export class Connection {
     return true;
   }
 
+  private takePending(requestId: string): PendingPush | undefined {
+    for (const [timeoutMs, pushes] of this.pendingByTimeout) {
+      const push = pushes.get(requestId);
+      if (push === undefined) continue;
+      pushes.delete(requestId);
+      if (pushes.size === 0) this.pendingByTimeout.delete(timeoutMs);
+      return push;
+    }
+    return undefined;
+  }
+
   /** Ends the stream, closes the transport and fails pending pushes. Idempotent. */
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
     // Built only when a push waits: an Error's stack trace is a measurable cost per close.
-    const error = this.pending.size > 0 ? new ConnectionClosedError(`connection ${this.id} closed`) : undefined;
+    const error = this.pendingByTimeout.size > 0 ? new ConnectionClosedError(`connection ${this.id} closed`) : undefined;
     this.deadlineTimer?.cancel();
     this.deadlineTimer = undefined;
-    for (const push of this.pending.values()) {
-      this.options.observePush?.(push.type, 'failed');
-      push.reject(error!);
+    for (const pushes of this.pendingByTimeout.values()) {
+      for (const push of pushes.values()) {
+        this.options.observePush?.(push.type, 'failed');
+        push.reject(error!);
+      }
     }
-    this.pending.clear();
+    this.pendingByTimeout.clear();
     this.sink.end();
     this.transport.close();
   }

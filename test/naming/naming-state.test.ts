@@ -217,6 +217,32 @@ describe('NamingState: read model', () => {
     assert.ok(state.snapshot(orders).revision > second.revision);
   });
 
+  it('a view of a newer revision has a strictly newer lastRefTime, in the same millisecond or with the wall clock stepped back', () => {
+    let wallClock = 1_700_000_000_000;
+    const state = new NamingState('10.0.0.1:8848', () => wallClock);
+    const answered = state.subscribe('s1', orders, '').lastRefTime;
+    assert.equal(answered, wallClock);
+    assert.equal(state.query(orders, { healthyOnly: true }).lastRefTime, answered, 'the same revision: the same time');
+    state.register('c1', orders, instance('10.0.0.5'));
+    const sameMs = state.query(orders, { healthyOnly: false }).lastRefTime;
+    assert.ok(sameMs > answered, `${sameMs} > ${answered}`);
+    wallClock -= 60_000;
+    state.register('c2', orders, instance('10.0.0.6'));
+    assert.ok(state.lastRefTimeOf(state.snapshot(orders)) > sameMs, 'a push after the clock stepped back');
+  });
+
+  it('forgets a service\'s last view once nobody publishes or subscribes to it', () => {
+    let wallClock = 1_700_000_000_000;
+    const state = new NamingState('10.0.0.1:8848', () => wallClock);
+    state.subscribe('s1', orders, '');
+    state.register('c1', orders, instance('10.0.0.5'));
+    assert.equal(state.query(orders, { healthyOnly: false }).lastRefTime, wallClock + 1);
+    state.release('c1');
+    state.release('s1');
+    wallClock -= 1000;
+    assert.equal(state.subscribe('s2', orders, '').lastRefTime, wallClock, 'no view held: the wall clock');
+  });
+
   it('lists a namespace\'s services of one group, sorted and paged', () => {
     const { state } = harness();
     for (const name of ['c', 'a', 'b']) state.register('c1', { ...orders, name }, instance('10.0.0.5'));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectionClosedError, request, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
+import { ConnectionClosedError, request, type RequestMessage, type ResponseMessage, type Timers } from '../../src/protocol/index.js';
 import { answerTo, fakeConnection } from '../support/fakes.js';
-import { ManualTimers } from '../support/manual-timers.js';
+import { earlyFiring, ManualTimers } from '../support/manual-timers.js';
 
 /** How each push settled: 'acked', or the error's class name, in the order they settled. */
 function tracked(pushed: Promise<ResponseMessage>, label: string, log: string[]): void {
@@ -12,9 +12,9 @@ function tracked(pushed: Promise<ResponseMessage>, label: string, log: string[])
   );
 }
 
-function harness() {
+function harness(timersOf: (manual: ManualTimers) => Timers = (manual) => manual) {
   const timers = new ManualTimers();
-  const fake = fakeConnection({ timers });
+  const fake = fakeConnection({ timers: timersOf(timers) });
   const outcomes: string[] = [];
   const push = (label: string, timeoutMs: number): RequestMessage => {
     tracked(fake.connection.request(request('ClientDetectionRequest'), timeoutMs), label, outcomes);
@@ -94,5 +94,43 @@ describe('Connection pushes', () => {
     assert.equal(armed.length, 1, 'one more step, not a timer every millisecond');
     await timers.advance(30 * 24 * 3600 * 1000 - 2_147_483_647);
     assert.deepEqual(outcomes, ['weeks RequestTimeoutError']);
+  });
+
+  it('a wall clock stepped back does not delay a push\'s timeout', async () => {
+    const { timers, outcomes, push } = harness();
+    push('a', 5000);
+    await timers.advance(1000);
+    timers.stepWallClock(-3_600_000);
+    await timers.advance(4000);
+    assert.deepEqual(outcomes, ['a RequestTimeoutError']);
+  });
+
+  it('many pushes of two timeouts, 50 sent each millisecond, each fail at their own deadline, in order', async () => {
+    const { timers, outcomes, fake } = harness();
+    const count = 2000;
+    const perMs = 50;
+    for (let i = 0; i < count; i++) {
+      tracked(fake.connection.request(request('ClientDetectionRequest'), i % 2 === 0 ? 5000 : 3000), `${i}`, outcomes);
+      if (i % perMs === perMs - 1) await timers.advance(1);
+    }
+    // Just before the first 5000 ms push is due: every 3000 ms push has failed, in the order sent.
+    await timers.advance(5000 - count / perMs - 1);
+    assert.deepEqual(outcomes, Array.from({ length: count / 2 }, (_, i) => `${2 * i + 1} RequestTimeoutError`));
+    await timers.advance(count / perMs);
+    assert.equal(outcomes.length, count);
+    const failedAt = (label: number) => outcomes.indexOf(`${label} RequestTimeoutError`);
+    for (let i = 2; i < count; i += 2) assert.ok(failedAt(i) > failedAt(i - 2), `${i} after ${i - 2}`);
+    assert.equal(fake.connection.pendingPushCount, 0);
+  });
+
+  it('a deadline timer firing before the clock reaches the deadline fails nothing early and sets itself again', async () => {
+    const { timers, outcomes, push } = harness((manual) => earlyFiring(manual, 5));
+    push('a', 1000);
+    await timers.advance(999);
+    assert.deepEqual(outcomes, []);
+    assert.equal(timers.scheduledCount, 1, 'set again for the deadline');
+    await timers.advance(1);
+    assert.deepEqual(outcomes, ['a RequestTimeoutError']);
+    assert.equal(timers.scheduledCount, 0);
   });
 });

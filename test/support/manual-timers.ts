@@ -1,8 +1,13 @@
 import type { Timers } from '../../src/protocol/time.js';
 
-/** A test clock: time moves only when the test calls `advance`. */
+/**
+ * A test clock: time moves only when the test calls `advance`, on both clocks alike; the wall
+ * clock alone can be stepped (`stepWallClock`), as NTP or a VM's resume steps it.
+ */
 export class ManualTimers implements Timers {
   private current: number;
+  /** The wall clock's steps so far: `now()` is the monotonic time plus this. */
+  private wallClockStep = 0;
   private seq = 0;
   private readonly pending = new Map<number, { at: number; fn: () => void }>();
 
@@ -11,7 +16,16 @@ export class ManualTimers implements Timers {
   }
 
   now(): number {
+    return this.current + this.wallClockStep;
+  }
+
+  monotonicNow(): number {
     return this.current;
+  }
+
+  /** Steps the wall clock (`now()`) by `ms`, back when negative; timers and `monotonicNow()` keep their course. */
+  stepWallClock(ms: number): void {
+    this.wallClockStep += ms;
   }
 
   setTimeout(fn: () => void, ms: number): () => void {
@@ -51,6 +65,19 @@ export class ManualTimers implements Timers {
   get pendingCount(): number {
     return this.pending.size;
   }
+}
+
+/**
+ * Timers on `timers` whose timers fire up to `lagMs` before the clocks reach their due time (at
+ * least 1 ms after being set, as Node's): real Node times a timer from the event loop's cached
+ * time, so a callback can read a clock short of the deadline it was set for.
+ */
+export function earlyFiring(timers: ManualTimers, lagMs: number): Timers {
+  return {
+    now: () => timers.now(),
+    monotonicNow: () => timers.monotonicNow(),
+    setTimeout: (fn, ms) => timers.setTimeout(fn, Math.max(1, ms - lagMs)),
+  };
 }
 
 export async function flushMicrotasks(): Promise<void> {

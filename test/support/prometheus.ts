@@ -46,3 +46,11 @@ export function metricValue(samples: readonly Sample[], name: string, labels: Re
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
 }
+
+/**
+ * An exposition's lines sorted: two registries' expositions compare by their series and values,
+ * not their order (ours keeps a label set's first place across a reset, prom-client does not).
+ */
+export function linesInAnyOrder(text: string): string[] {
+  return text.split('\n').sort();
+}

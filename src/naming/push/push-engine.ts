@@ -39,7 +39,7 @@ export interface PushObserver {
 /**
  * A service's pushes: what waits to go (to every subscriber, or to some: a first subscribe, a
  * retry), and the window the latest push opened. Kept while either holds, so a quiet service
- * costs nothing.
+ * costs nothing. Its times are timers.monotonicNow()'s: a stepped wall clock holds nothing back.
  */
 interface ServicePushes {
   readonly service: ServiceName;
@@ -82,11 +82,11 @@ export class PushEngine implements NamingChangeListener {
   ) {}
 
   serviceChanged(service: ServiceName): void {
-    this.enqueue(service, undefined, 0, this.timers.now());
+    this.enqueue(service, undefined, 0, this.timers.monotonicNow());
   }
 
   subscribed(service: ServiceName, clientId: string): void {
-    this.enqueue(service, clientId, 0, this.timers.now());
+    this.enqueue(service, clientId, 0, this.timers.monotonicNow());
   }
 
   /** Services with a push waiting to go. */
@@ -113,7 +113,7 @@ export class PushEngine implements NamingChangeListener {
   private enqueue(service: ServiceName, target: string | undefined, delayMs: number, since: number): void {
     if (this.closed) return;
     const key = serviceKey(service);
-    const now = this.timers.now();
+    const now = this.timers.monotonicNow();
     let pushes = this.services.get(key);
     if (pushes === undefined) {
       pushes = { service, toAll: false, targets: new Set(), firstQueuedAt: undefined, pushAt: Infinity, windowEndsAt: now, timerAt: Infinity, cancelTimer: () => {}, sending: false };
@@ -134,7 +134,7 @@ export class PushEngine implements NamingChangeListener {
   private setTimer(key: string, pushes: ServicePushes, at: number): void {
     pushes.cancelTimer();
     pushes.timerAt = at;
-    pushes.cancelTimer = this.timers.setTimeout(() => this.timerFired(key), at - this.timers.now());
+    pushes.cancelTimer = this.timers.setTimeout(() => this.timerFired(key), at - this.timers.monotonicNow());
   }
 
   /** The waiting push goes if due (after one being written), opening a window. */
@@ -143,7 +143,7 @@ export class PushEngine implements NamingChangeListener {
     if (pushes === undefined) return;
     pushes.timerAt = Infinity;
     if (pushes.sending) return;
-    const now = this.timers.now();
+    const now = this.timers.monotonicNow();
     if (pushes.pushAt > now) {
       this.setTimerOrForget(key, pushes, now);
       return;
@@ -168,6 +168,7 @@ export class PushEngine implements NamingChangeListener {
     pushes.targets.clear();
     pushes.firstQueuedAt = undefined;
     const snapshot = this.state.snapshot(service);
+    const lastRefTime = this.state.lastRefTimeOf(snapshot);
     // Subscribers mostly ask for the same clusters: one push per clusters string, not per
     // subscriber, so it is selected and encoded once (its body is shared).
     const requests = new Map<string, RequestMessage>();
@@ -183,7 +184,7 @@ export class PushEngine implements NamingChangeListener {
         if (subscription === undefined) continue;
         let request = requests.get(subscription.clusters);
         if (request === undefined) {
-          request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, this.timers.now()));
+          request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, lastRefTime));
           requests.set(subscription.clusters, request);
         }
         this.sendOne(service, clientId, request, firstQueuedAt);
@@ -194,16 +195,21 @@ export class PushEngine implements NamingChangeListener {
         return;
       }
       pushes.sending = false;
-      this.setTimerOrForget(key, pushes, this.timers.now());
+      // The window runs from the write's end too: a write longer than the window still leaves a
+      // merge gap before the next push, rather than pushes back to back under steady change.
+      const now = this.timers.monotonicNow();
+      pushes.windowEndsAt = Math.max(pushes.windowEndsAt, now + this.options.delayMs);
+      pushes.pushAt = Math.max(pushes.pushAt, pushes.windowEndsAt);
+      this.setTimerOrForget(key, pushes, now);
     };
     sendSome();
   }
 
   private sendOne(service: ServiceName, clientId: string, request: RequestMessage, firstQueuedAt: number): void {
     this.send(clientId, request, this.options.timeoutMs).then(
-      () => this.observer.pushSettled?.('acked', this.timers.now() - firstQueuedAt),
+      () => this.observer.pushSettled?.('acked', this.timers.monotonicNow() - firstQueuedAt),
       (error: unknown) => {
-        this.observer.pushSettled?.('failed', this.timers.now() - firstQueuedAt);
+        this.observer.pushSettled?.('failed', this.timers.monotonicNow() - firstQueuedAt);
         if (this.state.subscriptionOf(clientId, service) === undefined) return;
         this.logger.warn({ err: error, connectionId: clientId, service: groupedName(service) }, 'naming push failed; retrying');
         this.enqueue(service, clientId, this.options.retryDelayMs, firstQueuedAt);

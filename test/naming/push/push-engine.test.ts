@@ -4,8 +4,8 @@ import pino from 'pino';
 import type { PublishedInstance, ServiceInfoJson, ServiceName } from '../../../src/naming/model.js';
 import { NamingState } from '../../../src/naming/naming-state.js';
 import { PushEngine, type PushEngineOptions } from '../../../src/naming/push/push-engine.js';
-import { ConnectionClosedError, RequestTimeoutError, response, type RequestMessage, type ResponseMessage } from '../../../src/protocol/index.js';
-import { ManualTimers } from '../../support/manual-timers.js';
+import { ConnectionClosedError, RequestTimeoutError, response, type RequestMessage, type ResponseMessage, type Timers } from '../../../src/protocol/index.js';
+import { earlyFiring, ManualTimers } from '../../support/manual-timers.js';
 
 const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
 const OPTIONS: PushEngineOptions = { delayMs: 20, timeoutMs: 5000, retryDelayMs: 1000 };
@@ -20,20 +20,29 @@ interface SentPush {
   settle(outcome: 'ack' | Error): void;
 }
 
-function harness(options: PushEngineOptions = OPTIONS, nextTurn?: (fn: () => void) => void) {
+interface HarnessHooks {
+  /** The engine's timers, made from the test's clock. */
+  readonly timersOf?: (manual: ManualTimers) => Timers;
+  /** Called as each push is sent, before the engine sends the next. */
+  readonly onSend?: (push: SentPush) => void;
+}
+
+function harness(options: PushEngineOptions = OPTIONS, nextTurn?: (fn: () => void) => void, hooks: HarnessHooks = {}) {
   const timers = new ManualTimers();
   const state = new NamingState('self', () => timers.now());
   const sent: SentPush[] = [];
   const settled: { outcome: string; elapsedMs: number }[] = [];
   const send = (connectionId: string, request: RequestMessage): Promise<ResponseMessage> =>
     new Promise((resolve, reject) => {
-      sent.push({
+      const push: SentPush = {
         connectionId,
         request,
         settle: (outcome) => (outcome === 'ack' ? resolve(response('HealthCheckResponse')) : reject(outcome)),
-      });
+      };
+      sent.push(push);
+      hooks.onSend?.(push);
     });
-  const engine = new PushEngine(state, send, timers, options, pino({ level: 'silent' }), {
+  const engine = new PushEngine(state, send, hooks.timersOf?.(timers) ?? timers, options, pino({ level: 'silent' }), {
     pushSettled: (outcome, elapsedMs) => settled.push({ outcome, elapsedMs }),
   }, nextTurn);
   state.addListener(engine);
@@ -267,6 +276,43 @@ describe('PushEngine', () => {
     assert.deepEqual(sent.map((p) => p.connectionId), ['s1']);
   });
 
+  it('a change merged into a subscribe\'s confirming push in the same millisecond is strictly newer than the answer (nacos-sdk-go drops it otherwise)', async () => {
+    const { timers, state, sent, ipsOf, serviceInfoOf } = harness();
+    const answer = state.subscribe('s1', orders, '');
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(0);
+    assert.equal(sent.length, 1);
+    assert.deepEqual(ipsOf(sent[0]!), ['10.0.0.5']);
+    assert.ok(serviceInfoOf(sent[0]!).lastRefTime > answer.lastRefTime, `${serviceInfoOf(sent[0]!).lastRefTime} > ${answer.lastRefTime}`);
+  });
+
+  it('a wall clock stepped back holds no change past the window', async () => {
+    const { timers, state, sent, ipsOf, subscribeAll } = harness();
+    await subscribeAll('s1');
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(0);
+    assert.equal(sent.length, 1, 'an isolated change goes at once');
+    timers.stepWallClock(-3_600_000);
+    state.register('p2', orders, instance('10.0.0.6'));
+    await timers.advance(OPTIONS.delayMs);
+    assert.equal(sent.length, 2, 'merged and pushed at the window\'s end');
+    assert.deepEqual(ipsOf(sent[1]!), ['10.0.0.5', '10.0.0.6']);
+  });
+
+  it('a timer firing before the clock reaches its due time pushes nothing early, and pushes when due', async () => {
+    const { timers, state, sent, subscribeAll } = harness(OPTIONS, undefined, { timersOf: (manual) => earlyFiring(manual, 5) });
+    await subscribeAll('s1');
+    await timers.advance(1000);
+    state.register('p1', orders, instance('10.0.0.5'));
+    await timers.advance(1);
+    assert.equal(sent.length, 1, 'at once: a Node timer\'s least delay');
+    state.register('p2', orders, instance('10.0.0.6'));
+    await timers.advance(OPTIONS.delayMs - 1);
+    assert.equal(sent.length, 1, 'the timer fired 5 ms early and was set again');
+    await timers.advance(1);
+    assert.equal(sent.length, 2);
+  });
+
   it('forgets a service once its window has passed quietly', async () => {
     const { timers, state, engine } = harness();
     state.subscribe('s1', orders, '');
@@ -314,11 +360,77 @@ describe('PushEngine', () => {
       assert.equal(sent.length, 2, 'nothing more while the first push is being written');
       runTurn();
       await timers.advance(0);
-      assert.equal(sent.length, 5, 'the rest of the first push, then the next');
+      assert.equal(sent.length, 3, 'the rest of the first push');
+      await timers.advance(OPTIONS.delayMs);
+      assert.equal(sent.length, 5, 'then the next, a window after the write\'s end');
       while (turns.length > 0) runTurn();
       for (const id of ['s1', 's2', 's3']) {
         assert.deepEqual(sent.filter((p) => p.connectionId === id).map((p) => ipsOf(p).join(',')), ['10.0.0.5', '10.0.0.5,10.0.0.6'], id);
       }
+    });
+
+    it('the window runs from the end of a write longer than it: the next push waits a window after it', async () => {
+      const { timers, state, sent, turns, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      await timers.advance(30);
+      state.register('p1', orders, instance('10.0.0.5'));
+      await timers.advance(20);
+      runTurn();
+      assert.equal(sent.length, 3, 'the write ended 50 ms after it began');
+      await timers.advance(OPTIONS.delayMs - 1);
+      assert.equal(sent.length, 3, 'a window after the write\'s end, not at once');
+      await timers.advance(1);
+      assert.equal(sent.length, 5);
+      while (turns.length > 0) runTurn();
+    });
+
+    it('a change made while the first turn is written goes in the next push, after this one is written', async () => {
+      let registered = false;
+      const turns: (() => void)[] = [];
+      const { timers, state, sent, ipsOf } = harness({ ...OPTIONS, sendsPerTurn: 2 }, (fn) => turns.push(fn), {
+        onSend: () => {
+          if (registered) return;
+          registered = true;
+          state.register('p1', orders, instance('10.0.0.5'));
+        },
+      });
+      for (const id of ['s1', 's2', 's3']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      assert.equal(sent.length, 2);
+      await timers.advance(OPTIONS.delayMs);
+      assert.equal(sent.length, 2, 'nothing more while the first push is being written');
+      turns.shift()!();
+      await timers.advance(OPTIONS.delayMs);
+      while (turns.length > 0) turns.shift()!();
+      for (const id of ['s1', 's2', 's3']) {
+        assert.deepEqual(sent.filter((p) => p.connectionId === id).map((p) => ipsOf(p).join(',')), ['', '10.0.0.5'], id);
+      }
+    });
+
+    it('a subscriber gone or unsubscribed between turns is not written to', async () => {
+      const { timers, state, sent, turns, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3', 's4', 's5']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      assert.equal(sent.length, 2);
+      state.release('s3');
+      state.unsubscribe('s4', orders, '');
+      while (turns.length > 0) runTurn();
+      assert.deepEqual(sent.map((p) => p.connectionId).sort(), ['s1', 's2', 's5']);
+    });
+
+    it('a push failing while the service\'s next push is being written is retried once, after it is written and the retry delay', async () => {
+      const { timers, state, sent, turns, runTurn } = turnByTurn(2);
+      for (const id of ['s1', 's2', 's3']) state.subscribe(id, orders, '');
+      await timers.advance(0);
+      sent[0]!.settle(new RequestTimeoutError('no answer'));
+      await timers.advance(0);
+      assert.equal(sent.length, 2, 'no retry while the push is being written');
+      while (turns.length > 0) runTurn();
+      await timers.advance(OPTIONS.retryDelayMs - 1);
+      assert.equal(sent.length, 3);
+      await timers.advance(1);
+      assert.deepEqual(sent.slice(3).map((p) => p.connectionId), ['s1']);
     });
 
     it('stops being written once the engine is closed', async () => {
