@@ -19,7 +19,7 @@
 //          [--pushes 100,20] [--disconnects 100] [--instances 20000] [--duration 5] [--quick]
 // --pushes gives each level's count (the last applies to further levels): a p99 needs about 100
 // samples to be more than the slowest one, and 10,000 subscribers take a second a push.
-//          [--skip-cross] [--skip-nacos] [--skip-rnacos] [--targets ours,r-nacos,nacos]
+//          [--skip-cross] [--skip-register] [--skip-nacos] [--skip-rnacos] [--targets ours,r-nacos,nacos]
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
     'skip-cross': { type: 'boolean', default: false },
+    /** Pushes and disconnects only (no memory, no register load): for profiling the push path. */
+    'skip-register': { type: 'boolean', default: false },
     'skip-nacos': { type: 'boolean', default: false },
     'skip-rnacos': { type: 'boolean', default: false },
     targets: { type: 'string' },
@@ -253,9 +255,10 @@ async function measureServer(target: BenchTarget): Promise<NamingServerFigures> 
   const server = await target.start();
   const errors: string[] = [];
   try {
-    const memory = await attempt(errors, 'memory', () => instanceMemory(target, server));
+    const skip = args['skip-register'];
+    const memory = skip ? null : await attempt(errors, 'memory', () => instanceMemory(target, server));
     if (memory) console.log(`    memory per instance over ${formatNumber(memory.items)}: rss ${memory.rssBytesPerItem} B, heap ${memory.heapBytesPerItem ?? '-'} B`);
-    const register = await attempt(errors, 'register', async () => ({ single: await registerLoad(target, server, 'InstanceRegister'), batch: await registerLoad(target, server, 'BatchInstanceRegister') }));
+    const register = skip ? null : await attempt(errors, 'register', async () => ({ single: await registerLoad(target, server, 'InstanceRegister'), batch: await registerLoad(target, server, 'BatchInstanceRegister') }));
     if (register) {
       console.log(describeLoad('InstanceRequest', register.single));
       console.log(describeLoad('BatchInstanceRequest', register.batch, ` (${formatNumber(register.batch.requestsPerSecond * BATCH_SIZE)} instances/s)`));

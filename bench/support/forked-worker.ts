@@ -4,6 +4,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { REPO_ROOT } from './server-process.js';
 
+/** Extra node flags for worker processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`; node refuses it in NODE_OPTIONS). */
+const extraWorkerArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+
 export class ForkedWorker<To, From extends { readonly type: string }> {
   private readonly child: ChildProcess;
   private readonly inbox: From[] = [];
@@ -14,7 +17,7 @@ export class ForkedWorker<To, From extends { readonly type: string }> {
     readonly name: string,
     modulePath: string,
   ) {
-    this.child = fork(modulePath, [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(modulePath, [], { cwd: REPO_ROOT, execArgv: [...extraWorkerArgs, '--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (message: From) => {
       this.inbox.push(message);
       this.waiter?.();
