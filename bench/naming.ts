@@ -36,7 +36,8 @@ import { attempt, describeLoad, loadSettings, measureLoad, memoryPerItem, server
 import type { ServerProcess } from './support/server-process.js';
 import { median, summary } from './support/stats.js';
 import { SubscriberFleet, summarizeTimings, type PushTiming } from './support/subscriber-fleet.js';
-import type { MemoryPerItem, NamingServerFigures, RegisterFigures } from './support/result-types.js';
+import { cpuTimeMs } from './support/proc-stats.js';
+import type { MemoryPerItem, NamingServerFigures, PushCpu, RegisterFigures } from './support/result-types.js';
 import type { BenchTarget } from './support/targets.js';
 import { BATCH_SIZE, namingRequest, sdkCall, sdkConnection } from './support/unary-calls.js';
 
@@ -203,6 +204,16 @@ function instanceMemory(target: BenchTarget, server: ServerProcess): Promise<Mem
 const registerLoad = (target: BenchTarget, server: ServerProcess, call: 'InstanceRegister' | 'BatchInstanceRegister'): Promise<RegisterFigures> =>
   measureLoad(target, server, call, serverConfig.load).then((figures) => ({ ...figures, instancesPerRequest: call === 'BatchInstanceRegister' ? BATCH_SIZE : 1 }));
 
+/** Starts counting the server's and the drivers' CPU; the returned function divides what they used since by `pushes`. */
+function cpuMeter(server: ServerProcess, fleet: SubscriberFleet): (pushes: number) => PushCpu {
+  const serverMs = cpuTimeMs(server.pid);
+  const driversMs = fleet.cpuTimeMs();
+  const perPush = (ms: number, pushCount: number) => Math.round((ms * 1000 * 10) / pushCount) / 10;
+  return (pushCount) => ({ serverUs: perPush(cpuTimeMs(server.pid) - serverMs, pushCount), driversUs: perPush(fleet.cpuTimeMs() - driversMs, pushCount) });
+}
+
+const describeCpu = (cpu: PushCpu): string => `CPU per subscriber push: server ${cpu.serverUs} µs, drivers ${cpu.driversUs} µs`;
+
 /** Subscribers at each level, an instance registered at a new address `pushes` times; disconnects at the first level. */
 async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 'push' | 'disconnect'>> {
   const service = 'bench-push';
@@ -218,18 +229,22 @@ async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 
       await sleep(serverConfig.settleMs);
       const timings: PushTiming[] = [];
       const count = serverConfig.pushes[Math.min(levels.length, serverConfig.pushes.length - 1)]!;
+      const pushCpu = cpuMeter(server, fleet);
       for (let i = 0; i < count; i++) {
         // A new port each time: Nacos replaces the connection's instance, r-nacos adds one.
         const port = 20_000 + fleet.held + i;
         timings.push(await fleet.time({ kind: 'instance', ip: '10.9.0.1', port, present: true }, register(publisher, '10.9.0.1', port), serverConfig.pushTimeoutMs));
       }
-      levels.push({ subscribers: fleet.held, ...summarizeTimings(timings) });
+      levels.push({ subscribers: fleet.held, ...summarizeTimings(timings), cpu: pushCpu(count * fleet.held) });
       const last = levels.at(-1)!;
-      console.log(`    push to ${formatNumber(fleet.held)} subscribers: last p50 ${last.lastMs.p50} ms, p99 ${last.lastMs.p99} ms; first p50 ${last.firstMs.p50} ms${last.missing > 0 ? `; ${last.missing} pushes missing` : ''}`);
+      console.log(
+        `    push to ${formatNumber(fleet.held)} subscribers: last p50 ${last.lastMs.p50} ms, p99 ${last.lastMs.p99} ms; first p50 ${last.firstMs.p50} ms${last.missing > 0 ? `; ${last.missing} pushes missing` : ''}; ${describeCpu(last.cpu)}`,
+      );
 
       if (disconnect === null) {
         const lastMs: number[] = [];
         let missing = 0;
+        const disconnectCpu = cpuMeter(server, fleet);
         for (let run = 0; run < serverConfig.disconnects; run++) {
           const leaver = await sdkConnection(HOST, server.port, 'naming');
           const ip = `10.9.1.${run + 1}`;
@@ -239,8 +254,10 @@ async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 
           missing += gone.missing;
           if (gone.missing === 0) lastMs.push(gone.lastMs);
         }
-        disconnect = { subscribers: fleet.held, runs: serverConfig.disconnects, lastMs: summary(lastMs), missing };
-        console.log(`    disconnect → all ${formatNumber(fleet.held)} subscribers told: p50 ${disconnect.lastMs.p50} ms, p99 ${disconnect.lastMs.p99} ms${missing > 0 ? `; ${missing} never told` : ''}`);
+        disconnect = { subscribers: fleet.held, runs: serverConfig.disconnects, lastMs: summary(lastMs), missing, cpu: disconnectCpu(2 * serverConfig.disconnects * fleet.held) };
+        console.log(
+          `    disconnect → all ${formatNumber(fleet.held)} subscribers told: p50 ${disconnect.lastMs.p50} ms, p99 ${disconnect.lastMs.p99} ms${missing > 0 ? `; ${missing} never told` : ''}; ${describeCpu(disconnect.cpu)}`,
+        );
       }
     }
     return { push: levels, disconnect };

@@ -52,6 +52,12 @@ export interface PushSummary {
   readonly missing: number;
 }
 
+/** CPU time per push to one subscriber (µs): the server's, and the subscriber drivers' together. */
+export interface PushCpu {
+  readonly serverUs: number;
+  readonly driversUs: number;
+}
+
 /** Server memory growth per item (instance, listened key) over `items`; heap null where the server cannot say. */
 export interface MemoryPerItem {
   readonly items: number;
@@ -70,9 +76,10 @@ export interface NamingServerFigures {
   /** Per registered instance. */
   readonly memory: MemoryPerItem | null;
   readonly register: { readonly single: RegisterFigures; readonly batch: RegisterFigures } | null;
-  readonly push: readonly (PushSummary & { readonly subscribers: number })[];
+  readonly push: readonly (PushSummary & { readonly subscribers: number; readonly cpu: PushCpu })[];
   /** A registering connection dropped → every subscriber got the push without its instance. */
-  readonly disconnect: { readonly subscribers: number; readonly runs: number; readonly lastMs: Summary; readonly missing: number } | null;
+  /** `cpu`: over the runs, each a register's push and the removal's (2 pushes a subscriber a run). */
+  readonly disconnect: { readonly subscribers: number; readonly runs: number; readonly lastMs: Summary; readonly missing: number; readonly cpu: PushCpu } | null;
   /** Why a part could not run on this target (it is left out, the rest goes on). */
   readonly errors: readonly string[];
 }

@@ -4,6 +4,7 @@
 // the last connection got its push.
 import { fileURLToPath } from 'node:url';
 import { ForkedWorker } from './forked-worker.js';
+import { cpuTimeMs } from './proc-stats.js';
 import { epochNow } from './standalone.js';
 import type { PushSummary } from './result-types.js';
 import { summary } from './stats.js';
@@ -69,6 +70,11 @@ export class SubscriberFleet {
     }
     if (missing > 0 && missing === this.held) throw new Error(`no subscriber got the push (${JSON.stringify(expect)}) within ${timeoutMs} ms`);
     return { firstMs: firstAt - started, lastMs: lastAt - started, missing };
+  }
+
+  /** CPU time the driver processes have used so far, ms. */
+  cpuTimeMs(): number {
+    return this.drivers.reduce((sum, driver) => sum + cpuTimeMs(driver.pid), 0);
   }
 
   async close(): Promise<void> {

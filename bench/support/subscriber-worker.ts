@@ -75,13 +75,16 @@ function requestIdOf(body: Buffer): string | undefined {
   return body.toString('latin1', start, end);
 }
 
-function matches(current: Watch, type: string, body: Buffer, parse: () => JsonObject): boolean {
+const parseBody = (body: Buffer): JsonObject => JSON.parse(body.toString('utf8')) as JsonObject;
+
+/** `parsed`: the body if parsed already. (No closure per push: tsx names each one it makes, a cost per call.) */
+function matches(current: Watch, type: string, body: Buffer, parsed: JsonObject | undefined): boolean {
   const expect = current.expect;
-  if (expect.kind === 'config-changed') return type === 'ConfigChangeNotifyRequest' && parse()['dataId'] === expect.dataId;
+  if (expect.kind === 'config-changed') return type === 'ConfigChangeNotifyRequest' && (parsed ?? parseBody(body))['dataId'] === expect.dataId;
   if (type !== 'NotifySubscriberRequest') return false;
   // Without the IP's string anywhere, the push cannot list the instance.
   if (current.ipNeedle !== undefined && !body.includes(current.ipNeedle)) return !expect.present;
-  const info = parse()['serviceInfo'] as { hosts?: { ip: string; port: number }[] } | undefined;
+  const info = (parsed ?? parseBody(body))['serviceInfo'] as { hosts?: { ip: string; port: number }[] } | undefined;
   return (info?.hosts ?? []).some((h) => h.ip === expect.ip && h.port === expect.port) === expect.present;
 }
 
@@ -95,12 +98,12 @@ function onPayload(index: number, stream: H2BiStream, payload: Buffer): void {
   }
   const body = Buffer.from(read.body.buffer, read.body.byteOffset, read.body.byteLength);
   let parsed: JsonObject | undefined;
-  const parse = (): JsonObject => (parsed ??= JSON.parse(body.toString('utf8')) as JsonObject);
   if (read.type.endsWith('Request')) {
-    const requestId = requestIdOf(body) ?? parse()['requestId'];
+    let requestId: unknown = requestIdOf(body);
+    if (requestId === undefined) requestId = (parsed = parseBody(body))['requestId'];
     if (typeof requestId === 'string') stream.ack(read.type, requestId);
   }
-  if (watch === undefined || watch.arrivals.has(index) || !matches(watch, read.type, body, parse)) return;
+  if (watch === undefined || watch.arrivals.has(index) || !matches(watch, read.type, body, parsed)) return;
   watch.arrivals.set(index, at);
   if (watch.arrivals.size === connections.length) watch.done();
 }
