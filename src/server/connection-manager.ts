@@ -311,10 +311,6 @@ export class ConnectionManager {
     return this.rule.monitorIpList.includes(clientIp);
   }
 
-  refreshActiveTime(connectionId: string): void {
-    this.connections.get(connectionId)?.freshActiveTime();
-  }
-
   /**
    * Asks one connection to move (ConnectResetRequest, to `redirectAddress` when it is `ip:port`)
    * and waits `ackTimeoutMs` for its ack. A connection found closed is unregistered (as moved: it

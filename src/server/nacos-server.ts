@@ -15,7 +15,7 @@ import {
 import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
 import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
 import { ConnectionManager, UnregisterReason, type ClientIpCounting, type ConnectionListener } from './connection-manager.js';
-import type { Connection, PushOutcome } from './connection.js';
+import type { Connection, PushOutcome, PushSettled } from './connection.js';
 import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
 import type { ShedPacerOptions } from './control/shed-pacer.js';
 import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from './ejector.js';
@@ -345,6 +345,20 @@ export class NacosServer {
       return Promise.reject(new UnknownConnectionError(connectionId));
     }
     return connection.request(message, timeoutMs);
+  }
+
+  /**
+   * {@link push} with a callback, called once and never before this returns (UnknownConnectionError
+   * too): for a push to many connections, which then makes no promise per connection.
+   */
+  pushThen(connectionId: string, message: RequestMessage, timeoutMs: number, settled: PushSettled): void {
+    const connection = this.manager.get(connectionId);
+    if (connection === undefined) {
+      const error = new UnknownConnectionError(connectionId);
+      queueMicrotask(() => settled(error, undefined));
+      return;
+    }
+    connection.push(message, timeoutMs, settled);
   }
 
   /** Registered connections, oldest first. */

@@ -56,7 +56,6 @@ describe('ConnectionManager: port of Nacos ConnectionManagerTest setup', () => {
     assert.equal(manager.get(connection.id), connection);
     assert.equal(manager.countForClientIp('1.1.1.1'), 1);
     assert.equal(manager.count, 1);
-    assert.doesNotThrow(() => manager.refreshActiveTime(connection.id));
     assert.equal(manager.currentClientsCount({ key: 'value' }), 1);
     assert.equal(manager.currentSdkClientCount(), 1);
     assert.equal(manager.shedProgress.active, false);
@@ -130,15 +129,6 @@ describe('ConnectionManager: register and unregister', () => {
     assert.equal(manager.count, 0);
     assert.equal(manager.clientIpCounts().size, 0);
     assert.deepEqual(events, []);
-  });
-
-  it('refreshActiveTime moves lastActiveTime to now; an unknown id is ignored', async () => {
-    const { manager, add, timers } = harness();
-    const { connection } = add();
-    await timers.advance(4321);
-    manager.refreshActiveTime(connection.id);
-    assert.equal(connection.lastActiveTime, timers.now());
-    assert.doesNotThrow(() => manager.refreshActiveTime('unknown'));
   });
 });
 

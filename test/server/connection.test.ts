@@ -59,6 +59,34 @@ describe('Connection pushes', () => {
     assert.deepEqual(outcomes, ['first acked', 'second RequestTimeoutError']);
   });
 
+  it('acks in the middle of what waits: expiry passes over them and fails only the rest, in order', async () => {
+    const { timers, outcomes, push, ack, fake } = harness();
+    const pushed = ['a', 'b', 'c', 'd', 'e'].map((label) => push(label, 1000));
+    ack(pushed[1]!);
+    ack(pushed[3]!);
+    await timers.advance(1000);
+    assert.deepEqual(outcomes, ['b acked', 'd acked', 'a RequestTimeoutError', 'c RequestTimeoutError', 'e RequestTimeoutError']);
+    assert.equal(fake.connection.pendingPushCount, 0);
+    assert.equal(ack(pushed[0]!), false, 'an ack after the timeout settles nothing');
+  });
+
+  it('push calls back once: with the answer, or an error answer as RemoteResponseError, and never before it returns', async () => {
+    const { fake } = harness();
+    const calls: string[] = [];
+    let returned = false;
+    fake.connection.push(request('ClientDetectionRequest'), 1000, (error, response) => calls.push(error?.constructor.name ?? response!.type));
+    fake.connection.push(request('ClientDetectionRequest'), 1000, (error) => calls.push(error?.constructor.name ?? 'no error'));
+    const [first, second] = fake.sink.pushes();
+    fake.connection.acknowledge(answerTo(first!));
+    fake.connection.acknowledge({ ...answerTo(second!), resultCode: 500, errorCode: 500 });
+    assert.deepEqual(calls, ['ClientDetectionResponse', 'RemoteResponseError']);
+    fake.connection.close();
+    fake.connection.push(request('ClientDetectionRequest'), 1000, (error) => calls.push(returned ? (error?.constructor.name ?? 'no error') : 'called before push returned'));
+    returned = true;
+    await Promise.resolve();
+    assert.deepEqual(calls, ['ClientDetectionResponse', 'RemoteResponseError', ConnectionClosedError.name]);
+  });
+
   it('keeps one timer for its pushes however many wait, and none once they are settled and due', async () => {
     const { timers, push, ack, fake } = harness();
     const pushed = Array.from({ length: 50 }, (_, i) => push(`p${i}`, 5000));

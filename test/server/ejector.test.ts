@@ -308,7 +308,7 @@ describe('ConnectionEjector: schedule', () => {
     ejector.start();
     for (let i = 0; i < 12; i++) {
       await timers.advance(10_000);
-      manager.refreshActiveTime(busy.connection.id);
+      busy.connection.freshActiveTime();
     }
     assert.equal(probes(busy).length, 0);
     assert.equal(manager.checkValid(busy.connection.id), true);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { request } from '../../src/protocol/index.js';
+import { request, UnknownConnectionError, type ResponseMessage } from '../../src/protocol/index.js';
 import type { Departure } from '../../src/server/connection-manager.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
 import { startTestServer } from '../support/server.js';
@@ -44,12 +44,30 @@ describe('server lifecycle over real sockets', async () => {
     await eventually(() => !server.manager.checkValid(id), 5000, 'unregistration');
   });
 
-  it('push and ack', async () => {
+  it('push and ack; the ack refreshes the connection lastActiveTime', async () => {
     const p = peer();
     const id = await p.register();
+    const connection = server.manager.get(id)!;
+    connection.lastActiveTime = 0;
     const answer = await server.push(id, request('ClientDetectionRequest'), 2000);
     assert.equal(answer.type, 'ClientDetectionResponse');
     assert.equal(p.pushesOf('ClientDetectionRequest').length, 1);
+    assert.ok(connection.lastActiveTime > 0, 'an ack is activity');
+  });
+
+  it('pushThen calls back once with the answer, and with UnknownConnectionError after it returns', async () => {
+    const p = peer();
+    const id = await p.register();
+    const answer = await new Promise<ResponseMessage | undefined>((resolve, reject) =>
+      server.pushThen(id, request('ClientDetectionRequest'), 2000, (error, response) => (error === undefined ? resolve(response) : reject(error))),
+    );
+    assert.equal(answer?.type, 'ClientDetectionResponse');
+    let returned = false;
+    const unknown = await new Promise<Error | undefined>((resolve) => {
+      server.pushThen('no-such-connection', request('ClientDetectionRequest'), 2000, (error) => resolve(returned ? error : new Error('called before pushThen returned')));
+      returned = true;
+    });
+    assert.ok(unknown instanceof UnknownConnectionError, String(unknown));
   });
 
   it('ServerReloadRequest from an SDK connection is refused (403) and sheds nothing', async () => {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RequestMessage, ResponseMessage, Timers } from '../../protocol/index.js';
+import type { RequestMessage, Timers } from '../../protocol/index.js';
 import { notifySubscriberRequest } from '../../protocol/naming/index.js';
 import { groupedName, selectServiceInfo, serviceKey, type ServiceName } from '../model.js';
 import type { NamingChangeListener, NamingState } from '../naming-state.js';
@@ -28,8 +28,11 @@ export const DEFAULT_SENDS_PER_TURN = 128;
 /** Ours: a short merge window (docs/naming.md). */
 export const DEFAULT_PUSH_ENGINE_OPTIONS: PushEngineOptions = { delayMs: 20, timeoutMs: 5000, retryDelayMs: 1000 };
 
-/** Sends a push to a connection and resolves with its successful answer (NacosServer.push). */
-export type PushSender = (connectionId: string, request: RequestMessage, timeoutMs: number) => Promise<ResponseMessage>;
+/**
+ * Sends a push to a connection and calls `settled` once, with no error when it was acked, never
+ * before it returns (NacosServer.pushThen: no promise per subscriber).
+ */
+export type PushSender = (connectionId: string, request: RequestMessage, timeoutMs: number, settled: (error: Error | undefined) => void) => void;
 
 /** Told of every push's end; `elapsedMs` runs from the first change the push carries. */
 export interface PushObserver {
@@ -206,14 +209,15 @@ export class PushEngine implements NamingChangeListener {
   }
 
   private sendOne(service: ServiceName, clientId: string, request: RequestMessage, firstQueuedAt: number): void {
-    this.send(clientId, request, this.options.timeoutMs).then(
-      () => this.observer.pushSettled?.('acked', this.timers.monotonicNow() - firstQueuedAt),
-      (error: unknown) => {
-        this.observer.pushSettled?.('failed', this.timers.monotonicNow() - firstQueuedAt);
-        if (this.state.subscriptionOf(clientId, service) === undefined) return;
-        this.logger.warn({ err: error, connectionId: clientId, service: groupedName(service) }, 'naming push failed; retrying');
-        this.enqueue(service, clientId, this.options.retryDelayMs, firstQueuedAt);
-      },
-    );
+    this.send(clientId, request, this.options.timeoutMs, (error) => {
+      if (error === undefined) {
+        this.observer.pushSettled?.('acked', this.timers.monotonicNow() - firstQueuedAt);
+        return;
+      }
+      this.observer.pushSettled?.('failed', this.timers.monotonicNow() - firstQueuedAt);
+      if (this.state.subscriptionOf(clientId, service) === undefined) return;
+      this.logger.warn({ err: error, connectionId: clientId, service: groupedName(service) }, 'naming push failed; retrying');
+      this.enqueue(service, clientId, this.options.retryDelayMs, firstQueuedAt);
+    });
   }
 }

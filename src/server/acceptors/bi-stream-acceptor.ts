@@ -125,7 +125,7 @@ export class BiStreamAcceptor {
           if (connection === undefined || !connection.acknowledge(message)) {
             log.debug({ type: message.type, requestId: message.requestId }, 'ack for no pending push dropped');
           }
-          if (connection !== undefined) deps.manager.refreshActiveTime(connection.id);
+          connection?.freshActiveTime();
           return;
         }
         if (isRequestOf(message, 'ConnectionSetupRequest')) setup(message, clientIp, received);

@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { PublishedInstance, ServiceInfoJson, ServiceName } from '../../../src/naming/model.js';
 import { NamingState } from '../../../src/naming/naming-state.js';
 import { PushEngine, type PushEngineOptions } from '../../../src/naming/push/push-engine.js';
-import { ConnectionClosedError, RequestTimeoutError, response, type RequestMessage, type ResponseMessage, type Timers } from '../../../src/protocol/index.js';
+import { ConnectionClosedError, RequestTimeoutError, type RequestMessage, type Timers } from '../../../src/protocol/index.js';
 import { earlyFiring, ManualTimers } from '../../support/manual-timers.js';
 
 const orders: ServiceName = { namespace: 'public', group: 'DEFAULT_GROUP', name: 'orders' };
@@ -32,16 +32,11 @@ function harness(options: PushEngineOptions = OPTIONS, nextTurn?: (fn: () => voi
   const state = new NamingState('self', () => timers.now());
   const sent: SentPush[] = [];
   const settled: { outcome: string; elapsedMs: number }[] = [];
-  const send = (connectionId: string, request: RequestMessage): Promise<ResponseMessage> =>
-    new Promise((resolve, reject) => {
-      const push: SentPush = {
-        connectionId,
-        request,
-        settle: (outcome) => (outcome === 'ack' ? resolve(response('HealthCheckResponse')) : reject(outcome)),
-      };
-      sent.push(push);
-      hooks.onSend?.(push);
-    });
+  const send = (connectionId: string, request: RequestMessage, _timeoutMs: number, settled: (error: Error | undefined) => void): void => {
+    const push: SentPush = { connectionId, request, settle: (outcome) => queueMicrotask(() => settled(outcome === 'ack' ? undefined : outcome)) };
+    sent.push(push);
+    hooks.onSend?.(push);
+  };
   const engine = new PushEngine(state, send, hooks.timersOf?.(timers) ?? timers, options, pino({ level: 'silent' }), {
     pushSettled: (outcome, elapsedMs) => settled.push({ outcome, elapsedMs }),
   }, nextTurn);
