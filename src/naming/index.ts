@@ -147,7 +147,7 @@ export function attachNaming(
     timeoutMs: options.pushTimeoutMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.timeoutMs,
     retryDelayMs: options.pushRetryDelayMs ?? DEFAULT_PUSH_ENGINE_OPTIONS.retryDelayMs,
   };
-  const push = new PushEngine(state, (id, request, timeoutMs, settled) => server.pushThen(id, request, timeoutMs, settled), timers, pushOptions, deps.logger, deps.observer);
+  const push = new PushEngine(state, { prepare: (request) => server.preparePush(request), send: (id, push, timeoutMs, settled) => server.pushThen(id, push, timeoutMs, settled) }, timers, pushOptions, deps.logger, deps.observer);
   state.addListener(push);
 
   defineNamingTypes(server.registry);

@@ -1,6 +1,6 @@
 import { InvalidBodyError, MalformedPayloadError } from './errors.js';
 import type { JsonObject, Message, RequestMessage, ResponseMessage } from './messages.js';
-import { writePayload, type SplitJson } from './payload-writer.js';
+import { writePayload } from './payload-writer.js';
 import { readPayload, type PayloadRead } from './payload-reader.js';
 import { MessageRegistry } from './registry.js';
 
@@ -109,45 +109,8 @@ function stringifyWithoutNulls(value: Record<string, unknown>): string {
   return containsNull(value) ? JSON.stringify(value, dropNulls) : JSON.stringify(value);
 }
 
-/** A shared body's JSON after the opening brace, with the module it was written for. */
-interface SharedBodyJson {
-  readonly module: string;
-  readonly tail: Buffer;
-}
-
-/**
- * Request bodies that many messages carry alike (a push to every subscriber of a service): their
- * JSON is written on the first encode and reused, so a large body is serialised once per change,
- * not once per connection. Only a request's `headers` and `requestId` come before the body, and
- * they are written per message.
- */
-const sharedBodies = new WeakMap<object, SharedBodyJson | null>();
-
-/**
- * Marks a request body as carried by many messages alike, so it is encoded once. It is frozen:
- * its JSON is kept, so it must not change afterwards (nor must anything it holds). A body with
- * its own `headers`, `requestId` or `module` member is left unshared.
- */
-export function sharedBody<B extends JsonObject>(body: B): B {
-  if (!('headers' in body) && !('requestId' in body) && !('module' in body)) sharedBodies.set(Object.freeze(body), null);
-  return body;
-}
-
 function moduleOf(message: Message, registry: MessageRegistry): string {
   return registry.has(message.type) ? registry.get(message.type).module : 'internal';
-}
-
-/** The JSON of a request whose body is shared, as messageToJson writes it, byte for byte: its own head, then the body's encoded rest. */
-function sharedRequestJson(message: RequestMessage, registry: MessageRegistry): SplitJson {
-  const module = moduleOf(message, registry);
-  let shared = sharedBodies.get(message.body);
-  if (shared === null || shared === undefined || shared.module !== module) {
-    // Everything after `{` of the body with its module: the per-message members go in front.
-    shared = { module, tail: Buffer.from(stringifyWithoutNulls({ ...message.body, module }).slice(1), 'utf8') };
-    sharedBodies.set(message.body, shared);
-  }
-  const head = message.requestId === undefined ? '{"headers":{},' : `{"headers":{},"requestId":${JSON.stringify(message.requestId)},`;
-  return { head, tail: shared.tail };
 }
 
 /** The JSON object Java would write for a message (without headers, which go to metadata). */
@@ -180,10 +143,7 @@ export function encodePayload(
   options: { clientIp?: string; registry?: MessageRegistry } = {},
 ): Uint8Array {
   const registry = options.registry ?? defaultRegistry;
-  const json =
-    message.kind === 'request' && sharedBodies.has(message.body)
-      ? sharedRequestJson(message, registry)
-      : stringifyWithoutNulls(messageToJson(message, registry));
+  const json = stringifyWithoutNulls(messageToJson(message, registry));
   if (message.kind === 'response') return writePayload({ type: message.type, json });
   return writePayload({ type: message.type, clientIp: options.clientIp || undefined, headers: message.headers, json });
 }

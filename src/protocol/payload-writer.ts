@@ -23,14 +23,8 @@ export interface PayloadFields {
   readonly type: string;
   readonly clientIp?: string | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
-  /** The body's JSON (`Any.value`), or a shared body's: a per-message head, then its UTF-8 rest encoded once. */
-  readonly json: string | SplitJson;
-}
-
-/** JSON in two pieces, written one after the other. */
-export interface SplitJson {
-  readonly head: string;
-  readonly tail: Uint8Array;
+  /** The body's JSON (`Any.value`). */
+  readonly json: string;
 }
 
 class Cursor {
@@ -51,15 +45,6 @@ class Cursor {
     this.varint(bytes);
     this.offset += this.buffer.write(value, this.offset, bytes, 'utf8');
   }
-
-  /** A bytes field of split JSON whose head's UTF-8 length is already known. */
-  splitJson(key: number, json: SplitJson, headBytes: number): void {
-    this.buffer[this.offset++] = key;
-    this.varint(headBytes + json.tail.byteLength);
-    this.offset += this.buffer.write(json.head, this.offset, headBytes, 'utf8');
-    this.buffer.set(json.tail, this.offset);
-    this.offset += json.tail.byteLength;
-  }
 }
 
 /** The encoded Payload. */
@@ -67,9 +52,7 @@ export function writePayload(fields: PayloadFields): Buffer {
   const { type, clientIp, headers, json } = fields;
   const typeBytes = Buffer.byteLength(type, 'utf8');
   const clientIpBytes = clientIp === undefined ? 0 : Buffer.byteLength(clientIp, 'utf8');
-  // A split JSON's head alone: its tail's length is known.
-  const headBytes = Buffer.byteLength(typeof json === 'string' ? json : json.head, 'utf8');
-  const jsonBytes = typeof json === 'string' ? headBytes : headBytes + json.tail.byteLength;
+  const jsonBytes = Buffer.byteLength(json, 'utf8');
   let metadataBytes = fieldBytes(typeBytes) + (clientIp === undefined ? 0 : fieldBytes(clientIpBytes));
   // Header keys (own, in order, as protobufjs takes them) and each entry's key and value sizes.
   const keys = headers === undefined ? [] : Object.keys(headers);
@@ -101,7 +84,6 @@ export function writePayload(fields: PayloadFields): Buffer {
   if (clientIp !== undefined) out.string(METADATA_CLIENT_IP, clientIp, clientIpBytes);
   out.buffer[out.offset++] = PAYLOAD_BODY;
   out.varint(bodyBytes);
-  if (typeof json === 'string') out.string(ANY_VALUE, json, jsonBytes);
-  else out.splitJson(ANY_VALUE, json, headBytes);
+  out.string(ANY_VALUE, json, jsonBytes);
   return out.buffer;
 }

@@ -7,7 +7,6 @@ import {
   RequestTimeoutError,
   type ClientAbilities,
   type Labels,
-  type Message,
   type MessageRegistry,
   type RequestMessage,
   type ResponseMessage,
@@ -62,6 +61,25 @@ export interface PushOptions {
 }
 
 export type PushOutcome = 'sent' | 'acked' | 'failed' | 'timeout';
+
+/**
+ * A push encoded once, under one requestId, for any number of connections: a push to every
+ * subscriber of a service is then one encode, not one per subscriber. Each connection matches
+ * its ack by the id, which the process-wide sequence keeps unique on every connection (Nacos
+ * draws an id per connection; clients only echo it).
+ */
+export interface PreparedPush {
+  readonly message: RequestMessage;
+  readonly requestId: string;
+  /** The encoded Payload: never changed once made, so every stream may write it. */
+  readonly bytes: Uint8Array;
+}
+
+/** Draws a requestId and encodes the push under it. */
+export function preparePush(message: RequestMessage, options: Pick<PushOptions, 'nextRequestId' | 'registry'>): PreparedPush {
+  const requestId = options.nextRequestId();
+  return { message, requestId, bytes: encodePayload({ ...message, requestId }, { registry: options.registry }) };
+}
 
 /** How a push ended: its successful answer, or why it failed (ConnectionClosedError, RequestTimeoutError, RemoteResponseError). */
 export type PushSettled = (error: Error | undefined, response: ResponseMessage | undefined) => void;
@@ -145,22 +163,25 @@ export class Connection {
    * subscriber of a service makes no promise and no microtasks per subscriber (they were a
    * tenth of a fan-out's CPU).
    */
-  push(message: RequestMessage, timeoutMs: number, settled: PushSettled): void {
+  push(message: RequestMessage | PreparedPush, timeoutMs: number, settled: PushSettled): void {
     if (!this.connected) {
       const error = new ConnectionClosedError(`connection ${this.id} is closed`);
       queueMicrotask(() => settled(error, undefined));
       return;
     }
-    const requestId = this.options.nextRequestId();
+    let prepared = 'bytes' in message ? message : preparePush(message, this.options);
+    // Sent here before and still unanswered: this one gets an id of its own, or the two would share an ack.
+    if (this.pending.has(prepared.requestId)) prepared = preparePush(prepared.message, this.options);
+    const { requestId, message: request } = prepared;
     const deadline = this.options.timers.monotonicNow() + timeoutMs;
-    const push: PendingPush = { requestId, type: message.type, settled, deadline, timeoutMs };
+    const push: PendingPush = { requestId, type: request.type, settled, deadline, timeoutMs };
     this.pending.set(requestId, push);
     const sent = this.sentByTimeout.get(timeoutMs);
     if (sent === undefined) this.sentByTimeout.set(timeoutMs, [push]);
     else sent.push(push);
     if (this.deadlineTimer === undefined || deadline < this.deadlineTimer.at) this.setDeadlineTimer(deadline);
-    this.options.observePush?.(message.type, 'sent');
-    this.writeMessage(message, requestId);
+    this.options.observePush?.(request.type, 'sent');
+    this.write(prepared.bytes);
   }
 
   private setDeadlineTimer(at: number): void {
@@ -199,7 +220,7 @@ export class Connection {
 
   /** Pushes a request without awaiting an answer (used when refusing a setup). */
   sendWithoutAck(message: RequestMessage): void {
-    if (this.connected) this.writeMessage(message, this.options.nextRequestId());
+    if (this.connected) this.write(preparePush(message, this.options).bytes);
   }
 
   /** Settles the pending push that a response on the stream answers (Nacos `ackNotify`). */
@@ -237,8 +258,7 @@ export class Connection {
     this.transport.close();
   }
 
-  private writeMessage(message: Message, requestId: string): void {
-    const bytes = encodePayload({ ...message, requestId }, { registry: this.options.registry });
+  private write(bytes: Uint8Array): void {
     this.outboundBytes += bytes.byteLength;
     this.sink.write(bytes, () => {
       this.outboundBytes -= bytes.byteLength;

@@ -15,7 +15,7 @@ import {
 import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
 import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
 import { ConnectionManager, UnregisterReason, type ClientIpCounting, type ConnectionListener } from './connection-manager.js';
-import type { Connection, PushOutcome, PushSettled } from './connection.js';
+import { preparePush, type Connection, type PreparedPush, type PushOutcome, type PushSettled } from './connection.js';
 import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
 import type { ShedPacerOptions } from './control/shed-pacer.js';
 import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from './ejector.js';
@@ -139,6 +139,8 @@ export class NacosServer {
   private listening = false;
   private closing: Promise<void> | undefined;
   private pushSeq = 0;
+  /** Process-wide decimal push ids (Nacos `PushAckIdGenerator`). */
+  private readonly nextPushId = (): string => String(++this.pushSeq);
   private boundPorts = { sdk: 0, cluster: 0 };
   private readonly cpuUsage: () => number;
 
@@ -175,7 +177,7 @@ export class NacosServer {
       timers,
       logger: options.logger,
       push: {
-        nextRequestId: () => String(++this.pushSeq),
+        nextRequestId: this.nextPushId,
         maxOutboundBytes: options.maxOutboundBytes ?? 2 * maxMessageBytes,
         observePush: (type, outcome) => options.observer?.pushObserved?.(type, outcome),
       },
@@ -347,11 +349,16 @@ export class NacosServer {
     return connection.request(message, timeoutMs);
   }
 
+  /** A push encoded once for many connections ({@link pushThen}). */
+  preparePush(message: RequestMessage): PreparedPush {
+    return preparePush(message, { nextRequestId: this.nextPushId, registry: this.registry });
+  }
+
   /**
    * {@link push} with a callback, called once and never before this returns (UnknownConnectionError
-   * too): for a push to many connections, which then makes no promise per connection.
+   * too): for a push to many connections, prepared once, which then makes no promise per connection.
    */
-  pushThen(connectionId: string, message: RequestMessage, timeoutMs: number, settled: PushSettled): void {
+  pushThen(connectionId: string, message: RequestMessage | PreparedPush, timeoutMs: number, settled: PushSettled): void {
     const connection = this.manager.get(connectionId);
     if (connection === undefined) {
       const error = new UnknownConnectionError(connectionId);

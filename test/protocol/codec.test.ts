@@ -12,7 +12,6 @@ import {
   PayloadTypeForTests,
   request,
   response,
-  sharedBody,
   UnknownPayloadTypeError,
   type Message,
 } from './codec-support.js';
@@ -205,45 +204,6 @@ describe('payload codec: properties', () => {
         assert.deepEqual(decodePayload(encodePayload(msg, { registry }), registry), msg);
       }),
     );
-  });
-
-  it('a shared body encodes as the same body unshared (same metadata, same JSON), for every requestId it goes out with', () => {
-    // Nulls included: the shared JSON drops them as the per-message JSON does. Compared as parsed
-    // JSON: JavaScript writes integer-like keys first, so `headers` may come second in one of them.
-    const field = fc.oneof(jsonValue, fc.constant(null));
-    const body = fc
-      .dictionary(fc.string({ minLength: 1, maxLength: 10 }), field, { maxKeys: 6 })
-      .map((d) => Object.fromEntries(Object.entries(d).filter(([k]) => !['headers', 'requestId', 'module', '__proto__'].includes(k))));
-    fc.assert(
-      fc.property(strMap, body, fc.array(requestId, { minLength: 1, maxLength: 3 }), (headers, fields, ids) => {
-        const shared = sharedBody(structuredClone(fields));
-        for (const id of ids) {
-          const plain = withId<Message>({ kind: 'request', type: 'ConfigQueryRequest', headers, body: fields }, id);
-          const expected = encodePayload(plain, { registry });
-          const actual = encodePayload({ ...plain, body: shared }, { registry });
-          assert.deepEqual({ ...decodeEnvelope(actual), body: jsonOf(actual) }, { ...decodeEnvelope(expected), body: jsonOf(expected) });
-        }
-      }),
-    );
-  });
-
-  it('a shared body is frozen; one with its own headers, requestId or module member is left unshared and encodes as before', () => {
-    const shared = sharedBody({ serviceInfo: { name: 'a' } });
-    assert.ok(Object.isFrozen(shared));
-    const own = sharedBody({ module: 'mine', x: 1 });
-    assert.ok(!Object.isFrozen(own));
-    assert.equal(jsonOf(encodePayload({ kind: 'request', type: 'ConfigQueryRequest', headers: {}, body: own, requestId: '7' }, { registry }))['module'], 'config');
-    // Written once however many messages carry it: a member that serialises itself counts the times.
-    let serialised = 0;
-    const counted = sharedBody({ item: { toJSON: () => (serialised++, 'x') } });
-    for (const id of ['1', '2', '3']) assert.equal(jsonOf(encodePayload({ kind: 'request', type: 'ConfigQueryRequest', headers: {}, body: counted, requestId: id }, { registry }))['item'], 'x');
-    assert.equal(serialised, 1);
-    // Encoded for two registries, it carries each one's module.
-    const body = sharedBody({ k: 'v' });
-    const other = MessageRegistry.connectionLayer().defineRequest('ConfigQueryRequest', { module: 'naming' });
-    const message: Message = { kind: 'request', type: 'ConfigQueryRequest', headers: {}, body, requestId: '1' };
-    assert.equal(jsonOf(encodePayload(message, { registry }))['module'], 'config');
-    assert.equal(jsonOf(encodePayload(message, { registry: other }))['module'], 'naming');
   });
 
   it('decode(encode(x)) equals x for responses with arbitrary codes, messages and metrics', () => {

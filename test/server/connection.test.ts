@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectionClosedError, request, type RequestMessage, type ResponseMessage, type Timers } from '../../src/protocol/index.js';
-import { answerTo, fakeConnection } from '../support/fakes.js';
+import { ConnectionClosedError, MessageRegistry, RequestTimeoutError, request, type RequestMessage, type ResponseMessage, type Timers } from '../../src/protocol/index.js';
+import { preparePush } from '../../src/server/connection.js';
+import { answerTo, fakeConnection, nextRequestId } from '../support/fakes.js';
 import { earlyFiring, ManualTimers } from '../support/manual-timers.js';
 
 /** How each push settled: 'acked', or the error's class name, in the order they settled. */
@@ -160,5 +161,33 @@ describe('Connection pushes', () => {
     await timers.advance(1);
     assert.deepEqual(outcomes, ['a RequestTimeoutError']);
     assert.equal(timers.scheduledCount, 0);
+  });
+
+  it('a prepared push goes to many connections as the same bytes, each settled by its own ack of the one id', async () => {
+    const timers = new ManualTimers();
+    const [a, b] = [fakeConnection({ timers }), fakeConnection({ timers })];
+    const prepared = preparePush(request('ClientDetectionRequest'), { nextRequestId, registry: MessageRegistry.connectionLayer() });
+    const calls: string[] = [];
+    a.connection.push(prepared, 1000, (error) => calls.push(`a ${error?.constructor.name ?? 'acked'}`));
+    b.connection.push(prepared, 1000, (error) => calls.push(`b ${error?.constructor.name ?? 'acked'}`));
+    assert.equal(a.sink.written[0], prepared.bytes, 'written as prepared, not encoded again');
+    assert.equal(b.sink.written[0], prepared.bytes);
+    assert.equal(b.connection.acknowledge(answerTo(b.sink.pushes()[0]!)), true);
+    assert.deepEqual(calls, ['b acked']);
+    await timers.advance(1000);
+    assert.deepEqual(calls, ['b acked', `a ${RequestTimeoutError.name}`]);
+  });
+
+  it('a prepared push sent to a connection again before its ack goes under an id of its own', () => {
+    const { fake } = harness();
+    const prepared = preparePush(request('ClientDetectionRequest'), { nextRequestId, registry: MessageRegistry.connectionLayer() });
+    const calls: string[] = [];
+    fake.connection.push(prepared, 1000, (error) => calls.push(`first ${error?.constructor.name ?? 'acked'}`));
+    fake.connection.push(prepared, 1000, (error) => calls.push(`second ${error?.constructor.name ?? 'acked'}`));
+    const [first, second] = fake.sink.pushes();
+    assert.notEqual(first!.requestId, second!.requestId);
+    assert.equal(fake.connection.acknowledge(answerTo(second!)), true);
+    assert.equal(fake.connection.acknowledge(answerTo(first!)), true);
+    assert.deepEqual(calls, ['second acked', 'first acked']);
   });
 });

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { request, UnknownConnectionError, type ResponseMessage } from '../../src/protocol/index.js';
+import { request, UnknownConnectionError, type RequestMessage, type ResponseMessage } from '../../src/protocol/index.js';
+import type { PreparedPush } from '../../src/server/connection.js';
 import type { Departure } from '../../src/server/connection-manager.js';
 import { eventually, RawPeer } from '../support/raw-peer.js';
 import { startTestServer } from '../support/server.js';
@@ -68,6 +69,23 @@ describe('server lifecycle over real sockets', async () => {
       returned = true;
     });
     assert.ok(unknown instanceof UnknownConnectionError, String(unknown));
+  });
+
+  it('a prepared push reaches several connections over the wire, each acking it, then a different push follows', async () => {
+    const peers = [peer(), peer(), peer()];
+    const ids = await Promise.all(peers.map((p) => p.register()));
+    const pushTo = (push: RequestMessage | PreparedPush) =>
+      Promise.all(ids.map((id) => new Promise<ResponseMessage | undefined>((resolve, reject) => server.pushThen(id, push, 2000, (error, answer) => (error === undefined ? resolve(answer) : reject(error))))));
+    const prepared = server.preparePush(request('ClientDetectionRequest'));
+    assert.deepEqual((await pushTo(prepared)).map((answer) => answer?.type), ['ClientDetectionResponse', 'ClientDetectionResponse', 'ClientDetectionResponse']);
+    const second = server.preparePush({ ...request('ClientDetectionRequest'), headers: { round: 'two' } });
+    assert.notEqual(second.requestId, prepared.requestId);
+    await pushTo(second);
+    for (const p of peers) {
+      const pushes = p.pushesOf('ClientDetectionRequest');
+      assert.deepEqual(pushes.map((m) => m.requestId), [prepared.requestId, second.requestId]);
+      assert.equal(pushes[1]!.headers['round'], 'two');
+    }
   });
 
   it('ServerReloadRequest from an SDK connection is refused (403) and sheds nothing', async () => {

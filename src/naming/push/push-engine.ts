@@ -29,10 +29,14 @@ export const DEFAULT_SENDS_PER_TURN = 128;
 export const DEFAULT_PUSH_ENGINE_OPTIONS: PushEngineOptions = { delayMs: 20, timeoutMs: 5000, retryDelayMs: 1000 };
 
 /**
- * Sends a push to a connection and calls `settled` once, with no error when it was acked, never
- * before it returns (NacosServer.pushThen: no promise per subscriber).
+ * Where pushes go (NacosServer): a push is prepared once for all its subscribers (one encode),
+ * then sent to each; `settled` is called once, with no error when it was acked, never before
+ * `send` returns (no promise per subscriber).
  */
-export type PushSender = (connectionId: string, request: RequestMessage, timeoutMs: number, settled: (error: Error | undefined) => void) => void;
+export interface PushChannel<Prepared> {
+  prepare(request: RequestMessage): Prepared;
+  send(connectionId: string, push: Prepared, timeoutMs: number, settled: (error: Error | undefined) => void): void;
+}
 
 /** Told of every push's end; `elapsedMs` runs from the first change the push carries. */
 export interface PushObserver {
@@ -69,13 +73,13 @@ interface ServicePushes {
  * after `retryDelayMs` while it stays subscribed (a connection's end releases its subscriptions,
  * so that stops retries too).
  */
-export class PushEngine implements NamingChangeListener {
+export class PushEngine<Prepared = unknown> implements NamingChangeListener {
   private readonly services = new Map<string, ServicePushes>();
   private closed = false;
 
   constructor(
     private readonly state: NamingState,
-    private readonly send: PushSender,
+    private readonly channel: PushChannel<Prepared>,
     private readonly timers: Timers,
     private readonly options: PushEngineOptions,
     private readonly logger: Logger,
@@ -173,8 +177,8 @@ export class PushEngine implements NamingChangeListener {
     const snapshot = this.state.snapshot(service);
     const lastRefTime = this.state.lastRefTimeOf(snapshot);
     // Subscribers mostly ask for the same clusters: one push per clusters string, not per
-    // subscriber, so it is selected and encoded once (its body is shared).
-    const requests = new Map<string, RequestMessage>();
+    // subscriber, so it is selected and encoded once.
+    const prepared = new Map<string, Prepared>();
     const sendsPerTurn = this.options.sendsPerTurn ?? DEFAULT_SENDS_PER_TURN;
     let next = 0;
     const sendSome = (): void => {
@@ -185,12 +189,12 @@ export class PushEngine implements NamingChangeListener {
         const subscription = this.state.clientOf(clientId)?.subscription(key);
         // Gone or unsubscribed since: nobody to tell.
         if (subscription === undefined) continue;
-        let request = requests.get(subscription.clusters);
-        if (request === undefined) {
-          request = notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, lastRefTime));
-          requests.set(subscription.clusters, request);
+        let push = prepared.get(subscription.clusters);
+        if (push === undefined) {
+          push = this.channel.prepare(notifySubscriberRequest(selectServiceInfo(snapshot, { clusters: subscription.clusters, healthyOnly: false }, lastRefTime)));
+          prepared.set(subscription.clusters, push);
         }
-        this.sendOne(service, clientId, request, firstQueuedAt);
+        this.sendOne(service, clientId, push, firstQueuedAt);
       }
       if (next < targets.length) {
         pushes.sending = true;
@@ -208,8 +212,8 @@ export class PushEngine implements NamingChangeListener {
     sendSome();
   }
 
-  private sendOne(service: ServiceName, clientId: string, request: RequestMessage, firstQueuedAt: number): void {
-    this.send(clientId, request, this.options.timeoutMs, (error) => {
+  private sendOne(service: ServiceName, clientId: string, push: Prepared, firstQueuedAt: number): void {
+    this.channel.send(clientId, push, this.options.timeoutMs, (error) => {
       if (error === undefined) {
         this.observer.pushSettled?.('acked', this.timers.monotonicNow() - firstQueuedAt);
         return;

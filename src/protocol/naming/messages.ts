@@ -2,7 +2,6 @@
  * Naming's message types (docs/naming.md) and their parsers: request bodies as a server reads
  * them, answers and pushes as a client reads them.
  */
-import { sharedBody } from '../codec.js';
 import { InvalidBodyError } from '../errors.js';
 import { compact, FieldReader } from '../fields.js';
 import type { JsonObject, RequestMessage, ResponseMessage } from '../messages.js';
@@ -172,5 +171,5 @@ export function namingResponse(type: NamingResponseType, body: JsonObject = {}, 
  * push goes to every subscriber alike, so its body is shared: encoded once for all of them.
  */
 export function notifySubscriberRequest(serviceInfo: ServiceInfoJson): RequestMessage<'NotifySubscriberRequest', { readonly serviceInfo: ServiceInfoJson }> {
-  return { kind: 'request', type: 'NotifySubscriberRequest', headers: {}, body: sharedBody({ serviceInfo }) };
+  return { kind: 'request', type: 'NotifySubscriberRequest', headers: {}, body: { serviceInfo } };
 }

@@ -30,13 +30,24 @@ const HEADERS_ONLY = Object.freeze({ endStream: true, sendDate: false });
 const COPY_LIMIT_BYTES = 16 * 1024;
 
 /**
+ * The last push framed, and its frame: a push prepared once is written to many streams in a row
+ * (every subscriber of a service), and framed once. Frames are never changed once written.
+ */
+let lastPush: { readonly bytes: Uint8Array; readonly frame: Buffer } | undefined;
+
+function pushFrame(bytes: Uint8Array): Buffer {
+  if (lastPush?.bytes !== bytes) lastPush = { bytes, frame: framed(bytes) };
+  return lastPush.frame;
+}
+
+/**
  * Writes one length-prefixed message: a reply that ends the stream (`onFlushed` undefined; its
  * trailers follow) or a push that leaves it open, `onFlushed` called once flow control let it out.
  */
 function writeFramed(stream: http2.ServerHttp2Stream, bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): void {
   if (bytes.byteLength <= COPY_LIMIT_BYTES) {
     if (onFlushed === undefined) stream.end(framed(bytes));
-    else stream.write(framed(bytes), onFlushed);
+    else stream.write(pushFrame(bytes), onFlushed);
     return;
   }
   stream.cork();
