@@ -235,7 +235,8 @@ async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 
         const port = 20_000 + fleet.held + i;
         timings.push(await fleet.time({ kind: 'instance', ip: '10.9.0.1', port, present: true }, register(publisher, '10.9.0.1', port), serverConfig.pushTimeoutMs));
       }
-      levels.push({ subscribers: fleet.held, ...summarizeTimings(timings), cpu: pushCpu(count * fleet.held) });
+      const summarized = summarizeTimings(timings);
+      levels.push({ subscribers: fleet.held, ...summarized, cpu: pushCpu(count * fleet.held - summarized.missing) });
       const last = levels.at(-1)!;
       console.log(
         `    push to ${formatNumber(fleet.held)} subscribers: last p50 ${last.lastMs.p50} ms, p99 ${last.lastMs.p99} ms; first p50 ${last.firstMs.p50} ms${last.missing > 0 ? `; ${last.missing} pushes missing` : ''}; ${describeCpu(last.cpu)}`,
@@ -254,7 +255,7 @@ async function pushes(server: ServerProcess): Promise<Pick<NamingServerFigures, 
           missing += gone.missing;
           if (gone.missing === 0) lastMs.push(gone.lastMs);
         }
-        disconnect = { subscribers: fleet.held, runs: serverConfig.disconnects, lastMs: summary(lastMs), missing, cpu: disconnectCpu(2 * serverConfig.disconnects * fleet.held) };
+        disconnect = { subscribers: fleet.held, runs: serverConfig.disconnects, lastMs: summary(lastMs), missing, cpu: disconnectCpu(2 * serverConfig.disconnects * fleet.held - missing) };
         console.log(
           `    disconnect → all ${formatNumber(fleet.held)} subscribers told: p50 ${disconnect.lastMs.p50} ms, p99 ${disconnect.lastMs.p99} ms${missing > 0 ? `; ${missing} never told` : ''}; ${describeCpu(disconnect.cpu)}`,
         );

@@ -315,16 +315,18 @@ function namingServersSection(servers: readonly NamingServerFigures[]): string {
     `Each server below (ours and the peers that ran), one at a time, over raw gRPC requests from driver processes. Register: 8 registered connections × 4 calls in flight, ` +
       `each call a new address for one of 16 services (batch: 10 instances); req/s with requests per server CPU-second in brackets. ` +
       `Push: an instance registered at a new address, timed from the request until the last subscribing connection got the NotifySubscriberRequest (each acks at once). ` +
-      `Disconnect: a registering connection dropped → the last subscriber told. Memory: RSS (ours: heap after GC) over the instances registered by batch, per instance; a JVM's RSS (Nacos) follows its heap sizing more than the items and may even shrink.`,
+      `Disconnect: a registering connection dropped → the last subscriber told. CPU per subscriber told: the server's own CPU time over the disconnect runs (each a register's push and the removal's) per subscriber push. Memory: RSS (ours: heap after GC) over the instances registered by batch, per instance; a JVM's RSS (Nacos) follows its heap sizing more than the items and may even shrink.`,
     ``,
     table(
-      ['server', 'InstanceRequest/s (per CPU-s)', 'BatchInstanceRequest/s (per CPU-s)', ...levels.map((l) => `push to ${num(l)} p50 / p99 ms`), 'disconnect → all told p50 / p99 ms', 'B per instance RSS / heap'],
+      ['server', 'InstanceRequest/s (per CPU-s)', 'BatchInstanceRequest/s (per CPU-s)', ...levels.map((l) => `push to ${num(l)} p50 / p99 ms`), 'disconnect → all told p50 / p99 ms', 'server CPU per subscriber told µs', 'B per instance RSS / heap'],
       servers.map((s) => [
         s.label,
         perCpu(s.register?.single),
         perCpu(s.register?.batch),
         ...levels.map((l) => percentiles(s.push.find((p) => p.subscribers === l))),
         s.disconnect && s.disconnect.lastMs.n > 0 ? `${num(s.disconnect.lastMs.p50, 1)} / ${num(s.disconnect.lastMs.p99, 1)}` : '-',
+        // Results from before the figure was measured lack it.
+        s.disconnect?.cpu === undefined ? '-' : num(s.disconnect.cpu.serverUs, 1),
         s.memory ? `${num(s.memory.rssBytesPerItem)} / ${num(s.memory.heapBytesPerItem)}` : '-',
       ]),
     ),

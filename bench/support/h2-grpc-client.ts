@@ -301,9 +301,9 @@ export class H2BiStream {
       message = error as Error;
     }
     this.options.onMessage?.(message);
-    if ((this.options.autoAck ?? true) && !(message instanceof Error) && message.kind === 'request') {
-      const type = message.type.replace(/Request$/, 'Response');
-      this.write(encodePayload({ kind: 'response', type, resultCode: 200, errorCode: 0, ...(message.requestId === undefined ? {} : { requestId: message.requestId }), body: {} }));
+    // A push without a requestId could not be matched to its ack: none is sent.
+    if ((this.options.autoAck ?? true) && !(message instanceof Error) && message.kind === 'request' && message.requestId !== undefined) {
+      this.ack(message.type, message.requestId);
     }
   }
 }

@@ -38,7 +38,7 @@ import { balancerOptionsOf } from './balancer-options.js';
 import { createNodeLogger } from './logger.js';
 
 export { NacosServer, ServerStartedError, type ConnectionInfo, type NacosServerOptions, type ServerObserver } from '../server/nacos-server.js';
-export type { Connection, ConnectionMeta } from '../server/connection.js';
+export type { Connection, ConnectionMeta, PreparedPush, PushSettled } from '../server/connection.js';
 export { Departure, type ConnectionListener, type ConnectionManager } from '../server/connection-manager.js';
 export type { RequestHandler, RequestMeta } from '../server/handlers/index.js';
 export type { ConnectionLimitRule } from '../server/control/limit-rule.js';

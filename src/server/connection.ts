@@ -65,8 +65,11 @@ export type PushOutcome = 'sent' | 'acked' | 'failed' | 'timeout';
 /**
  * A push encoded once, under one requestId, for any number of connections: a push to every
  * subscriber of a service is then one encode, not one per subscriber. Each connection matches
- * its ack by the id, which the process-wide sequence keeps unique on every connection (Nacos
- * draws an id per connection; clients only echo it).
+ * its ack by the id (Nacos draws an id per connection; clients only echo it). No two pushes
+ * awaiting an ack on one connection share an id: the sequence only grows, and a prepared push
+ * sent again while its ack is awaited goes under an id of its own there. Sent again after its
+ * ack timed out, it keeps the id, so a late ack of the first send settles the second: both
+ * carried the same bytes.
  */
 export interface PreparedPush {
   readonly message: RequestMessage;

@@ -342,11 +342,7 @@ export class NacosServer {
 
   /** Pushes a request to a connection and resolves with its successful answer. */
   push(connectionId: string, message: RequestMessage, timeoutMs = 3000): Promise<ResponseMessage> {
-    const connection = this.manager.get(connectionId);
-    if (connection === undefined) {
-      return Promise.reject(new UnknownConnectionError(connectionId));
-    }
-    return connection.request(message, timeoutMs);
+    return new Promise((resolve, reject) => this.pushThen(connectionId, message, timeoutMs, (error, response) => (error === undefined ? resolve(response!) : reject(error))));
   }
 
   /** A push encoded once for many connections ({@link pushThen}). */

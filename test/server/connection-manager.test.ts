@@ -132,6 +132,20 @@ describe('ConnectionManager: register and unregister', () => {
   });
 });
 
+describe('ConnectionManager: pushes pending at unregister', () => {
+  it('fail after every listener was told of the disconnect (a push engine then finds the subscriber released), never during unregister', async () => {
+    const { manager, add } = harness();
+    const fake = add();
+    const events: string[] = [];
+    manager.addListener(recordingListener('naming', events));
+    fake.connection.push(request('ClientDetectionRequest'), 5000, (error) => events.push(`push:${error?.constructor.name ?? 'acked'}`));
+    manager.unregister(fake.connection.id, UnregisterReason.STREAM_ENDED);
+    assert.deepEqual(events, [`naming:disconnected:${fake.connection.id}:${UnregisterReason.STREAM_ENDED}`]);
+    await Promise.resolve();
+    assert.deepEqual(events, [`naming:disconnected:${fake.connection.id}:${UnregisterReason.STREAM_ENDED}`, `push:${ConnectionClosedError.name}`]);
+  });
+});
+
 describe('ConnectionManager: per-client-IP counts and label counts', () => {
   it('counts per client-reported IP, not per socket address', () => {
     const { manager, add } = harness();

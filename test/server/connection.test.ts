@@ -190,4 +190,21 @@ describe('Connection pushes', () => {
     assert.equal(fake.connection.acknowledge(answerTo(first!)), true);
     assert.deepEqual(calls, ['second acked', 'first acked']);
   });
+
+  it('a prepared push sent again after its ack is settled by its own ack; the first deadline fails nothing', async () => {
+    const { timers, fake } = harness();
+    const prepared = preparePush(request('ClientDetectionRequest'), { nextRequestId, registry: MessageRegistry.connectionLayer() });
+    const calls: string[] = [];
+    // Another push waits all along, so the acked one stays in line for expiry to pass over.
+    fake.connection.push(request('ClientDetectionRequest'), 60_000, () => undefined);
+    fake.connection.push(prepared, 1000, (error) => calls.push(`first ${error?.constructor.name ?? 'acked'}`));
+    assert.equal(fake.connection.acknowledge(answerTo(fake.sink.pushes()[1]!)), true);
+    await timers.advance(500);
+    fake.connection.push(prepared, 1000, (error) => calls.push(`second ${error?.constructor.name ?? 'acked'}`));
+    await timers.advance(500);
+    assert.deepEqual(calls, ['first acked'], 'the first deadline passed: nothing more settled');
+    assert.equal(fake.connection.pendingPushCount, 2);
+    assert.equal(fake.connection.acknowledge(answerTo(fake.sink.pushes()[2]!)), true);
+    assert.deepEqual(calls, ['first acked', 'second acked']);
+  });
 });

@@ -31,7 +31,8 @@ export const DEFAULT_PUSH_ENGINE_OPTIONS: PushEngineOptions = { delayMs: 20, tim
 /**
  * Where pushes go (NacosServer): a push is prepared once for all its subscribers (one encode),
  * then sent to each; `settled` is called once, with no error when it was acked, never before
- * `send` returns (no promise per subscriber).
+ * `send` returns (no promise per subscriber). A failure because the connection ended is told
+ * after that connection's release (its subscriptions gone), so it is not retried.
  */
 export interface PushChannel<Prepared> {
   prepare(request: RequestMessage): Prepared;

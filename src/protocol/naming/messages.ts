@@ -167,8 +167,8 @@ export function namingResponse(type: NamingResponseType, body: JsonObject = {}, 
 }
 
 /**
- * The push a subscriber gets when its service changes: only `serviceInfo` is set, as Nacos. One
- * push goes to every subscriber alike, so its body is shared: encoded once for all of them.
+ * The push a subscriber gets when its service changes: only `serviceInfo` is set, as Nacos. The
+ * push engine prepares it once for every subscriber of the same clusters (one encode).
  */
 export function notifySubscriberRequest(serviceInfo: ServiceInfoJson): RequestMessage<'NotifySubscriberRequest', { readonly serviceInfo: ServiceInfoJson }> {
   return { kind: 'request', type: 'NotifySubscriberRequest', headers: {}, body: { serviceInfo } };

@@ -21,7 +21,10 @@ export interface Transport {
 
 /** The server side of one bi-stream. */
 export interface StreamSink {
-  /** Queues one encoded Payload; `onFlushed` runs once it has left our buffers. */
+  /**
+   * Queues one encoded Payload; `onFlushed` runs once it has left our buffers. The bytes must not
+   * change once written: the same push is written to many streams, and may be framed once for all.
+   */
   write(bytes: Uint8Array, onFlushed: (error?: Error | null) => void): void;
   /** Completes the server side of the stream (once). */
   end(): void;
