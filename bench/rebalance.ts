@@ -48,6 +48,8 @@ interface Sample {
 }
 
 const SERVICE = 'bench-rebalance';
+/** Removals described in a run's output (which instance, when, its client's connection events). */
+const MAX_REMOVALS_DESCRIBED = 6;
 
 /**
  * A subscriber on each member that stays up (test/support/naming-subscribers.ts), counting the
@@ -63,6 +65,8 @@ class RemovalCount {
     onList: (address, instances, before) => this.told(address, instances, before),
   });
   private readonly removals = new Map<string, number>();
+  /** The first removals seen (which instance, where, when), to say which client flapped and why. */
+  readonly removed: { readonly address: string; readonly instance: string; readonly at: number }[] = [];
   /** The connection each subscriber counts on, from startCounting() on. */
   private countedOn: Map<string, string | undefined> | undefined;
 
@@ -90,7 +94,9 @@ class RemovalCount {
   private told(address: string, instances: readonly string[], before: readonly string[]): void {
     if (this.countedOn === undefined) return;
     const listed = new Set(instances);
-    this.removals.set(address, (this.removals.get(address) ?? 0) + before.filter((x) => !listed.has(x)).length);
+    const gone = before.filter((x) => !listed.has(x));
+    this.removals.set(address, (this.removals.get(address) ?? 0) + gone.length);
+    for (const instance of gone) if (this.removed.length < MAX_REMOVALS_DESCRIBED) this.removed.push({ address, instance, at: Date.now() });
   }
 }
 
@@ -199,6 +205,10 @@ async function runOnce(balancing: boolean): Promise<Outcome> {
     const moves = (await scenario.resetsSent()) - before;
     const failed = (await f.stats()).failed - failedBefore;
     const removals = count.stayed();
+    for (const { address, instance, at } of count.removed) {
+      const owner = await f.whois(instance).catch((error: unknown) => ({ error: String(error) }));
+      console.log(`    removal seen by ${address}: ${instance} ${((at - restartedAt) / 1000).toFixed(2)} s after the restart (${((at - killedAt) / 1000).toFixed(2)} s after the kill); its client: ${JSON.stringify(owner)}`);
+    }
     return { seconds, moves, failed, removals, subscribersMoved: count.subscribers.clients.size - removals.length, timeline: [...timeline].sort((a, b) => a.t - b.t), addresses: scenario.addresses };
   } finally {
     clearInterval(sampler);

@@ -112,12 +112,13 @@ export class SocketListener<T extends ListenedTransport> {
     }
     const { options } = this;
     const remoteIp = normalizeIp(remoteAddress);
-    // The identity is the TCP peer's, whatever runs on top of it.
+    const localPort = raw.localPort ?? options.port;
+    // The identity is the TCP connection's, whatever runs on top of it.
     const identity: SocketIdentity = {
-      id: connectionIdOf(options.timers.now(), remoteIp, remotePort),
+      id: connectionIdOf(options.timers.now(), remoteIp, remotePort, normalizeIp(raw.localAddress), localPort),
       remoteIp,
       remotePort,
-      localPort: raw.localPort ?? options.port,
+      localPort,
       encrypted: false,
     };
     raw.setKeepAlive(true, 60_000);

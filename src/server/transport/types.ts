@@ -5,7 +5,7 @@
 
 /** One accepted TCP (HTTP/2) connection. Every call on it shares its id (spec 5.2). */
 export interface Transport {
-  /** `<ms>_<ip>_<port>` with the remote address normalised. */
+  /** `<ms>_<remoteIp>_<remotePort>_<localIp>_<localPort>`, addresses normalised (address.ts). */
   readonly id: string;
   readonly remoteIp: string;
   readonly remotePort: number;
