@@ -20,7 +20,7 @@ const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.
 
 export function fixedReplies(): FixedReplies {
   // A connectionId as long as a real one for a 5-digit ephemeral port on 127.0.0.1.
-  const serverCheck = asBuffer(encodePayload(response('ServerCheckResponse', { connectionId: connectionIdOf(Date.now(), '127.0.0.1', 54321, '127.0.0.1', 9848) })));
+  const serverCheck = asBuffer(encodePayload(response('ServerCheckResponse', { connectionId: connectionIdOf(Date.now(), '127.0.0.1', 54321, '127.0.0.1:8848') })));
   const healthCheck = asBuffer(encodePayload(response('HealthCheckResponse')));
   const pushPayload = asBuffer(encodePayload({ ...request('ClientDetectionRequest'), requestId: '1' }));
   return {

@@ -111,6 +111,7 @@ export async function startNode(input: NodeConfigInput & { logger?: Logger } = {
   const server = new NacosServer({
     host: config.host,
     port: config.port,
+    memberAddress: self,
     grpcPortOffset: config.grpcPortOffset,
     logger,
     transport: config.transport,

@@ -57,6 +57,11 @@ export interface NacosServerOptions {
   port: number;
   /** Default 1000 (SDK 9848, cluster 9849 for 8848). */
   grpcPortOffset?: number;
+  /**
+   * This member's address as the cluster lists it (`ip:port`; default `host:port`): the end of
+   * every connection id, which makes ids unique in the cluster (see connectionIdOf).
+   */
+  memberAddress?: string;
   logger: Logger;
   timers?: Timers;
   /** Inbound and outbound gRPC message limit; default 10 MiB, as Nacos. */
@@ -210,6 +215,7 @@ export class NacosServer {
       closeGraceMs: 5000,
       // Twice the setup timeout: a stream's own timer fires first and says why.
       unregisteredTimeoutMs: 2 * (options.setupTimeoutMs ?? 10_000),
+      memberAddress: options.memberAddress ?? `${options.host}:${options.port}`,
       timers,
       logger: options.logger,
       ...(this.terminator === undefined ? {} : { tls: this.terminator }),

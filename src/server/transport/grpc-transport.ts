@@ -21,6 +21,8 @@ export interface GrpcTransportOptions {
   readonly keepaliveTimeoutMs: number;
   /** A TCP connection with no registered connection on it after this is closed (idle sockets). */
   readonly unregisteredTimeoutMs: number;
+  /** This member's address as the cluster lists it: the end of every connection id. */
+  readonly memberAddress: string;
   /** After close(), how long in-flight unary calls may take before the socket is destroyed. */
   readonly closeGraceMs: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced per session. */

@@ -11,6 +11,8 @@ export interface SocketListenerOptions {
   readonly port: number;
   /** A TCP connection with no registered connection on it after this is closed (idle sockets). */
   readonly unregisteredTimeoutMs: number;
+  /** This member's address as the cluster lists it: the end of every connection id. */
+  readonly memberAddress: string;
   /** The clock for connection ids and the deadlines above. */
   readonly timers: Timers;
   readonly logger: Logger;
@@ -112,13 +114,12 @@ export class SocketListener<T extends ListenedTransport> {
     }
     const { options } = this;
     const remoteIp = normalizeIp(remoteAddress);
-    const localPort = raw.localPort ?? options.port;
-    // The identity is the TCP connection's, whatever runs on top of it.
+    // The identity is the TCP peer's, whatever runs on top of it.
     const identity: SocketIdentity = {
-      id: connectionIdOf(options.timers.now(), remoteIp, remotePort, normalizeIp(raw.localAddress), localPort),
+      id: connectionIdOf(options.timers.now(), remoteIp, remotePort, options.memberAddress),
       remoteIp,
       remotePort,
-      localPort,
+      localPort: raw.localPort ?? options.port,
       encrypted: false,
     };
     raw.setKeepAlive(true, 60_000);

@@ -5,7 +5,7 @@
 
 /** One accepted TCP (HTTP/2) connection. Every call on it shares its id (spec 5.2). */
 export interface Transport {
-  /** `<ms>_<remoteIp>_<remotePort>_<localIp>_<localPort>`, addresses normalised (address.ts). */
+  /** `<ms>_<remoteIp>_<remotePort>_<memberAddress>`, the remote address normalised (address.ts). */
   readonly id: string;
   readonly remoteIp: string;
   readonly remotePort: number;

@@ -42,7 +42,7 @@ describe('SocketListener with TLS: sockets in their handshake', { timeout: 30_00
     timers = new ManualTimers();
     const tls = new TlsTerminator({ certFile: pki.server.certFile, keyFile: pki.server.keyFile, mutual: false, compatibility: false, reloadIntervalMs: 60_000 }, timers, testLogger);
     listener = new SocketListener<ListenedTransport>(
-      { host: '127.0.0.1', port: 0, unregisteredTimeoutMs: DEADLINE_MS, timers, logger: testLogger, tls },
+      { host: '127.0.0.1', port: 0, unregisteredTimeoutMs: DEADLINE_MS, memberAddress: '127.0.0.1:8848', timers, logger: testLogger, tls },
       unusedHandlers,
       () => assert.fail('no socket finishes its handshake here'),
     );
