@@ -61,10 +61,10 @@ async function prepare(p: DriverPlan): Promise<void> {
     connections.map(async (connection) => {
       const module = moduleLabel(p.call);
       const connectionId = p.register ? await connection.register({ source: 'sdk', ...(module === undefined ? {} : { module }) }) : await connection.serverCheck();
-      // Nacos's id names the client's end after the millisecond; ours adds the member's after it.
-      const expected = `_${connection.localAddress}_${connection.localPort}`;
-      if (p.checkConnectionId && !connectionId.endsWith(expected) && !connectionId.includes(`${expected}_`)) {
-        throw new Error(`connectionId ${connectionId} does not name ${expected} as its client's end`);
+      // `<ms>_<remoteIp>_<remotePort>_<memberAddress>`: the client's end follows the millisecond.
+      const clientEnd = `_${connection.localAddress}_${connection.localPort}_`;
+      if (p.checkConnectionId && connectionId.indexOf(clientEnd) !== connectionId.indexOf('_')) {
+        throw new Error(`connectionId ${connectionId} does not name ${clientEnd} as its client's end`);
       }
     }),
   );

@@ -87,6 +87,11 @@ export function preparePush(message: RequestMessage, options: Pick<PushOptions, 
 /** How a push ended: its successful answer, or why it failed (ConnectionClosedError, RequestTimeoutError, RemoteResponseError). */
 export type PushSettled = (error: Error | undefined, response: ResponseMessage | undefined) => void;
 
+/** A push sent with a callback, as a promise of its successful answer. */
+export function answerOf(send: (settled: PushSettled) => void): Promise<ResponseMessage> {
+  return new Promise((resolve, reject) => send((error, response) => (error === undefined ? resolve(response!) : reject(error))));
+}
+
 interface PendingPush {
   readonly requestId: string;
   readonly type: string;
@@ -158,7 +163,7 @@ export class Connection {
    * @throws ConnectionClosedError, RequestTimeoutError, RemoteResponseError
    */
   request(message: RequestMessage, timeoutMs: number): Promise<ResponseMessage> {
-    return new Promise((resolve, reject) => this.push(message, timeoutMs, (error, response) => (error === undefined ? resolve(response!) : reject(error))));
+    return answerOf((settled) => this.push(message, timeoutMs, settled));
   }
 
   /**

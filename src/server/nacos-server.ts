@@ -15,7 +15,7 @@ import {
 import { BiStreamAcceptor } from './acceptors/bi-stream-acceptor.js';
 import { UnaryAcceptor } from './acceptors/unary-acceptor.js';
 import { ConnectionManager, UnregisterReason, type ClientIpCounting, type ConnectionListener } from './connection-manager.js';
-import { preparePush, type Connection, type PreparedPush, type PushOutcome, type PushSettled } from './connection.js';
+import { answerOf, preparePush, type Connection, type PreparedPush, type PushOutcome, type PushSettled } from './connection.js';
 import { UNLIMITED_RULE, type ConnectionLimitRule } from './control/limit-rule.js';
 import type { ShedPacerOptions } from './control/shed-pacer.js';
 import { ConnectionEjector, DEFAULT_EJECTOR_OPTIONS, type EjectorOptions } from './ejector.js';
@@ -348,7 +348,7 @@ export class NacosServer {
 
   /** Pushes a request to a connection and resolves with its successful answer. */
   push(connectionId: string, message: RequestMessage, timeoutMs = 3000): Promise<ResponseMessage> {
-    return new Promise((resolve, reject) => this.pushThen(connectionId, message, timeoutMs, (error, response) => (error === undefined ? resolve(response!) : reject(error))));
+    return answerOf((settled) => this.pushThen(connectionId, message, timeoutMs, settled));
   }
 
   /** A push encoded once for many connections ({@link pushThen}). */
